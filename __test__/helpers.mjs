@@ -1,0 +1,60 @@
+// Shared test helpers: the Python `deltalake` peer, fixture paths and row comparison.
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { tableFromIPC } from 'apache-arrow'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const python = process.env.ZOOPIPE_PYTHON
+export const fixturesDir = process.env.ZOOPIPE_FIXTURES
+export const tmpDir = process.env.ZOOPIPE_TMP
+if (!python || !fixturesDir) throw new Error('run the tests with `npm test` (it prepares the Python peer and fixtures)')
+
+export const fixture = (name) => path.join(fixturesDir, name)
+
+let counter = 0
+export function scratch(name) {
+  const p = path.join(tmpDir, 'scratch', `${process.pid}-${counter++}-${name}`)
+  fs.mkdirSync(path.dirname(p), { recursive: true })
+  return p
+}
+
+/** Run a Python script from __test__/py and return its stdout as a Buffer. */
+export function py(script, ...args) {
+  const res = spawnSync(python, [path.join(here, 'py', script), ...args], { maxBuffer: 1 << 30 })
+  if (res.status !== 0) throw new Error(`python ${script} failed: ${res.stderr}`)
+  return res.stdout
+}
+
+/** The table as Python `deltalake` reads it (an apache-arrow Table). */
+export function pyRead(tablePath, opts = {}) {
+  return tableFromIPC(py('read_table.py', tablePath, JSON.stringify(opts)))
+}
+
+function canon(v) {
+  if (v === null || v === undefined) return null
+  if (typeof v === 'bigint') return v.toString()
+  if (v instanceof Date) return v.toISOString()
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex')
+  if (ArrayBuffer.isView(v)) return Array.from(v, canon)
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v
+  if (Array.isArray(v)) return v.map(canon)
+  if (typeof v === 'object') {
+    if (typeof v.toArray === 'function' && !(v instanceof Map)) return canon(v.toArray())
+    if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [k, canon(x)]))
+    if (typeof v.toJSON === 'function') return canon(v.toJSON())
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canon(x)]))
+  }
+  return v
+}
+
+/** Rows of an apache-arrow Table as plain comparable objects, in a stable order. */
+export function rows(table, { sort = true } = {}) {
+  const out = []
+  for (const row of table) out.push(canon(row.toJSON()))
+  const key = (r) => JSON.stringify(r)
+  return sort ? out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)) : out
+}
+
+export const columnNames = (table) => table.schema.fields.map((f) => f.name)

@@ -1,0 +1,17 @@
+"""Read a Delta table with Python `deltalake` and write it to stdout as an Arrow IPC stream.
+
+Usage: python read_table.py PATH '{"version": 1, "columns": [...], "filters": [[col, op, value], ...]}'
+"""
+import json
+import sys
+
+import pyarrow as pa
+from deltalake import DeltaTable
+
+path = sys.argv[1]
+opts = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+dt = DeltaTable(path, version=opts.get("version"))
+filters = [tuple(f) for f in opts["filters"]] if opts.get("filters") else None
+table = dt.to_pyarrow_table(columns=opts.get("columns"), filters=filters)
+with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:
+    writer.write_table(table)

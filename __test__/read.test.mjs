@@ -1,0 +1,268 @@
+// The read path: every fixture (written by Python deltalake) reads back exactly as Python reads it.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import { RecordBatch, Table } from 'apache-arrow'
+import { DeltaInputAdapter, DeltaTable, DeltaError, readDelta } from '../index.mjs'
+import { columnNames, fixture, pyRead, rows, scratch } from './helpers.mjs'
+
+async function assertSameAsPython(name, opts = {}) {
+  const ours = await readDelta(fixture(name), opts)
+  const theirs = pyRead(fixture(name), { version: opts.version, columns: opts.columns })
+  assert.ok(ours instanceof Table)
+  assert.deepEqual(columnNames(ours), columnNames(theirs), `${name}: columns`)
+  assert.equal(ours.numRows, theirs.numRows, `${name}: row count`)
+  assert.deepEqual(rows(ours), rows(theirs), `${name}: rows`)
+  return ours
+}
+
+describe('reads what Python deltalake wrote, row for row', () => {
+  for (const version of [0, 1, 2, 3]) {
+    it(`simple table at version ${version} (appends and an overwrite)`, async () => {
+      const t = await assertSameAsPython('simple', { version })
+      assert.equal(t.numRows, [3, 5, 4, 5][version])
+    })
+  }
+  it('simple table at the latest version', () => assertSameAsPython('simple'))
+  it('partitioned table with / = % space unicode and null partition values', async () => {
+    const t = await assertSameAsPython('partitioned')
+    const parts = new Set(t.getChild('part').toArray())
+    for (const p of ['a/b', 'x=y', '100%', 'with space', 'ünïcødé', null, 'plain']) assert.ok(parts.has(p), `partition ${p}`)
+  })
+  it('checkpointed table, latest and before the checkpoint', async () => {
+    await assertSameAsPython('checkpointed')
+    const t = await assertSameAsPython('checkpointed', { version: 5 })
+    assert.equal(t.numRows, 18)
+  })
+  it('schema that evolved across versions', async () => {
+    const v0 = await assertSameAsPython('evolved', { version: 0 })
+    assert.deepEqual(columnNames(v0), ['a', 'b'])
+    const v1 = await assertSameAsPython('evolved')
+    assert.deepEqual(columnNames(v1), ['a', 'b', 'c'])
+    assert.deepEqual(rows(v1).map((r) => r.c), [null, null, true])
+  })
+  it('every data type, with nulls everywhere', async () => {
+    const t = await assertSameAsPython('all_types')
+    const types = Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)]))
+    assert.match(types.ts, /Timestamp.*UTC/i)
+    assert.doesNotMatch(types.ts_ntz, /UTC/i)
+    assert.match(types.dec, /Decimal/)
+    const nullRow = t.get(2).toJSON()
+    for (const [k, v] of Object.entries(nullRow)) assert.equal(v, null, `column ${k} row 2 is null`)
+  })
+  it('a table of several files', () => assertSameAsPython('many_files'))
+})
+
+describe('DeltaTable', () => {
+  it('reports version, schema, metadata and protocol', async () => {
+    const dt = await DeltaTable.open(fixture('simple'))
+    assert.equal(dt.version, 3)
+    assert.deepEqual(dt.schema().fields.map((f) => f.name), ['id', 'name', 'value'])
+    const md = dt.metadata()
+    assert.equal(md.name, 'simple')
+    assert.equal(md.description, 'a simple table')
+    assert.deepEqual(md.partitionColumns, [])
+    assert.equal(typeof md.id, 'string')
+    assert.equal(typeof md.createdTime, 'number')
+    const p = dt.protocol()
+    assert.equal(typeof p.minReaderVersion, 'number')
+    assert.equal(typeof p.minWriterVersion, 'number')
+    assert.deepEqual((await DeltaTable.open(fixture('partitioned'))).metadata().partitionColumns, ['part', 'bucket'])
+  })
+
+  it('history is newest first, with versions and operations, and honours limit and time travel', async () => {
+    const dt = await DeltaTable.open(fixture('simple'))
+    const all = await dt.history()
+    assert.deepEqual(all.map((h) => h.version), [3, 2, 1, 0])
+    assert.deepEqual(all.map((h) => h.operation), ['WRITE', 'WRITE', 'WRITE', 'CREATE TABLE'])
+    assert.equal(all[1].operationParameters.mode, 'Overwrite')
+    assert.deepEqual((await dt.history(2)).map((h) => h.version), [3, 2])
+    await dt.loadVersion(1)
+    assert.deepEqual((await dt.history()).map((h) => h.version), [1, 0])
+  })
+
+  it('files() lists the active files with sizes, partition values and record counts', async () => {
+    const dt = await DeltaTable.open(fixture('partitioned'))
+    const files = await dt.files()
+    const onDisk = (f) => fs.statSync(path.join(fixture('partitioned'), decodeURIComponent(f.path))).size
+    assert.ok(files.length >= 7)
+    for (const f of files) {
+      assert.equal(f.size, onDisk(f))
+      assert.ok('part' in f.partitionValues && 'bucket' in f.partitionValues)
+      assert.equal(typeof f.numRecords, 'number')
+    }
+    assert.equal(files.reduce((n, f) => n + f.numRecords, 0), 70)
+    assert.ok(files.some((f) => f.partitionValues.part === null))
+    assert.ok(files.some((f) => f.partitionValues.part === 'a/b'))
+  })
+
+  it('loadVersion and loadTimestamp travel in time', async () => {
+    const dt = await DeltaTable.open(fixture('simple'))
+    await dt.loadVersion(1)
+    assert.equal(dt.version, 1)
+    assert.equal((await dt.files()).length, 2)
+    // Fixture commit N has mtime 2024-01-01 + N days.
+    await dt.loadTimestamp(new Date('2024-01-03T12:00:00Z'))
+    assert.equal(dt.version, 2)
+    await dt.loadTimestamp('2024-01-04T00:00:00Z')
+    assert.equal(dt.version, 3)
+    const atTime = await DeltaTable.open(fixture('simple'), { timestamp: '2024-01-02T06:00:00Z' })
+    assert.equal(atTime.version, 1)
+  })
+
+  it('isDeltaTable', async () => {
+    assert.equal(await DeltaTable.isDeltaTable(fixture('simple')), true)
+    assert.equal(await DeltaTable.isDeltaTable(fixture('not_a_table')), false)
+    assert.equal(await DeltaTable.isDeltaTable(fixture('empty_dir')), false)
+    assert.equal(await DeltaTable.isDeltaTable(fixture('does-not-exist')), false)
+  })
+})
+
+describe('DeltaInputAdapter', () => {
+  it('time travel by version and timestamp returns that version\'s rows', async () => {
+    const byVersion = await new DeltaInputAdapter(fixture('simple'), { version: 1 }).readAll()
+    assert.deepEqual(rows(byVersion), rows(pyRead(fixture('simple'), { version: 1 })))
+    const byTime = await new DeltaInputAdapter(fixture('simple'), { timestamp: new Date('2024-01-02T23:59:59Z') }).readAll()
+    assert.deepEqual(rows(byTime), rows(byVersion))
+  })
+
+  it('projection returns only the requested columns, in the requested order', async () => {
+    const t = await readDelta(fixture('all_types'), { columns: ['str', 'i64'] })
+    assert.deepEqual(columnNames(t), ['str', 'i64'])
+    assert.deepEqual(rows(t), rows(pyRead(fixture('all_types'), { columns: ['str', 'i64'] })))
+  })
+
+  it('filters on partition columns select exactly the matching rows', async () => {
+    const all = rows(await readDelta(fixture('partitioned')))
+    const cases = [
+      [[['part', '=', 'a/b']], (r) => r.part === 'a/b'],
+      [[['part', '=', null]], (r) => r.part === null],
+      [[['part', '!=', 'plain']], (r) => r.part !== null && r.part !== 'plain'],
+      [[['part', 'in', ['x=y', '100%', null]]], (r) => ['x=y', '100%', null].includes(r.part)],
+      [[['part', 'not in', ['x=y', 'with space']]], (r) => r.part !== null && !['x=y', 'with space'].includes(r.part)],
+      [[['part', '=', 'ünïcødé'], ['bucket', '>=', 1]], (r) => r.part === 'ünïcødé' && Number(r.bucket) >= 1],
+      [[['bucket', 'in', [0, 2]], ['amount', '<', 300]], (r) => ['0', '2'].includes(r.bucket) && r.amount < 300],
+    ]
+    for (const [filter, pred] of cases) {
+      const got = rows(await readDelta(fixture('partitioned'), { filter }))
+      const want = all.filter(pred)
+      assert.ok(want.length > 0, `${JSON.stringify(filter)} selects something`)
+      assert.deepEqual(got, want, JSON.stringify(filter))
+    }
+  })
+
+  it('filters on data columns are exact and agree with Python', async () => {
+    const filter = [['id', '>=', 60000], ['id', '<', 60010]]
+    const got = rows(await readDelta(fixture('many_files'), { filter }))
+    assert.deepEqual(got.map((r) => Number(r.id)).sort((a, b) => a - b), [...Array(10)].map((_, i) => 60000 + i))
+    assert.deepEqual(got, rows(pyRead(fixture('many_files'), { filters: filter })))
+    const dates = await readDelta(fixture('all_types'), { filter: [['date', '>', new Date('2000-01-01T00:00:00Z')]] })
+    assert.equal(dates.numRows, 2) // 2024-01-01 and 2099-06-15 (2000-02-29 is row 2, null)
+    const ts = await readDelta(fixture('all_types'), { filter: [['ts', '=', '2024-01-01T12:30:15.123456Z']] })
+    assert.equal(ts.numRows, 4)
+  })
+
+  it('partition pruning and stats skipping never open files that cannot match', async () => {
+    // Copy the tables, then delete data files that the filter rules out: a filtered read that
+    // opened them would fail.
+    const many = scratch('many_files')
+    fs.cpSync(fixture('many_files'), many, { recursive: true })
+    const files = await (await DeltaTable.open(many)).files()
+    const byStats = files.filter((f) => !fs.readFileSync(path.join(many, '_delta_log', '00000000000000000000.json'), 'utf8').includes(f.path))
+    for (const f of byStats) fs.rmSync(path.join(many, f.path)) // keep only the file of ids 0..24999
+    const t = await readDelta(many, { filter: [['id', '<', 100]] })
+    assert.equal(t.numRows, 100)
+    await assert.rejects(readDelta(many), (e) => e instanceof DeltaError && e.code === 'STORAGE')
+
+    const parted = scratch('partitioned')
+    fs.cpSync(fixture('partitioned'), parted, { recursive: true })
+    for (const dir of fs.readdirSync(parted)) if (dir !== '_delta_log' && dir !== 'part=a%2Fb') fs.rmSync(path.join(parted, dir), { recursive: true })
+    const only = await readDelta(parted, { filter: [['part', '=', 'a/b']] })
+    assert.equal(only.numRows, 10)
+  })
+
+  it('streams batches no larger than batchSize, as RecordBatches or IPC buffers', async () => {
+    const input = new DeltaInputAdapter(fixture('many_files'), { batchSize: 7000 })
+    let total = 0
+    let count = 0
+    for await (const batch of input.getBatches()) {
+      assert.ok(batch instanceof RecordBatch)
+      assert.ok(batch.numRows > 0 && batch.numRows <= 7000, `batch of ${batch.numRows}`)
+      total += batch.numRows
+      count++
+    }
+    assert.equal(total, 200000)
+    assert.ok(count >= 29)
+    let ipcRows = 0
+    for await (const buf of input.getBatches({ format: 'ipc' })) {
+      assert.ok(Buffer.isBuffer(buf))
+      ipcRows += (await import('apache-arrow')).tableFromIPC(buf).numRows
+    }
+    assert.equal(ipcRows, 200000)
+  })
+
+  it('break out of for await stops the stream, and the adapter can be read again', async () => {
+    const input = new DeltaInputAdapter(fixture('many_files'), { batchSize: 1000 })
+    let seen = 0
+    for await (const batch of input.getBatches()) {
+      seen += batch.numRows
+      if (seen >= 3000) break
+    }
+    assert.equal(seen, 3000)
+    assert.equal((await input.readAll()).numRows, 200000)
+  })
+
+  it('an empty result keeps the schema', async () => {
+    const t = await readDelta(fixture('simple'), { filter: [['id', '>', 1000]] })
+    assert.equal(t.numRows, 0)
+    assert.deepEqual(columnNames(t), ['id', 'name', 'value'])
+  })
+})
+
+describe('bad input is a DeltaError with a code', () => {
+  const cases = [
+    ['a path that is not a table', () => readDelta(fixture('not_a_table')), 'TABLE_NOT_FOUND'],
+    ['an empty directory', () => readDelta(fixture('empty_dir')), 'TABLE_NOT_FOUND'],
+    ['a missing path', () => DeltaTable.open(fixture('nope')), 'TABLE_NOT_FOUND'],
+    ['an unknown URI scheme', () => DeltaTable.open('foo://bucket/table'), 'INVALID_ARGUMENT'],
+    ['a version beyond the latest', () => DeltaTable.open(fixture('simple'), { version: 99 }), 'VERSION_NOT_FOUND'],
+    ['a negative version', () => DeltaTable.open(fixture('simple'), { version: -1 }), 'INVALID_ARGUMENT'],
+    ['a timestamp before the first commit', () => DeltaTable.open(fixture('simple'), { timestamp: '2020-01-01T00:00:00Z' }), 'VERSION_NOT_FOUND'],
+    ['a timestamp that is not a date', () => readDelta(fixture('simple'), { timestamp: 'yesterday-ish' }), 'INVALID_ARGUMENT'],
+    ['an unknown column in columns', () => readDelta(fixture('simple'), { columns: ['nope'] }), 'INVALID_ARGUMENT'],
+    ['an unknown column in filter', () => readDelta(fixture('simple'), { filter: [['nope', '=', 1]] }), 'INVALID_ARGUMENT'],
+    ['a malformed filter', () => readDelta(fixture('simple'), { filter: [['id', 'like', 1]] }), 'INVALID_ARGUMENT'],
+    ['a filter that is not triples', () => readDelta(fixture('simple'), { filter: [['id', '=']] }), 'INVALID_ARGUMENT'],
+    ['a value of the wrong type', () => readDelta(fixture('simple'), { filter: [['id', '=', 'abc']] }), 'INVALID_ARGUMENT'],
+    ['corrupted _delta_log JSON', () => readDelta(fixture('corrupt_log')), 'PROTOCOL'],
+    ['a data file missing on disk', () => readDelta(fixture('missing_file')), 'STORAGE'],
+    ['an unsupported reader feature', () => readDelta(fixture('future_feature')), 'UNSUPPORTED_FEATURE'],
+    ['batchSize 0', async () => new DeltaInputAdapter(fixture('simple'), { batchSize: 0 }), 'INVALID_ARGUMENT'],
+  ]
+  for (const [what, fn, code] of cases) {
+    it(what, async () => {
+      await assert.rejects(fn, (e) => {
+        assert.ok(e instanceof DeltaError, `expected DeltaError, got ${e}`)
+        assert.ok(e instanceof Error)
+        assert.equal(e.code, code, `${what}: ${e.message}`)
+        assert.ok(e.message.length > 10)
+        return true
+      })
+    })
+  }
+  it('names the table in the message', async () => {
+    await assert.rejects(readDelta(fixture('missing_file')), (e) => e.message.includes('missing_file'))
+  })
+})
+
+describe('module formats', () => {
+  it('CommonJS require works and shares DeltaError with ESM', async () => {
+    const { createRequire } = await import('node:module')
+    const require = createRequire(import.meta.url)
+    const cjs = require('../index.js')
+    const t = await cjs.readDelta(fixture('simple'))
+    assert.equal(t.numRows, 5)
+    assert.equal(cjs.DeltaError, DeltaError)
+  })
+})

@@ -1,0 +1,3 @@
+'use strict'
+const { createApi } = require('./lib/api')
+module.exports = createApi(require('apache-arrow'))

@@ -1,0 +1,9 @@
+import { createRequire } from 'node:module'
+import * as arrow from 'apache-arrow'
+
+const require = createRequire(import.meta.url)
+const { createApi } = require('./lib/api.js')
+const api = createApi(arrow)
+
+export const { DeltaTable, DeltaInputAdapter, readDelta, DeltaError } = api
+export default api

@@ -1,0 +1,90 @@
+'use strict'
+// Conversions of user options into what the native layer takes.
+const { invalid } = require('./errors')
+
+function isPlainObject(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** Date | ISO string | epoch millis -> epoch millis. */
+function toMillis(ts, what = 'timestamp') {
+  if (ts === undefined || ts === null) return undefined
+  if (ts instanceof Date) {
+    if (Number.isNaN(ts.getTime())) throw invalid(`${what} is an invalid Date`)
+    return ts.getTime()
+  }
+  if (typeof ts === 'number') {
+    if (!Number.isFinite(ts)) throw invalid(`${what} must be a finite number of milliseconds`)
+    return ts
+  }
+  if (typeof ts === 'string') {
+    const ms = Date.parse(ts)
+    if (Number.isNaN(ms)) throw invalid(`${what} '${ts}' is not a date (use ISO 8601, e.g. 2024-01-31T12:00:00Z)`)
+    return ms
+  }
+  throw invalid(`${what} must be a Date, an ISO 8601 string or epoch milliseconds`)
+}
+
+function toVersion(v) {
+  if (v === undefined || v === null) return undefined
+  const n = typeof v === 'bigint' ? Number(v) : v
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw invalid(`version must be an integer, got ${String(v)}`)
+  return n
+}
+
+function storageOptions(opts) {
+  const so = opts && opts.storageOptions
+  if (so === undefined || so === null) return undefined
+  if (!isPlainObject(so)) throw invalid('storageOptions must be an object of string values')
+  const out = {}
+  for (const [k, v] of Object.entries(so)) {
+    if (v === undefined || v === null) continue
+    out[k] = String(v)
+  }
+  return out
+}
+
+function openOptions(opts = {}) {
+  if (!isPlainObject(opts)) throw invalid('options must be an object')
+  const version = toVersion(opts.version)
+  const timestamp = toMillis(opts.timestamp)
+  if (version !== undefined && timestamp !== undefined) throw invalid('give either version or timestamp, not both')
+  return { storageOptions: storageOptions(opts), version, timestamp }
+}
+
+// Filter values cross as JSON: Dates become ISO strings, bigints decimal strings (the native
+// layer casts string literals to the column's type).
+function filterValue(v) {
+  if (v instanceof Date) return v.toISOString()
+  if (typeof v === 'bigint') return v.toString()
+  if (Array.isArray(v)) return v.map(filterValue)
+  return v === undefined ? null : v
+}
+
+function scanOptions(opts = {}) {
+  const out = {}
+  if (opts.columns !== undefined && opts.columns !== null) {
+    if (!Array.isArray(opts.columns) || !opts.columns.every((c) => typeof c === 'string')) {
+      throw invalid('columns must be an array of column names')
+    }
+    out.columns = opts.columns
+  }
+  if (opts.filter !== undefined && opts.filter !== null) {
+    if (!Array.isArray(opts.filter)) throw invalid('filter must be an array of [column, op, value] triples')
+    out.filter = opts.filter.map((t) => (Array.isArray(t) ? t.map(filterValue) : t))
+  }
+  if (opts.batchSize !== undefined && opts.batchSize !== null) {
+    if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1 || opts.batchSize > 2 ** 31) {
+      throw invalid(`batchSize must be a positive integer, got ${opts.batchSize}`)
+    }
+    out.batchSize = opts.batchSize
+  }
+  return out
+}
+
+function checkUri(uri) {
+  if (typeof uri !== 'string' || uri.length === 0) throw invalid('table URI must be a non-empty string')
+  return uri
+}
+
+module.exports = { toMillis, openOptions, scanOptions, storageOptions, checkUri, isPlainObject }

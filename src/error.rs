@@ -1,0 +1,307 @@
+//! The one place where every library error becomes a zoopipe error code (like delta-rs's
+//! `python/src/error.rs`). The JS layer turns the `[CODE] message` reason into a `DeltaError`.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{LazyLock, RwLock};
+
+use deltalake::arrow::error::ArrowError;
+use deltalake::datafusion::error::DataFusionError;
+use deltalake::kernel::transaction::TransactionError;
+use deltalake::parquet::errors::ParquetError;
+use deltalake::{DeltaTableError, ObjectStoreError};
+use futures::FutureExt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    TableNotFound,
+    VersionNotFound,
+    SchemaMismatch,
+    InvalidArgument,
+    InvalidData,
+    CommitConflict,
+    Storage,
+    UnsupportedFeature,
+    Protocol,
+    Aborted,
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::TableNotFound => "TABLE_NOT_FOUND",
+            Code::VersionNotFound => "VERSION_NOT_FOUND",
+            Code::SchemaMismatch => "SCHEMA_MISMATCH",
+            Code::InvalidArgument => "INVALID_ARGUMENT",
+            Code::InvalidData => "INVALID_DATA",
+            Code::CommitConflict => "COMMIT_CONFLICT",
+            Code::Storage => "STORAGE",
+            Code::UnsupportedFeature => "UNSUPPORTED_FEATURE",
+            Code::Protocol => "PROTOCOL",
+            Code::Aborted => "ABORTED",
+            Code::Internal => "INTERNAL",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ZError {
+    pub code: Code,
+    pub message: String,
+}
+
+pub type ZResult<T> = Result<T, ZError>;
+
+impl ZError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(Code::InvalidArgument, message)
+    }
+    /// Prefix the message with where it happened (e.g. the table URI), keeping the code.
+    pub fn context(mut self, what: impl std::fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+}
+
+impl std::fmt::Display for ZError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}] {}", self.code.as_str(), self.message)
+    }
+}
+
+// ---- secrets: every value a user handed us as a credential is scrubbed from every message ----
+
+static SECRETS: LazyLock<RwLock<BTreeSet<String>>> = LazyLock::new(|| RwLock::new(BTreeSet::new()));
+
+/// Remember a credential value so that no error message can ever carry it.
+pub fn register_secret(value: &str) {
+    if value.len() >= 4 {
+        SECRETS.write().unwrap_or_else(|e| e.into_inner()).insert(value.to_string());
+    }
+}
+
+fn redact(message: &str) -> String {
+    let mut out = message.to_string();
+    for secret in SECRETS.read().unwrap_or_else(|e| e.into_inner()).iter() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "***");
+        }
+    }
+    redact_url_queries(&out)
+}
+
+/// Signed URLs (SAS tokens, presigned S3 URLs) carry their secret in the query string.
+fn redact_url_queries(message: &str) -> String {
+    const MARKERS: [&str; 6] = ["sig=", "Signature=", "X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Security-Token=", "token="];
+    let mut out = message.to_string();
+    for marker in MARKERS {
+        let mut from = 0;
+        while let Some(pos) = out[from..].find(marker) {
+            let start = from + pos + marker.len();
+            let end = out[start..]
+                .find(|c: char| c == '&' || c.is_whitespace() || c == '"' || c == '\'' || c == ')')
+                .map_or(out.len(), |e| start + e);
+            out.replace_range(start..end, "***");
+            from = start + 3;
+        }
+    }
+    out
+}
+
+impl From<ZError> for napi::Error {
+    fn from(e: ZError) -> Self {
+        napi::Error::new(napi::Status::GenericFailure, redact(&e.to_string()))
+    }
+}
+
+// ---- mapping library errors to codes ----
+
+fn object_store_code(e: &ObjectStoreError) -> Code {
+    match e {
+        ObjectStoreError::NotFound { .. } => Code::Storage,
+        ObjectStoreError::AlreadyExists { .. } | ObjectStoreError::Precondition { .. } => Code::CommitConflict,
+        ObjectStoreError::NotImplemented { .. } => Code::UnsupportedFeature,
+        _ => Code::Storage,
+    }
+}
+
+fn kernel_code(e: &deltalake::kernel::Error) -> Code {
+    use deltalake::kernel::Error as K;
+    match e {
+        K::ObjectStore(e) => object_store_code(e),
+        K::FileNotFound(_) => Code::Storage,
+        K::MissingColumn(_) | K::UnexpectedColumnType(_) | K::MissingData(_) => Code::InvalidData,
+        K::InvalidTableLocation(_) => Code::TableNotFound,
+        K::Parquet(_) => Code::InvalidData,
+        _ => Code::Internal,
+    }
+}
+
+fn delta_kernel_code(e: &delta_kernel::Error) -> Code {
+    use delta_kernel::Error as K;
+    match e {
+        K::Backtraced { source, .. } => delta_kernel_code(source),
+        K::Unsupported(_) | K::ChangeDataFeedUnsupported(_) | K::InvalidColumnMappingMode(_) => Code::UnsupportedFeature,
+        K::InvalidProtocol(_) | K::MissingProtocol | K::MissingMetadata | K::MissingMetadataAndProtocol
+        | K::MalformedJson(_) | K::InvalidCheckpoint(_) | K::InvalidLogPath(_) => Code::Protocol,
+        K::MissingVersion => Code::VersionNotFound,
+        K::FileNotFound(_) | K::ObjectStore(_) | K::IOError(_) | K::Reqwest(_) => Code::Storage,
+        K::InvalidTableLocation(_) => Code::TableNotFound,
+        K::Parquet(_) | K::Arrow(_) | K::DeletionVector(_) | K::InvalidPartitionValues(_) => Code::InvalidData,
+        K::Schema(_) => Code::SchemaMismatch,
+        K::Generic(m) if m.contains("version") && m.contains("not") => Code::VersionNotFound,
+        _ => Code::Internal,
+    }
+}
+
+fn transaction_code(e: &TransactionError) -> Code {
+    match e {
+        TransactionError::VersionAlreadyExists(_) | TransactionError::CommitConflict(_) | TransactionError::MaxCommitAttempts(_) => Code::CommitConflict,
+        TransactionError::ObjectStore { source } => object_store_code(source),
+        TransactionError::UnsupportedTableFeatures(_) | TransactionError::TableFeaturesRequired(_) => Code::UnsupportedFeature,
+        TransactionError::DeltaTableAppendOnly => Code::Protocol,
+        _ => Code::Internal,
+    }
+}
+
+pub fn delta_code(e: &DeltaTableError) -> Code {
+    use DeltaTableError as E;
+    match e {
+        E::NotATable(_) => Code::TableNotFound,
+        E::InvalidTableLocation(m) if m.contains("Unknown scheme") || m.contains("Could not parse") => Code::InvalidArgument,
+        E::InvalidTableLocation(_) => Code::TableNotFound,
+        E::InvalidVersion(_) | E::VersionDowngrade { .. } => Code::VersionNotFound,
+        E::KernelError(k) => delta_kernel_code(k),
+        E::Kernel { source } => kernel_code(source),
+        E::ObjectStore { source } => object_store_code(source),
+        E::Parquet { .. } | E::Arrow { .. } | E::InvalidData { .. } | E::InvalidStatsJson { .. } => Code::InvalidData,
+        E::InvalidJsonLog { .. } | E::MetadataError(_) | E::NoSchema => Code::Protocol,
+        E::SchemaMismatch { .. } => Code::SchemaMismatch,
+        E::PartitionError { .. } | E::InvalidPartitionFilter { .. } | E::InvalidDateTimeString { .. }
+        | E::ChangeDataInvalidVersionRange { .. } | E::NoStartingVersionOrTimestamp => Code::InvalidArgument,
+        E::Transaction { source } => transaction_code(source),
+        E::VersionAlreadyExists(_) | E::VersionMismatch(..) => Code::CommitConflict,
+        E::MissingFeature { .. } | E::UnsupportedColumnMapping { .. } | E::ChangeDataNotEnabled { .. } | E::ChangeDataNotRecorded { .. } => Code::UnsupportedFeature,
+        E::NotInitialized | E::NotInitializedWithFiles(_) => Code::TableNotFound,
+        E::Io { .. } => Code::Storage,
+        E::GenericError { source } => boxed_code(source.as_ref()),
+        _ => Code::Internal,
+    }
+}
+
+fn boxed_code(e: &(dyn std::error::Error + 'static)) -> Code {
+    if let Some(d) = e.downcast_ref::<DeltaTableError>() {
+        delta_code(d)
+    } else if let Some(o) = e.downcast_ref::<ObjectStoreError>() {
+        object_store_code(o)
+    } else if let Some(d) = e.downcast_ref::<DataFusionError>() {
+        datafusion_code(d)
+    } else if e.downcast_ref::<ArrowError>().is_some() || e.downcast_ref::<ParquetError>().is_some() {
+        Code::InvalidData
+    } else if let Some(k) = e.downcast_ref::<delta_kernel::Error>() {
+        delta_kernel_code(k)
+    } else {
+        Code::Internal
+    }
+}
+
+pub fn datafusion_code(e: &DataFusionError) -> Code {
+    use DataFusionError as D;
+    match e {
+        D::Context(_, inner) | D::Diagnostic(_, inner) => datafusion_code(inner),
+        D::Shared(inner) => datafusion_code(inner),
+        D::External(inner) => boxed_code(inner.as_ref()),
+        D::ObjectStore(o) => object_store_code(o),
+        D::ArrowError(..) | D::ParquetError(_) => Code::InvalidData,
+        D::Plan(_) | D::SchemaError(..) | D::SQL(..) | D::NotImplemented(_) => Code::InvalidArgument,
+        D::IoError(_) => Code::Storage,
+        _ => Code::Internal,
+    }
+}
+
+impl From<DeltaTableError> for ZError {
+    fn from(e: DeltaTableError) -> Self {
+        let code = delta_code(&e);
+        // Kernel errors may carry a backtrace after the first line when RUST_BACKTRACE is set.
+        let message = match &e {
+            DeltaTableError::KernelError(delta_kernel::Error::Backtraced { source, .. }) => source.to_string(),
+            _ => e.to_string(),
+        };
+        ZError::new(code, message)
+    }
+}
+
+impl From<DataFusionError> for ZError {
+    fn from(e: DataFusionError) -> Self {
+        ZError::new(datafusion_code(&e), e.to_string())
+    }
+}
+
+impl From<ArrowError> for ZError {
+    fn from(e: ArrowError) -> Self {
+        ZError::new(Code::InvalidData, e.to_string())
+    }
+}
+
+impl From<ObjectStoreError> for ZError {
+    fn from(e: ObjectStoreError) -> Self {
+        ZError::new(object_store_code(&e), e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for ZError {
+    fn from(e: serde_json::Error) -> Self {
+        ZError::invalid(e.to_string())
+    }
+}
+
+// ---- the boundary: no panic reaches Node ----
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// Run a future for JS: a panic inside becomes an `INTERNAL` error instead of aborting the process,
+/// and every error is converted (and redacted) at this one boundary.
+pub async fn guard<T, F>(fut: F) -> napi::Result<T>
+where
+    F: Future<Output = ZResult<T>>,
+{
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(result) => result.map_err(Into::into),
+        Err(payload) => Err(ZError::new(Code::Internal, format!("native panic: {}", panic_message(payload))).into()),
+    }
+}
+
+/// The synchronous twin of [`guard`].
+pub fn guard_sync<T>(f: impl FnOnce() -> ZResult<T>) -> napi::Result<T> {
+    match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(Into::into),
+        Err(payload) => Err(ZError::new(Code::Internal, format!("native panic: {}", panic_message(payload))).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_registered_secrets_and_signed_query_strings() {
+        register_secret("hunter2-secret");
+        let msg = redact("failed https://x/y?sv=1&sig=abc%2Fdef&se=2 with key hunter2-secret");
+        assert!(!msg.contains("hunter2-secret"), "{msg}");
+        assert!(!msg.contains("abc%2Fdef"), "{msg}");
+        assert!(msg.contains("sig=***&se=2"), "{msg}");
+    }
+}

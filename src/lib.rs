@@ -1,0 +1,18 @@
+//! zoopipe: Delta Lake for Node.js. The binding layer only converts types and errors;
+//! delta-rs, DataFusion and arrow-rs do the data work.
+#![deny(clippy::all)]
+
+#[macro_use]
+extern crate napi_derive;
+
+mod error;
+mod filter;
+mod ipc;
+mod read;
+mod storage;
+mod table;
+
+#[napi_derive::module_init]
+fn init() {
+    storage::register_handlers();
+}

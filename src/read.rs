@@ -1,0 +1,171 @@
+//! Streaming a snapshot as Arrow batches through delta-rs's DataFusion scan: projection pushdown,
+//! partition pruning and stats-based file skipping from the filter, exact row filtering, files read
+//! concurrently (one DataFusion partition per core), memory bounded by a few batches in flight.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use deltalake::DeltaTable;
+use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::datafusion::common::Column;
+use deltalake::datafusion::execution::SendableRecordBatchStream;
+use deltalake::datafusion::logical_expr::Expr;
+use deltalake::datafusion::prelude::SessionContext;
+use deltalake::delta_datafusion::DeltaSessionContext;
+use futures::StreamExt;
+use napi::bindgen_prelude::Buffer;
+use tokio::sync::Mutex;
+
+use crate::error::{ZError, ZResult, guard};
+use crate::{filter, ipc};
+
+pub const DEFAULT_BATCH_SIZE: u32 = 65_536;
+
+#[napi(object)]
+#[derive(Default)]
+pub struct ScanOptions {
+    /// Projection: only these columns are read.
+    pub columns: Option<Vec<String>>,
+    /// `[column, op, value]` triples joined with AND.
+    pub filter: Option<serde_json::Value>,
+    /// Max rows per batch.
+    pub batch_size: Option<u32>,
+}
+
+fn projection(schema: &SchemaRef, columns: &[String]) -> ZResult<Vec<Expr>> {
+    columns
+        .iter()
+        .map(|name| {
+            if schema.field_with_name(name).is_err() {
+                let known: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                return Err(ZError::invalid(format!("unknown column '{name}' in columns (table columns: {})", known.join(", "))));
+            }
+            Ok(Expr::Column(Column::new_unqualified(name)))
+        })
+        .collect()
+}
+
+/// Plan and start the scan of `table`'s loaded snapshot.
+pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<(SendableRecordBatchStream, usize)> {
+    let batch_size = options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+    if batch_size == 0 {
+        return Err(ZError::invalid("batchSize must be at least 1"));
+    }
+    let snapshot = table.snapshot()?;
+    let schema = snapshot.snapshot().arrow_schema();
+    let predicate = match &options.filter {
+        Some(f) => filter::to_expr(&schema, f)?,
+        None => None,
+    };
+    let select = options.columns.as_deref().map(|c| projection(&schema, c)).transpose()?;
+
+    let overrides = HashMap::from([("datafusion.execution.batch_size".to_string(), batch_size.to_string())]);
+    let ctx: SessionContext = DeltaSessionContext::new_with_session_overrides(&overrides)?.into();
+    table.update_datafusion_session(&ctx.state())?;
+    let provider = table.table_provider().build().await?;
+    let mut df = ctx.read_table(Arc::new(provider))?;
+    if let Some(predicate) = predicate {
+        df = df.filter(predicate)?;
+    }
+    if let Some(select) = select {
+        df = df.select(select)?;
+    }
+    Ok((df.execute_stream().await?, batch_size as usize))
+}
+
+/// Batches of a running scan, re-sliced so that none exceeds the batch size.
+pub struct Batches {
+    stream: SendableRecordBatchStream,
+    schema: SchemaRef,
+    batch_size: usize,
+    pending: VecDeque<RecordBatch>,
+}
+
+impl Batches {
+    pub fn new(stream: SendableRecordBatchStream, batch_size: usize) -> Self {
+        let schema = ipc::js_schema(&stream.schema());
+        Self { stream, schema, batch_size, pending: VecDeque::new() }
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    pub async fn next_batch(&mut self) -> ZResult<Option<RecordBatch>> {
+        loop {
+            if let Some(batch) = self.pending.pop_front() {
+                return Ok(Some(batch));
+            }
+            let Some(batch) = self.stream.next().await.transpose()? else { return Ok(None) };
+            let batch = ipc::to_js_batch(batch, &self.schema)?;
+            let rows = batch.num_rows();
+            let mut offset = 0;
+            while offset < rows {
+                let len = self.batch_size.min(rows - offset);
+                self.pending.push_back(batch.slice(offset, len));
+                offset += len;
+            }
+        }
+    }
+}
+
+/// A running scan as JS sees it: `next()` resolves one Arrow IPC stream per batch, or null at the
+/// end. Dropping it (or `close()`) stops the native work.
+#[napi]
+pub struct NativeBatchStream {
+    inner: Arc<Mutex<Option<Batches>>>,
+    schema_ipc: Vec<u8>,
+}
+
+impl NativeBatchStream {
+    pub fn new(batches: Batches) -> ZResult<Self> {
+        let schema_ipc = ipc::encode(batches.schema(), &[])?;
+        Ok(Self { inner: Arc::new(Mutex::new(Some(batches))), schema_ipc })
+    }
+}
+
+#[napi]
+impl NativeBatchStream {
+    /// The schema of the batches, as an IPC stream with no batches.
+    #[napi]
+    pub fn schema(&self) -> Buffer {
+        self.schema_ipc.clone().into()
+    }
+
+    #[napi]
+    pub async fn next(&self) -> napi::Result<Option<Buffer>> {
+        let inner = self.inner.clone();
+        guard(async move {
+            let mut slot = inner.lock().await;
+            let Some(batches) = slot.as_mut() else { return Ok(None) };
+            match batches.next_batch().await {
+                Ok(Some(batch)) => Ok(Some(ipc::encode(batches.schema(), &[batch])?.into())),
+                Ok(None) => {
+                    *slot = None;
+                    Ok(None)
+                }
+                Err(e) => {
+                    *slot = None;
+                    Err(e)
+                }
+            }
+        })
+        .await
+    }
+
+    /// Stop the scan and free its resources; later `next()` calls resolve null.
+    #[napi]
+    pub fn close(&self) {
+        match self.inner.try_lock() {
+            Ok(mut slot) => *slot = None,
+            Err(_) => {
+                // A next() is in flight: drop the scan as soon as it finishes.
+                let inner = self.inner.clone();
+                napi::bindgen_prelude::spawn(async move {
+                    inner.lock().await.take();
+                });
+            }
+        }
+    }
+}

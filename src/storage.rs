@@ -1,0 +1,141 @@
+//! Where a table lives: URI parsing, storage options and opening a table at a version or time.
+//! Storage backends (S3, Azure, GCS) are delta-rs's own object_store handlers.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use deltalake::table::builder::parse_table_uri;
+use deltalake::{DeltaTable, DeltaTableBuilder};
+use url::Url;
+
+use crate::error::{Code, ZError, ZResult, register_secret};
+
+/// Register the cloud handlers explicitly when the addon loads (deltalake also does this from
+/// `ctor` constructors, which a linker may drop from a cdylib).
+pub fn register_handlers() {
+    deltalake::aws::register_handlers(None);
+    deltalake::azure::register_handlers(None);
+    deltalake::gcp::register_handlers(None);
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    ["SECRET", "KEY", "TOKEN", "SAS", "PASSWORD", "CREDENTIAL", "SIGNATURE"]
+        .iter()
+        .any(|s| k.contains(s))
+}
+
+/// Storage options as delta-rs takes them. Secret values (given here or in the environment, which
+/// delta-rs falls back to) are registered for redaction from every error message.
+pub fn storage_options(given: Option<HashMap<String, String>>) -> HashMap<String, String> {
+    let given = given.unwrap_or_default();
+    for (k, v) in &given {
+        if is_secret_key(k) {
+            register_secret(v);
+        }
+    }
+    for (k, v) in std::env::vars() {
+        if (k.starts_with("AWS_") || k.starts_with("AZURE_") || k.starts_with("GOOGLE_")) && is_secret_key(&k) {
+            register_secret(&v);
+        }
+    }
+    given
+}
+
+/// The table URL of an existing table (local paths must exist).
+pub fn existing_table_url(uri: &str) -> ZResult<Url> {
+    if uri.trim().is_empty() {
+        return Err(ZError::invalid("table URI must not be empty"));
+    }
+    parse_table_uri(uri).map_err(|e| ZError::from(e).context(uri))
+}
+
+/// What version of a table to load.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum At {
+    #[default]
+    Latest,
+    Version(i64),
+    /// Milliseconds since the epoch: the latest version committed at or before it.
+    Timestamp(f64),
+}
+
+impl At {
+    pub fn from_options(version: Option<i64>, timestamp_ms: Option<f64>) -> ZResult<At> {
+        match (version, timestamp_ms) {
+            (Some(_), Some(_)) => Err(ZError::invalid("give either version or timestamp, not both")),
+            (Some(v), None) if v < 0 => Err(ZError::invalid(format!("version must be >= 0, got {v}"))),
+            (Some(v), None) => Ok(At::Version(v)),
+            (None, Some(t)) if !t.is_finite() => Err(ZError::invalid("timestamp is not a valid date")),
+            (None, Some(t)) => Ok(At::Timestamp(t)),
+            (None, None) => Ok(At::Latest),
+        }
+    }
+}
+
+fn to_datetime(ms: f64) -> ZResult<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms as i64)
+        .single()
+        .ok_or_else(|| ZError::invalid(format!("timestamp {ms} is out of range")))
+}
+
+fn builder(url: Url, options: &HashMap<String, String>) -> ZResult<DeltaTableBuilder> {
+    Ok(DeltaTableBuilder::from_url(url)?.with_storage_options(options.clone()))
+}
+
+/// Open a table at the latest version, a version, or a point in time.
+pub async fn open_table(uri: &str, options: &HashMap<String, String>, at: At) -> ZResult<DeltaTable> {
+    let url = existing_table_url(uri)?;
+    let mut table = builder(url, options)?.build().map_err(|e| ZError::from(e).context(uri))?;
+    load_at(&mut table, at).await.map_err(|e| e.context(uri))?;
+    Ok(table)
+}
+
+/// Load `table` (already opened or not) at `at`, with errors that say what exists.
+pub async fn load_at(table: &mut DeltaTable, at: At) -> ZResult<()> {
+    let result = match at {
+        At::Latest => table.load().await,
+        At::Version(v) => table.load_version(v as u64).await,
+        At::Timestamp(ms) => table.load_with_datetime(to_datetime(ms)?).await,
+    };
+    if let Err(e) = result {
+        let err = ZError::from(e);
+        if let At::Version(v) = at {
+            // Whatever delta-rs said, a version past the end is a missing version.
+            if let Ok(latest) = table.get_latest_version().await {
+                if v as u64 > latest {
+                    return Err(ZError::new(Code::VersionNotFound, format!("version {v} does not exist (latest version is {latest})")));
+                }
+            }
+        }
+        return Err(err);
+    }
+    if let At::Timestamp(ms) = at {
+        let state = table.snapshot()?;
+        let version = state.version();
+        if let Some(committed) = state.snapshot().version_timestamp(version) {
+            if committed as f64 > ms {
+                return Err(ZError::new(
+                    Code::VersionNotFound,
+                    format!(
+                        "no version was committed at or before {} (the earliest available version {version} was committed at {})",
+                        to_datetime(ms)?.to_rfc3339(),
+                        to_datetime(committed as f64)?.to_rfc3339()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `uri` holds a Delta table (false for missing paths and non-table directories).
+pub async fn is_delta_table(uri: &str, options: &HashMap<String, String>) -> ZResult<bool> {
+    let url = match existing_table_url(uri) {
+        Ok(url) => url,
+        Err(e) if e.code == Code::TableNotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let table = builder(url, options)?.build()?;
+    Ok(table.verify_deltatable_existence().await?)
+}
