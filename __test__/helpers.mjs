@@ -41,7 +41,8 @@ function canon(v) {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v
   if (Array.isArray(v)) return v.map(canon)
   if (typeof v === 'object') {
-    if (typeof v.toArray === 'function' && !(v instanceof Map)) return canon(v.toArray())
+    // apache-arrow Vectors: iterate (toArray() on numeric vectors drops validity, nulls become 0)
+    if (typeof v.get === 'function' && 'type' in v && typeof v[Symbol.iterator] === 'function') return Array.from(v, canon)
     if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [k, canon(x)]))
     if (typeof v.toJSON === 'function') return canon(v.toJSON())
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canon(x)]))

@@ -136,8 +136,8 @@ fn kernel_code(e: &deltalake::kernel::Error) -> Code {
         K::ObjectStore(e) => object_store_code(e),
         K::FileNotFound(_) => Code::Storage,
         K::MissingColumn(_) | K::UnexpectedColumnType(_) | K::MissingData(_) => Code::InvalidData,
-        K::InvalidTableLocation(_) => Code::TableNotFound,
-        K::Parquet(_) => Code::InvalidData,
+        K::Parquet(p) => parquet_code(p),
+        K::Arrow(a) => arrow_code(a),
         _ => Code::Internal,
     }
 }
@@ -152,7 +152,9 @@ fn delta_kernel_code(e: &delta_kernel::Error) -> Code {
         K::MissingVersion => Code::VersionNotFound,
         K::FileNotFound(_) | K::ObjectStore(_) | K::IOError(_) | K::Reqwest(_) => Code::Storage,
         K::InvalidTableLocation(_) => Code::TableNotFound,
-        K::Parquet(_) | K::Arrow(_) | K::DeletionVector(_) | K::InvalidPartitionValues(_) => Code::InvalidData,
+        K::Parquet(p) => parquet_code(p),
+        K::Arrow(a) => arrow_code(a),
+        K::DeletionVector(_) | K::InvalidPartitionValues(_) => Code::InvalidData,
         K::Schema(_) => Code::SchemaMismatch,
         K::Generic(m) if m.contains("version") && m.contains("not") => Code::VersionNotFound,
         _ => Code::Internal,
@@ -179,7 +181,9 @@ pub fn delta_code(e: &DeltaTableError) -> Code {
         E::KernelError(k) => delta_kernel_code(k),
         E::Kernel { source } => kernel_code(source),
         E::ObjectStore { source } => object_store_code(source),
-        E::Parquet { .. } | E::Arrow { .. } | E::InvalidData { .. } | E::InvalidStatsJson { .. } => Code::InvalidData,
+        E::Parquet { source } => parquet_code(source),
+        E::Arrow { source } => arrow_code(source),
+        E::InvalidData { .. } | E::InvalidStatsJson { .. } => Code::InvalidData,
         E::InvalidJsonLog { .. } | E::MetadataError(_) | E::NoSchema => Code::Protocol,
         E::SchemaMismatch { .. } => Code::SchemaMismatch,
         E::PartitionError { .. } | E::InvalidPartitionFilter { .. } | E::InvalidDateTimeString { .. }
@@ -201,12 +205,34 @@ fn boxed_code(e: &(dyn std::error::Error + 'static)) -> Code {
         object_store_code(o)
     } else if let Some(d) = e.downcast_ref::<DataFusionError>() {
         datafusion_code(d)
-    } else if e.downcast_ref::<ArrowError>().is_some() || e.downcast_ref::<ParquetError>().is_some() {
-        Code::InvalidData
+    } else if let Some(a) = e.downcast_ref::<ArrowError>() {
+        arrow_code(a)
+    } else if let Some(p) = e.downcast_ref::<ParquetError>() {
+        parquet_code(p)
     } else if let Some(k) = e.downcast_ref::<delta_kernel::Error>() {
         delta_kernel_code(k)
     } else {
         Code::Internal
+    }
+}
+
+/// Arrow errors on the read path: JSON ones come from parsing the log, I/O ones from storage.
+fn arrow_code(e: &ArrowError) -> Code {
+    match e {
+        ArrowError::JsonError(_) => Code::Protocol,
+        ArrowError::IoError(..) => Code::Storage,
+        ArrowError::ExternalError(inner) => boxed_code(inner.as_ref()),
+        _ => Code::InvalidData,
+    }
+}
+
+/// Parquet errors: a missing or unreadable object is storage, anything else is bad data.
+fn parquet_code(e: &ParquetError) -> Code {
+    match e {
+        ParquetError::External(inner) => boxed_code(inner.as_ref()),
+        // The reader flattens object store errors into text ("... Object Store error: ...").
+        ParquetError::General(m) if m.contains("Object Store error") || m.contains("not found") => Code::Storage,
+        _ => Code::InvalidData,
     }
 }
 
@@ -217,7 +243,8 @@ pub fn datafusion_code(e: &DataFusionError) -> Code {
         D::Shared(inner) => datafusion_code(inner),
         D::External(inner) => boxed_code(inner.as_ref()),
         D::ObjectStore(o) => object_store_code(o),
-        D::ArrowError(..) | D::ParquetError(_) => Code::InvalidData,
+        D::ArrowError(a, _) => arrow_code(a),
+        D::ParquetError(p) => parquet_code(p),
         D::Plan(_) | D::SchemaError(..) | D::SQL(..) | D::NotImplemented(_) => Code::InvalidArgument,
         D::IoError(_) => Code::Storage,
         _ => Code::Internal,
@@ -244,7 +271,7 @@ impl From<DataFusionError> for ZError {
 
 impl From<ArrowError> for ZError {
     fn from(e: ArrowError) -> Self {
-        ZError::new(Code::InvalidData, e.to_string())
+        ZError::new(arrow_code(&e), e.to_string())
     }
 }
 

@@ -5,12 +5,14 @@
 #[macro_use]
 extern crate napi_derive;
 
+mod convert;
 mod error;
 mod filter;
 mod ipc;
 mod read;
 mod storage;
 mod table;
+mod write;
 
 #[napi_derive::module_init]
 fn init() {

@@ -3,6 +3,7 @@
 Usage: python read_table.py PATH '{"version": 1, "columns": [...], "filters": [[col, op, value], ...]}'
 """
 import json
+import os
 import sys
 
 import pyarrow as pa
@@ -15,3 +16,7 @@ filters = [tuple(f) for f in opts["filters"]] if opts.get("filters") else None
 table = dt.to_pyarrow_table(columns=opts.get("columns"), filters=filters)
 with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:
     writer.write_table(table)
+sys.stdout.flush()
+# pyarrow 26 + deltalake 1.6.6 abort intermittently during interpreter teardown ("terminate called
+# without an active exception") after all output is written; skip the teardown.
+os._exit(0)

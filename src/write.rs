@@ -1,0 +1,427 @@
+//! `DeltaOutputAdapter`: any number of `write()`s, then one atomic commit at `close()`.
+//!
+//! The data streams through delta-rs's own `WriteBuilder` (modes, partitioning, replaceWhere,
+//! schema enforcement/evolution, stats, checkpoints): the first write starts the builder on a
+//! DataFusion `StreamingTable` fed by a bounded channel, so memory stays bounded by a few batches
+//! plus the Parquet writers' buffers, and nothing reaches the log before `close()`.
+
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+use std::sync::{Arc, Mutex as StdMutex};
+
+use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::datafusion::catalog::streaming::StreamingTable;
+use deltalake::datafusion::datasource::provider_as_source;
+use deltalake::datafusion::error::DataFusionError;
+use deltalake::datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use deltalake::datafusion::logical_expr::LogicalPlanBuilder;
+use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use deltalake::datafusion::physical_plan::streaming::PartitionStream;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::Transaction;
+use deltalake::operations::write::{SchemaMode, WriteBuilder};
+use deltalake::parquet::basic::{Compression, GzipLevel, ZstdLevel};
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableBuilder};
+use futures::StreamExt;
+use napi::bindgen_prelude::Buffer;
+use serde_json::Value;
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::convert;
+use crate::error::{Code, ZError, ZResult, guard};
+use crate::storage;
+
+/// Batches in flight between `write()` and the Parquet writers.
+const CHANNEL_BATCHES: usize = 4;
+
+#[napi(object)]
+#[derive(Default, Clone)]
+pub struct WriteOptions {
+    pub storage_options: Option<HashMap<String, String>>,
+    pub mode: Option<String>,
+    pub partition_by: Option<Vec<String>>,
+    pub schema_mode: Option<String>,
+    pub predicate: Option<String>,
+    pub target_file_size: Option<i64>,
+    pub compression: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub configuration: Option<HashMap<String, Option<String>>>,
+    pub custom_metadata: Option<Value>,
+    pub app_id: Option<String>,
+    pub app_version: Option<i64>,
+}
+
+#[napi(object)]
+pub struct WriteResult {
+    pub version: i64,
+    pub num_files: u32,
+    pub num_rows: i64,
+    pub num_bytes: i64,
+}
+
+pub fn save_mode(mode: Option<&str>) -> ZResult<SaveMode> {
+    match mode.unwrap_or("append") {
+        "append" => Ok(SaveMode::Append),
+        "overwrite" => Ok(SaveMode::Overwrite),
+        "error" => Ok(SaveMode::ErrorIfExists),
+        "ignore" => Ok(SaveMode::Ignore),
+        other => Err(ZError::invalid(format!("mode must be 'append', 'overwrite', 'error' or 'ignore', got '{other}'"))),
+    }
+}
+
+fn schema_mode(mode: Option<&str>) -> ZResult<Option<SchemaMode>> {
+    match mode {
+        None => Ok(None),
+        Some("merge") => Ok(Some(SchemaMode::Merge)),
+        Some("overwrite") => Ok(Some(SchemaMode::Overwrite)),
+        Some(other) => Err(ZError::invalid(format!("schemaMode must be 'merge' or 'overwrite', got '{other}'"))),
+    }
+}
+
+pub fn writer_properties(compression: Option<&str>) -> ZResult<Option<WriterProperties>> {
+    let c = match compression {
+        None => return Ok(None),
+        Some("snappy") => Compression::SNAPPY,
+        Some("zstd") => Compression::ZSTD(ZstdLevel::default()),
+        Some("gzip") => Compression::GZIP(GzipLevel::default()),
+        Some("lz4") => Compression::LZ4_RAW,
+        Some("uncompressed") => Compression::UNCOMPRESSED,
+        Some(other) => return Err(ZError::invalid(format!("compression must be snappy, zstd, gzip, lz4 or uncompressed, got '{other}'"))),
+    };
+    Ok(Some(WriterProperties::builder().set_compression(c).build()))
+}
+
+pub fn commit_properties(custom: Option<&Value>, app_id: Option<&str>, app_version: Option<i64>) -> ZResult<CommitProperties> {
+    let mut props = CommitProperties::default();
+    if let Some(custom) = custom {
+        let Value::Object(map) = custom else { return Err(ZError::invalid("commitProperties.customMetadata must be an object")) };
+        props = props.with_metadata(map.clone());
+    }
+    match (app_id, app_version) {
+        (Some(id), Some(v)) => props = props.with_application_transaction(Transaction::new(id, v)),
+        (None, None) => {}
+        _ => return Err(ZError::invalid("commitProperties.appId and appVersion go together")),
+    }
+    Ok(props)
+}
+
+/// The table at `uri` if it exists (loaded), else an unloaded handle to create it with.
+pub async fn table_or_new(uri: &str, options: &HashMap<String, String>) -> ZResult<(DeltaTable, bool)> {
+    let url = deltalake::ensure_table_uri(uri).map_err(|e| ZError::from(e).context(uri))?;
+    let mut table = DeltaTableBuilder::from_url(url)?.with_storage_options(options.clone()).build()?;
+    let exists = table.verify_deltatable_existence().await.map_err(|e| ZError::from(e).context(uri))?;
+    if exists {
+        table.load().await.map_err(|e| ZError::from(e).context(uri))?;
+    }
+    Ok((table, exists))
+}
+
+/// One-shot source of the channel's batches for DataFusion.
+#[derive(Debug)]
+struct ChannelSource {
+    schema: SchemaRef,
+    rx: StdMutex<Option<mpsc::Receiver<Msg>>>,
+}
+
+/// `None` marks the end of the input. A channel that closes without it (the adapter was dropped
+/// or aborted) fails the stream, so the write can never commit partial input.
+type Msg = Option<RecordBatch>;
+
+impl PartitionStream for ChannelSource {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let rx = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let stream = match rx {
+            Some(rx) => futures::stream::unfold(Some(rx), |rx| async move {
+                let mut rx = rx?;
+                match rx.recv().await {
+                    Some(Some(batch)) => Some((Ok(batch), Some(rx))),
+                    Some(None) => None,
+                    None => Some((Err(DataFusionError::Execution("write input ended without close()".into())), None)),
+                }
+            })
+            .boxed(),
+            None => futures::stream::once(async { Err(DataFusionError::Execution("write input consumed twice".into())) }).boxed(),
+        };
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+struct Running {
+    tx: mpsc::Sender<Msg>,
+    task: JoinHandle<ZResult<DeltaTable>>,
+    schema: SchemaRef,
+}
+
+impl Drop for Running {
+    // Dropped without close() (abort, or the JS object collected): the write never commits.
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+enum State {
+    /// Nothing written yet.
+    Idle,
+    Running(Running),
+    /// `mode: 'ignore'` on an existing table: writes are dropped.
+    Ignoring(i64),
+    Finished,
+}
+
+#[napi]
+pub struct NativeTableWriter {
+    uri: String,
+    options: WriteOptions,
+    storage: HashMap<String, String>,
+    state: Arc<Mutex<State>>,
+}
+
+impl NativeTableWriter {
+    /// Start the WriteBuilder on the first batch's schema.
+    async fn start(&self, schema: SchemaRef) -> ZResult<State> {
+        let o = &self.options;
+        let mode = save_mode(o.mode.as_deref())?;
+        let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+        if exists {
+            match mode {
+                SaveMode::ErrorIfExists => {
+                    return Err(ZError::invalid(format!("{}: a table already exists here (mode 'error')", self.uri)));
+                }
+                SaveMode::Ignore => return Ok(State::Ignoring(table.version().unwrap_or(0) as i64)),
+                _ => {}
+            }
+        } else if o.predicate.is_some() {
+            return Err(ZError::new(Code::TableNotFound, format!("{}: predicate needs an existing table", self.uri)));
+        }
+        let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
+        let source = ChannelSource { schema: schema.clone(), rx: StdMutex::new(Some(rx)) };
+        let provider = StreamingTable::try_new(schema.clone(), vec![Arc::new(source)])?;
+        let plan = LogicalPlanBuilder::scan("zoopipe_input", provider_as_source(Arc::new(provider)), None)?.build()?;
+
+        let snapshot = if exists { Some(table.snapshot()?.snapshot().clone()) } else { None };
+        let mut builder = WriteBuilder::new(table.log_store(), snapshot)
+            .with_input_plan(plan)
+            .with_save_mode(mode)
+            .with_commit_properties(commit_properties(o.custom_metadata.as_ref(), o.app_id.as_deref(), o.app_version)?);
+        if let Some(cols) = &o.partition_by {
+            builder = builder.with_partition_columns(cols.clone());
+        }
+        if let Some(sm) = schema_mode(o.schema_mode.as_deref())? {
+            builder = builder.with_schema_mode(sm);
+        }
+        if let Some(p) = &o.predicate {
+            builder = builder.with_replace_where(p.as_str());
+        }
+        if let Some(size) = o.target_file_size {
+            let size = u64::try_from(size).ok().and_then(NonZeroU64::new).ok_or_else(|| ZError::invalid("targetFileSize must be a positive number of bytes"))?;
+            builder = builder.with_target_file_size(Some(size));
+        }
+        if let Some(props) = writer_properties(o.compression.as_deref())? {
+            builder = builder.with_writer_properties(props);
+        }
+        if let Some(name) = &o.name {
+            builder = builder.with_table_name(name);
+        }
+        if let Some(d) = &o.description {
+            builder = builder.with_description(d);
+        }
+        if let Some(conf) = &o.configuration {
+            builder = builder.with_configuration(conf.clone());
+        }
+        let uri = self.uri.clone();
+        let task = tokio::spawn(async move { builder.await.map_err(|e| ZError::from(e).context(uri)) });
+        Ok(State::Running(Running { tx, task, schema }))
+    }
+
+    async fn push(&self, batches: Vec<RecordBatch>) -> ZResult<()> {
+        let mut state = self.state.lock().await;
+        for batch in batches {
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            if matches!(*state, State::Idle) {
+                *state = self.start(batch.schema()).await?;
+            }
+            match &mut *state {
+                State::Running(running) => {
+                    let batch = conform(batch, &running.schema)?;
+                    if running.tx.send(Some(batch)).await.is_err() {
+                        // The writer stopped early: its error says why.
+                        let State::Running(running) = std::mem::replace(&mut *state, State::Finished) else { unreachable!() };
+                        return Err(running.finish_with_error().await);
+                    }
+                }
+                State::Ignoring(_) => {}
+                State::Finished => return Err(ZError::invalid("the output adapter is closed")),
+                State::Idle => unreachable!(),
+            }
+        }
+        Ok(())
+    }
+
+    /// The table schema when the table exists (row objects are decoded with it).
+    async fn table_schema(&self) -> ZResult<Option<SchemaRef>> {
+        if let State::Running(r) = &*self.state.lock().await {
+            return Ok(Some(r.schema.clone()));
+        }
+        let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+        if !exists || self.options.schema_mode.as_deref() == Some("overwrite") {
+            return Ok(None);
+        }
+        Ok(Some(table.snapshot()?.snapshot().arrow_schema()))
+    }
+}
+
+impl Running {
+    /// Mark the end of the input and wait for the commit.
+    async fn commit(mut self) -> ZResult<DeltaTable> {
+        if self.tx.send(None).await.is_err() {
+            return Err(self.finish_with_error().await);
+        }
+        join(&mut self.task).await
+    }
+
+    async fn finish_with_error(mut self) -> ZError {
+        join(&mut self.task).await.err().unwrap_or_else(|| ZError::new(Code::Internal, "writer stopped without an error"))
+    }
+}
+
+async fn join(task: &mut JoinHandle<ZResult<DeltaTable>>) -> ZResult<DeltaTable> {
+    match task.await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => Err(ZError::new(Code::Internal, "native panic while writing")),
+        Err(_) => Err(ZError::new(Code::Aborted, "write aborted")),
+    }
+}
+
+/// Later batches must have the first batch's columns; types are cast where Arrow can do so safely.
+fn conform(batch: RecordBatch, schema: &SchemaRef) -> ZResult<RecordBatch> {
+    if batch.schema().fields() == schema.fields() {
+        return Ok(batch);
+    }
+    let names = |s: &SchemaRef| s.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>();
+    if names(&batch.schema()) != names(schema) {
+        return Err(ZError::new(
+            Code::SchemaMismatch,
+            format!("batch columns [{}] differ from the first batch's [{}]", names(&batch.schema()).join(", "), names(schema).join(", ")),
+        ));
+    }
+    let opts = deltalake::arrow::compute::CastOptions { safe: false, ..Default::default() };
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| deltalake::arrow::compute::cast_with_options(c, f.data_type(), &opts))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ZError::new(Code::SchemaMismatch, format!("batch types differ from the first batch's: {e}")))?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// What the commit at `version` added: (files, rows, bytes).
+pub async fn commit_stats(table: &DeltaTable, version: u64) -> ZResult<(u32, i64, i64)> {
+    let Some(bytes) = table.log_store().read_commit_entry(version).await? else { return Ok((0, 0, 0)) };
+    let (mut files, mut rows, mut size) = (0u32, 0i64, 0i64);
+    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let action: Value = serde_json::from_slice(line)?;
+        if let Some(add) = action.get("add") {
+            files += 1;
+            size += add["size"].as_i64().unwrap_or(0);
+            if let Some(stats) = add["stats"].as_str().and_then(|s| serde_json::from_str::<Value>(s).ok()) {
+                rows += stats["numRecords"].as_i64().unwrap_or(0);
+            }
+        }
+    }
+    Ok((files, rows, size))
+}
+
+#[napi]
+impl NativeTableWriter {
+    #[napi(constructor)]
+    pub fn new(uri: String, options: Option<WriteOptions>) -> napi::Result<Self> {
+        let options = options.unwrap_or_default();
+        let check = || -> ZResult<()> {
+            save_mode(options.mode.as_deref())?;
+            schema_mode(options.schema_mode.as_deref())?;
+            writer_properties(options.compression.as_deref())?;
+            commit_properties(options.custom_metadata.as_ref(), options.app_id.as_deref(), options.app_version)?;
+            Ok(())
+        };
+        check()?;
+        let storage = storage::storage_options(options.storage_options.clone());
+        Ok(Self { uri, options, storage, state: Arc::new(Mutex::new(State::Idle)) })
+    }
+
+    /// Write Arrow IPC bytes (stream or file format).
+    #[napi]
+    pub async fn write_ipc(&self, data: Buffer) -> napi::Result<()> {
+        guard(async move {
+            let (_, batches) = convert::decode_ipc(&data)?;
+            self.push(batches).await
+        })
+        .await
+    }
+
+    /// Write plain row objects.
+    #[napi]
+    pub async fn write_rows(&self, rows: Vec<Value>) -> napi::Result<()> {
+        guard(async move {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let table_schema = self.table_schema().await?;
+            let allow_new = self.options.schema_mode.is_some();
+            let schema = convert::rows_schema(&rows, table_schema.as_ref(), allow_new)?;
+            let batch = convert::rows_to_batch(&rows, &schema)?;
+            self.push(vec![batch]).await
+        })
+        .await
+    }
+
+    /// Commit everything written as one new version.
+    #[napi]
+    pub async fn close(&self) -> napi::Result<WriteResult> {
+        guard(async move {
+            let mut state = self.state.lock().await;
+            match std::mem::replace(&mut *state, State::Finished) {
+                State::Running(running) => {
+                    let table = running.commit().await?;
+                    let version = table.version().unwrap_or(0);
+                    let (num_files, num_rows, num_bytes) = commit_stats(&table, version).await?;
+                    Ok(WriteResult { version: version as i64, num_files, num_rows, num_bytes })
+                }
+                State::Ignoring(version) => Ok(WriteResult { version, num_files: 0, num_rows: 0, num_bytes: 0 }),
+                // Nothing written: no commit (documented), report the current version or -1.
+                State::Idle => {
+                    let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+                    let version = if exists { table.version().unwrap_or(0) as i64 } else { -1 };
+                    Ok(WriteResult { version, num_files: 0, num_rows: 0, num_bytes: 0 })
+                }
+                State::Finished => Err(ZError::invalid("the output adapter is already closed")),
+            }
+        })
+        .await
+    }
+
+    /// Drop everything written so far; nothing is committed.
+    #[napi]
+    pub async fn abort(&self) -> napi::Result<()> {
+        guard(async move {
+            let mut state = self.state.lock().await;
+            if let State::Running(mut running) = std::mem::replace(&mut *state, State::Finished) {
+                running.task.abort();
+                let _ = (&mut running.task).await;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
