@@ -118,7 +118,137 @@ function createApi(arrow) {
     return new DeltaInputAdapter(uri, options).readAll()
   }
 
-  return { DeltaTable, DeltaInputAdapter, readDelta, DeltaError }
+  // ---- writing ----------------------------------------------------------------------------
+
+  const ROWS_PER_CALL = 10_000
+
+  function isArrowTable(d) {
+    return d instanceof arrow.Table || (d && typeof d === 'object' && Array.isArray(d.batches) && d.schema && 'numRows' in d)
+  }
+  function isArrowBatch(d) {
+    return d instanceof arrow.RecordBatch || (d && typeof d === 'object' && d.schema && d.data && 'numRows' in d && !Array.isArray(d.batches))
+  }
+
+  // Row values cross as JSON: Dates as ISO strings, bigints as decimal strings (decoded into the
+  // column's type natively), binary as arrays of bytes.
+  function rowValue(v) {
+    if (v instanceof Date) return v.toISOString()
+    if (typeof v === 'bigint') return v.toString()
+    if (v instanceof Uint8Array) return Array.from(v)
+    if (Array.isArray(v)) return v.map(rowValue)
+    if (v && typeof v === 'object') {
+      const o = {}
+      for (const k of Object.keys(v)) o[k] = rowValue(v[k])
+      return o
+    }
+    return v
+  }
+
+  /** Feed any WriteData into a native sink with writeIpc/writeRows. */
+  async function feed(sink, data) {
+    if (data === null || data === undefined) throw invalid('write() needs data: an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an async iterable of those')
+    if (Buffer.isBuffer(data) || data instanceof Uint8Array) {
+      return call(() => sink.writeIpc(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)))
+    }
+    if (isArrowTable(data)) {
+      if (data.numRows === 0) return
+      return call(() => sink.writeIpc(Buffer.from(arrow.tableToIPC(data, 'stream'))))
+    }
+    if (isArrowBatch(data)) return feed(sink, new arrow.Table(data))
+    if (Array.isArray(data)) {
+      for (let i = 0; i < data.length; i += ROWS_PER_CALL) {
+        const chunk = data.slice(i, i + ROWS_PER_CALL)
+        for (let j = 0; j < chunk.length; j++) {
+          const r = chunk[j]
+          if (r === null || typeof r !== 'object' || Array.isArray(r)) {
+            throw new DeltaError('INVALID_DATA', `row ${i + j} is not an object`)
+          }
+        }
+        await call(() => sink.writeRows(chunk.map(rowValue)))
+      }
+      return
+    }
+    if (typeof data[Symbol.asyncIterator] === 'function' || typeof data[Symbol.iterator] === 'function') {
+      for await (const item of data) await feed(sink, item)
+      return
+    }
+    throw invalid(`cannot write a ${Object.prototype.toString.call(data)}: expected an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an (async) iterable of those`)
+  }
+
+  function writeOptions(options = {}) {
+    const cp = options.commitProperties || {}
+    const o = {
+      storageOptions: storageOptions(options),
+      mode: options.mode,
+      partitionBy: options.partitionBy,
+      schemaMode: options.schemaMode,
+      predicate: options.predicate,
+      targetFileSize: options.targetFileSize,
+      compression: options.compression,
+      name: options.name,
+      description: options.description,
+      configuration: options.configuration,
+      customMetadata: cp.customMetadata,
+      appId: cp.appId,
+      appVersion: cp.appVersion,
+    }
+    if (o.partitionBy !== undefined && (!Array.isArray(o.partitionBy) || !o.partitionBy.every((c) => typeof c === 'string'))) {
+      throw invalid('partitionBy must be an array of column names')
+    }
+    return o
+  }
+
+  class DeltaOutputAdapter {
+    constructor(uri, options = {}) {
+      checkUri(uri)
+      this.uri = uri
+      const opts = writeOptions(options)
+      try {
+        this._w = new native.NativeTableWriter(uri, opts)
+      } catch (err) {
+        throw require('./errors').toDeltaError(err)
+      }
+      this._closed = false
+      this._queue = Promise.resolve()
+    }
+
+    /** Stage data; nothing is visible in the table until close(). */
+    write(data) {
+      if (this._closed) return Promise.reject(invalid('the output adapter is closed'))
+      // Writes are applied in call order even when not awaited.
+      const p = this._queue.then(() => feed(this._w, data))
+      this._queue = p.catch(() => {})
+      return p
+    }
+
+    /** Commit everything written as ONE new table version. */
+    async close() {
+      if (this._closed) throw invalid('the output adapter is already closed')
+      this._closed = true
+      await this._queue
+      return call(() => this._w.close())
+    }
+
+    /** Discard everything written; the table is left exactly as it was. */
+    async abort() {
+      this._closed = true
+      await this._queue
+      return call(() => this._w.abort())
+    }
+  }
+
+  async function writeDelta(uri, data, options = {}) {
+    const out = new DeltaOutputAdapter(uri, options)
+    try {
+      await out.write(data)
+    } catch (err) {
+      await out.abort().catch(() => {})
+      throw err
+    }
+    return out.close()
+  }
+
+  return { DeltaTable, DeltaInputAdapter, readDelta, DeltaOutputAdapter, writeDelta, DeltaError }
 }
 
 module.exports = { createApi }
