@@ -5,5 +5,7 @@ const require = createRequire(import.meta.url)
 const { createApi } = require('./lib/api.js')
 const api = createApi(arrow)
 
-export const { DeltaTable, DeltaInputAdapter, readDelta, DeltaOutputAdapter, writeDelta, DeltaError } = api
+export const {
+  DeltaTable, DeltaInputAdapter, readDelta, DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator, DeltaError,
+} = api
 export default api

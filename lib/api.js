@@ -248,7 +248,66 @@ function createApi(arrow) {
     return out.close()
   }
 
-  return { DeltaTable, DeltaInputAdapter, readDelta, DeltaOutputAdapter, writeDelta, DeltaError }
+  class DeltaWriter {
+    constructor(uri, options = {}) {
+      checkUri(uri)
+      this.uri = uri
+      if (options.partitionBy !== undefined && !Array.isArray(options.partitionBy)) throw invalid('partitionBy must be an array of column names')
+      try {
+        this._w = new native.NativeFileWriter(uri, {
+          storageOptions: storageOptions(options),
+          partitionBy: options.partitionBy,
+          targetFileSize: options.targetFileSize,
+          compression: options.compression,
+        })
+      } catch (err) {
+        throw require('./errors').toDeltaError(err)
+      }
+      this._queue = Promise.resolve()
+    }
+
+    /** Write Parquet data files into the table location. Nothing is committed. */
+    write(data) {
+      const p = this._queue.then(() => feed(this._w, data))
+      this._queue = p.catch(() => {})
+      return p
+    }
+
+    /** The add actions of every file written (plain JSON), for DeltaCoordinator.commit(). */
+    async finish() {
+      await this._queue
+      return call(() => this._w.finish())
+    }
+  }
+
+  class DeltaCoordinator {
+    constructor(uri, options = {}) {
+      checkUri(uri)
+      this.uri = uri
+      try {
+        this._c = new native.NativeCoordinator(uri, { storageOptions: storageOptions(options), mode: options.mode })
+      } catch (err) {
+        throw require('./errors').toDeltaError(err)
+      }
+    }
+
+    /** Commit every worker's files as ONE new version. */
+    async commit(files, options = {}) {
+      if (!Array.isArray(files)) throw invalid('commit() takes an array of DeltaWriter file actions')
+      const flat = files.flat()
+      if (options.maxRetries !== undefined && (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)) {
+        throw invalid('maxRetries must be a non-negative integer')
+      }
+      return call(() => this._c.commit(flat, {
+        appId: options.appId,
+        appVersion: options.appVersion,
+        maxRetries: options.maxRetries,
+        customMetadata: options.customMetadata,
+      }))
+    }
+  }
+
+  return { DeltaTable, DeltaInputAdapter, readDelta, DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator, DeltaError }
 }
 
 module.exports = { createApi }

@@ -5,6 +5,7 @@
 #[macro_use]
 extern crate napi_derive;
 
+mod commit;
 mod convert;
 mod error;
 mod filter;

@@ -1,0 +1,438 @@
+//! Fan-out / fan-in: `DeltaWriter` (workers write Parquet files and return add actions as plain
+//! JSON, committing nothing) and `DeltaCoordinator` (validates every worker's actions and commits
+//! them as ONE version through delta-rs's `CommitBuilder`, which detects conflicts and retries).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use deltalake::arrow::array::RecordBatch;
+use deltalake::kernel::transaction::{CommitBuilder, TableReference};
+use deltalake::kernel::{Action, Add, StructType};
+use deltalake::operations::create::CreateBuilder;
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
+use deltalake::logstore::object_store::ObjectStoreExt as _;
+use deltalake::{DeltaTable, Path};
+use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
+use futures::{StreamExt, TryStreamExt};
+use napi::bindgen_prelude::Buffer;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::convert;
+use crate::error::{Code, ZError, ZResult, guard};
+use crate::storage;
+use crate::write::{commit_properties, save_mode, table_or_new, writer_properties};
+
+/// Flush a worker's buffered Parquet file once it holds this many bytes.
+const DEFAULT_FLUSH_BYTES: usize = 128 * 1024 * 1024;
+
+/// One data file as it crosses from a worker to the coordinator: the Delta add action plus what
+/// the coordinator needs to check it (and to create the table from it).
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct FileAction {
+    #[serde(flatten)]
+    pub add: Add,
+    /// The table root URL the worker wrote into.
+    pub table_uri: String,
+    /// The Delta schema (JSON) of the data in the file.
+    pub schema: Value,
+    pub partition_columns: Vec<String>,
+}
+
+#[napi(object)]
+#[derive(Default)]
+pub struct FileWriterOptions {
+    pub storage_options: Option<HashMap<String, String>>,
+    pub partition_by: Option<Vec<String>>,
+    pub target_file_size: Option<i64>,
+    pub compression: Option<String>,
+}
+
+struct Open {
+    writer: RecordBatchWriter,
+    table_uri: String,
+    schema: Value,
+    partition_columns: Vec<String>,
+    flushed: Vec<Add>,
+}
+
+#[napi]
+pub struct NativeFileWriter {
+    uri: String,
+    options: FileWriterOptions,
+    storage: HashMap<String, String>,
+    state: Arc<Mutex<Option<Open>>>,
+    finished: std::sync::atomic::AtomicBool,
+}
+
+fn trailing_slash(url: &str) -> String {
+    if url.ends_with('/') { url.to_string() } else { format!("{url}/") }
+}
+
+impl NativeFileWriter {
+    async fn open(&self, first: &RecordBatch) -> ZResult<Open> {
+        let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+        let table_uri = trailing_slash(table.table_url().as_str());
+        let mut writer = if exists {
+            let w = RecordBatchWriter::for_table(&table)?;
+            if let Some(p) = &self.options.partition_by {
+                let actual: Vec<String> = table.snapshot()?.metadata().partition_columns().to_vec();
+                if &actual != p {
+                    return Err(ZError::invalid(format!("partitionBy [{}] differs from the table's [{}]", p.join(", "), actual.join(", "))));
+                }
+            }
+            w
+        } else {
+            let partition_by = self.options.partition_by.clone().unwrap_or_default();
+            for c in &partition_by {
+                if first.schema().field_with_name(c).is_err() {
+                    return Err(ZError::invalid(format!("unknown partition column '{c}'")));
+                }
+            }
+            RecordBatchWriter::try_new(table.table_url().as_str(), first.schema(), Some(partition_by), Some(self.storage.clone()))?
+        };
+        if let Some(props) = writer_properties(self.options.compression.as_deref())? {
+            writer = writer.with_writer_properties(props);
+        }
+        let arrow_schema = writer.arrow_schema();
+        let kernel: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
+        let partition_columns = if exists {
+            table.snapshot()?.metadata().partition_columns().to_vec()
+        } else {
+            self.options.partition_by.clone().unwrap_or_default()
+        };
+        Ok(Open { writer, table_uri, schema: serde_json::to_value(&kernel)?, partition_columns, flushed: Vec::new() })
+    }
+
+    async fn push(&self, batches: Vec<RecordBatch>) -> ZResult<()> {
+        if self.finished.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(ZError::invalid("the writer is finished"));
+        }
+        let flush_at = match self.options.target_file_size {
+            Some(n) if n > 0 => n as usize,
+            Some(_) => return Err(ZError::invalid("targetFileSize must be positive")),
+            None => DEFAULT_FLUSH_BYTES,
+        };
+        let mut state = self.state.lock().await;
+        for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
+            if state.is_none() {
+                *state = Some(self.open(&batch).await?);
+            }
+            let open = state.as_mut().expect("opened above");
+            open.writer.write(batch).await?;
+            if open.writer.buffer_len() >= flush_at {
+                let adds = open.writer.flush().await?;
+                open.flushed.extend(adds);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[napi]
+impl NativeFileWriter {
+    #[napi(constructor)]
+    pub fn new(uri: String, options: Option<FileWriterOptions>) -> napi::Result<Self> {
+        let options = options.unwrap_or_default();
+        writer_properties(options.compression.as_deref())?;
+        let storage = storage::storage_options(options.storage_options.clone());
+        Ok(Self { uri, options, storage, state: Arc::new(Mutex::new(None)), finished: false.into() })
+    }
+
+    #[napi]
+    pub async fn write_ipc(&self, data: Buffer) -> napi::Result<()> {
+        guard(async move { self.push(convert::decode_ipc(&data)?.1).await }).await
+    }
+
+    #[napi]
+    pub async fn write_rows(&self, rows: Vec<Value>) -> napi::Result<()> {
+        guard(async move {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let existing = match &*self.state.lock().await {
+                Some(open) => Some(open.writer.arrow_schema()),
+                None => {
+                    let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+                    if exists { Some(table.snapshot()?.snapshot().arrow_schema()) } else { None }
+                }
+            };
+            let schema = convert::rows_schema(&rows, existing.as_ref(), false)?;
+            self.push(vec![convert::rows_to_batch(&rows, &schema)?]).await
+        })
+        .await
+    }
+
+    /// Flush the remaining data and return every file written, as JSON add actions.
+    #[napi]
+    pub async fn finish(&self) -> napi::Result<Vec<Value>> {
+        guard(async move {
+            if self.finished.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                return Err(ZError::invalid("finish() was already called"));
+            }
+            let Some(mut open) = self.state.lock().await.take() else { return Ok(Vec::new()) };
+            let mut adds = std::mem::take(&mut open.flushed);
+            adds.extend(open.writer.flush().await?);
+            adds.into_iter()
+                .map(|add| {
+                    let action = FileAction {
+                        add,
+                        table_uri: open.table_uri.clone(),
+                        schema: open.schema.clone(),
+                        partition_columns: open.partition_columns.clone(),
+                    };
+                    Ok(serde_json::to_value(action)?)
+                })
+                .collect()
+        })
+        .await
+    }
+}
+
+// ---- the coordinator ----------------------------------------------------------------------
+
+#[napi(object)]
+#[derive(Default)]
+pub struct CoordinatorOptions {
+    pub storage_options: Option<HashMap<String, String>>,
+    pub mode: Option<String>,
+}
+
+#[napi(object)]
+#[derive(Default)]
+pub struct CommitOptions {
+    pub app_id: Option<String>,
+    pub app_version: Option<i64>,
+    pub max_retries: Option<u32>,
+    pub custom_metadata: Option<Value>,
+}
+
+#[napi(object)]
+pub struct CommitResult {
+    pub version: i64,
+    pub num_files: u32,
+    /// False when (appId, appVersion) was already committed and nothing new was written.
+    pub committed: bool,
+}
+
+#[napi]
+pub struct NativeCoordinator {
+    uri: String,
+    mode: SaveMode,
+    storage: HashMap<String, String>,
+}
+
+fn is_safe_relative(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains("://")
+        && !path.contains('\\')
+        && path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+/// Everything about the actions that can be checked without touching the log.
+async fn validate(actions: &[FileAction], table: &DeltaTable, exists: bool) -> ZResult<()> {
+    let root = trailing_slash(table.table_url().as_str());
+    let mut seen = HashSet::new();
+    for (i, a) in actions.iter().enumerate() {
+        if trailing_slash(&a.table_uri) != root {
+            return Err(ZError::invalid(format!("action {i} was written for table {} , not {root}", a.table_uri)));
+        }
+        if !is_safe_relative(&a.add.path) {
+            return Err(ZError::invalid(format!("action {i}: path '{}' is not inside the table", a.add.path)));
+        }
+        if !seen.insert(a.add.path.as_str()) {
+            return Err(ZError::invalid(format!("action {i}: file '{}' is listed twice", a.add.path)));
+        }
+        if a.schema != actions[0].schema || a.partition_columns != actions[0].partition_columns {
+            return Err(ZError::invalid(format!("action {i}: schema or partition columns differ from action 0's")));
+        }
+    }
+    if exists {
+        let state = table.snapshot()?;
+        let table_schema = serde_json::to_value(state.snapshot().schema().as_ref())?;
+        if actions[0].schema != table_schema {
+            return Err(ZError::invalid("the files' schema differs from the table's schema"));
+        }
+        if actions[0].partition_columns != state.metadata().partition_columns() {
+            return Err(ZError::invalid("the files' partition columns differ from the table's"));
+        }
+        let active: HashSet<String> = state.log_data().iter().map(|f| f.path().to_string()).collect();
+        if let Some(a) = actions.iter().find(|a| active.contains(&a.add.path)) {
+            return Err(ZError::invalid(format!("file '{}' is already part of the table", a.add.path)));
+        }
+    }
+    // Every file must exist with the size the worker reported.
+    let store = table.object_store();
+    let checks: Vec<(usize, String, i64)> = actions.iter().enumerate().map(|(i, a)| (i, a.add.path.clone(), a.add.size)).collect();
+    futures::stream::iter(checks)
+        .map(|(i, path, size)| {
+            let store = store.clone();
+            async move {
+                let meta = store.head(&Path::from(path.as_str())).await.map_err(|e| match e {
+                    deltalake::ObjectStoreError::NotFound { .. } => ZError::invalid(format!("action {i}: file '{path}' does not exist")),
+                    other => ZError::from(other),
+                })?;
+                if meta.size as i64 != size {
+                    return Err(ZError::invalid(format!("action {i}: file '{path}' has {} bytes, the action says {size}", meta.size)));
+                }
+                Ok(())
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
+
+/// The version whose commit holds the txn action (app_id, app_version), searching newest first.
+async fn txn_commit_version(table: &DeltaTable, app_id: &str, app_version: i64) -> ZResult<Option<u64>> {
+    let log_store = table.log_store();
+    let mut version = table.version().unwrap_or(0);
+    loop {
+        let Some(bytes) = log_store.read_commit_entry(version).await? else { return Ok(None) };
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let v: Value = serde_json::from_slice(line)?;
+            if let Some(txn) = v.get("txn") {
+                if txn["appId"] == app_id && txn["version"] == app_version {
+                    return Ok(Some(version));
+                }
+            }
+        }
+        if version == 0 {
+            return Ok(None);
+        }
+        version -= 1;
+    }
+}
+
+/// If (app_id, app_version) is already in the table, the version that committed it.
+async fn already_committed(table: &DeltaTable, app_id: &str, app_version: i64) -> ZResult<Option<i64>> {
+    let Some(last) = table.snapshot()?.transaction_version(table.log_store().as_ref(), app_id).await? else { return Ok(None) };
+    if last < app_version {
+        return Ok(None);
+    }
+    match txn_commit_version(table, app_id, app_version).await? {
+        Some(v) => Ok(Some(v as i64)),
+        None => Err(ZError::new(
+            Code::CommitConflict,
+            format!("appId '{app_id}' already committed appVersion {last}, newer than {app_version}"),
+        )),
+    }
+}
+
+/// JS numbers arrive as doubles; integral ones become integers again for serde.
+fn integral_numbers(v: &mut Value) {
+    match v {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15) {
+                if n.as_i64().is_none() {
+                    *v = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(integral_numbers),
+        Value::Object(o) => o.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
+}
+
+impl NativeCoordinator {
+    async fn create_if_missing(&self, table: DeltaTable, first: &FileAction) -> ZResult<DeltaTable> {
+        let schema: StructType = serde_json::from_value(first.schema.clone())?;
+        let created = CreateBuilder::new()
+            .with_log_store(table.log_store())
+            .with_columns(schema.fields().cloned())
+            .with_partition_columns(first.partition_columns.clone())
+            .with_save_mode(SaveMode::Ignore)
+            .await;
+        match created {
+            Ok(t) => Ok(t),
+            // Another coordinator created it first.
+            Err(_) => Ok(table_or_new(&self.uri, &self.storage).await?.0),
+        }
+    }
+
+    async fn commit_once(&self, actions: &[FileAction], options: &CommitOptions) -> ZResult<CommitResult> {
+        let (mut table, exists) = table_or_new(&self.uri, &self.storage).await?;
+        if let (Some(id), Some(v)) = (&options.app_id, options.app_version) {
+            if exists {
+                if let Some(version) = already_committed(&table, id, v).await? {
+                    return Ok(CommitResult { version, num_files: 0, committed: false });
+                }
+            }
+        }
+        if actions.is_empty() {
+            return Err(ZError::invalid("commit() needs at least one file action"));
+        }
+        validate(actions, &table, exists).await?;
+        if !exists {
+            table = self.create_if_missing(table, &actions[0]).await?;
+            validate(actions, &table, true).await?;
+        }
+        let state = table.snapshot()?;
+        let mut log_actions: Vec<Action> = Vec::new();
+        if self.mode == SaveMode::Overwrite {
+            log_actions.extend(state.log_data().iter().map(|f| Action::Remove(f.remove_action(true))));
+        }
+        log_actions.extend(actions.iter().map(|a| Action::Add(a.add.clone())));
+        let mut props = commit_properties(options.custom_metadata.as_ref(), options.app_id.as_deref(), options.app_version)?;
+        if let Some(n) = options.max_retries {
+            props = props.with_max_retries(n as usize);
+        }
+        let operation = DeltaOperation::Write { mode: self.mode, partition_by: None, predicate: None };
+        let finalized = CommitBuilder::from(props)
+            .with_actions(log_actions)
+            .build(Some(state as &dyn TableReference), table.log_store(), operation)
+            .await?;
+        Ok(CommitResult { version: finalized.version() as i64, num_files: actions.len() as u32, committed: true })
+    }
+}
+
+#[napi]
+impl NativeCoordinator {
+    #[napi(constructor)]
+    pub fn new(uri: String, options: Option<CoordinatorOptions>) -> napi::Result<Self> {
+        let options = options.unwrap_or_default();
+        let mode = save_mode(options.mode.as_deref())?;
+        if !matches!(mode, SaveMode::Append | SaveMode::Overwrite) {
+            return Err(ZError::invalid("a coordinator commits with mode 'append' or 'overwrite'").into());
+        }
+        Ok(Self { uri, mode, storage: storage::storage_options(options.storage_options) })
+    }
+
+    /// Commit every file of every worker as one new version.
+    #[napi]
+    pub async fn commit(&self, files: Vec<Value>, options: Option<CommitOptions>) -> napi::Result<CommitResult> {
+        guard(async move {
+            let options = options.unwrap_or_default();
+            let actions = files
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut f)| {
+                    integral_numbers(&mut f);
+                    serde_json::from_value::<FileAction>(f).map_err(|e| ZError::invalid(format!("action {i} is not a DeltaWriter file action: {e}")))
+                })
+                .collect::<ZResult<Vec<_>>>()?;
+            match self.commit_once(&actions, &options).await {
+                // A concurrent commit of the same (appId, appVersion) won the race: that is success.
+                Err(e) if e.code == Code::CommitConflict && options.app_id.is_some() => {
+                    let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+                    if exists {
+                        if let (Some(id), Some(v)) = (&options.app_id, options.app_version) {
+                            if let Some(version) = already_committed(&table, id, v).await? {
+                                return Ok(CommitResult { version, num_files: 0, committed: false });
+                            }
+                        }
+                    }
+                    Err(e)
+                }
+                other => other,
+            }
+        })
+        .await
+    }
+}
