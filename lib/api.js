@@ -155,6 +155,10 @@ function createApi(arrow) {
       return call(() => sink.writeIpc(Buffer.from(arrow.tableToIPC(data, 'stream'))))
     }
     if (isArrowBatch(data)) return feed(sink, new arrow.Table(data))
+    if (Array.isArray(data) && data.length > 0 && (isArrowTable(data[0]) || isArrowBatch(data[0]) || data[0] instanceof Uint8Array)) {
+      for (const item of data) await feed(sink, item) // an array of batches/tables/IPC buffers
+      return
+    }
     if (Array.isArray(data)) {
       for (let i = 0; i < data.length; i += ROWS_PER_CALL) {
         const chunk = data.slice(i, i + ROWS_PER_CALL)
@@ -169,7 +173,12 @@ function createApi(arrow) {
       return
     }
     if (typeof data[Symbol.asyncIterator] === 'function' || typeof data[Symbol.iterator] === 'function') {
-      for await (const item of data) await feed(sink, item)
+      try {
+        for await (const item of data) await feed(sink, item)
+      } catch (err) {
+        if (err instanceof DeltaError) throw err
+        throw new DeltaError('ABORTED', `write aborted: the data source failed: ${err && err.message}`, { cause: err })
+      }
       return
     }
     throw invalid(`cannot write a ${Object.prototype.toString.call(data)}: expected an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an (async) iterable of those`)

@@ -220,6 +220,7 @@ fn boxed_code(e: &(dyn std::error::Error + 'static)) -> Code {
 fn arrow_code(e: &ArrowError) -> Code {
     match e {
         ArrowError::JsonError(_) => Code::Protocol,
+        ArrowError::SchemaError(_) => Code::SchemaMismatch,
         ArrowError::IoError(..) => Code::Storage,
         ArrowError::ExternalError(inner) => boxed_code(inner.as_ref()),
         _ => Code::InvalidData,
@@ -251,9 +252,26 @@ pub fn datafusion_code(e: &DataFusionError) -> Code {
     }
 }
 
+/// delta-rs flattens some caller errors into text (SQL predicates, validation of written rows,
+/// partition columns); recognise them so that they do not surface as INTERNAL.
+fn code_from_text(message: &str) -> Code {
+    const PATTERNS: [(&str, Code); 6] = [
+        ("sql parser error", Code::InvalidArgument),
+        ("not found in schema", Code::InvalidArgument),
+        ("No field named", Code::InvalidArgument),
+        ("failed validation check", Code::InvalidData),
+        ("Cannot cast field", Code::SchemaMismatch),
+        ("Schema error", Code::SchemaMismatch),
+    ];
+    PATTERNS.iter().find(|(p, _)| message.contains(p)).map_or(Code::Internal, |(_, c)| *c)
+}
+
 impl From<DeltaTableError> for ZError {
     fn from(e: DeltaTableError) -> Self {
-        let code = delta_code(&e);
+        let code = match delta_code(&e) {
+            Code::Internal => code_from_text(&e.to_string()),
+            code => code,
+        };
         // Kernel errors may carry a backtrace after the first line when RUST_BACKTRACE is set.
         let message = match &e {
             DeltaTableError::KernelError(delta_kernel::Error::Backtraced { source, .. }) => source.to_string(),
@@ -265,7 +283,11 @@ impl From<DeltaTableError> for ZError {
 
 impl From<DataFusionError> for ZError {
     fn from(e: DataFusionError) -> Self {
-        ZError::new(datafusion_code(&e), e.to_string())
+        let code = match datafusion_code(&e) {
+            Code::Internal => code_from_text(&e.to_string()),
+            code => code,
+        };
+        ZError::new(code, e.to_string())
     }
 }
 

@@ -35,6 +35,7 @@ use crate::convert;
 use crate::error::{Code, ZError, ZResult, guard};
 use crate::storage;
 
+
 /// Batches in flight between `write()` and the Parquet writers.
 const CHANNEL_BATCHES: usize = 4;
 
@@ -199,7 +200,12 @@ impl NativeTableWriter {
                 SaveMode::Ignore => return Ok(State::Ignoring(table.version().unwrap_or(0) as i64)),
                 _ => {}
             }
-        } else if o.predicate.is_some() {
+        } else if let Some(cols) = &o.partition_by {
+            if let Some(c) = cols.iter().find(|c| schema.field_with_name(c).is_err()) {
+                return Err(ZError::invalid(format!("{}: unknown partition column '{c}'", self.uri)));
+            }
+        }
+        if !exists && o.predicate.is_some() {
             return Err(ZError::new(Code::TableNotFound, format!("{}: predicate needs an existing table", self.uri)));
         }
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
@@ -271,7 +277,8 @@ impl NativeTableWriter {
     /// The table schema when the table exists (row objects are decoded with it).
     async fn table_schema(&self) -> ZResult<Option<SchemaRef>> {
         if let State::Running(r) = &*self.state.lock().await {
-            return Ok(Some(r.schema.clone()));
+            // Rows decode into plain types (arrow-json has no dictionaries); conform() casts back.
+            return Ok(Some(crate::ipc::js_schema(&r.schema)));
         }
         let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
         if !exists || self.options.schema_mode.as_deref() == Some("overwrite") {

@@ -1,0 +1,278 @@
+// The write path: real commits, every mode, every input shape, atomicity, concurrency, and interop
+// with Python deltalake in both directions.
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { tableFromArrays, tableToIPC, RecordBatch } from 'apache-arrow'
+import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
+import { fixture, py, pyRead, rows, scratch } from './helpers.mjs'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const run = promisify(execFile)
+const people = (ids) => ids.map((id) => ({ id, name: `n${id}` }))
+const ids = async (uri, opts) => rows(await readDelta(uri, opts)).map((r) => Number(r.id)).sort((a, b) => a - b)
+const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
+const rejectsWith = (p, code, re) => assert.rejects(p, (e) => {
+  assert.ok(e instanceof DeltaError, `expected DeltaError, got ${e}`)
+  assert.equal(e.code, code, e.message)
+  if (re) assert.match(e.message, re)
+  return true
+})
+
+describe('modes', () => {
+  it('append, overwrite, error and ignore', async () => {
+    const uri = scratch('modes')
+    assert.deepEqual(await writeDelta(uri, people([1, 2])), { version: 0, numFiles: 1, numRows: 2, numBytes: (await DeltaTable.open(uri).then((t) => t.files()))[0].size })
+    assert.equal((await writeDelta(uri, people([3]))).version, 1)
+    assert.deepEqual(await ids(uri), [1, 2, 3])
+    const ow = await writeDelta(uri, people([7, 8]), { mode: 'overwrite' })
+    assert.equal(ow.version, 2)
+    assert.deepEqual(await ids(uri), [7, 8])
+    assert.deepEqual(await ids(uri, { version: 1 }), [1, 2, 3])
+    await rejectsWith(writeDelta(uri, people([9]), { mode: 'error' }), 'INVALID_ARGUMENT', /already exists/)
+    const ignored = await writeDelta(uri, people([9]), { mode: 'ignore' })
+    assert.deepEqual(ignored, { version: 2, numFiles: 0, numRows: 0, numBytes: 0 })
+    assert.deepEqual(await ids(uri), [7, 8])
+    assert.equal(logFiles(uri).length, 3)
+    // and Python agrees
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+  })
+
+  it('predicate overwrites only the matching rows and rejects rows outside it', async () => {
+    const uri = scratch('replace-where')
+    await writeDelta(uri, [{ id: 1, day: 'mon' }, { id: 2, day: 'tue' }, { id: 3, day: 'mon' }])
+    await writeDelta(uri, [{ id: 10, day: 'mon' }], { mode: 'overwrite', predicate: "day = 'mon'" })
+    assert.deepEqual(await ids(uri), [2, 10])
+    const before = logFiles(uri).length
+    await assert.rejects(writeDelta(uri, [{ id: 11, day: 'wed' }], { mode: 'overwrite', predicate: "day = 'mon'" }), DeltaError)
+    await rejectsWith(writeDelta(uri, [{ id: 12, day: 'mon' }], { mode: 'overwrite', predicate: 'day = = ' }), 'INVALID_ARGUMENT')
+    assert.equal(logFiles(uri).length, before)
+    assert.deepEqual(await ids(uri), [2, 10])
+  })
+})
+
+describe('input shapes', () => {
+  it('Table, RecordBatch, IPC stream and file bytes, rows, and async iterables of them, in one commit', async () => {
+    const uri = scratch('shapes')
+    const t = (a) => tableFromArrays({ id: BigInt64Array.from(a.map(BigInt)), name: a.map((x) => `n${x}`) })
+    const out = new DeltaOutputAdapter(uri)
+    await out.write(t([1, 2]))
+    await out.write(t([3]).batches[0])
+    await out.write(Buffer.from(tableToIPC(t([4]), 'stream')))
+    await out.write(tableToIPC(t([5]), 'file'))
+    await out.write(people([6]))
+    await out.write((async function* () { yield t([7]); yield people([8, 9]); yield [t([10]).batches[0]] })())
+    assert.equal(fs.existsSync(path.join(uri, '_delta_log')) ? logFiles(uri).length : 0, 0, 'nothing is visible before close()')
+    const res = await out.close()
+    assert.equal(res.version, 0)
+    assert.equal(res.numRows, 10)
+    assert.deepEqual(await ids(uri), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    assert.ok(t([1]).batches[0] instanceof RecordBatch)
+  })
+
+  it('row objects: table schema is used, lossless coercion, wrong types name the row', async () => {
+    const uri = scratch('rows')
+    await writeDelta(uri, tableFromArrays({ id: BigInt64Array.from([1n]), score: Float64Array.from([1.5]), ts: [new Date('2024-01-01T00:00:00Z')] }))
+    await writeDelta(uri, [{ id: 2, score: 3, ts: new Date('2024-02-01T00:00:00Z') }, { id: 3n, score: 4.25, ts: '2024-03-01T00:00:00Z' }])
+    const t = await readDelta(uri)
+    assert.equal(t.numRows, 3)
+    assert.deepEqual(rows(t).map((r) => [r.id, r.score]), [['1', 1.5], ['2', '3'], ['3', 4.25]])
+    // score came from a Float64Array: apache-arrow made it non-nullable
+    await rejectsWith(writeDelta(uri, [{ id: 4, score: null }]), 'INVALID_DATA')
+    await rejectsWith(writeDelta(uri, [{ id: 4, score: 1 }, { id: 'five', score: 2 }]), 'INVALID_DATA', /row 1.*id/)
+    await rejectsWith(writeDelta(uri, [{ id: 4 }, 'nope']), 'INVALID_DATA', /row 1/)
+    assert.equal((await DeltaTable.open(uri)).version, 1)
+  })
+
+  it('empty input commits nothing (documented)', async () => {
+    const uri = scratch('empty')
+    await writeDelta(uri, people([1]))
+    assert.deepEqual(await writeDelta(uri, []), { version: 0, numFiles: 0, numRows: 0, numBytes: 0 })
+    assert.equal(logFiles(uri).length, 1)
+  })
+})
+
+describe('schema', () => {
+  it('is enforced, merged on request, and overwritten with mode overwrite', async () => {
+    const uri = scratch('schema')
+    await writeDelta(uri, people([1]))
+    await rejectsWith(writeDelta(uri, [{ id: 2, name: 'x', extra: true }]), 'SCHEMA_MISMATCH', /extra/)
+    await rejectsWith(writeDelta(uri, tableFromArrays({ id: Float64Array.from([1.5]), other: ['x'] })), 'SCHEMA_MISMATCH')
+    await writeDelta(uri, [{ id: 2, name: 'x', extra: true }], { schemaMode: 'merge' })
+    const t = await readDelta(uri)
+    assert.deepEqual(t.schema.fields.map((f) => f.name), ['id', 'name', 'extra'])
+    assert.deepEqual(rows(t).map((r) => r.extra), [null, true])
+    await writeDelta(uri, [{ other: 'only' }], { mode: 'overwrite', schemaMode: 'overwrite' })
+    assert.deepEqual((await readDelta(uri)).schema.fields.map((f) => f.name), ['other'])
+    assert.deepEqual(rows(pyRead(uri)), [{ other: 'only' }])
+  })
+})
+
+describe('partitions, options and commit properties', () => {
+  it('hive partitions with special characters and nulls read back identically in Python', async () => {
+    const uri = scratch('parts')
+    const values = ['a/b', 'x=y', '100%', 'with space', 'ünïcødé', null]
+    await writeDelta(uri, values.map((p, i) => ({ id: i, part: p })), { partitionBy: ['part'], name: 'parts', description: 'd', configuration: { 'delta.appendOnly': 'false' } })
+    const dt = await DeltaTable.open(uri)
+    assert.deepEqual(dt.metadata().partitionColumns, ['part'])
+    assert.equal(dt.metadata().name, 'parts')
+    assert.ok(fs.readdirSync(uri).includes('part=__HIVE_DEFAULT_PARTITION__'))
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+    assert.equal((await readDelta(uri, { filter: [['part', '=', 'x=y']] })).numRows, 1)
+    await rejectsWith(writeDelta(scratch('bad-part'), people([1]), { partitionBy: ['nope'] }), 'INVALID_ARGUMENT')
+  })
+
+  it('customMetadata lands in the commit info and appId/appVersion write a txn action', async () => {
+    const uri = scratch('props')
+    await writeDelta(uri, people([1]), { commitProperties: { customMetadata: { job: 'nightly', run: 7 }, appId: 'etl', appVersion: 3 } })
+    const [h] = await (await DeltaTable.open(uri)).history(1)
+    assert.equal(h.job, 'nightly')
+    assert.equal(h.run, 7)
+    const log = fs.readFileSync(path.join(uri, '_delta_log', logFiles(uri)[0]), 'utf8')
+    assert.match(log, /"txn":\{"appId":"etl","version":3/)
+  })
+
+  it('compression and targetFileSize are honoured; files carry stats', async () => {
+    const uri = scratch('compression')
+    const data = Array.from({ length: 20000 }, (_, i) => ({ id: i, name: `name-${i}-${'x'.repeat(i % 50)}` }))
+    await writeDelta(uri, data, { compression: 'zstd', targetFileSize: 64 * 1024 })
+    const files = await (await DeltaTable.open(uri)).files()
+    assert.ok(files.length > 1, `${files.length} files`)
+    const log = fs.readFileSync(path.join(uri, '_delta_log', logFiles(uri)[0]), 'utf8')
+    assert.match(log, /\\"minValues\\":\{\\"id\\":0/)
+    const head = fs.readFileSync(path.join(uri, files[0].path))
+    assert.ok(head.includes(Buffer.from('ZSTD')) || files[0].path.includes('zstd'), 'zstd pages')
+    await rejectsWith(writeDelta(uri, data, { compression: 'brotli9' }), 'INVALID_ARGUMENT')
+  })
+
+  it('checkpoints are written every delta.checkpointInterval commits', async () => {
+    const uri = scratch('checkpoint')
+    await writeDelta(uri, people([0]), { configuration: { 'delta.checkpointInterval': '3' } })
+    for (let i = 1; i < 7; i++) await writeDelta(uri, people([i]))
+    const log = fs.readdirSync(path.join(uri, '_delta_log'))
+    assert.ok(log.some((f) => f.endsWith('.checkpoint.parquet')), log.join(' '))
+    assert.deepEqual(await ids(uri), [0, 1, 2, 3, 4, 5, 6])
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+  })
+})
+
+describe('atomicity', () => {
+  it('an exception or abort before close() leaves the table as it was', async () => {
+    const uri = scratch('atomic')
+    await writeDelta(uri, people([1]))
+    const out = new DeltaOutputAdapter(uri)
+    await out.write(people([2, 3]))
+    await assert.rejects(out.write([{ id: 'bad' }]), DeltaError)
+    await out.abort()
+    const out2 = new DeltaOutputAdapter(uri)
+    await out2.write(people([4]))
+    await out2.abort()
+    await rejectsWith(writeDelta(uri, (async function* () { yield people([5]); throw new Error('source failed') })()), 'ABORTED', /source failed/)
+    await rejectsWith(writeDelta(uri, Buffer.from('definitely not arrow')), 'INVALID_DATA', /IPC/)
+    assert.equal((await DeltaTable.open(uri)).version, 0)
+    assert.deepEqual(await ids(uri), [1])
+  })
+
+  it('a process killed with SIGKILL mid-write leaves a readable table at its previous version', async () => {
+    const uri = scratch('sigkill')
+    await writeDelta(uri, people([1, 2]))
+    const child = spawn(process.execPath, [path.join(here, 'workers', 'slow-writer.mjs'), uri], { stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise((resolve) => child.stdout.once('data', resolve))
+    child.kill('SIGKILL')
+    await new Promise((resolve) => child.once('exit', resolve))
+    const dt = await DeltaTable.open(uri)
+    assert.equal(dt.version, 0)
+    assert.deepEqual(await ids(uri), [1, 2])
+  })
+})
+
+describe('concurrency', () => {
+  it('4 processes x 5 appends: 20 new versions, every row exactly once', async () => {
+    const uri = scratch('concurrent')
+    await writeDelta(uri, [{ worker: -1, seq: -1, key: 'seed' }])
+    await Promise.all([0, 1, 2, 3].map((w) => run(process.execPath, [path.join(here, 'workers', 'append.mjs'), uri, String(w), '5'])))
+    const dt = await DeltaTable.open(uri)
+    assert.equal(dt.version, 20)
+    const keys = rows(await readDelta(uri)).map((r) => r.key).sort()
+    assert.equal(keys.length, 21)
+    assert.equal(new Set(keys).size, 21)
+  })
+})
+
+describe('DeltaWriter + DeltaCoordinator', () => {
+  it('workers in other processes, one commit of all their files, idempotent by appId', async () => {
+    const uri = scratch('fanout')
+    const outputs = await Promise.all([0, 1, 2].map((w) => run(process.execPath, [path.join(here, 'workers', 'file-writer.mjs'), uri, String(w), '100'])))
+    const files = outputs.map((o) => JSON.parse(o.stdout))
+    assert.ok(files.every((f) => f.length === 3), 'one file per partition per worker')
+    assert.equal(await DeltaTable.isDeltaTable(uri), false, 'workers commit nothing')
+    const c = new DeltaCoordinator(uri)
+    const res = await c.commit(files.flat(), { appId: 'job-1', appVersion: 1, customMetadata: { by: 'coordinator' } })
+    const dt = await DeltaTable.open(uri)
+    const [last] = await dt.history(1)
+    assert.equal(res.version, dt.version)
+    assert.equal(last.by, 'coordinator')
+    assert.equal((await readDelta(uri)).numRows, 300)
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+    const again = await c.commit(files.flat(), { appId: 'job-1', appVersion: 1 })
+    assert.equal(again.version, res.version)
+    assert.equal((await DeltaTable.open(uri)).version, dt.version)
+    assert.equal((await readDelta(uri)).numRows, 300)
+  })
+
+  it('bad actions are rejected before the log is touched', async () => {
+    const uri = scratch('coord-bad')
+    const other = scratch('coord-other')
+    const w = new DeltaWriter(uri)
+    await w.write(people([1, 2]))
+    const files = await w.finish()
+    const wo = new DeltaWriter(other)
+    await wo.write(people([3]))
+    const otherFiles = await wo.finish()
+    const c = new DeltaCoordinator(uri)
+    await rejectsWith(c.commit(otherFiles), 'INVALID_ARGUMENT', /table/)
+    await rejectsWith(c.commit([{ ...files[0], path: '../escape.parquet' }]), 'INVALID_ARGUMENT', /inside/)
+    await rejectsWith(c.commit([{ ...files[0], path: 'missing.parquet' }]), 'INVALID_ARGUMENT', /does not exist/)
+    await rejectsWith(c.commit([files[0], files[0]]), 'INVALID_ARGUMENT', /twice/)
+    await rejectsWith(c.commit([{ nonsense: true }]), 'INVALID_ARGUMENT')
+    assert.equal(await DeltaTable.isDeltaTable(uri), false)
+    assert.equal((await c.commit(JSON.parse(JSON.stringify(files)))).version, 1)
+    assert.deepEqual(await ids(uri), [1, 2])
+  })
+
+  it('coordinator commits race plain appends without losing either', async () => {
+    const uri = scratch('coord-race')
+    await writeDelta(uri, people([0]))
+    const w = new DeltaWriter(uri)
+    await w.write(people([100, 101]))
+    const files = await w.finish()
+    await Promise.all([
+      new DeltaCoordinator(uri).commit(files),
+      writeDelta(uri, people([1])),
+      writeDelta(uri, people([2])),
+    ])
+    assert.equal((await DeltaTable.open(uri)).version, 3)
+    assert.deepEqual(await ids(uri), [0, 1, 2, 100, 101])
+  })
+})
+
+describe('interop with Python deltalake', () => {
+  it('every type round-trips: zoopipe writes what it read, Python reads the same rows', async () => {
+    const uri = scratch('all-types-copy')
+    await writeDelta(uri, await readDelta(fixture('all_types')))
+    assert.deepEqual(rows(pyRead(uri)), rows(pyRead(fixture('all_types'))))
+  })
+
+  it('zoopipe appends to a table Python created, and Python reads the result', async () => {
+    const uri = scratch('py-created')
+    fs.cpSync(fixture('partitioned'), uri, { recursive: true })
+    await writeDelta(uri, [{ id: 1000, part: 'new/part', bucket: 1, amount: 1.5 }])
+    const theirs = rows(pyRead(uri))
+    assert.equal(theirs.length, 71)
+    assert.deepEqual(theirs, rows(await readDelta(uri)))
+  })
+})
