@@ -112,3 +112,108 @@ export declare class DeltaInputAdapter {
 
 /** The same as `new DeltaInputAdapter(uri, options).readAll()`. */
 export declare function readDelta(uri: string, options?: ReadOptions): Promise<Table>
+
+// ---- writing ------------------------------------------------------------------------------
+
+export type RowObject = Record<string, unknown>
+type WriteChunk = Table | RecordBatch | Uint8Array | RowObject[] | Array<Table | RecordBatch | Uint8Array>
+/** apache-arrow data, Arrow IPC bytes (stream or file), row objects, or a (async) iterable of those. */
+export type WriteData = WriteChunk | AsyncIterable<WriteChunk> | Iterable<Table | RecordBatch | Uint8Array>
+
+export interface CommitProperties {
+  /** Lands in the commit info of the new version. */
+  customMetadata?: Record<string, unknown>
+  /** With appVersion: writes a txn action (idempotent application transactions). */
+  appId?: string
+  appVersion?: number
+}
+
+export interface WriteOptions {
+  storageOptions?: StorageOptions
+  /** Default 'append'. 'error' fails on an existing table; 'ignore' writes nothing to one. */
+  mode?: 'append' | 'overwrite' | 'error' | 'ignore'
+  partitionBy?: string[]
+  /** Default: enforce (a mismatch is SCHEMA_MISMATCH). */
+  schemaMode?: 'merge' | 'overwrite'
+  /** SQL predicate: overwrite only the rows matching it (replaceWhere); rows outside it are rejected. */
+  predicate?: string
+  targetFileSize?: number
+  compression?: 'snappy' | 'zstd' | 'gzip' | 'lz4' | 'uncompressed'
+  name?: string
+  description?: string
+  configuration?: Record<string, string | null>
+  commitProperties?: CommitProperties
+}
+
+export interface WriteResult {
+  /** The new version (or the current one when nothing was committed; -1 if no table exists). */
+  version: number
+  numFiles: number
+  numRows: number
+  numBytes: number
+}
+
+export declare class DeltaOutputAdapter {
+  constructor(uri: string, options?: WriteOptions)
+  readonly uri: string
+  /** Stage data (streamed to Parquet files); nothing is visible in the table until close(). */
+  write(data: WriteData): Promise<void>
+  /** One atomic commit of everything written. No data written: no commit. */
+  close(): Promise<WriteResult>
+  /** Discard everything written; the table stays exactly as it was. */
+  abort(): Promise<void>
+}
+
+/** write + close in one call. */
+export declare function writeDelta(uri: string, data: WriteData, options?: WriteOptions): Promise<WriteResult>
+
+/** A data file written by a DeltaWriter: a Delta add action plus what the coordinator checks. JSON-safe. */
+export interface DeltaFileAction {
+  path: string
+  size: number
+  partitionValues: Record<string, string | null>
+  modificationTime: number
+  dataChange: boolean
+  stats?: string | null
+  tableUri: string
+  schema: unknown
+  partitionColumns: string[]
+  [key: string]: unknown
+}
+
+export interface DeltaWriterOptions {
+  storageOptions?: StorageOptions
+  partitionBy?: string[]
+  /** Bytes buffered per file before it is written out (default 128 MiB). */
+  targetFileSize?: number
+  compression?: WriteOptions['compression']
+}
+
+/** Worker side of a distributed write: writes Parquet files, commits nothing. */
+export declare class DeltaWriter {
+  constructor(uri: string, options?: DeltaWriterOptions)
+  readonly uri: string
+  write(data: WriteData): Promise<void>
+  finish(): Promise<DeltaFileAction[]>
+}
+
+export interface CoordinatorCommitOptions {
+  appId?: string
+  appVersion?: number
+  maxRetries?: number
+  customMetadata?: Record<string, unknown>
+}
+
+export interface CoordinatorCommitResult {
+  version: number
+  numFiles: number
+  /** false when (appId, appVersion) had already been committed: version is that commit's. */
+  committed: boolean
+}
+
+/** Commits any number of workers' files as ONE version (creating the table if needed). */
+export declare class DeltaCoordinator {
+  constructor(uri: string, options?: { storageOptions?: StorageOptions; mode?: 'append' | 'overwrite' })
+  readonly uri: string
+  commit(files: DeltaFileAction[] | DeltaFileAction[][], options?: CoordinatorCommitOptions): Promise<CoordinatorCommitResult>
+}

@@ -118,6 +118,14 @@ def many_files():
     stamp(path)
 
 
+def column_mapping():
+    """Column mapping 'name' (Python deltalake 1.6.6 reads this table back as all nulls itself)."""
+    path = fresh("column_mapping")
+    write_deltalake(path, pa.table({"a": pa.array([1, 2, 3], pa.int64()), "b c": ["x", "y", "z"]}),
+                    mode="error", configuration={"delta.columnMapping.mode": "name"})
+    stamp(path)
+
+
 def broken_variants():
     """Copies of `simple` damaged in the ways readers meet in the wild."""
     src = os.path.join(OUT, "simple")
@@ -158,6 +166,7 @@ checkpointed()
 evolved()
 all_types()
 many_files()
+column_mapping()
 broken_variants()
 print("fixtures written to", OUT)
 sys.stdout.flush()
