@@ -293,14 +293,9 @@ async fn txn_commit_version(table: &DeltaTable, app_id: &str, app_version: i64) 
     let log_store = table.log_store();
     let mut version = table.version().unwrap_or(0);
     loop {
-        let Some(bytes) = log_store.read_commit_entry(version).await? else { return Ok(None) };
-        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let v: Value = serde_json::from_slice(line)?;
-            if let Some(txn) = v.get("txn") {
-                if txn["appId"] == app_id && txn["version"] == app_version {
-                    return Ok(Some(version));
-                }
-            }
+        let Some(actions) = storage::commit_actions(&log_store, version).await? else { return Ok(None) };
+        if actions.iter().filter_map(|a| a.get("txn")).any(|t| t["appId"] == app_id && t["version"] == app_version) {
+            return Ok(Some(version));
         }
         if version == 0 {
             return Ok(None);

@@ -129,6 +129,17 @@ pub async fn load_at(table: &mut DeltaTable, at: At) -> ZResult<()> {
     Ok(())
 }
 
+/// The actions of the commit at `version`, or `None` when its log file is gone (log retention).
+pub async fn commit_actions(log_store: &deltalake::logstore::LogStoreRef, version: u64) -> ZResult<Option<Vec<serde_json::Value>>> {
+    let Some(bytes) = log_store.read_commit_entry(version).await? else { return Ok(None) };
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .map(|line| serde_json::from_slice(line).map_err(|e| ZError::new(Code::Protocol, format!("invalid JSON in log version {version}: {e}"))))
+        .collect::<ZResult<Vec<_>>>()
+        .map(Some)
+}
+
 /// Whether `uri` holds a Delta table (false for missing paths and non-table directories).
 pub async fn is_delta_table(uri: &str, options: &HashMap<String, String>) -> ZResult<bool> {
     let url = match existing_table_url(uri) {

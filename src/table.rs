@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use deltalake::DeltaTable;
 use futures::{StreamExt, TryStreamExt};
 use napi::bindgen_prelude::Buffer;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::error::{ZError, ZResult, guard, guard_sync};
 use crate::read::{Batches, NativeBatchStream, ScanOptions, scan};
@@ -81,16 +81,14 @@ async fn history(table: &DeltaTable, limit: Option<u32>) -> ZResult<Vec<Value>> 
         .map(|version| {
             let log_store = log_store.clone();
             async move {
-                let Some(bytes) = log_store.read_commit_entry(version).await? else { return Ok(None) };
-                let mut entry = Map::new();
-                for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                    let action: Value = serde_json::from_slice(line)
-                        .map_err(|e| ZError::new(crate::error::Code::Protocol, format!("invalid JSON in log version {version}: {e}")))?;
-                    if let Some(Value::Object(info)) = action.get("commitInfo") {
-                        entry = info.clone();
-                        break;
-                    }
-                }
+                let Some(actions) = storage::commit_actions(&log_store, version).await? else { return Ok(None) };
+                let mut entry = actions
+                    .into_iter()
+                    .find_map(|a| match a.get("commitInfo") {
+                        Some(Value::Object(info)) => Some(info.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
                 entry.insert("version".into(), json!(version));
                 Ok::<_, ZError>(Some(Value::Object(entry)))
             }

@@ -335,16 +335,13 @@ fn conform(batch: RecordBatch, schema: &SchemaRef) -> ZResult<RecordBatch> {
 
 /// What the commit at `version` added: (files, rows, bytes).
 pub async fn commit_stats(table: &DeltaTable, version: u64) -> ZResult<(u32, i64, i64)> {
-    let Some(bytes) = table.log_store().read_commit_entry(version).await? else { return Ok((0, 0, 0)) };
+    let Some(actions) = storage::commit_actions(&table.log_store(), version).await? else { return Ok((0, 0, 0)) };
     let (mut files, mut rows, mut size) = (0u32, 0i64, 0i64);
-    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let action: Value = serde_json::from_slice(line)?;
-        if let Some(add) = action.get("add") {
-            files += 1;
-            size += add["size"].as_i64().unwrap_or(0);
-            if let Some(stats) = add["stats"].as_str().and_then(|s| serde_json::from_str::<Value>(s).ok()) {
-                rows += stats["numRecords"].as_i64().unwrap_or(0);
-            }
+    for add in actions.iter().filter_map(|a| a.get("add")) {
+        files += 1;
+        size += add["size"].as_i64().unwrap_or(0);
+        if let Some(stats) = add["stats"].as_str().and_then(|s| serde_json::from_str::<Value>(s).ok()) {
+            rows += stats["numRecords"].as_i64().unwrap_or(0);
         }
     }
     Ok((files, rows, size))
