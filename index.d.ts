@@ -213,7 +213,13 @@ export interface CoordinatorCommitResult {
 
 /** Commits any number of workers' files as ONE version (creating the table if needed). */
 export declare class DeltaCoordinator {
-  constructor(uri: string, options?: { storageOptions?: StorageOptions; mode?: 'append' | 'overwrite' })
+  constructor(uri: string, options?: {
+    storageOptions?: StorageOptions
+    mode?: 'append' | 'overwrite'
+    /** Create the table with this schema (and partitionBy) if it does not exist; default: the workers' schema. */
+    schema?: Schema
+    partitionBy?: string[]
+  })
   readonly uri: string
   commit(files: DeltaFileAction[] | DeltaFileAction[][], options?: CoordinatorCommitOptions): Promise<CoordinatorCommitResult>
 }

@@ -106,6 +106,7 @@ describe('schema', () => {
     const t = await readDelta(uri)
     assert.deepEqual(t.schema.fields.map((f) => f.name), ['id', 'name', 'extra'])
     assert.deepEqual(rows(t).map((r) => r.extra), [null, true])
+    assert.deepEqual(rows(pyRead(uri)), rows(t))
     await writeDelta(uri, [{ other: 'only' }], { mode: 'overwrite', schemaMode: 'overwrite' })
     assert.deepEqual((await readDelta(uri)).schema.fields.map((f) => f.name), ['other'])
     assert.deepEqual(rows(pyRead(uri)), [{ other: 'only' }])
@@ -247,6 +248,22 @@ describe('DeltaWriter + DeltaCoordinator', () => {
     assert.equal(await DeltaTable.isDeltaTable(uri), false)
     assert.equal((await c.commit(JSON.parse(JSON.stringify(files)))).version, 1)
     assert.deepEqual(await ids(uri), [1, 2])
+  })
+
+  it('creates the table with an explicit schema, and rejects files of another schema', async () => {
+    const uri = scratch('coord-schema')
+    const schema = tableFromArrays({ id: BigInt64Array.from([1n]), name: ['x'] }).schema
+    const w = new DeltaWriter(uri)
+    await w.write([{ id: 5, other: 'y' }])
+    await rejectsWith(new DeltaCoordinator(uri, { schema }).commit(await w.finish()), 'INVALID_ARGUMENT', /schema/)
+    assert.equal(await DeltaTable.isDeltaTable(uri), false, 'nothing was created')
+    const w2 = new DeltaWriter(uri)
+    await w2.write([{ id: 6, name: 'z' }])
+    const res = await new DeltaCoordinator(uri, { schema }).commit(await w2.finish())
+    const dt = await DeltaTable.open(uri)
+    assert.deepEqual(dt.schema().fields.map((f) => f.name), ['id', 'name'])
+    assert.equal(res.version, dt.version)
+    assert.deepEqual(await ids(uri), [6])
   })
 
   it('coordinator commits race plain appends without losing either', async () => {

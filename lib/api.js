@@ -294,7 +294,11 @@ function createApi(arrow) {
       checkUri(uri)
       this.uri = uri
       try {
-        this._c = new native.NativeCoordinator(uri, { storageOptions: storageOptions(options), mode: options.mode })
+        const schema = options.schema === undefined ? undefined
+          : Buffer.from(arrow.tableToIPC(new arrow.Table(options.schema), 'stream'))
+        this._c = new native.NativeCoordinator(uri, {
+          storageOptions: storageOptions(options), mode: options.mode, schema, partitionBy: options.partitionBy,
+        })
       } catch (err) {
         throw require('./errors').toDeltaError(err)
       }

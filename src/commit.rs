@@ -199,6 +199,10 @@ impl NativeFileWriter {
 pub struct CoordinatorOptions {
     pub storage_options: Option<HashMap<String, String>>,
     pub mode: Option<String>,
+    /// Schema (an Arrow IPC stream, e.g. of an empty table) to create the table with when it does
+    /// not exist yet; otherwise the workers' schema is used.
+    pub schema: Option<Buffer>,
+    pub partition_by: Option<Vec<String>>,
 }
 
 #[napi(object)]
@@ -223,6 +227,8 @@ pub struct NativeCoordinator {
     uri: String,
     mode: SaveMode,
     storage: HashMap<String, String>,
+    /// Explicit schema and partition columns for creating the table.
+    create_with: Option<(StructType, Vec<String>)>,
 }
 
 fn is_safe_relative(path: &str) -> bool {
@@ -231,6 +237,14 @@ fn is_safe_relative(path: &str) -> bool {
         && !path.contains("://")
         && !path.contains('\\')
         && path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+/// Two Delta schemas (JSON) have the same columns: names and types, whatever their nullability.
+fn same_columns(a: &Value, b: &Value) -> bool {
+    let columns = |s: &Value| -> Vec<(Value, Value)> {
+        s["fields"].as_array().map_or_else(Vec::new, |f| f.iter().map(|f| (f["name"].clone(), f["type"].clone())).collect())
+    };
+    columns(a) == columns(b)
 }
 
 /// Everything about the actions that can be checked without touching the log.
@@ -254,7 +268,7 @@ async fn validate(actions: &[FileAction], table: &DeltaTable, exists: bool) -> Z
     if exists {
         let state = table.snapshot()?;
         let table_schema = serde_json::to_value(state.snapshot().schema().as_ref())?;
-        if actions[0].schema != table_schema {
+        if !same_columns(&actions[0].schema, &table_schema) {
             return Err(ZError::invalid("the files' schema differs from the table's schema"));
         }
         if actions[0].partition_columns != state.metadata().partition_columns() {
@@ -337,11 +351,14 @@ fn integral_numbers(v: &mut Value) {
 
 impl NativeCoordinator {
     async fn create_if_missing(&self, table: DeltaTable, first: &FileAction) -> ZResult<DeltaTable> {
-        let schema: StructType = serde_json::from_value(first.schema.clone())?;
+        let (schema, partition_columns) = match &self.create_with {
+            Some((schema, parts)) => (schema.clone(), parts.clone()),
+            None => (serde_json::from_value(first.schema.clone())?, first.partition_columns.clone()),
+        };
         let created = CreateBuilder::new()
             .with_log_store(table.log_store())
             .with_columns(schema.fields().cloned())
-            .with_partition_columns(first.partition_columns.clone())
+            .with_partition_columns(partition_columns)
             .with_save_mode(SaveMode::Ignore)
             .await;
         match created {
@@ -364,6 +381,11 @@ impl NativeCoordinator {
             return Err(ZError::invalid("commit() needs at least one file action"));
         }
         validate(actions, &table, exists).await?;
+        if let (false, Some((schema, parts))) = (exists, &self.create_with) {
+            if !same_columns(&actions[0].schema, &serde_json::to_value(schema)?) || &actions[0].partition_columns != parts {
+                return Err(ZError::invalid("the files' schema or partition columns differ from the schema given to the coordinator"));
+            }
+        }
         if !exists {
             table = self.create_if_missing(table, &actions[0]).await?;
             validate(actions, &table, true).await?;
@@ -396,7 +418,15 @@ impl NativeCoordinator {
         if !matches!(mode, SaveMode::Append | SaveMode::Overwrite) {
             return Err(ZError::invalid("a coordinator commits with mode 'append' or 'overwrite'").into());
         }
-        Ok(Self { uri, mode, storage: storage::storage_options(options.storage_options) })
+        let create_with = match &options.schema {
+            Some(ipc) => {
+                let (arrow_schema, _) = convert::decode_ipc(ipc)?;
+                let schema: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| ZError::invalid(format!("schema: {e}")))?;
+                Some((schema, options.partition_by.clone().unwrap_or_default()))
+            }
+            None => None,
+        };
+        Ok(Self { uri, mode, storage: storage::storage_options(options.storage_options), create_with })
     }
 
     /// Commit every file of every worker as one new version.
