@@ -60,6 +60,10 @@ const tests = fs
   .filter((f) => f.endsWith('.test.mjs'))
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
   .map((f) => path.join('__test__', f))
+if (tests.length === 0) {
+  console.error(`zoopipe test: no test file matches ${filter.join(' ')}`)
+  process.exit(1)
+}
 const env = { ...process.env, ZOOPIPE_PYTHON: python, ZOOPIPE_FIXTURES: fixtures, ZOOPIPE_TMP: tmp }
 const res = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...tests], { cwd: root, stdio: 'inherit', env })
 process.exit(res.status ?? 1)

@@ -138,7 +138,7 @@ impl NativeFileWriter {
     pub fn new(uri: String, options: Option<FileWriterOptions>) -> napi::Result<Self> {
         let options = options.unwrap_or_default();
         writer_properties(options.compression.as_deref())?;
-        let storage = storage::storage_options(options.storage_options.clone());
+        let storage = storage::storage_options(&uri, options.storage_options.clone());
         Ok(Self { uri, options, storage, state: Arc::new(Mutex::new(None)), finished: false.into() })
     }
 
@@ -426,7 +426,8 @@ impl NativeCoordinator {
             }
             None => None,
         };
-        Ok(Self { uri, mode, storage: storage::storage_options(options.storage_options), create_with })
+        let storage = storage::storage_options(&uri, options.storage_options);
+        Ok(Self { uri, mode, storage, create_with })
     }
 
     /// Commit every file of every worker as one new version.

@@ -25,10 +25,26 @@ fn is_secret_key(key: &str) -> bool {
         .any(|s| k.contains(s))
 }
 
-/// Storage options as delta-rs takes them. Secret values (given here or in the environment, which
-/// delta-rs falls back to) are registered for redaction from every error message.
-pub fn storage_options(given: Option<HashMap<String, String>>) -> HashMap<String, String> {
-    let given = given.unwrap_or_default();
+/// Defaults that bound how long a request to an unreachable or failing store can take (object_store
+/// alone retries for up to 3 minutes). Any of them can be overridden with the same key.
+const CLOUD_DEFAULTS: [(&str, &str); 3] = [("max_retries", "4"), ("retry_timeout", "30s"), ("connect_timeout", "10s")];
+
+fn is_local(uri: &str) -> bool {
+    uri.starts_with("file:") || !uri.contains("://")
+}
+
+/// Storage options as delta-rs takes them, plus [`CLOUD_DEFAULTS`] for remote stores. Secret values
+/// (given here or in the environment, which delta-rs falls back to) are registered for redaction
+/// from every error message.
+pub fn storage_options(uri: &str, given: Option<HashMap<String, String>>) -> HashMap<String, String> {
+    let mut given = given.unwrap_or_default();
+    if !is_local(uri) {
+        for (k, v) in CLOUD_DEFAULTS {
+            if !given.keys().any(|g| g.eq_ignore_ascii_case(k)) {
+                given.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
     for (k, v) in &given {
         if is_secret_key(k) {
             register_secret(v);

@@ -54,7 +54,7 @@ pub async fn open_table(uri: String, options: Option<OpenOptions>) -> napi::Resu
     guard(async move {
         let options = options.unwrap_or_default();
         let at = At::from_options(options.version, options.timestamp)?;
-        let storage_options = storage::storage_options(options.storage_options);
+        let storage_options = storage::storage_options(&uri, options.storage_options);
         let table = storage::open_table(&uri, &storage_options, at).await?;
         Ok(NativeTable { uri, inner: Arc::new(RwLock::new(table)) })
     })
@@ -63,7 +63,7 @@ pub async fn open_table(uri: String, options: Option<OpenOptions>) -> napi::Resu
 
 #[napi]
 pub async fn is_delta_table(uri: String, storage_options: Option<HashMap<String, String>>) -> napi::Result<bool> {
-    guard(async move { storage::is_delta_table(&uri, &storage::storage_options(storage_options)).await }).await
+    guard(async move { storage::is_delta_table(&uri, &storage::storage_options(&uri, storage_options)).await }).await
 }
 
 /// Everything the log says about one commit, newest first, with its version.

@@ -360,7 +360,7 @@ impl NativeTableWriter {
             Ok(())
         };
         check()?;
-        let storage = storage::storage_options(options.storage_options.clone());
+        let storage = storage::storage_options(&uri, options.storage_options.clone());
         Ok(Self { uri, options, storage, state: Arc::new(Mutex::new(State::Idle)) })
     }
 

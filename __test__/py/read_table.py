@@ -11,7 +11,7 @@ from deltalake import DeltaTable
 
 path = sys.argv[1]
 opts = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
-dt = DeltaTable(path, version=opts.get("version"))
+dt = DeltaTable(path, version=opts.get("version"), storage_options=opts.get("storage_options"))
 filters = [tuple(f) for f in opts["filters"]] if opts.get("filters") else None
 table = dt.to_pyarrow_table(columns=opts.get("columns"), filters=filters)
 with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:

@@ -1,0 +1,186 @@
+// Every operation on S3 (moto), Azure Blob (azurite) and GCS (fake_gcs.py), real servers on 127.0.0.1.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import net from 'node:net'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { DeltaCoordinator, DeltaError, DeltaInputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
+import { AZURITE_ACCOUNT, freePort, startAzure, startGcs, startS3 } from './emulators.mjs'
+import { pyRead, rows } from './helpers.mjs'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const run = promisify(execFile)
+const people = (ids, extra = {}) => ids.map((id) => ({ id, name: `n${id}`, ...extra }))
+const ids = async (uri, opts) => rows(await readDelta(uri, opts)).map((r) => Number(r.id)).sort((a, b) => a - b)
+
+for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', startAzure], ['GCS (fake_gcs.py fixture)', startGcs]]) {
+  describe(label, () => {
+    let store
+    let n = 0
+    const table = (name) => `${store.root}/${name}-${n++}`
+    before(async () => {
+      store = await start()
+      Object.assign(process.env, store.env)
+    })
+    after(() => store && store.stop())
+
+    it('create, append, overwrite, time travel, filtered read', async () => {
+      const so = store.storageOptions
+      const uri = table('basic')
+      assert.equal(await DeltaTable.isDeltaTable(uri, { storageOptions: so }), false)
+      assert.equal((await writeDelta(uri, people([1, 2]), { storageOptions: so, mode: 'error' })).version, 0)
+      assert.equal((await writeDelta(uri, people([3]), { storageOptions: so })).version, 1)
+      assert.equal((await writeDelta(uri, people([7]), { storageOptions: so, mode: 'overwrite' })).version, 2)
+      assert.deepEqual(await ids(uri, { storageOptions: so }), [7])
+      assert.deepEqual(await ids(uri, { storageOptions: so, version: 1 }), [1, 2, 3])
+      assert.deepEqual(await ids(uri, { storageOptions: so, version: 1, filter: [['id', '>=', 2]] }), [2, 3])
+      const dt = await DeltaTable.open(uri, { storageOptions: so })
+      assert.deepEqual((await dt.history()).map((h) => h.version), [2, 1, 0])
+      assert.equal(await DeltaTable.isDeltaTable(uri, { storageOptions: so }), true)
+    })
+
+    it('partitioned write and partition-pruned read', async () => {
+      const so = store.storageOptions
+      const uri = table('parts')
+      const data = ['a/b', 'x=y', 'with space', null].flatMap((p, i) => people([i * 10, i * 10 + 1], { part: p }))
+      await writeDelta(uri, data, { storageOptions: so, partitionBy: ['part'] })
+      assert.deepEqual(await ids(uri, { storageOptions: so, filter: [['part', '=', 'x=y']] }), [10, 11])
+      assert.deepEqual(await ids(uri, { storageOptions: so, filter: [['part', '=', null]] }), [30, 31])
+      let streamed = 0
+      for await (const b of new DeltaInputAdapter(uri, { storageOptions: so, batchSize: 3 }).getBatches()) streamed += b.numRows
+      assert.equal(streamed, 8)
+    })
+
+    it('DeltaWriter workers + one DeltaCoordinator commit', async () => {
+      const so = store.storageOptions
+      const uri = table('fanout')
+      const files = []
+      for (const w of [0, 1, 2]) {
+        const writer = new DeltaWriter(uri, { storageOptions: so })
+        await writer.write(people([w * 100, w * 100 + 1]))
+        files.push(JSON.parse(JSON.stringify(await writer.finish())))
+      }
+      assert.equal(await DeltaTable.isDeltaTable(uri, { storageOptions: so }), false)
+      const c = new DeltaCoordinator(uri, { storageOptions: so })
+      const res = await c.commit(files, { appId: 'cloud', appVersion: 1 })
+      assert.deepEqual(await ids(uri, { storageOptions: so }), [0, 1, 100, 101, 200, 201])
+      assert.equal((await c.commit(files, { appId: 'cloud', appVersion: 1 })).version, res.version)
+      await assert.rejects(c.commit([{ ...files[0][0], path: 'nope.parquet' }]), (e) => e.code === 'INVALID_ARGUMENT')
+    })
+
+    it('4 processes x 5 concurrent appends: exactly 20 new versions, every row once', async () => {
+      const so = store.storageOptions
+      const uri = table('concurrent')
+      await writeDelta(uri, [{ worker: -1, seq: -1, key: 'seed' }], { storageOptions: so })
+      const env = { ...process.env, ...store.env, ZOOPIPE_TEST_STORAGE: JSON.stringify(so) }
+      await Promise.all([0, 1, 2, 3].map((w) => run(process.execPath, [path.join(here, 'workers', 'append.mjs'), uri, String(w), '5'], { env })))
+      assert.equal((await DeltaTable.open(uri, { storageOptions: so })).version, 20)
+      const keys = rows(await readDelta(uri, { storageOptions: so })).map((r) => r.key)
+      assert.equal(keys.length, 21)
+      assert.equal(new Set(keys).size, 21)
+    })
+
+    if (label.startsWith('S3')) {
+      it('Python deltalake reads the S3 table zoopipe wrote, row for row', async () => {
+        const so = store.storageOptions
+        const uri = table('interop')
+        await writeDelta(uri, people([1, 2, 3], { part: 'p' }), { storageOptions: so, partitionBy: ['part'] })
+        await writeDelta(uri, people([4], { part: 'q' }), { storageOptions: so })
+        assert.deepEqual(rows(pyRead(uri, { storage_options: so })), rows(await readDelta(uri, { storageOptions: so })))
+      })
+
+      it('a missing bucket is a DeltaError naming the URI', async () => {
+        const so = store.storageOptions
+        await assert.rejects(readDelta('s3://no-such-bucket-zp/t', { storageOptions: so }), (e) => {
+          assert.ok(e instanceof DeltaError)
+          assert.ok(['TABLE_NOT_FOUND', 'STORAGE'].includes(e.code), e.code)
+          assert.match(e.message, /no-such-bucket-zp/)
+          assert.doesNotMatch(e.message, new RegExp(so.AWS_SECRET_ACCESS_KEY))
+          return true
+        })
+      })
+    }
+
+    if (label.startsWith('Azure')) {
+      it('wrong credentials: STORAGE, quickly, without the key in the message', async () => {
+        const badKey = Buffer.from('not-the-right-key-but-well-formed-0123456789').toString('base64')
+        const so = { AZURE_STORAGE_ACCOUNT_NAME: AZURITE_ACCOUNT, AZURE_STORAGE_ACCOUNT_KEY: badKey, AZURE_STORAGE_USE_EMULATOR: 'true' }
+        const t0 = Date.now()
+        await assert.rejects(writeDelta(table('badkey'), people([1]), { storageOptions: so }), (e) => {
+          assert.ok(e instanceof DeltaError)
+          assert.ok(['STORAGE', 'TABLE_NOT_FOUND'].includes(e.code), `${e.code}: ${e.message}`)
+          assert.ok(!e.message.includes(badKey), e.message)
+          assert.match(e.message, /403|Authoriz/)
+          return true
+        })
+        assert.ok(Date.now() - t0 < 60000)
+      })
+    }
+  })
+}
+
+describe('the GCS test fixture', () => {
+  it('honours x-goog-if-generation-match: 0 (the put-if-absent Delta commits rely on)', async () => {
+    const store = await startGcs()
+    try {
+      const port = JSON.parse((await import('node:fs')).readFileSync(store.storageOptions.GOOGLE_SERVICE_ACCOUNT, 'utf8')).gcs_base_url
+      const put = (body) => fetch(`${port}/zoopipe-test/log/0.json`, { method: 'PUT', body, headers: { 'x-goog-if-generation-match': '0' } })
+      assert.equal((await put('first')).status, 200)
+      assert.equal((await put('second')).status, 412)
+      assert.equal(await (await fetch(`${port}/zoopipe-test/log/0.json`)).text(), 'first')
+    } finally {
+      await store.stop()
+    }
+  })
+})
+
+describe('network faults', () => {
+  const s3 = (port, extra = {}) => ({
+    AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, AWS_ALLOW_HTTP: 'true', AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEKEYID', AWS_SECRET_ACCESS_KEY: 'do-not-leak-this-secret-42', ...extra,
+  })
+  const noSecret = (e, so) => {
+    assert.ok(e instanceof DeltaError)
+    assert.equal(e.code, 'STORAGE', e.message)
+    assert.ok(!e.message.includes(so.AWS_SECRET_ACCESS_KEY), e.message)
+    assert.match(e.message, /s3:\/\/bucket\/table/)
+    return true
+  }
+
+  it('an unreachable endpoint fails within the configured retry bound', async () => {
+    const so = s3(await freePort(), { max_retries: '2', retry_timeout: '5s' })
+    const t0 = Date.now()
+    await assert.rejects(readDelta('s3://bucket/table', { storageOptions: so }), (e) => noSecret(e, so))
+    assert.ok(Date.now() - t0 < 30000, `${Date.now() - t0} ms`)
+  })
+
+  it('an endpoint that accepts connections but never answers times out instead of hanging', async () => {
+    const sockets = []
+    const hole = net.createServer((s) => sockets.push(s))
+    await new Promise((r) => hole.listen(0, '127.0.0.1', r))
+    const so = s3(hole.address().port, { timeout: '1s', max_retries: '1', retry_timeout: '3s' })
+    const t0 = Date.now()
+    try {
+      await assert.rejects(readDelta('s3://bucket/table', { storageOptions: so }), (e) => noSecret(e, so))
+      assert.ok(Date.now() - t0 < 30000, `${Date.now() - t0} ms`)
+    } finally {
+      sockets.forEach((s) => s.destroy())
+      hole.close()
+    }
+  })
+
+  it('a server answering 503 gives STORAGE after bounded retries', async () => {
+    const srv = (await import('node:http')).createServer((req, res) => { res.writeHead(503); res.end('SlowDown') })
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r))
+    const so = s3(srv.address().port, { max_retries: '2', retry_timeout: '5s' })
+    const t0 = Date.now()
+    try {
+      await assert.rejects(readDelta('s3://bucket/table', { storageOptions: so }), (e) => noSecret(e, so))
+      assert.ok(Date.now() - t0 < 30000)
+    } finally {
+      srv.close()
+    }
+  })
+})
