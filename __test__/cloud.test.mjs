@@ -91,6 +91,20 @@ for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', s
         assert.deepEqual(rows(pyRead(uri, { storage_options: so })), rows(await readDelta(uri, { storageOptions: so })))
       })
 
+      it('s3a:// URIs, lower-case option keys, and options from the environment alone', async () => {
+        const so = store.storageOptions
+        await writeDelta(`s3a://zoopipe-test/s3a-${n}`, people([1]), { storageOptions: so })
+        assert.deepEqual(await ids(`s3://zoopipe-test/s3a-${n}`, { storageOptions: so }), [1])
+        const lower = Object.fromEntries(Object.entries(so).map(([k, v]) => [k.toLowerCase(), v]))
+        const uri = table('lower')
+        await writeDelta(uri, people([2]), { storageOptions: lower })
+        assert.deepEqual(await ids(uri, { storageOptions: lower }), [2])
+        // a child process with AWS_* in its environment and no storageOptions at all
+        const envUri = table('env')
+        await run(process.execPath, [path.join(here, 'workers', 'append.mjs'), envUri, '0', '2'], { env: { ...process.env, ...so, ZOOPIPE_TEST_STORAGE: '{}' } })
+        assert.equal((await DeltaTable.open(envUri, { storageOptions: so })).version, 1)
+      })
+
       it('a missing bucket is a DeltaError naming the URI', async () => {
         const so = store.storageOptions
         await assert.rejects(readDelta('s3://no-such-bucket-zp/t', { storageOptions: so }), (e) => {
@@ -104,6 +118,15 @@ for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', s
     }
 
     if (label.startsWith('Azure')) {
+      it('azure:// and abfs[s]:// URIs reach the same container', async () => {
+        const so = store.storageOptions
+        const name = `variants-${n++}`
+        await writeDelta(`azure://zoopipe-test/${name}`, people([1]), { storageOptions: so })
+        await writeDelta(`abfs://zoopipe-test@${AZURITE_ACCOUNT}.dfs.core.windows.net/${name}`, people([2]), { storageOptions: so })
+        await writeDelta(`abfss://zoopipe-test@${AZURITE_ACCOUNT}.dfs.core.windows.net/${name}`, people([3]), { storageOptions: so })
+        assert.deepEqual(await ids(`az://zoopipe-test/${name}`, { storageOptions: so }), [1, 2, 3])
+      })
+
       it('wrong credentials: STORAGE, quickly, without the key in the message', async () => {
         const badKey = Buffer.from('not-the-right-key-but-well-formed-0123456789').toString('base64')
         const so = { AZURE_STORAGE_ACCOUNT_NAME: AZURITE_ACCOUNT, AZURE_STORAGE_ACCOUNT_KEY: badKey, AZURE_STORAGE_USE_EMULATOR: 'true' }
