@@ -7,5 +7,6 @@ const api = createApi(arrow)
 
 export const {
   DeltaTable, DeltaInputAdapter, readDelta, DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator, DeltaError,
+  CsvInputAdapter, JsonLinesInputAdapter, ParquetInputAdapter, Pipe,
 } = api
 export default api

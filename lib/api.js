@@ -8,6 +8,37 @@ const { toMillis, openOptions, scanOptions, storageOptions, checkUri } = require
 function createApi(arrow) {
   const decodeSchema = (buf) => arrow.tableFromIPC(buf).schema
 
+  // A native batch stream as an async generator of RecordBatches (or IPC Buffers); leaving the
+  // loop early (break, throw) closes the stream, which stops the native work.
+  async function* streamBatches(open, format) {
+    if (format !== undefined && format !== 'arrow' && format !== 'ipc') throw invalid(`format must be 'arrow' or 'ipc', got ${format}`)
+    const stream = await call(open)
+    try {
+      for (;;) {
+        const buf = await call(() => stream.next())
+        if (buf === null || buf === undefined) return
+        yield format === 'ipc' ? buf : arrow.tableFromIPC(buf).batches[0]
+      }
+    } finally {
+      stream.close()
+    }
+  }
+
+  async function collect(open) {
+    const stream = await call(open)
+    try {
+      const batches = []
+      for (;;) {
+        const buf = await call(() => stream.next())
+        if (buf === null || buf === undefined) break
+        batches.push(...arrow.tableFromIPC(buf).batches)
+      }
+      return batches.length ? new arrow.Table(batches) : arrow.tableFromIPC(stream.schema())
+    } finally {
+      stream.close()
+    }
+  }
+
   class DeltaTable {
     /** @internal use DeltaTable.open */
     constructor(handle) {
@@ -53,34 +84,13 @@ function createApi(arrow) {
     }
 
     /** Stream this snapshot (the same options as DeltaInputAdapter, minus time travel). */
-    async *getBatches(options = {}) {
+    getBatches(options = {}) {
       const { format, ...rest } = options
-      if (format !== undefined && format !== 'arrow' && format !== 'ipc') throw invalid(`format must be 'arrow' or 'ipc', got ${format}`)
-      const stream = await call(() => this._t.scan(scanOptions(rest)))
-      try {
-        for (;;) {
-          const buf = await call(() => stream.next())
-          if (buf === null || buf === undefined) return
-          yield format === 'ipc' ? buf : arrow.tableFromIPC(buf).batches[0]
-        }
-      } finally {
-        stream.close()
-      }
+      return streamBatches(() => this._t.scan(scanOptions(rest)), format)
     }
 
     async toTable(options = {}) {
-      const stream = await call(() => this._t.scan(scanOptions(options)))
-      try {
-        const batches = []
-        for (;;) {
-          const buf = await call(() => stream.next())
-          if (buf === null || buf === undefined) break
-          batches.push(...arrow.tableFromIPC(buf).batches)
-        }
-        return batches.length ? new arrow.Table(batches) : arrow.tableFromIPC(stream.schema())
-      } finally {
-        stream.close()
-      }
+      return collect(() => this._t.scan(scanOptions(options)))
     }
   }
 
@@ -116,6 +126,58 @@ function createApi(arrow) {
 
   async function readDelta(uri, options = {}) {
     return new DeltaInputAdapter(uri, options).readAll()
+  }
+
+  // ---- file input adapters (parsed in Rust) -------------------------------------------------
+
+  const path = require('node:path')
+  const oneChar = (name, v) => {
+    if (v !== undefined && (typeof v !== 'string' || v.length !== 1)) throw invalid(`${name} must be a single character`)
+    return v
+  }
+
+  class FileInputAdapter {
+    constructor(format, uri, options = {}) {
+      if (typeof uri !== 'string' || uri.length === 0) throw invalid('path must be a non-empty string')
+      this.uri = uri
+      this.format = format
+      const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(uri)
+      this._path = isUrl ? uri : path.resolve(uri)
+      const { columns, batchSize } = scanOptions({ columns: options.columns, batchSize: options.batchSize })
+      this._opts = {
+        format,
+        storageOptions: storageOptions(options),
+        batchSize,
+        columns,
+        schema: options.schema === undefined ? undefined : Buffer.from(arrow.tableToIPC(new arrow.Table(options.schema), 'stream')),
+        fileExtension: options.fileExtension,
+        header: options.header,
+        delimiter: oneChar('delimiter', options.delimiter),
+        quote: oneChar('quote', options.quote),
+        escape: oneChar('escape', options.escape),
+        nullValues: options.nullValues,
+        newlinesInValues: options.newlinesInValues,
+        inferRows: options.inferRows,
+      }
+    }
+
+    getBatches(options = {}) {
+      return streamBatches(() => native.openFileSource(this._path, this._opts), options.format)
+    }
+
+    readAll() {
+      return collect(() => native.openFileSource(this._path, this._opts))
+    }
+  }
+
+  class CsvInputAdapter extends FileInputAdapter {
+    constructor(uri, options) { super('csv', uri, options) }
+  }
+  class JsonLinesInputAdapter extends FileInputAdapter {
+    constructor(uri, options) { super('json', uri, options) }
+  }
+  class ParquetInputAdapter extends FileInputAdapter {
+    constructor(uri, options) { super('parquet', uri, options) }
   }
 
   // ---- writing ----------------------------------------------------------------------------
@@ -320,7 +382,12 @@ function createApi(arrow) {
     }
   }
 
-  return { DeltaTable, DeltaInputAdapter, readDelta, DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator, DeltaError }
+  const api = {
+    DeltaTable, DeltaInputAdapter, readDelta, DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator, DeltaError,
+    CsvInputAdapter, JsonLinesInputAdapter, ParquetInputAdapter,
+  }
+  api.Pipe = require('./pipe').createPipe(arrow, { feedable: isArrowTable, isArrowBatch })
+  return api
 }
 
 module.exports = { createApi }

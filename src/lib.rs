@@ -11,6 +11,7 @@ mod error;
 mod filter;
 mod ipc;
 mod read;
+mod source;
 mod storage;
 mod table;
 mod write;

@@ -1,0 +1,153 @@
+'use strict'
+// Pipe: input adapter -> optional JS transform -> output adapter, one batch in flight at a time
+// (backpressure comes from awaiting each write; the native writer buffers a few batches more).
+const fs = require('node:fs')
+const { DeltaError, toDeltaError, invalid } = require('./errors')
+
+const ROWS_PER_BATCH = 10_000
+
+function createPipe(arrow, { feedable, isArrowBatch }) {
+  const isRowArray = (v) => Array.isArray(v) && (v.length === 0 || (v[0] !== null && typeof v[0] === 'object' && !feedable(v[0]) && !isArrowBatch(v[0])))
+  const rowsToBatches = (rows) => arrow.tableFromJSON(rows).batches
+
+  /** Any input as an async iterable of RecordBatches. */
+  async function* batchesOf(input) {
+    if (input && typeof input.getBatches === 'function') {
+      yield* input.getBatches()
+      return
+    }
+    if (!input || (typeof input[Symbol.asyncIterator] !== 'function' && typeof input[Symbol.iterator] !== 'function')) {
+      throw invalid('Pipe input must be an input adapter or an (async) iterable of rows, row arrays, RecordBatches or Tables')
+    }
+    let pending = []
+    for await (const item of input) {
+      if (isArrowBatch(item) || feedable(item) || isRowArray(item)) {
+        if (pending.length) { yield* rowsToBatches(pending); pending = [] }
+        if (isArrowBatch(item)) yield item
+        else if (feedable(item)) yield* item.batches
+        else if (item.length) yield* rowsToBatches(item)
+      } else if (item !== null && typeof item === 'object') {
+        pending.push(item)
+        if (pending.length >= ROWS_PER_BATCH) { yield* rowsToBatches(pending); pending = [] }
+      } else {
+        throw new DeltaError('INVALID_DATA', `Pipe input yielded ${typeof item}; expected row objects or Arrow batches`)
+      }
+    }
+    if (pending.length) yield* rowsToBatches(pending)
+  }
+
+  const numRows = (r) => (Array.isArray(r) ? r.length : r.numRows)
+  const jsonSafe = (_k, v) => (typeof v === 'bigint' ? v.toString() : v)
+  const rowObjects = (r) => (Array.isArray(r) ? r : Array.from(r, (row) => (row && typeof row.toJSON === 'function' ? row.toJSON() : row)))
+
+  class Pipe {
+    constructor(options = {}) {
+      const { input, transform, output, onProgress, deadLetter, signal, progressIntervalMs = 250 } = options
+      if (!input) throw invalid('Pipe needs an input')
+      if (!output || typeof output.write !== 'function') throw invalid('Pipe needs an output adapter (DeltaOutputAdapter or DeltaWriter)')
+      if (transform !== undefined && typeof transform !== 'function') throw invalid('transform must be a function')
+      if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid('onProgress must be a function')
+      if (deadLetter !== undefined && typeof deadLetter !== 'string') throw invalid('deadLetter must be a file path')
+      Object.assign(this, { input, transform, output, onProgress, deadLetter, signal, progressIntervalMs })
+    }
+
+    async run() {
+      const started = Date.now()
+      const stats = { rowsRead: 0, rowsWritten: 0, rowsFailed: 0, bytesRead: 0 }
+      let lastProgress = 0
+      let dead = null
+      const progress = (force) => {
+        const now = Date.now()
+        if (!this.onProgress || (!force && now - lastProgress < this.progressIntervalMs)) return
+        lastProgress = now
+        this.onProgress({ ...stats, elapsedMs: now - started })
+      }
+      const checkAbort = () => {
+        if (this.signal && this.signal.aborted) throw new DeltaError('ABORTED', `pipe aborted: ${this.signal.reason ?? 'signal'}`)
+      }
+      // Rows that failed go to the dead-letter file with the error and their source position;
+      // without one, the first failure fails the whole pipe.
+      const fail = async (rows, err, position) => {
+        if (!this.deadLetter) {
+          const e = toDeltaError(err)
+          throw new DeltaError(e.code === 'INTERNAL' ? 'INVALID_DATA' : e.code, `pipe failed at batch ${position.batch}, row ${position.row}: ${err && err.message}`, { cause: err })
+        }
+        dead ??= fs.openSync(this.deadLetter, 'w')
+        const message = String(err && err.message)
+        const lines = rowObjects(rows).map((row, i) => JSON.stringify({ error: message, position: { batch: position.batch, row: position.row + i }, row }, jsonSafe))
+        fs.writeSync(dead, lines.join('\n') + '\n')
+        stats.rowsFailed += rows.length ?? rows.numRows
+      }
+      // Row objects a transform returned: a row the writer rejects (INVALID_DATA names it) goes to the
+      // dead letter and the rest is written.
+      const writeRows = async (rows, position) => {
+        let offset = 0
+        while (rows.length) {
+          try {
+            await this.output.write(rows)
+            stats.rowsWritten += rows.length
+            return
+          } catch (err) {
+            const m = /row (\d+)/.exec(err && err.message)
+            if (!(err instanceof DeltaError) || err.code !== 'INVALID_DATA' || !m || !this.deadLetter) throw err
+            const k = Number(m[1])
+            await fail([rows[k]], err, { batch: position.batch, row: position.row + offset + k })
+            rows = rows.slice(0, k).concat(rows.slice(k + 1))
+            if (k === 0) offset += 1
+          }
+        }
+      }
+
+      try {
+        checkAbort()
+        let index = 0
+        for await (const batch of batchesOf(this.input)) {
+          checkAbort()
+          const position = { batch: index++, row: stats.rowsRead }
+          stats.rowsRead += batch.numRows
+          stats.bytesRead += batch.data && batch.data.byteLength ? batch.data.byteLength : 0
+          let result = batch
+          if (this.transform) {
+            try {
+              result = await this.transform(batch)
+            } catch (err) {
+              await fail(batch, err, position)
+              progress(false)
+              continue
+            }
+          }
+          checkAbort()
+          if (result !== null && result !== undefined) {
+            if (Array.isArray(result) && !result.some((r) => feedable(r) || isArrowBatch(r))) {
+              await writeRows(result, position)
+            } else {
+              await this.output.write(result)
+              stats.rowsWritten += Array.isArray(result) ? result.reduce((n, r) => n + numRows(r), 0) : numRows(result)
+            }
+          }
+          progress(false)
+        }
+        checkAbort()
+      } catch (err) {
+        if (typeof this.output.abort === 'function') await this.output.abort().catch(() => {})
+        throw toDeltaError(err)
+      } finally {
+        if (dead !== null) fs.closeSync(dead)
+      }
+      let version = null
+      let files
+      if (typeof this.output.close === 'function') {
+        version = (await this.output.close()).version
+      } else if (typeof this.output.finish === 'function') {
+        files = await this.output.finish()
+      }
+      progress(true)
+      const report = { ...stats, version, durationMs: Date.now() - started }
+      if (files) report.files = files
+      return report
+    }
+  }
+  return Pipe
+}
+
+module.exports = { createPipe }

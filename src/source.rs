@@ -1,0 +1,188 @@
+//! File input adapters (CSV, NDJSON, Parquet; a file, a directory or a glob; local or cloud) as
+//! streams of Arrow batches. Parsing is DataFusion's (arrow-rs readers underneath), which also
+//! handles schema inference, globs, listing, projection and reading files concurrently.
+
+use std::collections::HashMap;
+
+use deltalake::DeltaTableBuilder;
+use deltalake::datafusion::common::Column;
+use deltalake::datafusion::datasource::file_format::options::{CsvReadOptions, JsonReadOptions, ParquetReadOptions};
+use deltalake::arrow::datatypes::{DataType, Field, Schema};
+use deltalake::datafusion::common::ScalarValue;
+use deltalake::datafusion::logical_expr::{Expr, cast, lit, when};
+use deltalake::datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use napi::bindgen_prelude::Buffer;
+use url::Url;
+
+use crate::error::{ZError, ZResult, guard};
+use crate::read::{Batches, DEFAULT_BATCH_SIZE, NativeBatchStream};
+use crate::{convert, storage};
+
+const BOM: char = '\u{feff}';
+
+#[napi(object)]
+#[derive(Default)]
+pub struct FileSourceOptions {
+    /// 'csv' | 'json' (newline-delimited) | 'parquet'
+    pub format: String,
+    pub storage_options: Option<HashMap<String, String>>,
+    pub batch_size: Option<u32>,
+    pub columns: Option<Vec<String>>,
+    /// Explicit schema as an Arrow IPC stream (else inferred).
+    pub schema: Option<Buffer>,
+    /// Only files ending with this are read from a directory (default per format).
+    pub file_extension: Option<String>,
+    /// CSV: first line is a header (default true).
+    pub header: Option<bool>,
+    pub delimiter: Option<String>,
+    pub quote: Option<String>,
+    pub escape: Option<String>,
+    /// CSV: values that mean null (exact matches), e.g. ['', 'NA', 'null'].
+    pub null_values: Option<Vec<String>>,
+    /// CSV: quoted values may contain newlines.
+    pub newlines_in_values: Option<bool>,
+    /// Rows read to infer a schema (default 1000).
+    pub infer_rows: Option<u32>,
+}
+
+fn one_byte(what: &str, v: &Option<String>, default: u8) -> ZResult<u8> {
+    match v.as_deref() {
+        None => Ok(default),
+        Some(s) if s.len() == 1 => Ok(s.as_bytes()[0]),
+        Some(s) => Err(ZError::invalid(format!("{what} must be a single ASCII character, got '{s}'"))),
+    }
+}
+
+fn null_regex(values: &[String]) -> String {
+    // Exact matches only: escape every character that regex treats specially.
+    let alts: Vec<String> = values
+        .iter()
+        .map(|v| v.chars().map(|c| if "\\.+*?()|[]{}^$#&-~".contains(c) { format!("\\{c}") } else { c.to_string() }).collect())
+        .collect();
+    format!("^({})$", alts.join("|"))
+}
+
+fn csv_options<'a>(o: &'a FileSourceOptions, ext: &'a str, infer: usize, schema: Option<&'a Schema>) -> ZResult<CsvReadOptions<'a>> {
+    let mut opts = CsvReadOptions::new()
+        .has_header(o.header.unwrap_or(true))
+        .delimiter(one_byte("delimiter", &o.delimiter, b',')?)
+        .quote(one_byte("quote", &o.quote, b'"')?)
+        .file_extension(ext)
+        .schema_infer_max_records(infer)
+        .newlines_in_values(o.newlines_in_values.unwrap_or(false));
+    if o.escape.is_some() {
+        opts = opts.escape(one_byte("escape", &o.escape, b'\\')?);
+    }
+    if let Some(nulls) = &o.null_values {
+        opts = opts.null_regex(Some(null_regex(nulls)));
+    }
+    if let Some(s) = schema {
+        opts = opts.schema(s);
+    }
+    Ok(opts)
+}
+
+/// The URL DataFusion reads, registering the cloud store for its bucket when needed.
+fn resolve(ctx: &SessionContext, path: &str, options: &HashMap<String, String>) -> ZResult<String> {
+    let Ok(url) = Url::parse(path) else { return Ok(path.to_string()) };
+    if url.scheme() == "file" || url.scheme().len() == 1 {
+        return Ok(path.to_string());
+    }
+    let root = Url::parse(&format!("{}://{}/", url.scheme(), url.authority())).map_err(|e| ZError::invalid(e.to_string()))?;
+    let store = DeltaTableBuilder::from_url(root.clone())?
+        .with_storage_options(options.clone())
+        .build_storage()
+        .map_err(|e| ZError::from(e).context(path))?
+        .root_object_store(None);
+    ctx.register_object_store(&root, store);
+    Ok(path.to_string())
+}
+
+async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, String>) -> ZResult<DataFrame> {
+    let batch_size = o.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_batch_size(batch_size));
+    let url = resolve(&ctx, path, options)?;
+    let schema = match &o.schema {
+        Some(ipc) => Some(convert::decode_ipc(ipc)?.0),
+        None => None,
+    };
+    let infer = o.infer_rows.unwrap_or(1000) as usize;
+    let df = match o.format.as_str() {
+        "csv" => {
+            let ext = o.file_extension.clone().unwrap_or_default();
+            let base = |schema| csv_options(o, &ext, infer, schema);
+            let typed = ctx.read_csv(url.clone(), base(schema.as_deref())?).await?;
+            match &o.null_values {
+                None => typed,
+                // DataFusion uses null_regex only to infer the schema, not while parsing: read every
+                // column as text and map the null markers to NULL before casting to the column type.
+                Some(nulls) => {
+                    let target = typed.schema().as_arrow().clone();
+                    let text = Schema::new(target.fields().iter().map(|f| Field::new(f.name(), DataType::Utf8, true)).collect::<Vec<_>>());
+                    let raw = ctx.read_csv(url, base(Some(&text))?).await?;
+                    let markers: Vec<Expr> = nulls.iter().map(|v| lit(v.clone())).collect();
+                    let exprs = target
+                        .fields()
+                        .iter()
+                        .map(|f| {
+                            let c = Expr::Column(Column::new_unqualified(f.name()));
+                            let null = lit(ScalarValue::try_from(f.data_type())?);
+                            Ok(when(c.clone().in_list(markers.clone(), false), null).otherwise(cast(c, f.data_type().clone()))?.alias(f.name()))
+                        })
+                        .collect::<ZResult<Vec<_>>>()?;
+                    raw.select(exprs)?
+                }
+            }
+        }
+        "json" => {
+            let mut opts = JsonReadOptions::default().file_extension(o.file_extension.as_deref().unwrap_or("")).schema_infer_max_records(infer);
+            if let Some(s) = &schema {
+                opts = opts.schema(s.as_ref());
+            }
+            ctx.read_json(url, opts).await?
+        }
+        "parquet" => {
+            let mut opts = ParquetReadOptions::default().file_extension(o.file_extension.as_deref().unwrap_or(""));
+            if let Some(s) = &schema {
+                opts = opts.schema(s.as_ref());
+            }
+            ctx.read_parquet(url, opts).await?
+        }
+        other => return Err(ZError::invalid(format!("format must be 'csv', 'json' or 'parquet', got '{other}'"))),
+    };
+    // A UTF-8 byte order mark is not part of the first column's name.
+    let names: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let df = if names.first().is_some_and(|n| n.starts_with(BOM)) {
+        let exprs = names
+            .iter()
+            .map(|n| Expr::Column(Column::new_unqualified(n)).alias(n.trim_start_matches(BOM)))
+            .collect::<Vec<_>>();
+        df.select(exprs)?
+    } else {
+        df
+    };
+    match &o.columns {
+        Some(cols) => {
+            let known: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+            if let Some(c) = cols.iter().find(|c| !known.contains(c)) {
+                return Err(ZError::invalid(format!("unknown column '{c}' (columns: {})", known.join(", "))));
+            }
+            Ok(df.select(cols.iter().map(|c| Expr::Column(Column::new_unqualified(c))).collect::<Vec<_>>())?)
+        }
+        None => Ok(df),
+    }
+}
+
+/// Start streaming the rows of CSV / NDJSON / Parquet files.
+#[napi]
+pub async fn open_file_source(path: String, options: FileSourceOptions) -> napi::Result<NativeBatchStream> {
+    guard(async move {
+        let storage = storage::storage_options(&path, options.storage_options.clone());
+        let batch_size = options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
+        let df = frame(&path, &options, &storage).await.map_err(|e| e.context(&path))?;
+        let stream = df.execute_stream().await.map_err(|e| ZError::from(e).context(&path))?;
+        NativeBatchStream::new(Batches::new(stream, batch_size))
+    })
+    .await
+}
+
