@@ -223,3 +223,88 @@ export declare class DeltaCoordinator {
   readonly uri: string
   commit(files: DeltaFileAction[] | DeltaFileAction[][], options?: CoordinatorCommitOptions): Promise<CoordinatorCommitResult>
 }
+
+// ---- ETL -----------------------------------------------------------------------------------
+
+export interface FileInputOptions {
+  storageOptions?: StorageOptions
+  /** Projection. */
+  columns?: string[]
+  /** Max rows per batch (default 65536). */
+  batchSize?: number
+  /** Explicit schema (else inferred from the first `inferRows` rows). */
+  schema?: Schema
+  inferRows?: number
+  /** Only files with this suffix are read from a directory. */
+  fileExtension?: string
+}
+
+export interface CsvOptions extends FileInputOptions {
+  /** Default true. */
+  header?: boolean
+  delimiter?: string
+  quote?: string
+  escape?: string
+  /** Values read as null, e.g. ['', 'NA', 'null']. */
+  nullValues?: string[]
+  /** Quoted values may contain newlines (slower). */
+  newlinesInValues?: boolean
+}
+
+/** Batches from files (a file, a directory or a glob; local or cloud), parsed in Rust. */
+declare class FileInputAdapter {
+  readonly uri: string
+  getBatches(options?: { format?: 'arrow' }): AsyncGenerator<RecordBatch, void, undefined>
+  getBatches(options: { format: 'ipc' }): AsyncGenerator<Buffer, void, undefined>
+  readAll(): Promise<Table>
+}
+export declare class CsvInputAdapter extends FileInputAdapter {
+  constructor(uri: string, options?: CsvOptions)
+}
+export declare class JsonLinesInputAdapter extends FileInputAdapter {
+  constructor(uri: string, options?: FileInputOptions)
+}
+export declare class ParquetInputAdapter extends FileInputAdapter {
+  constructor(uri: string, options?: FileInputOptions)
+}
+
+export interface PipeProgress {
+  rowsRead: number
+  rowsWritten: number
+  rowsFailed: number
+  bytesRead: number
+  elapsedMs: number
+}
+
+export type TransformResult = RecordBatch | Table | RowObject[] | null | undefined
+
+export interface PipeOptions {
+  input: DeltaInputAdapter | FileInputAdapter | AsyncIterable<RowObject | RowObject[] | RecordBatch | Table> | Iterable<RowObject | RowObject[] | RecordBatch | Table>
+  /** Return null to drop the batch. Throwing sends the batch's rows to deadLetter (or fails the pipe). */
+  transform?: (batch: RecordBatch) => TransformResult | Promise<TransformResult>
+  output: DeltaOutputAdapter | DeltaWriter
+  /** Called at most every progressIntervalMs (default 250), and once at the end. */
+  onProgress?: (progress: PipeProgress) => void
+  progressIntervalMs?: number
+  /** NDJSON file for rows that fail the transform or validation: { error, position, row } per line. */
+  deadLetter?: string
+  /** Abort: the pipe rejects with ABORTED and nothing is committed. */
+  signal?: AbortSignal
+}
+
+export interface PipeReport {
+  rowsRead: number
+  rowsWritten: number
+  rowsFailed: number
+  bytesRead: number
+  /** The committed version (null for a DeltaWriter output). */
+  version: number | null
+  durationMs: number
+  /** For a DeltaWriter output: the file actions to hand to a DeltaCoordinator. */
+  files?: DeltaFileAction[]
+}
+
+export declare class Pipe {
+  constructor(options: PipeOptions)
+  run(): Promise<PipeReport>
+}
