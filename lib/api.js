@@ -183,6 +183,7 @@ function createApi(arrow) {
   // ---- writing ----------------------------------------------------------------------------
 
   const ROWS_PER_CALL = 10_000
+  const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
   function isArrowTable(d) {
     return d instanceof arrow.Table || (d && typeof d === 'object' && Array.isArray(d.batches) && d.schema && 'numRows' in d)
@@ -191,11 +192,11 @@ function createApi(arrow) {
     return d instanceof arrow.RecordBatch || (d && typeof d === 'object' && d.schema && d.data && 'numRows' in d && !Array.isArray(d.batches))
   }
 
-  // Row values cross as JSON: Dates as ISO strings, bigints as decimal strings (decoded into the
-  // column's type natively), binary as arrays of bytes.
+  // Row values cross as JSON: Dates as ISO strings, bigints as numbers when exact (else decimal
+  // strings, which the native decoder parses into integer columns), binary as arrays of bytes.
   function rowValue(v) {
     if (v instanceof Date) return v.toISOString()
-    if (typeof v === 'bigint') return v.toString()
+    if (typeof v === 'bigint') return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v.toString()
     if (v instanceof Uint8Array) return Array.from(v)
     if (Array.isArray(v)) return v.map(rowValue)
     if (v && typeof v === 'object') {

@@ -76,7 +76,7 @@ function createPipe(arrow, { feedable, isArrowBatch }) {
         const message = String(err && err.message)
         const lines = rowObjects(rows).map((row, i) => JSON.stringify({ error: message, position: { batch: position.batch, row: position.row + i }, row }, jsonSafe))
         fs.writeSync(dead, lines.join('\n') + '\n')
-        stats.rowsFailed += rows.length ?? rows.numRows
+        stats.rowsFailed += Array.isArray(rows) ? rows.length : rows.numRows
       }
       // Row objects a transform returned: a row the writer rejects (INVALID_DATA names it) goes to the
       // dead letter and the rest is written.
@@ -106,18 +106,27 @@ function createPipe(arrow, { feedable, isArrowBatch }) {
           const position = { batch: index++, row: stats.rowsRead }
           stats.rowsRead += batch.numRows
           stats.bytesRead += batch.data && batch.data.byteLength ? batch.data.byteLength : 0
-          let result = batch
+          let results = [batch]
           if (this.transform) {
             try {
-              result = await this.transform(batch)
+              results = [await this.transform(batch)]
             } catch (err) {
-              await fail(batch, err, position)
-              progress(false)
-              continue
+              if (!this.deadLetter) await fail(batch, err, position)
+              // Retry the batch row by row: only the rows whose transform throws are dead-lettered.
+              results = []
+              for (let i = 0; i < batch.numRows; i++) {
+                const one = batch.slice(i, i + 1)
+                try {
+                  results.push(await this.transform(one))
+                } catch (rowErr) {
+                  await fail(one, rowErr, { batch: position.batch, row: position.row + i })
+                }
+              }
             }
           }
           checkAbort()
-          if (result !== null && result !== undefined) {
+          for (const result of results) {
+            if (result === null || result === undefined) continue
             if (Array.isArray(result) && !result.some((r) => feedable(r) || isArrowBatch(r))) {
               await writeRows(result, position)
             } else {

@@ -309,6 +309,15 @@ impl From<serde_json::Error> for ZError {
     }
 }
 
+/// For readers of plain data files: a parse failure there is bad input data (INVALID_DATA), not a
+/// corrupted Delta log (PROTOCOL) as the same arrow error means on the table read path.
+pub fn as_data_error(mut e: ZError) -> ZError {
+    if e.code == Code::Protocol {
+        e.code = Code::InvalidData;
+    }
+    e
+}
+
 // ---- the boundary: no panic reaches Node ----
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {

@@ -76,6 +76,8 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<(Sendabl
 
 /// Batches of a running scan, re-sliced so that none exceeds the batch size.
 pub struct Batches {
+    /// Reading plain files: what the reader rejects is bad input data, never a Delta log problem.
+    pub files: bool,
     stream: SendableRecordBatchStream,
     schema: SchemaRef,
     batch_size: usize,
@@ -85,7 +87,7 @@ pub struct Batches {
 impl Batches {
     pub fn new(stream: SendableRecordBatchStream, batch_size: usize) -> Self {
         let schema = ipc::js_schema(&stream.schema());
-        Self { stream, schema, batch_size, pending: VecDeque::new() }
+        Self { files: false, stream, schema, batch_size, pending: VecDeque::new() }
     }
 
     pub fn schema(&self) -> &SchemaRef {
@@ -97,7 +99,9 @@ impl Batches {
             if let Some(batch) = self.pending.pop_front() {
                 return Ok(Some(batch));
             }
-            let Some(batch) = self.stream.next().await.transpose()? else { return Ok(None) };
+            let next = self.stream.next().await.transpose().map_err(ZError::from);
+            let next = if self.files { next.map_err(crate::error::as_data_error) } else { next };
+            let Some(batch) = next? else { return Ok(None) };
             let batch = ipc::to_js_batch(batch, &self.schema)?;
             let rows = batch.num_rows();
             let mut offset = 0;

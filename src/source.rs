@@ -14,7 +14,7 @@ use deltalake::datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use napi::bindgen_prelude::Buffer;
 use url::Url;
 
-use crate::error::{ZError, ZResult, guard};
+use crate::error::{ZError, ZResult, as_data_error, guard};
 use crate::read::{Batches, DEFAULT_BATCH_SIZE, NativeBatchStream};
 use crate::{convert, storage};
 
@@ -179,9 +179,11 @@ pub async fn open_file_source(path: String, options: FileSourceOptions) -> napi:
     guard(async move {
         let storage = storage::storage_options(&path, options.storage_options.clone());
         let batch_size = options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
-        let df = frame(&path, &options, &storage).await.map_err(|e| e.context(&path))?;
-        let stream = df.execute_stream().await.map_err(|e| ZError::from(e).context(&path))?;
-        NativeBatchStream::new(Batches::new(stream, batch_size))
+        let df = frame(&path, &options, &storage).await.map_err(|e| as_data_error(e).context(&path))?;
+        let stream = df.execute_stream().await.map_err(|e| as_data_error(ZError::from(e)).context(&path))?;
+        let mut batches = Batches::new(stream, batch_size);
+        batches.files = true;
+        NativeBatchStream::new(batches)
     })
     .await
 }

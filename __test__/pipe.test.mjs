@@ -1,0 +1,295 @@
+// Pipe, the file input adapters, the CLI, the examples and the demo.
+import assert from 'node:assert/strict'
+import { execFile, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { Field, Float64, Int64, Schema, Utf8, tableFromArrays } from 'apache-arrow'
+import {
+  CsvInputAdapter, DeltaError, DeltaInputAdapter, DeltaOutputAdapter, DeltaTable, DeltaWriter, JsonLinesInputAdapter,
+  ParquetInputAdapter, Pipe, readDelta, writeDelta,
+} from '../index.mjs'
+import { fixture, rows, scratch } from './helpers.mjs'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const root = path.resolve(here, '..')
+const run = promisify(execFile)
+const file = (name, text) => {
+  const p = scratch(name)
+  fs.writeFileSync(p, text)
+  return p
+}
+const rejectsWith = (p, code, re) => assert.rejects(p, (e) => {
+  assert.ok(e instanceof DeltaError, `expected DeltaError, got ${e}`)
+  assert.equal(e.code, code, e.message)
+  if (re) assert.match(e.message, re)
+  return true
+})
+
+describe('CsvInputAdapter', () => {
+  it('quoted fields, embedded quotes and delimiters, a BOM, null markers', async () => {
+    const p = file('q.csv', '\ufeffid,name,amount\n1,"a, quoted",1.5\n2,b,NA\n3,"say ""hi""",3\n')
+    const t = await new CsvInputAdapter(p, { nullValues: ['NA'] }).readAll()
+    assert.deepEqual(t.schema.fields.map((f) => f.name), ['id', 'name', 'amount'])
+    assert.deepEqual(rows(t, { sort: false }), [
+      { id: '1', name: 'a, quoted', amount: 1.5 }, { id: '2', name: 'b', amount: null }, { id: '3', name: 'say "hi"', amount: '3' },
+    ])
+  })
+
+  it('delimiter, quote, no header, explicit schema, multi-line values', async () => {
+    const p = file('semi.csv', "1;'x;y'\n2;'multi\nline'\n")
+    const schema = new Schema([new Field('n', new Int64()), new Field('s', new Utf8())])
+    const t = await new CsvInputAdapter(p, { delimiter: ';', quote: "'", header: false, schema, newlinesInValues: true }).readAll()
+    assert.deepEqual(rows(t, { sort: false }), [{ n: '1', s: 'x;y' }, { n: '2', s: 'multi\nline' }])
+  })
+
+  it('a directory and a glob of files', async () => {
+    const dir = scratch('csvdir')
+    fs.mkdirSync(dir)
+    for (const i of [0, 1, 2]) fs.writeFileSync(path.join(dir, `part-${i}.csv`), `id,v\n${i},${i * 10}\n`)
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'not csv')
+    assert.equal((await new CsvInputAdapter(dir, { fileExtension: '.csv' }).readAll()).numRows, 3)
+    assert.equal((await new CsvInputAdapter(path.join(dir, 'part-*.csv')).readAll()).numRows, 3)
+  })
+
+  it('bad input: ragged lines, values that do not fit the schema, empty and missing files', async () => {
+    await rejectsWith(new CsvInputAdapter(file('ragged.csv', 'a,b\n1,2\n3\n')).readAll(), 'INVALID_DATA')
+    const schema = new Schema([new Field('a', new Int64()), new Field('b', new Int64())])
+    await rejectsWith(new CsvInputAdapter(file('wrong.csv', 'a,b\n1,2\n3,x\n'), { schema }).readAll(), 'INVALID_DATA', /x/)
+    const empty = await new CsvInputAdapter(file('empty.csv', ''), { schema }).readAll()
+    assert.equal(empty.numRows, 0)
+    await assert.rejects(new CsvInputAdapter(scratch('missing.csv')).readAll(), DeltaError)
+    assert.throws(() => new CsvInputAdapter('x.csv', { delimiter: ';;' }), (e) => e.code === 'INVALID_ARGUMENT')
+  })
+})
+
+describe('JsonLinesInputAdapter and ParquetInputAdapter', () => {
+  it('NDJSON with inference and with an explicit schema', async () => {
+    const p = file('e.ndjson', '{"id":1,"user":"a","tags":["x"]}\n{"id":2,"user":"b","score":2.5}\n')
+    const t = await new JsonLinesInputAdapter(p).readAll()
+    assert.equal(t.numRows, 2)
+    assert.deepEqual(rows(t, { sort: false }).map((r) => [r.id, r.user, r.score]), [['1', 'a', null], ['2', 'b', 2.5]])
+    const schema = new Schema([new Field('id', new Int64(), true), new Field('score', new Float64(), true)])
+    const typed = await new JsonLinesInputAdapter(p, { schema }).readAll()
+    assert.deepEqual(typed.schema.fields.map((f) => f.name), ['id', 'score'])
+    assert.deepEqual(rows(typed, { sort: false }), [{ id: '1', score: null }, { id: '2', score: 2.5 }])
+    await rejectsWith(new JsonLinesInputAdapter(file('bad.ndjson', '{"id":1}\n{nope\n')).readAll(), 'INVALID_DATA')
+  })
+
+  it('Parquet: a file, a directory, a glob, with projection', async () => {
+    const dir = fixture('many_files')
+    const one = fs.readdirSync(dir).find((f) => f.endsWith('.parquet'))
+    assert.equal((await new ParquetInputAdapter(path.join(dir, one)).readAll()).numRows, 25000)
+    const all = await new ParquetInputAdapter(dir, { fileExtension: '.parquet', columns: ['id'] }).readAll()
+    assert.equal(all.numRows, 200000)
+    assert.deepEqual(all.schema.fields.map((f) => f.name), ['id'])
+    assert.equal((await new ParquetInputAdapter(path.join(dir, '*.parquet')).readAll()).numRows, 200000)
+  })
+})
+
+describe('Pipe', () => {
+  it('Delta -> transform -> Delta, with a report and progress', async () => {
+    const dst = scratch('pipe-out')
+    const progress = []
+    let seen = 0
+    let kept = 0
+    const report = await new Pipe({
+      input: new DeltaInputAdapter(fixture('many_files'), { batchSize: 10000 }),
+      transform: (batch) => { // drops every other batch
+        if (seen++ % 2) return null
+        kept += batch.numRows
+        return batch
+      },
+      output: new DeltaOutputAdapter(dst),
+      onProgress: (p) => progress.push(p),
+      progressIntervalMs: 0,
+    }).run()
+    assert.equal(report.rowsRead, 200000)
+    assert.ok(kept > 0 && kept < 200000)
+    assert.equal(report.rowsWritten, kept)
+    assert.equal(report.rowsFailed, 0)
+    assert.equal(report.version, 0)
+    assert.equal(typeof report.durationMs, 'number')
+    assert.equal((await readDelta(dst)).numRows, kept)
+    assert.ok(progress.length >= 10)
+    for (let i = 1; i < progress.length; i++) assert.ok(progress[i].rowsRead >= progress[i - 1].rowsRead)
+    assert.equal(progress.at(-1).rowsWritten, kept)
+    assert.ok(progress.at(-1).bytesRead > 0)
+  })
+
+  it('any async iterable of row objects or batches is an input', async () => {
+    const dst = scratch('pipe-iter')
+    async function* source() {
+      for (let i = 0; i < 25; i++) yield { id: i, name: `r${i}` }
+      yield tableFromArrays({ id: Float64Array.from([100, 101]), name: ['a', 'b'] }).batches[0]
+      yield [{ id: 102, name: 'c' }]
+    }
+    const report = await new Pipe({ input: source(), output: new DeltaOutputAdapter(dst) }).run()
+    assert.equal(report.rowsWritten, 28)
+    assert.equal((await readDelta(dst)).numRows, 28)
+  })
+
+  it('transform errors go to the dead letter with the error and position; the rest is committed', async () => {
+    const dst = scratch('dead-out')
+    await writeDelta(dst, [{ id: 0n, name: 'seed', value: 0.5 }]) // id is a long: 'not-a-number' fails validation
+    const dead = scratch('dead.ndjson')
+    const report = await new Pipe({
+      input: new DeltaInputAdapter(fixture('simple'), { version: 1 }), // ids 1..5
+      transform: async (batch) => {
+        const out = []
+        for (const r of batch) {
+          const o = r.toJSON()
+          if (Number(o.id) === 2) throw new Error('id 2 is cursed')
+          out.push(Number(o.id) === 4 ? { ...o, id: 'not-a-number' } : o) // fails validation on write
+        }
+        return out
+      },
+      output: new DeltaOutputAdapter(dst),
+      deadLetter: dead,
+    }).run()
+    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    assert.equal(report.rowsRead, 5)
+    assert.equal(report.rowsFailed, 2)
+    assert.equal(lines.length, 2)
+    assert.equal(report.rowsWritten, 3)
+    const cursed = lines.find((l) => /cursed/.test(l.error))
+    assert.equal(cursed.row.id, '2')
+    assert.equal(typeof cursed.position.row, 'number')
+    assert.ok(lines.some((l) => l.row.id === 'not-a-number' && /row 0/.test(l.error)))
+    const t = await readDelta(dst)
+    assert.equal(String(t.schema.fields[0].type), 'Int64')
+    assert.deepEqual(rows(t).map((r) => Number(r.id)).sort(), [0, 1, 3, 5])
+  })
+
+  it('without a dead letter the first failure aborts the pipe and nothing is committed', async () => {
+    const dst = scratch('fail-out')
+    await writeDelta(dst, [{ id: 1n, name: 'x', value: 1 }])
+    await rejectsWith(new Pipe({
+      input: new DeltaInputAdapter(fixture('simple')),
+      transform: () => { throw new Error('boom') },
+      output: new DeltaOutputAdapter(dst),
+    }).run(), 'INVALID_DATA', /boom/)
+    assert.equal((await DeltaTable.open(dst)).version, 0)
+  })
+
+  it('an AbortSignal stops the pipe with ABORTED and commits nothing', async () => {
+    const dst = scratch('abort-out')
+    await writeDelta(dst, [{ id: 0n, group: 'g', x: 0.5 }])
+    const ctl = new AbortController()
+    let batches = 0
+    await rejectsWith(new Pipe({
+      input: new DeltaInputAdapter(fixture('many_files'), { batchSize: 5000 }),
+      transform: (b) => { if (++batches === 3) ctl.abort(); return b },
+      output: new DeltaOutputAdapter(dst),
+      signal: ctl.signal,
+    }).run(), 'ABORTED')
+    assert.equal((await DeltaTable.open(dst)).version, 0)
+    assert.equal((await readDelta(dst)).numRows, 1)
+  })
+
+  it('a DeltaWriter output returns file actions for a coordinator', async () => {
+    const dst = scratch('pipe-writer')
+    const report = await new Pipe({ input: new DeltaInputAdapter(fixture('simple')), output: new DeltaWriter(dst) }).run()
+    assert.equal(report.version, null)
+    assert.equal(report.files.length, 1)
+    assert.equal(await DeltaTable.isDeltaTable(dst), false)
+  })
+})
+
+describe('CLI, examples and the demo', () => {
+  const cli = (...args) => spawnSync(process.execPath, [path.join(root, 'bin', 'zoopipe.js'), ...args], { encoding: 'utf8' })
+  before(() => {
+    const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'examples'], { cwd: root, encoding: 'utf8' })
+    assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr)
+  })
+
+  it('inspect, history, cat and convert', async () => {
+    const t = fixture('partitioned')
+    const ins = cli('inspect', t)
+    assert.equal(ins.status, 0, ins.stderr)
+    assert.match(ins.stdout, /version:\s+0/)
+    assert.match(ins.stdout, /partitions: part, bucket/)
+    assert.match(ins.stdout, /rows\)/)
+    const hist = cli('history', fixture('simple'), '--limit', '2')
+    assert.equal(hist.stdout.trim().split('\n').length, 2)
+    assert.match(hist.stdout, /^\s+3\s/)
+    const nd = cli('cat', t, '--filter', 'part = a/b', '--columns', 'id,part', '--format', 'ndjson')
+    assert.equal(nd.status, 0, nd.stderr)
+    const lines = nd.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    assert.equal(lines.length, 10)
+    assert.ok(lines.every((l) => l.part === 'a/b' && Object.keys(l).length === 2))
+    const csv = cli('cat', fixture('simple'), '--version', '1', '--format', 'csv', '--limit', '2')
+    assert.deepEqual(csv.stdout.trim().split('\n').length, 3)
+    const table = cli('cat', fixture('simple'), '--limit', '3')
+    assert.match(table.stdout, /^id\s+name\s+value/)
+    const src = file('conv.csv', 'k,v\na,1\nb,2\n')
+    const dst = scratch('conv-delta')
+    const conv = cli('convert', src, dst, '--partition-by', 'k', '--mode', 'overwrite')
+    assert.equal(conv.status, 0, conv.stderr)
+    assert.deepEqual((await DeltaTable.open(dst)).metadata().partitionColumns, ['k'])
+    assert.equal((await readDelta(dst)).numRows, 2)
+  })
+
+  it('--help on each command, and non-zero exits on bad input', () => {
+    for (const c of ['inspect', 'history', 'cat', 'convert']) {
+      const h = cli(c, '--help')
+      assert.equal(h.status, 0)
+      assert.match(h.stdout, new RegExp(`zoopipe ${c}`))
+    }
+    assert.equal(cli('frobnicate').status, 2)
+    assert.equal(cli('cat').status, 2)
+    assert.equal(cli('cat', fixture('simple'), '--format', 'xml').status, 2)
+    assert.equal(cli('cat', fixture('simple'), '--filter', 'nonsense').status, 2)
+    const missing = cli('inspect', fixture('nope'))
+    assert.equal(missing.status, 1)
+    assert.match(missing.stderr, /TABLE_NOT_FOUND/)
+    assert.equal(cli('cat', fixture('simple'), '--option', 'novalue').status, 2)
+  })
+
+  it('examples/etl.mts runs: transform, dead letter, partitioned output', async () => {
+    const src = file('events.ndjson', [
+      { id: 1, user: 'ann', kind: 'Click', value: 1.5 }, { id: 2, user: 'test-bot', kind: 'Click', value: 1 },
+      { id: 3, user: 'bob', kind: 'VIEW', value: -4 }, { id: 4, user: 'cy', kind: 'view', value: null },
+    ].map((e) => JSON.stringify(e)).join('\n') + '\n')
+    const dst = scratch('etl-out')
+    const dead = scratch('etl-dead.ndjson')
+    const { stdout } = await run(process.execPath, [path.join(root, 'examples', 'dist', 'etl.mjs'), src, dst, dead])
+    const report = JSON.parse(stdout)
+    assert.equal(report.rowsRead, 4)
+    assert.equal(report.rowsFailed, 1)
+    assert.equal(report.rowsWritten, 2) // ann and cy; the test user is dropped
+    assert.match(fs.readFileSync(dead, 'utf8'), /negative value in event 3/)
+    const t = rows(await readDelta(dst))
+    assert.deepEqual(t.map((r) => [r.user, r.kind]).sort(), [['ann', 'click'], ['cy', 'view']])
+    assert.deepEqual((await DeltaTable.open(dst)).metadata().partitionColumns, ['kind'])
+  })
+
+  it('examples/fanout: worker processes + one coordinator commit, idempotent on re-run', async () => {
+    const dst = scratch('fanout-example')
+    const coord = path.join(root, 'examples', 'dist', 'fanout', 'coordinator.mjs')
+    const first = JSON.parse((await run(process.execPath, [coord, dst, '3', '500', 'job-x'])).stdout)
+    assert.equal(first.committed, true)
+    assert.equal(first.files, 3)
+    assert.equal((await readDelta(dst)).numRows, 1500)
+    const again = JSON.parse((await run(process.execPath, [coord, dst, '3', '500', 'job-x'])).stdout)
+    assert.equal(again.committed, false)
+    assert.equal(again.version, first.version)
+    assert.equal((await readDelta(dst)).numRows, 1500)
+  })
+
+  it('the demo runs end to end (small), twice', async () => {
+    const env = { ...process.env, ZOOPIPE_DEMO_ROWS: '20000' }
+    const demo = path.join(root, 'examples', 'dist', 'demo.mjs')
+    const a = await run(process.execPath, [demo], { env })
+    assert.match(a.stdout, /version 0: 20,000 rows/)
+    assert.match(a.stdout, /version 1: 2,000 rows/)
+    assert.match(a.stdout, /version 0 has 20,000 rows, version 1 has 22,000/)
+    const b = await run(process.execPath, [demo], { env })
+    assert.match(b.stdout, /starting clean/)
+    const table = path.join(root, '.demo-output', 'orders_delta')
+    assert.equal((await DeltaTable.open(table)).version, 1)
+    assert.equal((await readDelta(table, { columns: ['order_id'] })).numRows, 22000)
+  })
+})

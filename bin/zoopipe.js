@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+'use strict'
+// zoopipe CLI: inspect, history, cat, convert. Storage options from --option KEY=VALUE and the environment.
+const { parseArgs } = require('node:util')
+const path = require('node:path')
+const zp = require('..')
+const { Type } = require('apache-arrow')
+
+const HELP = {
+  main: `Usage: zoopipe <command> [options]
+
+Commands:
+  inspect <uri>                      version, schema, partition columns, files, protocol, properties
+  history <uri> [--limit N]          commits, newest first
+  cat <uri> [--version N] [--timestamp T] [--columns a,b] [--filter EXPR]... [--limit N] [--format table|ndjson|csv]
+  convert <csv|ndjson|parquet path> <delta uri> [--partition-by a,b] [--mode append|overwrite|error|ignore]
+
+Every command takes --option KEY=VALUE (storage options, repeatable) and --help.`,
+  inspect: 'Usage: zoopipe inspect <uri> [--option KEY=VALUE]...\n  Prints version, schema, partition columns, file count and size, protocol and table properties.',
+  history: 'Usage: zoopipe history <uri> [--limit N] [--option KEY=VALUE]...\n  Prints the commits of the table, newest first.',
+  cat: `Usage: zoopipe cat <uri> [options]
+  --version N          time travel to version N
+  --timestamp T        time travel to the latest version at or before T (ISO 8601)
+  --columns a,b        only these columns
+  --filter EXPR        "col op value" with op one of = != < <= > >= (repeatable, ANDed); values are JSON or text
+  --limit N            at most N rows
+  --format F           table (default), ndjson or csv`,
+  convert: `Usage: zoopipe convert <source> <delta uri> [options]
+  <source>             a .csv, .ndjson/.jsonl/.json or .parquet file, directory or glob
+  --format F           csv, ndjson or parquet (default: from the extension)
+  --partition-by a,b   partition columns of a new table
+  --mode M             append (default), overwrite, error or ignore`,
+}
+
+class UsageError extends Error {}
+
+function storageOptions(list = []) {
+  const out = {}
+  for (const kv of list) {
+    const i = kv.indexOf('=')
+    if (i <= 0) throw new UsageError(`--option takes KEY=VALUE, got '${kv}'`)
+    out[kv.slice(0, i)] = kv.slice(i + 1)
+  }
+  return out
+}
+
+function parseFilter(expr) {
+  const m = /^\s*([^\s=!<>]+)\s*(=|!=|<=|>=|<|>)\s*(.*)$/.exec(expr)
+  if (!m) throw new UsageError(`--filter '${expr}' is not "column op value"`)
+  let value = m[3].trim()
+  try { value = JSON.parse(value) } catch { /* plain text */ }
+  return [m[1], m[2], value]
+}
+
+const jsonSafe = (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)
+const cell = (v) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v, jsonSafe) : String(v))
+const csvCell = (v) => { const s = cell(v); return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s }
+
+function printTable(rows, columns) {
+  const widths = columns.map((c) => Math.min(40, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))))
+  const fmt = (vals) => vals.map((v, i) => v.slice(0, widths[i]).padEnd(widths[i])).join('  ')
+  console.log(fmt(columns))
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  for (const r of rows) console.log(fmt(columns.map((c) => cell(r[c]))))
+}
+
+async function inspect(uri, so) {
+  const dt = await zp.DeltaTable.open(uri, { storageOptions: so })
+  const files = await dt.files()
+  const md = dt.metadata()
+  console.log(`table:      ${uri}`)
+  console.log(`version:    ${dt.version}`)
+  if (md.name) console.log(`name:       ${md.name}`)
+  if (md.description) console.log(`description: ${md.description}`)
+  console.log(`partitions: ${md.partitionColumns.length ? md.partitionColumns.join(', ') : '(none)'}`)
+  console.log(`files:      ${files.length} (${files.reduce((n, f) => n + f.size, 0)} bytes, ${files.reduce((n, f) => n + (f.numRecords ?? 0), 0)} rows)`)
+  const p = dt.protocol()
+  console.log(`protocol:   reader ${p.minReaderVersion}, writer ${p.minWriterVersion}${p.readerFeatures ? `, reader features ${p.readerFeatures.join(' ')}` : ''}${p.writerFeatures ? `, writer features ${p.writerFeatures.join(' ')}` : ''}`)
+  const conf = Object.entries(md.configuration || {})
+  console.log(`properties: ${conf.length ? '' : '(none)'}`)
+  for (const [k, v] of conf) console.log(`  ${k} = ${v}`)
+  console.log('schema:')
+  for (const f of dt.schema().fields) console.log(`  ${f.name}: ${f.type}${f.nullable ? '' : ' not null'}`)
+}
+
+async function history(uri, so, limit) {
+  const dt = await zp.DeltaTable.open(uri, { storageOptions: so })
+  for (const h of await dt.history(limit)) {
+    console.log(`${String(h.version).padStart(6)}  ${h.timestamp ? new Date(h.timestamp).toISOString() : '-'.padEnd(24)}  ${h.operation ?? '?'}  ${JSON.stringify(h.operationParameters ?? {})}`)
+  }
+}
+
+async function cat(uri, so, v) {
+  const format = v.format ?? 'table'
+  if (!['table', 'ndjson', 'csv'].includes(format)) throw new UsageError(`--format must be table, ndjson or csv`)
+  const limit = v.limit === undefined ? Infinity : Number(v.limit)
+  if (!(limit >= 0)) throw new UsageError('--limit must be a number')
+  const input = new zp.DeltaInputAdapter(uri, {
+    storageOptions: so,
+    version: v.version === undefined ? undefined : Number(v.version),
+    timestamp: v.timestamp,
+    columns: v.columns ? v.columns.split(',') : undefined,
+    filter: (v.filter ?? []).map(parseFilter),
+  })
+  const rows = []
+  let columns = null
+  let printed = 0
+  let temporal = new Set()
+  for await (const batch of input.getBatches()) {
+    if (!columns) {
+      columns = batch.schema.fields.map((f) => f.name)
+      // timestamps and dates print as ISO 8601, not epoch milliseconds
+      temporal = new Set(batch.schema.fields.filter((f) => [Type.Timestamp, Type.Date].includes(f.type.typeId)).map((f) => f.name))
+    }
+    if (format === 'csv' && printed === 0) console.log(columns.map(csvCell).join(','))
+    for (const row of batch) {
+      if (printed >= limit) break
+      const obj = row.toJSON()
+      for (const c of temporal) if (obj[c] !== null && obj[c] !== undefined) obj[c] = new Date(Number(obj[c])).toISOString()
+      if (format === 'ndjson') console.log(JSON.stringify(obj, jsonSafe))
+      else if (format === 'csv') console.log(columns.map((c) => csvCell(obj[c])).join(','))
+      else rows.push(obj)
+      printed++
+    }
+    if (printed >= limit) break
+  }
+  if (format === 'table') {
+    columns ??= (await input.table()).schema().fields.map((f) => f.name)
+    printTable(rows, columns)
+    console.error(`(${rows.length} rows)`)
+  }
+}
+
+async function convert(src, dst, so, v) {
+  const ext = path.extname(src.replace(/[*?]+.*$/, '')).toLowerCase()
+  const format = v.format ?? ({ '.csv': 'csv', '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.json': 'ndjson', '.parquet': 'parquet' })[ext]
+  const Adapter = { csv: zp.CsvInputAdapter, ndjson: zp.JsonLinesInputAdapter, parquet: zp.ParquetInputAdapter }[format]
+  if (!Adapter) throw new UsageError(`cannot tell the format of '${src}': use --format csv|ndjson|parquet`)
+  const report = await new zp.Pipe({
+    input: new Adapter(src, { storageOptions: so }),
+    output: new zp.DeltaOutputAdapter(dst, { storageOptions: so, mode: v.mode ?? 'append', partitionBy: v['partition-by'] ? v['partition-by'].split(',') : undefined }),
+  }).run()
+  console.log(`wrote ${report.rowsWritten} rows to ${dst} (version ${report.version}) in ${report.durationMs} ms`)
+}
+
+async function main(argv) {
+  const [command, ...rest] = argv
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(HELP.main)
+    return command ? 0 : 2
+  }
+  if (!HELP[command] || command === 'main') throw new UsageError(`unknown command '${command}'\n\n${HELP.main}`)
+  const { values: v, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      option: { type: 'string', multiple: true },
+      limit: { type: 'string' },
+      version: { type: 'string' },
+      timestamp: { type: 'string' },
+      columns: { type: 'string' },
+      filter: { type: 'string', multiple: true },
+      format: { type: 'string' },
+      'partition-by': { type: 'string' },
+      mode: { type: 'string' },
+    },
+  })
+  if (v.help) {
+    console.log(HELP[command])
+    return 0
+  }
+  const so = storageOptions(v.option)
+  const need = command === 'convert' ? 2 : 1
+  if (positionals.length !== need) throw new UsageError(`${command} takes ${need === 2 ? '<source> <delta uri>' : '<uri>'}\n\n${HELP[command]}`)
+  if (command === 'inspect') await inspect(positionals[0], so)
+  else if (command === 'history') await history(positionals[0], so, v.limit === undefined ? undefined : Number(v.limit))
+  else if (command === 'cat') await cat(positionals[0], so, v)
+  else await convert(positionals[0], positionals[1], so, v)
+  return 0
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code },
+  (err) => {
+    if (err instanceof UsageError || (err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') || (err && err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')) {
+      console.error(`zoopipe: ${err.message}`)
+      process.exitCode = 2
+    } else if (err instanceof zp.DeltaError) {
+      console.error(`zoopipe: ${err.code}: ${err.message}`)
+      process.exitCode = 1
+    } else {
+      console.error(`zoopipe: ${err && err.stack ? err.stack : err}`)
+      process.exitCode = 1
+    }
+  },
+)
