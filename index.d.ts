@@ -1,5 +1,5 @@
 // Type definitions for zoopipe — the public API of ../shared/API.md.
-import type { RecordBatch, Schema, Table } from 'apache-arrow'
+import type { Field, RecordBatch, Schema, Table } from 'apache-arrow'
 
 /** Same keys as delta-rs / object_store; missing keys fall back to the process environment. */
 export type StorageOptions = Record<string, string>
@@ -97,6 +97,90 @@ export declare class DeltaTable {
   getBatches(options: ScanOptions & { format: 'ipc' }): AsyncGenerator<Buffer, void, undefined>
   /** Read the loaded snapshot into one Table. */
   toTable(options?: ScanOptions): Promise<Table>
+
+  // Maintenance, DML and change data feed: one atomic commit each (or none); the handle moves to it.
+  createCheckpoint(): Promise<this>
+  /** Deletes log files older than delta.logRetentionDuration; returns how many. */
+  cleanupMetadata(): Promise<number>
+  vacuum(options?: VacuumOptions): Promise<VacuumMetrics>
+  readonly optimize: {
+    compact(options?: OptimizeOptions): Promise<OptimizeMetrics>
+    zOrder(columns: string[], options?: OptimizeOptions): Promise<OptimizeMetrics>
+  }
+  /** Restore to a version, or to the latest version committed at or before a time. */
+  restore(target: number | Date | string, options?: { commitProperties?: CommitProperties }): Promise<RestoreMetrics>
+  /** Delete the rows matching a SQL predicate (every row without one). */
+  delete(predicate?: string, options?: { commitProperties?: CommitProperties }): Promise<DeleteMetrics>
+  update(options: { set: Record<string, string>; predicate?: string; commitProperties?: CommitProperties }): Promise<UpdateMetrics>
+  merge(source: WriteData, options: { predicate: string; sourceAlias?: string; targetAlias?: string; commitProperties?: CommitProperties }): MergeBuilder
+  loadCdf(options?: CdfOptions & { format?: 'arrow' }): AsyncGenerator<RecordBatch, void, undefined>
+  loadCdf(options: CdfOptions & { format: 'ipc' }): AsyncGenerator<Buffer, void, undefined>
+  readonly alterTable: {
+    setProperties(properties: Record<string, string>, options?: { commitProperties?: CommitProperties }): Promise<void>
+    /** One CHECK constraint: { name: 'SQL expression' }; later writes that violate it fail with INVALID_DATA. */
+    addConstraint(constraint: Record<string, string>, options?: { commitProperties?: CommitProperties }): Promise<void>
+    addColumns(fields: Field[] | Schema, options?: { commitProperties?: CommitProperties }): Promise<void>
+  }
+}
+
+export interface VacuumOptions {
+  /** Default: the table's delta.deletedFileRetentionDuration (7 days). */
+  retentionHours?: number
+  dryRun?: boolean
+  /** Default true: a retention below the table's setting is refused (INVALID_ARGUMENT). */
+  enforceRetentionDuration?: boolean
+  commitProperties?: CommitProperties
+}
+export interface VacuumMetrics { dryRun: boolean; filesDeleted: string[] }
+
+export interface OptimizeOptions {
+  targetSize?: number
+  /** Partition filter: only these partitions are rewritten. */
+  filter?: Filter
+  compression?: WriteOptions['compression']
+  commitProperties?: CommitProperties
+}
+export interface OptimizeMetrics {
+  numFilesAdded: number
+  numFilesRemoved: number
+  numPartitionsOptimized: number
+  numBatches: number
+  totalConsideredFiles: number
+  totalFilesSkipped: number
+  [key: string]: unknown
+}
+export interface RestoreMetrics { numRemovedFile: number; numRestoredFile: number }
+export interface DeleteMetrics { numAddedFiles: number; numRemovedFiles: number; numDeletedRows: number; numCopiedRows: number; [key: string]: unknown }
+export interface UpdateMetrics { numAddedFiles: number; numRemovedFiles: number; numUpdatedRows: number; numCopiedRows: number; [key: string]: unknown }
+export interface MergeMetrics {
+  numSourceRows: number
+  numTargetRowsInserted: number
+  numTargetRowsUpdated: number
+  numTargetRowsDeleted: number
+  numTargetRowsCopied: number
+  numOutputRows: number
+  numTargetFilesAdded: number
+  numTargetFilesRemoved: number
+  [key: string]: unknown
+}
+
+/** Clauses are SQL over the aliases, e.g. { updates: { name: 'source.name' } }. First matching clause wins. */
+export declare class MergeBuilder {
+  whenMatchedUpdate(options: { updates: Record<string, string>; predicate?: string }): this
+  whenMatchedDelete(options?: { predicate?: string }): this
+  whenNotMatchedInsert(options: { values: Record<string, string>; predicate?: string }): this
+  whenNotMatchedBySourceUpdate(options: { updates: Record<string, string>; predicate?: string }): this
+  whenNotMatchedBySourceDelete(options?: { predicate?: string }): this
+  execute(): Promise<MergeMetrics>
+}
+
+export interface CdfOptions {
+  startingVersion?: number
+  endingVersion?: number
+  startingTimestamp?: string | Date | number
+  endingTimestamp?: string | Date | number
+  columns?: string[]
+  batchSize?: number
 }
 
 export declare class DeltaInputAdapter {

@@ -83,6 +83,82 @@ function createApi(arrow) {
       return this
     }
 
+    // ---- maintenance, DML, change data feed (one commit each; the handle moves to it) ----
+
+    async createCheckpoint() { await call(() => this._t.createCheckpoint()); return this }
+    async cleanupMetadata() { return call(() => this._t.cleanupMetadata()) }
+
+    /** Delete files no version within the retention needs. Refuses a retention below the table's
+     *  (delta.deletedFileRetentionDuration, 7 days) unless enforceRetentionDuration is false. */
+    async vacuum(options = {}) {
+      const { retentionHours, dryRun, enforceRetentionDuration, commitProperties } = options
+      return call(() => this._t.vacuum({ retentionHours, dryRun, enforceRetentionDuration }, opOptions(commitProperties)))
+    }
+
+    get optimize() {
+      const t = this._t
+      return {
+        compact: (options = {}) => call(() => t.optimize(optimizeOptions(options), opOptions(options.commitProperties))),
+        zOrder: (columns, options = {}) => {
+          if (!Array.isArray(columns) || columns.length === 0) throw invalid('zOrder needs an array of column names')
+          return call(() => t.optimize({ ...optimizeOptions(options), zOrder: columns }, opOptions(options.commitProperties)))
+        },
+      }
+    }
+
+    /** Restore the table to a version (number) or a point in time (Date / ISO string). */
+    async restore(target, options = {}) {
+      const byVersion = typeof target === 'number'
+      if (byVersion && !Number.isInteger(target)) throw invalid('restore version must be an integer')
+      const ms = byVersion ? undefined : toMillis(target, 'restore target')
+      return call(() => this._t.restore(byVersion ? target : undefined, ms, opOptions(options.commitProperties)))
+    }
+
+    /** Delete the rows matching a SQL predicate (all rows without one). */
+    async delete(predicate, options = {}) {
+      if (predicate !== undefined && typeof predicate !== 'string') throw invalid('delete predicate must be a SQL string')
+      return call(() => this._t.delete(predicate, opOptions(options.commitProperties)))
+    }
+
+    /** Set columns to SQL expressions on the rows matching predicate. */
+    async update({ set, predicate, commitProperties } = {}) {
+      if (!set || typeof set !== 'object') throw invalid('update needs { set: { column: sqlExpression } }')
+      return call(() => this._t.update(sqlMap(set), predicate, opOptions(commitProperties)))
+    }
+
+    /** Start a merge: chain when…() clauses, then execute(). */
+    merge(source, { predicate, sourceAlias = 'source', targetAlias = 'target', commitProperties } = {}) {
+      if (typeof predicate !== 'string') throw invalid('merge needs a predicate (SQL), e.g. "target.id = source.id"')
+      return new MergeBuilder(this, source, { predicate, sourceAlias, targetAlias }, commitProperties)
+    }
+
+    /** Stream the change data feed (tables with delta.enableChangeDataFeed = true). */
+    loadCdf(options = {}) {
+      const { startingVersion, endingVersion, startingTimestamp, endingTimestamp, columns, batchSize } = options
+      const o = {
+        startingVersion, endingVersion, columns, batchSize,
+        startingTimestamp: toMillis(startingTimestamp, 'startingTimestamp'),
+        endingTimestamp: toMillis(endingTimestamp, 'endingTimestamp'),
+      }
+      return streamBatches(() => this._t.loadCdf(o), options.format)
+    }
+
+    get alterTable() {
+      const t = this._t
+      return {
+        setProperties: (properties, options = {}) => call(() => t.setProperties(sqlMap(properties), opOptions(options.commitProperties))),
+        addConstraint: (constraints, options = {}) => {
+          const entries = Object.entries(constraints || {})
+          if (entries.length !== 1) throw invalid('addConstraint takes { name: "SQL check expression" } (one constraint)')
+          return call(() => t.addConstraint(entries[0][0], String(entries[0][1]), opOptions(options.commitProperties)))
+        },
+        addColumns: (fields, options = {}) => {
+          const schema = fields instanceof arrow.Schema ? fields : new arrow.Schema(fields)
+          return call(() => t.addColumns(Buffer.from(arrow.tableToIPC(new arrow.Table(schema), 'stream')), opOptions(options.commitProperties)))
+        },
+      }
+    }
+
     /** Stream this snapshot (the same options as DeltaInputAdapter, minus time travel). */
     getBatches(options = {}) {
       const { format, ...rest } = options
@@ -91,6 +167,54 @@ function createApi(arrow) {
 
     async toTable(options = {}) {
       return collect(() => this._t.scan(scanOptions(options)))
+    }
+  }
+
+  function opOptions(cp = {}) {
+    return { customMetadata: cp.customMetadata, appId: cp.appId, appVersion: cp.appVersion }
+  }
+  function optimizeOptions({ targetSize, filter, compression } = {}) {
+    return { targetSize, filter, compression }
+  }
+  function sqlMap(obj) {
+    const out = {}
+    for (const [k, v] of Object.entries(obj)) out[k] = String(v)
+    return out
+  }
+
+  /** Any write input as one Arrow IPC stream (a merge source is read in full). */
+  async function toIpc(data) {
+    if (Buffer.isBuffer(data) || data instanceof Uint8Array) return Buffer.from(data)
+    if (isArrowTable(data)) return Buffer.from(arrow.tableToIPC(data, 'stream'))
+    if (isArrowBatch(data)) return Buffer.from(arrow.tableToIPC(new arrow.Table(data), 'stream'))
+    if (Array.isArray(data) && (data.length === 0 || !(isArrowTable(data[0]) || isArrowBatch(data[0])))) {
+      return Buffer.from(arrow.tableToIPC(arrow.tableFromJSON(data.map(rowValue)), 'stream'))
+    }
+    const batches = []
+    for await (const item of data) {
+      const t = isArrowTable(item) ? item : isArrowBatch(item) ? new arrow.Table(item) : arrow.tableFromJSON(item.map(rowValue))
+      batches.push(...t.batches)
+    }
+    return Buffer.from(arrow.tableToIPC(new arrow.Table(batches), 'stream'))
+  }
+
+  class MergeBuilder {
+    constructor(table, source, spec, commitProperties) {
+      Object.assign(this, { _table: table, _source: source, _spec: { ...spec, clauses: [] }, _cp: commitProperties })
+    }
+    _add(kind, { predicate, updates, values, set } = {}) {
+      if (predicate !== undefined && typeof predicate !== 'string') throw invalid(`${kind}: predicate must be a SQL string`)
+      this._spec.clauses.push({ kind, predicate, set: sqlMap(updates || values || set || {}) })
+      return this
+    }
+    whenMatchedUpdate(o) { return this._add('whenMatchedUpdate', o) }
+    whenMatchedDelete(o) { return this._add('whenMatchedDelete', o) }
+    whenNotMatchedInsert(o) { return this._add('whenNotMatchedInsert', o) }
+    whenNotMatchedBySourceUpdate(o) { return this._add('whenNotMatchedBySourceUpdate', o) }
+    whenNotMatchedBySourceDelete(o) { return this._add('whenNotMatchedBySourceDelete', o) }
+    async execute() {
+      const ipc = await toIpc(this._source)
+      return call(() => this._table._t.merge(ipc, this._spec, opOptions(this._cp)))
     }
   }
 

@@ -10,6 +10,7 @@ mod convert;
 mod error;
 mod filter;
 mod ipc;
+mod maintain;
 mod read;
 mod source;
 mod storage;

@@ -30,7 +30,7 @@ pub struct NativeTable {
 }
 
 impl NativeTable {
-    fn table(&self) -> DeltaTable {
+    pub(crate) fn table(&self) -> DeltaTable {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -39,11 +39,16 @@ impl NativeTable {
         f(table.snapshot()?)
     }
 
+    /// Point the handle at `table` (after an operation committed a new version).
+    pub(crate) fn replace(&self, table: DeltaTable) {
+        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = table;
+    }
+
     async fn reload(&self, at: At) -> ZResult<i64> {
         let mut table = self.table();
         storage::load_at(&mut table, at).await.map_err(|e| e.context(&self.uri))?;
         let version = table.version().unwrap_or(0) as i64;
-        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = table;
+        self.replace(table);
         Ok(version)
     }
 }

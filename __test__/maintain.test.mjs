@@ -1,0 +1,196 @@
+// Maintenance, DML and change data feed: each checked by content, and by Python deltalake afterwards.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import { Field, Int32, Utf8 } from 'apache-arrow'
+import { DeltaError, DeltaTable, readDelta, writeDelta } from '../index.mjs'
+import { pyRead, rows, scratch } from './helpers.mjs'
+
+const people = (ids, extra = {}) => ids.map((id) => ({ id, name: `n${id}`, ...extra }))
+const byId = (t) => rows(t).sort((a, b) => Number(a.id) - Number(b.id))
+const rejectsWith = (p, code, re) => assert.rejects(p, (e) => {
+  assert.ok(e instanceof DeltaError, `expected DeltaError, got ${e}`)
+  assert.equal(e.code, code, e.message)
+  if (re) assert.match(e.message, re)
+  return true
+})
+const samePython = async (uri) => assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+
+async function smallFiles(name, n = 8, opts = {}) {
+  const uri = scratch(name)
+  for (let i = 0; i < n; i++) await writeDelta(uri, people([i * 2, i * 2 + 1], { part: i % 2 ? 'odd' : 'even' }), { partitionBy: ['part'], ...opts })
+  return uri
+}
+
+describe('maintenance', () => {
+  it('createCheckpoint and cleanupMetadata', async () => {
+    const uri = await smallFiles('ckpt', 3)
+    const dt = await DeltaTable.open(uri)
+    await dt.createCheckpoint()
+    assert.ok(fs.readdirSync(path.join(uri, '_delta_log')).includes('00000000000000000002.checkpoint.parquet'))
+    assert.equal(await dt.cleanupMetadata(), 0) // nothing is older than the 30-day log retention
+    await samePython(uri)
+  })
+
+  it('optimize.compact merges small files in one commit; zOrder rewrites; rows unchanged', async () => {
+    const uri = await smallFiles('compact')
+    const before = byId(await readDelta(uri))
+    const dt = await DeltaTable.open(uri)
+    assert.equal((await dt.files()).length, 8)
+    const m = await dt.optimize.compact({ commitProperties: { customMetadata: { by: 'test' } } })
+    assert.equal(m.numFilesRemoved, 8)
+    assert.equal(m.numFilesAdded, 2)
+    assert.equal(dt.version, 8)
+    assert.equal((await dt.files()).length, 2)
+    assert.equal((await dt.history(1))[0].by, 'test')
+    assert.deepEqual(byId(await readDelta(uri)), before)
+    const onlyOdd = await smallFiles('compact-filter')
+    const m2 = await (await DeltaTable.open(onlyOdd)).optimize.compact({ filter: [['part', '=', 'odd']] })
+    assert.equal(m2.numFilesRemoved, 4)
+    const z = await (await DeltaTable.open(uri)).optimize.zOrder(['id', 'name'])
+    assert.ok(z.numFilesAdded >= 1)
+    assert.deepEqual(byId(await readDelta(uri)), before)
+    await samePython(uri)
+  })
+
+  it('vacuum: refuses a short retention, dryRun lists, never deletes what retained versions need', async () => {
+    const uri = scratch('vacuum')
+    await writeDelta(uri, people([1, 2]))
+    await writeDelta(uri, people([3]), { mode: 'overwrite' })
+    const dt = await DeltaTable.open(uri)
+    await rejectsWith(dt.vacuum({ retentionHours: 0 }), 'INVALID_ARGUMENT', /retention/i)
+    const kept = await dt.vacuum() // default 7-day retention: the removed file is too recent to go
+    assert.deepEqual(kept.filesDeleted, [])
+    assert.deepEqual(byId(await readDelta(uri, { version: 0 })).map((r) => r.id), ['1', '2'])
+    const dry = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false, dryRun: true })
+    assert.equal(dry.dryRun, true)
+    assert.equal(dry.filesDeleted.length, 1)
+    assert.ok(fs.existsSync(path.join(uri, dry.filesDeleted[0].replace(/^.*\//, ''))), 'dry run deletes nothing')
+    const real = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false })
+    assert.deepEqual(real.filesDeleted, dry.filesDeleted)
+    assert.ok(!fs.existsSync(path.join(uri, real.filesDeleted[0].replace(/^.*\//, ''))))
+    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['3'])
+    await samePython(uri)
+  })
+
+  it('restore to a version and to a time', async () => {
+    const uri = scratch('restore')
+    await writeDelta(uri, people([1]))
+    await writeDelta(uri, people([2]))
+    await writeDelta(uri, people([9]), { mode: 'overwrite' })
+    const dt = await DeltaTable.open(uri)
+    const m = await dt.restore(1)
+    assert.equal(dt.version, 3)
+    assert.equal(m.numRestoredFile, 2)
+    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['1', '2'])
+    // commit N gets the mtime 2024-01-(N+1): restoring to a time picks the version committed by then
+    for (const v of [0, 1, 2, 3]) {
+      const t = new Date(Date.UTC(2024, 0, 1 + v)).getTime() / 1000
+      fs.utimesSync(path.join(uri, '_delta_log', `${String(v).padStart(20, '0')}.json`), t, t)
+    }
+    await dt.restore('2024-01-03T12:00:00Z') // version 2
+    assert.equal(dt.version, 4)
+    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['9'])
+    await rejectsWith(dt.restore(99), 'VERSION_NOT_FOUND')
+    await samePython(uri)
+  })
+})
+
+describe('DML', () => {
+  it('delete and update by predicate; bad predicates are INVALID_ARGUMENT', async () => {
+    const uri = scratch('dml')
+    await writeDelta(uri, people([1, 2, 3, 4]).map((p) => ({ ...p, score: Number(p.id) * 1.5 })))
+    const dt = await DeltaTable.open(uri)
+    const d = await dt.delete('id >= 3')
+    assert.equal(d.numDeletedRows, 2)
+    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['1', '2'])
+    const u = await dt.update({ set: { score: 'score * 10', name: "concat(name, '!')" }, predicate: 'id = 2' })
+    assert.equal(u.numUpdatedRows, 1)
+    assert.deepEqual(byId(await readDelta(uri)), [{ id: '1', name: 'n1', score: 1.5 }, { id: '2', name: 'n2!', score: '30' }])
+    const before = dt.version
+    await rejectsWith(dt.delete('id >>> 3'), 'INVALID_ARGUMENT')
+    await rejectsWith(dt.delete('nope = 1'), 'INVALID_ARGUMENT')
+    await rejectsWith(dt.update({ set: { nope: '1' } }), 'INVALID_ARGUMENT')
+    assert.equal((await DeltaTable.open(uri)).version, before)
+    await dt.delete()
+    assert.equal((await readDelta(uri)).numRows, 0)
+    await samePython(uri)
+  })
+
+  it('merge: upsert with the builder chain, source given as rows', async () => {
+    const uri = scratch('merge')
+    await writeDelta(uri, people([1, 2, 3], { part: 'a' }), { partitionBy: ['part'] })
+    const dt = await DeltaTable.open(uri)
+    const m = await dt
+      .merge([{ id: 2, name: 'two', part: 'a', gone: false }, { id: 3, name: 'x', part: 'a', gone: true }, { id: 4, name: 'four', part: 'b', gone: false }],
+        { predicate: 'target.id = source.id', sourceAlias: 'source', targetAlias: 'target' })
+      .whenMatchedDelete({ predicate: 'source.gone' })
+      .whenMatchedUpdate({ updates: { name: 'source.name' } })
+      .whenNotMatchedInsert({ values: { id: 'source.id', name: 'source.name', part: 'source.part' } })
+      .whenNotMatchedBySourceUpdate({ updates: { name: "'untouched'" } })
+      .execute()
+    assert.equal(m.numTargetRowsUpdated, 2)
+    assert.equal(m.numTargetRowsInserted, 1)
+    assert.equal(m.numTargetRowsDeleted, 1)
+    assert.deepEqual(byId(await readDelta(uri)), [
+      { id: '1', name: 'untouched', part: 'a' }, { id: '2', name: 'two', part: 'a' }, { id: '4', name: 'four', part: 'b' },
+    ])
+    await samePython(uri)
+    await rejectsWith(dt.merge([{ id: 1 }], { predicate: 'target.nope = source.id' }).whenMatchedDelete().execute(), 'INVALID_ARGUMENT')
+  })
+
+  it('merge racing concurrent appends on a partitioned table: success or COMMIT_CONFLICT with the table intact', async () => {
+    const uri = scratch('merge-race')
+    await writeDelta(uri, people([1, 2], { part: 'a' }), { partitionBy: ['part'] })
+    const dt = await DeltaTable.open(uri)
+    const [merge, append] = await Promise.allSettled([
+      dt.merge([{ id: 1, name: 'merged', part: 'a' }], { predicate: 'target.id = source.id' })
+        .whenMatchedUpdate({ updates: { name: 'source.name' } }).execute(),
+      writeDelta(uri, people([10], { part: 'b' })),
+    ])
+    // Each either commits or fails with COMMIT_CONFLICT and leaves no trace.
+    for (const r of [merge, append]) if (r.status === 'rejected') assert.equal(r.reason.code, 'COMMIT_CONFLICT', r.reason.message)
+    assert.ok(merge.status === 'fulfilled' || append.status === 'fulfilled', 'one of them commits')
+    const want = [['1', merge.status === 'fulfilled' ? 'merged' : 'n1'], ['2', 'n2']]
+    if (append.status === 'fulfilled') want.push(['10', 'n10'])
+    assert.deepEqual(byId(await readDelta(uri)).map((r) => [r.id, r.name]), want)
+    const versions = (merge.status === 'fulfilled') + (append.status === 'fulfilled')
+    assert.equal((await DeltaTable.open(uri)).version, versions)
+  })
+})
+
+describe('change data feed and alterTable', () => {
+  it('loadCdf streams inserts, updates and deletes with their versions', async () => {
+    const uri = scratch('cdf')
+    await writeDelta(uri, people([1, 2, 3]), { configuration: { 'delta.enableChangeDataFeed': 'true' } })
+    const dt = await DeltaTable.open(uri)
+    await dt.update({ set: { name: "'changed'" }, predicate: 'id = 1' })
+    await dt.delete('id = 3')
+    const changes = []
+    for await (const b of dt.loadCdf({ startingVersion: 0 })) changes.push(...rows(new (await import('apache-arrow')).Table(b)))
+    const summary = changes.map((c) => `${c._commit_version}:${c._change_type}:${c.id}`).sort()
+    assert.deepEqual(summary, ['0:insert:1', '0:insert:2', '0:insert:3', '1:update_postimage:1', '1:update_preimage:1', '2:delete:3'])
+    assert.ok(changes.every((c) => c._commit_timestamp !== null))
+    const fromV1 = []
+    for await (const b of dt.loadCdf({ startingVersion: 1, endingVersion: 1, columns: ['id', '_change_type'] })) fromV1.push(...rows(new (await import('apache-arrow')).Table(b)))
+    assert.deepEqual(fromV1.map((c) => c._change_type).sort(), ['update_postimage', 'update_preimage'])
+    assert.deepEqual(Object.keys(fromV1[0]).sort(), ['_change_type', 'id'])
+  })
+
+  it('setProperties, addConstraint (enforced on writes) and addColumns', async () => {
+    const uri = scratch('alter')
+    await writeDelta(uri, people([1, 2]))
+    const dt = await DeltaTable.open(uri)
+    await dt.alterTable.setProperties({ 'delta.logRetentionDuration': 'interval 60 days' })
+    assert.equal(dt.metadata().configuration['delta.logRetentionDuration'], 'interval 60 days')
+    await dt.alterTable.addConstraint({ id_positive: 'id > 0' })
+    assert.equal(dt.metadata().configuration['delta.constraints.id_positive'], 'id > 0')
+    await rejectsWith(writeDelta(uri, people([-5])), 'INVALID_DATA')
+    await dt.alterTable.addColumns([new Field('age', new Int32(), true), new Field('city', new Utf8(), true)])
+    assert.deepEqual(dt.schema().fields.map((f) => f.name), ['id', 'name', 'age', 'city'])
+    await writeDelta(uri, [{ id: 3, name: 'c', age: 30, city: 'Oslo' }])
+    assert.deepEqual(byId(await readDelta(uri)).map((r) => [r.id, r.age, r.city]), [['1', null, null], ['2', null, null], ['3', '30', 'Oslo']])
+    await samePython(uri)
+  })
+})
