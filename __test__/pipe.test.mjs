@@ -163,6 +163,22 @@ describe('Pipe', () => {
     assert.deepEqual(rows(t).map((r) => Number(r.id)).sort(), [0, 1, 3, 5])
   })
 
+  it('CSV values that do not fit their column go to the dead letter, the other rows are written', async () => {
+    const src = file('typed.csv', 'id,amount,day\n1,1.5,2024-01-01\n2,abc,2024-01-02\n3,3.5,NA\n4,4.5,not-a-date\n')
+    const schema = new Schema([new Field('id', new Int64(), true), new Field('amount', new Float64(), true), new Field('day', new (await import('apache-arrow')).DateDay(), true)])
+    const dst = scratch('typed-out')
+    const dead = scratch('typed-dead.ndjson')
+    const report = await new Pipe({ input: new CsvInputAdapter(src, { schema, nullValues: ['NA'] }), output: new DeltaOutputAdapter(dst), deadLetter: dead }).run()
+    assert.deepEqual([report.rowsRead, report.rowsWritten, report.rowsFailed], [4, 2, 2])
+    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    assert.deepEqual(lines.map((l) => l.row.id).sort(), ['2', '4'])
+    assert.match(lines.find((l) => l.row.id === '2').error, /amount.*abc/)
+    assert.match(lines.find((l) => l.row.id === '4').error, /day.*not-a-date/)
+    assert.deepEqual(rows(await readDelta(dst)).map((r) => [r.id, r.amount]), [['1', 1.5], ['3', 3.5]])
+    // without a dead letter the same input fails the pipe and commits nothing
+    await rejectsWith(new Pipe({ input: new CsvInputAdapter(src, { schema, nullValues: ['NA'] }), output: new DeltaOutputAdapter(scratch('typed-fail')) }).run(), 'INVALID_DATA')
+  })
+
   it('without a dead letter the first failure aborts the pipe and nothing is committed', async () => {
     const dst = scratch('fail-out')
     await writeDelta(dst, [{ id: 1n, name: 'x', value: 1 }])

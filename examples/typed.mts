@@ -21,6 +21,14 @@ export async function etl(src: string, dst: string): Promise<number> {
   await w.write(t)
   const files: DeltaFileAction[] = await w.finish()
   const { version } = await new DeltaCoordinator(dst).commit(files, { appId: 'typed', appVersion: 1 })
+  const compacted: number = (await dt.optimize.compact({ targetSize: 1 << 20 })).numFilesAdded
+  const merged = await dt.merge([{ order_id: 1n, amount: 3 }], { predicate: 'target.order_id = source.order_id' })
+    .whenMatchedUpdate({ updates: { amount: 'source.amount' } })
+    .whenNotMatchedInsert({ values: { order_id: 'source.order_id', amount: 'source.amount' } })
+    .execute()
+  for await (const change of dt.loadCdf({ startingVersion: 0, columns: ['order_id', '_change_type'] })) void change.numRows
+  await dt.vacuum({ dryRun: true })
+  void (compacted + merged.numTargetRowsInserted)
   try {
     await DeltaTable.open('/nope')
   } catch (e) {

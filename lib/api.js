@@ -285,8 +285,11 @@ function createApi(arrow) {
       }
     }
 
+    /** `rejects: true` (CSV): rows with values that do not fit their column come back as separate
+     *  batches marked with schema metadata `zoopipe.rejected` (raw text + `_error`) instead of failing. */
     getBatches(options = {}) {
-      return streamBatches(() => native.openFileSource(this._path, this._opts), options.format)
+      const opts = options.rejects ? { ...this._opts, rejectInvalid: true } : this._opts
+      return streamBatches(() => native.openFileSource(this._path, opts), options.format)
     }
 
     readAll() {

@@ -10,10 +10,11 @@ function createPipe(arrow, { feedable, isArrowBatch }) {
   const isRowArray = (v) => Array.isArray(v) && (v.length === 0 || (v[0] !== null && typeof v[0] === 'object' && !feedable(v[0]) && !isArrowBatch(v[0])))
   const rowsToBatches = (rows) => arrow.tableFromJSON(rows).batches
 
-  /** Any input as an async iterable of RecordBatches. */
-  async function* batchesOf(input) {
+  /** Any input as an async iterable of RecordBatches (with a dead letter, file inputs hand back
+   *  rows whose values do not fit their columns as rejected batches instead of failing). */
+  async function* batchesOf(input, rejects) {
     if (input && typeof input.getBatches === 'function') {
-      yield* input.getBatches()
+      yield* input.getBatches(rejects ? { rejects: true } : {})
       return
     }
     if (!input || (typeof input[Symbol.asyncIterator] !== 'function' && typeof input[Symbol.iterator] !== 'function')) {
@@ -101,11 +102,21 @@ function createPipe(arrow, { feedable, isArrowBatch }) {
       try {
         checkAbort()
         let index = 0
-        for await (const batch of batchesOf(this.input)) {
+        for await (const batch of batchesOf(this.input, Boolean(this.deadLetter))) {
           checkAbort()
           const position = { batch: index++, row: stats.rowsRead }
           stats.rowsRead += batch.numRows
           stats.bytesRead += batch.data && batch.data.byteLength ? batch.data.byteLength : 0
+          if (batch.schema.metadata.get('zoopipe.rejected') === 'true') {
+            // rows the reader could not type: raw values, each with its reason
+            const raw = rowObjects(batch)
+            for (let i = 0; i < raw.length; i++) {
+              const { _error, ...row } = raw[i]
+              await fail([row], new Error(_error), { batch: position.batch, row: position.row + i })
+            }
+            progress(false)
+            continue
+          }
           let results = [batch]
           if (this.transform) {
             try {

@@ -74,12 +74,19 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<(Sendabl
     Ok((df.execute_stream().await?, batch_size as usize))
 }
 
+/// Turns one batch of the stream into the batches handed to JS (e.g. typed rows plus rejected rows).
+pub type Rework = Box<dyn FnMut(RecordBatch) -> ZResult<Vec<RecordBatch>> + Send>;
+
 /// Batches of a running scan, re-sliced so that none exceeds the batch size.
 pub struct Batches {
     /// Reading plain files: what the reader rejects is bad input data, never a Delta log problem.
     pub files: bool,
     stream: SendableRecordBatchStream,
+    /// The stream's batches as JS sees them.
+    stream_schema: SchemaRef,
+    /// The schema of the result (differs from the stream's when `rework` changes it).
     schema: SchemaRef,
+    rework: Option<Rework>,
     batch_size: usize,
     pending: VecDeque<RecordBatch>,
 }
@@ -87,7 +94,14 @@ pub struct Batches {
 impl Batches {
     pub fn new(stream: SendableRecordBatchStream, batch_size: usize) -> Self {
         let schema = ipc::js_schema(&stream.schema());
-        Self { files: false, stream, schema, batch_size, pending: VecDeque::new() }
+        Self { files: false, stream, stream_schema: schema.clone(), schema, rework: None, batch_size, pending: VecDeque::new() }
+    }
+
+    /// Pass every batch through `rework`, whose main output has `schema`.
+    pub fn with_rework(mut self, schema: SchemaRef, rework: Rework) -> Self {
+        self.schema = ipc::js_schema(&schema);
+        self.rework = Some(rework);
+        self
     }
 
     pub fn schema(&self) -> &SchemaRef {
@@ -102,13 +116,19 @@ impl Batches {
             let next = self.stream.next().await.transpose().map_err(ZError::from);
             let next = if self.files { next.map_err(crate::error::as_data_error) } else { next };
             let Some(batch) = next? else { return Ok(None) };
-            let batch = ipc::to_js_batch(batch, &self.schema)?;
-            let rows = batch.num_rows();
-            let mut offset = 0;
-            while offset < rows {
-                let len = self.batch_size.min(rows - offset);
-                self.pending.push_back(batch.slice(offset, len));
-                offset += len;
+            let batch = ipc::to_js_batch(batch, &self.stream_schema)?;
+            let batches = match &mut self.rework {
+                Some(rework) => rework(batch)?,
+                None => vec![batch],
+            };
+            for batch in batches {
+                let rows = batch.num_rows();
+                let mut offset = 0;
+                while offset < rows {
+                    let len = self.batch_size.min(rows - offset);
+                    self.pending.push_back(batch.slice(offset, len));
+                    offset += len;
+                }
             }
         }
     }
@@ -144,7 +164,7 @@ impl NativeBatchStream {
             let mut slot = inner.lock().await;
             let Some(batches) = slot.as_mut() else { return Ok(None) };
             match batches.next_batch().await {
-                Ok(Some(batch)) => Ok(Some(ipc::encode(batches.schema(), &[batch])?.into())),
+                Ok(Some(batch)) => Ok(Some(ipc::encode(&batch.schema(), &[batch])?.into())),
                 Ok(None) => {
                     *slot = None;
                     Ok(None)

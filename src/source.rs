@@ -7,7 +7,12 @@ use std::collections::HashMap;
 use deltalake::DeltaTableBuilder;
 use deltalake::datafusion::common::Column;
 use deltalake::datafusion::datasource::file_format::options::{CsvReadOptions, JsonReadOptions, ParquetReadOptions};
-use deltalake::arrow::datatypes::{DataType, Field, Schema};
+use std::sync::Arc;
+
+use deltalake::arrow::array::{Array, BooleanArray, RecordBatch, StringArray};
+use deltalake::arrow::compute::kernels::boolean::not;
+use deltalake::arrow::compute::{CastOptions, cast_with_options, filter_record_batch};
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use deltalake::datafusion::common::ScalarValue;
 use deltalake::datafusion::logical_expr::{Expr, cast, lit, when};
 use deltalake::datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
@@ -43,6 +48,46 @@ pub struct FileSourceOptions {
     pub newlines_in_values: Option<bool>,
     /// Rows read to infer a schema (default 1000).
     pub infer_rows: Option<u32>,
+    /// CSV: instead of failing on a value that does not fit its column, hand such rows back as
+    /// separate "rejected" batches (raw text plus `_error`, schema metadata `zoopipe.rejected`).
+    pub reject_invalid: Option<bool>,
+}
+
+const REJECTED: &str = "zoopipe.rejected";
+
+/// Cast the text columns of `raw` to `target`; rows with a value that does not cast become a
+/// rejected batch (their raw text and the reason) instead of failing the whole read.
+fn validate(raw: RecordBatch, target: &SchemaRef) -> ZResult<Vec<RecordBatch>> {
+    let opts = CastOptions { safe: true, ..Default::default() };
+    let n = raw.num_rows();
+    let mut errors: Vec<Option<String>> = vec![None; n];
+    let mut columns = Vec::with_capacity(target.fields().len());
+    for (i, f) in target.fields().iter().enumerate() {
+        let text = raw.column(i);
+        let typed = cast_with_options(text, f.data_type(), &opts)?;
+        if typed.null_count() > text.null_count() {
+            let strings = text.as_any().downcast_ref::<StringArray>();
+            for row in (0..n).filter(|&r| text.is_valid(r) && typed.is_null(r)) {
+                let value = strings.map_or(String::new(), |s| s.value(row).to_string());
+                errors[row].get_or_insert_with(|| format!("column '{}': '{}' is not a valid {}", f.name(), value, f.data_type()));
+            }
+        }
+        columns.push(typed);
+    }
+    let typed = RecordBatch::try_new(target.clone(), columns)?;
+    if errors.iter().all(Option::is_none) {
+        return Ok(vec![typed]);
+    }
+    let bad: BooleanArray = errors.iter().map(|e| Some(e.is_some())).collect();
+    let good = filter_record_batch(&typed, &not(&bad)?)?;
+    let rejected_raw = filter_record_batch(&raw, &bad)?;
+    let reasons: StringArray = errors.into_iter().flatten().map(Some).collect();
+    let mut fields: Vec<Field> = rejected_raw.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("_error", DataType::Utf8, false));
+    let schema = Arc::new(Schema::new_with_metadata(fields, HashMap::from([(REJECTED.to_string(), "true".to_string())])));
+    let mut cols = rejected_raw.columns().to_vec();
+    cols.push(Arc::new(reasons));
+    Ok(vec![good, RecordBatch::try_new(schema, cols)?])
 }
 
 fn one_byte(what: &str, v: &Option<String>, default: u8) -> ZResult<u8> {
@@ -98,7 +143,8 @@ fn resolve(ctx: &SessionContext, path: &str, options: &HashMap<String, String>) 
     Ok(path.to_string())
 }
 
-async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, String>) -> ZResult<DataFrame> {
+/// The rows to read, and (in reject mode) the typed schema they are validated against.
+async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, String>) -> ZResult<(DataFrame, Option<SchemaRef>)> {
     let batch_size = o.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_batch_size(batch_size));
     let url = resolve(&ctx, path, options)?;
@@ -107,29 +153,40 @@ async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, Stri
         None => None,
     };
     let infer = o.infer_rows.unwrap_or(1000) as usize;
+    let mut target: Option<SchemaRef> = None;
     let df = match o.format.as_str() {
         "csv" => {
             let ext = o.file_extension.clone().unwrap_or_default();
             let base = |schema| csv_options(o, &ext, infer, schema);
             let typed = ctx.read_csv(url.clone(), base(schema.as_deref())?).await?;
+            let reject = o.reject_invalid.unwrap_or(false);
             match &o.null_values {
-                None => typed,
+                None if !reject => typed,
                 // DataFusion uses null_regex only to infer the schema, not while parsing: read every
                 // column as text and map the null markers to NULL before casting to the column type.
-                Some(nulls) => {
-                    let target = typed.schema().as_arrow().clone();
-                    let text = Schema::new(target.fields().iter().map(|f| Field::new(f.name(), DataType::Utf8, true)).collect::<Vec<_>>());
+                // DataFusion uses null_regex only to infer the schema, not while parsing (and in reject
+                // mode the values are validated here): read every column as text, map the null
+                // markers to NULL, then cast to the column type.
+                nulls => {
+                    let typed_schema = typed.schema().as_arrow().clone();
+                    let text = Schema::new(typed_schema.fields().iter().map(|f| Field::new(f.name(), DataType::Utf8, true)).collect::<Vec<_>>());
                     let raw = ctx.read_csv(url, base(Some(&text))?).await?;
-                    let markers: Vec<Expr> = nulls.iter().map(|v| lit(v.clone())).collect();
-                    let exprs = target
+                    let markers: Vec<Expr> = nulls.iter().flatten().map(|v| lit(v.clone())).collect();
+                    let exprs = typed_schema
                         .fields()
                         .iter()
                         .map(|f| {
                             let c = Expr::Column(Column::new_unqualified(f.name()));
-                            let null = lit(ScalarValue::try_from(f.data_type())?);
-                            Ok(when(c.clone().in_list(markers.clone(), false), null).otherwise(cast(c, f.data_type().clone()))?.alias(f.name()))
+                            let to = if reject { DataType::Utf8 } else { f.data_type().clone() };
+                            let null = lit(ScalarValue::try_from(&to)?);
+                            let value = if reject { c.clone() } else { cast(c.clone(), to) };
+                            let e = if markers.is_empty() { value } else { when(c.in_list(markers.clone(), false), null).otherwise(value)? };
+                            Ok(e.alias(f.name()))
                         })
                         .collect::<ZResult<Vec<_>>>()?;
+                    if reject {
+                        target = Some(Arc::new(typed_schema));
+                    }
                     raw.select(exprs)?
                 }
             }
@@ -151,6 +208,10 @@ async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, Stri
         other => return Err(ZError::invalid(format!("format must be 'csv', 'json' or 'parquet', got '{other}'"))),
     };
     // A UTF-8 byte order mark is not part of the first column's name.
+    let strip = |s: &SchemaRef| -> SchemaRef {
+        Arc::new(Schema::new(s.fields().iter().map(|f| f.as_ref().clone().with_name(f.name().trim_start_matches(BOM))).collect::<Vec<_>>()))
+    };
+    let target = target.map(|t| strip(&t));
     let names: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
     let df = if names.first().is_some_and(|n| n.starts_with(BOM)) {
         let exprs = names
@@ -167,9 +228,13 @@ async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, Stri
             if let Some(c) = cols.iter().find(|c| !known.contains(c)) {
                 return Err(ZError::invalid(format!("unknown column '{c}' (columns: {})", known.join(", "))));
             }
-            Ok(df.select(cols.iter().map(|c| Expr::Column(Column::new_unqualified(c))).collect::<Vec<_>>())?)
+            let target = match target {
+                Some(t) => Some(Arc::new(t.project(&cols.iter().map(|c| t.index_of(c)).collect::<Result<Vec<_>, _>>()?)?)),
+                None => None,
+            };
+            Ok((df.select(cols.iter().map(|c| Expr::Column(Column::new_unqualified(c))).collect::<Vec<_>>())?, target))
         }
-        None => Ok(df),
+        None => Ok((df, target)),
     }
 }
 
@@ -179,9 +244,13 @@ pub async fn open_file_source(path: String, options: FileSourceOptions) -> napi:
     guard(async move {
         let storage = storage::storage_options(&path, options.storage_options.clone());
         let batch_size = options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
-        let df = frame(&path, &options, &storage).await.map_err(|e| as_data_error(e).context(&path))?;
+        let (df, target) = frame(&path, &options, &storage).await.map_err(|e| as_data_error(e).context(&path))?;
         let stream = df.execute_stream().await.map_err(|e| as_data_error(ZError::from(e)).context(&path))?;
         let mut batches = Batches::new(stream, batch_size);
+        if let Some(target) = target {
+            let t = target.clone();
+            batches = batches.with_rework(target, Box::new(move |raw| validate(raw, &t)));
+        }
         batches.files = true;
         NativeBatchStream::new(batches)
     })

@@ -1,0 +1,104 @@
+"""Peer measurements for `npm run bench`: Python deltalake, Polars, DuckDB (delta extension), pyarrow.
+
+Usage: python peers.py SCENARIO TABLE RUNS [EXTRA_JSON]
+Prints one JSON object: {"peer": [seconds, ...] | "error: ..."} for each peer of the scenario.
+Timed in-process after one warm-up run, like the zoopipe side.
+"""
+import glob
+import json
+import os
+import shutil
+import sys
+import time
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+scenario, table, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+extra = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+
+
+def timed(fn):
+    fn()  # warm-up
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def duck():
+    import duckdb
+    import duckdb_extension_delta
+    ext = glob.glob(os.path.join(os.path.dirname(duckdb_extension_delta.__file__), "extensions", "*", "delta.duckdb_extension"))[0]
+    con = duckdb.connect(config={"autoinstall_known_extensions": "false", "allow_unsigned_extensions": "true"})
+    con.execute(f"LOAD '{ext}'")
+    return con
+
+
+def peers():
+    from deltalake import DeltaTable, write_deltalake
+    import polars as pl
+    lo, hi = extra.get("lo", 0), extra.get("hi", 0)
+    part = extra.get("part", "p3")
+    if scenario == "read_full":
+        files = [f for f in glob.glob(os.path.join(table, "**", "*.parquet"), recursive=True)]
+        return {
+            "python-deltalake": lambda: DeltaTable(table).to_pyarrow_table(),
+            "polars": lambda: pl.read_delta(table),
+            "duckdb": lambda: duck().execute(f"SELECT * FROM delta_scan('{table}')").fetch_arrow_table(),
+            "pyarrow-parquet (raw files)": lambda: pq.read_table(files),
+        }
+    if scenario == "read_projected":
+        return {
+            "python-deltalake": lambda: DeltaTable(table).to_pyarrow_table(columns=["id", "amount"]),
+            "polars": lambda: pl.scan_delta(table).select(["id", "amount"]).collect(),
+            "duckdb": lambda: duck().execute(f"SELECT id, amount FROM delta_scan('{table}')").fetch_arrow_table(),
+        }
+    if scenario == "read_filtered":
+        return {
+            "python-deltalake": lambda: DeltaTable(table).to_pyarrow_table(filters=[("part", "=", part), ("id", ">=", lo), ("id", "<", hi)]),
+            "polars": lambda: pl.scan_delta(table).filter((pl.col("part") == part) & (pl.col("id") >= lo) & (pl.col("id") < hi)).collect(),
+            "duckdb": lambda: duck().execute(f"SELECT * FROM delta_scan('{table}') WHERE part = '{part}' AND id >= {lo} AND id < {hi}").fetch_arrow_table(),
+        }
+    if scenario == "time_travel":
+        return {
+            "python-deltalake": lambda: DeltaTable(table, version=0).to_pyarrow_table(),
+            "polars": lambda: pl.read_delta(table, version=0),
+        }
+    if scenario == "append_table":
+        data = DeltaTable(table).to_pyarrow_table().slice(0, extra["rows"])
+        out = extra["out"]
+
+        def py():
+            shutil.rmtree(out, ignore_errors=True)
+            write_deltalake(out, data, mode="append")
+
+        df = pl.from_arrow(data)
+
+        def polars():
+            shutil.rmtree(out, ignore_errors=True)
+            df.write_delta(out, mode="append")
+        return {"python-deltalake": py, "polars": polars}
+    if scenario == "stream_rss":
+        def stream():
+            n = 0
+            for b in DeltaTable(table).to_pyarrow_dataset().to_batches():
+                n += b.num_rows
+        return {"python-deltalake (dataset batches)": stream}
+    return {}
+
+
+result = {}
+for name, fn in peers().items():
+    try:
+        result[name] = timed(fn)
+    except Exception as e:  # a peer that cannot run here is reported, not fatal
+        result[name] = f"error: {type(e).__name__}: {str(e)[:200]}"
+if scenario == "stream_rss":
+    import resource
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(result))
+sys.stdout.flush()
+os._exit(0)  # pyarrow 26 can abort during interpreter teardown (see __test__/py/read_table.py)

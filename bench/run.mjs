@@ -1,0 +1,184 @@
+// npm run bench [-- --quick] [-- --runs N]: zoopipe and its peers, side by side, same files, same run.
+// Writes BENCHMARKS.md. Data is generated deterministically into bench/.data (git-ignored, cached).
+import { execFileSync, spawnSync } from 'node:child_process'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Bool, Float64, Int32, Int64, makeVector, Table, TimestampMicrosecond, vectorFromArray, Utf8 } from 'apache-arrow'
+import { DeltaCoordinator, DeltaInputAdapter, DeltaTable, DeltaWriter, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const root = path.resolve(here, '..')
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const runs = Number(args[args.indexOf('--runs') + 1]) || 5
+const ROWS = quick ? 1_000_000 : 10_000_000
+const data = path.join(here, '.data')
+const table = path.join(data, `orders-${ROWS}`)
+const cache = path.join(os.homedir(), '.cache', 'zoopipe')
+const log = (...a) => console.error('bench:', ...a)
+
+// ---- peers venv ----
+const req = path.join(here, 'requirements.txt')
+const venv = path.join(cache, `bench-venv-${crypto.createHash('sha256').update(fs.readFileSync(req)).digest('hex').slice(0, 12)}`)
+const python = path.join(venv, 'bin', 'python')
+if (!fs.existsSync(path.join(venv, '.complete'))) {
+  log('installing the Python peers into', venv)
+  execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' })
+  execFileSync(python, ['-m', 'pip', 'install', '-q', '-r', req], { stdio: 'inherit' })
+  fs.writeFileSync(path.join(venv, '.complete'), '')
+}
+
+// ---- data: 10 columns of mixed types, a low-cardinality partition column, several files, 2 versions ----
+function chunk(start, n) {
+  let seed = start + 1
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)
+  const id = new BigInt64Array(n), user = new Int32Array(n), qty = new Int32Array(n)
+  const amount = new Float64Array(n), score = new Float64Array(n), ts = new BigInt64Array(n)
+  const name = new Array(n), category = new Array(n), flag = new Array(n), part = new Array(n)
+  const t0 = 1_704_067_200_000_000n
+  for (let i = 0; i < n; i++) {
+    const k = start + i
+    id[i] = BigInt(k); user[i] = Math.floor(rand() * 1e6); qty[i] = 1 + Math.floor(rand() * 9)
+    amount[i] = Math.round(rand() * 1e6) / 100; score[i] = rand(); ts[i] = t0 + BigInt(k) * 1_000_000n
+    name[i] = `customer-${user[i]}-${'x'.repeat(k % 23)}`; category[i] = `cat-${k % 50}`; flag[i] = k % 3 === 0; part[i] = `p${k % 8}`
+  }
+  return new Table({
+    id: makeVector(id), ts: makeVector({ type: new TimestampMicrosecond('UTC'), data: ts }), user_id: makeVector(user),
+    amount: makeVector(amount), quantity: makeVector(qty), score: makeVector(score), name: vectorFromArray(name, new Utf8()),
+    category: vectorFromArray(category, new Utf8()), flag: vectorFromArray(flag, new Bool()), part: vectorFromArray(part, new Utf8()),
+  })
+}
+async function* chunks(from, to) {
+  for (let s = from; s < to; s += 500_000) yield chunk(s, Math.min(500_000, to - s))
+}
+if (!fs.existsSync(path.join(table, '.complete'))) {
+  log(`generating ${ROWS.toLocaleString()} rows into ${table}`)
+  fs.rmSync(table, { recursive: true, force: true })
+  await writeDelta(table, chunks(0, ROWS / 2), { partitionBy: ['part'], targetFileSize: 64 << 20 })
+  await writeDelta(table, chunks(ROWS / 2, ROWS))
+  fs.writeFileSync(path.join(table, '.complete'), '')
+}
+
+// ---- measurement ----
+async function timed(fn) {
+  await fn()
+  const out = []
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now()
+    await fn()
+    out.push((performance.now() - t) / 1000)
+  }
+  return out
+}
+const peers = (scenario, extra = {}) => {
+  const res = spawnSync(python, [path.join(here, 'peers.py'), scenario, table, String(runs), JSON.stringify(extra)], { encoding: 'utf8', maxBuffer: 1 << 26 })
+  if (res.status !== 0) return { error: res.stderr.slice(-300) }
+  return JSON.parse(res.stdout)
+}
+const results = []
+async function scenario(name, rows, zoopipe, peerScenario, extra, note) {
+  log(name)
+  const z = await timed(zoopipe)
+  const p = peerScenario ? peers(peerScenario, extra) : {}
+  results.push({ name, rows, zoopipe: z, peers: p, note })
+}
+
+const lo = Math.floor(ROWS * 0.3), hi = lo + Math.floor(ROWS / 100)
+await scenario('full read into an apache-arrow Table', ROWS, () => readDelta(table), 'read_full')
+results.at(-1).peers['zoopipe ParquetInputAdapter (raw files, arrow-rs)'] = await timed(() => new ParquetInputAdapter(table, { fileExtension: '.parquet' }).readAll())
+await scenario('projected read (2 of 10 columns)', ROWS, () => readDelta(table, { columns: ['id', 'amount'] }), 'read_projected')
+await scenario("filtered read (part = 'p3' and a 1% id range)", ROWS / 800, () => readDelta(table, { filter: [['part', '=', 'p3'], ['id', '>=', lo], ['id', '<', hi]] }), 'read_filtered', { lo, hi, part: 'p3' })
+await scenario('time travel: read version 0 (half the rows)', ROWS / 2, () => readDelta(table, { version: 0 }), 'time_travel')
+const appendRows = ROWS / 10
+const src = await readDelta(table, { version: 0 }).then((t) => t.slice(0, appendRows))
+const out = path.join(data, 'append-out')
+await scenario(`append an apache-arrow Table (${appendRows.toLocaleString()} rows)`, appendRows, async () => {
+  fs.rmSync(out, { recursive: true, force: true })
+  await writeDelta(out, src)
+}, 'append_table', { rows: appendRows, out: path.join(data, 'append-out-py') })
+const objects = src.slice(0, 100_000).toArray().map((r) => r.toJSON())
+await scenario('append 100,000 plain row objects', 100_000, async () => {
+  fs.rmSync(out, { recursive: true, force: true })
+  await writeDelta(out, objects)
+}, null, {}, 'peers have no row-object input')
+
+// streaming read: peak RSS in fresh processes
+log('streaming read (peak RSS)')
+const stream = JSON.parse(execFileSync(process.execPath, [path.join(here, 'stream.mjs'), table], { encoding: 'utf8' }))
+const pyStream = peers('stream_rss')
+results.push({ name: 'streaming read batch by batch (fresh process)', rows: ROWS, zoopipe: [stream.seconds], peers: { 'python-deltalake (dataset batches)': pyStream['python-deltalake (dataset batches)'] }, note: `peak RSS: zoopipe ${stream.peakRssMb.toFixed(0)} MB, python ${pyStream.peak_rss_mb?.toFixed?.(0)} MB` , rss: stream.peakRssMb })
+
+// coordinator commit of 1,000 worker file actions
+log('coordinator commit of 1,000 file actions')
+const commitTimes = []
+for (let r = 0; r <= runs; r++) {
+  const uri = path.join(data, `coord-${r}`)
+  fs.rmSync(uri, { recursive: true, force: true })
+  await writeDelta(uri, [{ id: 0, v: 'seed' }])
+  const w = new DeltaWriter(uri, { targetFileSize: 1 })
+  for (let i = 0; i < 1000; i++) await w.write([{ id: i, v: `w${i}` }])
+  const files = await w.finish()
+  const t = performance.now()
+  await new DeltaCoordinator(uri).commit(files)
+  if (r > 0) commitTimes.push((performance.now() - t) / 1000)
+  fs.rmSync(uri, { recursive: true, force: true })
+}
+results.push({ name: 'DeltaCoordinator commit of 1,000 worker file actions', rows: 1000, zoopipe: commitTimes, peers: {}, note: 'validates every action (HEAD per file) before the commit' })
+
+// cold require, and require + first small read, in fresh processes
+const cold = (code) => {
+  const out = []
+  for (let i = 0; i <= runs; i++) {
+    const r = execFileSync(process.execPath, ['-e', `const t=performance.now();${code};`], { encoding: 'utf8', cwd: root })
+    if (i > 0) out.push(Number(r) / 1000)
+  }
+  return out
+}
+results.push({ name: "cold require('zoopipe') (addon + JS layer + apache-arrow)", rows: 0, zoopipe: cold("require('./');console.log(performance.now()-t)"), peers: {} })
+results.push({ name: 'cold require + first small read (examples/data/orders)', rows: 150, zoopipe: cold("require('./').readDelta('examples/data/orders').then(()=>console.log(performance.now()-t))"), peers: {} })
+
+// ---- report ----
+const addon = fs.readdirSync(root).find((f) => /^zoopipe\..*\.node$/.test(f))
+const addonMb = fs.statSync(path.join(root, addon)).size / 1e6
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const fmt = (xs) => (Array.isArray(xs) ? `${median(xs).toFixed(3)} s (${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)})` : String(xs))
+const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [])[1]
+const ver = (mod) => spawnSync(python, ['-c', `import ${mod};print(${mod}.__version__)`], { encoding: 'utf8' }).stdout.trim()
+const lines = [
+  '# Benchmarks', '',
+  `Generated by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}. Every number is the median of ${runs} runs after one warm-up (min–max in parentheses), measured in the same run on the same files.`, '',
+  `- machine: ${cpu ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
+  `- zoopipe ${JSON.parse(fs.readFileSync(path.join(root, 'package.json'))).version} (release build: LTO, codegen-units 1, stripped), Node ${process.version}`,
+  `- peers: Python deltalake ${ver('deltalake')}, polars ${ver('polars')}, duckdb ${ver('duckdb')} (+ duckdb-extension-delta, loaded offline), pyarrow ${ver('pyarrow')}`,
+  `- data: ${ROWS.toLocaleString()} rows × 10 columns (int64, timestamp, int32 ×2, double ×2, strings of varied length ×2, bool, partition column with 8 values), 2 versions`,
+  `- stripped addon (${addon}): ${addonMb.toFixed(1)} MB`, '',
+  '| scenario | rows | zoopipe | peer | peer time | zoopipe/peer speed |', '|---|---:|---|---|---|---:|',
+]
+for (const r of results) {
+  const entries = Object.entries(r.peers).filter(([k]) => k !== 'peak_rss_mb')
+  if (entries.length === 0) lines.push(`| ${r.name} | ${r.rows.toLocaleString()} | ${fmt(r.zoopipe)} | — | — | — |`)
+  for (const [i, [peer, t]] of entries.entries()) {
+    const ratio = Array.isArray(t) ? (median(t) / median(r.zoopipe)).toFixed(2) + '×' : 'n/a'
+    lines.push(`| ${i ? '' : r.name} | ${i ? '' : r.rows.toLocaleString()} | ${i ? '' : fmt(r.zoopipe)} | ${peer} | ${fmt(t)} | ${ratio} |`)
+  }
+  if (r.note) lines.push(`| ↳ ${r.note} | | | | | |`)
+}
+const get = (prefix) => results.find((r) => r.name.startsWith(prefix))
+const speed = (r, peer) => (Array.isArray(r?.peers[peer]) ? median(r.peers[peer]) / median(r.zoopipe) : NaN)
+const targets = [
+  ['full read ≥ 1.2× Python deltalake', speed(get('full read'), 'python-deltalake'), (x) => x >= 1.2],
+  ['full read ≥ 0.9× raw Parquet decode (arrow-rs)', speed(get('full read'), 'zoopipe ParquetInputAdapter (raw files, arrow-rs)'), (x) => x >= 0.9],
+  ['write ≥ 1.2× write_deltalake', speed(get('append an apache'), 'python-deltalake'), (x) => x >= 1.2],
+  ['streaming read peak RSS < 300 MB', get('streaming read').rss, (x) => x < 300],
+  ['coordinator commit of 1,000 files < 1 s', median(get('DeltaCoordinator').zoopipe), (x) => x < 1],
+  ['cold require < 150 ms', median(get("cold require('")).zoopipe) * 1000, (x) => x < 150],
+  ['stripped linux-x64 binary < 50 MB', addonMb, (x) => x < 50],
+]
+lines.push('', '## Targets', '', '| target | measured | met |', '|---|---:|---|')
+for (const [name, value, ok] of targets) lines.push(`| ${name} | ${Number.isFinite(value) ? value.toFixed(2) : 'n/a'} | ${Number.isFinite(value) && ok(value) ? 'yes' : 'no'} |`)
+const report = lines.join('\n') + '\n'
+fs.writeFileSync(path.join(root, quick ? 'BENCHMARKS.quick.md' : 'BENCHMARKS.md'), report)
+console.log(report)
