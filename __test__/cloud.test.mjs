@@ -8,11 +8,10 @@ import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DeltaCoordinator, DeltaError, DeltaInputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
 import { AZURITE_ACCOUNT, freePort, startAzure, startGcs, startS3 } from './emulators.mjs'
-import { pyRead, rows } from './helpers.mjs'
+import { people, pyRead, rows } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
-const people = (ids, extra = {}) => ids.map((id) => ({ id, name: `n${id}`, ...extra }))
 const ids = async (uri, opts) => rows(await readDelta(uri, opts)).map((r) => Number(r.id)).sort((a, b) => a - b)
 
 for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', startAzure], ['GCS (fake_gcs.py fixture)', startGcs]]) {

@@ -3,7 +3,9 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import assert from 'node:assert/strict'
 import { tableFromIPC } from 'apache-arrow'
+import { DeltaError } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const python = process.env.ZOOPIPE_PYTHON
@@ -59,3 +61,14 @@ export function rows(table, { sort = true } = {}) {
 }
 
 export const columnNames = (table) => table.schema.fields.map((f) => f.name)
+
+/** Rows { id, name: `n${id}`, ...extra } for the given ids. */
+export const people = (ids, extra = {}) => ids.map((id) => ({ id, name: `n${id}`, ...extra }))
+
+/** Assert that `p` rejects with a DeltaError of `code` (and a message matching `re`). */
+export const rejectsWith = (p, code, re) => assert.rejects(p, (e) => {
+  assert.ok(e instanceof DeltaError, `expected DeltaError, got ${e}`)
+  assert.equal(e.code, code, e.message)
+  if (re) assert.match(e.message, re)
+  return true
+})

@@ -5,16 +5,9 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { Field, Int32, Utf8 } from 'apache-arrow'
 import { DeltaError, DeltaTable, readDelta, writeDelta } from '../index.mjs'
-import { pyRead, rows, scratch } from './helpers.mjs'
+import { people, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
-const people = (ids, extra = {}) => ids.map((id) => ({ id, name: `n${id}`, ...extra }))
 const byId = (t) => rows(t).sort((a, b) => Number(a.id) - Number(b.id))
-const rejectsWith = (p, code, re) => assert.rejects(p, (e) => {
-  assert.ok(e instanceof DeltaError, `expected DeltaError, got ${e}`)
-  assert.equal(e.code, code, e.message)
-  if (re) assert.match(e.message, re)
-  return true
-})
 const samePython = async (uri) => assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
 
 async function smallFiles(name, n = 8, opts = {}) {

@@ -11,7 +11,7 @@ import {
   CsvInputAdapter, DeltaError, DeltaInputAdapter, DeltaOutputAdapter, DeltaTable, DeltaWriter, JsonLinesInputAdapter,
   ParquetInputAdapter, Pipe, readDelta, writeDelta,
 } from '../index.mjs'
-import { fixture, rows, scratch } from './helpers.mjs'
+import { fixture, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..')
@@ -21,12 +21,6 @@ const file = (name, text) => {
   fs.writeFileSync(p, text)
   return p
 }
-const rejectsWith = (p, code, re) => assert.rejects(p, (e) => {
-  assert.ok(e instanceof DeltaError, `expected DeltaError, got ${e}`)
-  assert.equal(e.code, code, e.message)
-  if (re) assert.match(e.message, re)
-  return true
-})
 
 describe('CsvInputAdapter', () => {
   it('quoted fields, embedded quotes and delimiters, a BOM, null markers', async () => {

@@ -9,19 +9,12 @@ import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { tableFromArrays, tableToIPC, RecordBatch } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
-import { fixture, py, pyRead, rows, scratch } from './helpers.mjs'
+import { fixture, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
-const people = (ids) => ids.map((id) => ({ id, name: `n${id}` }))
 const ids = async (uri, opts) => rows(await readDelta(uri, opts)).map((r) => Number(r.id)).sort((a, b) => a - b)
 const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
-const rejectsWith = (p, code, re) => assert.rejects(p, (e) => {
-  assert.ok(e instanceof DeltaError, `expected DeltaError, got ${e}`)
-  assert.equal(e.code, code, e.message)
-  if (re) assert.match(e.message, re)
-  return true
-})
 
 describe('modes', () => {
   it('append, overwrite, error and ignore', async () => {
