@@ -1,198 +1,25 @@
-//! Fan-out / fan-in: `DeltaWriter` (workers write Parquet files and return add actions as plain
-//! JSON, committing nothing) and `DeltaCoordinator` (validates every worker's actions and commits
-//! them as ONE version through delta-rs's `CommitBuilder`, which detects conflicts and retries).
+//! `DeltaCoordinator`: validates every worker's file actions (see `worker.rs`) and commits them as
+//! ONE version through delta-rs's `CommitBuilder`, which detects conflicts and retries; idempotent
+//! by (appId, appVersion).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-use deltalake::arrow::array::RecordBatch;
 use deltalake::kernel::transaction::{CommitBuilder, TableReference};
-use deltalake::kernel::{Action, Add, StructType};
+use deltalake::kernel::{Action, StructType};
+use deltalake::logstore::object_store::ObjectStoreExt as _;
 use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
-use deltalake::logstore::object_store::ObjectStoreExt as _;
 use deltalake::{DeltaTable, Path};
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use futures::{StreamExt, TryStreamExt};
 use napi::bindgen_prelude::Buffer;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::Mutex;
 
 use crate::convert;
 use crate::error::{Code, ZError, ZResult, guard};
 use crate::storage;
-use crate::write::{commit_properties, save_mode, table_or_new, writer_properties};
-
-/// Flush a worker's buffered Parquet file once it holds this many bytes.
-const DEFAULT_FLUSH_BYTES: usize = 128 * 1024 * 1024;
-
-/// One data file as it crosses from a worker to the coordinator: the Delta add action plus what
-/// the coordinator needs to check it (and to create the table from it).
-#[derive(Serialize, Deserialize, Clone)]
-#[serde(rename_all = "camelCase")]
-pub struct FileAction {
-    #[serde(flatten)]
-    pub add: Add,
-    /// The table root URL the worker wrote into.
-    pub table_uri: String,
-    /// The Delta schema (JSON) of the data in the file.
-    pub schema: Value,
-    pub partition_columns: Vec<String>,
-}
-
-#[napi(object)]
-#[derive(Default)]
-pub struct FileWriterOptions {
-    pub storage_options: Option<HashMap<String, String>>,
-    pub partition_by: Option<Vec<String>>,
-    pub target_file_size: Option<i64>,
-    pub compression: Option<String>,
-}
-
-struct Open {
-    writer: RecordBatchWriter,
-    table_uri: String,
-    schema: Value,
-    partition_columns: Vec<String>,
-    flushed: Vec<Add>,
-}
-
-#[napi]
-pub struct NativeFileWriter {
-    uri: String,
-    options: FileWriterOptions,
-    storage: HashMap<String, String>,
-    state: Arc<Mutex<Option<Open>>>,
-    finished: std::sync::atomic::AtomicBool,
-}
-
-fn trailing_slash(url: &str) -> String {
-    if url.ends_with('/') { url.to_string() } else { format!("{url}/") }
-}
-
-impl NativeFileWriter {
-    async fn open(&self, first: &RecordBatch) -> ZResult<Open> {
-        let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
-        let table_uri = trailing_slash(table.table_url().as_str());
-        let mut writer = if exists {
-            let w = RecordBatchWriter::for_table(&table)?;
-            if let Some(p) = &self.options.partition_by {
-                let actual: Vec<String> = table.snapshot()?.metadata().partition_columns().to_vec();
-                if &actual != p {
-                    return Err(ZError::invalid(format!("partitionBy [{}] differs from the table's [{}]", p.join(", "), actual.join(", "))));
-                }
-            }
-            w
-        } else {
-            let partition_by = self.options.partition_by.clone().unwrap_or_default();
-            for c in &partition_by {
-                if first.schema().field_with_name(c).is_err() {
-                    return Err(ZError::invalid(format!("unknown partition column '{c}'")));
-                }
-            }
-            RecordBatchWriter::try_new(table.table_url().as_str(), first.schema(), Some(partition_by), Some(self.storage.clone()))?
-        };
-        if let Some(props) = writer_properties(self.options.compression.as_deref())? {
-            writer = writer.with_writer_properties(props);
-        }
-        let arrow_schema = writer.arrow_schema();
-        let kernel: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
-        let partition_columns = if exists {
-            table.snapshot()?.metadata().partition_columns().to_vec()
-        } else {
-            self.options.partition_by.clone().unwrap_or_default()
-        };
-        Ok(Open { writer, table_uri, schema: serde_json::to_value(&kernel)?, partition_columns, flushed: Vec::new() })
-    }
-
-    async fn push(&self, batches: Vec<RecordBatch>) -> ZResult<()> {
-        if self.finished.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(ZError::invalid("the writer is finished"));
-        }
-        let flush_at = match self.options.target_file_size {
-            Some(n) if n > 0 => n as usize,
-            Some(_) => return Err(ZError::invalid("targetFileSize must be positive")),
-            None => DEFAULT_FLUSH_BYTES,
-        };
-        let mut state = self.state.lock().await;
-        for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
-            if state.is_none() {
-                *state = Some(self.open(&batch).await?);
-            }
-            let open = state.as_mut().expect("opened above");
-            open.writer.write(batch).await?;
-            if open.writer.buffer_len() >= flush_at {
-                let adds = open.writer.flush().await?;
-                open.flushed.extend(adds);
-            }
-        }
-        Ok(())
-    }
-}
-
-#[napi]
-impl NativeFileWriter {
-    #[napi(constructor)]
-    pub fn new(uri: String, options: Option<FileWriterOptions>) -> napi::Result<Self> {
-        let options = options.unwrap_or_default();
-        writer_properties(options.compression.as_deref())?;
-        let storage = storage::storage_options(&uri, options.storage_options.clone());
-        Ok(Self { uri, options, storage, state: Arc::new(Mutex::new(None)), finished: false.into() })
-    }
-
-    #[napi]
-    pub async fn write_ipc(&self, data: Buffer) -> napi::Result<()> {
-        guard(async move { self.push(convert::decode_ipc(&data)?.1).await }).await
-    }
-
-    #[napi]
-    pub async fn write_rows(&self, rows: Vec<Value>) -> napi::Result<()> {
-        guard(async move {
-            if rows.is_empty() {
-                return Ok(());
-            }
-            let existing = match &*self.state.lock().await {
-                Some(open) => Some(open.writer.arrow_schema()),
-                None => {
-                    let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
-                    if exists { Some(table.snapshot()?.snapshot().arrow_schema()) } else { None }
-                }
-            };
-            let schema = convert::rows_schema(&rows, existing.as_ref(), false)?;
-            self.push(vec![convert::rows_to_batch(&rows, &schema)?]).await
-        })
-        .await
-    }
-
-    /// Flush the remaining data and return every file written, as JSON add actions.
-    #[napi]
-    pub async fn finish(&self) -> napi::Result<Vec<Value>> {
-        guard(async move {
-            if self.finished.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                return Err(ZError::invalid("finish() was already called"));
-            }
-            let Some(mut open) = self.state.lock().await.take() else { return Ok(Vec::new()) };
-            let mut adds = std::mem::take(&mut open.flushed);
-            adds.extend(open.writer.flush().await?);
-            adds.into_iter()
-                .map(|add| {
-                    let action = FileAction {
-                        add,
-                        table_uri: open.table_uri.clone(),
-                        schema: open.schema.clone(),
-                        partition_columns: open.partition_columns.clone(),
-                    };
-                    Ok(serde_json::to_value(action)?)
-                })
-                .collect()
-        })
-        .await
-    }
-}
-
-// ---- the coordinator ----------------------------------------------------------------------
+use crate::worker::{FileAction, trailing_slash};
+use crate::write::{commit_properties, save_mode, table_or_new};
 
 #[napi(object)]
 #[derive(Default)]

@@ -15,6 +15,7 @@ mod read;
 mod source;
 mod storage;
 mod table;
+mod worker;
 mod write;
 
 #[napi_derive::module_init]
