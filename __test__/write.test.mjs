@@ -128,6 +128,9 @@ describe('partitions, options and commit properties', () => {
     assert.equal(h.run, 7)
     const log = fs.readFileSync(path.join(uri, '_delta_log', logFiles(uri)[0]), 'utf8')
     assert.match(log, /"txn":\{"appId":"etl","version":3/)
+    // the same application transaction again is a no-op returning its version
+    assert.deepEqual(await writeDelta(uri, people([2]), { commitProperties: { appId: 'etl', appVersion: 3 } }), { version: 0, numFiles: 0, numRows: 0, numBytes: 0 })
+    assert.equal((await readDelta(uri)).numRows, 1)
   })
 
   it('compression and targetFileSize are honoured; files carry stats', async () => {

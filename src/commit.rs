@@ -146,7 +146,7 @@ async fn txn_commit_version(table: &DeltaTable, app_id: &str, app_version: i64) 
 }
 
 /// If (app_id, app_version) is already in the table, the version that committed it.
-async fn already_committed(table: &DeltaTable, app_id: &str, app_version: i64) -> ZResult<Option<i64>> {
+pub(crate) async fn already_committed(table: &DeltaTable, app_id: &str, app_version: i64) -> ZResult<Option<i64>> {
     let Some(last) = table.snapshot()?.transaction_version(table.log_store().as_ref(), app_id).await? else { return Ok(None) };
     if last < app_version {
         return Ok(None);

@@ -192,6 +192,12 @@ impl NativeTableWriter {
         let o = &self.options;
         let mode = save_mode(o.mode.as_deref())?;
         let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+        if let (true, Some(id), Some(v)) = (exists, &o.app_id, o.app_version) {
+            // The same application transaction already committed (e.g. a retried invocation): no-op.
+            if let Some(version) = crate::commit::already_committed(&table, id, v).await? {
+                return Ok(State::Ignoring(version));
+            }
+        }
         if exists {
             match mode {
                 SaveMode::ErrorIfExists => {
