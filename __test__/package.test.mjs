@@ -65,6 +65,22 @@ it('CommonJS and ESM read and write a table through the platform package', () =>
   assert.equal(run('node', ['esm.mjs'], app).trim(), '2 1')
 })
 
+it('the oldest supported apache-arrow major (18) works as the peer too', () => {
+  const old = path.join(work, 'app-arrow18')
+  fs.mkdirSync(old)
+  fs.writeFileSync(path.join(old, 'package.json'), JSON.stringify({ name: 'app-arrow18', private: true }))
+  const tgz = fs.readdirSync(work).filter((f) => f.endsWith('.tgz')).map((f) => path.join(work, f))
+  run('npm', ['install', '--prefer-offline', '--ignore-scripts', ...tgz, 'apache-arrow@18.1.0'], old)
+  assert.match(fs.readFileSync(path.join(old, 'node_modules', 'apache-arrow', 'package.json'), 'utf8'), /"version": "18\./)
+  fs.writeFileSync(path.join(old, 'roundtrip.mjs'), `
+    import { tableFromArrays } from 'apache-arrow'
+    import { writeDelta, readDelta } from 'zoopipe'
+    await writeDelta('./t', tableFromArrays({ id: Int32Array.from([1, 2, 3]), s: ['a', 'b', 'c'] }))
+    const t = await readDelta('./t', { columns: ['s'] })
+    console.log(t.numRows, t.getChild('s').toArray().join(''))`)
+  assert.equal(run('node', ['roundtrip.mjs'], old).trim(), '3 abc')
+})
+
 it('a TypeScript file type-checks against the shipped index.d.ts', () => {
   fs.writeFileSync(path.join(app, 'use.ts'), `
     import { DeltaTable, writeDelta, type WriteResult } from 'zoopipe'
