@@ -97,8 +97,9 @@ for name, fn in peers().items():
     except Exception as e:  # a peer that cannot run here is reported, not fatal
         result[name] = f"error: {type(e).__name__}: {str(e)[:200]}"
 if scenario == "stream_rss":
-    import resource
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM: peak RSS since exec (getrusage's maxrss would include the forking parent's)
+    with open("/proc/self/status") as f:
+        result["peak_rss_mb"] = next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
 print(json.dumps(result))
 sys.stdout.flush()
 os._exit(0)  # pyarrow 26 can abort during interpreter teardown (see __test__/py/read_table.py)
