@@ -2,7 +2,7 @@
 // The public API, built over one apache-arrow module instance: index.js passes the CommonJS build,
 // index.mjs the ES module build, so objects we return are instances of the caller's own classes.
 const native = require('./native')
-const { DeltaError, call, invalid } = require('./errors')
+const { DeltaError, call, invalid, toDeltaError } = require('./errors')
 const { toMillis, openOptions, scanOptions, storageOptions, checkUri } = require('./options')
 
 function createApi(arrow) {
@@ -405,7 +405,7 @@ function createApi(arrow) {
       try {
         this._w = new native.NativeTableWriter(uri, opts)
       } catch (err) {
-        throw require('./errors').toDeltaError(err)
+        throw toDeltaError(err)
       }
       this._closed = false
       this._queue = Promise.resolve()
@@ -460,7 +460,7 @@ function createApi(arrow) {
           compression: options.compression,
         })
       } catch (err) {
-        throw require('./errors').toDeltaError(err)
+        throw toDeltaError(err)
       }
       this._queue = Promise.resolve()
     }
@@ -490,7 +490,7 @@ function createApi(arrow) {
           storageOptions: storageOptions(options), mode: options.mode, schema, partitionBy: options.partitionBy,
         })
       } catch (err) {
-        throw require('./errors').toDeltaError(err)
+        throw toDeltaError(err)
       }
     }
 
