@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use chrono::{TimeZone, Utc};
 use deltalake::DeltaTable;
 use deltalake::datafusion::common::Column;
 use deltalake::datafusion::logical_expr::Expr;
@@ -22,6 +21,7 @@ use serde_json::{Value, json};
 use crate::convert;
 use crate::error::{ZError, ZResult, guard};
 use crate::read::{Batches, DEFAULT_BATCH_SIZE, NativeBatchStream};
+use crate::storage::to_datetime;
 use crate::table::NativeTable;
 use crate::write::{commit_properties, writer_properties};
 
@@ -84,10 +84,6 @@ struct MergeSpec {
 fn props(o: &Option<OpOptions>) -> ZResult<deltalake::kernel::transaction::CommitProperties> {
     let o = o.as_ref();
     commit_properties(o.and_then(|o| o.custom_metadata.as_ref()), o.and_then(|o| o.app_id.as_deref()), o.and_then(|o| o.app_version))
-}
-
-fn datetime(ms: f64) -> ZResult<chrono::DateTime<Utc>> {
-    Utc.timestamp_millis_opt(ms as i64).single().ok_or_else(|| ZError::invalid(format!("timestamp {ms} is out of range")))
 }
 
 /// delta-rs's metrics with camelCase keys, as TypeScript users expect (num_files_added -> numFilesAdded).
@@ -220,7 +216,7 @@ impl NativeTable {
                 let mut b = t.restore().with_commit_properties(props);
                 b = match (version, timestamp_ms) {
                     (Some(v), None) if v >= 0 => b.with_version_to_restore(v as u64),
-                    (None, Some(ms)) => b.with_datetime_to_restore(datetime(ms)?),
+                    (None, Some(ms)) => b.with_datetime_to_restore(to_datetime(ms)?),
                     _ => return Err(ZError::invalid("restore takes a version (>= 0) or a timestamp")),
                 };
                 let (t, m) = b.await?;
@@ -365,7 +361,7 @@ impl NativeTable {
             let mut b = t.clone().scan_cdf();
             match (o.starting_version, o.starting_timestamp) {
                 (Some(v), None) if v >= 0 => b = b.with_starting_version(v as u64),
-                (None, Some(ms)) => b = b.with_starting_timestamp(datetime(ms)?),
+                (None, Some(ms)) => b = b.with_starting_timestamp(to_datetime(ms)?),
                 (None, None) => b = b.with_starting_version(0),
                 _ => return Err(ZError::invalid("give startingVersion (>= 0) or startingTimestamp")),
             }
@@ -373,7 +369,7 @@ impl NativeTable {
                 b = b.with_ending_version(u64::try_from(v).map_err(|_| ZError::invalid("endingVersion must be >= 0"))?);
             }
             if let Some(ms) = o.ending_timestamp {
-                b = b.with_ending_timestamp(datetime(ms)?);
+                b = b.with_ending_timestamp(to_datetime(ms)?);
             }
             let ctx: SessionContext = DeltaSessionContext::new().into();
             t.update_datafusion_session(&ctx.state())?;

@@ -89,7 +89,7 @@ impl At {
     }
 }
 
-fn to_datetime(ms: f64) -> ZResult<DateTime<Utc>> {
+pub(crate) fn to_datetime(ms: f64) -> ZResult<DateTime<Utc>> {
     Utc.timestamp_millis_opt(ms as i64)
         .single()
         .ok_or_else(|| ZError::invalid(format!("timestamp {ms} is out of range")))
