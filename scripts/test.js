@@ -31,6 +31,12 @@ step('npm dependencies', () => {
   if (!fs.existsSync(path.join(root, 'node_modules', '@napi-rs', 'cli'))) run('npm', ['install', '--no-audit', '--no-fund'])
 })
 step('native addon', () => run(process.execPath, [path.join(__dirname, 'build.js')]))
+step('Rust unit tests', () => {
+  // Same target triple and profile as the napi build, so the compiled dependencies are shared.
+  const host = /host: (\S+)/.exec(spawnSync('rustc', ['-vV'], { encoding: 'utf8' }).stdout)[1]
+  const env = { ...process.env, CARGO_TARGET_DIR: process.env.CARGO_TARGET_DIR || path.join(cache, 'target') }
+  run('cargo', ['test', '--lib', '--quiet', '--target', host], { env })
+})
 
 const requirements = path.join(root, '__test__', 'requirements.txt')
 const hash = crypto.createHash('sha256').update(fs.readFileSync(requirements)).digest('hex').slice(0, 12)
