@@ -17,9 +17,9 @@ use serde_json::Value;
 
 use crate::convert;
 use crate::error::{Code, ZError, ZResult, guard};
-use crate::storage;
 use crate::worker::{FileAction, trailing_slash};
-use crate::write::{commit_properties, save_mode, table_or_new};
+use crate::storage::{self, table_or_new};
+use crate::write::{commit_properties, save_mode};
 
 #[napi(object)]
 #[derive(Default)]

@@ -156,6 +156,17 @@ pub async fn commit_actions(log_store: &deltalake::logstore::LogStoreRef, versio
         .map(Some)
 }
 
+/// The table at `uri` if it exists (loaded), else an unloaded handle to create it with (writers).
+pub async fn table_or_new(uri: &str, options: &HashMap<String, String>) -> ZResult<(DeltaTable, bool)> {
+    let url = deltalake::ensure_table_uri(uri).map_err(|e| ZError::from(e).context(uri))?;
+    let mut table = builder(url, options)?.build()?;
+    let exists = table.verify_deltatable_existence().await.map_err(|e| ZError::from(e).context(uri))?;
+    if exists {
+        table.load().await.map_err(|e| ZError::from(e).context(uri))?;
+    }
+    Ok((table, exists))
+}
+
 /// Whether `uri` holds a Delta table (false for missing paths and non-table directories).
 pub async fn is_delta_table(uri: &str, options: &HashMap<String, String>) -> ZResult<bool> {
     let url = match existing_table_url(uri) {

@@ -16,8 +16,8 @@ use tokio::sync::Mutex;
 
 use crate::convert;
 use crate::error::{Code, ZError, ZResult, guard};
-use crate::storage;
-use crate::write::{table_or_new, writer_properties};
+use crate::storage::{self, table_or_new};
+use crate::write::writer_properties;
 
 /// Flush a worker's buffered Parquet file once it holds this many bytes.
 const DEFAULT_FLUSH_BYTES: usize = 128 * 1024 * 1024;
@@ -70,34 +70,25 @@ impl NativeFileWriter {
     async fn open(&self, first: &RecordBatch) -> ZResult<Open> {
         let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
         let table_uri = trailing_slash(table.table_url().as_str());
-        let mut writer = if exists {
-            let w = RecordBatchWriter::for_table(&table)?;
-            if let Some(p) = &self.options.partition_by {
-                let actual: Vec<String> = table.snapshot()?.metadata().partition_columns().to_vec();
-                if &actual != p {
-                    return Err(ZError::invalid(format!("partitionBy [{}] differs from the table's [{}]", p.join(", "), actual.join(", "))));
-                }
+        let (mut writer, partition_columns) = if exists {
+            let actual: Vec<String> = table.snapshot()?.metadata().partition_columns().to_vec();
+            if let Some(p) = self.options.partition_by.as_ref().filter(|p| **p != actual) {
+                return Err(ZError::invalid(format!("partitionBy [{}] differs from the table's [{}]", p.join(", "), actual.join(", "))));
             }
-            w
+            (RecordBatchWriter::for_table(&table)?, actual)
         } else {
             let partition_by = self.options.partition_by.clone().unwrap_or_default();
-            for c in &partition_by {
-                if first.schema().field_with_name(c).is_err() {
-                    return Err(ZError::invalid(format!("unknown partition column '{c}'")));
-                }
+            if let Some(c) = partition_by.iter().find(|c| first.schema().field_with_name(c).is_err()) {
+                return Err(ZError::invalid(format!("unknown partition column '{c}'")));
             }
-            RecordBatchWriter::try_new(table.table_url().as_str(), first.schema(), Some(partition_by), Some(self.storage.clone()))?
+            let w = RecordBatchWriter::try_new(table.table_url().as_str(), first.schema(), Some(partition_by.clone()), Some(self.storage.clone()))?;
+            (w, partition_by)
         };
         if let Some(props) = writer_properties(self.options.compression.as_deref())? {
             writer = writer.with_writer_properties(props);
         }
         let arrow_schema = writer.arrow_schema();
         let kernel: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
-        let partition_columns = if exists {
-            table.snapshot()?.metadata().partition_columns().to_vec()
-        } else {
-            self.options.partition_by.clone().unwrap_or_default()
-        };
         Ok(Open { writer, table_uri, schema: serde_json::to_value(&kernel)?, partition_columns, flushed: Vec::new() })
     }
 

@@ -24,7 +24,7 @@ use deltalake::operations::write::{SchemaMode, WriteBuilder};
 use deltalake::parquet::basic::{Compression, GzipLevel, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
-use deltalake::{DeltaTable, DeltaTableBuilder};
+use deltalake::DeltaTable;
 use futures::StreamExt;
 use napi::bindgen_prelude::Buffer;
 use serde_json::Value;
@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 
 use crate::convert;
 use crate::error::{Code, ZError, ZResult, guard};
-use crate::storage;
+use crate::storage::{self, table_or_new};
 
 
 /// Batches in flight between `write()` and the Parquet writers.
@@ -109,17 +109,6 @@ pub fn commit_properties(custom: Option<&Value>, app_id: Option<&str>, app_versi
         _ => return Err(ZError::invalid("commitProperties.appId and appVersion go together")),
     }
     Ok(props)
-}
-
-/// The table at `uri` if it exists (loaded), else an unloaded handle to create it with.
-pub async fn table_or_new(uri: &str, options: &HashMap<String, String>) -> ZResult<(DeltaTable, bool)> {
-    let url = deltalake::ensure_table_uri(uri).map_err(|e| ZError::from(e).context(uri))?;
-    let mut table = DeltaTableBuilder::from_url(url)?.with_storage_options(options.clone()).build()?;
-    let exists = table.verify_deltatable_existence().await.map_err(|e| ZError::from(e).context(uri))?;
-    if exists {
-        table.load().await.map_err(|e| ZError::from(e).context(uri))?;
-    }
-    Ok((table, exists))
 }
 
 /// One-shot source of the channel's batches for DataFusion.
