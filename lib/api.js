@@ -234,17 +234,12 @@ function createApi(arrow) {
 
     async *getBatches(options = {}) {
       const table = await this.table()
-      yield* table.getBatches({ ...this._scanOptions(), ...options })
+      yield* table.getBatches({ ...this._scan, ...options })
     }
 
     async readAll() {
       const table = await this.table()
-      return table.toTable(this._scanOptions())
-    }
-
-    _scanOptions() {
-      const { columns, filter, batchSize } = this._scan
-      return { columns, filter, batchSize }
+      return table.toTable(this._scan)
     }
   }
 
