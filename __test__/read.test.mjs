@@ -52,6 +52,19 @@ describe('reads what Python deltalake wrote, row for row', () => {
     for (const [k, v] of Object.entries(nullRow)) assert.equal(v, null, `column ${k} row 2 is null`)
   })
   it('a table of several files', () => assertSameAsPython('many_files'))
+  it('hands every type over buffer by buffer (no IPC copy), and the batches outlive the stream', async () => {
+    const dt = await DeltaTable.open(fixture('all_types'))
+    const stream = await dt._t.scan({ batchSize: 2 })
+    let batches = 0
+    for (let b; (b = await stream.nextBatch()) != null; batches++) {
+      assert.equal(b.ipc, undefined, 'a batch fell back to IPC')
+      assert.ok(b.buffers.length >= dt.schema().fields.length)
+    }
+    assert.ok(batches >= 2)
+    const t = await readDelta(fixture('all_types'), { batchSize: 2 })
+    global.gc?.()
+    assert.deepEqual(rows(t), rows(pyRead(fixture('all_types'))))
+  })
   it('a column-mapped table (mode name) reads the values that were written', async () => {
     // Python deltalake 1.6.6 wrote this table but reads it back as nulls, so compare with the input.
     const dt = await DeltaTable.open(fixture('column_mapping'))

@@ -8,16 +8,19 @@ const { toMillis, openOptions, scanOptions, storageOptions, checkUri } = require
 function createApi(arrow) {
   const decodeSchema = (buf) => arrow.tableFromIPC(buf).schema
 
+  const toRecordBatch = require('./handover').createHandover(arrow)
+
   // A native batch stream as an async generator of RecordBatches (or IPC Buffers); leaving the
   // loop early (break, throw) closes the stream, which stops the native work.
   async function* streamBatches(open, format) {
     if (format !== undefined && format !== 'arrow' && format !== 'ipc') throw invalid(`format must be 'arrow' or 'ipc', got ${format}`)
     const stream = await call(open)
     try {
-      for (;;) {
-        const buf = await call(() => stream.next())
-        if (buf === null || buf === undefined) return
-        yield format === 'ipc' ? buf : arrow.tableFromIPC(buf).batches[0]
+      if (format === 'ipc') {
+        for (let buf; (buf = await call(() => stream.next())) != null;) yield buf
+      } else {
+        const schema = decodeSchema(stream.schema())
+        for (let batch; (batch = await call(() => stream.nextBatch())) != null;) yield toRecordBatch(schema, batch)
       }
     } finally {
       stream.close()
@@ -27,13 +30,11 @@ function createApi(arrow) {
   async function collect(open) {
     const stream = await call(open)
     try {
+      const schemaIpc = stream.schema()
+      const schema = decodeSchema(schemaIpc)
       const batches = []
-      for (;;) {
-        const buf = await call(() => stream.next())
-        if (buf === null || buf === undefined) break
-        batches.push(...arrow.tableFromIPC(buf).batches)
-      }
-      return batches.length ? new arrow.Table(batches) : arrow.tableFromIPC(stream.schema())
+      for (let batch; (batch = await call(() => stream.nextBatch())) != null;) batches.push(toRecordBatch(schema, batch))
+      return batches.length ? new arrow.Table(batches) : arrow.tableFromIPC(schemaIpc)
     } finally {
       stream.close()
     }

@@ -9,6 +9,7 @@ mod commit;
 mod convert;
 mod error;
 mod filter;
+mod handover;
 mod ipc;
 mod maintain;
 mod read;

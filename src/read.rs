@@ -12,12 +12,13 @@ use deltalake::datafusion::common::Column;
 use deltalake::datafusion::execution::SendableRecordBatchStream;
 use deltalake::datafusion::logical_expr::Expr;
 use deltalake::datafusion::prelude::SessionContext;
-use deltalake::delta_datafusion::DeltaSessionContext;
+use deltalake::delta_datafusion::{DeltaScanConfig, DeltaScanNext, DeltaSessionContext};
 use futures::StreamExt;
 use napi::bindgen_prelude::Buffer;
 use tokio::sync::Mutex;
 
 use crate::error::{ZError, ZResult, guard};
+use crate::handover::{self, JsBatch};
 use crate::{filter, ipc};
 
 pub const DEFAULT_BATCH_SIZE: u32 = 65_536;
@@ -63,7 +64,10 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<(Sendabl
     let overrides = HashMap::from([("datafusion.execution.batch_size".to_string(), batch_size.to_string())]);
     let ctx: SessionContext = DeltaSessionContext::new_with_session_overrides(&overrides)?.into();
     table.update_datafusion_session(&ctx.state())?;
-    let provider = table.table_provider().build().await?;
+    // Plain Utf8/Binary and un-wrapped partition values: the types JS reads, so batches cross
+    // without a cast (view types and dictionary-wrapped partition columns each cost a copy).
+    let config = DeltaScanConfig { wrap_partition_values: false, schema_force_view_types: false, ..DeltaScanConfig::new() };
+    let provider = DeltaScanNext::new(snapshot.snapshot().clone(), config)?;
     let mut df = ctx.read_table(Arc::new(provider))?;
     if let Some(predicate) = predicate {
         df = df.filter(predicate)?;
@@ -134,18 +138,31 @@ impl Batches {
     }
 }
 
+/// The next batch of the scan in `slot`; the end or an error also releases the scan.
+async fn pull(slot: &Mutex<Option<Batches>>) -> ZResult<Option<RecordBatch>> {
+    let mut slot = slot.lock().await;
+    let Some(batches) = slot.as_mut() else { return Ok(None) };
+    let next = batches.next_batch().await;
+    if !matches!(next, Ok(Some(_))) {
+        *slot = None;
+    }
+    next
+}
+
 /// A running scan as JS sees it: `next()` resolves one Arrow IPC stream per batch, or null at the
 /// end. Dropping it (or `close()`) stops the native work.
 #[napi]
 pub struct NativeBatchStream {
     inner: Arc<Mutex<Option<Batches>>>,
+    schema: SchemaRef,
     schema_ipc: Vec<u8>,
 }
 
 impl NativeBatchStream {
     pub fn new(batches: Batches) -> ZResult<Self> {
-        let schema_ipc = ipc::encode(batches.schema(), &[])?;
-        Ok(Self { inner: Arc::new(Mutex::new(Some(batches))), schema_ipc })
+        let schema = batches.schema().clone();
+        let schema_ipc = ipc::encode(&schema, &[])?;
+        Ok(Self { inner: Arc::new(Mutex::new(Some(batches))), schema, schema_ipc })
     }
 }
 
@@ -157,23 +174,24 @@ impl NativeBatchStream {
         self.schema_ipc.clone().into()
     }
 
+    /// The next batch as one Arrow IPC stream, or null at the end.
     #[napi]
     pub async fn next(&self) -> napi::Result<Option<Buffer>> {
         let inner = self.inner.clone();
         guard(async move {
-            let mut slot = inner.lock().await;
-            let Some(batches) = slot.as_mut() else { return Ok(None) };
-            match batches.next_batch().await {
-                Ok(Some(batch)) => Ok(Some(ipc::encode(&batch.schema(), &[batch])?.into())),
-                Ok(None) => {
-                    *slot = None;
-                    Ok(None)
-                }
-                Err(e) => {
-                    *slot = None;
-                    Err(e)
-                }
-            }
+            let Some(batch) = pull(&inner).await? else { return Ok(None) };
+            Ok(Some(ipc::encode(&batch.schema(), &[batch])?.into()))
+        })
+        .await
+    }
+
+    /// The next batch handed over buffer by buffer without copying (see `handover.rs`), or null.
+    #[napi]
+    pub async fn next_batch(&self) -> napi::Result<Option<JsBatch>> {
+        let (inner, schema) = (self.inner.clone(), self.schema.clone());
+        guard(async move {
+            let Some(batch) = pull(&inner).await? else { return Ok(None) };
+            Ok(Some(handover::to_js(batch, &schema)?))
         })
         .await
     }

@@ -1,0 +1,96 @@
+//! Zero-copy hand-over of a RecordBatch to JS.
+//!
+//! An Arrow IPC stream copies every buffer of a batch into one contiguous body. Instead, each Arrow
+//! buffer is handed to V8 as an external ArrayBuffer that keeps the arrow-rs `Buffer` alive until JS
+//! collects it, and the layout travels beside it in the order the IPC format uses (pre-order field
+//! nodes and buffers), so `lib/handover.js` can rebuild the batch with apache-arrow's `makeData`.
+//! Hand-written because neither arrow-rs nor apache-arrow JS has an in-process C Data Interface
+//! bridge for Node; a batch this module does not cover (its schema differs from the stream's, a type
+//! laid out differently in JS, sliced buffers) falls back to IPC.
+
+use deltalake::arrow::array::{Array, ArrayData, RecordBatch};
+use deltalake::arrow::buffer::Buffer as ArrowBuffer;
+use deltalake::arrow::datatypes::{DataType, SchemaRef};
+use deltalake::arrow::error::ArrowError;
+use napi::bindgen_prelude::{Buffer, Uint8Array};
+
+use crate::ipc;
+
+/// One batch for JS: either its buffers (`nodes` + `buffers`) or, as a fallback, an IPC stream.
+#[napi(object)]
+pub struct JsBatch {
+    /// Rows in the batch.
+    pub length: i64,
+    /// `(length, nullCount)` of every array node, depth first (IPC's FieldNode order), flattened.
+    pub nodes: Vec<i64>,
+    /// Every buffer, depth first in IPC order; `null` for an absent validity bitmap.
+    pub buffers: Vec<Option<Uint8Array>>,
+    /// Set instead of nodes/buffers when the batch is sent as an IPC stream.
+    pub ipc: Option<Buffer>,
+}
+
+fn external(buffer: &ArrowBuffer) -> Uint8Array {
+    if buffer.is_empty() {
+        return Uint8Array::new(Vec::new());
+    }
+    let keep = buffer.clone();
+    let ptr = buffer.as_ptr() as *mut u8;
+    // SAFETY: the memory belongs to `keep`, an immutable reference-counted arrow buffer that the
+    // finalizer owns, so it stays valid until V8 releases the ArrayBuffer.
+    unsafe { Uint8Array::with_external_data(ptr, buffer.len(), move |_, _| drop(keep)) }
+}
+
+/// Appends `data`'s nodes and buffers; `false` when it cannot be handed over as is.
+fn export(data: &ArrayData, nodes: &mut Vec<i64>, buffers: &mut Vec<Option<Uint8Array>>) -> bool {
+    if data.offset() != 0 {
+        return false;
+    }
+    nodes.push(data.len() as i64);
+    nodes.push(data.null_count() as i64);
+    let dt = data.data_type();
+    if matches!(dt, DataType::Null) {
+        return true;
+    }
+    match data.nulls() {
+        Some(nulls) if nulls.null_count() > 0 => {
+            if nulls.offset() != 0 {
+                return false;
+            }
+            buffers.push(Some(external(nulls.buffer())));
+        }
+        _ => buffers.push(None),
+    }
+    use DataType::*;
+    match dt {
+        Boolean | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32 | Float64
+        | Date32 | Date64 | Time32(_) | Time64(_) | Timestamp(_, _) | Duration(_) | Decimal128(_, _)
+        | Decimal256(_, _) | FixedSizeBinary(_) => {
+            buffers.push(Some(external(&data.buffers()[0])));
+            true
+        }
+        Utf8 | Binary | LargeUtf8 | LargeBinary => {
+            buffers.push(Some(external(&data.buffers()[0])));
+            buffers.push(Some(external(&data.buffers()[1])));
+            true
+        }
+        List(_) | Map(_, _) => {
+            buffers.push(Some(external(&data.buffers()[0])));
+            export(&data.child_data()[0], nodes, buffers)
+        }
+        FixedSizeList(_, _) | Struct(_) => data.child_data().iter().all(|child| export(child, nodes, buffers)),
+        _ => false,
+    }
+}
+
+/// `batch` for JS, whose stream schema is `schema` (from [`ipc::js_schema`]).
+pub fn to_js(batch: RecordBatch, schema: &SchemaRef) -> Result<JsBatch, ArrowError> {
+    let length = batch.num_rows() as i64;
+    if batch.schema().as_ref() == schema.as_ref() {
+        let (mut nodes, mut buffers) = (Vec::new(), Vec::new());
+        if batch.columns().iter().all(|c| export(&c.to_data(), &mut nodes, &mut buffers)) {
+            return Ok(JsBatch { length, nodes, buffers, ipc: None });
+        }
+    }
+    let ipc = ipc::encode(&batch.schema(), &[batch])?;
+    Ok(JsBatch { length, nodes: Vec::new(), buffers: Vec::new(), ipc: Some(ipc.into()) })
+}
