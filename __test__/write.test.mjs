@@ -285,6 +285,38 @@ describe('interop with Python deltalake', () => {
     assert.deepEqual(rows(pyRead(uri)), rows(pyRead(fixture('all_types'))))
   })
 
+  it('sliced batches (sent as IPC) and whole batches (sent buffer by buffer) write the same rows', async () => {
+    const all = await readDelta(fixture('all_types'))
+    const uri = scratch('all-types-sliced')
+    await writeDelta(uri, all.slice(1))
+    assert.deepEqual(rows(pyRead(uri)), rows(all.slice(1)))
+  })
+
+  it('malformed buffers from JS are INVALID_DATA and nothing is committed', async () => {
+    const { createRequire } = await import('node:module')
+    const req = createRequire(import.meta.url)
+    const native = req('../lib/native.js')
+    const { call } = req('../lib/errors.js')
+    const uri = scratch('bad-parts')
+    await writeDelta(uri, tableFromArrays({ id: BigInt64Array.from([1n, 2n]), s: ['a', 'b'] }))
+    const schema = Buffer.from(tableToIPC((await readDelta(uri)).slice(0, 0), 'stream'))
+    const int64s = (xs) => new Uint8Array(BigInt64Array.from(xs).buffer)
+    const offsets = (xs) => new Uint8Array(Int32Array.from(xs).buffer)
+    const cases = [
+      [{ length: 3, nodes: [3, 0, 3, 0], buffers: [null, int64s([1n]), null, offsets([0, 1, 2, 3]), Buffer.from('abc')] }, /Arrow batch/],
+      [{ length: 1, nodes: [1, 0, 1, 0], buffers: [null, int64s([1n]), null, offsets([0, 9]), Buffer.from('abc')] }, /Arrow batch/],
+      [{ length: 1, nodes: [1, 0, 1, 0], buffers: [null, int64s([1n]), null, offsets([0, 2]), Buffer.from([0xff, 0xfe])] }, /utf-?8/i],
+      [{ length: 1, nodes: [1, 0], buffers: [null, int64s([1n])] }, /Arrow batch/],
+    ]
+    for (const [batch, message] of cases) {
+      const w = new native.NativeTableWriter(uri, { mode: 'append' })
+      await rejectsWith(call(() => w.writeBatches(schema, [batch])), 'INVALID_DATA', message)
+      await w.abort()
+    }
+    assert.equal((await DeltaTable.open(uri)).version, 0)
+    assert.deepEqual(rows(await readDelta(uri)).map((r) => r.s), ['a', 'b'])
+  })
+
   it('zoopipe appends to a table Python created, and Python reads the result', async () => {
     const uri = scratch('py-created')
     fs.cpSync(fixture('partitioned'), uri, { recursive: true })

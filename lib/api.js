@@ -8,7 +8,7 @@ const { toMillis, openOptions, scanOptions, storageOptions, checkUri } = require
 function createApi(arrow) {
   const decodeSchema = (buf) => arrow.tableFromIPC(buf).schema
 
-  const toRecordBatch = require('./handover').createHandover(arrow)
+  const { toRecordBatch, fromRecordBatch } = require('./handover').createHandover(arrow)
 
   // A native batch stream as an async generator of RecordBatches (or IPC Buffers); leaving the
   // loop early (break, throw) closes the stream, which stops the native work.
@@ -338,6 +338,8 @@ function createApi(arrow) {
     }
     if (isArrowTable(data)) {
       if (data.numRows === 0) return
+      const parts = data.batches.map(fromRecordBatch)
+      if (parts.every(Boolean)) return call(() => sink.writeBatches(Buffer.from(arrow.tableToIPC(new arrow.Table(data.schema), 'stream')), parts))
       return call(() => sink.writeIpc(Buffer.from(arrow.tableToIPC(data, 'stream'))))
     }
     if (isArrowBatch(data)) return feed(sink, new arrow.Table(data))

@@ -1,13 +1,13 @@
 'use strict'
-// Rebuilds a RecordBatch from the buffers src/handover.rs hands over without copying: nodes and
-// buffers come depth first in the order of the Arrow IPC format, and every buffer is a view of
-// Rust-owned memory that stays alive as long as JS references it.
+// Arrow batches between JS and Rust buffer by buffer (see src/handover.rs): nodes and buffers go
+// depth first in the order of the Arrow IPC format. Reads: every buffer is a view of Rust-owned
+// memory that stays alive as long as JS references it. Writes: the same layout, copied once in Rust.
 
 function createHandover(arrow) {
   const { makeData, RecordBatch, Struct, Type, tableFromIPC } = arrow
 
   /** A RecordBatch of `schema` from one JsBatch of NativeBatchStream.nextBatch(). */
-  return function toRecordBatch(schema, batch) {
+  function toRecordBatch(schema, batch) {
     if (batch.ipc) return tableFromIPC(batch.ipc).batches[0]
     const { nodes, buffers } = batch
     let n = 0
@@ -36,6 +36,41 @@ function createHandover(arrow) {
     const children = schema.fields.map((f) => load(f.type))
     return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: batch.length, nullCount: 0, children }))
   }
+
+  const bytes = (view) => new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+
+  /** The same layout for a RecordBatch going to Rust, or null when a part of it is laid out in a
+   *  way this does not cover (sliced data, dictionaries, unions): send it as IPC instead. */
+  function fromRecordBatch(batch) {
+    const nodes = []
+    const buffers = []
+    const visit = (data) => {
+      if (data.offset !== 0) return false
+      nodes.push(data.length, data.nullCount)
+      const t = data.type.typeId
+      if (t === Type.Null) return true
+      buffers.push(data.nullCount > 0 ? bytes(data.nullBitmap) : null)
+      switch (t) {
+        case Type.Utf8: case Type.Binary: case Type.LargeUtf8: case Type.LargeBinary:
+          buffers.push(bytes(data.valueOffsets), bytes(data.values))
+          return true
+        case Type.List: case Type.Map:
+          buffers.push(bytes(data.valueOffsets))
+          return visit(data.children[0])
+        case Type.FixedSizeList: case Type.Struct:
+          return data.children.every(visit)
+        case Type.Bool: case Type.Int: case Type.Float: case Type.Decimal: case Type.Date: case Type.Time:
+        case Type.Timestamp: case Type.Duration: case Type.FixedSizeBinary:
+          buffers.push(bytes(data.values))
+          return true
+        default:
+          return false
+      }
+    }
+    return batch.data.children.every(visit) ? { length: batch.numRows, nodes, buffers } : null
+  }
+
+  return { toRecordBatch, fromRecordBatch }
 }
 
 module.exports = { createHandover }

@@ -1,5 +1,6 @@
-//! Zero-copy hand-over of a RecordBatch to JS.
+//! Hand-over of Arrow batches between Rust and JS buffer by buffer, without an IPC stream.
 //!
+//! Out (reads), zero-copy:
 //! An Arrow IPC stream copies every buffer of a batch into one contiguous body. Instead, each Arrow
 //! buffer is handed to V8 as an external ArrayBuffer that keeps the arrow-rs `Buffer` alive until JS
 //! collects it, and the layout travels beside it in the order the IPC format uses (pre-order field
@@ -7,13 +8,18 @@
 //! Hand-written because neither arrow-rs nor apache-arrow JS has an in-process C Data Interface
 //! bridge for Node; a batch this module does not cover (its schema differs from the stream's, a type
 //! laid out differently in JS, sliced buffers) falls back to IPC.
+//!
+//! In (writes): `lib/handover.js` sends the same layout for apache-arrow batches; each buffer is
+//! copied once into arrow-rs memory and the arrays are validated like the IPC reader validates them
+//! (instead of `tableToIPC` in JS plus an IPC decode here).
 
-use deltalake::arrow::array::{Array, ArrayData, RecordBatch};
+use deltalake::arrow::array::{Array, ArrayData, RecordBatch, make_array};
 use deltalake::arrow::buffer::Buffer as ArrowBuffer;
 use deltalake::arrow::datatypes::{DataType, SchemaRef};
 use deltalake::arrow::error::ArrowError;
 use napi::bindgen_prelude::{Buffer, Uint8Array};
 
+use crate::error::{Code, ZError, ZResult};
 use crate::ipc;
 
 /// One batch for JS: either its buffers (`nodes` + `buffers`) or, as a fallback, an IPC stream.
@@ -93,4 +99,75 @@ pub fn to_js(batch: RecordBatch, schema: &SchemaRef) -> Result<JsBatch, ArrowErr
     }
     let ipc = ipc::encode(&batch.schema(), &[batch])?;
     Ok(JsBatch { length, nodes: Vec::new(), buffers: Vec::new(), ipc: Some(ipc.into()) })
+}
+
+fn bad(msg: impl std::fmt::Display) -> ZError {
+    ZError::new(Code::InvalidData, format!("malformed Arrow batch: {msg}"))
+}
+
+/// Cursor over one JsBatch's nodes and buffers while arrays are rebuilt from them.
+struct Parts<'a> {
+    nodes: std::slice::Iter<'a, i64>,
+    buffers: std::slice::Iter<'a, Option<Uint8Array>>,
+}
+
+impl Parts<'_> {
+    fn node(&mut self) -> ZResult<usize> {
+        let (len, _nulls) = (self.nodes.next(), self.nodes.next());
+        len.and_then(|l| usize::try_from(*l).ok()).ok_or_else(|| bad("missing or negative node length"))
+    }
+
+    fn buffer(&mut self) -> ZResult<Option<ArrowBuffer>> {
+        let next = self.buffers.next().ok_or_else(|| bad("fewer buffers than the schema needs"))?;
+        Ok(next.as_ref().map(|b| ArrowBuffer::from_slice_ref(b.as_ref())))
+    }
+
+    fn required(&mut self) -> ZResult<ArrowBuffer> {
+        self.buffer()?.ok_or_else(|| bad("a required buffer is missing"))
+    }
+
+    fn array(&mut self, dt: &DataType) -> ZResult<ArrayData> {
+        use DataType::*;
+        let len = self.node()?;
+        if matches!(dt, Null) {
+            return Ok(ArrayData::new_null(dt, len));
+        }
+        let mut builder = ArrayData::builder(dt.clone()).len(len).null_bit_buffer(self.buffer()?);
+        builder = match dt {
+            Boolean | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32 | Float64
+            | Date32 | Date64 | Time32(_) | Time64(_) | Timestamp(_, _) | Duration(_) | Decimal128(_, _)
+            | Decimal256(_, _) | FixedSizeBinary(_) => builder.add_buffer(self.required()?),
+            Utf8 | Binary | LargeUtf8 | LargeBinary => builder.add_buffer(self.required()?).add_buffer(self.required()?),
+            List(f) | Map(f, _) => builder.add_buffer(self.required()?).add_child_data(self.array(f.data_type())?),
+            FixedSizeList(f, _) => builder.add_child_data(self.array(f.data_type())?),
+            Struct(fields) => {
+                let children = fields.iter().map(|f| self.array(f.data_type())).collect::<ZResult<Vec<_>>>()?;
+                builder.child_data(children)
+            }
+            other => return Err(bad(format!("type {other} cannot be sent buffer by buffer"))),
+        };
+        // Full validation (offsets, UTF-8, buffer sizes), as the IPC reader does for untrusted input.
+        builder.build().map_err(bad)
+    }
+}
+
+/// Batches of `schema` rebuilt from what `lib/handover.js` sent.
+pub fn from_js(schema: &SchemaRef, batches: &[JsBatch]) -> ZResult<Vec<RecordBatch>> {
+    batches
+        .iter()
+        .map(|b| {
+            let mut parts = Parts { nodes: b.nodes.iter(), buffers: b.buffers.iter() };
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|f| parts.array(f.data_type()).map(make_array))
+                .collect::<ZResult<Vec<_>>>()?;
+            if parts.nodes.next().is_some() || parts.buffers.next().is_some() {
+                return Err(bad("more nodes or buffers than the schema has"));
+            }
+            let length = usize::try_from(b.length).map_err(bad)?;
+            let options = deltalake::arrow::array::RecordBatchOptions::new().with_row_count(Some(length));
+            RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(bad)
+        })
+        .collect()
 }

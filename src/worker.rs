@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::convert;
+use crate::handover::{self, JsBatch};
 use crate::error::{Code, ZError, ZResult, guard};
 use crate::storage::{self, table_or_new};
 use crate::write::writer_properties;
@@ -130,6 +131,15 @@ impl NativeFileWriter {
     #[napi]
     pub async fn write_ipc(&self, data: Buffer) -> napi::Result<()> {
         guard(async move { self.push(convert::decode_ipc(&data)?.1).await }).await
+    }
+
+    #[napi]
+    pub async fn write_batches(&self, schema: Buffer, batches: Vec<JsBatch>) -> napi::Result<()> {
+        guard(async move {
+            let (schema, _) = convert::decode_ipc(&schema)?;
+            self.push(handover::from_js(&schema, &batches)?).await
+        })
+        .await
     }
 
     #[napi]

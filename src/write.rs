@@ -32,6 +32,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::convert;
+use crate::handover::{self, JsBatch};
 use crate::error::{Code, ZError, ZResult, guard};
 use crate::storage::{self, table_or_new};
 
@@ -364,6 +365,18 @@ impl NativeTableWriter {
     pub async fn write_ipc(&self, data: Buffer) -> napi::Result<()> {
         guard(async move {
             let (_, batches) = convert::decode_ipc(&data)?;
+            self.push(batches).await
+        })
+        .await
+    }
+
+    /// Write apache-arrow batches sent buffer by buffer (`lib/handover.js`); `schema` is an IPC
+    /// stream carrying their schema.
+    #[napi]
+    pub async fn write_batches(&self, schema: Buffer, batches: Vec<JsBatch>) -> napi::Result<()> {
+        guard(async move {
+            let (schema, _) = convert::decode_ipc(&schema)?;
+            let batches = handover::from_js(&schema, &batches)?;
             self.push(batches).await
         })
         .await
