@@ -73,12 +73,27 @@ it('the oldest supported apache-arrow major (18) works as the peer too', () => {
   run('npm', ['install', '--prefer-offline', '--ignore-scripts', ...tgz, 'apache-arrow@18.1.0'], old)
   assert.match(fs.readFileSync(path.join(old, 'node_modules', 'apache-arrow', 'package.json'), 'utf8'), /"version": "18\./)
   fs.writeFileSync(path.join(old, 'roundtrip.mjs'), `
-    import { tableFromArrays } from 'apache-arrow'
+    import { Field, Float64, List, Table, makeVector, vectorFromArray } from 'apache-arrow'
     import { writeDelta, readDelta } from 'zoopipe'
-    await writeDelta('./t', tableFromArrays({ id: Int32Array.from([1, 2, 3]), s: ['a', 'b', 'c'] }))
-    const t = await readDelta('./t', { columns: ['s'] })
-    console.log(t.numRows, t.getChild('s').toArray().join(''))`)
-  assert.equal(run('node', ['roundtrip.mjs'], old).trim(), '3 abc')
+    const l = vectorFromArray([[1, 2], [3], []], new List(new Field('item', new Float64(), true)))
+    await writeDelta('./t', new Table({ id: makeVector(Int32Array.from([1, 2, 3])), big: makeVector(BigInt64Array.from([7n, 8n, 9n])), s: vectorFromArray(['a', null, 'c']), l }))
+    const t = await readDelta('./t')
+    console.log(t.numRows, t.getChild('s').toArray().join('|'), t.getChild('big').toArray().join(','), JSON.stringify(t.getChild('l').toArray().map((v) => [...v])))`)
+  assert.equal(run('node', ['roundtrip.mjs'], old).trim(), '3 a||c 7,8,9 [[1,2],[3],[]]')
+})
+
+it('without its platform package, require names the package this machine needs', () => {
+  const bare = path.join(work, 'app-no-binary')
+  fs.mkdirSync(bare)
+  fs.writeFileSync(path.join(bare, 'package.json'), JSON.stringify({ name: 'app-no-binary', private: true }))
+  const mainTgz = fs.readdirSync(work).filter((f) => /^zoopipe-\d.*\.tgz$/.test(f)).map((f) => path.join(work, f))
+  assert.equal(mainTgz.length, 1)
+  run('npm', ['install', '--prefer-offline', '--ignore-scripts', ...mainTgz, 'apache-arrow@18.1.0'], bare)
+  fs.writeFileSync(path.join(bare, 'load.js'), `
+    try { require('zoopipe'); console.log('loaded') } catch (e) { console.log(e.name, e.code, e.message) }`)
+  const out = run('node', ['load.js'], bare)
+  assert.match(out, /^DeltaError INTERNAL zoopipe: the native addon for linux-x64-gnu could not be loaded/)
+  assert.match(out, /package zoopipe-linux-x64-gnu, an optional dependency/)
 })
 
 it('a TypeScript file type-checks against the shipped index.d.ts', () => {
