@@ -51,7 +51,9 @@ if (!fs.existsSync(napi)) {
   process.exit(1)
 }
 const napiArgs = ['build', '--platform', '--js', 'binding.js', '--dts', 'binding.d.ts']
-if (release) napiArgs.push('--release', '--strip')
+// No --strip: the release profile strips already, and napi's --strip adds RUSTFLAGS, which rebuilds every
+// dependency instead of reusing a plain `cargo build --release`.
+if (release) napiArgs.push('--release')
 console.error(`zoopipe: building the native addon (${release ? 'release' : 'dev'} profile, target dir ${env.CARGO_TARGET_DIR})`)
 const started = Date.now()
 const res = spawnSync(process.execPath, [napi, ...napiArgs], { cwd: root, env, stdio: 'inherit' })
