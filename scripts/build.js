@@ -2,6 +2,7 @@
 // Builds the native addon from source with the napi-rs CLI.
 //   node scripts/build.js               dev profile (the one profile install, demo and tests share)
 //   node scripts/build.js --release     LTO + strip, for benchmarks and published binaries
+//   node scripts/build.js --slim        the slim variant (no DataFusion) into slim/, beside the full one
 //   node scripts/build.js --if-missing  skip when a built addon newer than the sources exists
 // CARGO_TARGET_DIR defaults to ~/.cache/zoopipe/target so clones and CI runs share one build.
 'use strict'
@@ -13,6 +14,8 @@ const path = require('node:path')
 const root = path.resolve(__dirname, '..')
 const args = process.argv.slice(2)
 const release = args.includes('--release')
+const slim = args.includes('--slim')
+const outDir = slim ? path.join(root, 'slim') : root
 
 function newestSource() {
   let newest = 0
@@ -28,9 +31,10 @@ function newestSource() {
 }
 
 function builtAddon() {
-  const addons = fs.readdirSync(root).filter((f) => /^zoopipe\..*\.node$/.test(f))
+  if (!fs.existsSync(outDir)) return null
+  const addons = fs.readdirSync(outDir).filter((f) => /^zoopipe\..*\.node$/.test(f))
   if (addons.length === 0 || !fs.existsSync(path.join(root, 'binding.js'))) return null
-  return Math.min(...addons.map((f) => fs.statSync(path.join(root, f)).mtimeMs))
+  return Math.min(...addons.map((f) => fs.statSync(path.join(outDir, f)).mtimeMs))
 }
 
 if (args.includes('--if-missing')) {
@@ -50,11 +54,15 @@ if (!fs.existsSync(napi)) {
   console.error('zoopipe: @napi-rs/cli is missing; run `npm install` first')
   process.exit(1)
 }
-const napiArgs = ['build', '--platform', '--js', 'binding.js', '--dts', 'binding.d.ts']
+// The slim addon has the same binding surface (binding.js loads it through NAPI_RS_NATIVE_LIBRARY_PATH),
+// so only its .node file is kept.
+const napiArgs = slim
+  ? ['build', '--platform', '--no-default-features', '--output-dir', 'slim', '--no-js', '--dts', 'slim/binding.d.ts']
+  : ['build', '--platform', '--js', 'binding.js', '--dts', 'binding.d.ts']
 // No --strip: the release profile strips already, and napi's --strip adds RUSTFLAGS, which rebuilds every
 // dependency instead of reusing a plain `cargo build --release`.
 if (release) napiArgs.push('--release')
-console.error(`zoopipe: building the native addon (${release ? 'release' : 'dev'} profile, target dir ${env.CARGO_TARGET_DIR})`)
+console.error(`zoopipe: building the ${slim ? 'slim ' : ''}native addon (${release ? 'release' : 'dev'} profile, target dir ${env.CARGO_TARGET_DIR})`)
 const started = Date.now()
 const res = spawnSync(process.execPath, [napi, ...napiArgs], { cwd: root, env, stdio: 'inherit' })
 if (res.status !== 0) process.exit(res.status ?? 1)

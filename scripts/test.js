@@ -31,6 +31,8 @@ step('npm dependencies', () => {
   if (!fs.existsSync(path.join(root, 'node_modules', '@napi-rs', 'cli'))) run('npm', ['install', '--no-audit', '--no-fund'])
 })
 step('native addon', () => run(process.execPath, [path.join(__dirname, 'build.js')]))
+// The slim variant (no DataFusion) shares the target dir; __test__/slim.test.mjs runs against it.
+step('slim native addon', () => run(process.execPath, [path.join(__dirname, 'build.js'), '--slim']))
 step('Rust unit tests', () => {
   // Same target triple and profile as the napi build, so the compiled dependencies are shared.
   const host = /host: (\S+)/.exec(spawnSync('rustc', ['-vV'], { encoding: 'utf8' }).stdout)[1]

@@ -7,6 +7,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{LazyLock, RwLock};
 
 use deltalake::arrow::error::ArrowError;
+#[cfg(feature = "datafusion")]
 use deltalake::datafusion::error::DataFusionError;
 use deltalake::kernel::transaction::TransactionError;
 use deltalake::parquet::errors::ParquetError;
@@ -203,8 +204,6 @@ fn boxed_code(e: &(dyn std::error::Error + 'static)) -> Code {
         delta_code(d)
     } else if let Some(o) = e.downcast_ref::<ObjectStoreError>() {
         object_store_code(o)
-    } else if let Some(d) = e.downcast_ref::<DataFusionError>() {
-        datafusion_code(d)
     } else if let Some(a) = e.downcast_ref::<ArrowError>() {
         arrow_code(a)
     } else if let Some(p) = e.downcast_ref::<ParquetError>() {
@@ -212,6 +211,10 @@ fn boxed_code(e: &(dyn std::error::Error + 'static)) -> Code {
     } else if let Some(k) = e.downcast_ref::<delta_kernel::Error>() {
         delta_kernel_code(k)
     } else {
+        #[cfg(feature = "datafusion")]
+        if let Some(d) = e.downcast_ref::<DataFusionError>() {
+            return datafusion_code(d);
+        }
         Code::Internal
     }
 }
@@ -237,6 +240,7 @@ fn parquet_code(e: &ParquetError) -> Code {
     }
 }
 
+#[cfg(feature = "datafusion")]
 pub fn datafusion_code(e: &DataFusionError) -> Code {
     use DataFusionError as D;
     match e {
@@ -283,6 +287,13 @@ impl From<DeltaTableError> for ZError {
     }
 }
 
+impl From<delta_kernel::Error> for ZError {
+    fn from(e: delta_kernel::Error) -> Self {
+        DeltaTableError::KernelError(e).into()
+    }
+}
+
+#[cfg(feature = "datafusion")]
 impl From<DataFusionError> for ZError {
     fn from(e: DataFusionError) -> Self {
         let code = match datafusion_code(&e) {

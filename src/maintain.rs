@@ -1,29 +1,21 @@
-//! Table maintenance, DML and change data feed on `DeltaTable`: each a delta-rs operation, one
-//! atomic commit (or none), with `commitProperties`, returning delta-rs's metrics. The handle moves
-//! to the version the operation committed.
+//! Table maintenance on `DeltaTable` that needs no query engine (checkpoints, vacuum, restore,
+//! properties, new columns): each a delta-rs operation, one atomic commit (or none), with
+//! `commitProperties`, returning delta-rs's metrics. The handle moves to the version the operation
+//! committed. The DataFusion-backed operations (optimize, DML, change data feed) are in `dml.rs`.
 
 use std::collections::HashMap;
-use std::num::NonZeroU64;
-use std::sync::Arc;
 
 use deltalake::DeltaTable;
-use deltalake::datafusion::common::Column;
-use deltalake::datafusion::logical_expr::Expr;
-use deltalake::datafusion::prelude::SessionContext;
-use deltalake::delta_datafusion::{DeltaCdfTableProvider, DeltaSessionContext};
 use deltalake::kernel::StructType;
-use deltalake::kernel::schema::partitions::{FilterValue, filter_literal};
-use deltalake::operations::optimize::OptimizeType;
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use napi::bindgen_prelude::Buffer;
 use serde_json::{Value, json};
 
 use crate::convert;
 use crate::error::{ZError, ZResult, guard};
-use crate::read::{Batches, DEFAULT_BATCH_SIZE, NativeBatchStream};
 use crate::storage::to_datetime;
 use crate::table::NativeTable;
-use crate::write::{commit_properties, writer_properties};
+use crate::write::commit_properties;
 
 #[napi(object)]
 #[derive(Default)]
@@ -41,96 +33,13 @@ pub struct VacuumOptions {
     pub enforce_retention_duration: Option<bool>,
 }
 
-#[napi(object)]
-#[derive(Default)]
-pub struct OptimizeOptions {
-    pub target_size: Option<i64>,
-    /// Partition filter triples (partition columns only).
-    pub filter: Option<Value>,
-    pub z_order: Option<Vec<String>>,
-    pub compression: Option<String>,
-}
-
-#[napi(object)]
-#[derive(Default)]
-pub struct CdfOptions {
-    pub starting_version: Option<i64>,
-    pub ending_version: Option<i64>,
-    pub starting_timestamp: Option<f64>,
-    pub ending_timestamp: Option<f64>,
-    pub columns: Option<Vec<String>>,
-    pub batch_size: Option<u32>,
-}
-
-/// One `when…` clause of a merge, as the JS builder chain recorded it.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Clause {
-    kind: String,
-    predicate: Option<String>,
-    #[serde(default)]
-    set: HashMap<String, String>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct MergeSpec {
-    predicate: String,
-    source_alias: Option<String>,
-    target_alias: Option<String>,
-    clauses: Vec<Clause>,
-}
-
-fn props(o: &Option<OpOptions>) -> ZResult<deltalake::kernel::transaction::CommitProperties> {
+pub(crate) fn props(o: &Option<OpOptions>) -> ZResult<deltalake::kernel::transaction::CommitProperties> {
     let o = o.as_ref();
     commit_properties(o.and_then(|o| o.custom_metadata.as_ref()), o.and_then(|o| o.app_id.as_deref()), o.and_then(|o| o.app_version))
 }
 
-/// delta-rs's metrics with camelCase keys, as TypeScript users expect (num_files_added -> numFilesAdded).
-fn metrics(m: impl serde::Serialize) -> ZResult<Value> {
-    fn camel(key: &str) -> String {
-        let mut out = String::with_capacity(key.len());
-        let mut upper = false;
-        for c in key.chars() {
-            match (c, upper) {
-                ('_', _) => upper = true,
-                (c, true) => {
-                    out.extend(c.to_uppercase());
-                    upper = false;
-                }
-                (c, false) => out.push(c),
-            }
-        }
-        out
-    }
-    Ok(match serde_json::to_value(m)? {
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (camel(&k), v)).collect()),
-        other => other,
-    })
-}
-
-fn filter_strings(filter: &Value) -> ZResult<Vec<(String, String, Vec<String>, bool)>> {
-    let terms = filter.as_array().ok_or_else(|| ZError::invalid("filter must be an array of [column, op, value] triples"))?;
-    terms
-        .iter()
-        .map(|t| {
-            let (Some(col), Some(op), Some(v)) = (t.get(0).and_then(Value::as_str), t.get(1).and_then(Value::as_str), t.get(2)) else {
-                return Err(ZError::invalid(format!("filter term {t} is not a [column, op, value] triple")));
-            };
-            let s = |v: &Value| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Ok(match v {
-                Value::Array(vs) => (col.to_string(), op.to_string(), vs.iter().map(s).collect(), true),
-                one => (col.to_string(), op.to_string(), vec![s(one)], false),
-            })
-        })
-        .collect()
-}
-
 impl NativeTable {
-    async fn run<T>(&self, op: impl AsyncFnOnce(DeltaTable) -> ZResult<(DeltaTable, T)>) -> ZResult<T> {
+    pub(crate) async fn run<T>(&self, op: impl AsyncFnOnce(DeltaTable) -> ZResult<(DeltaTable, T)>) -> ZResult<T> {
         let (table, out) = op(self.table()).await.map_err(|e| e.context(self.uri()))?;
         self.replace(table);
         Ok(out)
@@ -147,7 +56,6 @@ impl NativeTable {
         .await
     }
 
-    /// Delete log files older than the table's log retention; returns how many.
     #[napi]
     pub async fn cleanup_metadata(&self) -> napi::Result<u32> {
         guard(async move { Ok(deltalake::checkpoints::cleanup_metadata(&self.table(), None).await? as u32) }).await
@@ -176,39 +84,6 @@ impl NativeTable {
     }
 
     #[napi]
-    pub async fn optimize(&self, options: Option<OptimizeOptions>, op: Option<OpOptions>) -> napi::Result<Value> {
-        guard(async move {
-            let o = options.unwrap_or_default();
-            let props = props(&op)?;
-            let terms = o.filter.as_ref().map(filter_strings).transpose()?.unwrap_or_default();
-            self.run(async move |t| {
-                let literals = terms
-                    .iter()
-                    .map(|(c, op, vs, set)| {
-                        let value = if *set { FilterValue::Set(vs.iter().map(String::as_str).collect()) } else { FilterValue::Scalar(&vs[0]) };
-                        Ok(filter_literal(c, op, value)?)
-                    })
-                    .collect::<ZResult<Vec<_>>>()?;
-                let mut b = t.optimize().with_filters(&literals).with_commit_properties(props);
-                if let Some(cols) = o.z_order {
-                    b = b.with_type(OptimizeType::ZOrder(cols));
-                }
-                if let Some(size) = o.target_size {
-                    b = b.with_target_size(u64::try_from(size).ok().and_then(NonZeroU64::new).ok_or_else(|| ZError::invalid("targetSize must be positive"))?);
-                }
-                if let Some(wp) = writer_properties(o.compression.as_deref())? {
-                    b = b.with_writer_properties(wp);
-                }
-                let (t, m) = b.await?;
-                Ok((t, metrics(m)?))
-            })
-            .await
-        })
-        .await
-    }
-
-    /// Restore to a version (number) or a time (epoch ms, with `by_time`).
-    #[napi]
     pub async fn restore(&self, version: Option<i64>, timestamp_ms: Option<f64>, op: Option<OpOptions>) -> napi::Result<Value> {
         guard(async move {
             let props = props(&op)?;
@@ -228,100 +103,6 @@ impl NativeTable {
     }
 
     #[napi]
-    pub async fn delete(&self, predicate: Option<String>, op: Option<OpOptions>) -> napi::Result<Value> {
-        guard(async move {
-            let props = props(&op)?;
-            self.run(async move |t| {
-                let mut b = t.delete().with_commit_properties(props);
-                if let Some(p) = predicate {
-                    b = b.with_predicate(p);
-                }
-                let (t, m) = b.await?;
-                Ok((t, metrics(m)?))
-            })
-            .await
-        })
-        .await
-    }
-
-    /// `set`: column -> SQL expression.
-    #[napi]
-    pub async fn update(&self, set: HashMap<String, String>, predicate: Option<String>, op: Option<OpOptions>) -> napi::Result<Value> {
-        guard(async move {
-            if set.is_empty() {
-                return Err(ZError::invalid("update needs at least one column in set"));
-            }
-            let schema = self.table().snapshot()?.snapshot().arrow_schema();
-            if let Some(c) = set.keys().find(|c| schema.field_with_name(c).is_err()) {
-                return Err(ZError::invalid(format!("update: unknown column '{c}'")));
-            }
-            let props = props(&op)?;
-            self.run(async move |t| {
-                let mut b = t.update().with_commit_properties(props);
-                for (c, e) in set {
-                    b = b.with_update(c, e);
-                }
-                if let Some(p) = predicate {
-                    b = b.with_predicate(p);
-                }
-                let (t, m) = b.await?;
-                Ok((t, metrics(m)?))
-            })
-            .await
-        })
-        .await
-    }
-
-    /// `source`: Arrow IPC bytes; `spec`: { predicate, sourceAlias, targetAlias, clauses }.
-    #[napi]
-    pub async fn merge(&self, source: Buffer, spec: Value, op: Option<OpOptions>) -> napi::Result<Value> {
-        guard(async move {
-            let spec: MergeSpec = serde_json::from_value(spec).map_err(|e| ZError::invalid(format!("merge: {e}")))?;
-            let (schema, batches) = convert::decode_ipc(&source)?;
-            let ctx = SessionContext::new();
-            let df = if batches.is_empty() {
-                ctx.read_batch(deltalake::arrow::array::RecordBatch::new_empty(schema))?
-            } else {
-                ctx.read_batches(batches)?
-            };
-            let props = props(&op)?;
-            self.run(async move |t| {
-                let mut b = t.merge(df, spec.predicate.as_str()).with_commit_properties(props);
-                if let Some(a) = &spec.source_alias {
-                    b = b.with_source_alias(a);
-                }
-                if let Some(a) = &spec.target_alias {
-                    b = b.with_target_alias(a);
-                }
-                for c in spec.clauses {
-                    let p = c.predicate.clone();
-                    b = match c.kind.as_str() {
-                        "whenMatchedUpdate" => b.when_matched_update(|mut u| {
-                            if let Some(p) = p { u = u.predicate(p) }
-                            c.set.iter().fold(u, |u, (k, v)| u.update(k.as_str(), v.as_str()))
-                        })?,
-                        "whenMatchedDelete" => b.when_matched_delete(|d| match p { Some(p) => d.predicate(p), None => d })?,
-                        "whenNotMatchedInsert" => b.when_not_matched_insert(|mut i| {
-                            if let Some(p) = p { i = i.predicate(p) }
-                            c.set.iter().fold(i, |i, (k, v)| i.set(k.as_str(), v.as_str()))
-                        })?,
-                        "whenNotMatchedBySourceUpdate" => b.when_not_matched_by_source_update(|mut u| {
-                            if let Some(p) = p { u = u.predicate(p) }
-                            c.set.iter().fold(u, |u, (k, v)| u.update(k.as_str(), v.as_str()))
-                        })?,
-                        "whenNotMatchedBySourceDelete" => b.when_not_matched_by_source_delete(|d| match p { Some(p) => d.predicate(p), None => d })?,
-                        other => return Err(ZError::invalid(format!("unknown merge clause '{other}'"))),
-                    };
-                }
-                let (t, m) = b.await?;
-                Ok((t, metrics(m)?))
-            })
-            .await
-        })
-        .await
-    }
-
-    #[napi]
     pub async fn set_properties(&self, properties: HashMap<String, String>, op: Option<OpOptions>) -> napi::Result<()> {
         guard(async move {
             let props = props(&op)?;
@@ -331,16 +112,6 @@ impl NativeTable {
     }
 
     #[napi]
-    pub async fn add_constraint(&self, name: String, expression: String, op: Option<OpOptions>) -> napi::Result<()> {
-        guard(async move {
-            let props = props(&op)?;
-            self.run(async move |t| Ok((t.add_constraint().with_constraint(name, expression).with_commit_properties(props).await?, ()))).await
-        })
-        .await
-    }
-
-    /// `schema`: Arrow IPC of the new (nullable) columns.
-    #[napi]
     pub async fn add_columns(&self, schema: Buffer, op: Option<OpOptions>) -> napi::Result<()> {
         guard(async move {
             let (arrow_schema, _) = convert::decode_ipc(&schema)?;
@@ -348,37 +119,6 @@ impl NativeTable {
             let fields: Vec<_> = fields.fields().cloned().collect();
             let props = props(&op)?;
             self.run(async move |t| Ok((t.add_columns().with_fields(fields).with_commit_properties(props).await?, ()))).await
-        })
-        .await
-    }
-
-    /// Stream the change data feed (`_change_type`, `_commit_version`, `_commit_timestamp`).
-    #[napi]
-    pub async fn load_cdf(&self, options: Option<CdfOptions>) -> napi::Result<NativeBatchStream> {
-        guard(async move {
-            let o = options.unwrap_or_default();
-            let t = self.table();
-            let mut b = t.clone().scan_cdf();
-            match (o.starting_version, o.starting_timestamp) {
-                (Some(v), None) if v >= 0 => b = b.with_starting_version(v as u64),
-                (None, Some(ms)) => b = b.with_starting_timestamp(to_datetime(ms)?),
-                (None, None) => b = b.with_starting_version(0),
-                _ => return Err(ZError::invalid("give startingVersion (>= 0) or startingTimestamp")),
-            }
-            if let Some(v) = o.ending_version {
-                b = b.with_ending_version(u64::try_from(v).map_err(|_| ZError::invalid("endingVersion must be >= 0"))?);
-            }
-            if let Some(ms) = o.ending_timestamp {
-                b = b.with_ending_timestamp(to_datetime(ms)?);
-            }
-            let ctx: SessionContext = DeltaSessionContext::new().into();
-            t.update_datafusion_session(&ctx.state())?;
-            let mut df = ctx.read_table(Arc::new(DeltaCdfTableProvider::try_new(b)?))?;
-            if let Some(cols) = &o.columns {
-                df = df.select(cols.iter().map(|c| Expr::Column(Column::new_unqualified(c))).collect::<Vec<_>>())?;
-            }
-            let stream = df.execute_stream().await?;
-            NativeBatchStream::new(Batches::new(stream, o.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize))
         })
         .await
     }

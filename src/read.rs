@@ -1,27 +1,38 @@
-//! Streaming a snapshot as Arrow batches through delta-rs's DataFusion scan: projection pushdown,
-//! partition pruning and stats-based file skipping from the filter, exact row filtering, files read
-//! concurrently (one DataFusion partition per core), memory bounded by a few batches in flight.
+//! A running scan as JS sees it: batches re-sliced to the batch size, handed over buffer by buffer
+//! (or as IPC), memory bounded by a few batches in flight. The scan itself is planned by
+//! `scan_datafusion.rs` (full build) or `scan_slim.rs` (kernel only).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use deltalake::DeltaTable;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
-use deltalake::datafusion::common::Column;
-use deltalake::datafusion::execution::SendableRecordBatchStream;
-use deltalake::datafusion::logical_expr::Expr;
-use deltalake::datafusion::prelude::SessionContext;
-use deltalake::delta_datafusion::{DeltaScanConfig, DeltaScanNext, DeltaSessionContext};
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use napi::bindgen_prelude::Buffer;
 use tokio::sync::Mutex;
 
 use crate::error::{ZError, ZResult, guard};
 use crate::handover::{self, JsBatch};
-use crate::{filter, ipc};
+use crate::ipc;
+
+#[cfg(feature = "datafusion")]
+pub use crate::scan_datafusion::scan;
+#[cfg(not(feature = "datafusion"))]
+pub use crate::scan_slim::scan;
+
+/// The batches of a scan, whoever produces them.
+pub type BatchStream = BoxStream<'static, ZResult<RecordBatch>>;
 
 pub const DEFAULT_BATCH_SIZE: u32 = 65_536;
+
+/// `batchSize`, checked.
+pub fn batch_size(options: &ScanOptions) -> ZResult<usize> {
+    match options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE) {
+        0 => Err(ZError::invalid("batchSize must be at least 1")),
+        n => Ok(n as usize),
+    }
+}
 
 #[napi(object)]
 #[derive(Default)]
@@ -34,50 +45,6 @@ pub struct ScanOptions {
     pub batch_size: Option<u32>,
 }
 
-fn projection(schema: &SchemaRef, columns: &[String]) -> ZResult<Vec<Expr>> {
-    columns
-        .iter()
-        .map(|name| {
-            if schema.field_with_name(name).is_err() {
-                let known: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                return Err(ZError::invalid(format!("unknown column '{name}' in columns (table columns: {})", known.join(", "))));
-            }
-            Ok(Expr::Column(Column::new_unqualified(name)))
-        })
-        .collect()
-}
-
-/// Plan and start the scan of `table`'s loaded snapshot.
-pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<(SendableRecordBatchStream, usize)> {
-    let batch_size = options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
-    if batch_size == 0 {
-        return Err(ZError::invalid("batchSize must be at least 1"));
-    }
-    let snapshot = table.snapshot()?;
-    let schema = snapshot.snapshot().arrow_schema();
-    let predicate = match &options.filter {
-        Some(f) => filter::to_expr(&schema, f)?,
-        None => None,
-    };
-    let select = options.columns.as_deref().map(|c| projection(&schema, c)).transpose()?;
-
-    let overrides = HashMap::from([("datafusion.execution.batch_size".to_string(), batch_size.to_string())]);
-    let ctx: SessionContext = DeltaSessionContext::new_with_session_overrides(&overrides)?.into();
-    table.update_datafusion_session(&ctx.state())?;
-    // Plain Utf8/Binary and un-wrapped partition values: the types JS reads, so batches cross
-    // without a cast (view types and dictionary-wrapped partition columns each cost a copy).
-    let config = DeltaScanConfig { wrap_partition_values: false, schema_force_view_types: false, ..DeltaScanConfig::new() };
-    let provider = DeltaScanNext::new(snapshot.snapshot().clone(), config)?;
-    let mut df = ctx.read_table(Arc::new(provider))?;
-    if let Some(predicate) = predicate {
-        df = df.filter(predicate)?;
-    }
-    if let Some(select) = select {
-        df = df.select(select)?;
-    }
-    Ok((df.execute_stream().await?, batch_size as usize))
-}
-
 /// Turns one batch of the stream into the batches handed to JS (e.g. typed rows plus rejected rows).
 pub type Rework = Box<dyn FnMut(RecordBatch) -> ZResult<Vec<RecordBatch>> + Send>;
 
@@ -85,7 +52,7 @@ pub type Rework = Box<dyn FnMut(RecordBatch) -> ZResult<Vec<RecordBatch>> + Send
 pub struct Batches {
     /// Reading plain files: what the reader rejects is bad input data, never a Delta log problem.
     pub files: bool,
-    stream: SendableRecordBatchStream,
+    stream: BatchStream,
     /// The stream's batches as JS sees them.
     stream_schema: SchemaRef,
     /// The schema of the result (differs from the stream's when `rework` changes it).
@@ -96,8 +63,8 @@ pub struct Batches {
 }
 
 impl Batches {
-    pub fn new(stream: SendableRecordBatchStream, batch_size: usize) -> Self {
-        let schema = ipc::js_schema(&stream.schema());
+    pub fn new(schema: &SchemaRef, stream: BatchStream, batch_size: usize) -> Self {
+        let schema = ipc::js_schema(schema);
         Self { files: false, stream, stream_schema: schema.clone(), schema, rework: None, batch_size, pending: VecDeque::new() }
     }
 
@@ -117,7 +84,7 @@ impl Batches {
             if let Some(batch) = self.pending.pop_front() {
                 return Ok(Some(batch));
             }
-            let next = self.stream.next().await.transpose().map_err(ZError::from);
+            let next = self.stream.next().await.transpose();
             let next = if self.files { next.map_err(crate::error::as_data_error) } else { next };
             let Some(batch) = next? else { return Ok(None) };
             let batch = ipc::to_js_batch(batch, &self.stream_schema)?;

@@ -20,7 +20,8 @@ use napi::bindgen_prelude::Buffer;
 use url::Url;
 
 use crate::error::{ZError, ZResult, as_data_error, guard};
-use crate::read::{Batches, DEFAULT_BATCH_SIZE, NativeBatchStream};
+use crate::read::{DEFAULT_BATCH_SIZE, NativeBatchStream};
+use crate::scan_datafusion::batches;
 use crate::{convert, storage};
 
 const BOM: char = '\u{feff}';
@@ -246,7 +247,7 @@ pub async fn open_file_source(path: String, options: FileSourceOptions) -> napi:
         let batch_size = options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
         let (df, target) = frame(&path, &options, &storage).await.map_err(|e| as_data_error(e).context(&path))?;
         let stream = df.execute_stream().await.map_err(|e| as_data_error(ZError::from(e)).context(&path))?;
-        let mut batches = Batches::new(stream, batch_size);
+        let mut batches = batches(stream, batch_size);
         if let Some(target) = target {
             let t = target.clone();
             batches = batches.with_rework(target, Box::new(move |raw| validate(raw, &t)));

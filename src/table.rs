@@ -10,7 +10,7 @@ use napi::bindgen_prelude::Buffer;
 use serde_json::{Value, json};
 
 use crate::error::{ZError, ZResult, guard, guard_sync};
-use crate::read::{Batches, NativeBatchStream, ScanOptions, scan};
+use crate::read::{NativeBatchStream, ScanOptions, scan};
 use crate::storage::{self, At};
 use crate::ipc;
 
@@ -198,8 +198,7 @@ impl NativeTable {
         let table = self.table();
         let uri = self.uri.clone();
         guard(async move {
-            let (stream, batch_size) = scan(&table, &options.unwrap_or_default()).await.map_err(|e| e.context(&uri))?;
-            NativeBatchStream::new(Batches::new(stream, batch_size))
+            NativeBatchStream::new(scan(&table, &options.unwrap_or_default()).await.map_err(|e| e.context(&uri))?)
         })
         .await
     }

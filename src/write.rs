@@ -1,34 +1,30 @@
 //! `DeltaOutputAdapter`: any number of `write()`s, then one atomic commit at `close()`.
 //!
-//! The data streams through delta-rs's own `WriteBuilder` (modes, partitioning, replaceWhere,
-//! schema enforcement/evolution, stats, checkpoints): the first write starts the builder on a
-//! DataFusion `StreamingTable` fed by a bounded channel, so memory stays bounded by a few batches
-//! plus the Parquet writers' buffers, and nothing reaches the log before `close()`.
+//! The first write starts a writer task fed by a bounded channel, so memory stays bounded by a few
+//! batches plus the Parquet writers' buffers, and nothing reaches the log before `close()`: delta-rs's
+//! `WriteBuilder` in the full build (`write_datafusion.rs`), `RecordBatchWriter` plus one commit in
+//! the slim build (`write_slim.rs`).
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
-use deltalake::datafusion::catalog::streaming::StreamingTable;
-use deltalake::datafusion::datasource::provider_as_source;
-use deltalake::datafusion::error::DataFusionError;
-use deltalake::datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use deltalake::datafusion::logical_expr::LogicalPlanBuilder;
-use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use deltalake::datafusion::physical_plan::streaming::PartitionStream;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
-use deltalake::operations::write::{SchemaMode, WriteBuilder};
 use deltalake::parquet::basic::{Compression, GzipLevel, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
 use deltalake::DeltaTable;
-use futures::StreamExt;
 use napi::bindgen_prelude::Buffer;
 use serde_json::Value;
 use tokio::sync::{Mutex, mpsc};
+
+#[cfg(feature = "datafusion")]
+use crate::write_datafusion::spawn_writer;
+#[cfg(not(feature = "datafusion"))]
+use crate::write_slim::spawn_writer;
 use tokio::task::JoinHandle;
 
 use crate::convert;
@@ -76,13 +72,20 @@ pub fn save_mode(mode: Option<&str>) -> ZResult<SaveMode> {
     }
 }
 
-fn schema_mode(mode: Option<&str>) -> ZResult<Option<SchemaMode>> {
+/// `schemaMode`, checked: `Some(true)` for merge, `Some(false)` for overwrite.
+pub fn schema_mode(mode: Option<&str>) -> ZResult<Option<bool>> {
     match mode {
         None => Ok(None),
-        Some("merge") => Ok(Some(SchemaMode::Merge)),
-        Some("overwrite") => Ok(Some(SchemaMode::Overwrite)),
+        Some("merge") => Ok(Some(true)),
+        Some("overwrite") => Ok(Some(false)),
         Some(other) => Err(ZError::invalid(format!("schemaMode must be 'merge' or 'overwrite', got '{other}'"))),
     }
+}
+
+/// `targetFileSize`, checked.
+pub fn target_file_size(size: Option<i64>) -> ZResult<Option<NonZeroU64>> {
+    size.map(|s| u64::try_from(s).ok().and_then(NonZeroU64::new).ok_or_else(|| ZError::invalid("targetFileSize must be a positive number of bytes")))
+        .transpose()
 }
 
 pub fn writer_properties(compression: Option<&str>) -> ZResult<Option<WriterProperties>> {
@@ -112,43 +115,16 @@ pub fn commit_properties(custom: Option<&Value>, app_id: Option<&str>, app_versi
     Ok(props)
 }
 
-/// One-shot source of the channel's batches for DataFusion.
-#[derive(Debug)]
-struct ChannelSource {
-    schema: SchemaRef,
-    rx: StdMutex<Option<mpsc::Receiver<Msg>>>,
-}
-
 /// `None` marks the end of the input. A channel that closes without it (the adapter was dropped
-/// or aborted) fails the stream, so the write can never commit partial input.
-type Msg = Option<RecordBatch>;
+/// or aborted) fails the write, so it can never commit partial input.
+pub type Msg = Option<RecordBatch>;
 
-impl PartitionStream for ChannelSource {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let rx = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let stream = match rx {
-            Some(rx) => futures::stream::unfold(Some(rx), |rx| async move {
-                let mut rx = rx?;
-                match rx.recv().await {
-                    Some(Some(batch)) => Some((Ok(batch), Some(rx))),
-                    Some(None) => None,
-                    None => Some((Err(DataFusionError::Execution("write input ended without close()".into())), None)),
-                }
-            })
-            .boxed(),
-            None => futures::stream::once(async { Err(DataFusionError::Execution("write input consumed twice".into())) }).boxed(),
-        };
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
-    }
-}
+/// What the writer task ends with: the table at the version it committed.
+pub type WriteTask = JoinHandle<ZResult<DeltaTable>>;
 
 struct Running {
     tx: mpsc::Sender<Msg>,
-    task: JoinHandle<ZResult<DeltaTable>>,
+    task: WriteTask,
     schema: SchemaRef,
 }
 
@@ -177,7 +153,7 @@ pub struct NativeTableWriter {
 }
 
 impl NativeTableWriter {
-    /// Start the WriteBuilder on the first batch's schema.
+    /// Start the writer task on the first batch's schema.
     async fn start(&self, schema: SchemaRef) -> ZResult<State> {
         let o = &self.options;
         let mode = save_mode(o.mode.as_deref())?;
@@ -205,42 +181,7 @@ impl NativeTableWriter {
             return Err(ZError::new(Code::TableNotFound, format!("{}: predicate needs an existing table", self.uri)));
         }
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
-        let source = ChannelSource { schema: schema.clone(), rx: StdMutex::new(Some(rx)) };
-        let provider = StreamingTable::try_new(schema.clone(), vec![Arc::new(source)])?;
-        let plan = LogicalPlanBuilder::scan("zoopipe_input", provider_as_source(Arc::new(provider)), None)?.build()?;
-
-        let snapshot = if exists { Some(table.snapshot()?.snapshot().clone()) } else { None };
-        let mut builder = WriteBuilder::new(table.log_store(), snapshot)
-            .with_input_plan(plan)
-            .with_save_mode(mode)
-            .with_commit_properties(commit_properties(o.custom_metadata.as_ref(), o.app_id.as_deref(), o.app_version)?);
-        if let Some(cols) = &o.partition_by {
-            builder = builder.with_partition_columns(cols.clone());
-        }
-        if let Some(sm) = schema_mode(o.schema_mode.as_deref())? {
-            builder = builder.with_schema_mode(sm);
-        }
-        if let Some(p) = &o.predicate {
-            builder = builder.with_replace_where(p.as_str());
-        }
-        if let Some(size) = o.target_file_size {
-            let size = u64::try_from(size).ok().and_then(NonZeroU64::new).ok_or_else(|| ZError::invalid("targetFileSize must be a positive number of bytes"))?;
-            builder = builder.with_target_file_size(Some(size));
-        }
-        if let Some(props) = writer_properties(o.compression.as_deref())? {
-            builder = builder.with_writer_properties(props);
-        }
-        if let Some(name) = &o.name {
-            builder = builder.with_table_name(name);
-        }
-        if let Some(d) = &o.description {
-            builder = builder.with_description(d);
-        }
-        if let Some(conf) = &o.configuration {
-            builder = builder.with_configuration(conf.clone());
-        }
-        let uri = self.uri.clone();
-        let task = tokio::spawn(async move { builder.await.map_err(|e| ZError::from(e).context(uri)) });
+        let task = spawn_writer(table, exists, schema.clone(), mode, o, &self.uri, &self.storage, rx)?;
         Ok(State::Running(Running { tx, task, schema }))
     }
 
@@ -298,7 +239,7 @@ impl Running {
     }
 }
 
-async fn join(task: &mut JoinHandle<ZResult<DeltaTable>>) -> ZResult<DeltaTable> {
+async fn join(task: &mut WriteTask) -> ZResult<DeltaTable> {
     match task.await {
         Ok(r) => r,
         Err(e) if e.is_panic() => Err(ZError::new(Code::Internal, "native panic while writing")),
@@ -351,6 +292,7 @@ impl NativeTableWriter {
         let check = || -> ZResult<()> {
             save_mode(options.mode.as_deref())?;
             schema_mode(options.schema_mode.as_deref())?;
+            target_file_size(options.target_file_size)?;
             writer_properties(options.compression.as_deref())?;
             commit_properties(options.custom_metadata.as_ref(), options.app_id.as_deref(), options.app_version)?;
             Ok(())

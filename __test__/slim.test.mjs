@@ -1,0 +1,200 @@
+// The slim build (no DataFusion, `node scripts/build.js --slim`): the same JS API over the kernel
+// scan and RecordBatchWriter. Reads must match Python deltalake, writes must read back in Python,
+// and what needs a query engine must say so with UNSUPPORTED_FEATURE.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const slimDir = path.join(root, 'slim')
+const addon = fs.existsSync(slimDir) && fs.readdirSync(slimDir).find((f) => /^zoopipe\..*\.node$/.test(f))
+if (!addon) throw new Error('the slim addon is missing: `npm test` builds it (node scripts/build.js --slim)')
+// binding.js loads this file instead of the full addon; set before zoopipe is first imported.
+process.env.NAPI_RS_NATIVE_LIBRARY_PATH = path.join(slimDir, addon)
+
+const { DeltaCoordinator, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import('../index.mjs')
+const { fixture, people, pyRead, rejectsWith, rows, scratch } = await import('./helpers.mjs')
+
+const ids = async (uri, opts) => rows(await readDelta(uri, opts)).map((r) => Number(r.id)).sort((a, b) => a - b)
+const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
+const dataFiles = (dir) => fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.parquet'))
+
+describe('slim build: reads', () => {
+  it('is the slim addon (DataFusion operations are refused)', async () => {
+    const dt = await DeltaTable.open(fixture('simple'))
+    await rejectsWith(dt.optimize(), 'UNSUPPORTED_FEATURE', /full zoopipe build/)
+  })
+
+  it('reads Python-written tables exactly as Python does', async () => {
+    for (const name of ['simple', 'partitioned', 'checkpointed', 'evolved', 'all_types', 'many_files']) {
+      const got = rows(await readDelta(fixture(name)))
+      assert.ok(got.length > 0, name)
+      assert.deepEqual(got, rows(pyRead(fixture(name))), name)
+    }
+  })
+
+  it('reads a column-mapped table by its logical names', async () => {
+    const t = await readDelta(fixture('column_mapping'))
+    assert.deepEqual(t.schema.fields.map((f) => f.name), ['a', 'b c'])
+    assert.deepEqual(rows(t), [{ a: '1', 'b c': 'x' }, { a: '2', 'b c': 'y' }, { a: '3', 'b c': 'z' }])
+  })
+
+  it('time travel and projection', async () => {
+    assert.deepEqual(await ids(fixture('simple'), { version: 0 }), [1, 2, 3])
+    assert.deepEqual(await ids(fixture('simple'), { version: 1 }), [1, 2, 3, 4, 5])
+    const t = await readDelta(fixture('partitioned'), { columns: ['amount', 'part'] })
+    assert.deepEqual(t.schema.fields.map((f) => f.name), ['amount', 'part'])
+    assert.deepEqual(rows(t), rows(pyRead(fixture('partitioned'), { columns: ['amount', 'part'] })))
+  })
+
+  it('filters select exactly the matching rows, on partition and data columns', async () => {
+    const all = rows(await readDelta(fixture('partitioned')))
+    const cases = [
+      [[['part', '=', 'a/b']], (r) => r.part === 'a/b'],
+      [[['part', '=', null]], (r) => r.part === null],
+      [[['part', '!=', 'plain']], (r) => r.part !== null && r.part !== 'plain'],
+      [[['part', 'in', ['x=y', '100%', null]]], (r) => ['x=y', '100%', null].includes(r.part)],
+      [[['part', 'not in', ['x=y', 'with space']]], (r) => r.part !== null && !['x=y', 'with space'].includes(r.part)],
+      [[['part', '=', 'ünïcødé'], ['bucket', '>=', 1]], (r) => r.part === 'ünïcødé' && Number(r.bucket) >= 1],
+      [[['bucket', 'in', [0, 2]], ['amount', '<', 300]], (r) => ['0', '2'].includes(r.bucket) && r.amount < 300],
+    ]
+    for (const [filter, pred] of cases) {
+      const want = all.filter(pred)
+      assert.ok(want.length > 0, `${JSON.stringify(filter)} selects something`)
+      assert.deepEqual(rows(await readDelta(fixture('partitioned'), { filter })), want, JSON.stringify(filter))
+    }
+    // A filter column outside the projection filters, then is dropped.
+    const projected = await readDelta(fixture('partitioned'), { columns: ['id'], filter: [['part', '=', 'plain']] })
+    assert.deepEqual(projected.schema.fields.map((f) => f.name), ['id'])
+    assert.deepEqual(rows(projected), all.filter((r) => r.part === 'plain').map((r) => ({ id: r.id })).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)))
+    const range = [['id', '>=', 60000], ['id', '<', 60010]]
+    assert.deepEqual(rows(await readDelta(fixture('many_files'), { filter: range })), rows(pyRead(fixture('many_files'), { filters: range })))
+    const dates = await readDelta(fixture('all_types'), { filter: [['date', '>', new Date('2000-01-01T00:00:00Z')]] })
+    assert.equal(dates.numRows, 2)
+    const ts = await readDelta(fixture('all_types'), { filter: [['ts', '=', '2024-01-01T12:30:15.123456Z']] })
+    assert.equal(ts.numRows, 4)
+    const dec = await readDelta(fixture('all_types'), { filter: [['dec', '<', '0']] })
+    assert.equal(dec.numRows, 2)
+  })
+
+  it('stats skipping never opens files that cannot match', async () => {
+    const many = scratch('slim-many')
+    fs.cpSync(fixture('many_files'), many, { recursive: true })
+    const log0 = fs.readFileSync(path.join(many, '_delta_log', '00000000000000000000.json'), 'utf8')
+    for (const f of await (await DeltaTable.open(many)).files()) if (!log0.includes(f.path)) fs.rmSync(path.join(many, f.path))
+    assert.equal((await readDelta(many, { filter: [['id', '<', 100]] })).numRows, 100)
+    await rejectsWith(readDelta(many), 'STORAGE')
+  })
+
+  it('bad filters are INVALID_ARGUMENT', async () => {
+    await rejectsWith(readDelta(fixture('simple'), { filter: [['nope', '=', 1]] }), 'INVALID_ARGUMENT', /unknown column/)
+    await rejectsWith(readDelta(fixture('simple'), { filter: [['id', '=', 'abc']] }), 'INVALID_ARGUMENT', /cannot be compared/)
+    await rejectsWith(readDelta(fixture('simple'), { filter: [['id', '<', 1.5]] }), 'INVALID_ARGUMENT', /cannot be compared/)
+  })
+
+  it('streams batches no larger than batchSize', async () => {
+    const { DeltaInputAdapter } = await import('../index.mjs')
+    let total = 0
+    for await (const batch of new DeltaInputAdapter(fixture('many_files'), { batchSize: 7000 }).getBatches()) {
+      assert.ok(batch.numRows > 0 && batch.numRows <= 7000)
+      total += batch.numRows
+    }
+    assert.equal(total, 200_000)
+  })
+})
+
+describe('slim build: writes', () => {
+  it('append, overwrite, error and ignore; a new table is one commit; Python reads it back', async () => {
+    const uri = scratch('slim-modes')
+    const first = await writeDelta(uri, people([1, 2]))
+    assert.equal(first.version, 0)
+    assert.equal(first.numRows, 2)
+    assert.deepEqual(logFiles(uri), ['00000000000000000000.json'])
+    assert.equal((await writeDelta(uri, people([3]))).version, 1)
+    assert.deepEqual(await ids(uri), [1, 2, 3])
+    assert.equal((await writeDelta(uri, people([7, 8]), { mode: 'overwrite' })).version, 2)
+    assert.deepEqual(await ids(uri), [7, 8])
+    assert.deepEqual(await ids(uri, { version: 1 }), [1, 2, 3])
+    await rejectsWith(writeDelta(uri, people([9]), { mode: 'error' }), 'INVALID_ARGUMENT', /already exists/)
+    assert.deepEqual(await writeDelta(uri, people([9]), { mode: 'ignore' }), { version: 2, numFiles: 0, numRows: 0, numBytes: 0 })
+    assert.equal(logFiles(uri).length, 3)
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+    assert.deepEqual(rows(pyRead(uri, { version: 1 })), rows(await readDelta(uri, { version: 1 })))
+  })
+
+  it('partitioned writes land in partition directories and read back in Python', async () => {
+    const uri = scratch('slim-parted')
+    const input = [...Array(30)].map((_, i) => ({ id: i, day: ['mon', 'tue', 'wed'][i % 3], v: i / 4 }))
+    const res = await writeDelta(uri, input, { partitionBy: ['day'], name: 'events', description: 'slim', configuration: { 'delta.appendOnly': 'false' } })
+    assert.equal(res.numFiles, 3)
+    assert.deepEqual(fs.readdirSync(uri).filter((d) => d.startsWith('day=')).sort(), ['day=mon', 'day=tue', 'day=wed'])
+    const dt = await DeltaTable.open(uri)
+    assert.deepEqual(dt.metadata().partitionColumns, ['day'])
+    assert.equal(dt.metadata().name, 'events')
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+    assert.deepEqual(await ids(uri, { filter: [['day', '=', 'tue']] }), [1, 4, 7, 10, 13, 16, 19, 22, 25, 28])
+    await rejectsWith(writeDelta(uri, input, { partitionBy: ['v'] }), 'INVALID_ARGUMENT', /partitionBy/)
+  })
+
+  it('a batch that does not fit the table is SCHEMA_MISMATCH and commits nothing', async () => {
+    const uri = scratch('slim-mismatch')
+    await writeDelta(uri, people([1]))
+    await rejectsWith(writeDelta(uri, [{ id: 'not a number', other: true }]), 'SCHEMA_MISMATCH')
+    assert.equal(logFiles(uri).length, 1)
+    assert.deepEqual(await ids(uri), [1])
+  })
+
+  it('abort commits nothing', async () => {
+    const uri = scratch('slim-abort')
+    await writeDelta(uri, people([1]))
+    const out = new DeltaOutputAdapter(uri)
+    await out.write(people([2, 3]))
+    await out.abort()
+    assert.equal(logFiles(uri).length, 1)
+    assert.deepEqual(await ids(uri), [1])
+  })
+
+  it('DeltaWriter files commit atomically through DeltaCoordinator, idempotently per appId', async () => {
+    const uri = scratch('slim-fanout')
+    const actions = []
+    for (const part of [[1, 2], [3], [4, 5, 6]]) {
+      const w = new DeltaWriter(uri)
+      await w.write(people(part))
+      actions.push(...(await w.finish()))
+    }
+    const c = new DeltaCoordinator(uri)
+    const res = await c.commit(actions, { appId: 'job', appVersion: 1 })
+    assert.equal(res.committed, true)
+    assert.deepEqual(await ids(uri), [1, 2, 3, 4, 5, 6])
+    const again = await c.commit(actions, { appId: 'job', appVersion: 1 })
+    assert.equal(again.committed, false)
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+  })
+
+  it('vacuum and checkpoints work; replaceWhere, schemaMode, DML and file sources are UNSUPPORTED_FEATURE', async () => {
+    const uri = scratch('slim-maintain')
+    await writeDelta(uri, people([1, 2]))
+    await writeDelta(uri, people([3]), { mode: 'overwrite' })
+    const dt = await DeltaTable.open(uri)
+    await dt.createCheckpoint()
+    assert.ok(fs.existsSync(path.join(uri, '_delta_log', '00000000000000000001.checkpoint.parquet')))
+    const before = dataFiles(uri).length
+    const vac = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false })
+    assert.equal(vac.filesDeleted.length, 1)
+    assert.equal(dataFiles(uri).length, before - 1)
+    assert.deepEqual(await ids(uri), [3])
+
+    await rejectsWith(writeDelta(uri, people([4]), { mode: 'overwrite', predicate: 'id > 2' }), 'UNSUPPORTED_FEATURE', /predicate/)
+    await rejectsWith(writeDelta(uri, [{ id: 4, extra: 1 }], { schemaMode: 'merge' }), 'UNSUPPORTED_FEATURE', /schemaMode/)
+    await rejectsWith(dt.delete('id = 3'), 'UNSUPPORTED_FEATURE')
+    await rejectsWith(dt.update({ set: { id: '4' } }), 'UNSUPPORTED_FEATURE')
+    const { CsvInputAdapter } = await import('../index.mjs')
+    const csv = path.join(scratch('slim-csv'), 'a.csv')
+    fs.mkdirSync(path.dirname(csv), { recursive: true })
+    fs.writeFileSync(csv, 'a\n1\n')
+    await rejectsWith(new CsvInputAdapter(csv).read(), 'UNSUPPORTED_FEATURE')
+    assert.deepEqual(await ids(uri), [3])
+  })
+})
