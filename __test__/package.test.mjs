@@ -96,6 +96,29 @@ it('without its platform package, require names the package this machine needs',
   assert.match(out, /package zoopipe-linux-x64-gnu, an optional dependency/)
 })
 
+it('with only the slim platform package installed, zoopipe loads it: reads and writes work, DataFusion operations are refused', () => {
+  const slimPkg = path.join(work, 'slim-linux-x64-gnu')
+  fs.mkdirSync(slimPkg)
+  fs.copyFileSync(path.join(root, 'npm', 'slim-linux-x64-gnu', 'package.json'), path.join(slimPkg, 'package.json'))
+  fs.copyFileSync(path.join(root, 'slim', 'zoopipe.linux-x64-gnu.node'), path.join(slimPkg, 'zoopipe.linux-x64-gnu.node'))
+  const slimTgz = run('npm', ['pack', '--pack-destination', work], slimPkg).trim().split('\n').pop()
+  const mainTgz = fs.readdirSync(work).filter((f) => /^zoopipe-\d.*\.tgz$/.test(f)).map((f) => path.join(work, f))
+  const lean = path.join(work, 'app-slim')
+  fs.mkdirSync(lean)
+  fs.writeFileSync(path.join(lean, 'package.json'), JSON.stringify({ name: 'app-slim', private: true }))
+  run('npm', ['install', '--prefer-offline', '--ignore-scripts', ...mainTgz, path.join(work, slimTgz), 'apache-arrow@18.1.0'], lean)
+  assert.ok(!fs.existsSync(path.join(lean, 'node_modules', 'zoopipe-linux-x64-gnu')))
+  fs.writeFileSync(path.join(lean, 'slim.mjs'), `
+    import { writeDelta, readDelta, DeltaTable } from 'zoopipe'
+    await writeDelta('./t', [{ id: 1, day: 'mon' }, { id: 2, day: 'tue' }], { partitionBy: ['day'] })
+    await writeDelta('./t', [{ id: 3, day: 'mon' }])
+    const t = await readDelta('./t', { filter: [['day', '=', 'mon']] })
+    const dt = await DeltaTable.open('./t')
+    const refused = await dt.optimize.compact().then(() => 'ran', (e) => e.code)
+    console.log(t.numRows, dt.version, refused)`)
+  assert.equal(run('node', ['slim.mjs'], lean).trim(), '2 1 UNSUPPORTED_FEATURE')
+})
+
 it('a TypeScript file type-checks against the shipped index.d.ts', () => {
   fs.writeFileSync(path.join(app, 'use.ts'), `
     import { DeltaTable, writeDelta, type WriteResult } from 'zoopipe'

@@ -1,7 +1,12 @@
 'use strict'
 // The generated napi-rs binding (built by scripts/build.js): it loads a local zoopipe.<platform>.node
 // (source checkouts) or the prebuilt platform package zoopipe-<platform> (an optional dependency
-// of the published package). When neither loads, say which package this machine needs.
+// of the published package). The slim variant (no DataFusion, same API, DataFusion operations answer
+// UNSUPPORTED_FEATURE) comes from slim/ in a checkout or the package zoopipe-slim-<platform>: it is
+// used with ZOOPIPE_VARIANT=slim, or when it is the only one installed (e.g. a size-limited bundle).
+// When none loads, say which package this machine needs.
+const fs = require('node:fs')
+const path = require('node:path')
 
 const SUPPORTED = ['linux-x64-gnu', 'linux-x64-musl', 'linux-arm64-gnu', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-msvc']
 
@@ -22,10 +27,22 @@ function platformName(platform = process.platform, arch = process.arch, musl = i
   return `${platform}-${arch}`
 }
 
-function loadError(err) {
+/** The slim addon for this platform, or null when it is not installed. */
+function slimAddon(name) {
+  const file = `zoopipe.${name}.node`
+  const local = path.join(__dirname, '..', 'slim', file)
+  if (fs.existsSync(local)) return local
+  try {
+    return require.resolve(`zoopipe-slim-${name}/${file}`)
+  } catch {
+    return null
+  }
+}
+
+function loadError(err, variant) {
   const { DeltaError } = require('./errors')
   const name = platformName()
-  const pkg = `zoopipe-${name}`
+  const pkg = `zoopipe-${variant === 'slim' ? 'slim-' : ''}${name}`
   const why = SUPPORTED.includes(name)
     ? `its prebuilt binary comes in the package ${pkg}, an optional dependency of zoopipe that is not installed here. ` +
       `Reinstall without --omit=optional / --no-optional (with npm, removing node_modules and package-lock.json ` +
@@ -37,8 +54,24 @@ function loadError(err) {
   return new DeltaError('INTERNAL', message, { cause: err })
 }
 
-try {
-  module.exports = require('../binding.js')
-} catch (err) {
-  throw loadError(err)
+function load() {
+  const variant = process.env.ZOOPIPE_VARIANT
+  if (variant !== undefined && variant !== 'full' && variant !== 'slim') {
+    const { DeltaError } = require('./errors')
+    throw new DeltaError('INVALID_ARGUMENT', `ZOOPIPE_VARIANT must be 'full' or 'slim', got '${variant}'`)
+  }
+  if (variant === 'slim' && !process.env.NAPI_RS_NATIVE_LIBRARY_PATH) {
+    const slim = slimAddon(platformName())
+    if (!slim) throw loadError(new Error('ZOOPIPE_VARIANT=slim but no slim addon is installed'), 'slim')
+    return require(slim)
+  }
+  try {
+    return require('../binding.js')
+  } catch (err) {
+    const slim = variant === undefined && !process.env.NAPI_RS_NATIVE_LIBRARY_PATH && slimAddon(platformName())
+    if (slim) return require(slim)
+    throw loadError(err, variant)
+  }
 }
+
+module.exports = load()
