@@ -1,33 +1,4 @@
-// examples/lambda handlers invoked as Lambda would, against S3 (moto) with credentials in the environment.
-import assert from 'node:assert/strict'
-import { after, before, it } from 'node:test'
-import { startS3 } from './emulators.mjs'
+// examples/lambda handlers on the full build (the cases are in lambda-cases.mjs).
+import { lambdaTests } from './lambda-cases.mjs'
 
-let s3
-let read
-let append
-before(async () => {
-  s3 = await startS3()
-  Object.assign(process.env, s3.storageOptions, { TABLE_URI: `${s3.root}/lambda-orders` })
-  ;({ handler: read } = await import('../examples/lambda/read.mjs'))
-  ;({ handler: append } = await import('../examples/lambda/append.mjs'))
-})
-after(async () => {
-  for (const k of [...Object.keys(s3.storageOptions), 'TABLE_URI']) delete process.env[k]
-  await s3.stop()
-})
-
-it('append then read with a filter, through the handlers', async () => {
-  const rows = Array.from({ length: 30 }, (_, i) => ({ id: i, region: ['eu', 'us', 'apac'][i % 3], amount: i * 1.5 }))
-  const first = await append({ rows: rows.slice(0, 20), partitionBy: ['region'] })
-  assert.equal(first.statusCode, 200)
-  assert.equal(JSON.parse(first.body).version, 0)
-  assert.equal(JSON.parse((await append({ rows: rows.slice(20), requestId: 'r1' })).body).version, 1)
-  const retried = JSON.parse((await append({ rows: rows.slice(20), requestId: 'r1' })).body) // a retried invocation
-  assert.deepEqual([retried.version, retried.numRows], [1, 0])
-  const res = await read({ filter: [['region', '=', 'eu'], ['amount', '>=', 10]], columns: ['id', 'amount'] })
-  const body = JSON.parse(res.body)
-  assert.deepEqual(body.rows.map((r) => r.id).sort((a, b) => a - b), [9, 12, 15, 18, 21, 24, 27])
-  assert.deepEqual(Object.keys(body.rows[0]).sort(), ['amount', 'id'])
-  assert.equal((await append({ rows: [] })).statusCode, 400)
-})
+lambdaTests()
