@@ -1,15 +1,20 @@
 //! The slim build's scan (no DataFusion): delta-kernel plans it — partition pruning and stats-based
-//! file skipping from the filter's predicate, deletion vectors, column mapping — and reads the files
-//! with its default Parquet engine on a blocking thread, one file after another; rows are then
-//! filtered exactly with the kernel's own Arrow predicate evaluator.
+//! file skipping from the filter's predicate, deletion vectors, column mapping — and its default
+//! Parquet engine reads the files. Kernel's `Scan::execute` reads one file after another in
+//! 1,000-row batches; this is the same per-file work (read, `transform_to_logical`, deletion
+//! vector) spread over one blocking thread per core, with rows filtered exactly by the kernel's own
+//! Arrow predicate evaluator and coalesced to the batch size by arrow's `BatchCoalescer`.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use deltalake::DeltaTable;
-use deltalake::arrow::array::{AsArray, RecordBatch};
-use deltalake::arrow::compute::filter_record_batch;
+use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use deltalake::arrow::compute::{BatchCoalescer, and, prep_null_mask_filter};
 use deltalake::arrow::datatypes::Schema as ArrowSchema;
+use delta_kernel::FileMeta;
+use delta_kernel::scan::state::{ScanFile, transform_to_logical};
 use delta_kernel::engine::arrow_conversion::TryFromKernel as _;
 use delta_kernel::engine::arrow_data::ArrowEngineData;
 use futures::StreamExt;
@@ -63,21 +68,42 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
             .with_predicate(predicate.clone())
             .build()?;
         let evaluator = predicate.map(|p| engine.evaluation_handler().new_predicate_evaluator(read_schema, p)).transpose()?;
-        for data in scan.execute(engine.clone())? {
-            let data = data?;
-            let mask = evaluator.as_ref().map(|e| e.evaluate(data.as_ref())).transpose()?;
-            let mut batch: RecordBatch = (*ArrowEngineData::try_from_engine_data(data)?).into();
-            if let Some(mask) = mask {
-                let mask = ArrowEngineData::try_from_engine_data(mask)?;
-                batch = filter_record_batch(&batch, mask.record_batch().column(0).as_boolean())?;
-            }
-            let batch = batch.project(&keep)?;
-            // A send fails once the stream is closed or dropped: stop reading.
-            if batch.num_rows() > 0 && tx.blocking_send(Ok(batch)).is_err() {
-                return Ok(());
-            }
+        let mut files: Vec<ScanFile> = Vec::new();
+        for metadata in scan.scan_metadata(engine.as_ref())? {
+            files = metadata?.visit_scan_files(files, |files, file| files.push(file))?;
         }
-        Ok(())
+        let job = FileJob { scan: &scan, engine: engine.as_ref(), evaluator: evaluator.as_deref(), keep: &keep, batch_size, tx: &tx };
+        let next = AtomicUsize::new(0);
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    s.spawn(|| -> ZResult<()> {
+                        let mut out = None;
+                        while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                            if !job.read(file, &mut out)? {
+                                next.store(files.len(), Ordering::Relaxed); // the reader is gone: stop everyone
+                                return Ok(());
+                            }
+                        }
+                        if let Some(mut out) = out {
+                            out.finish_buffered_batch()?;
+                            job.send_completed(&mut out);
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            let mut result = Ok(());
+            for h in handles {
+                let r = h.join().unwrap_or_else(|_| Err(ZError::new(Code::Internal, "native panic while reading")));
+                if r.is_err() {
+                    next.store(files.len(), Ordering::Relaxed);
+                    result = result.and(r);
+                }
+            }
+            result
+        })
     };
     let failed = move |e: ZError| {
         let _ = tx_failed.blocking_send(Err(e));
@@ -90,4 +116,82 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
     });
     let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed();
     Ok(Batches::new(&out_schema, stream, batch_size))
+}
+
+/// What every reading thread shares.
+struct FileJob<'a> {
+    scan: &'a delta_kernel::scan::Scan,
+    engine: &'a dyn delta_kernel::Engine,
+    evaluator: Option<&'a dyn delta_kernel::PredicateEvaluator>,
+    keep: &'a [usize],
+    batch_size: usize,
+    tx: &'a mpsc::Sender<ZResult<RecordBatch>>,
+}
+
+impl FileJob<'_> {
+    /// Read one file into `out` (what `Scan::execute` does per file), sending full batches on.
+    /// `false` once the consumer is gone.
+    fn read(&self, file: &ScanFile, out: &mut Option<BatchCoalescer>) -> ZResult<bool> {
+        let root = self.scan.table_root();
+        let mut deleted = file.dv_info.get_selection_vector(self.engine, root)?;
+        let meta = FileMeta { last_modified: 0, size: file.size.try_into().unwrap_or(0), location: root.join(&file.path).map_err(|e| ZError::new(Code::Protocol, format!("data file path '{}': {e}", file.path)))? };
+        let physical = self.scan.physical_schema();
+        for data in self.engine.parquet_handler().read_parquet_files(&[meta], physical.clone(), None)? {
+            let logical = transform_to_logical(self.engine, data?, physical, self.scan.logical_schema(), file.transform.clone())?;
+            let rows = logical.len();
+            let mask = self.evaluator.map(|e| e.evaluate(logical.as_ref())).transpose()?;
+            let batch: RecordBatch = (*ArrowEngineData::try_from_engine_data(logical)?).into();
+            // Rows to keep: the predicate's (null is not a match) and the deletion vector's, whose
+            // selection covers the file's rows in order; rows past its end are kept.
+            let mut keep_rows = mask
+                .map(|m| -> ZResult<BooleanArray> {
+                    let m = ArrowEngineData::try_from_engine_data(m)?;
+                    let m = m.record_batch().column(0).as_boolean();
+                    Ok(if m.null_count() > 0 { prep_null_mask_filter(m) } else { m.clone() })
+                })
+                .transpose()?;
+            if let Some(selection) = deleted.as_mut() {
+                let rest = selection.split_off(rows.min(selection.len()));
+                let mut selected = std::mem::replace(selection, rest);
+                selected.resize(rows, true);
+                let selected = BooleanArray::from(selected);
+                keep_rows = Some(match keep_rows {
+                    Some(k) => and(&k, &selected)?,
+                    None => selected,
+                });
+            }
+            let batch = batch.project(self.keep)?;
+            let out = self.coalescer_for(out, &batch)?;
+            match keep_rows {
+                Some(k) => out.push_batch_with_filter(batch, &k)?,
+                None => out.push_batch(batch)?,
+            }
+            if !self.send_completed(out) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The coalescer for `batch`: the coalescer needs exact types, and the kernel's may differ from
+    /// the declared schema in details such as list item names (`Batches` conforms them for JS), so
+    /// it takes the batches' own schema and starts over if that changes.
+    fn coalescer_for<'o>(&self, out: &'o mut Option<BatchCoalescer>, batch: &RecordBatch) -> ZResult<&'o mut BatchCoalescer> {
+        if let Some(current) = out.as_mut().filter(|c| c.schema().fields() != batch.schema().fields()) {
+            current.finish_buffered_batch()?;
+            self.send_completed(current);
+            *out = None;
+        }
+        Ok(out.get_or_insert_with(|| BatchCoalescer::new(batch.schema(), self.batch_size)))
+    }
+
+    /// Send the coalescer's full batches on; `false` once the consumer is gone.
+    fn send_completed(&self, out: &mut BatchCoalescer) -> bool {
+        while let Some(batch) = out.next_completed_batch() {
+            if self.tx.blocking_send(Ok(batch)).is_err() {
+                return false;
+            }
+        }
+        true
+    }
 }
