@@ -174,6 +174,18 @@ describe('slim build: writes', () => {
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
   })
 
+  it('restore and table properties work without DataFusion', async () => {
+    const uri = scratch('slim-restore')
+    await writeDelta(uri, people([1, 2]))
+    await writeDelta(uri, people([3]), { mode: 'overwrite' })
+    const dt = await DeltaTable.open(uri)
+    await dt.restore(0)
+    assert.equal(dt.version, 2)
+    assert.deepEqual(await ids(uri), [1, 2])
+    await dt.alterTable.setProperties({ 'delta.logRetentionDuration': 'interval 7 days' })
+    assert.equal((await DeltaTable.open(uri)).metadata().configuration['delta.logRetentionDuration'], 'interval 7 days')
+  })
+
   it('vacuum and checkpoints work; replaceWhere, schemaMode, DML and file sources are UNSUPPORTED_FEATURE', async () => {
     const uri = scratch('slim-maintain')
     await writeDelta(uri, people([1, 2]))
