@@ -72,3 +72,14 @@ export const rejectsWith = (p, code, re) => assert.rejects(p, (e) => {
   if (re) assert.match(e.message, re)
   return true
 })
+
+/** Filters on the `partitioned` fixture and the rows each must select (read and slim tests share them). */
+export const partitionFilterCases = [
+  [[['part', '=', 'a/b']], (r) => r.part === 'a/b'],
+  [[['part', '=', null]], (r) => r.part === null],
+  [[['part', '!=', 'plain']], (r) => r.part !== null && r.part !== 'plain'],
+  [[['part', 'in', ['x=y', '100%', null]]], (r) => ['x=y', '100%', null].includes(r.part)],
+  [[['part', 'not in', ['x=y', 'with space']]], (r) => r.part !== null && !['x=y', 'with space'].includes(r.part)],
+  [[['part', '=', 'ünïcødé'], ['bucket', '>=', 1]], (r) => r.part === 'ünïcødé' && Number(r.bucket) >= 1],
+  [[['bucket', 'in', [0, 2]], ['amount', '<', 300]], (r) => ['0', '2'].includes(r.bucket) && r.amount < 300],
+]

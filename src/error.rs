@@ -59,6 +59,12 @@ impl ZError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self { code, message: message.into() }
     }
+
+    /// What the slim build (no DataFusion) cannot do.
+    pub fn needs_full(what: &str) -> Self {
+        ZError::new(Code::UnsupportedFeature, format!("{what} needs the full zoopipe build (this is the slim build, without DataFusion)"))
+    }
+
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(Code::InvalidArgument, message)
     }

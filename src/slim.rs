@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use napi::bindgen_prelude::Buffer;
 use serde_json::Value;
 
-use crate::error::{Code, ZError};
+use crate::error::ZError;
 use crate::read::NativeBatchStream;
 use crate::table::NativeTable;
 
 fn needs_full<T>(what: &str) -> napi::Result<T> {
-    Err(ZError::new(Code::UnsupportedFeature, format!("{what} needs the full zoopipe build (this is the slim build, without DataFusion)")).into())
+    Err(ZError::needs_full(what).into())
 }
 
 #[napi]

@@ -18,10 +18,6 @@ use tokio::sync::mpsc;
 use crate::error::{Code, ZError, ZResult};
 use crate::write::{Msg, WriteOptions, WriteTask, commit_properties, target_file_size, writer_properties};
 
-fn needs_full(what: &str) -> ZError {
-    ZError::new(Code::UnsupportedFeature, format!("{what} needs the full zoopipe build (this is the slim build, without DataFusion)"))
-}
-
 /// Start a `RecordBatchWriter` on the batches arriving through `rx`; it commits at the end.
 #[allow(clippy::too_many_arguments)]
 pub fn spawn_writer(
@@ -35,10 +31,10 @@ pub fn spawn_writer(
     mut rx: mpsc::Receiver<Msg>,
 ) -> ZResult<WriteTask> {
     if o.schema_mode.is_some() {
-        return Err(needs_full("schemaMode"));
+        return Err(ZError::needs_full("schemaMode"));
     }
     if o.predicate.is_some() {
-        return Err(needs_full("predicate (replaceWhere)"));
+        return Err(ZError::needs_full("predicate (replaceWhere)"));
     }
     let props = commit_properties(o.custom_metadata.as_ref(), o.app_id.as_deref(), o.app_version)?;
     let (mut writer, partition_by) = if exists {
