@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import { RecordBatch, Table } from 'apache-arrow'
-import { DeltaInputAdapter, DeltaTable, DeltaError, readDelta } from '../index.mjs'
+import { RecordBatch, Table, makeVector } from 'apache-arrow'
+import { DeltaInputAdapter, DeltaTable, DeltaError, readDelta, writeDelta } from '../index.mjs'
 import { columnNames, fixture, partitionFilterCases, pyRead, rows, scratch } from './helpers.mjs'
 
 async function assertSameAsPython(name, opts = {}) {
@@ -192,6 +192,17 @@ describe('DeltaInputAdapter', () => {
     for (const dir of fs.readdirSync(parted)) if (dir !== '_delta_log' && dir !== 'part=a%2Fb') fs.rmSync(path.join(parted, dir), { recursive: true })
     const only = await readDelta(parted, { filter: [['part', '=', 'a/b']] })
     assert.equal(only.numRows, 10)
+  })
+
+  it('readAll keeps an explicit batchSize and otherwise collects in large batches', async () => {
+    const uri = scratch('one-big-file')
+    await writeDelta(uri, new Table({ id: makeVector(Int32Array.from({ length: 300_000 }, (_, i) => i)) }))
+    const small = await readDelta(uri, { batchSize: 7000 })
+    assert.ok(small.batches.every((b) => b.numRows <= 7000))
+    const large = await readDelta(uri)
+    assert.equal(large.numRows, 300_000)
+    assert.ok(large.batches.some((b) => b.numRows > 65_536), `batches of ${large.batches.map((b) => b.numRows)}`)
+    assert.deepEqual([...large.getChild('id')], [...small.getChild('id')])
   })
 
   it('streams batches no larger than batchSize, as RecordBatches or IPC buffers', async () => {

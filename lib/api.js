@@ -27,6 +27,11 @@ function createApi(arrow) {
     }
   }
 
+  // Reading a whole table into memory has no batch-size memory bound to keep, and bigger batches
+  // decode faster (measured: a 10 M-row full read 0.59 s at 65,536 rows per batch, 0.50 s at 262,144).
+  const COLLECT_BATCH_SIZE = 262_144
+  const forCollect = (opts) => (opts.batchSize === undefined ? { ...opts, batchSize: COLLECT_BATCH_SIZE } : opts)
+
   async function collect(open) {
     const stream = await call(open)
     try {
@@ -167,7 +172,7 @@ function createApi(arrow) {
     }
 
     async toTable(options = {}) {
-      return collect(() => this._t.scan(scanOptions(options)))
+      return collect(() => this._t.scan(forCollect(scanOptions(options))))
     }
   }
 
@@ -289,7 +294,7 @@ function createApi(arrow) {
     }
 
     readAll() {
-      return collect(() => native.openFileSource(this._path, this._opts))
+      return collect(() => native.openFileSource(this._path, forCollect(this._opts)))
     }
   }
 
