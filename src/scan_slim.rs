@@ -55,6 +55,8 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
     let read_schema = kernel_schema.project(&read)?;
     let out_schema = Arc::new(ArrowSchema::try_from_kernel(kernel_schema.project(&wanted)?.as_ref())?);
     let version = table.version().ok_or_else(|| ZError::new(Code::TableNotFound, "no table loaded"))?;
+    // delta-rs keeps the loaded kernel snapshot private (EagerSnapshot), so the kernel builds its own
+    // at the same version: a log listing and a protocol/metadata read, not a file replay.
     let snapshot = deltalake::kernel::Snapshot::try_new(table.log_store().as_ref(), Some(version)).await?;
     let kernel_snapshot = snapshot.scan_builder().build()?.snapshot().clone();
     let engine = table.log_store().engine(None);
