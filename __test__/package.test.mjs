@@ -94,6 +94,8 @@ it('without its platform package, require names the package this machine needs',
   const out = run('node', ['load.js'], bare)
   assert.match(out, /^DeltaError INTERNAL zoopipe: the native addon for linux-x64-gnu could not be loaded/)
   assert.match(out, /package zoopipe-linux-x64-gnu, an optional dependency/)
+  const slim = spawnSync('node', ['load.js'], { cwd: bare, env: { ...env, ZOOPIPE_VARIANT: 'slim' }, encoding: 'utf8' })
+  assert.match(slim.stdout, /^DeltaError INTERNAL .*package zoopipe-slim-linux-x64-gnu, which is not installed here/)
 })
 
 it('with only the slim platform package installed, zoopipe loads it: reads and writes work, DataFusion operations are refused', () => {

@@ -43,11 +43,18 @@ function loadError(err, variant) {
   const { DeltaError } = require('./errors')
   const name = platformName()
   const pkg = `zoopipe-${variant === 'slim' ? 'slim-' : ''}${name}`
-  const why = SUPPORTED.includes(name)
-    ? `its prebuilt binary comes in the package ${pkg}, an optional dependency of zoopipe that is not installed here. ` +
+  let why
+  if (!SUPPORTED.includes(name)) {
+    why = `there is no prebuilt binary for ${name} (prebuilt: ${SUPPORTED.join(', ')}); build from source with a Rust toolchain.`
+  } else if (variant === 'slim') {
+    why = `its slim binary comes in the package ${pkg}, which is not installed here: \`npm install ${pkg}\` ` +
+      '(or add it to a bundle built on another platform).'
+  } else {
+    why = `its prebuilt binary comes in the package ${pkg}, an optional dependency of zoopipe that is not installed here. ` +
       `Reinstall without --omit=optional / --no-optional (with npm, removing node_modules and package-lock.json ` +
-      `first works around npm's optional-dependency bug), or add ${pkg} to a bundle built on another platform.`
-    : `there is no prebuilt binary for ${name} (prebuilt: ${SUPPORTED.join(', ')}); build from source with a Rust toolchain.`
+      `first works around npm's optional-dependency bug), or add ${pkg} (or the smaller zoopipe-slim-${name}, ` +
+      'without DataFusion) to a bundle built on another platform.'
+  }
   const message =
     `zoopipe: the native addon for ${name} could not be loaded: ${why} ` +
     `From a source checkout, \`npm install\` builds it with cargo. (${err.message.split('\n')[0]})`
