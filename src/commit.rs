@@ -4,8 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use deltalake::kernel::transaction::{CommitBuilder, TableReference};
-use deltalake::kernel::{Action, StructType};
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
+use deltalake::kernel::{Action, Add, StructType};
 use deltalake::logstore::object_store::ObjectStoreExt as _;
 use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
@@ -160,6 +160,29 @@ pub(crate) async fn already_committed(table: &DeltaTable, app_id: &str, app_vers
     }
 }
 
+/// Add files to an existing table in one commit (replacing its current files for `overwrite`);
+/// returns the version committed. `partition_by` is what the commit info records.
+pub(crate) async fn commit_adds(
+    table: &DeltaTable,
+    mode: SaveMode,
+    adds: impl IntoIterator<Item = Add>,
+    partition_by: Option<Vec<String>>,
+    props: CommitProperties,
+) -> ZResult<u64> {
+    let state = table.snapshot()?;
+    let mut actions: Vec<Action> = Vec::new();
+    if mode == SaveMode::Overwrite {
+        actions.extend(state.log_data().iter().map(|f| Action::Remove(f.remove_action(true))));
+    }
+    actions.extend(adds.into_iter().map(Action::Add));
+    let operation = DeltaOperation::Write { mode, partition_by, predicate: None };
+    let finalized = CommitBuilder::from(props)
+        .with_actions(actions)
+        .build(Some(state as &dyn TableReference), table.log_store(), operation)
+        .await?;
+    Ok(finalized.version())
+}
+
 /// JS numbers arrive as doubles; integral ones become integers again for serde.
 fn integral_numbers(v: &mut Value) {
     match v {
@@ -217,22 +240,12 @@ impl NativeCoordinator {
             table = self.create_if_missing(table, &actions[0]).await?;
             validate(actions, &table, true).await?;
         }
-        let state = table.snapshot()?;
-        let mut log_actions: Vec<Action> = Vec::new();
-        if self.mode == SaveMode::Overwrite {
-            log_actions.extend(state.log_data().iter().map(|f| Action::Remove(f.remove_action(true))));
-        }
-        log_actions.extend(actions.iter().map(|a| Action::Add(a.add.clone())));
         let mut props = commit_properties(options.custom_metadata.as_ref(), options.app_id.as_deref(), options.app_version)?;
         if let Some(n) = options.max_retries {
             props = props.with_max_retries(n as usize);
         }
-        let operation = DeltaOperation::Write { mode: self.mode, partition_by: None, predicate: None };
-        let finalized = CommitBuilder::from(props)
-            .with_actions(log_actions)
-            .build(Some(state as &dyn TableReference), table.log_store(), operation)
-            .await?;
-        Ok(CommitResult { version: finalized.version() as i64, num_files: actions.len() as u32, committed: true })
+        let version = commit_adds(&table, self.mode, actions.iter().map(|a| a.add.clone()), None, props).await?;
+        Ok(CommitResult { version: version as i64, num_files: actions.len() as u32, committed: true })
     }
 }
 

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use deltalake::DeltaTable;
 use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::{Add, StructType};
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
@@ -67,27 +69,41 @@ pub(crate) fn trailing_slash(url: &str) -> String {
     if url.ends_with('/') { url.to_string() } else { format!("{url}/") }
 }
 
+/// A `RecordBatchWriter` for `table` and its partition columns: the table's schema and partitioning
+/// when it exists (batches that do not fit are a SCHEMA_MISMATCH), else `schema` and `partition_by`.
+pub(crate) fn open_writer(
+    table: &DeltaTable,
+    exists: bool,
+    schema: SchemaRef,
+    partition_by: Option<&Vec<String>>,
+    storage: &HashMap<String, String>,
+    compression: Option<&str>,
+) -> ZResult<(RecordBatchWriter, Vec<String>)> {
+    let (writer, partition_columns) = if exists {
+        let actual: Vec<String> = table.snapshot()?.metadata().partition_columns().to_vec();
+        if let Some(p) = partition_by.filter(|p| **p != actual) {
+            return Err(ZError::invalid(format!("partitionBy [{}] differs from the table's [{}]", p.join(", "), actual.join(", "))));
+        }
+        (RecordBatchWriter::for_table(table)?, actual)
+    } else {
+        let partition_by = partition_by.cloned().unwrap_or_default();
+        if let Some(c) = partition_by.iter().find(|c| schema.field_with_name(c).is_err()) {
+            return Err(ZError::invalid(format!("unknown partition column '{c}'")));
+        }
+        (RecordBatchWriter::try_new(table.table_url().as_str(), schema, Some(partition_by.clone()), Some(storage.clone()))?, partition_by)
+    };
+    Ok(match writer_properties(compression)? {
+        Some(props) => (writer.with_writer_properties(props), partition_columns),
+        None => (writer, partition_columns),
+    })
+}
+
 impl NativeFileWriter {
     async fn open(&self, first: &RecordBatch) -> ZResult<Open> {
         let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
         let table_uri = trailing_slash(table.table_url().as_str());
-        let (mut writer, partition_columns) = if exists {
-            let actual: Vec<String> = table.snapshot()?.metadata().partition_columns().to_vec();
-            if let Some(p) = self.options.partition_by.as_ref().filter(|p| **p != actual) {
-                return Err(ZError::invalid(format!("partitionBy [{}] differs from the table's [{}]", p.join(", "), actual.join(", "))));
-            }
-            (RecordBatchWriter::for_table(&table)?, actual)
-        } else {
-            let partition_by = self.options.partition_by.clone().unwrap_or_default();
-            if let Some(c) = partition_by.iter().find(|c| first.schema().field_with_name(c).is_err()) {
-                return Err(ZError::invalid(format!("unknown partition column '{c}'")));
-            }
-            let w = RecordBatchWriter::try_new(table.table_url().as_str(), first.schema(), Some(partition_by.clone()), Some(self.storage.clone()))?;
-            (w, partition_by)
-        };
-        if let Some(props) = writer_properties(self.options.compression.as_deref())? {
-            writer = writer.with_writer_properties(props);
-        }
+        let (writer, partition_columns) =
+            open_writer(&table, exists, first.schema(), self.options.partition_by.as_ref(), &self.storage, self.options.compression.as_deref())?;
         let arrow_schema = writer.arrow_schema();
         let kernel: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
         Ok(Open { writer, table_uri, schema: serde_json::to_value(&kernel)?, partition_columns, flushed: Vec::new() })

@@ -7,16 +7,18 @@ use std::collections::HashMap;
 
 use deltalake::DeltaTable;
 use deltalake::arrow::datatypes::SchemaRef;
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
+use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Action, Add, StructType};
 use deltalake::operations::create::CreateBuilder;
-use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
+use deltalake::protocol::SaveMode;
+use deltalake::writer::DeltaWriter as _;
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use tokio::sync::mpsc;
 
+use crate::commit::commit_adds;
 use crate::error::{Code, ZError, ZResult};
-use crate::write::{Msg, WriteOptions, WriteTask, commit_properties, target_file_size, writer_properties};
+use crate::worker::open_writer;
+use crate::write::{Msg, WriteOptions, WriteTask, commit_properties, target_file_size};
 
 /// Start a `RecordBatchWriter` on the batches arriving through `rx`; it commits at the end.
 #[allow(clippy::too_many_arguments)]
@@ -37,20 +39,7 @@ pub fn spawn_writer(
         return Err(ZError::needs_full("predicate (replaceWhere)"));
     }
     let props = commit_properties(o.custom_metadata.as_ref(), o.app_id.as_deref(), o.app_version)?;
-    let (mut writer, partition_by) = if exists {
-        let actual = table.snapshot()?.metadata().partition_columns().to_vec();
-        if let Some(p) = o.partition_by.as_ref().filter(|p| **p != actual) {
-            return Err(ZError::invalid(format!("partitionBy [{}] differs from the table's [{}]", p.join(", "), actual.join(", "))));
-        }
-        // The table's schema: batches that do not fit it are a SCHEMA_MISMATCH (evolving it is schemaMode).
-        (RecordBatchWriter::for_table(&table)?, actual)
-    } else {
-        let partition_by = o.partition_by.clone().unwrap_or_default();
-        (RecordBatchWriter::try_new(table.table_url().as_str(), schema, Some(partition_by.clone()), Some(storage.clone()))?, partition_by)
-    };
-    if let Some(props) = writer_properties(o.compression.as_deref())? {
-        writer = writer.with_writer_properties(props);
-    }
+    let (mut writer, partition_by) = open_writer(&table, exists, schema, o.partition_by.as_ref(), storage, o.compression.as_deref())?;
     if let Some(size) = target_file_size(o.target_file_size)? {
         writer = writer.with_target_file_size(size.get());
     }
@@ -75,19 +64,9 @@ pub fn spawn_writer(
 
 /// Add `adds` to an existing table in one commit (replacing its files for `overwrite`).
 async fn commit(mut table: DeltaTable, mode: SaveMode, adds: Vec<Add>, props: CommitProperties) -> ZResult<DeltaTable> {
-    let state = table.snapshot()?;
-    let mut actions: Vec<Action> = Vec::new();
-    if mode == SaveMode::Overwrite {
-        actions.extend(state.log_data().iter().map(|f| Action::Remove(f.remove_action(true))));
-    }
-    actions.extend(adds.into_iter().map(Action::Add));
-    let partition_by = Some(state.metadata().partition_columns().to_vec()).filter(|p| !p.is_empty());
-    let operation = DeltaOperation::Write { mode, partition_by, predicate: None };
-    let finalized = CommitBuilder::from(props)
-        .with_actions(actions)
-        .build(Some(state as &dyn TableReference), table.log_store(), operation)
-        .await?;
-    table.update_incremental(Some(finalized.version())).await?;
+    let partition_by = Some(table.snapshot()?.metadata().partition_columns().to_vec()).filter(|p| !p.is_empty());
+    let version = commit_adds(&table, mode, adds, partition_by, props).await?;
+    table.update_incremental(Some(version)).await?;
     Ok(table)
 }
 
