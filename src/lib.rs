@@ -6,6 +6,7 @@
 #[macro_use]
 extern crate napi_derive;
 
+mod append;
 mod commit;
 mod convert;
 #[cfg(feature = "datafusion")]

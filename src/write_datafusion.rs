@@ -1,12 +1,15 @@
 //! The full build's table writer: delta-rs's own `WriteBuilder` (modes, partitioning, replaceWhere,
 //! schema enforcement/evolution, stats, checkpoints) runs on a DataFusion `StreamingTable` that
-//! reads the adapter's bounded channel.
+//! reads the adapter's bounded channel; large plain appends take `append.rs`'s parallel writers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex};
 
 use deltalake::DeltaTable;
-use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::arrow::datatypes::{Schema, SchemaRef};
+use deltalake::kernel::StructType;
+use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
+use serde_json::Value;
 use deltalake::datafusion::catalog::streaming::StreamingTable;
 use deltalake::datafusion::datasource::provider_as_source;
 use deltalake::datafusion::error::DataFusionError;
@@ -19,7 +22,8 @@ use deltalake::protocol::SaveMode;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::error::{ZError, ZResult};
+use crate::append;
+use crate::error::{Code, ZError, ZResult};
 use crate::write::{Msg, WriteOptions, WriteTask, commit_properties, schema_mode, target_file_size, writer_properties};
 
 /// One-shot source of the channel's batches for DataFusion.
@@ -52,7 +56,8 @@ impl PartitionStream for ChannelSource {
     }
 }
 
-/// Start delta-rs's `WriteBuilder` on the batches arriving through `rx`.
+/// Start the write of the batches arriving through `rx`: delta-rs's `WriteBuilder`, or for a large
+/// plain append that needs nothing of it (`append::fast_path_ok`), parallel writers (`append.rs`).
 #[allow(clippy::too_many_arguments)]
 pub fn spawn_writer(
     table: DeltaTable,
@@ -61,17 +66,62 @@ pub fn spawn_writer(
     mode: SaveMode,
     o: &WriteOptions,
     uri: &str,
-    _storage: &HashMap<String, String>,
-    rx: mpsc::Receiver<Msg>,
+    storage: &HashMap<String, String>,
+    mut rx: mpsc::Receiver<Msg>,
 ) -> ZResult<WriteTask> {
-    let source = ChannelSource { schema: schema.clone(), rx: StdMutex::new(Some(rx)) };
-    let provider = StreamingTable::try_new(schema.clone(), vec![Arc::new(source)])?;
+    let target = append::Target { table, exists, schema, mode, storage: storage.clone() };
+    let fast = fast_path_ok(&target, o)?;
+    let o = o.clone();
+    let uri = uri.to_string();
+    Ok(tokio::spawn(async move {
+        let run = async move {
+            // A write of more than one run goes parallel; a smaller one (all of it is in `head`
+            // then) goes through WriteBuilder.
+            let mut head = Vec::new();
+            let mut rows = 0;
+            let mut ended = false;
+            while fast && rows <= append::RUN_ROWS {
+                match rx.recv().await {
+                    Some(Some(b)) => {
+                        rows += b.num_rows();
+                        head.push(b);
+                    }
+                    Some(None) => {
+                        ended = true;
+                        break;
+                    }
+                    None => return Err(ZError::new(Code::Aborted, "write input ended without close()")),
+                }
+            }
+            if fast && !ended {
+                return append::Append::open(target, &o)?.write(head, rx).await;
+            }
+            let rx = if head.is_empty() {
+                rx
+            } else {
+                let (tx, rest) = mpsc::channel(head.len() + 1);
+                for b in head {
+                    let _ = tx.try_send(Some(b));
+                }
+                let _ = tx.try_send(None);
+                rest
+            };
+            write_builder(target, &o, rx)?.await.map_err(ZError::from)
+        };
+        run.await.map_err(|e| e.context(uri))
+    }))
+}
+
+/// delta-rs's `WriteBuilder` over the batches arriving through `rx`.
+fn write_builder(t: append::Target, o: &WriteOptions, rx: mpsc::Receiver<Msg>) -> ZResult<WriteBuilder> {
+    let source = ChannelSource { schema: t.schema.clone(), rx: StdMutex::new(Some(rx)) };
+    let provider = StreamingTable::try_new(t.schema.clone(), vec![Arc::new(source)])?;
     let plan = LogicalPlanBuilder::scan("zoopipe_input", provider_as_source(Arc::new(provider)), None)?.build()?;
 
-    let snapshot = if exists { Some(table.snapshot()?.snapshot().clone()) } else { None };
-    let mut builder = WriteBuilder::new(table.log_store(), snapshot)
+    let snapshot = if t.exists { Some(t.table.snapshot()?.snapshot().clone()) } else { None };
+    let mut builder = WriteBuilder::new(t.table.log_store(), snapshot)
         .with_input_plan(plan)
-        .with_save_mode(mode)
+        .with_save_mode(t.mode)
         .with_commit_properties(commit_properties(o.custom_metadata.as_ref(), o.app_id.as_deref(), o.app_version)?);
     if let Some(cols) = &o.partition_by {
         builder = builder.with_partition_columns(cols.clone());
@@ -97,6 +147,87 @@ pub fn spawn_writer(
     if let Some(conf) = &o.configuration {
         builder = builder.with_configuration(conf.clone());
     }
-    let uri = uri.to_string();
-    Ok(tokio::spawn(async move { builder.await.map_err(|e| ZError::from(e).context(uri)) }))
+    Ok(builder)
+}
+
+/// Writer features a plain append may ignore: none of them constrains the data written.
+const PLAIN_WRITER_FEATURES: [&str; 3] = ["appendOnly", "timestampNtz", "deletionVectors"];
+
+/// Field metadata keys that make delta-rs compute or check values on write.
+const COMPUTED_FIELD_KEYS: [&str; 3] = ["delta.invariants", "delta.generationExpression", "delta.identity."];
+
+/// The full build may write `schema`'s batches with `write()` instead of delta-rs's `WriteBuilder`:
+/// a plain append (or the creation of a table without extra configuration), unpartitioned, no
+/// replaceWhere or schema evolution, a table with no constraint, invariant, generated or identity
+/// column and no table feature beyond `PLAIN_WRITER_FEATURES`, and batches whose Arrow schema is
+/// exactly the table's (so `WriteBuilder` would neither cast nor reject them).
+pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
+    let append::Target { table, exists, schema, mode, .. } = t;
+    if o.predicate.is_some() || o.schema_mode.is_some() || o.partition_by.as_ref().is_some_and(|p| !p.is_empty()) {
+        return Ok(false);
+    }
+    if !*exists {
+        if o.configuration.is_some() {
+            return Ok(false);
+        }
+        // What the table would be created with, back in Arrow: equal means no cast on write.
+        let kernel: Result<StructType, _> = schema.as_ref().try_into_kernel();
+        let Ok(kernel) = kernel else { return Ok(false) };
+        let back: Result<Schema, _> = (&kernel).try_into_arrow();
+        let Ok(back) = back else { return Ok(false) };
+        return Ok(same_fields(&back, schema));
+    }
+    if *mode != SaveMode::Append {
+        return Ok(false);
+    }
+    let state = table.snapshot()?;
+    if !state.metadata().partition_columns().is_empty() || state.metadata().configuration().keys().any(|k| k.starts_with("delta.constraints.")) {
+        return Ok(false);
+    }
+    let protocol = serde_json::to_value(state.protocol())?;
+    let writer_version = protocol["minWriterVersion"].as_i64().unwrap_or(i64::MAX);
+    let features_plain = protocol["writerFeatures"]
+        .as_array()
+        .is_none_or(|f| f.iter().all(|f| f.as_str().is_some_and(|f| PLAIN_WRITER_FEATURES.contains(&f))));
+    if !(writer_version <= 2 || (writer_version == 7 && features_plain)) {
+        return Ok(false);
+    }
+    if has_computed_field(&serde_json::to_value(state.snapshot().schema().as_ref())?) {
+        return Ok(false);
+    }
+    Ok(same_fields(&state.snapshot().arrow_schema(), schema))
+}
+
+/// Same column names, types and nullability, in order (field metadata aside).
+fn same_fields(a: &Schema, b: &Schema) -> bool {
+    a.fields().len() == b.fields().len()
+        && a.fields().iter().zip(b.fields()).all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type() && x.is_nullable() == y.is_nullable())
+}
+
+/// Any field (at any depth) whose metadata asks delta-rs to compute or check its values.
+fn has_computed_field(v: &Value) -> bool {
+    match v {
+        Value::Object(map) => {
+            let computed = map.get("metadata").and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| COMPUTED_FIELD_KEYS.iter().any(|c| k.starts_with(c))));
+            computed || map.values().any(has_computed_field)
+        }
+        Value::Array(items) => items.iter().any(has_computed_field),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn computed_fields_are_found_at_any_depth() {
+        let plain = serde_json::json!({"type": "struct", "fields": [{"name": "a", "type": "long", "nullable": true, "metadata": {"comment": "x"}}]});
+        assert!(!has_computed_field(&plain));
+        let nested = serde_json::json!({"type": "struct", "fields": [{"name": "s", "type": {"type": "struct", "fields": [
+            {"name": "g", "type": "long", "nullable": true, "metadata": {"delta.generationExpression": "1"}}]}, "nullable": true, "metadata": {}}]});
+        assert!(has_computed_field(&nested));
+        let identity = serde_json::json!({"fields": [{"name": "id", "metadata": {"delta.identity.start": 1}}]});
+        assert!(has_computed_field(&identity));
+    }
 }

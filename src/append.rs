@@ -1,0 +1,205 @@
+//! Parallel Parquet writers and one commit: the slim build's table writer, and the full build's
+//! fast path for large plain appends.
+//!
+//! delta-rs's `WriteBuilder` funnels an unpartitioned write into one Parquet writer, so encoding
+//! and compression run on one core (as in Python's `write_deltalake`, which is the same Rust). Here
+//! the input is cut into runs of `RUN_ROWS` rows, dealt round-robin to one `RecordBatchWriter` per
+//! core (each finalises its own files: stats, target file size), and all files are committed as one
+//! version — adding to the table (replacing its files for `overwrite`), or creating it with them as
+//! version 0. A write smaller than one run stays in one writer and one file.
+//!
+//! `RecordBatchWriter` does not evaluate CHECK constraints, invariants, generated or identity columns
+//! and does not cast; the full build therefore only takes this path for tables that have none of
+//! them and batches that already have the table's exact Arrow schema (`write_datafusion::fast_path_ok`).
+
+use std::collections::HashMap;
+
+use deltalake::DeltaTable;
+use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::{Action, Add, StructType};
+use deltalake::logstore::object_store::ObjectStoreExt as _;
+use deltalake::operations::create::CreateBuilder;
+use deltalake::protocol::SaveMode;
+use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
+use deltalake::Path;
+use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::commit::commit_adds;
+use crate::error::{Code, ZError, ZResult};
+use crate::worker::open_writer;
+use crate::write::{Msg, WriteOptions, commit_properties, target_file_size};
+
+/// Rows dealt to one writer before moving to the next (~10 MB of a typical 10-column batch).
+pub const RUN_ROWS: usize = 262_144;
+
+/// Batches queued per writer.
+const WRITER_QUEUE: usize = 2;
+
+/// Where the files go and how the commit is made.
+pub struct Target {
+    pub table: DeltaTable,
+    pub exists: bool,
+    pub schema: SchemaRef,
+    pub mode: SaveMode,
+    pub storage: HashMap<String, String>,
+}
+
+/// A write about to start: the first writer is open, so bad options fail before any data moves.
+pub struct Append {
+    t: Target,
+    o: WriteOptions,
+    props: CommitProperties,
+    first: RecordBatchWriter,
+    partition_by: Vec<String>,
+}
+
+impl Append {
+    pub fn open(t: Target, o: &WriteOptions) -> ZResult<Self> {
+        let props = commit_properties(o.custom_metadata.as_ref(), o.app_id.as_deref(), o.app_version)?;
+        let (first, partition_by) = open(&t, o)?;
+        Ok(Self { t, o: o.clone(), props, first, partition_by })
+    }
+
+    /// Write `head`, then everything arriving through `rx`, with one writer per core; commit.
+    pub async fn write(self, head: Vec<RecordBatch>, mut rx: mpsc::Receiver<Msg>) -> ZResult<DeltaTable> {
+        let Self { t, o, props, first, partition_by } = self;
+        let file_schema: StructType =
+            first.arrow_schema().as_ref().try_into_kernel().map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
+        let mut spare = Some(first);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+        // Writers are spawned as runs reach them; dropping the set (abort, error) stops them all.
+        let mut tasks: JoinSet<ZResult<Vec<Add>>> = JoinSet::new();
+        let mut queues: Vec<mpsc::Sender<RecordBatch>> = Vec::new();
+        let (mut current, mut run) = (0usize, 0usize);
+        let mut head = head.into_iter();
+        loop {
+            let batch = match head.next() {
+                Some(b) => b,
+                None => match rx.recv().await {
+                    Some(Some(b)) => b,
+                    Some(None) => break,
+                    None => return Err(ZError::new(Code::Aborted, "write input ended without close()")),
+                },
+            };
+            if current == queues.len() {
+                let writer = match spare.take() {
+                    Some(w) => w,
+                    None => open(&t, &o)?.0,
+                };
+                let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+                tasks.spawn(drain(writer, rx));
+                queues.push(tx);
+            }
+            let rows = batch.num_rows();
+            if queues[current].send(batch).await.is_err() {
+                // That writer stopped: its error says why.
+                break;
+            }
+            run += rows;
+            if run >= RUN_ROWS {
+                run = 0;
+                current = (current + 1) % cores;
+            }
+        }
+        drop(queues);
+        let mut adds = Vec::new();
+        let mut failure = None;
+        while let Some(res) = tasks.join_next().await {
+            match res.map_err(|_| ZError::new(Code::Internal, "native panic while writing")).and_then(|r| r) {
+                Ok(a) => adds.extend(a),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    tasks.abort_all();
+                }
+            }
+        }
+        if let Some(e) = failure {
+            remove_files(&t.table, &adds).await;
+            return Err(e);
+        }
+        let committed = if t.exists {
+            commit(&t.table, t.mode, adds.clone(), props).await
+        } else {
+            NewTable::from(&o, partition_by).commit(&t.table, file_schema, adds.clone(), props).await
+        };
+        if committed.is_err() {
+            remove_files(&t.table, &adds).await;
+        }
+        committed
+    }
+}
+
+/// A `RecordBatchWriter` for the target (see `worker::open_writer`) with the write's file size.
+fn open(t: &Target, o: &WriteOptions) -> ZResult<(RecordBatchWriter, Vec<String>)> {
+    let (w, partition_by) = open_writer(&t.table, t.exists, t.schema.clone(), o.partition_by.as_ref(), &t.storage, o.compression.as_deref())?;
+    Ok(match target_file_size(o.target_file_size)? {
+        Some(s) => (w.with_target_file_size(s.get()), partition_by),
+        None => (w, partition_by),
+    })
+}
+
+/// One writer: encode its batches, then finalise its files.
+async fn drain(mut writer: RecordBatchWriter, mut rx: mpsc::Receiver<RecordBatch>) -> ZResult<Vec<Add>> {
+    while let Some(batch) = rx.recv().await {
+        writer.write(batch).await?;
+    }
+    Ok(writer.flush().await?)
+}
+
+/// Best effort: files of a write that did not commit are not part of the table; delete them.
+async fn remove_files(table: &DeltaTable, adds: &[Add]) {
+    let store = table.object_store();
+    for add in adds {
+        let _ = store.delete(&Path::from(add.path.as_str())).await;
+    }
+}
+
+/// Add `adds` to an existing table in one commit (replacing its files for `overwrite`).
+async fn commit(table: &DeltaTable, mode: SaveMode, adds: Vec<Add>, props: CommitProperties) -> ZResult<DeltaTable> {
+    let partition_by = Some(table.snapshot()?.metadata().partition_columns().to_vec()).filter(|p| !p.is_empty());
+    let version = commit_adds(table, mode, adds, partition_by, props).await?;
+    let mut table = table.clone();
+    table.update_incremental(Some(version)).await?;
+    Ok(table)
+}
+
+/// What a write that creates its table records in version 0.
+struct NewTable {
+    name: Option<String>,
+    description: Option<String>,
+    configuration: Option<HashMap<String, Option<String>>>,
+    partition_by: Vec<String>,
+}
+
+impl NewTable {
+    fn from(o: &WriteOptions, partition_by: Vec<String>) -> Self {
+        Self { name: o.name.clone(), description: o.description.clone(), configuration: o.configuration.clone(), partition_by }
+    }
+
+    /// Create the table with `adds` as its first version.
+    async fn commit(self, table: &DeltaTable, schema: StructType, adds: Vec<Add>, props: CommitProperties) -> ZResult<DeltaTable> {
+        let mut b = CreateBuilder::new()
+            .with_log_store(table.log_store())
+            .with_columns(schema.fields().cloned())
+            .with_partition_columns(self.partition_by)
+            .with_actions(adds.into_iter().map(Action::Add))
+            .with_commit_properties(props)
+            // Another writer created the table since this one started: fail rather than guess.
+            .with_save_mode(SaveMode::ErrorIfExists);
+        if let Some(name) = self.name {
+            b = b.with_table_name(name);
+        }
+        if let Some(d) = self.description {
+            b = b.with_comment(d);
+        }
+        if let Some(conf) = self.configuration {
+            b = b.with_configuration(conf);
+        }
+        Ok(b.await?)
+    }
+}
