@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
-import { tableFromIPC } from 'apache-arrow'
+import { Table, Utf8, makeVector, tableFromIPC, vectorFromArray } from 'apache-arrow'
 import { DeltaError } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -83,3 +83,30 @@ export const partitionFilterCases = [
   [[['part', '=', 'ünïcødé'], ['bucket', '>=', 1]], (r) => r.part === 'ünïcødé' && Number(r.bucket) >= 1],
   [[['bucket', 'in', [0, 2]], ['amount', '<', 300]], (r) => ['0', '2'].includes(r.bucket) && r.amount < 300],
 ]
+
+/** Rows in one writer's run (src/append.rs RUN_ROWS): a write of more is dealt to parallel writers. */
+export const RUN = 262_144
+
+/** `n` rows from id `from` in batches of 65,536: id (Int32), x = id / 4, name = `n${id}`; id -1 at `bad`. */
+export function big(from, n, bad = -1) {
+  const batches = []
+  for (let start = from; start < from + n; start += 65_536) {
+    const id = Int32Array.from({ length: Math.min(65_536, from + n - start) }, (_, i) => (start + i === bad ? -1 : start + i))
+    batches.push(...new Table({
+      id: makeVector(id),
+      x: makeVector(Float64Array.from(id, (v) => v / 4)),
+      name: vectorFromArray(Array.from(id, (v) => `n${v}`), new Utf8()),
+    }).batches)
+  }
+  return new Table(batches)
+}
+
+/** The id, x and name columns of a `big()` table in id order, as plain arrays. */
+export function idColumns(t) {
+  const [id, x, name] = ['id', 'x', 'name'].map((c) => [...t.getChild(c)])
+  const order = id.map((_, i) => i).sort((a, b) => Number(id[a]) - Number(id[b]))
+  return [id, x, name].map((col) => order.map((i) => (typeof col[i] === 'bigint' ? Number(col[i]) : col[i])))
+}
+
+/** The Parquet files under a table folder (relative paths, sorted). */
+export const dataFiles = (dir) => fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.parquet')).sort()

@@ -16,11 +16,10 @@ process.env.ZOOPIPE_VARIANT = 'slim'
 
 
 const { DeltaCoordinator, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import('../index.mjs')
-const { fixture, partitionFilterCases, people, pyRead, rejectsWith, rows, scratch } = await import('./helpers.mjs')
+const { RUN, big, dataFiles, fixture, idColumns, partitionFilterCases, people, pyRead, rejectsWith, rows, scratch } = await import('./helpers.mjs')
 
 const ids = async (uri, opts) => rows(await readDelta(uri, opts)).map((r) => Number(r.id)).sort((a, b) => a - b)
 const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
-const dataFiles = (dir) => fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.parquet'))
 
 describe('slim build: reads', () => {
   it('is the slim addon (DataFusion operations are refused)', async () => {
@@ -128,6 +127,20 @@ describe('slim build: writes', () => {
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
     assert.deepEqual(await ids(uri, { filter: [['day', '=', 'tue']] }), [1, 4, 7, 10, 13, 16, 19, 22, 25, 28])
     await rejectsWith(writeDelta(uri, input, { partitionBy: ['v'] }), 'INVALID_ARGUMENT', /partitionBy/)
+  })
+
+  it('large writes are encoded by one writer per core and commit once; overwrite replaces them; Python reads every row', async () => {
+    const uri = scratch('slim-parallel')
+    const writers = Math.min((await import('node:os')).availableParallelism(), 3)
+    const n = 2 * RUN + 1000
+    assert.deepEqual(await writeDelta(uri, big(0, n)).then((r) => [r.version, r.numRows, r.numFiles]), [0, n, writers])
+    assert.deepEqual(await writeDelta(uri, big(n, n), { mode: 'overwrite' }).then((r) => [r.version, r.numRows, r.numFiles]), [1, n, writers])
+    const [id, x, name] = idColumns(await readDelta(uri))
+    assert.deepEqual(id, Array.from({ length: n }, (_, i) => n + i))
+    assert.deepEqual(x, id.map((v) => v / 4))
+    assert.deepEqual(name, id.map((v) => `n${v}`))
+    assert.deepEqual(idColumns(pyRead(uri)), [id, x, name])
+    assert.equal(dataFiles(uri).length, 2 * writers)
   })
 
   it('a batch that does not fit the table is SCHEMA_MISMATCH and commits nothing', async () => {

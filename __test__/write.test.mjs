@@ -8,9 +8,9 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { makeVector, tableFromArrays, tableToIPC, RecordBatch, Table, Utf8, vectorFromArray } from 'apache-arrow'
+import { makeVector, tableFromArrays, tableToIPC, RecordBatch, Table } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
-import { fixture, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
+import { RUN, big, dataFiles, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -329,31 +329,8 @@ describe('interop with Python deltalake', () => {
 })
 
 describe('parallel writers for large plain appends', () => {
-  // More rows than one writer's run (append.rs RUN_ROWS = 262,144), so every core gets a run.
-  const RUN = 262_144
   const cores = os.availableParallelism()
-  // Batches of 65,536 rows: id, x = id / 4, name = `n${id}` (id -1 at `bad`).
-  const big = (from, n, bad = -1) => {
-    const batches = []
-    for (let start = from; start < from + n; start += 65_536) {
-      const id = Int32Array.from({ length: Math.min(65_536, from + n - start) }, (_, i) => (start + i === bad ? -1 : start + i))
-      batches.push(...new Table({
-        id: makeVector(id),
-        x: makeVector(Float64Array.from(id, (v) => v / 4)),
-        name: vectorFromArray(Array.from(id, (v) => `n${v}`), new Utf8()),
-      }).batches)
-    }
-    return new Table(batches)
-  }
-  const parquetFiles = (uri) => fs.readdirSync(uri).filter((f) => !f.startsWith('_')).sort()
   const committedFiles = async (uri) => (await (await DeltaTable.open(uri)).files()).map((f) => f.path).sort()
-  // The columns in id order, as plain arrays.
-  const columns = (t) => {
-    const [id, x, name] = ['id', 'x', 'name'].map((c) => [...t.getChild(c)])
-    const order = id.map((_, i) => i).sort((a, b) => Number(id[a]) - Number(id[b]))
-    return [id, x, name].map((col) => order.map((i) => (typeof col[i] === 'bigint' ? Number(col[i]) : col[i])))
-  }
-
   it('a write of several runs commits one version of one file per writer; zoopipe and Python read every row', async () => {
     const uri = scratch('parallel')
     const n = 2 * RUN + 1000
@@ -363,14 +340,14 @@ describe('parallel writers for large plain appends', () => {
     assert.equal(created.numFiles, Math.min(cores, 3))
     const appended = await writeDelta(uri, big(n, n))
     assert.deepEqual([appended.version, appended.numRows, appended.numFiles], [1, n, Math.min(cores, 3)])
-    assert.deepEqual(parquetFiles(uri), await committedFiles(uri))
+    assert.deepEqual(dataFiles(uri), await committedFiles(uri))
     const ours = await readDelta(uri)
     assert.equal(ours.numRows, 2 * n)
-    const [id, x, name] = columns(ours)
+    const [id, x, name] = idColumns(ours)
     assert.deepEqual(id, Array.from({ length: 2 * n }, (_, i) => i))
     assert.deepEqual(x, id.map((v) => v / 4))
     assert.deepEqual(name, id.map((v) => `n${v}`))
-    assert.deepEqual(columns(pyRead(uri)), [id, x, name])
+    assert.deepEqual(idColumns(pyRead(uri)), [id, x, name])
   })
 
   it('a large append to a table with a CHECK constraint still enforces it', async () => {
@@ -386,7 +363,7 @@ describe('parallel writers for large plain appends', () => {
   it('an aborted or failed large write leaves the table and its folder as they were', async () => {
     const uri = scratch('parallel-abort')
     await writeDelta(uri, big(0, 10))
-    const before = parquetFiles(uri)
+    const before = dataFiles(uri)
     const out = new DeltaOutputAdapter(uri)
     await out.write(big(10, 3 * RUN))
     await out.abort()
@@ -394,7 +371,7 @@ describe('parallel writers for large plain appends', () => {
     const otherColumns = new Table({ id: makeVector(new Int32Array(10)), y: makeVector(new Float64Array(10)) })
     await rejectsWith(writeDelta(uri, (async function* () { yield big(10, 3 * RUN); yield otherColumns })()), 'SCHEMA_MISMATCH')
     assert.equal((await DeltaTable.open(uri)).version, 0)
-    assert.deepEqual(parquetFiles(uri), before)
+    assert.deepEqual(dataFiles(uri), before)
     assert.equal((await readDelta(uri)).numRows, 10)
   })
 })
