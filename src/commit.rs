@@ -187,10 +187,10 @@ pub(crate) async fn commit_adds(
 fn integral_numbers(v: &mut Value) {
     match v {
         Value::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15) {
-                if n.as_i64().is_none() {
-                    *v = Value::from(f as i64);
-                }
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15)
+                && n.as_i64().is_none()
+            {
+                *v = Value::from(f as i64);
             }
         }
         Value::Array(a) => a.iter_mut().for_each(integral_numbers),
@@ -220,21 +220,20 @@ impl NativeCoordinator {
 
     async fn commit_once(&self, actions: &[FileAction], options: &CommitOptions) -> ZResult<CommitResult> {
         let (mut table, exists) = table_or_new(&self.uri, &self.storage).await?;
-        if let (Some(id), Some(v)) = (&options.app_id, options.app_version) {
-            if exists {
-                if let Some(version) = already_committed(&table, id, v).await? {
-                    return Ok(CommitResult { version, num_files: 0, committed: false });
-                }
-            }
+        if let (Some(id), Some(v)) = (&options.app_id, options.app_version)
+            && exists
+            && let Some(version) = already_committed(&table, id, v).await?
+        {
+            return Ok(CommitResult { version, num_files: 0, committed: false });
         }
         if actions.is_empty() {
             return Err(ZError::invalid("commit() needs at least one file action"));
         }
         validate(actions, &table, exists).await?;
-        if let (false, Some((schema, parts))) = (exists, &self.create_with) {
-            if !same_columns(&actions[0].schema, &serde_json::to_value(schema)?) || &actions[0].partition_columns != parts {
-                return Err(ZError::invalid("the files' schema or partition columns differ from the schema given to the coordinator"));
-            }
+        if let (false, Some((schema, parts))) = (exists, &self.create_with)
+            && (!same_columns(&actions[0].schema, &serde_json::to_value(schema)?) || &actions[0].partition_columns != parts)
+        {
+            return Err(ZError::invalid("the files' schema or partition columns differ from the schema given to the coordinator"));
         }
         if !exists {
             table = self.create_if_missing(table, &actions[0]).await?;
@@ -287,12 +286,11 @@ impl NativeCoordinator {
                 // A concurrent commit of the same (appId, appVersion) won the race: that is success.
                 Err(e) if e.code == Code::CommitConflict && options.app_id.is_some() => {
                     let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
-                    if exists {
-                        if let (Some(id), Some(v)) = (&options.app_id, options.app_version) {
-                            if let Some(version) = already_committed(&table, id, v).await? {
-                                return Ok(CommitResult { version, num_files: 0, committed: false });
-                            }
-                        }
+                    if exists
+                        && let (Some(id), Some(v)) = (&options.app_id, options.app_version)
+                        && let Some(version) = already_committed(&table, id, v).await?
+                    {
+                        return Ok(CommitResult { version, num_files: 0, committed: false });
                     }
                     Err(e)
                 }

@@ -88,7 +88,10 @@ fn metrics(m: impl serde::Serialize) -> ZResult<Value> {
     })
 }
 
-fn filter_strings(filter: &Value) -> ZResult<Vec<(String, String, Vec<String>, bool)>> {
+/// One `[column, op, value]` term as strings; `true` when the value was a list.
+type StringTerm = (String, String, Vec<String>, bool);
+
+fn filter_strings(filter: &Value) -> ZResult<Vec<StringTerm>> {
     let terms = filter.as_array().ok_or_else(|| ZError::invalid("filter must be an array of [column, op, value] triples"))?;
     terms
         .iter()

@@ -69,7 +69,7 @@ impl NativeTable {
             self.run(async move |t| {
                 let mut b = t.vacuum().with_commit_properties(props);
                 if let Some(h) = o.retention_hours {
-                    if !(h >= 0.0) {
+                    if h.is_nan() || h < 0.0 {
                         return Err(ZError::invalid("retentionHours must be >= 0"));
                     }
                     b = b.with_retention_period(chrono::Duration::milliseconds((h * 3_600_000.0) as i64));

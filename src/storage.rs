@@ -118,10 +118,10 @@ pub async fn load_at(table: &mut DeltaTable, at: At) -> ZResult<()> {
         let err = ZError::from(e);
         if let At::Version(v) = at {
             // Whatever delta-rs said, a version past the end is a missing version.
-            if let Ok(latest) = table.get_latest_version().await {
-                if v as u64 > latest {
-                    return Err(ZError::new(Code::VersionNotFound, format!("version {v} does not exist (latest version is {latest})")));
-                }
+            if let Ok(latest) = table.get_latest_version().await
+                && v as u64 > latest
+            {
+                return Err(ZError::new(Code::VersionNotFound, format!("version {v} does not exist (latest version is {latest})")));
             }
         }
         return Err(err);
@@ -129,17 +129,17 @@ pub async fn load_at(table: &mut DeltaTable, at: At) -> ZResult<()> {
     if let At::Timestamp(ms) = at {
         let state = table.snapshot()?;
         let version = state.version();
-        if let Some(committed) = state.snapshot().version_timestamp(version) {
-            if committed as f64 > ms {
-                return Err(ZError::new(
-                    Code::VersionNotFound,
-                    format!(
-                        "no version was committed at or before {} (the earliest available version {version} was committed at {})",
-                        to_datetime(ms)?.to_rfc3339(),
-                        to_datetime(committed as f64)?.to_rfc3339()
-                    ),
-                ));
-            }
+        if let Some(committed) = state.snapshot().version_timestamp(version)
+            && committed as f64 > ms
+        {
+            return Err(ZError::new(
+                Code::VersionNotFound,
+                format!(
+                    "no version was committed at or before {} (the earliest available version {version} was committed at {})",
+                    to_datetime(ms)?.to_rfc3339(),
+                    to_datetime(committed as f64)?.to_rfc3339()
+                ),
+            ));
         }
     }
     Ok(())

@@ -172,10 +172,10 @@ impl NativeTableWriter {
                 SaveMode::Ignore => return Ok(State::Ignoring(table.version().unwrap_or(0) as i64)),
                 _ => {}
             }
-        } else if let Some(cols) = &o.partition_by {
-            if let Some(c) = cols.iter().find(|c| schema.field_with_name(c).is_err()) {
-                return Err(ZError::invalid(format!("{}: unknown partition column '{c}'", self.uri)));
-            }
+        } else if let Some(cols) = &o.partition_by
+            && let Some(c) = cols.iter().find(|c| schema.field_with_name(c).is_err())
+        {
+            return Err(ZError::invalid(format!("{}: unknown partition column '{c}'", self.uri)));
         }
         if !exists && o.predicate.is_some() {
             return Err(ZError::new(Code::TableNotFound, format!("{}: predicate needs an existing table", self.uri)));
