@@ -181,7 +181,8 @@ impl NativeTableWriter {
             return Err(ZError::new(Code::TableNotFound, format!("{}: predicate needs an existing table", self.uri)));
         }
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
-        let task = spawn_writer(table, exists, schema.clone(), mode, o, &self.uri, &self.storage, rx)?;
+        let target = crate::append::Target { table, exists, schema: schema.clone(), mode, storage: self.storage.clone() };
+        let task = spawn_writer(target, o, &self.uri, rx)?;
         Ok(State::Running(Running { tx, task, schema }))
     }
 

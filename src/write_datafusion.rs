@@ -2,14 +2,9 @@
 //! schema enforcement/evolution, stats, checkpoints) runs on a DataFusion `StreamingTable` that
 //! reads the adapter's bounded channel; large plain appends take `append.rs`'s parallel writers.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex};
 
-use deltalake::DeltaTable;
 use deltalake::arrow::datatypes::{Schema, SchemaRef};
-use deltalake::kernel::StructType;
-use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
-use serde_json::Value;
 use deltalake::datafusion::catalog::streaming::StreamingTable;
 use deltalake::datafusion::datasource::provider_as_source;
 use deltalake::datafusion::error::DataFusionError;
@@ -17,9 +12,12 @@ use deltalake::datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use deltalake::datafusion::logical_expr::LogicalPlanBuilder;
 use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use deltalake::datafusion::physical_plan::streaming::PartitionStream;
+use deltalake::kernel::StructType;
 use deltalake::operations::write::{SchemaMode, WriteBuilder};
 use deltalake::protocol::SaveMode;
+use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
 use futures::StreamExt;
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::append;
@@ -57,19 +55,8 @@ impl PartitionStream for ChannelSource {
 }
 
 /// Start the write of the batches arriving through `rx`: delta-rs's `WriteBuilder`, or for a large
-/// plain append that needs nothing of it (`append::fast_path_ok`), parallel writers (`append.rs`).
-#[allow(clippy::too_many_arguments)]
-pub fn spawn_writer(
-    table: DeltaTable,
-    exists: bool,
-    schema: SchemaRef,
-    mode: SaveMode,
-    o: &WriteOptions,
-    uri: &str,
-    storage: &HashMap<String, String>,
-    mut rx: mpsc::Receiver<Msg>,
-) -> ZResult<WriteTask> {
-    let target = append::Target { table, exists, schema, mode, storage: storage.clone() };
+/// plain append that needs nothing of it (`fast_path_ok`), parallel writers (`append.rs`).
+pub fn spawn_writer(target: append::Target, o: &WriteOptions, uri: &str, mut rx: mpsc::Receiver<Msg>) -> ZResult<WriteTask> {
     let fast = fast_path_ok(&target, o)?;
     let o = o.clone();
     let uri = uri.to_string();
@@ -173,6 +160,9 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
         // What the table would be created with, back in Arrow: equal means no cast on write.
         let kernel: Result<StructType, _> = schema.as_ref().try_into_kernel();
         let Ok(kernel) = kernel else { return Ok(false) };
+        if has_computed_field(&serde_json::to_value(&kernel)?) {
+            return Ok(false);
+        }
         let back: Result<Schema, _> = (&kernel).try_into_arrow();
         let Ok(back) = back else { return Ok(false) };
         return Ok(same_fields(&back, schema));
