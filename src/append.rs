@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 use crate::commit::commit_adds;
 use crate::error::{Code, ZError, ZResult};
 use crate::worker::open_writer;
-use crate::write::{Msg, WriteOptions, commit_properties, target_file_size};
+use crate::write::{Msg, WriteOptions, commit_properties, next_batch, target_file_size};
 
 /// Rows dealt to one writer before moving to the next (~10 MB of a typical 10-column batch).
 pub const RUN_ROWS: usize = 262_144;
@@ -80,10 +80,9 @@ impl Append {
         loop {
             let batch = match head.next() {
                 Some(b) => b,
-                None => match rx.recv().await {
-                    Some(Some(b)) => b,
-                    Some(None) => break,
-                    None => return Err(ZError::new(Code::Aborted, "write input ended without close()")),
+                None => match next_batch(&mut rx).await? {
+                    Some(b) => b,
+                    None => break,
                 },
             };
             if current == queues.len() {

@@ -119,6 +119,12 @@ pub fn commit_properties(custom: Option<&Value>, app_id: Option<&str>, app_versi
 /// or aborted) fails the write, so it can never commit partial input.
 pub type Msg = Option<RecordBatch>;
 
+/// The next batch for a writer: `None` once close() marked the end; a channel closed without that
+/// mark is ABORTED.
+pub async fn next_batch(rx: &mut mpsc::Receiver<Msg>) -> ZResult<Option<RecordBatch>> {
+    rx.recv().await.ok_or_else(|| ZError::new(Code::Aborted, "write input ended without close()"))
+}
+
 /// What the writer task ends with: the table at the version it committed.
 pub type WriteTask = JoinHandle<ZResult<DeltaTable>>;
 

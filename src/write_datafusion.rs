@@ -21,8 +21,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::append;
-use crate::error::{Code, ZError, ZResult};
-use crate::write::{Msg, WriteOptions, WriteTask, commit_properties, schema_mode, target_file_size, writer_properties};
+use crate::error::{ZError, ZResult};
+use crate::write::{Msg, WriteOptions, WriteTask, commit_properties, next_batch, schema_mode, target_file_size, writer_properties};
 
 /// One-shot source of the channel's batches for DataFusion.
 #[derive(Debug)]
@@ -68,17 +68,12 @@ pub fn spawn_writer(target: append::Target, o: &WriteOptions, uri: &str, mut rx:
             let mut rows = 0;
             let mut ended = false;
             while fast && rows <= append::RUN_ROWS {
-                match rx.recv().await {
-                    Some(Some(b)) => {
-                        rows += b.num_rows();
-                        head.push(b);
-                    }
-                    Some(None) => {
-                        ended = true;
-                        break;
-                    }
-                    None => return Err(ZError::new(Code::Aborted, "write input ended without close()")),
-                }
+                let Some(b) = next_batch(&mut rx).await? else {
+                    ended = true;
+                    break;
+                };
+                rows += b.num_rows();
+                head.push(b);
             }
             if fast && !ended {
                 return append::Append::open(target, &o)?.write(head, rx).await;
