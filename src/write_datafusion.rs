@@ -41,10 +41,10 @@ impl PartitionStream for ChannelSource {
         let stream = match rx {
             Some(rx) => futures::stream::unfold(Some(rx), |rx| async move {
                 let mut rx = rx?;
-                match rx.recv().await {
-                    Some(Some(batch)) => Some((Ok(batch), Some(rx))),
-                    Some(None) => None,
-                    None => Some((Err(DataFusionError::Execution("write input ended without close()".into())), None)),
+                match next_batch(&mut rx).await {
+                    Ok(Some(batch)) => Some((Ok(batch), Some(rx))),
+                    Ok(None) => None,
+                    Err(e) => Some((Err(DataFusionError::Execution(e.message)), None)),
                 }
             })
             .boxed(),
