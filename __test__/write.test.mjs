@@ -377,3 +377,22 @@ describe('parallel writers for large plain appends', () => {
     assert.equal((await readDelta(uri)).numRows, 10)
   })
 })
+
+describe('ZOOPIPE_LOW_MEMORY=1 (large native buffers mapped and unmapped)', () => {
+  it('a large parallel write, a full read and a streamed read keep every value', async () => {
+    const uri = scratch('low-memory')
+    const n = 2 * RUN + 1000
+    const { stdout } = await run(process.execPath, [path.join(here, 'workers', 'low-memory.mjs'), uri, String(n)], {
+      env: { ...process.env, ZOOPIPE_LOW_MEMORY: '1' }, maxBuffer: 1 << 28,
+    })
+    const got = JSON.parse(stdout)
+    assert.equal(got.numFiles, Math.min(os.availableParallelism(), 3))
+    const id = Array.from({ length: n }, (_, i) => i)
+    const expected = [id, id.map((v) => v / 4), id.map((v) => `n${v}`)]
+    assert.deepEqual(got.full, expected)
+    assert.deepEqual(got.streamed, expected)
+    // Python reads the files the mapped-buffer writers produced.
+    assert.deepEqual(idColumns(pyRead(uri)), expected)
+  })
+})
+

@@ -6,6 +6,8 @@
 #[macro_use]
 extern crate napi_derive;
 
+#[cfg(target_os = "linux")]
+mod alloc;
 mod append;
 mod commit;
 mod convert;
@@ -34,7 +36,14 @@ mod write_datafusion;
 #[cfg(not(feature = "datafusion"))]
 mod write_slim;
 
+// System malloc, or large allocations as their own mappings with ZOOPIPE_LOW_MEMORY=1 (alloc.rs).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: alloc::Allocator = alloc::Allocator;
+
 #[napi_derive::module_init]
 fn init() {
+    #[cfg(target_os = "linux")]
+    alloc::policy();
     storage::register_handlers();
 }
