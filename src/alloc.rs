@@ -117,19 +117,26 @@ pub struct Allocator;
 
 // SAFETY: the policy is read once and never changes, so every block is freed and reallocated by
 // the allocator that allocated it.
+// `inline(never)`: the stripped addon measured ~5 MB larger with this allocator (81.7 vs 76.4 MB),
+// likely fat LTO inlining these bodies into every allocation site of every crate; out of line, each
+// site is one call, as with malloc (size not re-measured yet).
 unsafe impl GlobalAlloc for Allocator {
+    #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if policy() == MAP_LARGE { unsafe { MapLarge.alloc(layout) } } else { unsafe { System.alloc(layout) } }
     }
 
+    #[inline(never)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if policy() == MAP_LARGE { unsafe { MapLarge.alloc_zeroed(layout) } } else { unsafe { System.alloc_zeroed(layout) } }
     }
 
+    #[inline(never)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if policy() == MAP_LARGE { unsafe { MapLarge.dealloc(ptr, layout) } } else { unsafe { System.dealloc(ptr, layout) } }
     }
 
+    #[inline(never)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if policy() == MAP_LARGE {
             unsafe { MapLarge.realloc(ptr, layout, new_size) }
