@@ -395,4 +395,3 @@ describe('ZOOPIPE_LOW_MEMORY=1 (large native buffers mapped and unmapped)', () =
     assert.deepEqual(idColumns(pyRead(uri)), expected)
   })
 })
-
