@@ -378,20 +378,38 @@ describe('parallel writers for large plain appends', () => {
   })
 })
 
-describe('ZOOPIPE_LOW_MEMORY=1 (large native buffers mapped and unmapped)', () => {
-  it('a large parallel write, a full read and a streamed read keep every value', async () => {
-    const uri = scratch('low-memory')
-    const n = 2 * RUN + 1000
-    const { stdout } = await run(process.execPath, [path.join(here, 'workers', 'low-memory.mjs'), uri, String(n)], {
-      env: { ...process.env, ZOOPIPE_LOW_MEMORY: '1' }, maxBuffer: 1 << 28,
-    })
+describe('large native buffers are mapped and unmapped while streaming (ZOOPIPE_LOW_MEMORY)', () => {
+  const n = 2 * RUN + 1000
+  const id = Array.from({ length: n }, (_, i) => i)
+  const expected = [id, id.map((v) => v / 4), id.map((v) => `n${v}`)]
+  async function inFreshProcess(name, lowMemory) {
+    const uri = scratch(name)
+    const env = { ...process.env }
+    if (lowMemory === undefined) delete env.ZOOPIPE_LOW_MEMORY
+    else env.ZOOPIPE_LOW_MEMORY = lowMemory
+    const { stdout } = await run(process.execPath, [path.join(here, 'workers', 'low-memory.mjs'), uri, String(n)], { env, maxBuffer: 1 << 28 })
     const got = JSON.parse(stdout)
     assert.equal(got.numFiles, Math.min(os.availableParallelism(), 3))
-    const id = Array.from({ length: n }, (_, i) => i)
-    const expected = [id, id.map((v) => v / 4), id.map((v) => `n${v}`)]
     assert.deepEqual(got.full, expected)
     assert.deepEqual(got.streamed, expected)
-    // Python reads the files the mapped-buffer writers produced.
+    return { uri, mappings: got.mappings }
+  }
+
+  it('by default only a streaming read maps its large buffers; a write and readAll keep malloc', async () => {
+    const { mappings } = await inFreshProcess('low-memory-default', undefined)
+    assert.equal(mappings.write, 0)
+    assert.equal(mappings.full, 0)
+    assert.ok(mappings.streamed > 0, JSON.stringify(mappings))
+  })
+
+  it('ZOOPIPE_LOW_MEMORY=1 maps them everywhere, and Python reads what the mapped writers produced', async () => {
+    const { uri, mappings } = await inFreshProcess('low-memory-always', '1')
+    assert.ok(mappings.write > 0 && mappings.full > 0 && mappings.streamed > 0, JSON.stringify(mappings))
     assert.deepEqual(idColumns(pyRead(uri)), expected)
+  })
+
+  it('ZOOPIPE_LOW_MEMORY=0 never maps', async () => {
+    const { mappings } = await inFreshProcess('low-memory-never', '0')
+    assert.deepEqual(mappings, { write: 0, full: 0, streamed: 0 })
   })
 })

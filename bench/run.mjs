@@ -119,14 +119,15 @@ if (slimAddon) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 // streaming read: peak RSS in fresh processes, three of each (one process's peak varies by ±15 MB),
-// by default and with ZOOPIPE_LOW_MEMORY=1 (large native buffers returned to the OS when freed)
+// by default (large native buffers mapped and returned to the OS when freed while a stream runs) and
+// with ZOOPIPE_LOW_MEMORY=0 (malloc only, the default before: freed buffers kept for reuse)
 log('streaming read (peak RSS)')
 const streamRuns = (env) => Array.from({ length: 3 }, () => JSON.parse(execFileSync(process.execPath, [path.join(here, 'stream.mjs'), table], { encoding: 'utf8', env: { ...process.env, ...env } })))
 const stream = streamRuns({})
-const lowStream = streamRuns({ ZOOPIPE_LOW_MEMORY: '1' })
+const mallocStream = streamRuns({ ZOOPIPE_LOW_MEMORY: '0' })
 const rssOf = (runs) => median(runs.map((r) => r.peakRssMb))
 const pyStream = peers('stream_rss')
-results.push({ name: 'streaming read batch by batch (fresh process)', rows: ROWS, zoopipe: stream.map((r) => r.seconds), peers: { 'python-deltalake (dataset batches)': pyStream['python-deltalake (dataset batches)'], 'zoopipe with ZOOPIPE_LOW_MEMORY=1': lowStream.map((r) => r.seconds) }, note: `median peak RSS: zoopipe ${rssOf(stream).toFixed(0)} MB (${stream.map((r) => r.peakRssMb.toFixed(0)).join(', ')}), with ZOOPIPE_LOW_MEMORY=1 ${rssOf(lowStream).toFixed(0)} MB (${lowStream.map((r) => r.peakRssMb.toFixed(0)).join(', ')}), python ${pyStream.peak_rss_mb?.toFixed?.(0)} MB`, rss: rssOf(stream), lowRss: rssOf(lowStream) })
+results.push({ name: 'streaming read batch by batch (fresh process)', rows: ROWS, zoopipe: stream.map((r) => r.seconds), peers: { 'python-deltalake (dataset batches)': pyStream['python-deltalake (dataset batches)'], 'zoopipe with ZOOPIPE_LOW_MEMORY=0 (malloc only)': mallocStream.map((r) => r.seconds) }, note: `median peak RSS: zoopipe ${rssOf(stream).toFixed(0)} MB (${stream.map((r) => r.peakRssMb.toFixed(0)).join(', ')}), with ZOOPIPE_LOW_MEMORY=0 ${rssOf(mallocStream).toFixed(0)} MB (${mallocStream.map((r) => r.peakRssMb.toFixed(0)).join(', ')}), python ${pyStream.peak_rss_mb?.toFixed?.(0)} MB`, rss: rssOf(stream) })
 
 // coordinator commit of 1,000 worker file actions
 log('coordinator commit of 1,000 file actions')
@@ -193,10 +194,11 @@ const analysis = [
   '  (two DataFusion partitions, each holding a fetched row group of ~17 MB and decoding it, plus the batches in',
   '  flight), then it climbs to ~300 MB. ~60 MB of the climb is V8: consumed batches\' external buffers are freed',
   '  only when it collects, past its external-memory threshold (`global.gc()` every batch: ~230 MB). ~40 MB is',
-  '  glibc keeping the scan\'s freed multi-MB buffers in per-thread arenas: with `ZOOPIPE_LOW_MEMORY=1` the addon',
-  '  maps its allocations of 1 MiB+ and unmaps them when freed (`src/alloc.rs`), ~260 MB. Opt-in, because a',
-  '  first full read costs the same but repeated full reads in one process lose glibc\'s reuse of the previous',
-  '  result\'s memory: 0.53 s → 0.75 s side by side. Tried and dropped for the same RSS: `malloc_trim` every 4/16/64',
+  '  glibc keeping the scan\'s freed multi-MB buffers in per-thread arenas. So while a stream runs, the addon maps',
+  '  its allocations of 1 MiB+ and unmaps them when freed (`src/alloc.rs`): ~305 → ~260 MB, the stream ~10% slower',
+  '  (the row above, side by side with `ZOOPIPE_LOW_MEMORY=0`). Collecting reads keep malloc: repeated full reads',
+  '  in one process lose glibc\'s reuse of the previous result\'s memory when mapped, 0.53 s → 0.75 s side by side',
+  '  (`ZOOPIPE_LOW_MEMORY=1` maps always). Tried and dropped for the same RSS: `malloc_trim` every 4/16/64',
   '  batches (less gain, slower), jemalloc as the addon\'s allocator (~30 MB more RSS, slower), mimalloc preloaded',
   '  (~40 MB more).',
   '- The stripped binary (103.0 MB → 76.3 MB by optimising non-data crates for size) carries DataFusion (forced by',
@@ -230,7 +232,6 @@ const targets = [
   ['full read ≥ 0.9× raw Parquet decode (arrow-rs)', speed(get('full read'), 'zoopipe ParquetInputAdapter (raw files, arrow-rs)'), (x) => x >= 0.9],
   ['write ≥ 1.2× write_deltalake', speed(get('append an apache'), 'python-deltalake'), (x) => x >= 1.2],
   ['streaming read peak RSS < 300 MB (median of 3 processes)', get('streaming read').rss, (x) => x < 300],
-  ['streaming read peak RSS < 300 MB with ZOOPIPE_LOW_MEMORY=1 (median of 3)', get('streaming read').lowRss, (x) => x < 300],
   ['coordinator commit of 1,000 files < 1 s', median(get('DeltaCoordinator').zoopipe), (x) => x < 1],
   ['cold require < 150 ms', median(get("cold require('").zoopipe) * 1000, (x) => x < 150],
   ['stripped linux-x64 binary < 50 MB (full build)', addonMb, (x) => x < 50],

@@ -11,10 +11,12 @@ function createApi(arrow) {
   const { toRecordBatch, fromRecordBatch } = require('./handover').createHandover(arrow)
 
   // A native batch stream as an async generator of RecordBatches (or IPC Buffers); leaving the
-  // loop early (break, throw) closes the stream, which stops the native work.
+  // loop early (break, throw) closes the stream, which stops the native work. Streaming bounds
+  // memory: the scan's large native buffers go back to the OS when freed (src/alloc.rs).
   async function* streamBatches(open, format) {
     if (format !== undefined && format !== 'arrow' && format !== 'ipc') throw invalid(`format must be 'arrow' or 'ipc', got ${format}`)
     const stream = await call(open)
+    stream.boundMemory()
     try {
       if (format === 'ipc') {
         for (let buf; (buf = await call(() => stream.next())) != null;) yield buf

@@ -1,15 +1,21 @@
-//! The addon's Rust allocator on Linux. By default every allocation goes to the system malloc. With
-//! `ZOOPIPE_LOW_MEMORY=1` in the environment when the addon loads, allocations of 1 MiB and more are
-//! mapped from the kernel and unmapped when freed, so freed buffers leave the process at once.
+//! The addon's Rust allocator on Linux: the system malloc, except that while memory is to be bounded
+//! allocations of 1 MiB and more are mapped from the kernel and unmapped when freed, so freed
+//! buffers leave the process at once. When: while a streaming read runs (`BoundMemory`, held by
+//! `getBatches`/pipe streams), by default; always with `ZOOPIPE_LOW_MEMORY=1`; never with `=0`.
 //!
 //! Why: a scan allocates multi-MiB buffers all the time (a row group's column chunks, decompressed
 //! pages, decoded columns) on several threads. glibc raises its mmap threshold after the first such
 //! buffer is freed (up to 32 MiB), so from then on they come from per-thread arenas, and what is
 //! freed stays resident as holes between the batches JS still holds. Measured on the 10M-row
-//! streaming read (BENCHMARKS.md): peak RSS ~300 MB by default, ~260 MB mapped. The price is reuse:
+//! streaming read (BENCHMARKS.md): peak RSS ~305 MB with malloc, ~260 MB mapped. The price is reuse:
 //! glibc hands a freed table's memory to the next read without page faults, mappings fault afresh,
-//! so repeated full reads in one process are ~40% slower mapped (a first read costs the same). That
-//! is why it is opt-in, for memory-capped processes (serverless) that stream.
+//! so repeated full reads in one process are ~40% slower mapped (a stream ~10%). That is why
+//! collecting reads (`readAll`) keep malloc unless `ZOOPIPE_LOW_MEMORY=1`.
+//!
+//! Which blocks are mappings is recorded, not derived from the current mode (which changes while
+//! blocks are alive): mappings start on a 1 MiB boundary, and a bitmap with one bit per 1 MiB of
+//! address space marks the boundaries where a live mapping starts. No other live block can start
+//! there (that address is inside the mapping), and the bit is cleared before the range is returned.
 //!
 //! Hand-written because the alternatives are process-wide or measured worse: `mallopt` /
 //! `MALLOC_MMAP_THRESHOLD_` change the host's malloc too, mimalloc and jemalloc (as this addon's
@@ -17,140 +23,232 @@
 //! glibc's own large-chunk path with a fixed threshold, for this addon's allocations only.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
-/// Sizes from which an allocation is its own mapping.
+/// Sizes from which an allocation may be its own mapping; mappings start aligned to it.
 const MAPPED: usize = 1 << 20;
-/// Mappings are page aligned; stricter alignments stay with the system allocator.
+/// Mappings are page aligned at least; stricter alignments than a page stay with malloc.
 const PAGE: usize = 4096;
+/// User address space covered by the bitmap (48 bits: x86-64 and aarch64 with 4-level tables).
+/// A mapping the kernel places above it is given back and the block comes from malloc.
+const ADDRESS_BITS: u32 = 48;
+const WINDOWS: usize = 1 << (ADDRESS_BITS - MAPPED.trailing_zeros());
+/// One bit per 1 MiB window: a live mapping starts there. 32 MiB of zero pages in .bss; only the
+/// words of windows that held a mapping are ever touched (one page per 32 GiB of address space).
+static STARTS: [AtomicU64; WINDOWS / 64] = [const { AtomicU64::new(0) }; WINDOWS / 64];
 
-/// Not decided yet / system malloc only / large allocations mapped.
+/// `ZOOPIPE_LOW_MEMORY`: not read yet / unset (map while bounded) / `1` (always map) / `0` (never).
 const UNDECIDED: u8 = 0;
-const SYSTEM: u8 = 1;
-const MAP_LARGE: u8 = 2;
+const WHILE_BOUNDED: u8 = 1;
+const ALWAYS: u8 = 2;
+const NEVER: u8 = 3;
 static POLICY: AtomicU8 = AtomicU8::new(UNDECIDED);
+/// Streaming reads running now (`BoundMemory` guards alive).
+static BOUNDED: AtomicUsize = AtomicUsize::new(0);
+/// Mappings made so far (for tests: shows which reads map their buffers).
+static MAPPINGS: AtomicUsize = AtomicUsize::new(0);
 
-/// Reads `ZOOPIPE_LOW_MEMORY` once: at the addon's first allocation, which happens while it loads
-/// on the JS thread, before it starts any thread (`lib.rs` asks again at module init). Never
-/// changes afterwards, so a block is always freed by the allocator that allocated it.
+/// Reads `ZOOPIPE_LOW_MEMORY` once, at the addon's first allocation (`lib.rs` also asks at module
+/// init). Changing the mode later is safe: blocks are freed by what the bitmap says, not the mode.
 #[inline]
 pub fn policy() -> u8 {
     match POLICY.load(Ordering::Relaxed) {
         UNDECIDED => {
             // SAFETY: getenv with a NUL-terminated name; the value is only read here.
             let value = unsafe { libc::getenv(c"ZOOPIPE_LOW_MEMORY".as_ptr()) };
-            let on = !value.is_null() && unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes() == b"1";
-            let decided = if on { MAP_LARGE } else { SYSTEM };
-            match POLICY.compare_exchange(UNDECIDED, decided, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => decided,
-                Err(earlier) => earlier,
-            }
+            let decided = match (!value.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes()) {
+                Some(b"1") => ALWAYS,
+                Some(b"0") => NEVER,
+                _ => WHILE_BOUNDED,
+            };
+            POLICY.store(decided, Ordering::Relaxed);
+            decided
         }
         decided => decided,
     }
 }
 
-/// Whether a block of this size and alignment is its own mapping. Rust frees and reallocates with the
-/// layout it allocated with, so the same answer comes back for the same block.
+/// While alive (a streaming read), large allocations are mappings unless `ZOOPIPE_LOW_MEMORY=0`.
+pub struct BoundMemory(());
+
+impl BoundMemory {
+    pub fn start() -> Self {
+        BOUNDED.fetch_add(1, Ordering::Relaxed);
+        BoundMemory(())
+    }
+}
+
+impl Drop for BoundMemory {
+    fn drop(&mut self) {
+        BOUNDED.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How many mappings the allocator has made since the addon loaded.
+pub fn mappings() -> usize {
+    MAPPINGS.load(Ordering::Relaxed)
+}
+
+fn map_now() -> bool {
+    match policy() {
+        ALWAYS => true,
+        NEVER => false,
+        _ => BOUNDED.load(Ordering::Relaxed) > 0,
+    }
+}
+
+/// Whether a block of this size and alignment may be a mapping.
 fn large(size: usize, align: usize) -> bool {
     size >= MAPPED && align <= PAGE
 }
 
-unsafe fn map(size: usize) -> *mut u8 {
-    // SAFETY: an anonymous private mapping touches no existing memory.
-    let p = unsafe {
-        libc::mmap(std::ptr::null_mut(), size, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
-    };
-    if p == libc::MAP_FAILED { std::ptr::null_mut() } else { p.cast() }
+/// The bitmap word and bit of a 1 MiB boundary, or None for any other address.
+fn start_bit(addr: usize) -> Option<(&'static AtomicU64, u64)> {
+    let window = addr >> MAPPED.trailing_zeros();
+    (addr % MAPPED == 0 && window < WINDOWS).then(|| (&STARTS[window / 64], 1u64 << (window % 64)))
 }
 
-/// Large blocks as their own mappings, the rest from the system malloc.
-pub struct MapLarge;
+/// Whether `ptr` is the start of a live mapping made by `map`.
+fn is_mapping(ptr: *mut u8) -> bool {
+    start_bit(ptr as usize).is_some_and(|(word, bit)| word.load(Ordering::Acquire) & bit != 0)
+}
 
-// SAFETY: every block is freed by the path that allocated it (`large` decides both ways), mappings
-// are page aligned and zero filled, and failures return null as GlobalAlloc requires.
-unsafe impl GlobalAlloc for MapLarge {
+/// A fresh zero-filled mapping of `size` bytes starting on a 1 MiB boundary, recorded in the
+/// bitmap; None when the kernel refuses or places it where the bitmap does not reach.
+unsafe fn map(size: usize) -> Option<*mut u8> {
+    let len = size.checked_add(MAPPED)?;
+    // SAFETY: an anonymous private mapping touches no existing memory; the trimmed head and tail
+    // are parts of it no one else has seen.
+    unsafe {
+        let p = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+        if p == libc::MAP_FAILED {
+            return None;
+        }
+        let start = p as usize;
+        let aligned = start.next_multiple_of(MAPPED);
+        let end = aligned + size.next_multiple_of(PAGE);
+        if aligned > start {
+            libc::munmap(p, aligned - start);
+        }
+        if start + len > end {
+            libc::munmap(end as *mut libc::c_void, start + len - end);
+        }
+        let Some((word, bit)) = start_bit(aligned) else {
+            libc::munmap(aligned as *mut libc::c_void, size);
+            return None;
+        };
+        word.fetch_or(bit, Ordering::AcqRel);
+        MAPPINGS.fetch_add(1, Ordering::Relaxed);
+        Some(aligned as *mut u8)
+    }
+}
+
+/// Gives a mapping back. The bit goes first: until `munmap` returns, the range is still ours, so no
+/// other block can appear at this address while the bit still claims it.
+unsafe fn unmap(ptr: *mut u8, size: usize) {
+    if let Some((word, bit)) = start_bit(ptr as usize) {
+        word.fetch_and(!bit, Ordering::AcqRel);
+    }
+    unsafe { libc::munmap(ptr.cast(), size) };
+}
+
+/// Moves a mapping's pages to a bigger mapping (page tables move, not bytes), in place if the
+/// kernel can extend it; None (the block untouched) if no new mapping could be made.
+unsafe fn remap(ptr: *mut u8, size: usize, new_size: usize) -> Option<*mut u8> {
+    // SAFETY: `ptr..ptr+size` is a live mapping of ours; the target is a fresh mapping of ours,
+    // which MREMAP_FIXED replaces.
+    unsafe {
+        if libc::mremap(ptr.cast(), size, new_size, 0) != libc::MAP_FAILED {
+            return Some(ptr); // shrunk, or grown in place: same start, same bit
+        }
+        let (word, bit) = start_bit(ptr as usize)?;
+        let target = map(new_size)?;
+        word.fetch_and(!bit, Ordering::AcqRel);
+        let moved = libc::mremap(ptr.cast(), size, new_size, libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED, target);
+        if moved == libc::MAP_FAILED {
+            word.fetch_or(bit, Ordering::AcqRel);
+            unmap(target, new_size);
+            return None;
+        }
+        Some(target)
+    }
+}
+
+/// The global allocator: malloc, or a mapping for large blocks while memory is bounded.
+pub struct Allocator;
+
+// SAFETY: a block is freed or resized as a mapping exactly when the bitmap says `map` made it
+// (mappings are page aligned, zero filled and at least `MAPPED` long; every other block is
+// malloc's), and failures return null as GlobalAlloc requires.
+// `inline(never)`: fat LTO inlined these bodies into every allocation site of every crate (the
+// stripped addon measured 81.7 MB with them inlined, 76.9 MB out of line, 76.4 MB without this
+// allocator); out of line, each site is one call, as with malloc.
+unsafe impl GlobalAlloc for Allocator {
+    #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if large(layout.size(), layout.align()) { unsafe { map(layout.size()) } } else { unsafe { System.alloc(layout) } }
+        if large(layout.size(), layout.align())
+            && map_now()
+            && let Some(p) = unsafe { map(layout.size()) }
+        {
+            return p;
+        }
+        unsafe { System.alloc(layout) }
     }
 
+    #[inline(never)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if large(layout.size(), layout.align()) { unsafe { map(layout.size()) } } else { unsafe { System.alloc_zeroed(layout) } }
+        if large(layout.size(), layout.align())
+            && map_now()
+            && let Some(p) = unsafe { map(layout.size()) }
+        {
+            return p;
+        }
+        unsafe { System.alloc_zeroed(layout) }
     }
 
+    #[inline(never)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if large(layout.size(), layout.align()) {
-            unsafe { libc::munmap(ptr.cast(), layout.size()) };
+        if large(layout.size(), layout.align()) && is_mapping(ptr) {
+            unsafe { unmap(ptr, layout.size()) }
         } else {
             unsafe { System.dealloc(ptr, layout) }
         }
     }
 
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        match (large(layout.size(), layout.align()), large(new_size, layout.align())) {
-            (false, false) => unsafe { System.realloc(ptr, layout, new_size) },
-            (true, true) => {
-                // Resizing a mapping moves page tables, not bytes.
-                let p = unsafe { libc::mremap(ptr.cast(), layout.size(), new_size, libc::MREMAP_MAYMOVE) };
-                if p == libc::MAP_FAILED { std::ptr::null_mut() } else { p.cast() }
-            }
-            _ => {
-                // Crossing the threshold: a block from the other path, then a copy.
-                // SAFETY: same alignment as the valid `layout`, and `new_size` is non-zero and
-                // does not overflow when rounded to it (GlobalAlloc::realloc's contract).
-                let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-                let new = unsafe { self.alloc(new_layout) };
-                if !new.is_null() {
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
-                        self.dealloc(ptr, layout);
-                    }
-                }
-                new
-            }
-        }
-    }
-}
-
-/// The global allocator: `MapLarge` under `ZOOPIPE_LOW_MEMORY=1`, else the system malloc.
-pub struct Allocator;
-
-// SAFETY: the policy is read once and never changes, so every block is freed and reallocated by
-// the allocator that allocated it.
-// `inline(never)`: the stripped addon measured ~5 MB larger with this allocator (81.7 vs 76.4 MB),
-// likely fat LTO inlining these bodies into every allocation site of every crate; out of line, each
-// site is one call, as with malloc (size not re-measured yet).
-unsafe impl GlobalAlloc for Allocator {
-    #[inline(never)]
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if policy() == MAP_LARGE { unsafe { MapLarge.alloc(layout) } } else { unsafe { System.alloc(layout) } }
-    }
-
-    #[inline(never)]
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if policy() == MAP_LARGE { unsafe { MapLarge.alloc_zeroed(layout) } } else { unsafe { System.alloc_zeroed(layout) } }
-    }
-
-    #[inline(never)]
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if policy() == MAP_LARGE { unsafe { MapLarge.dealloc(ptr, layout) } } else { unsafe { System.dealloc(ptr, layout) } }
-    }
-
     #[inline(never)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if policy() == MAP_LARGE {
-            unsafe { MapLarge.realloc(ptr, layout, new_size) }
-        } else {
-            unsafe { System.realloc(ptr, layout, new_size) }
+        let mapped = large(layout.size(), layout.align()) && is_mapping(ptr);
+        let to_mapping = large(new_size, layout.align()) && (mapped || map_now());
+        if mapped
+            && to_mapping
+            && let Some(p) = unsafe { remap(ptr, layout.size(), new_size) }
+        {
+            return p;
         }
+        if !mapped && !to_mapping {
+            return unsafe { System.realloc(ptr, layout, new_size) };
+        }
+        // Between malloc and a mapping (either way), or a failed remap: a new block, then a copy.
+        // SAFETY: same alignment as the valid `layout`, and `new_size` is non-zero and does not
+        // overflow when rounded to it (GlobalAlloc::realloc's contract).
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        let new = if to_mapping { unsafe { map(new_size) }.unwrap_or(std::ptr::null_mut()) } else { std::ptr::null_mut() };
+        let new = if new.is_null() { unsafe { System.alloc(new_layout) } } else { new };
+        if !new.is_null() {
+            unsafe {
+                std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
+        }
+        new
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::alloc::{GlobalAlloc, Layout};
+    use std::alloc::{GlobalAlloc, Layout, System};
 
-    use super::{MAPPED, MapLarge};
+    use super::{Allocator, BoundMemory, MAPPED, NEVER, is_mapping, policy};
 
     fn fill(p: *mut u8, len: usize) {
         for i in 0..len {
@@ -162,41 +260,81 @@ mod tests {
         (0..len).all(|i| unsafe { *p.add(i) } == (i % 251) as u8)
     }
 
+    fn layout(size: usize) -> Layout {
+        Layout::from_size_align(size, 8).unwrap()
+    }
+
+    // Tests run in parallel in one process, so another test may hold a guard at any time: they
+    // only assert what must hold whatever the mode is, and that mappings happen while bounded.
     #[test]
     fn bytes_survive_resizing_within_and_across_the_mapped_threshold() {
-        let a = MapLarge;
+        let a = Allocator;
+        let bounded = policy() != NEVER;
+        let guard = BoundMemory::start();
         unsafe {
-            let small = Layout::from_size_align(1000, 8).unwrap();
-            let p = a.alloc(small);
+            let p = a.alloc(layout(1000));
             fill(p, 1000);
-            // Up across the threshold (system block -> mapping).
-            let p = a.realloc(p, small, 3 * MAPPED + 17);
+            // Up across the threshold (malloc block -> mapping).
+            let p = a.realloc(p, layout(1000), 3 * MAPPED + 17);
             assert!(!p.is_null() && intact(p, 1000));
+            assert_eq!(is_mapping(p), bounded);
             fill(p, 3 * MAPPED + 17);
-            // Mapping -> larger mapping (mremap).
-            let p = a.realloc(p, Layout::from_size_align(3 * MAPPED + 17, 8).unwrap(), 5 * MAPPED);
+            // Mapping -> larger mapping (mremap), then again after the bound ended: still a mapping.
+            let p = a.realloc(p, layout(3 * MAPPED + 17), 5 * MAPPED);
             assert!(!p.is_null() && intact(p, 3 * MAPPED + 17));
-            // Down across the threshold (mapping -> system block).
-            let p = a.realloc(p, Layout::from_size_align(5 * MAPPED, 8).unwrap(), 4096);
-            assert!(!p.is_null() && intact(p, 4096));
-            a.dealloc(p, Layout::from_size_align(4096, 8).unwrap());
+            assert_eq!(is_mapping(p), bounded);
+            drop(guard);
+            let p = a.realloc(p, layout(5 * MAPPED), 9 * MAPPED);
+            assert!(!p.is_null() && intact(p, 3 * MAPPED + 17));
+            assert_eq!(is_mapping(p), bounded);
+            // Shrinking stays in place.
+            let q = a.realloc(p, layout(9 * MAPPED), 2 * MAPPED);
+            assert!(!q.is_null() && intact(q, 2 * MAPPED));
+            // Down across the threshold (mapping -> malloc block).
+            let p = a.realloc(q, layout(2 * MAPPED), 4096);
+            assert!(!p.is_null() && intact(p, 4096) && !is_mapping(p));
+            a.dealloc(p, layout(4096));
         }
     }
 
     #[test]
-    fn mapped_blocks_are_zeroed_and_over_aligned_blocks_keep_their_alignment() {
-        let a = MapLarge;
+    fn malloc_blocks_are_freed_by_malloc_even_while_memory_is_bounded() {
+        let a = Allocator;
         unsafe {
-            let layout = Layout::from_size_align(2 * MAPPED, 64).unwrap();
-            let p = a.alloc_zeroed(layout);
-            assert!(!p.is_null() && (0..2 * MAPPED).all(|i| *p.add(i) == 0));
-            a.dealloc(p, layout);
-            let wide = Layout::from_size_align(2 * MAPPED, 8192).unwrap();
-            let p = a.alloc(wide);
-            assert!(!p.is_null() && p as usize % 8192 == 0);
+            let p = System.alloc(layout(2 * MAPPED));
+            assert!(!p.is_null() && !is_mapping(p));
             fill(p, 2 * MAPPED);
-            assert!(intact(p, 2 * MAPPED));
-            a.dealloc(p, wide);
+            let _guard = BoundMemory::start();
+            let q = a.realloc(p, layout(2 * MAPPED), 3 * MAPPED);
+            assert!(!q.is_null() && intact(q, 2 * MAPPED));
+            let r = System.alloc(layout(2 * MAPPED));
+            a.dealloc(r, layout(2 * MAPPED));
+            a.dealloc(q, layout(3 * MAPPED));
+        }
+    }
+
+    #[test]
+    fn mappings_are_zeroed_aligned_and_freed_as_mappings_after_the_bound_ends() {
+        let a = Allocator;
+        let bounded = policy() != NEVER;
+        unsafe {
+            let guard = BoundMemory::start();
+            let p = a.alloc_zeroed(Layout::from_size_align(2 * MAPPED, 64).unwrap());
+            assert!(!p.is_null() && (0..2 * MAPPED).all(|i| *p.add(i) == 0));
+            assert_eq!(is_mapping(p), bounded);
+            if bounded {
+                assert_eq!(p as usize % MAPPED, 0);
+            }
+            // Stricter than a page: never a mapping, alignment kept.
+            let wide = Layout::from_size_align(2 * MAPPED, 8192).unwrap();
+            let w = a.alloc(wide);
+            assert!(!w.is_null() && w as usize % 8192 == 0 && !is_mapping(w));
+            fill(w, 2 * MAPPED);
+            assert!(intact(w, 2 * MAPPED));
+            a.dealloc(w, wide);
+            // Freed after the bound ended: still unmapped (glibc would abort on free() of it).
+            drop(guard);
+            a.dealloc(p, Layout::from_size_align(2 * MAPPED, 64).unwrap());
         }
     }
 }

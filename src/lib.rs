@@ -36,10 +36,21 @@ mod write_datafusion;
 #[cfg(not(feature = "datafusion"))]
 mod write_slim;
 
-// System malloc, or large allocations as their own mappings with ZOOPIPE_LOW_MEMORY=1 (alloc.rs).
+// System malloc, with large allocations as their own mappings while streaming (alloc.rs).
 #[cfg(target_os = "linux")]
 #[global_allocator]
 static ALLOCATOR: alloc::Allocator = alloc::Allocator;
+
+/// How many large buffers the addon has mapped from the kernel (`alloc.rs`) since it loaded; tests
+/// use it to see which reads bound their memory.
+#[napi]
+pub fn native_mappings() -> u32 {
+    #[cfg(target_os = "linux")]
+    let n = alloc::mappings() as u32;
+    #[cfg(not(target_os = "linux"))]
+    let n = 0;
+    n
+}
 
 #[napi_derive::module_init]
 fn init() {

@@ -16,6 +16,8 @@ use crate::error::{ZError, ZResult, guard};
 use crate::handover::{self, JsBatch};
 use crate::ipc;
 
+#[cfg(target_os = "linux")]
+use crate::alloc::BoundMemory;
 #[cfg(feature = "datafusion")]
 pub use crate::scan_datafusion::scan;
 #[cfg(not(feature = "datafusion"))]
@@ -60,12 +62,25 @@ pub struct Batches {
     rework: Option<Rework>,
     batch_size: usize,
     pending: VecDeque<RecordBatch>,
+    /// Held while JS streams the batches: large buffers go back to the OS when freed (`alloc.rs`).
+    #[cfg(target_os = "linux")]
+    bound: Option<BoundMemory>,
 }
 
 impl Batches {
     pub fn new(schema: &SchemaRef, stream: BatchStream, batch_size: usize) -> Self {
         let schema = ipc::js_schema(schema);
-        Self { files: false, stream, stream_schema: schema.clone(), schema, rework: None, batch_size, pending: VecDeque::new() }
+        Self {
+            files: false,
+            stream,
+            stream_schema: schema.clone(),
+            schema,
+            rework: None,
+            batch_size,
+            pending: VecDeque::new(),
+            #[cfg(target_os = "linux")]
+            bound: None,
+        }
     }
 
     /// Pass every batch through `rework`, whose main output has `schema`.
@@ -161,6 +176,19 @@ impl NativeBatchStream {
             Ok(Some(handover::to_js(batch, &schema)?))
         })
         .await
+    }
+
+    /// Called by streaming readers (not by `readAll`) before the first batch: until the scan ends,
+    /// its large buffers are returned to the OS when freed instead of kept by malloc for reuse, so
+    /// memory stays bounded (`alloc.rs`; Linux, unless `ZOOPIPE_LOW_MEMORY=0`).
+    #[napi]
+    pub fn bound_memory(&self) {
+        #[cfg(target_os = "linux")]
+        if let Ok(mut slot) = self.inner.try_lock()
+            && let Some(batches) = slot.as_mut()
+        {
+            batches.bound.get_or_insert_with(BoundMemory::start);
+        }
     }
 
     /// Stop the scan and free its resources; later `next()` calls resolve null.
