@@ -314,6 +314,50 @@ mod tests {
     }
 
     #[test]
+    fn threads_resizing_and_freeing_each_others_blocks_while_the_mode_flips_keep_every_byte() {
+        use std::sync::{Arc, Mutex};
+        let same = |v: &Vec<u8>| v.iter().step_by(4093).chain(v.last()).all(|&b| b == v[0]);
+        let shared: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let threads: Vec<_> = (1..=4u8)
+            .map(|t| {
+                let shared = shared.clone();
+                std::thread::spawn(move || {
+                    let mut guard = None;
+                    for i in 0..150usize {
+                        if i % 7 == t as usize {
+                            guard = if guard.is_some() { None } else { Some(BoundMemory::start()) };
+                        }
+                        let size = MAPPED + (i * 37 % 5) * MAPPED / 2 + t as usize;
+                        let mut v = vec![t; size];
+                        if i % 3 == 0 {
+                            v.resize(size + 3 * MAPPED, t); // grow: mremap, in place or moved
+                        }
+                        if i % 5 == 0 {
+                            v.truncate(1000); // down across the threshold
+                            v.shrink_to_fit();
+                        }
+                        assert!(same(&v));
+                        // Hand blocks over: another thread, in another mode, frees them.
+                        let other = {
+                            let mut pool = shared.lock().unwrap();
+                            pool.push(v);
+                            let n = pool.len();
+                            (n > 8).then(|| pool.swap_remove(i % n))
+                        };
+                        if let Some(v) = other {
+                            assert!(same(&v));
+                        }
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert!(shared.lock().unwrap().iter().all(|v| same(v)));
+    }
+
+    #[test]
     fn mappings_are_zeroed_aligned_and_freed_as_mappings_after_the_bound_ends() {
         let a = Allocator;
         let bounded = policy() != NEVER;
