@@ -105,7 +105,7 @@ fn large(size: usize, align: usize) -> bool {
 /// The bitmap word and bit of a 1 MiB boundary, or None for any other address.
 fn start_bit(addr: usize) -> Option<(&'static AtomicU64, u64)> {
     let window = addr >> MAPPED.trailing_zeros();
-    (addr % MAPPED == 0 && window < WINDOWS).then(|| (&STARTS[window / 64], 1u64 << (window % 64)))
+    (addr.is_multiple_of(MAPPED) && window < WINDOWS).then(|| (&STARTS[window / 64], 1u64 << (window % 64)))
 }
 
 /// Whether `ptr` is the start of a live mapping made by `map`.
@@ -174,6 +174,11 @@ unsafe fn remap(ptr: *mut u8, size: usize, new_size: usize) -> Option<*mut u8> {
     }
 }
 
+/// A new block as a mapping, if it is large and memory is bounded now (and the kernel obliges).
+unsafe fn new_mapping(layout: Layout) -> Option<*mut u8> {
+    if large(layout.size(), layout.align()) && map_now() { unsafe { map(layout.size()) } } else { None }
+}
+
 /// The global allocator: malloc, or a mapping for large blocks while memory is bounded.
 pub struct Allocator;
 
@@ -186,24 +191,12 @@ pub struct Allocator;
 unsafe impl GlobalAlloc for Allocator {
     #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if large(layout.size(), layout.align())
-            && map_now()
-            && let Some(p) = unsafe { map(layout.size()) }
-        {
-            return p;
-        }
-        unsafe { System.alloc(layout) }
+        unsafe { new_mapping(layout) }.unwrap_or_else(|| unsafe { System.alloc(layout) })
     }
 
     #[inline(never)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if large(layout.size(), layout.align())
-            && map_now()
-            && let Some(p) = unsafe { map(layout.size()) }
-        {
-            return p;
-        }
-        unsafe { System.alloc_zeroed(layout) }
+        unsafe { new_mapping(layout) }.unwrap_or_else(|| unsafe { System.alloc_zeroed(layout) })
     }
 
     #[inline(never)]
@@ -232,8 +225,7 @@ unsafe impl GlobalAlloc for Allocator {
         // SAFETY: same alignment as the valid `layout`, and `new_size` is non-zero and does not
         // overflow when rounded to it (GlobalAlloc::realloc's contract).
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        let new = if to_mapping { unsafe { map(new_size) }.unwrap_or(std::ptr::null_mut()) } else { std::ptr::null_mut() };
-        let new = if new.is_null() { unsafe { System.alloc(new_layout) } } else { new };
+        let new = if to_mapping { unsafe { map(new_size) } } else { None }.unwrap_or_else(|| unsafe { System.alloc(new_layout) });
         if !new.is_null() {
             unsafe {
                 std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
@@ -354,7 +346,7 @@ mod tests {
         for thread in threads {
             thread.join().unwrap();
         }
-        assert!(shared.lock().unwrap().iter().all(|v| same(v)));
+        assert!(shared.lock().unwrap().iter().all(same));
     }
 
     #[test]
@@ -372,7 +364,7 @@ mod tests {
             // Stricter than a page: never a mapping, alignment kept.
             let wide = Layout::from_size_align(2 * MAPPED, 8192).unwrap();
             let w = a.alloc(wide);
-            assert!(!w.is_null() && w as usize % 8192 == 0 && !is_mapping(w));
+            assert!(!w.is_null() && (w as usize).is_multiple_of(8192) && !is_mapping(w));
             fill(w, 2 * MAPPED);
             assert!(intact(w, 2 * MAPPED));
             a.dealloc(w, wide);
