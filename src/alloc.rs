@@ -108,6 +108,13 @@ fn start_bit(addr: usize) -> Option<(&'static AtomicU64, u64)> {
     (addr.is_multiple_of(MAPPED) && window < WINDOWS).then(|| (&STARTS[window / 64], 1u64 << (window % 64)))
 }
 
+/// Records (or forgets) that a live mapping starts at `addr`, a 1 MiB boundary `start_bit` covers.
+fn mark(addr: usize, live: bool) {
+    if let Some((word, bit)) = start_bit(addr) {
+        if live { word.fetch_or(bit, Ordering::AcqRel) } else { word.fetch_and(!bit, Ordering::AcqRel) };
+    }
+}
+
 /// Whether `ptr` is the start of a live mapping made by `map`.
 fn is_mapping(ptr: *mut u8) -> bool {
     start_bit(ptr as usize).is_some_and(|(word, bit)| word.load(Ordering::Acquire) & bit != 0)
@@ -133,11 +140,11 @@ unsafe fn map(size: usize) -> Option<*mut u8> {
         if start + len > end {
             libc::munmap(end as *mut libc::c_void, start + len - end);
         }
-        let Some((word, bit)) = start_bit(aligned) else {
+        if start_bit(aligned).is_none() {
             libc::munmap(aligned as *mut libc::c_void, size);
             return None;
-        };
-        word.fetch_or(bit, Ordering::AcqRel);
+        }
+        mark(aligned, true);
         MAPPINGS.fetch_add(1, Ordering::Relaxed);
         Some(aligned as *mut u8)
     }
@@ -146,9 +153,7 @@ unsafe fn map(size: usize) -> Option<*mut u8> {
 /// Gives a mapping back. The bit goes first: until `munmap` returns, the range is still ours, so no
 /// other block can appear at this address while the bit still claims it.
 unsafe fn unmap(ptr: *mut u8, size: usize) {
-    if let Some((word, bit)) = start_bit(ptr as usize) {
-        word.fetch_and(!bit, Ordering::AcqRel);
-    }
+    mark(ptr as usize, false);
     unsafe { libc::munmap(ptr.cast(), size) };
 }
 
@@ -161,12 +166,11 @@ unsafe fn remap(ptr: *mut u8, size: usize, new_size: usize) -> Option<*mut u8> {
         if libc::mremap(ptr.cast(), size, new_size, 0) != libc::MAP_FAILED {
             return Some(ptr); // shrunk, or grown in place: same start, same bit
         }
-        let (word, bit) = start_bit(ptr as usize)?;
         let target = map(new_size)?;
-        word.fetch_and(!bit, Ordering::AcqRel);
+        mark(ptr as usize, false);
         let moved = libc::mremap(ptr.cast(), size, new_size, libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED, target);
         if moved == libc::MAP_FAILED {
-            word.fetch_or(bit, Ordering::AcqRel);
+            mark(ptr as usize, true);
             unmap(target, new_size);
             return None;
         }
