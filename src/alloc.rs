@@ -1,16 +1,18 @@
 //! The addon's Rust allocator on Linux: the system malloc, except that while memory is to be bounded
-//! allocations of 1 MiB and more are mapped from the kernel and unmapped when freed, so freed
-//! buffers leave the process at once. When: while a streaming read runs (`BoundMemory`, held by
+//! allocations of 1 MiB and more are mapped from the kernel and unmapped when freed (but for a
+//! small cache of them), so freed buffers leave the process. When: while a streaming read runs (`BoundMemory`, held by
 //! `getBatches`/pipe streams), by default; always with `ZOOPIPE_LOW_MEMORY=1`; never with `=0`.
 //!
 //! Why: a scan allocates multi-MiB buffers all the time (a row group's column chunks, decompressed
 //! pages, decoded columns) on several threads. glibc raises its mmap threshold after the first such
 //! buffer is freed (up to 32 MiB), so from then on they come from per-thread arenas, and what is
 //! freed stays resident as holes between the batches JS still holds. Measured on the 10M-row
-//! streaming read (BENCHMARKS.md): peak RSS ~305 MB with malloc, ~260 MB mapped. The price is reuse:
-//! glibc hands a freed table's memory to the next read without page faults, mappings fault afresh,
-//! so repeated full reads in one process are ~40% slower mapped (a stream ~10%). That is why
-//! collecting reads (`readAll`) keep malloc unless `ZOOPIPE_LOW_MEMORY=1`.
+//! streaming read (BENCHMARKS.md): peak RSS ~305 MB with malloc, ~260 MB mapped. Fresh mappings
+//! fault and zero every page, so a few freed mappings (up to 64 MiB) are kept for reuse until the
+//! last stream ends, which makes the bounded stream as fast as malloc's. A collected table is freed
+//! only when JS collects it, too late for reuse within the read: repeated full reads in one process
+//! were ~40% slower mapped (before the cache), which is why collecting reads (`readAll`) keep malloc unless
+//! `ZOOPIPE_LOW_MEMORY=1`.
 //!
 //! Which blocks are mappings is recorded, not derived from the current mode (which changes while
 //! blocks are alive): mappings start on a 1 MiB boundary, and a bitmap with one bit per 1 MiB of
@@ -23,6 +25,7 @@
 //! glibc's own large-chunk path with a fixed threshold, for this addon's allocations only.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 /// Sizes from which an allocation may be its own mapping; mappings start aligned to it.
@@ -80,7 +83,9 @@ impl BoundMemory {
 
 impl Drop for BoundMemory {
     fn drop(&mut self) {
-        BOUNDED.fetch_sub(1, Ordering::Relaxed);
+        if BOUNDED.fetch_sub(1, Ordering::Relaxed) == 1 {
+            release_cache();
+        }
     }
 }
 
@@ -120,9 +125,115 @@ fn is_mapping(ptr: *mut u8) -> bool {
     start_bit(ptr as usize).is_some_and(|(word, bit)| word.load(Ordering::Acquire) & bit != 0)
 }
 
-/// A fresh zero-filled mapping of `size` bytes starting on a 1 MiB boundary, recorded in the
-/// bitmap; None when the kernel refuses or places it where the bitmap does not reach.
-unsafe fn map(size: usize) -> Option<*mut u8> {
+/// Bytes of freed mappings kept, still faulted in, for the next large allocations. A scan frees and
+/// allocates buffers of the same few sizes all the time; every fresh mapping faults and zeroes each
+/// page again, which made the bounded stream ~15% slower than malloc. Measured on the 10M-row
+/// streaming read (BENCHMARKS.md), side by side: no cache 0.83 s, 32 MiB 0.72 s, 64 MiB 0.68 s
+/// (malloc 0.72 s), peak RSS ~265 MB in each (malloc ~310 MB). Emptied when the last stream ends.
+const CACHE_BYTES: usize = 64 << 20;
+const CACHE_SLOTS: usize = 16;
+
+/// Freed mappings `(address, length)` kept for reuse, oldest first; pure bookkeeping (the callers
+/// map and unmap), so it can be tested without the kernel.
+struct Cache {
+    slots: [(usize, usize); CACHE_SLOTS],
+    len: usize,
+    bytes: usize,
+}
+
+/// Mappings the cache gave up (to be unmapped by the caller, outside the lock).
+type Evicted = ([(usize, usize); CACHE_SLOTS], usize);
+
+fn just(addr: usize, len: usize) -> Evicted {
+    let mut one = ([(0, 0); CACHE_SLOTS], 1);
+    one.0[0] = (addr, len);
+    one
+}
+
+impl Cache {
+    const fn new() -> Self {
+        Cache { slots: [(0, 0); CACHE_SLOTS], len: 0, bytes: 0 }
+    }
+
+    fn remove(&mut self, i: usize) -> (usize, usize) {
+        let taken = self.slots[i];
+        self.slots.copy_within(i + 1..self.len, i);
+        self.len -= 1;
+        self.bytes -= taken.1;
+        taken
+    }
+
+    /// The smallest kept mapping of at least `len` bytes, taken out of the cache.
+    fn take(&mut self, len: usize) -> Option<(usize, usize)> {
+        let best = (0..self.len).filter(|&i| self.slots[i].1 >= len).min_by_key(|&i| self.slots[i].1)?;
+        Some(self.remove(best))
+    }
+
+    /// Keeps a mapping, giving up the oldest ones to stay within `CACHE_BYTES` and the slots; a
+    /// mapping larger than the whole cache is given back at once.
+    fn put(&mut self, addr: usize, len: usize) -> Evicted {
+        if len > CACHE_BYTES {
+            return just(addr, len);
+        }
+        let mut evicted = ([(0, 0); CACHE_SLOTS], 0);
+        while self.len == CACHE_SLOTS || self.bytes + len > CACHE_BYTES {
+            evicted.0[evicted.1] = self.remove(0);
+            evicted.1 += 1;
+        }
+        self.slots[self.len] = (addr, len);
+        self.len += 1;
+        self.bytes += len;
+        evicted
+    }
+
+    /// Everything kept, taken out of the cache.
+    fn clear(&mut self) -> Evicted {
+        let all = (self.slots, self.len);
+        *self = Cache::new();
+        all
+    }
+}
+
+/// std's Mutex: a futex, it never allocates (no re-entry into the allocator).
+static CACHE: Mutex<Cache> = Mutex::new(Cache::new());
+
+fn with_cache<T>(f: impl FnOnce(&mut Cache) -> T) -> T {
+    f(&mut CACHE.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+fn unmap_all((slots, n): Evicted) {
+    for &(addr, len) in &slots[..n] {
+        // SAFETY: mappings of ours that neither a block nor the cache refers to any more.
+        unsafe { libc::munmap(addr as *mut libc::c_void, len) };
+    }
+}
+
+/// Unmaps every cached mapping (the last streaming read ended).
+fn release_cache() {
+    unmap_all(with_cache(Cache::clear));
+}
+
+/// A mapping of `size` bytes starting on a 1 MiB boundary, recorded in the bitmap: a cached one
+/// (zeroed if asked) or a fresh one; None when the kernel refuses or places it where the bitmap
+/// does not reach.
+unsafe fn map(size: usize, zeroed: bool) -> Option<*mut u8> {
+    let len = size.next_multiple_of(PAGE);
+    let Some((addr, have)) = with_cache(|c| c.take(len)) else { return unsafe { map_fresh(size) } };
+    // SAFETY: `addr..addr+have` is a mapping of ours that only we hold now; its tail is returned.
+    unsafe {
+        if have > len {
+            libc::munmap((addr + len) as *mut libc::c_void, have - len);
+        }
+        if zeroed {
+            std::ptr::write_bytes(addr as *mut u8, 0, size);
+        }
+    }
+    mark(addr, true);
+    Some(addr as *mut u8)
+}
+
+/// A fresh zero-filled mapping of `size` bytes starting on a 1 MiB boundary, recorded in the bitmap.
+unsafe fn map_fresh(size: usize) -> Option<*mut u8> {
     let len = size.checked_add(MAPPED)?;
     // SAFETY: an anonymous private mapping touches no existing memory; the trimmed head and tail
     // are parts of it no one else has seen.
@@ -150,11 +261,15 @@ unsafe fn map(size: usize) -> Option<*mut u8> {
     }
 }
 
-/// Gives a mapping back. The bit goes first: until `munmap` returns, the range is still ours, so no
-/// other block can appear at this address while the bit still claims it.
+/// Gives a mapping back, to the cache or the kernel. The bit goes first: until then the range is
+/// still ours, so no other block can appear at this address while the bit still claims it.
 unsafe fn unmap(ptr: *mut u8, size: usize) {
     mark(ptr as usize, false);
-    unsafe { libc::munmap(ptr.cast(), size) };
+    let (addr, len) = (ptr as usize, size.next_multiple_of(PAGE));
+    // Kept only while mappings are being made: a block freed after the last stream ended (JS
+    // collecting its batches late) leaves. Decided under the lock, so it cannot slip in after
+    // `release_cache` emptied the cache.
+    unmap_all(with_cache(|c| if map_now() { c.put(addr, len) } else { just(addr, len) }));
 }
 
 /// Moves a mapping's pages to a bigger mapping (page tables move, not bytes), in place if the
@@ -166,7 +281,7 @@ unsafe fn remap(ptr: *mut u8, size: usize, new_size: usize) -> Option<*mut u8> {
         if libc::mremap(ptr.cast(), size, new_size, 0) != libc::MAP_FAILED {
             return Some(ptr); // shrunk, or grown in place: same start, same bit
         }
-        let target = map(new_size)?;
+        let target = map_fresh(new_size)?;
         mark(ptr as usize, false);
         let moved = libc::mremap(ptr.cast(), size, new_size, libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED, target);
         if moved == libc::MAP_FAILED {
@@ -179,28 +294,28 @@ unsafe fn remap(ptr: *mut u8, size: usize, new_size: usize) -> Option<*mut u8> {
 }
 
 /// A new block as a mapping, if it is large and memory is bounded now (and the kernel obliges).
-unsafe fn new_mapping(layout: Layout) -> Option<*mut u8> {
-    if large(layout.size(), layout.align()) && map_now() { unsafe { map(layout.size()) } } else { None }
+unsafe fn new_mapping(layout: Layout, zeroed: bool) -> Option<*mut u8> {
+    if large(layout.size(), layout.align()) && map_now() { unsafe { map(layout.size(), zeroed) } } else { None }
 }
 
 /// The global allocator: malloc, or a mapping for large blocks while memory is bounded.
 pub struct Allocator;
 
 // SAFETY: a block is freed or resized as a mapping exactly when the bitmap says `map` made it
-// (mappings are page aligned, zero filled and at least `MAPPED` long; every other block is
-// malloc's), and failures return null as GlobalAlloc requires.
+// (mappings are page aligned and at least `MAPPED` long, zero filled when fresh or asked for;
+// every other block is malloc's), and failures return null as GlobalAlloc requires.
 // `inline(never)`: fat LTO inlined these bodies into every allocation site of every crate (the
 // stripped addon measured 81.7 MB with them inlined, 76.9 MB out of line, 76.4 MB without this
 // allocator); out of line, each site is one call, as with malloc.
 unsafe impl GlobalAlloc for Allocator {
     #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        unsafe { new_mapping(layout) }.unwrap_or_else(|| unsafe { System.alloc(layout) })
+        unsafe { new_mapping(layout, false) }.unwrap_or_else(|| unsafe { System.alloc(layout) })
     }
 
     #[inline(never)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        unsafe { new_mapping(layout) }.unwrap_or_else(|| unsafe { System.alloc_zeroed(layout) })
+        unsafe { new_mapping(layout, true) }.unwrap_or_else(|| unsafe { System.alloc_zeroed(layout) })
     }
 
     #[inline(never)]
@@ -229,7 +344,7 @@ unsafe impl GlobalAlloc for Allocator {
         // SAFETY: same alignment as the valid `layout`, and `new_size` is non-zero and does not
         // overflow when rounded to it (GlobalAlloc::realloc's contract).
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        let new = if to_mapping { unsafe { map(new_size) } } else { None }.unwrap_or_else(|| unsafe { System.alloc(new_layout) });
+        let new = if to_mapping { unsafe { map(new_size, false) } } else { None }.unwrap_or_else(|| unsafe { System.alloc(new_layout) });
         if !new.is_null() {
             unsafe {
                 std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
@@ -244,7 +359,7 @@ unsafe impl GlobalAlloc for Allocator {
 mod tests {
     use std::alloc::{GlobalAlloc, Layout, System};
 
-    use super::{Allocator, BoundMemory, MAPPED, NEVER, is_mapping, policy};
+    use super::{Allocator, BoundMemory, CACHE_BYTES, CACHE_SLOTS, Cache, MAPPED, NEVER, WHILE_BOUNDED, is_mapping, policy};
 
     fn fill(p: *mut u8, len: usize) {
         for i in 0..len {
@@ -260,10 +375,18 @@ mod tests {
         Layout::from_size_align(size, 8).unwrap()
     }
 
-    // Tests run in parallel in one process, so another test may hold a guard at any time: they
-    // only assert what must hold whatever the mode is, and that mappings happen while bounded.
+    /// The tests that start and end streams run one at a time (the other tests of the crate never
+    /// bound memory), so a test knows when no stream is running.
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    // Tests run in parallel in one process: those that bound memory hold `serial()`, and they assert
+    // what must hold whatever `ZOOPIPE_LOW_MEMORY` says, and that mappings happen while bounded.
     #[test]
     fn bytes_survive_resizing_within_and_across_the_mapped_threshold() {
+        let _serial = serial();
         let a = Allocator;
         let bounded = policy() != NEVER;
         let guard = BoundMemory::start();
@@ -295,6 +418,7 @@ mod tests {
 
     #[test]
     fn malloc_blocks_are_freed_by_malloc_even_while_memory_is_bounded() {
+        let _serial = serial();
         let a = Allocator;
         unsafe {
             let p = System.alloc(layout(2 * MAPPED));
@@ -311,6 +435,7 @@ mod tests {
 
     #[test]
     fn threads_resizing_and_freeing_each_others_blocks_while_the_mode_flips_keep_every_byte() {
+        let _serial = serial();
         use std::sync::{Arc, Mutex};
         let same = |v: &Vec<u8>| v.iter().step_by(4093).chain(v.last()).all(|&b| b == v[0]);
         let shared: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
@@ -355,6 +480,7 @@ mod tests {
 
     #[test]
     fn mappings_are_zeroed_aligned_and_freed_as_mappings_after_the_bound_ends() {
+        let _serial = serial();
         let a = Allocator;
         let bounded = policy() != NEVER;
         unsafe {
@@ -375,6 +501,73 @@ mod tests {
             // Freed after the bound ended: still unmapped (glibc would abort on free() of it).
             drop(guard);
             a.dealloc(p, Layout::from_size_align(2 * MAPPED, 64).unwrap());
+        }
+    }
+
+    #[test]
+    fn the_cache_hands_out_the_smallest_fitting_mapping_and_gives_up_the_oldest_beyond_its_size() {
+        let mut c = Cache::new();
+        let mb = MAPPED;
+        assert_eq!(c.put(0x1000 * mb, 4 * mb).1, 0);
+        assert_eq!(c.put(0x2000 * mb, 2 * mb).1, 0);
+        assert_eq!(c.put(0x3000 * mb, 8 * mb).1, 0);
+        assert_eq!(c.take(3 * mb), Some((0x1000 * mb, 4 * mb)), "smallest of at least 3 MiB");
+        assert_eq!(c.take(9 * mb), None);
+        assert_eq!((c.len, c.bytes), (2, 10 * mb));
+        // Filling past CACHE_BYTES gives up the oldest first, then keeps the new one.
+        let big = CACHE_BYTES - 8 * mb;
+        let (evicted, n) = c.put(0x4000 * mb, big);
+        assert_eq!(&evicted[..n], &[(0x2000 * mb, 2 * mb)]);
+        assert_eq!((c.len, c.bytes), (2, CACHE_BYTES));
+        // Larger than the whole cache: given back at once, the cache untouched.
+        let (evicted, n) = c.put(0x5000 * mb, CACHE_BYTES + mb);
+        assert_eq!(&evicted[..n], &[(0x5000 * mb, CACHE_BYTES + mb)]);
+        assert_eq!(c.len, 2);
+        // More mappings than slots: the oldest go.
+        let mut c = Cache::new();
+        let mut given_up = vec![];
+        for i in 0..CACHE_SLOTS + 3 {
+            let (evicted, n) = c.put((0x100 + i) * mb, mb);
+            given_up.extend_from_slice(&evicted[..n]);
+        }
+        assert_eq!(given_up, (0..3).map(|i| ((0x100 + i) * mb, mb)).collect::<Vec<_>>());
+        let (all, n) = c.clear();
+        assert_eq!(n, CACHE_SLOTS);
+        assert_eq!(all[0], (0x103 * mb, mb));
+        assert_eq!((c.len, c.bytes), (0, 0));
+    }
+
+    #[test]
+    fn a_reused_mapping_is_zeroed_for_alloc_zeroed_and_the_cache_empties_when_the_last_stream_ends() {
+        let _serial = serial();
+        let a = Allocator;
+        let cached = || super::CACHE.lock().unwrap().len;
+        let big = layout(3 * MAPPED);
+        unsafe {
+            let guard = BoundMemory::start();
+            let p = a.alloc(big);
+            std::ptr::write_bytes(p, 0xab, 3 * MAPPED);
+            let kept = a.alloc(big);
+            a.dealloc(p, big);
+            if policy() == WHILE_BOUNDED {
+                assert!(is_mapping(kept) && cached() == 1, "a freed mapping is kept while a stream runs");
+            }
+            // The same pages again (from the cache): they must come back zeroed.
+            let q = a.alloc_zeroed(layout(2 * MAPPED + 5));
+            assert!(!q.is_null() && (0..2 * MAPPED + 5).all(|i| *q.add(i) == 0));
+            if policy() == WHILE_BOUNDED {
+                assert_eq!((q, cached()), (p, 0), "reused, trimmed to the new size");
+            }
+            a.dealloc(q, layout(2 * MAPPED + 5));
+            drop(guard);
+            if policy() == WHILE_BOUNDED {
+                assert_eq!(cached(), 0, "emptied when the last stream ended");
+                // Freed after the stream ended: unmapped, not kept.
+                a.dealloc(kept, big);
+                assert_eq!(cached(), 0);
+            } else {
+                a.dealloc(kept, big);
+            }
         }
     }
 }
