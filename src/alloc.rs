@@ -1,7 +1,8 @@
 //! The addon's Rust allocator on Linux: the system malloc, except that while memory is to be bounded
 //! allocations of 1 MiB and more are mapped from the kernel and unmapped when freed (but for a
-//! small cache of them), so freed buffers leave the process. When: while a streaming read runs (`BoundMemory`, held by
-//! `getBatches`/pipe streams), by default; always with `ZOOPIPE_LOW_MEMORY=1`; never with `=0`.
+//! small cache of them), so freed buffers leave the process. When: while a streaming read runs
+//! (`BoundMemory`, held by `getBatches`/pipe streams), by default; always with
+//! `ZOOPIPE_LOW_MEMORY=1` (the cache then stays, up to its 64 MiB); never with `=0`.
 //!
 //! Why: a scan allocates multi-MiB buffers all the time (a row group's column chunks, decompressed
 //! pages, decoded columns) on several threads. glibc raises its mmap threshold after the first such
@@ -11,8 +12,8 @@
 //! fault and zero every page, so a few freed mappings (up to 64 MiB) are kept for reuse until the
 //! last stream ends, which makes the bounded stream as fast as malloc's. A collected table is freed
 //! only when JS collects it, too late for reuse within the read: repeated full reads in one process
-//! were ~40% slower mapped (before the cache), which is why collecting reads (`readAll`) keep malloc unless
-//! `ZOOPIPE_LOW_MEMORY=1`.
+//! were ~40% slower mapped (before the cache), which is why collecting reads (`readAll`) keep
+//! malloc unless `ZOOPIPE_LOW_MEMORY=1`.
 //!
 //! Which blocks are mappings is recorded, not derived from the current mode (which changes while
 //! blocks are alive): mappings start on a 1 MiB boundary, and a bitmap with one bit per 1 MiB of
