@@ -142,7 +142,8 @@ struct Cache {
     bytes: usize,
 }
 
-/// Mappings the cache gave up (to be unmapped by the caller, outside the lock).
+/// Mappings the cache gave up, to be unmapped by the caller outside the lock (a fixed array: the
+/// allocator must not allocate).
 type Evicted = ([(usize, usize); CACHE_SLOTS], usize);
 
 fn just(addr: usize, len: usize) -> Evicted {
@@ -282,6 +283,7 @@ unsafe fn remap(ptr: *mut u8, size: usize, new_size: usize) -> Option<*mut u8> {
         if libc::mremap(ptr.cast(), size, new_size, 0) != libc::MAP_FAILED {
             return Some(ptr); // shrunk, or grown in place: same start, same bit
         }
+        // Fresh, not from the cache: MREMAP_FIXED discards the target's pages.
         let target = map_fresh(new_size)?;
         mark(ptr as usize, false);
         let moved = libc::mremap(ptr.cast(), size, new_size, libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED, target);
