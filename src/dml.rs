@@ -265,6 +265,7 @@ impl NativeTable {
                 b = b.with_ending_timestamp(to_datetime(ms)?);
             }
             let ctx: SessionContext = DeltaSessionContext::new().into();
+            crate::local::use_in(&ctx);
             t.update_datafusion_session(&ctx.state())?;
             let mut df = ctx.read_table(Arc::new(DeltaCdfTableProvider::try_new(b)?))?;
             if let Some(cols) = &o.columns {

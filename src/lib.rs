@@ -17,6 +17,8 @@ mod error;
 mod filter;
 mod handover;
 mod ipc;
+#[cfg(feature = "datafusion")]
+mod local;
 mod maintain;
 mod read;
 #[cfg(feature = "datafusion")]

@@ -42,6 +42,7 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
 
     let overrides = HashMap::from([("datafusion.execution.batch_size".to_string(), batch_size.to_string())]);
     let ctx: SessionContext = DeltaSessionContext::new_with_session_overrides(&overrides)?.into();
+    crate::local::use_in(&ctx);
     table.update_datafusion_session(&ctx.state())?;
     // Plain Utf8/Binary and un-wrapped partition values: the types JS reads, so batches cross
     // without a cast (view types and dictionary-wrapped partition columns each cost a copy).

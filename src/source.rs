@@ -148,6 +148,7 @@ fn resolve(ctx: &SessionContext, path: &str, options: &HashMap<String, String>) 
 async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, String>) -> ZResult<(DataFrame, Option<SchemaRef>)> {
     let batch_size = o.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_batch_size(batch_size));
+    crate::local::use_in(&ctx);
     let url = resolve(&ctx, path, options)?;
     let schema = match &o.schema {
         Some(ipc) => Some(convert::decode_ipc(ipc)?.0),
