@@ -3,7 +3,8 @@
 //! Parquet engine reads the files. Kernel's `Scan::execute` reads one file after another in
 //! 1,000-row batches; this is the same per-file work (read, `transform_to_logical`, deletion
 //! vector) spread over one blocking thread per core, with rows filtered exactly by the kernel's own
-//! Arrow predicate evaluator and coalesced to the batch size by arrow's `BatchCoalescer`.
+//! Arrow predicate evaluator. Files are read in batches of the scan's size; what comes out smaller
+//! (file tails, filtered batches) is coalesced to the batch size by arrow's `BatchCoalescer`.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -13,10 +14,12 @@ use deltalake::DeltaTable;
 use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use deltalake::arrow::compute::{BatchCoalescer, and, prep_null_mask_filter};
 use deltalake::arrow::datatypes::Schema as ArrowSchema;
-use delta_kernel::FileMeta;
+use delta_kernel::{FileMeta, ParquetHandler};
 use delta_kernel::scan::state::{ScanFile, transform_to_logical};
 use delta_kernel::engine::arrow_conversion::TryFromKernel as _;
 use delta_kernel::engine::arrow_data::ArrowEngineData;
+use delta_kernel_default_engine::executor::tokio::TokioMultiThreadExecutor;
+use delta_kernel_default_engine::parquet::DefaultParquetHandler;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
@@ -60,6 +63,11 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
     let snapshot = deltalake::kernel::Snapshot::try_new(table.log_store().as_ref(), Some(version)).await?;
     let kernel_snapshot = snapshot.scan_builder().build()?.snapshot().clone();
     let engine = table.log_store().engine(None);
+    // The engine reads Parquet in 1,000-row batches that would all be copied again to coalesce them;
+    // this reader of the same store makes batches of the scan's size, which pass through whole.
+    let batch_rows = std::num::NonZero::new(batch_size).ok_or_else(|| ZError::invalid("batchSize must be at least 1"))?;
+    let executor = Arc::new(TokioMultiThreadExecutor::new(tokio::runtime::Handle::current()));
+    let parquet = DefaultParquetHandler::new(table.log_store().root_object_store(None), executor).with_batch_size(batch_rows);
     let predicate = filter.map(|(p, _)| Arc::new(p));
 
     let (tx, rx) = mpsc::channel::<ZResult<RecordBatch>>(READ_AHEAD);
@@ -74,7 +82,7 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
         for metadata in scan.scan_metadata(engine.as_ref())? {
             files = metadata?.visit_scan_files(files, |files, file| files.push(file))?;
         }
-        let job = FileJob { scan: &scan, engine: engine.as_ref(), evaluator: evaluator.as_deref(), keep: &keep, batch_size, tx: &tx };
+        let job = FileJob { scan: &scan, engine: engine.as_ref(), parquet: &parquet, evaluator: evaluator.as_deref(), keep: &keep, batch_size, tx: &tx };
         let next = AtomicUsize::new(0);
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
         std::thread::scope(|s| {
@@ -124,6 +132,7 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
 struct FileJob<'a> {
     scan: &'a delta_kernel::scan::Scan,
     engine: &'a dyn delta_kernel::Engine,
+    parquet: &'a dyn ParquetHandler,
     evaluator: Option<&'a dyn delta_kernel::PredicateEvaluator>,
     keep: &'a [usize],
     batch_size: usize,
@@ -138,7 +147,7 @@ impl FileJob<'_> {
         let mut deleted = file.dv_info.get_selection_vector(self.engine, root)?;
         let meta = FileMeta { last_modified: 0, size: file.size.try_into().unwrap_or(0), location: root.join(&file.path).map_err(|e| ZError::new(Code::Protocol, format!("data file path '{}': {e}", file.path)))? };
         let physical = self.scan.physical_schema();
-        for data in self.engine.parquet_handler().read_parquet_files(&[meta], physical.clone(), None)? {
+        for data in self.parquet.read_parquet_files(&[meta], physical.clone(), None)? {
             let logical = transform_to_logical(self.engine, data?, physical, self.scan.logical_schema(), file.transform.clone())?;
             let rows = logical.len();
             let mask = self.evaluator.map(|e| e.evaluate(logical.as_ref())).transpose()?;
@@ -163,6 +172,14 @@ impl FileJob<'_> {
                 });
             }
             let batch = batch.project(self.keep)?;
+            // Whole batches of the reader go on as they are; file tails and filtered batches are
+            // coalesced (row order across the reading threads is not kept anyway).
+            if keep_rows.is_none() && batch.num_rows() >= self.batch_size / 2 {
+                if self.tx.blocking_send(Ok(batch)).is_err() {
+                    return Ok(false);
+                }
+                continue;
+            }
             let out = self.coalescer_for(out, &batch)?;
             match keep_rows {
                 Some(k) => out.push_batch_with_filter(batch, &k)?,
