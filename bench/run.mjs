@@ -221,8 +221,10 @@ const analysis = [
   '  (~40 MB more).',
   '- The stripped binary (103.0 MB → 76.3 MB by optimising non-data crates for size) carries DataFusion (forced by',
   '  deltalake-core for filters, merge/update/delete), three cloud SDKs and aws-lc-rs (from deltalake-aws);',
-  '  the slim build leaves DataFusion out (33 MB) and reads through the kernel: slower full scans (the kernel',
-  '  reads 1,000-row batches that are coalesced) and no engine-side filtering beyond file skipping and an exact mask.',
+  '  the slim build leaves DataFusion out (34 MB) and reads through the kernel: file skipping and an exact mask,',
+  '  no page-level pruning. Its full scan read 1,000-row batches (the kernel engine\'s default) that were all copied',
+  '  to coalesce them; it now reads batches of the scan\'s size that pass through whole. Bench runs before and',
+  '  after on 2026-11-29: full read 1.075 → 0.645 s (Python 0.748 and 0.839 s), filtered read 0.112 → 0.082 s.',
   '  Where the full build\'s 57.6 MB of code goes (symbol sizes of an unstripped release build, 2026-11-29):',
   '  DataFusion crates 15.5 MB, arrow-rs 11.8 MB, generic glue in `core` (drop code, futures) 7.4 MB, sqlparser',
   '  3.4 MB (deltalake-core parses SQL itself), parquet 2.6 MB, deltalake-core 2.0 MB. The DataFusion default',
@@ -251,6 +253,7 @@ for (const r of results) {
 }
 const get = (prefix) => results.find((r) => r.name.startsWith(prefix))
 const speed = (r, peer) => (Array.isArray(r?.peers[peer]) ? median(r.peers[peer]) / median(r.zoopipe) : NaN)
+const speedOf = (r, peer, ours) => (Array.isArray(r?.peers[peer]) && Array.isArray(r?.peers[ours]) ? median(r.peers[peer]) / median(r.peers[ours]) : NaN)
 const targets = [
   ['full read ≥ 1.2× Python deltalake', speed(get('full read'), 'python-deltalake'), (x) => x >= 1.2],
   ['full read ≥ 0.9× raw Parquet decode (arrow-rs)', speed(get('full read'), 'zoopipe ParquetInputAdapter (raw files, arrow-rs)'), (x) => x >= 0.9],
@@ -260,6 +263,7 @@ const targets = [
   ['cold require < 150 ms', median(get("cold require('").zoopipe) * 1000, (x) => x < 150],
   ['stripped linux-x64 binary < 50 MB (full build)', addonMb, (x) => x < 50],
   ...(slimMb ? [['stripped linux-x64 binary < 50 MB (slim build; #9 aims for < 40 MB)', slimMb, (x) => x < 50]] : []),
+  ...(slimMb ? [['full read ≥ 1.2× Python deltalake (slim build)', speedOf(get('full read'), 'python-deltalake', 'zoopipe slim build (no DataFusion)'), (x) => x >= 1.2]] : []),
 ]
 lines.push('', '## Targets', '', '| target | measured | met |', '|---|---:|---|')
 for (const [name, value, ok] of targets) lines.push(`| ${name} | ${Number.isFinite(value) ? value.toFixed(2) : 'n/a'} | ${Number.isFinite(value) && ok(value) ? 'yes' : 'no'} |`)
