@@ -17,7 +17,6 @@ mod error;
 mod filter;
 mod handover;
 mod ipc;
-#[cfg(feature = "datafusion")]
 mod local;
 mod maintain;
 mod read;

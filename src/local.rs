@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use deltalake::datafusion::prelude::SessionContext;
 use deltalake::logstore::object_store::local::LocalFileSystem;
 use deltalake::logstore::object_store::path::Path;
 use deltalake::logstore::object_store::{
@@ -23,7 +22,6 @@ use deltalake::logstore::object_store::{
     PutOptions, PutPayload, PutResult,
 };
 use futures::stream::BoxStream;
-use url::Url;
 
 #[derive(Debug, Default)]
 struct LocalStore {
@@ -110,12 +108,18 @@ impl ObjectStore for LocalStore {
     }
 }
 
+/// The store for `file://` URLs, rooted at `/` like object_store's own.
+pub fn store() -> Arc<dyn ObjectStore> {
+    Arc::new(LocalStore::default())
+}
+
 /// Read local files in `ctx` through [`LocalStore`]. DataFusion sessions come with their own
 /// `LocalFileSystem` for `file://`, and delta-rs registers a table's store only for URLs a session
 /// does not know yet, so this replaces the session's.
-pub fn use_in(ctx: &SessionContext) {
-    let file = Url::parse("file://").expect("a valid URL");
-    ctx.register_object_store(&file, Arc::new(LocalStore::default()));
+#[cfg(feature = "datafusion")]
+pub fn use_in(ctx: &deltalake::datafusion::prelude::SessionContext) {
+    let file = url::Url::parse("file://").expect("a valid URL");
+    ctx.register_object_store(&file, store());
 }
 
 #[cfg(test)]

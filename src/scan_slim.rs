@@ -64,10 +64,15 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
     let kernel_snapshot = snapshot.scan_builder().build()?.snapshot().clone();
     let engine = table.log_store().engine(None);
     // The engine reads Parquet in 1,000-row batches that would all be copied again to coalesce them;
-    // this reader of the same store makes batches of the scan's size, which pass through whole.
+    // this reader makes batches of the scan's size, which pass through whole (local files through
+    // `local.rs`, which reads them without zero-filling the buffers first).
     let batch_rows = std::num::NonZero::new(batch_size).ok_or_else(|| ZError::invalid("batchSize must be at least 1"))?;
     let executor = Arc::new(TokioMultiThreadExecutor::new(tokio::runtime::Handle::current()));
-    let parquet = DefaultParquetHandler::new(table.log_store().root_object_store(None), executor).with_batch_size(batch_rows);
+    let store = match table.log_store().root_url().scheme() {
+        "file" => crate::local::store(),
+        _ => table.log_store().root_object_store(None),
+    };
+    let parquet = DefaultParquetHandler::new(store, executor).with_batch_size(batch_rows);
     let predicate = filter.map(|(p, _)| Arc::new(p));
 
     let (tx, rx) = mpsc::channel::<ZResult<RecordBatch>>(READ_AHEAD);
