@@ -253,8 +253,9 @@ for (const r of results) {
   if (r.note) lines.push(`| ↳ ${r.note} | | | | | |`)
 }
 const get = (prefix) => results.find((r) => r.name.startsWith(prefix))
-const speed = (r, peer) => (Array.isArray(r?.peers[peer]) ? median(r.peers[peer]) / median(r.zoopipe) : NaN)
-const speedOf = (r, peer, ours) => (Array.isArray(r?.peers[peer]) && Array.isArray(r?.peers[ours]) ? median(r.peers[peer]) / median(r.peers[ours]) : NaN)
+const over = (theirs, ours) => (Array.isArray(theirs) && Array.isArray(ours) ? median(theirs) / median(ours) : NaN)
+const speed = (r, peer) => over(r?.peers[peer], r?.zoopipe)
+const speedOf = (r, peer, ours) => over(r?.peers[peer], r?.peers[ours])
 const targets = [
   ['full read ≥ 1.2× Python deltalake', speed(get('full read'), 'python-deltalake'), (x) => x >= 1.2],
   ['full read ≥ 0.9× raw Parquet decode (arrow-rs)', speed(get('full read'), 'zoopipe ParquetInputAdapter (raw files, arrow-rs)'), (x) => x >= 0.9],
