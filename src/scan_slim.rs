@@ -66,7 +66,8 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
     // The engine reads Parquet in 1,000-row batches that would all be copied again to coalesce them;
     // this reader makes batches of the scan's size, which pass through whole (local files through
     // `local.rs`, which reads them without zero-filling the buffers first).
-    let batch_rows = std::num::NonZero::new(batch_size).ok_or_else(|| ZError::invalid("batchSize must be at least 1"))?;
+    // `batch_size()` has refused 0 already.
+    let batch_rows = std::num::NonZero::new(batch_size).unwrap_or(std::num::NonZero::<usize>::MIN);
     let executor = Arc::new(TokioMultiThreadExecutor::new(tokio::runtime::Handle::current()));
     let store = match table.log_store().root_url().scheme() {
         "file" => crate::local::store(),
