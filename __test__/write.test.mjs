@@ -82,6 +82,29 @@ describe('input shapes', () => {
     assert.equal((await DeltaTable.open(uri)).version, 1)
   })
 
+  it('row objects keep int64 beyond 2^53, nested structs and lists, apache-arrow rows; an unknown nested field is refused', async () => {
+    const uri = scratch('rows-values')
+    const beyond = 9007199254740993n // 2^53 + 1: no JS number holds it
+    await writeDelta(uri, [{ id: 1n, s: { a: 1, tags: ['x', 'y'] }, at: new Date('2024-01-02T03:04:05.678Z') }])
+    await writeDelta(uri, [{ id: beyond, s: { a: 2, tags: [] } }, { id: -beyond, s: null, at: '2024-05-06T00:00:00Z' }])
+    const expected = [ // inferred columns come in name order; rows() sorts
+      { at: '2024-01-02T03:04:05.678Z', id: '1', s: { a: '1', tags: ['x', 'y'] } },
+      { at: '2024-05-06T00:00:00Z', id: '-9007199254740993', s: null },
+      { at: null, id: '9007199254740993', s: { a: '2', tags: [] } },
+    ]
+    const t = await readDelta(uri)
+    assert.equal(String(t.schema.fields.find((f) => f.name === 'id').type), 'Int64')
+    assert.deepEqual(rows(t), expected)
+    // a field the table's struct lacks would be dropped: refused, nothing committed
+    await rejectsWith(writeDelta(uri, [{ id: 3, s: { a: 3, zz: 1 } }]), 'SCHEMA_MISMATCH', /row 0.*zz/)
+    await rejectsWith(writeDelta(uri, [{ id: 3, zz: 1 }]), 'SCHEMA_MISMATCH', /columns the table does not: zz/)
+    assert.equal((await DeltaTable.open(uri)).version, 1)
+    // the rows of an apache-arrow Table (StructRow objects with their own toJSON) write as they read
+    await writeDelta(uri, t.toArray())
+    assert.deepEqual(rows(await readDelta(uri)), rows(t).flatMap((r) => [r, r]))
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+  })
+
   it('empty input commits nothing (documented)', async () => {
     const uri = scratch('empty')
     await writeDelta(uri, people([1]))

@@ -323,18 +323,37 @@ function createApi(arrow) {
   }
 
   // Row values cross as JSON: Dates as ISO strings, bigints as numbers when exact (else decimal
-  // strings, which the native decoder parses into integer columns), binary as arrays of bytes.
+  // strings, which the native decoder parses into integer columns), binary and other typed arrays
+  // as arrays of numbers, objects with their own toJSON (apache-arrow rows and vectors) as what it
+  // returns, converted in turn.
   function rowValue(v) {
-    if (v instanceof Date) return v.toISOString()
     if (typeof v === 'bigint') return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v.toString()
-    if (v instanceof Uint8Array) return Array.from(v)
+    if (v === null || typeof v !== 'object') return v
+    if (v instanceof Date) return v.toISOString()
     if (Array.isArray(v)) return v.map(rowValue)
-    if (v && typeof v === 'object') {
-      const o = {}
-      for (const k of Object.keys(v)) o[k] = rowValue(v[k])
-      return o
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v, rowValue)
+    if (typeof v.toJSON === 'function') {
+      const json = v.toJSON()
+      if (json !== v) return rowValue(json)
     }
-    return v
+    const o = {}
+    for (const k of Object.keys(v)) o[k] = rowValue(v[k])
+    return o
+  }
+
+  // Row objects cross as newline-delimited JSON, one row per line, which arrow-json decodes in
+  // Rust: one string per call instead of a napi call per value (100,000 rows of 10 columns:
+  // see BENCHMARKS.md). V8's JSON.stringify does the work; a row is copied (`rowValue`) only
+  // where JSON would differ from the conversions above: bigints, binary, nested values, rows with
+  // their own toJSON (apache-arrow StructRows). Top-level Dates use their toJSON (ISO strings).
+  function rowLine(r) {
+    if (typeof r.toJSON === 'function') return JSON.stringify(rowValue(r))
+    let copy = null
+    for (const k of Object.keys(r)) {
+      const v = r[k]
+      if (typeof v === 'bigint' || (v !== null && typeof v === 'object' && !(v instanceof Date))) (copy ??= { ...r })[k] = rowValue(v)
+    }
+    return JSON.stringify(copy ?? r)
   }
 
   /** Feed any WriteData into a native sink with writeIpc/writeRows. */
@@ -363,7 +382,7 @@ function createApi(arrow) {
             throw new DeltaError('INVALID_DATA', `row ${i + j} is not an object`)
           }
         }
-        await call(() => sink.writeRows(chunk.map(rowValue)))
+        await call(() => sink.writeRows(chunk.map(rowLine).join('\n')))
       }
       return
     }

@@ -1,5 +1,6 @@
 //! Data handed to writers, turned into Arrow batches: Arrow IPC bytes (stream or file format) and
-//! arrays of plain row objects (decoded by arrow-json against the table's schema, or an inferred one).
+//! plain row objects as newline-delimited JSON (decoded by arrow-json against the table's schema, or
+//! an inferred one).
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -8,8 +9,8 @@ use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::{Field, Schema, SchemaRef};
 use deltalake::arrow::ipc::reader::{FileReader, StreamReader};
 use deltalake::arrow::json::ReaderBuilder;
-use deltalake::arrow::json::reader::infer_json_schema_from_iterator;
-use serde_json::Value;
+use deltalake::arrow::error::ArrowError;
+use deltalake::arrow::json::reader::infer_json_schema;
 
 use crate::error::{Code, ZError, ZResult};
 
@@ -29,52 +30,69 @@ pub fn decode_ipc(bytes: &[u8]) -> ZResult<(SchemaRef, Vec<RecordBatch>)> {
     }
 }
 
-/// The schema rows are decoded with: the table's fields (types win) plus, for columns the table
-/// does not have, the types inferred from the rows (`allow_new`), or a SCHEMA_MISMATCH.
-pub fn rows_schema(rows: &[Value], table: Option<&SchemaRef>, allow_new: bool) -> ZResult<SchemaRef> {
-    let inferred = infer_json_schema_from_iterator(rows.iter().map(|r| Ok(r.clone())))
-        .map_err(|e| ZError::new(Code::InvalidData, format!("cannot infer a schema from the rows: {e}")))?;
-    let Some(table) = table else { return Ok(Arc::new(inferred)) };
-    let mut fields: Vec<Field> = table.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
-    let extra: Vec<&Arc<Field>> = inferred.fields().iter().filter(|f| table.field_with_name(f.name()).is_err()).collect();
-    if !extra.is_empty() && !allow_new {
-        let names: Vec<&str> = extra.iter().map(|f| f.name().as_str()).collect();
-        return Err(ZError::new(
-            Code::SchemaMismatch,
-            format!("rows have columns the table does not: {} (use schemaMode: 'merge' to add them)", names.join(", ")),
-        ));
-    }
-    fields.extend(extra.into_iter().map(|f| f.as_ref().clone().with_nullable(true)));
-    Ok(Arc::new(Schema::new(fields)))
-}
-
-fn decode(rows: &[Value], schema: &SchemaRef) -> Result<Option<RecordBatch>, deltalake::arrow::error::ArrowError> {
-    let mut decoder = ReaderBuilder::new(schema.clone()).with_batch_size(rows.len().max(1)).build_decoder()?;
-    decoder.serialize(rows)?;
-    decoder.flush()
-}
-
-/// Decode row objects with `schema`. A value of the wrong type is INVALID_DATA naming the row.
-pub fn rows_to_batch(rows: &[Value], schema: &SchemaRef) -> ZResult<RecordBatch> {
-    if let Some(i) = rows.iter().position(|r| !r.is_object()) {
-        return Err(ZError::new(Code::InvalidData, format!("row {i} is not an object: {}", rows[i])));
-    }
-    match decode(rows, schema) {
-        Ok(Some(batch)) => Ok(batch),
-        Ok(None) => Ok(RecordBatch::new_empty(schema.clone())),
-        Err(err) => {
-            // Find the first bad row (only on this error path) so the message can name it.
-            let at = rows.iter().position(|r| decode(std::slice::from_ref(r), schema).is_err());
-            let msg = match at {
-                Some(i) => format!("row {i}: {err} (row: {})", crate::convert::preview(&rows[i])),
-                None => err.to_string(),
-            };
-            Err(ZError::new(Code::InvalidData, msg))
+/// Decode rows (newline-delimited JSON, one object per row, as `lib/api.js` sends them) into
+/// `table`'s columns (types win, every column nullable). Without a table, or with `allow_new`
+/// (schema evolution), the columns it lacks take the types inferred from the rows; otherwise a
+/// column the table lacks, top-level or nested, is a SCHEMA_MISMATCH (never silently dropped).
+/// A value of the wrong type is INVALID_DATA naming the row.
+pub fn rows_to_batches(rows: &str, table: Option<&SchemaRef>, allow_new: bool) -> ZResult<Vec<RecordBatch>> {
+    let strict = table.is_some() && !allow_new;
+    // Inference parses every row into JSON values, as costly as decoding them: only when new
+    // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
+    let schema = if strict { with_columns(table, None) } else { with_columns(table, Some(&infer(rows)?)) };
+    decode(rows, &schema, strict).map_err(|err| {
+        if strict {
+            // Only on this error path: name the columns the table lacks, as the lenient path does.
+            if let Err(e) = infer(rows).and_then(|inferred| check_new_columns(table, &inferred)) {
+                return e;
+            }
         }
-    }
+        // The first bad row, so the message can name it: a wrong type (INVALID_DATA) or, found
+        // only by the strict decoder, a nested field the table lacks (SCHEMA_MISMATCH).
+        for (i, line) in rows.lines().enumerate() {
+            if let Err(e) = decode(line, &schema, false) {
+                return ZError::new(Code::InvalidData, format!("row {i}: {e} (row: {})", preview(line)));
+            }
+            if strict && let Err(e) = decode(line, &schema, true) {
+                return ZError::new(Code::SchemaMismatch, format!("row {i}: {e} (use schemaMode: 'merge' to add it) (row: {})", preview(line)));
+            }
+        }
+        ZError::new(Code::InvalidData, err.to_string())
+    })
 }
 
-fn preview(v: &Value) -> String {
-    let s = v.to_string();
-    if s.len() > 200 { format!("{}…", &s[..s.char_indices().nth(200).map_or(s.len(), |(i, _)| i)]) } else { s }
+fn infer(rows: &str) -> ZResult<Schema> {
+    infer_json_schema(rows.as_bytes(), None)
+        .map(|(schema, _)| schema)
+        .map_err(|e| ZError::new(Code::InvalidData, format!("cannot infer a schema from the rows: {e}")))
+}
+
+/// The table's columns, all nullable, then the inferred ones it lacks.
+fn with_columns(table: Option<&SchemaRef>, inferred: Option<&Schema>) -> SchemaRef {
+    let mut fields: Vec<Field> = table.iter().flat_map(|t| t.fields().iter()).map(|f| f.as_ref().clone().with_nullable(true)).collect();
+    let new = inferred.iter().flat_map(|s| s.fields().iter()).filter(|f| table.is_none_or(|t| t.field_with_name(f.name()).is_err()));
+    fields.extend(new.map(|f| f.as_ref().clone().with_nullable(true)));
+    Arc::new(Schema::new(fields))
+}
+
+/// SCHEMA_MISMATCH naming the top-level columns of `inferred` that `table` lacks.
+fn check_new_columns(table: Option<&SchemaRef>, inferred: &Schema) -> ZResult<()> {
+    let Some(table) = table else { return Ok(()) };
+    let names: Vec<&str> = inferred.fields().iter().map(|f| f.name().as_str()).filter(|n| table.field_with_name(n).is_err()).collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    Err(ZError::new(
+        Code::SchemaMismatch,
+        format!("rows have columns the table does not: {} (use schemaMode: 'merge' to add them)", names.join(", ")),
+    ))
+}
+
+fn decode(rows: &str, schema: &SchemaRef, strict: bool) -> Result<Vec<RecordBatch>, ArrowError> {
+    let lines = rows.lines().count();
+    ReaderBuilder::new(schema.clone()).with_batch_size(lines.max(1)).with_strict_mode(strict).build(rows.as_bytes())?.collect()
+}
+
+fn preview(s: &str) -> String {
+    if s.len() > 200 { format!("{}…", &s[..s.char_indices().nth(200).map_or(s.len(), |(i, _)| i)]) } else { s.to_string() }
 }

@@ -158,8 +158,9 @@ impl NativeFileWriter {
         .await
     }
 
+    /// Plain row objects, sent as newline-delimited JSON (one object per line).
     #[napi]
-    pub async fn write_rows(&self, rows: Vec<Value>) -> napi::Result<()> {
+    pub async fn write_rows(&self, rows: String) -> napi::Result<()> {
         guard(async move {
             if rows.is_empty() {
                 return Ok(());
@@ -171,8 +172,7 @@ impl NativeFileWriter {
                     if exists { Some(table.snapshot()?.snapshot().arrow_schema()) } else { None }
                 }
             };
-            let schema = convert::rows_schema(&rows, existing.as_ref(), false)?;
-            self.push(vec![convert::rows_to_batch(&rows, &schema)?]).await
+            self.push(convert::rows_to_batches(&rows, existing.as_ref(), false)?).await
         })
         .await
     }

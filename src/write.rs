@@ -331,18 +331,16 @@ impl NativeTableWriter {
         .await
     }
 
-    /// Write plain row objects.
+    /// Write plain row objects, sent as newline-delimited JSON (one object per line).
     #[napi]
-    pub async fn write_rows(&self, rows: Vec<Value>) -> napi::Result<()> {
+    pub async fn write_rows(&self, rows: String) -> napi::Result<()> {
         guard(async move {
             if rows.is_empty() {
                 return Ok(());
             }
             let table_schema = self.table_schema().await?;
             let allow_new = self.options.schema_mode.is_some();
-            let schema = convert::rows_schema(&rows, table_schema.as_ref(), allow_new)?;
-            let batch = convert::rows_to_batch(&rows, &schema)?;
-            self.push(vec![batch]).await
+            self.push(convert::rows_to_batches(&rows, table_schema.as_ref(), allow_new)?).await
         })
         .await
     }
