@@ -79,6 +79,13 @@ describe('input shapes', () => {
     await rejectsWith(writeDelta(uri, [{ id: 4, score: null }]), 'INVALID_DATA')
     await rejectsWith(writeDelta(uri, [{ id: 4, score: 1 }, { id: 'five', score: 2 }]), 'INVALID_DATA', /row 1.*id/)
     await rejectsWith(writeDelta(uri, [{ id: 4 }, 'nope']), 'INVALID_DATA', /row 1/)
+    // rows cross 10,000 at a time: messages still count from the start of what write() was given
+    const many = Array.from({ length: 20_001 }, (_, i) => ({ id: i, score: 1 }))
+    many[10_002].id = 'bad'
+    await rejectsWith(writeDelta(uri, many), 'INVALID_DATA', /^row 10002: .*'id'/)
+    many[10_002].id = 10_002
+    many[20_000] = 'nope' // found while the rows before it are being written
+    await rejectsWith(writeDelta(uri, many), 'INVALID_DATA', /row 20000 is not an object/)
     assert.equal((await DeltaTable.open(uri)).version, 1)
   })
 
@@ -97,6 +104,7 @@ describe('input shapes', () => {
     assert.deepEqual(rows(t), expected)
     // a field the table's struct lacks would be dropped: refused, nothing committed
     await rejectsWith(writeDelta(uri, [{ id: 3, s: { a: 3, zz: 1 } }]), 'SCHEMA_MISMATCH', /row 0.*zz/)
+    await rejectsWith(writeDelta(uri, [{ id: 3, s: { a: 3 } }, { id: 4, s: { a: 4, zz: 1 } }], { schemaMode: 'merge' }), 'SCHEMA_MISMATCH', /row 1.*zz/)
     await rejectsWith(writeDelta(uri, [{ id: 3, zz: 1 }]), 'SCHEMA_MISMATCH', /columns the table does not: zz/)
     assert.equal((await DeltaTable.open(uri)).version, 1)
     // the rows of an apache-arrow Table (StructRow objects with their own toJSON) write as they read

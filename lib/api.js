@@ -374,15 +374,25 @@ function createApi(arrow) {
       return
     }
     if (Array.isArray(data)) {
-      for (let i = 0; i < data.length; i += ROWS_PER_CALL) {
-        const chunk = data.slice(i, i + ROWS_PER_CALL)
-        for (let j = 0; j < chunk.length; j++) {
-          const r = chunk[j]
-          if (r === null || typeof r !== 'object' || Array.isArray(r)) {
-            throw new DeltaError('INVALID_DATA', `row ${i + j} is not an object`)
+      // One call in flight: the next rows turn into JSON here while Rust decodes and writes these.
+      let inFlight = null
+      try {
+        for (let i = 0; i < data.length; i += ROWS_PER_CALL) {
+          const chunk = data.slice(i, i + ROWS_PER_CALL)
+          for (let j = 0; j < chunk.length; j++) {
+            const r = chunk[j]
+            if (r === null || typeof r !== 'object' || Array.isArray(r)) {
+              throw new DeltaError('INVALID_DATA', `row ${i + j} is not an object`)
+            }
           }
+          const text = chunk.map(rowLine).join('\n')
+          await inFlight
+          inFlight = call(() => sink.writeRows(text, i))
         }
-        await call(() => sink.writeRows(chunk.map(rowLine).join('\n')))
+        await inFlight
+      } catch (err) {
+        await inFlight?.catch(() => {}) // settled before write() rejects: nothing left running
+        throw err
       }
       return
     }

@@ -33,28 +33,29 @@ pub fn decode_ipc(bytes: &[u8]) -> ZResult<(SchemaRef, Vec<RecordBatch>)> {
 /// Decode rows (newline-delimited JSON, one object per row, as `lib/api.js` sends them) into
 /// `table`'s columns (types win, every column nullable). Without a table, or with `allow_new`
 /// (schema evolution), the columns it lacks take the types inferred from the rows; otherwise a
-/// column the table lacks, top-level or nested, is a SCHEMA_MISMATCH (never silently dropped).
-/// A value of the wrong type is INVALID_DATA naming the row.
-pub fn rows_to_batches(rows: &str, table: Option<&SchemaRef>, allow_new: bool) -> ZResult<Vec<RecordBatch>> {
-    let strict = table.is_some() && !allow_new;
+/// column the table lacks is a SCHEMA_MISMATCH. A field a struct column lacks is one too, always
+/// (never silently dropped); a value of the wrong type is INVALID_DATA. Both name the row, counted
+/// from `first_row` (where these rows start in what the caller was given).
+pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, allow_new: bool) -> ZResult<Vec<RecordBatch>> {
+    let fixed = table.is_some() && !allow_new;
     // Inference parses every row into JSON values, as costly as decoding them: only when new
     // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
-    let schema = if strict { with_columns(table, None) } else { with_columns(table, Some(&infer(rows)?)) };
-    decode(rows, &schema, strict).map_err(|err| {
-        if strict {
-            // Only on this error path: name the columns the table lacks, as the lenient path does.
+    let schema = if fixed { with_columns(table, None) } else { with_columns(table, Some(&infer(rows)?)) };
+    decode(rows, &schema, true).map_err(|err| {
+        if fixed {
+            // Only on this error path: name the columns the table lacks, as before decoding.
             if let Err(e) = infer(rows).and_then(|inferred| check_new_columns(table, &inferred)) {
                 return e;
             }
         }
-        // The first bad row, so the message can name it: a wrong type (INVALID_DATA) or, found
-        // only by the strict decoder, a nested field the table lacks (SCHEMA_MISMATCH).
-        for (i, line) in rows.lines().enumerate() {
+        // The first bad row, so the message can name it: a wrong type (the lenient decoder fails
+        // too) or a field the schema lacks (only the strict one does).
+        for (i, line) in rows.lines().enumerate().map(|(i, line)| (first_row + i, line)) {
             if let Err(e) = decode(line, &schema, false) {
                 return ZError::new(Code::InvalidData, format!("row {i}: {e} (row: {})", preview(line)));
             }
-            if strict && let Err(e) = decode(line, &schema, true) {
-                return ZError::new(Code::SchemaMismatch, format!("row {i}: {e} (use schemaMode: 'merge' to add it) (row: {})", preview(line)));
+            if let Err(e) = decode(line, &schema, true) {
+                return ZError::new(Code::SchemaMismatch, format!("row {i}: {e}; the table has no such field (row: {})", preview(line)));
             }
         }
         ZError::new(Code::InvalidData, err.to_string())
