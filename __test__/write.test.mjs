@@ -79,6 +79,7 @@ describe('input shapes', () => {
     await rejectsWith(writeDelta(uri, [{ id: 4, score: null }]), 'INVALID_DATA')
     await rejectsWith(writeDelta(uri, [{ id: 4, score: 1 }, { id: 'five', score: 2 }]), 'INVALID_DATA', /row 1.*id/)
     await rejectsWith(writeDelta(uri, [{ id: 4 }, 'nope']), 'INVALID_DATA', /row 1/)
+    await rejectsWith(writeDelta(uri, [{ id: 4, score: 1 }, { id: { n: 5 }, score: 2 }]), 'INVALID_DATA', /^row 1: .*'id'/)
     // rows cross 10,000 at a time: messages still count from the start of what write() was given
     const many = Array.from({ length: 20_001 }, (_, i) => ({ id: i, score: 1 }))
     many[10_002].id = 'bad'

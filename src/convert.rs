@@ -42,11 +42,10 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
     // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
     let schema = if fixed { with_columns(table, None) } else { with_columns(table, Some(&infer(rows)?)) };
     decode(rows, &schema, true).map_err(|err| {
-        if fixed {
-            // Only on this error path: name the columns the table lacks, as before decoding.
-            if let Err(e) = infer(rows).and_then(|inferred| check_new_columns(table, &inferred)) {
-                return e;
-            }
+        // Only on this error path: name the columns the table lacks (rows whose types conflict,
+        // which inference refuses, are found below instead).
+        if fixed && let Ok(inferred) = infer(rows) && let Err(e) = check_new_columns(table, &inferred) {
+            return e;
         }
         // The first bad row, so the message can name it: a wrong type (the lenient decoder fails
         // too) or a field the schema lacks (only the strict one does).
