@@ -37,14 +37,15 @@ pub fn decode_ipc(bytes: &[u8]) -> ZResult<(SchemaRef, Vec<RecordBatch>)> {
 /// (never silently dropped); a value of the wrong type is INVALID_DATA. Both name the row, counted
 /// from `first_row` (where these rows start in what the caller was given).
 pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, allow_new: bool) -> ZResult<Vec<RecordBatch>> {
-    let fixed = table.is_some() && !allow_new;
+    // The table whose columns are all there may be, if there is one.
+    let fixed = table.filter(|_| !allow_new);
     // Inference parses every row into JSON values, as costly as decoding them: only when new
     // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
-    let schema = if fixed { with_columns(table, None) } else { with_columns(table, Some(&infer(rows)?)) };
+    let schema = if fixed.is_some() { with_columns(table, None) } else { with_columns(table, Some(&infer(rows)?)) };
     decode(rows, &schema, true).map_err(|err| {
         // Only on this error path: name the columns the table lacks (rows whose types conflict,
         // which inference refuses, are found below instead).
-        if fixed && let Ok(inferred) = infer(rows) && let Err(e) = check_new_columns(table, &inferred) {
+        if let Some(table) = fixed && let Ok(inferred) = infer(rows) && let Err(e) = check_new_columns(table, &inferred) {
             return e;
         }
         // The first bad row, so the message can name it: a wrong type (the lenient decoder fails
@@ -67,18 +68,21 @@ fn infer(rows: &str) -> ZResult<Schema> {
         .map_err(|e| ZError::new(Code::InvalidData, format!("cannot infer a schema from the rows: {e}")))
 }
 
-/// The table's columns, all nullable, then the inferred ones it lacks.
+/// The table's columns, then the inferred ones it lacks; all nullable.
 fn with_columns(table: Option<&SchemaRef>, inferred: Option<&Schema>) -> SchemaRef {
-    let mut fields: Vec<Field> = table.iter().flat_map(|t| t.fields().iter()).map(|f| f.as_ref().clone().with_nullable(true)).collect();
-    let new = inferred.iter().flat_map(|s| s.fields().iter()).filter(|f| table.is_none_or(|t| t.field_with_name(f.name()).is_err()));
-    fields.extend(new.map(|f| f.as_ref().clone().with_nullable(true)));
-    Arc::new(Schema::new(fields))
+    let new = inferred.into_iter().flat_map(|inferred| new_columns(table, inferred));
+    let fields = table.into_iter().flat_map(|t| t.fields().iter()).chain(new).map(|f| f.as_ref().clone().with_nullable(true));
+    Arc::new(Schema::new(fields.collect::<Vec<_>>()))
+}
+
+/// The inferred columns `table` lacks (all of them without a table).
+fn new_columns<'a>(table: Option<&'a SchemaRef>, inferred: &'a Schema) -> impl Iterator<Item = &'a Arc<Field>> {
+    inferred.fields().iter().filter(move |f| table.is_none_or(|t| t.field_with_name(f.name()).is_err()))
 }
 
 /// SCHEMA_MISMATCH naming the top-level columns of `inferred` that `table` lacks.
-fn check_new_columns(table: Option<&SchemaRef>, inferred: &Schema) -> ZResult<()> {
-    let Some(table) = table else { return Ok(()) };
-    let names: Vec<&str> = inferred.fields().iter().map(|f| f.name().as_str()).filter(|n| table.field_with_name(n).is_err()).collect();
+fn check_new_columns(table: &SchemaRef, inferred: &Schema) -> ZResult<()> {
+    let names: Vec<&str> = new_columns(Some(table), inferred).map(|f| f.name().as_str()).collect();
     if names.is_empty() {
         return Ok(());
     }
