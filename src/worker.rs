@@ -161,7 +161,7 @@ impl NativeFileWriter {
     /// Plain row objects, sent as newline-delimited JSON (one object per line);
     /// `first_row`: their index in what `write()` was given (error messages name rows by it).
     #[napi]
-    pub async fn write_rows(&self, rows: String, first_row: Option<u32>) -> napi::Result<()> {
+    pub async fn write_rows(&self, rows: String, first_row: u32) -> napi::Result<()> {
         guard(async move {
             if rows.is_empty() {
                 return Ok(());
@@ -173,7 +173,7 @@ impl NativeFileWriter {
                     if exists { Some(table.snapshot()?.snapshot().arrow_schema()) } else { None }
                 }
             };
-            self.push(convert::rows_to_batches(&rows, first_row.unwrap_or(0) as usize, existing.as_ref(), false)?).await
+            self.push(convert::rows_to_batches(&rows, first_row as usize, existing.as_ref(), false)?).await
         })
         .await
     }

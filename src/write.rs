@@ -334,14 +334,14 @@ impl NativeTableWriter {
     /// Write plain row objects, sent as newline-delimited JSON (one object per line);
     /// `first_row`: their index in what `write()` was given (error messages name rows by it).
     #[napi]
-    pub async fn write_rows(&self, rows: String, first_row: Option<u32>) -> napi::Result<()> {
+    pub async fn write_rows(&self, rows: String, first_row: u32) -> napi::Result<()> {
         guard(async move {
             if rows.is_empty() {
                 return Ok(());
             }
             let table_schema = self.table_schema().await?;
             let allow_new = self.options.schema_mode.is_some();
-            self.push(convert::rows_to_batches(&rows, first_row.unwrap_or(0) as usize, table_schema.as_ref(), allow_new)?).await
+            self.push(convert::rows_to_batches(&rows, first_row as usize, table_schema.as_ref(), allow_new)?).await
         })
         .await
     }
