@@ -96,12 +96,13 @@ describe('input shapes', () => {
     await writeDelta(uri, [{ id: 1n, s: { a: 1, tags: ['x', 'y'] }, at: new Date('2024-01-02T03:04:05.678Z') }])
     await writeDelta(uri, [{ id: beyond, s: { a: 2, tags: [] } }, { id: -beyond, s: null, at: '2024-05-06T00:00:00Z' }])
     const expected = [ // inferred columns come in name order; rows() sorts
-      { at: '2024-01-02T03:04:05.678Z', id: '1', s: { a: '1', tags: ['x', 'y'] } },
-      { at: '2024-05-06T00:00:00Z', id: '-9007199254740993', s: null },
+      { at: String(Date.parse('2024-01-02T03:04:05.678Z')), id: '1', s: { a: '1', tags: ['x', 'y'] } },
+      { at: String(Date.parse('2024-05-06T00:00:00Z')), id: '-9007199254740993', s: null },
       { at: null, id: '9007199254740993', s: { a: '2', tags: [] } },
     ]
     const t = await readDelta(uri)
     assert.equal(String(t.schema.fields.find((f) => f.name === 'id').type), 'Int64')
+    assert.equal(String(t.schema.fields.find((f) => f.name === 'at').type), 'Timestamp<MICROSECOND, UTC>') // from a Date
     assert.deepEqual(rows(t), expected)
     // a field the table's struct lacks would be dropped: refused, nothing committed
     await rejectsWith(writeDelta(uri, [{ id: 3, s: { a: 3, zz: 1 } }]), 'SCHEMA_MISMATCH', /row 0.*zz/)

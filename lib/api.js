@@ -196,11 +196,11 @@ function createApi(arrow) {
     if (isArrowTable(data)) return Buffer.from(arrow.tableToIPC(data, 'stream'))
     if (isArrowBatch(data)) return Buffer.from(arrow.tableToIPC(new arrow.Table(data), 'stream'))
     if (Array.isArray(data) && (data.length === 0 || !(isArrowTable(data[0]) || isArrowBatch(data[0])))) {
-      return Buffer.from(arrow.tableToIPC(arrow.tableFromJSON(data.map(rowValue)), 'stream'))
+      return rowsToIpc(data)
     }
     const batches = []
     for await (const item of data) {
-      const t = isArrowTable(item) ? item : isArrowBatch(item) ? new arrow.Table(item) : arrow.tableFromJSON(item.map(rowValue))
+      const t = isArrowTable(item) ? item : isArrowBatch(item) ? new arrow.Table(item) : arrow.tableFromIPC(await rowsToIpc(item))
       batches.push(...t.batches)
     }
     return Buffer.from(arrow.tableToIPC(new arrow.Table(batches), 'stream'))
@@ -322,15 +322,22 @@ function createApi(arrow) {
     return d instanceof arrow.RecordBatch || (d && typeof d === 'object' && d.schema && d.data && 'numRows' in d && !Array.isArray(d.batches))
   }
 
-  // Row values cross as JSON: Dates as ISO strings, bigints as numbers when exact (else decimal
-  // strings, which the native decoder parses into integer columns), binary and other typed arrays
-  // as arrays of numbers, objects with their own toJSON (apache-arrow rows and vectors) as what it
-  // returns, converted in turn.
+  // Row values cross as JSON: Dates as ISO strings, bigints as JSON numbers (exact: arrow-json
+  // parses integers from the text), binary (Uint8Array, Buffer) as hex strings (arrow-json's
+  // encoding for binary columns), other typed arrays as arrays of numbers, objects with
+  // their own toJSON (apache-arrow rows and vectors) as what it returns, converted in turn.
+  // A bigint a JS number cannot hold stays a bigint here and marks the row for `jsonText`.
+  let bigintsLeft = false
   function rowValue(v) {
-    if (typeof v === 'bigint') return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v.toString()
+    if (typeof v === 'bigint') {
+      if (v >= -MAX_SAFE && v <= MAX_SAFE) return Number(v)
+      bigintsLeft = true
+      return v
+    }
     if (v === null || typeof v !== 'object') return v
     if (v instanceof Date) return v.toISOString()
     if (Array.isArray(v)) return v.map(rowValue)
+    if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v, rowValue)
     if (typeof v.toJSON === 'function') {
       const json = v.toJSON()
@@ -341,19 +348,70 @@ function createApi(arrow) {
     return o
   }
 
+  // JSON.stringify for a row `rowValue` left bigints in, written as JSON numbers. Hand-written
+  // because JSON.stringify refuses bigints and JSON.rawJSON (which would let it write them) is not
+  // in every Node we support (Node 20 lacks it). Skips what JSON.stringify skips.
+  const skipped = (x) => x === undefined || typeof x === 'function' || typeof x === 'symbol'
+  function jsonText(v) {
+    if (typeof v === 'bigint') return v.toString()
+    if (Array.isArray(v)) return `[${v.map((x) => (skipped(x) ? 'null' : jsonText(x))).join(',')}]`
+    if (v !== null && typeof v === 'object' && typeof v.toJSON !== 'function') {
+      const parts = []
+      for (const k of Object.keys(v)) if (!skipped(v[k])) parts.push(`${JSON.stringify(k)}:${jsonText(v[k])}`)
+      return `{${parts.join(',')}}`
+    }
+    return JSON.stringify(v)
+  }
+
   // Row objects cross as newline-delimited JSON, one row per line, which arrow-json decodes in
   // Rust: one string per call instead of a napi call per value (100,000 rows of 10 columns:
   // see BENCHMARKS.md). V8's JSON.stringify does the work; a row is copied (`rowValue`) only
   // where JSON would differ from the conversions above: bigints, binary, nested values, rows with
   // their own toJSON (apache-arrow StructRows). Top-level Dates use their toJSON (ISO strings).
-  function rowLine(r) {
-    if (typeof r.toJSON === 'function') return JSON.stringify(rowValue(r))
-    let copy = null
-    for (const k of Object.keys(r)) {
-      const v = r[k]
-      if (typeof v === 'bigint' || (v !== null && typeof v === 'object' && !(v instanceof Date))) (copy ??= { ...r })[k] = rowValue(v)
+  // `hints` collects the top-level columns that held Dates and binary, which JSON cannot say, so
+  // that a new table gets timestamp and binary columns for them (src/convert.rs RowHints).
+  function rowLine(r, hints) {
+    bigintsLeft = false
+    let row = r
+    if (typeof r.toJSON === 'function') {
+      row = rowValue(r)
+    } else {
+      for (const k of Object.keys(r)) {
+        const v = r[k]
+        if (typeof v === 'bigint' || (v !== null && typeof v === 'object')) {
+          if (v instanceof Date) {
+            hints.timestamp.add(k)
+            continue
+          }
+          if (v instanceof Uint8Array) hints.binary.add(k)
+          if (row === r) row = { ...r }
+          row[k] = rowValue(v)
+        }
+      }
     }
-    return JSON.stringify(copy ?? r)
+    return bigintsLeft ? jsonText(row) : JSON.stringify(row)
+  }
+
+  /** Rows as the (text, hints) pair the native row decoders take. */
+  function rowsText(rows) {
+    const hints = { timestamp: new Set(), binary: new Set() }
+    const text = rows.map((r) => rowLine(r, hints)).join('\n')
+    return [text, { timestamp: [...hints.timestamp], binary: [...hints.binary] }]
+  }
+
+  function checkRows(rows, firstRow) {
+    for (let j = 0; j < rows.length; j++) {
+      const r = rows[j]
+      if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new DeltaError('INVALID_DATA', `row ${firstRow + j} is not an object`)
+    }
+  }
+
+  /** Row objects as one Arrow IPC stream with the types write(rows) gives a new table (integers
+   *  Int64, not apache-arrow tableFromJSON's Float64), for a merge source and a Pipe's input rows. */
+  async function rowsToIpc(rows, firstRow = 0) {
+    checkRows(rows, firstRow)
+    const [text, hints] = rowsText(rows)
+    return call(() => native.rowsToIpc(text, firstRow, hints))
   }
 
   /** Feed any WriteData into a native sink with writeIpc/writeRows. */
@@ -379,15 +437,10 @@ function createApi(arrow) {
       try {
         for (let i = 0; i < data.length; i += ROWS_PER_CALL) {
           const chunk = data.slice(i, i + ROWS_PER_CALL)
-          for (let j = 0; j < chunk.length; j++) {
-            const r = chunk[j]
-            if (r === null || typeof r !== 'object' || Array.isArray(r)) {
-              throw new DeltaError('INVALID_DATA', `row ${i + j} is not an object`)
-            }
-          }
-          const text = chunk.map(rowLine).join('\n')
+          checkRows(chunk, i)
+          const [text, hints] = rowsText(chunk)
           await inFlight
-          inFlight = call(() => sink.writeRows(text, i))
+          inFlight = call(() => sink.writeRows(text, i, hints))
         }
         await inFlight
       } catch (err) {
@@ -548,7 +601,8 @@ function createApi(arrow) {
     DeltaTable, DeltaInputAdapter, readDelta, DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator, DeltaError,
     CsvInputAdapter, JsonLinesInputAdapter, ParquetInputAdapter,
   }
-  api.Pipe = require('./pipe').createPipe(arrow, { feedable: isArrowTable, isArrowBatch })
+  const rowsToBatch = async (rows) => arrow.tableFromIPC(await rowsToIpc(rows)).batches[0]
+  api.Pipe = require('./pipe').createPipe({ feedable: isArrowTable, isArrowBatch, rowsToBatch })
   return api
 }
 

@@ -6,12 +6,12 @@ const { DeltaError, toDeltaError, invalid } = require('./errors')
 
 const ROWS_PER_BATCH = 10_000
 
-function createPipe(arrow, { feedable, isArrowBatch }) {
+function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
   const isRowArray = (v) => Array.isArray(v) && (v.length === 0 || (v[0] !== null && typeof v[0] === 'object' && !feedable(v[0]) && !isArrowBatch(v[0])))
-  const rowsToBatches = (rows) => arrow.tableFromJSON(rows).batches
 
-  /** Any input as an async iterable of RecordBatches (with a dead letter, file inputs hand back
-   *  rows whose values do not fit their columns as rejected batches instead of failing). */
+  /** Any input as an async iterable of RecordBatches and arrays of row objects (up to
+   *  ROWS_PER_BATCH each). With a dead letter, file inputs hand back rows whose values do not fit
+   *  their columns as rejected batches instead of failing. */
   async function* batchesOf(input, rejects) {
     if (input && typeof input.getBatches === 'function') {
       yield* input.getBatches(rejects ? { rejects: true } : {})
@@ -23,18 +23,18 @@ function createPipe(arrow, { feedable, isArrowBatch }) {
     let pending = []
     for await (const item of input) {
       if (isArrowBatch(item) || feedable(item) || isRowArray(item)) {
-        if (pending.length) { yield* rowsToBatches(pending); pending = [] }
+        if (pending.length) { yield pending; pending = [] }
         if (isArrowBatch(item)) yield item
         else if (feedable(item)) yield* item.batches
-        else if (item.length) yield* rowsToBatches(item)
+        else for (let i = 0; i < item.length; i += ROWS_PER_BATCH) yield item.slice(i, i + ROWS_PER_BATCH)
       } else if (item !== null && typeof item === 'object') {
         pending.push(item)
-        if (pending.length >= ROWS_PER_BATCH) { yield* rowsToBatches(pending); pending = [] }
+        if (pending.length >= ROWS_PER_BATCH) { yield pending; pending = [] }
       } else {
         throw new DeltaError('INVALID_DATA', `Pipe input yielded ${typeof item}; expected row objects or Arrow batches`)
       }
     }
-    if (pending.length) yield* rowsToBatches(pending)
+    if (pending.length) yield pending
   }
 
   const numRows = (r) => (Array.isArray(r) ? r.length : r.numRows)
@@ -79,72 +79,91 @@ function createPipe(arrow, { feedable, isArrowBatch }) {
         fs.writeSync(dead, lines.join('\n') + '\n')
         stats.rowsFailed += Array.isArray(rows) ? rows.length : rows.numRows
       }
-      // Row objects a transform returned: a row the writer rejects (INVALID_DATA names it) goes to the
-      // dead letter and the rest is written.
-      const writeRows = async (rows, position) => {
-        let offset = 0
+      // Row objects: `use` (a write, or the conversion to a batch) refuses a row it cannot take with
+      // INVALID_DATA naming it ("row N"); with a dead letter that row goes there and `use` runs
+      // again on the rest. `at` maps the rows left to where they were in what came in.
+      const withoutBadRows = async (rows, position, use) => {
+        let at = rows.map((_, i) => i)
         while (rows.length) {
           try {
-            await this.output.write(rows)
-            stats.rowsWritten += rows.length
-            return
+            return await use(rows)
           } catch (err) {
             const m = /row (\d+)/.exec(err && err.message)
-            if (!(err instanceof DeltaError) || err.code !== 'INVALID_DATA' || !m || !this.deadLetter) throw err
-            const k = Number(m[1])
-            await fail([rows[k]], err, { batch: position.batch, row: position.row + offset + k })
-            rows = rows.slice(0, k).concat(rows.slice(k + 1))
-            if (k === 0) offset += 1
+            const k = m ? Number(m[1]) : -1
+            if (!(err instanceof DeltaError) || err.code !== 'INVALID_DATA' || !(k >= 0 && k < rows.length) || !this.deadLetter) throw err
+            await fail([rows[k]], err, { batch: position.batch, row: position.row + at[k] })
+            rows = rows.filter((_, i) => i !== k)
+            at = at.filter((_, i) => i !== k)
           }
+        }
+        return null
+      }
+      const writeRows = (rows, position) => withoutBadRows(rows, position, async (left) => {
+        await this.output.write(left)
+        stats.rowsWritten += left.length
+      })
+      const writeResult = async (result, position) => {
+        if (result === null || result === undefined) return
+        if (Array.isArray(result) && !result.some((r) => feedable(r) || isArrowBatch(r))) {
+          await writeRows(result, position)
+        } else {
+          await this.output.write(result)
+          stats.rowsWritten += Array.isArray(result) ? result.reduce((n, r) => n + numRows(r), 0) : numRows(result)
+        }
+      }
+      const transformed = async (batch, position) => {
+        if (!this.transform) return [batch]
+        try {
+          return [await this.transform(batch)]
+        } catch (err) {
+          if (!this.deadLetter) await fail(batch, err, position)
+          // Retry the batch row by row: only the rows whose transform throws are dead-lettered.
+          const results = []
+          for (let i = 0; i < batch.numRows; i++) {
+            const one = batch.slice(i, i + 1)
+            try {
+              results.push(await this.transform(one))
+            } catch (rowErr) {
+              await fail(one, rowErr, { batch: position.batch, row: position.row + i })
+            }
+          }
+          return results
         }
       }
 
       try {
         checkAbort()
         let index = 0
-        for await (const batch of batchesOf(this.input, Boolean(this.deadLetter))) {
+        for await (const item of batchesOf(this.input, Boolean(this.deadLetter))) {
           checkAbort()
           const position = { batch: index++, row: stats.rowsRead }
-          stats.rowsRead += batch.numRows
-          stats.bytesRead += batch.data && batch.data.byteLength ? batch.data.byteLength : 0
-          if (batch.schema.metadata.get('zoopipe.rejected') === 'true') {
-            // rows the reader could not type: raw values, each with its reason
-            const raw = rowObjects(batch)
-            for (let i = 0; i < raw.length; i++) {
-              const { _error, ...row } = raw[i]
-              await fail([row], new Error(_error), { batch: position.batch, row: position.row + i })
+          stats.rowsRead += numRows(item)
+          let batch = item
+          if (Array.isArray(item)) {
+            // Row objects. Without a transform they go to the output as they are (typed by its
+            // table, as write(rows) does); a transform takes a RecordBatch, typed as write(rows)
+            // types a new table (integers Int64).
+            if (this.transform) batch = await withoutBadRows(item, position, rowsToBatch)
+            else batch = await writeRows(item, position) // all written: nothing left to transform
+          } else {
+            stats.bytesRead += item.data && item.data.byteLength ? item.data.byteLength : 0
+            if (item.schema.metadata.get('zoopipe.rejected') === 'true') {
+              // rows the reader could not type: raw values, each with its reason
+              const raw = rowObjects(item)
+              for (let i = 0; i < raw.length; i++) {
+                const { _error, ...row } = raw[i]
+                await fail([row], new Error(_error), { batch: position.batch, row: position.row + i })
+              }
+              batch = null
             }
+          }
+          if (!batch) {
             progress(false)
             continue
           }
-          let results = [batch]
-          if (this.transform) {
-            try {
-              results = [await this.transform(batch)]
-            } catch (err) {
-              if (!this.deadLetter) await fail(batch, err, position)
-              // Retry the batch row by row: only the rows whose transform throws are dead-lettered.
-              results = []
-              for (let i = 0; i < batch.numRows; i++) {
-                const one = batch.slice(i, i + 1)
-                try {
-                  results.push(await this.transform(one))
-                } catch (rowErr) {
-                  await fail(one, rowErr, { batch: position.batch, row: position.row + i })
-                }
-              }
-            }
-          }
+          const results = await transformed(batch, position)
           checkAbort()
-          for (const result of results) {
-            if (result === null || result === undefined) continue
-            if (Array.isArray(result) && !result.some((r) => feedable(r) || isArrowBatch(r))) {
-              await writeRows(result, position)
-            } else {
-              await this.output.write(result)
-              stats.rowsWritten += Array.isArray(result) ? result.reduce((n, r) => n + numRows(r), 0) : numRows(result)
-            }
-          }
+          for (const result of results) await writeResult(result, position)
           progress(false)
         }
         checkAbort()

@@ -20,6 +20,7 @@ mod ipc;
 mod local;
 mod maintain;
 mod read;
+mod rows;
 #[cfg(feature = "datafusion")]
 mod scan_datafusion;
 #[cfg(not(feature = "datafusion"))]

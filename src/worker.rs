@@ -17,6 +17,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::convert;
+use crate::rows;
 use crate::handover::{self, JsBatch};
 use crate::error::{Code, ZError, ZResult, guard};
 use crate::storage::{self, table_or_new};
@@ -159,9 +160,10 @@ impl NativeFileWriter {
     }
 
     /// Plain row objects, sent as newline-delimited JSON (one object per line);
-    /// `first_row`: their index in what `write()` was given (error messages name rows by it).
+    /// `first_row`: their index in what `write()` was given (error messages name rows by it);
+    /// `hints`: the types of new columns that JSON cannot say (timestamps, binary).
     #[napi]
-    pub async fn write_rows(&self, rows: String, first_row: u32) -> napi::Result<()> {
+    pub async fn write_rows(&self, rows: String, first_row: u32, hints: rows::RowHints) -> napi::Result<()> {
         guard(async move {
             if rows.is_empty() {
                 return Ok(());
@@ -173,7 +175,7 @@ impl NativeFileWriter {
                     if exists { Some(table.snapshot()?.snapshot().arrow_schema()) } else { None }
                 }
             };
-            self.push(convert::rows_to_batches(&rows, first_row as usize, existing.as_ref(), false)?).await
+            self.push(rows::rows_to_batches(&rows, first_row as usize, existing.as_ref(), false, &hints)?).await
         })
         .await
     }

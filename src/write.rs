@@ -28,6 +28,7 @@ use crate::write_slim::spawn_writer;
 use tokio::task::JoinHandle;
 
 use crate::convert;
+use crate::rows;
 use crate::handover::{self, JsBatch};
 use crate::error::{Code, ZError, ZResult, guard};
 use crate::storage::{self, table_or_new};
@@ -332,16 +333,17 @@ impl NativeTableWriter {
     }
 
     /// Write plain row objects, sent as newline-delimited JSON (one object per line);
-    /// `first_row`: their index in what `write()` was given (error messages name rows by it).
+    /// `first_row`: their index in what `write()` was given (error messages name rows by it);
+    /// `hints`: the types of new columns that JSON cannot say (timestamps, binary).
     #[napi]
-    pub async fn write_rows(&self, rows: String, first_row: u32) -> napi::Result<()> {
+    pub async fn write_rows(&self, rows: String, first_row: u32, hints: rows::RowHints) -> napi::Result<()> {
         guard(async move {
             if rows.is_empty() {
                 return Ok(());
             }
             let table_schema = self.table_schema().await?;
             let allow_new = self.options.schema_mode.is_some();
-            self.push(convert::rows_to_batches(&rows, first_row as usize, table_schema.as_ref(), allow_new)?).await
+            self.push(rows::rows_to_batches(&rows, first_row as usize, table_schema.as_ref(), allow_new, &hints)?).await
         })
         .await
     }
