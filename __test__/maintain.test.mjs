@@ -133,6 +133,24 @@ describe('DML', () => {
     await rejectsWith(dt.merge([{ id: 1 }], { predicate: 'target.nope = source.id' }).whenMatchedDelete().execute(), 'INVALID_ARGUMENT')
   })
 
+  it('merge: a source of row objects is typed as write(rows) types it (bigints exact, Dates, binary)', async () => {
+    const uri = scratch('merge-types')
+    const big = 9007199254740993n // 2^53 + 1
+    const at = new Date('2024-03-04T05:06:07.089Z')
+    await writeDelta(uri, [{ id: big, at, bin: Buffer.from('a') }, { id: 1n, at, bin: null }])
+    const dt = await DeltaTable.open(uri)
+    const source = [{ id: big, at: new Date(at.getTime() + 1), bin: Buffer.from('b') }, { id: 1n, at, bin: Buffer.from('c') }, { id: big + 2n, at, bin: null }]
+    await dt.merge(source, { predicate: 'target.id = source.id' })
+      .whenMatchedUpdate({ updates: { bin: 'source.bin', at: 'source.at' } })
+      .whenNotMatchedInsert({ values: { id: 'source.id', at: 'source.at', bin: 'source.bin' } })
+      .execute()
+    const ms = at.getTime()
+    assert.deepEqual(byId(await readDelta(uri)), [
+      { at: String(ms), bin: '63', id: '1' }, { at: String(ms + 1), bin: '62', id: String(big) }, { at: String(ms), bin: null, id: String(big + 2n) },
+    ])
+    await samePython(uri)
+  })
+
   it('merge racing concurrent appends on a partitioned table: success or COMMIT_CONFLICT with the table intact', async () => {
     const uri = scratch('merge-race')
     await writeDelta(uri, people([1, 2], { part: 'a' }), { partitionBy: ['part'] })

@@ -125,6 +125,37 @@ describe('Pipe', () => {
     assert.equal((await readDelta(dst)).numRows, 28)
   })
 
+  it('row objects in: a transform gets the types write(rows) gives, and so does the table', async () => {
+    const dst = scratch('pipe-rows-types')
+    const direct = scratch('pipe-rows-direct')
+    const input = Array.from({ length: 3 }, (_, i) => ({ id: i + 1, name: `r${i}`, at: new Date(Date.UTC(2024, 0, i + 1)), v: i + 0.5 }))
+    const seen = []
+    await new Pipe({
+      input,
+      transform: (batch) => { seen.push(batch.schema.fields.map((f) => `${f.name}: ${f.type}`)); return batch },
+      output: new DeltaOutputAdapter(dst),
+    }).run()
+    await writeDelta(direct, input)
+    assert.deepEqual(seen, [['at: Timestamp<MICROSECOND, UTC>', 'id: Int64', 'name: Utf8', 'v: Float64']])
+    const [piped, written] = [await readDelta(dst), await readDelta(direct)]
+    assert.deepEqual(piped.schema.fields.map(String), written.schema.fields.map(String))
+    assert.deepEqual(rows(piped), rows(written))
+  })
+
+  it('row objects without a transform take the table\'s types; rows it rejects go to the dead letter at their input position', async () => {
+    const dst = scratch('pipe-rows-table')
+    await writeDelta(dst, tableFromArrays({ id: BigInt64Array.from([0n]), v: Float64Array.from([0.5]) }))
+    const dead = scratch('pipe-rows-dead.ndjson')
+    const input = [{ id: 1, v: 1 }, { id: 2, v: 'x' }, { id: 3, v: 3 }, { id: 'y', v: 4 }, { id: 5, v: 5 }]
+    const report = await new Pipe({ input, output: new DeltaOutputAdapter(dst), deadLetter: dead }).run()
+    assert.deepEqual([report.rowsRead, report.rowsWritten, report.rowsFailed], [5, 3, 2])
+    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    assert.deepEqual(lines.map((l) => [l.position.row, l.row.id]), [[1, 2], [3, 'y']])
+    const t = await readDelta(dst)
+    assert.deepEqual(t.schema.fields.map(String), ['id: Int64', 'v: Float64'])
+    assert.deepEqual(rows(t), [{ id: '0', v: 0.5 }, { id: '1', v: '1' }, { id: '3', v: '3' }, { id: '5', v: '5' }])
+  })
+
   it('transform errors go to the dead letter with the error and position; the rest is committed', async () => {
     const dst = scratch('dead-out')
     await writeDelta(dst, [{ id: 0n, name: 'seed', value: 0.5 }]) // id is a long: 'not-a-number' fails validation

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { makeVector, tableFromArrays, tableToIPC, RecordBatch, Table } from 'apache-arrow'
+import { DateDay, TimestampMicrosecond, makeVector, tableFromArrays, tableToIPC, vectorFromArray, RecordBatch, Table } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
 import { RUN, big, dataFiles, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
@@ -113,6 +113,57 @@ describe('input shapes', () => {
     await writeDelta(uri, t.toArray())
     assert.deepEqual(rows(await readDelta(uri)), rows(t).flatMap((r) => [r, r]))
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+  })
+
+  it('row objects into a new table: Dates make timestamps, binary makes binary, bigints stay exact', async () => {
+    const uri = scratch('rows-new-types')
+    const at = new Date('2024-03-04T05:06:07.089Z')
+    await writeDelta(uri, [
+      { id: 1n, at, bin: Buffer.from('hi'), n: 1.5, s: { big: -(2n ** 63n) } },
+      { id: 2n ** 62n, at: null, bin: new Uint8Array([0, 255]), n: 2, s: null },
+    ])
+    const t = await readDelta(uri)
+    assert.deepEqual(Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)])), {
+      at: 'Timestamp<MICROSECOND, UTC>', bin: 'Binary', id: 'Int64', n: 'Float64', s: 'Struct<{big:Int64}>',
+    })
+    assert.deepEqual(rows(t), [
+      { at: String(at.getTime()), bin: '6869', id: '1', n: 1.5, s: { big: String(-(2n ** 63n)) } },
+      { at: null, bin: '00ff', id: String(2n ** 62n), n: '2', s: null },
+    ])
+    assert.deepEqual(rows(pyRead(uri)), rows(t))
+  })
+
+  it('numbers in timestamp and date columns are epoch milliseconds, as JS and apache-arrow have them; ISO strings keep microseconds', async () => {
+    const uri = scratch('rows-epoch-ms')
+    const day = Date.UTC(2024, 2, 4)
+    const seed = tableFromArrays({ id: BigInt64Array.from([0n]) })
+    await writeDelta(uri, new Table({
+      id: seed.getChild('id'),
+      at: vectorFromArray([new Date(day)], new TimestampMicrosecond('UTC')),
+      d: vectorFromArray([new Date(day)], new DateDay()),
+    }))
+    await writeDelta(uri, [
+      { id: 1n, at: day + 5, d: day + 86_400_000 }, // Date.now()-style numbers
+      { id: 2n, at: '2024-03-04T00:00:00.000123Z', d: '2024-03-06' }, // ISO text
+      { id: 3n, at: new Date(day + 7), d: new Date(day - 86_400_000) },
+    ])
+    const t = await readDelta(uri)
+    const micros = new Map()
+    for (const b of t.batches) {
+      const ids = b.getChild('id').toArray()
+      const at = b.getChild('at').data[0]
+      ids.forEach((id, i) => micros.set(Number(id), at.values[i]))
+    }
+    const us = BigInt(day) * 1000n
+    assert.deepEqual([0, 1, 2, 3].map((i) => micros.get(i)), [us, us + 5000n, us + 123n, us + 7000n])
+    const days = Object.fromEntries(rows(t).map((r) => [r.id, r.d]))
+    assert.deepEqual(days, { 0: String(day), 1: String(day + 86_400_000), 2: String(day + 2 * 86_400_000), 3: String(day - 86_400_000) })
+    // the rows of the Table read back (timestamp and date cells are epoch ms) write as they read
+    const back = scratch('rows-epoch-ms-back')
+    await writeDelta(back, t.slice(0, 1)) // the table's schema
+    await writeDelta(back, t.toArray().slice(1))
+    assert.deepEqual(rows(await readDelta(back)), rows(t))
+    assert.deepEqual(rows(pyRead(back)), rows(t))
   })
 
   it('empty input commits nothing (documented)', async () => {

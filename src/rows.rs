@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use deltalake::arrow::array::{Array, AsArray, Int64Array, RecordBatch};
+use deltalake::arrow::array::{Array, AsArray, Date32Array, Int64Array, RecordBatch};
 use deltalake::arrow::compute::kernels::arity::unary;
 use deltalake::arrow::compute::kernels::zip::zip;
 use deltalake::arrow::compute::{cast, is_not_null};
-use deltalake::arrow::datatypes::Float64Type;
+use deltalake::arrow::datatypes::{Date64Type, Float64Type};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::json::ReaderBuilder;
@@ -55,9 +55,11 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
     // Inference parses every row into JSON values, as costly as decoding them: only when new
     // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
     let schema = if fixed.is_some() { with_columns(table, None, hints) } else { with_columns(table, Some(&infer(rows)?), hints) };
+    let target = schema;
+    let schema = wire_schema(&target);
     let batches = decode(rows, &schema, true).and_then(|mut batches| {
         if let [batch] = batches.as_mut_slice() {
-            *batch = millis_numbers(rows, batch)?;
+            *batch = from_wire(rows, batch, &target)?;
         }
         Ok(batches)
     });
@@ -81,49 +83,72 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
     })
 }
 
-/// JS gives instants as epoch milliseconds (`Date.now()`, apache-arrow's timestamp and date cells);
-/// arrow-json reads a number into a timestamp column in the column's unit (microseconds in Delta)
-/// and into a date column as days. So the numbers of top-level timestamp and date columns are read
-/// again as milliseconds (strings there, ISO text, are left as arrow-json parsed them: to the
-/// microsecond). `batch` holds all of `rows`.
-fn millis_numbers(rows: &str, batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
-    let schema = batch.schema();
-    let temporal: Vec<usize> = (0..schema.fields().len())
-        .filter(|&i| matches!(schema.field(i).data_type(), DataType::Timestamp(..) | DataType::Date32))
-        .collect();
-    if temporal.is_empty() {
-        return Ok(batch.clone());
+// JS gives instants as epoch milliseconds (`Date.now()`, apache-arrow's timestamp and date cells),
+// while arrow-json reads a number in a timestamp column in the column's unit (microseconds in Delta)
+// and in a date column as days. So top-level date columns are decoded as Date64 (milliseconds, and
+// ISO text) and turned into days after; numbers in top-level timestamp columns are read again as
+// milliseconds (strings there, ISO text, are left as arrow-json parsed them: to the microsecond).
+
+/// `target` as the decoder is given it: date columns as Date64.
+fn wire_schema(target: &SchemaRef) -> SchemaRef {
+    if !target.fields().iter().any(|f| f.data_type() == &DataType::Date32) {
+        return target.clone();
     }
-    // The same rows, those columns only, as numbers: a string there is a type conflict, so null.
-    let fields: Vec<Field> = temporal.iter().map(|&i| Field::new(schema.field(i).name(), DataType::Float64, true)).collect();
-    let numbers = ReaderBuilder::new(Arc::new(Schema::new(fields)))
-        .with_batch_size(batch.num_rows().max(1))
-        .with_ignore_type_conflicts(true)
-        .build(rows.as_bytes())?
-        .next()
-        .transpose()?;
-    let Some(numbers) = numbers else { return Ok(batch.clone()) };
+    let fields = target.fields().iter().map(|f| match f.data_type() {
+        DataType::Date32 => Arc::new(f.as_ref().clone().with_data_type(DataType::Date64)),
+        _ => f.clone(),
+    });
+    Arc::new(Schema::new_with_metadata(fields.collect::<Vec<_>>(), target.metadata().clone()))
+}
+
+/// A batch decoded with [`wire_schema`] as `target`'s: dates in days, timestamp numbers as
+/// milliseconds. `batch` holds all of `rows`.
+fn from_wire(rows: &str, batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, ArrowError> {
     let mut columns = batch.columns().to_vec();
-    for (j, &i) in temporal.iter().enumerate() {
-        let ms = numbers.column(j).as_primitive::<Float64Type>();
-        if ms.null_count() == ms.len() {
-            continue;
+    for (i, f) in target.fields().iter().enumerate() {
+        if f.data_type() == &DataType::Date32 && columns[i].data_type() == &DataType::Date64 {
+            // days, flooring (arrow's Date64 -> Date32 cast truncates toward zero: a day late before 1970)
+            let days: Date32Array = unary(columns[i].as_primitive::<Date64Type>(), |ms| ms.div_euclid(86_400_000) as i32);
+            columns[i] = Arc::new(days);
         }
-        let dt = schema.field(i).data_type();
-        let scaled: Int64Array = match dt {
-            DataType::Timestamp(TimeUnit::Second, _) => unary(ms, |v| (v / 1e3).floor() as i64),
-            DataType::Timestamp(TimeUnit::Millisecond, _) => unary(ms, |v| v.round() as i64),
-            DataType::Timestamp(TimeUnit::Microsecond, _) => unary(ms, |v| (v * 1e3).round() as i64),
-            DataType::Timestamp(TimeUnit::Nanosecond, _) => unary(ms, |v| (v * 1e6).round() as i64),
-            _ => unary(ms, |v| (v / 86_400_000.0).floor() as i64), // Date32: days
-        };
-        let scaled = match dt {
-            DataType::Date32 => cast(&cast(&scaled, &DataType::Int32)?, dt)?,
-            _ => cast(&scaled, dt)?,
-        };
-        columns[i] = zip(&is_not_null(ms)?, &scaled, &columns[i])?;
     }
-    RecordBatch::try_new(schema, columns)
+    let timestamps: Vec<usize> = (0..target.fields().len())
+        .filter(|&i| matches!(target.field(i).data_type(), DataType::Timestamp(..)) && has_numbers(rows, target.field(i).name()))
+        .collect();
+    if !timestamps.is_empty() {
+        // The same rows, those columns only, as numbers: a string there is a type conflict, so null.
+        let fields: Vec<Field> = timestamps.iter().map(|&i| Field::new(target.field(i).name(), DataType::Float64, true)).collect();
+        let numbers = ReaderBuilder::new(Arc::new(Schema::new(fields)))
+            .with_batch_size(batch.num_rows().max(1))
+            .with_ignore_type_conflicts(true)
+            .build(rows.as_bytes())?
+            .next()
+            .transpose()?;
+        for (j, &i) in timestamps.iter().enumerate() {
+            let Some(ms) = numbers.as_ref().map(|n| n.column(j).as_primitive::<Float64Type>()) else { break };
+            if ms.null_count() == ms.len() {
+                continue;
+            }
+            let dt = target.field(i).data_type();
+            let scaled: Int64Array = match dt {
+                DataType::Timestamp(TimeUnit::Second, _) => unary(ms, |v| (v / 1e3).floor() as i64),
+                DataType::Timestamp(TimeUnit::Millisecond, _) => unary(ms, |v| v.round() as i64),
+                DataType::Timestamp(TimeUnit::Microsecond, _) => unary(ms, |v| (v * 1e3).round() as i64),
+                _ => unary(ms, |v| (v * 1e6).round() as i64),
+            };
+            columns[i] = zip(&is_not_null(ms)?, &cast(&scaled, dt)?, &columns[i])?;
+        }
+    }
+    RecordBatch::try_new(target.clone(), columns)
+}
+
+/// Whether some row may give column `name` a number, so that [`from_wire`] reads the rows again only
+/// then (Dates cross as ISO text). In JSON text a quote inside a string is always escaped, so the
+/// key followed by a digit or minus matches only keys (this one, a nested one of the same name, or
+/// one ending in an escaped quote and the name): never a miss, at worst a second read for nothing.
+fn has_numbers(rows: &str, name: &str) -> bool {
+    let key = format!("{}:", serde_json::Value::from(name));
+    rows.match_indices(&key).any(|(i, k)| rows.as_bytes().get(i + k.len()).is_some_and(|b| b.is_ascii_digit() || *b == b'-'))
 }
 
 /// Row objects as one Arrow IPC stream, with the types `write(rows)` gives a new table (arrow-json's
@@ -181,4 +206,17 @@ fn decode(rows: &str, schema: &SchemaRef, strict: bool) -> Result<Vec<RecordBatc
 
 fn preview(s: &str) -> String {
     if s.len() > 200 { format!("{}…", &s[..s.char_indices().nth(200).map_or(s.len(), |(i, _)| i)]) } else { s.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_numbers_sees_number_values_of_the_key_and_nothing_inside_strings() {
+        assert!(has_numbers("{\"at\":\"2024-01-01\"}\n{\"at\":-5}", "at"));
+        assert!(has_numbers("{\"id\":1,\"at\":17}", "at"));
+        assert!(!has_numbers(r#"{"at":"2024-01-01","s":"\"at\":1"}"#, "at"));
+        assert!(!has_numbers(r#"{"at":null,"cat":1}"#, "at"));
+    }
 }
