@@ -369,7 +369,7 @@ function createApi(arrow) {
   // where JSON would differ from the conversions above: bigints, binary, nested values, rows with
   // their own toJSON (apache-arrow StructRows). Top-level Dates use their toJSON (ISO strings).
   // `hints` collects the top-level columns that held Dates and binary, which JSON cannot say, so
-  // that a new table gets timestamp and binary columns for them (src/convert.rs RowHints).
+  // that a new table gets timestamp and binary columns for them (src/rows.rs RowHints).
   function rowLine(r, hints) {
     bigintsLeft = false
     let row = r
@@ -408,10 +408,10 @@ function createApi(arrow) {
 
   /** Row objects as one Arrow IPC stream with the types write(rows) gives a new table (integers
    *  Int64, not apache-arrow tableFromJSON's Float64), for a merge source and a Pipe's input rows. */
-  async function rowsToIpc(rows, firstRow = 0) {
-    checkRows(rows, firstRow)
+  async function rowsToIpc(rows) {
+    checkRows(rows, 0)
     const [text, hints] = rowsText(rows)
-    return call(() => native.rowsToIpc(text, firstRow, hints))
+    return call(() => native.rowsToIpc(text, 0, hints))
   }
 
   /** Feed any WriteData into a native sink with writeIpc/writeRows. */
