@@ -167,6 +167,9 @@ const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.
 const ver = (mod) => spawnSync(python, ['-c', `import ${mod};print(${mod}.__version__)`], { encoding: 'utf8' }).stdout.trim()
 const analysis = [
   '', '## Reading the numbers', '',
+  '- This report ran on an Intel Xeon VM, slower than the AMD EPYC VM of the 2026-11-29 report for every',
+  '  scenario (full read 0.491 → 0.700 s, Python 0.714 → 1.036 s: the same read code, the ratios held). Figures',
+  '  quoted below from other days are from the machine named with them; compare ratios across reports, not times.',
   '- Reads go through delta-rs\'s DataFusion scan (plain Utf8, unwrapped partition values: no casts), then each',
   '  batch\'s Arrow buffers are handed to JS as external ArrayBuffers (no copy) and rebuilt with apache-arrow\'s',
   '  `makeData`. Before this (one IPC stream per batch, a copy of every buffer, `tableFromIPC`) the same run measured',
