@@ -7,8 +7,7 @@ use deltalake::arrow::array::{Array, AsArray, Date32Array, Int64Array, RecordBat
 use deltalake::arrow::compute::kernels::arity::unary;
 use deltalake::arrow::compute::kernels::zip::zip;
 use deltalake::arrow::compute::{cast, is_not_null};
-use deltalake::arrow::datatypes::{Date64Type, Float64Type};
-use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::datatypes::{DataType, Date64Type, Field, Float64Type, Schema, SchemaRef, TimeUnit};
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::json::ReaderBuilder;
 use deltalake::arrow::json::reader::infer_json_schema;
@@ -54,8 +53,7 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
     let fixed = table.filter(|_| !allow_new);
     // Inference parses every row into JSON values, as costly as decoding them: only when new
     // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
-    let schema = if fixed.is_some() { with_columns(table, None, hints) } else { with_columns(table, Some(&infer(rows)?), hints) };
-    let target = schema;
+    let target = if fixed.is_some() { with_columns(table, None, hints) } else { with_columns(table, Some(&infer(rows)?), hints) };
     let schema = wire_schema(&target);
     let batches = decode(rows, &schema, true).and_then(|mut batches| {
         if let [batch] = batches.as_mut_slice() {
@@ -124,19 +122,22 @@ fn from_wire(rows: &str, batch: &RecordBatch, target: &SchemaRef) -> Result<Reco
             .build(rows.as_bytes())?
             .next()
             .transpose()?;
-        for (j, &i) in timestamps.iter().enumerate() {
-            let Some(ms) = numbers.as_ref().map(|n| n.column(j).as_primitive::<Float64Type>()) else { break };
-            if ms.null_count() == ms.len() {
-                continue;
+        // `batch` has rows, so this reads one batch of them.
+        if let Some(numbers) = numbers {
+            for (j, &i) in timestamps.iter().enumerate() {
+                let ms = numbers.column(j).as_primitive::<Float64Type>();
+                if ms.null_count() == ms.len() {
+                    continue;
+                }
+                let dt = target.field(i).data_type();
+                let scaled: Int64Array = match dt {
+                    DataType::Timestamp(TimeUnit::Second, _) => unary(ms, |v| (v / 1e3).floor() as i64),
+                    DataType::Timestamp(TimeUnit::Millisecond, _) => unary(ms, |v| v.round() as i64),
+                    DataType::Timestamp(TimeUnit::Microsecond, _) => unary(ms, |v| (v * 1e3).round() as i64),
+                    _ => unary(ms, |v| (v * 1e6).round() as i64),
+                };
+                columns[i] = zip(&is_not_null(ms)?, &cast(&scaled, dt)?, &columns[i])?;
             }
-            let dt = target.field(i).data_type();
-            let scaled: Int64Array = match dt {
-                DataType::Timestamp(TimeUnit::Second, _) => unary(ms, |v| (v / 1e3).floor() as i64),
-                DataType::Timestamp(TimeUnit::Millisecond, _) => unary(ms, |v| v.round() as i64),
-                DataType::Timestamp(TimeUnit::Microsecond, _) => unary(ms, |v| (v * 1e3).round() as i64),
-                _ => unary(ms, |v| (v * 1e6).round() as i64),
-            };
-            columns[i] = zip(&is_not_null(ms)?, &cast(&scaled, dt)?, &columns[i])?;
         }
     }
     RecordBatch::try_new(target.clone(), columns)
