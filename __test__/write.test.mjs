@@ -131,6 +131,12 @@ describe('input shapes', () => {
       { at: null, bin: '00ff', id: String(2n ** 62n), n: '2', s: null },
     ])
     assert.deepEqual(rows(pyRead(uri)), rows(t))
+    // an invalid Date is null, as JSON has it, nested or not (it threw a RangeError when nested)
+    const invalid = scratch('rows-invalid-date')
+    await writeDelta(invalid, [{ id: 1n, at: new Date(0), s: { at: new Date(0) } }, { id: 2n, at: new Date('x'), s: { at: new Date('y') } }])
+    assert.deepEqual(rows(await readDelta(invalid)), [
+      { at: '0', id: '1', s: { at: '1970-01-01T00:00:00.000Z' } }, { at: null, id: '2', s: { at: null } },
+    ])
   })
 
   it('numbers in timestamp and date columns are epoch milliseconds, as JS and apache-arrow have them; ISO strings keep microseconds', async () => {

@@ -335,7 +335,7 @@ function createApi(arrow) {
       return v
     }
     if (v === null || typeof v !== 'object') return v
-    if (v instanceof Date) return v.toISOString()
+    if (v instanceof Date) return v.toJSON() // ISO text; null for an invalid Date, as JSON.stringify has it
     if (Array.isArray(v)) return v.map(rowValue)
     if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v, rowValue)
