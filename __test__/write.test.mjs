@@ -137,6 +137,11 @@ describe('input shapes', () => {
     assert.deepEqual(rows(await readDelta(invalid)), [
       { at: '0', id: '1', s: { at: '1970-01-01T00:00:00.000Z' } }, { at: null, id: '2', s: { at: null } },
     ])
+    // a row JSON cannot hold is a DeltaError naming it (was a RangeError), and nothing is written
+    const circular = { id: 5n, s: {} }
+    circular.s.self = circular.s
+    await rejectsWith(writeDelta(scratch('rows-circular'), [{ id: 4n }, circular]), 'INVALID_DATA', /row 1 cannot be written as JSON/)
+    assert.equal(await DeltaTable.isDeltaTable(scratch('rows-circular')), false)
   })
 
   it('numbers in timestamp and date columns are epoch milliseconds, as JS and apache-arrow have them; ISO strings keep microseconds', async () => {

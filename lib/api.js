@@ -392,11 +392,19 @@ function createApi(arrow) {
     return bigintsLeft ? jsonText(row) : JSON.stringify(row)
   }
 
-  /** Rows as the (text, hints) pair the native row decoders take. */
-  function rowsText(rows) {
+  /** Rows as the (text, hints) pair the native row decoders take. A row JSON cannot hold (a
+   *  circular one) is INVALID_DATA naming it, counted from `firstRow`. */
+  function rowsText(rows, firstRow) {
     const hints = { timestamp: new Set(), binary: new Set() }
-    const text = rows.map((r) => rowLine(r, hints)).join('\n')
-    return [text, { timestamp: [...hints.timestamp], binary: [...hints.binary] }]
+    const lines = new Array(rows.length)
+    for (let i = 0; i < rows.length; i++) {
+      try {
+        lines[i] = rowLine(rows[i], hints)
+      } catch (err) {
+        throw new DeltaError('INVALID_DATA', `row ${firstRow + i} cannot be written as JSON: ${err && err.message}`, { cause: err })
+      }
+    }
+    return [lines.join('\n'), { timestamp: [...hints.timestamp], binary: [...hints.binary] }]
   }
 
   function checkRows(rows, firstRow) {
@@ -410,7 +418,7 @@ function createApi(arrow) {
    *  Int64, not apache-arrow tableFromJSON's Float64), for a merge source and a Pipe's input rows. */
   async function rowsToIpc(rows) {
     checkRows(rows, 0)
-    const [text, hints] = rowsText(rows)
+    const [text, hints] = rowsText(rows, 0)
     return call(() => native.rowsToIpc(text, 0, hints))
   }
 
@@ -438,7 +446,7 @@ function createApi(arrow) {
         for (let i = 0; i < data.length; i += ROWS_PER_CALL) {
           const chunk = data.slice(i, i + ROWS_PER_CALL)
           checkRows(chunk, i)
-          const [text, hints] = rowsText(chunk)
+          const [text, hints] = rowsText(chunk, i)
           await inFlight
           inFlight = call(() => sink.writeRows(text, i, hints))
         }
