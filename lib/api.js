@@ -392,14 +392,16 @@ function createApi(arrow) {
     return bigintsLeft ? jsonText(row) : JSON.stringify(row)
   }
 
-  /** Rows as the (text, hints) pair the native row decoders take. A row JSON cannot hold (a
-   *  circular one) is INVALID_DATA naming it, counted from `firstRow`. */
+  /** Rows as the (text, hints) pair the native row decoders take. A row that is not an object, or
+   *  that JSON cannot hold (a circular one), is INVALID_DATA naming it, counted from `firstRow`. */
   function rowsText(rows, firstRow) {
     const hints = { timestamp: new Set(), binary: new Set() }
     const lines = new Array(rows.length)
     for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]
+      if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new DeltaError('INVALID_DATA', `row ${firstRow + i} is not an object`)
       try {
-        lines[i] = rowLine(rows[i], hints)
+        lines[i] = rowLine(r, hints)
       } catch (err) {
         throw new DeltaError('INVALID_DATA', `row ${firstRow + i} cannot be written as JSON: ${err && err.message}`, { cause: err })
       }
@@ -407,17 +409,9 @@ function createApi(arrow) {
     return [lines.join('\n'), { timestamp: [...hints.timestamp], binary: [...hints.binary] }]
   }
 
-  function checkRows(rows, firstRow) {
-    for (let j = 0; j < rows.length; j++) {
-      const r = rows[j]
-      if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new DeltaError('INVALID_DATA', `row ${firstRow + j} is not an object`)
-    }
-  }
-
   /** Row objects as one Arrow IPC stream with the types write(rows) gives a new table (integers
    *  Int64, not apache-arrow tableFromJSON's Float64), for a merge source and a Pipe's input rows. */
   async function rowsToIpc(rows) {
-    checkRows(rows, 0)
     const [text, hints] = rowsText(rows, 0)
     return call(() => native.rowsToIpc(text, 0, hints))
   }
@@ -445,7 +439,6 @@ function createApi(arrow) {
       try {
         for (let i = 0; i < data.length; i += ROWS_PER_CALL) {
           const chunk = data.slice(i, i + ROWS_PER_CALL)
-          checkRows(chunk, i)
           const [text, hints] = rowsText(chunk, i)
           await inFlight
           inFlight = call(() => sink.writeRows(text, i, hints))
