@@ -413,7 +413,7 @@ function createApi(arrow) {
    *  Int64, not apache-arrow tableFromJSON's Float64), for a merge source and a Pipe's input rows. */
   async function rowsToIpc(rows) {
     const [text, hints] = rowsText(rows, 0)
-    return call(() => native.rowsToIpc(text, 0, hints))
+    return call(() => native.rowsToIpc(text, hints))
   }
 
   /** Feed any WriteData into a native sink with writeIpc/writeRows. */

@@ -157,10 +157,10 @@ fn has_numbers(rows: &str, name: &str) -> bool {
 /// for JS paths that need a batch of rows before any table is involved: a Pipe's input rows (its
 /// transform takes RecordBatches) and a merge source.
 #[napi]
-pub async fn rows_to_ipc(rows: String, first_row: u32, hints: RowHints) -> napi::Result<Buffer> {
+pub async fn rows_to_ipc(rows: String, hints: RowHints) -> napi::Result<Buffer> {
     guard(async move {
         // One batch for the rows (`decode` sizes arrow-json's batches to them), none for no rows.
-        let batches = rows_to_batches(&rows, first_row as usize, None, false, &hints)?;
+        let batches = rows_to_batches(&rows, 0, None, false, &hints)?;
         let schema = match batches.first() {
             Some(b) => b.schema(),
             None => Arc::new(Schema::empty()),
