@@ -131,6 +131,12 @@ describe('input shapes', () => {
       { at: null, bin: '00ff', id: String(2n ** 62n), n: '2', s: null },
     ])
     assert.deepEqual(rows(pyRead(uri)), rows(t))
+    // its rows (apache-arrow StructRows, binary cells Uint8Array) make a binary column too
+    const back = scratch('rows-new-types-back')
+    await writeDelta(back, t.toArray())
+    const b = await readDelta(back)
+    assert.equal(String(b.schema.fields.find((f) => f.name === 'bin').type), 'Binary')
+    assert.deepEqual(rows(b).map((r) => r.bin), rows(t).map((r) => r.bin))
     // an invalid Date is null, as JSON has it, nested or not (it threw a RangeError when nested)
     const invalid = scratch('rows-invalid-date')
     await writeDelta(invalid, [{ id: 1n, at: new Date(0), s: { at: new Date(0) } }, { id: 2n, at: new Date('x'), s: { at: new Date('y') } }])

@@ -372,25 +372,28 @@ function createApi(arrow) {
   // that a new table gets timestamp and binary columns for them (src/rows.rs RowHints).
   function rowLine(r, hints) {
     bigintsLeft = false
-    let row = r
     if (typeof r.toJSON === 'function') {
-      row = rowValue(r)
-    } else {
-      for (const k of Object.keys(r)) {
-        const v = r[k]
-        if (typeof v === 'bigint' || (v !== null && typeof v === 'object')) {
-          if (v instanceof Date) {
-            hints.timestamp.add(k)
-            continue
-          }
-          if (v instanceof Uint8Array) hints.binary.add(k)
-          if (row === r) row = { ...r }
-          row[k] = rowValue(v)
+      // an apache-arrow StructRow: its values, through the same loop (so binary cells hint too)
+      const json = r.toJSON()
+      if (json === null || typeof json !== 'object' || json === r) return lineOf(rowValue(r))
+      r = json
+    }
+    let row = r
+    for (const k of Object.keys(r)) {
+      const v = r[k]
+      if (typeof v === 'bigint' || (v !== null && typeof v === 'object')) {
+        if (v instanceof Date) {
+          hints.timestamp.add(k)
+          continue
         }
+        if (v instanceof Uint8Array) hints.binary.add(k)
+        if (row === r) row = { ...r }
+        row[k] = rowValue(v)
       }
     }
-    return bigintsLeft ? jsonText(row) : JSON.stringify(row)
+    return lineOf(row)
   }
+  const lineOf = (row) => (bigintsLeft ? jsonText(row) : JSON.stringify(row))
 
   /** Rows as the (text, hints) pair the native row decoders take. A row that is not an object, or
    *  that JSON cannot hold (a circular one), is INVALID_DATA naming it, counted from `firstRow`. */
