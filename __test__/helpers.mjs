@@ -15,6 +15,16 @@ if (!python || !fixturesDir) throw new Error('run the tests with `npm test` (it 
 
 export const fixture = (name) => path.join(fixturesDir, name)
 
+/** Tables written by other engines, committed under __test__/data (see its README): a scratch copy to change. */
+export function engineTable(name) {
+  const p = scratch(name)
+  fs.cpSync(path.join(here, 'data', name), p, { recursive: true })
+  return p
+}
+
+/** What a table with deletion vectors holds: Databricks wrote values 0..9, then deleted 0 and 9. */
+export const DV_TABLE = 'table-with-dv-small'
+
 let counter = 0
 export function scratch(name) {
   const p = path.join(tmpDir, 'scratch', `${process.pid}-${counter++}-${name}`)

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { Field, Int32, Utf8 } from 'apache-arrow'
 import { DeltaError, DeltaTable, readDelta, writeDelta } from '../index.mjs'
-import { people, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
+import { DV_TABLE, engineTable, people, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const byId = (t) => rows(t).sort((a, b) => Number(a.id) - Number(b.id))
 const samePython = async (uri) => assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
@@ -41,6 +41,7 @@ describe('maintenance', () => {
     const onlyOdd = await smallFiles('compact-filter')
     const m2 = await (await DeltaTable.open(onlyOdd)).optimize.compact({ filter: [['part', '=', 'odd']] })
     assert.equal(m2.numFilesRemoved, 4)
+    await rejectsWith((await DeltaTable.open(uri)).optimize.zOrder([]), 'INVALID_ARGUMENT', /column names/)
     const z = await (await DeltaTable.open(uri)).optimize.zOrder(['id', 'name'])
     assert.ok(z.numFilesAdded >= 1)
     assert.deepEqual(byId(await readDelta(uri)), before)
@@ -169,6 +170,28 @@ describe('DML', () => {
     const versions = (merge.status === 'fulfilled') + (append.status === 'fulfilled')
     assert.equal((await DeltaTable.open(uri)).version, versions)
   })
+
+  it('on a table with deletion vectors, DML, optimize and appends never bring deleted rows back', async () => {
+    // Each operation rewrites or keeps the file whose deletion vector hides 0 and 9 (helpers: DV_TABLE).
+    const values = async (uri) => rows(await readDelta(uri)).map((r) => Number(r.value)).sort((a, b) => a - b)
+    const cases = [
+      [(dt) => dt.delete('value = 3'), [1, 2, 4, 5, 6, 7, 8]],
+      [(dt) => dt.update({ set: { value: 'value + 10' }, predicate: 'value >= 7' }), [1, 2, 3, 4, 5, 6, 17, 18]],
+      [(dt) => dt.merge([{ value: 5 }, { value: 9 }], { predicate: 't.value = s.value', sourceAlias: 's', targetAlias: 't' })
+        .whenMatchedUpdate({ updates: { value: 's.value + 100' } })
+        .whenNotMatchedInsert({ values: { value: 's.value' } }).execute(), [1, 2, 3, 4, 6, 7, 8, 9, 105]],
+      [(dt) => dt.optimize.zOrder(['value']), [1, 2, 3, 4, 5, 6, 7, 8]],
+      [(dt) => writeDelta(dt.uri, [{ value: 42 }], { mode: 'append' }), [1, 2, 3, 4, 5, 6, 7, 8, 42]],
+    ]
+    for (const [op, want] of cases) {
+      const uri = engineTable(DV_TABLE)
+      const dt = await DeltaTable.open(uri)
+      await op(dt)
+      assert.equal((await DeltaTable.open(uri)).version, 2, String(op))
+      assert.deepEqual(await values(uri), want, String(op))
+      await samePython(uri)
+    }
+  })
 })
 
 describe('change data feed and alterTable', () => {
@@ -198,6 +221,11 @@ describe('change data feed and alterTable', () => {
     await dt.alterTable.addConstraint({ id_positive: 'id > 0' })
     assert.equal(dt.metadata().configuration['delta.constraints.id_positive'], 'id > 0')
     await rejectsWith(writeDelta(uri, people([-5])), 'INVALID_DATA')
+    const version = dt.version
+    await rejectsWith(dt.alterTable.addColumns([{ name: 'age', type: 'integer', nullable: true }]), 'INVALID_ARGUMENT', /field 0 is not an apache-arrow Field/)
+    await rejectsWith(dt.alterTable.addColumns([]), 'INVALID_ARGUMENT')
+    await rejectsWith(dt.alterTable.addConstraint({ a: 'id > 0', b: 'id < 9' }), 'INVALID_ARGUMENT', /one constraint/)
+    assert.equal((await DeltaTable.open(uri)).version, version)
     await dt.alterTable.addColumns([new Field('age', new Int32(), true), new Field('city', new Utf8(), true)])
     assert.deepEqual(dt.schema().fields.map((f) => f.name), ['id', 'name', 'age', 'city'])
     await writeDelta(uri, [{ id: 3, name: 'c', age: 30, city: 'Oslo' }])

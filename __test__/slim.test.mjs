@@ -16,7 +16,7 @@ process.env.ZOOPIPE_VARIANT = 'slim'
 
 
 const { DeltaCoordinator, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import('../index.mjs')
-const { RUN, big, dataFiles, fixture, idColumns, partitionFilterCases, people, pyRead, rejectsWith, rows, scratch } = await import('./helpers.mjs')
+const { DV_TABLE, RUN, big, dataFiles, engineTable, fixture, idColumns, partitionFilterCases, people, pyRead, rejectsWith, rows, scratch } = await import('./helpers.mjs')
 
 const ids = async (uri, opts) => rows(await readDelta(uri, opts)).map((r) => Number(r.id)).sort((a, b) => a - b)
 const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
@@ -33,6 +33,15 @@ describe('slim build: reads', () => {
       assert.ok(got.length > 0, name)
       assert.deepEqual(got, rows(pyRead(fixture(name))), name)
     }
+  })
+
+  it('applies deletion vectors (a table Databricks wrote), also under a filter', async () => {
+    const uri = engineTable(DV_TABLE)
+    const values = (t) => rows(t).map((r) => Number(r.value)).sort((a, b) => a - b)
+    assert.deepEqual(values(await readDelta(uri)), [1, 2, 3, 4, 5, 6, 7, 8])
+    assert.deepEqual(rows(await readDelta(uri)), rows(pyRead(uri)))
+    assert.deepEqual(values(await readDelta(uri, { filter: [['value', 'in', [0, 1, 9]]] })), [1])
+    assert.deepEqual(values(await readDelta(uri, { version: 0 })), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
   })
 
   it('reads a column-mapped table by its logical names', async () => {

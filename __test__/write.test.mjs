@@ -8,7 +8,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { DateDay, TimestampMicrosecond, makeVector, tableFromArrays, tableToIPC, vectorFromArray, RecordBatch, Table } from 'apache-arrow'
+import { DateDay, TimestampMicrosecond, makeVector, tableFromArrays, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
 import { RUN, big, dataFiles, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
@@ -278,6 +278,10 @@ describe('atomicity', () => {
     await out2.abort()
     await rejectsWith(writeDelta(uri, (async function* () { yield people([5]); throw new Error('source failed') })()), 'ABORTED', /source failed/)
     await rejectsWith(writeDelta(uri, Buffer.from('definitely not arrow')), 'INVALID_DATA', /IPC/)
+    // Valid IPC framing whose field type arrow-rs cannot map (NONE: apache-arrow's output for a Field
+    // made from a plain object); arrow-ipc panics on it, which must not surface as INTERNAL.
+    const noneTyped = tableToIPC(new Table(new Schema([{ name: 'id', type: 'long', nullable: true }])), 'stream')
+    await rejectsWith(writeDelta(uri, noneTyped), 'INVALID_DATA', /malformed Arrow IPC.*NONE/)
     assert.equal((await DeltaTable.open(uri)).version, 0)
     assert.deepEqual(await ids(uri), [1])
   })

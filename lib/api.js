@@ -106,8 +106,8 @@ function createApi(arrow) {
     get optimize() {
       const t = this._t
       return {
-        compact: (options = {}) => call(() => t.optimize(optimizeOptions(options), opOptions(options.commitProperties))),
-        zOrder: (columns, options = {}) => {
+        compact: async (options = {}) => call(() => t.optimize(optimizeOptions(options), opOptions(options.commitProperties))),
+        zOrder: async (columns, options = {}) => {
           if (!Array.isArray(columns) || columns.length === 0) throw invalid('zOrder needs an array of column names')
           return call(() => t.optimize({ ...optimizeOptions(options), zOrder: columns }, opOptions(options.commitProperties)))
         },
@@ -155,13 +155,21 @@ function createApi(arrow) {
       const t = this._t
       return {
         setProperties: (properties, options = {}) => call(() => t.setProperties(sqlMap(properties), opOptions(options.commitProperties))),
-        addConstraint: (constraints, options = {}) => {
+        addConstraint: async (constraints, options = {}) => {
           const entries = Object.entries(constraints || {})
           if (entries.length !== 1) throw invalid('addConstraint takes { name: "SQL check expression" } (one constraint)')
           return call(() => t.addConstraint(entries[0][0], String(entries[0][1]), opOptions(options.commitProperties)))
         },
-        addColumns: (fields, options = {}) => {
-          const schema = fields instanceof arrow.Schema ? fields : new arrow.Schema(fields)
+        addColumns: async (fields, options = {}) => {
+          const list = fields instanceof arrow.Schema ? fields.fields : fields
+          if (!Array.isArray(list) || list.length === 0) throw invalid('addColumns takes a non-empty array of apache-arrow Fields or a Schema')
+          list.forEach((f, i) => {
+            // Duck-typed like isArrowTable (another copy of apache-arrow is fine); typeId 0 is Type.NONE.
+            if (!f || typeof f.name !== 'string' || !f.type || typeof f.type.typeId !== 'number' || f.type.typeId === 0) {
+              throw invalid(`addColumns: field ${i} is not an apache-arrow Field with a data type, e.g. new Field('note', new Utf8(), true)`)
+            }
+          })
+          const schema = fields instanceof arrow.Schema ? fields : new arrow.Schema(list)
           return call(() => t.addColumns(Buffer.from(arrow.tableToIPC(new arrow.Table(schema), 'stream')), opOptions(options.commitProperties)))
         },
       }

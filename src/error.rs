@@ -339,7 +339,7 @@ pub fn as_data_error(mut e: ZError) -> ZError {
 
 // ---- the boundary: no panic reaches Node ----
 
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         s.to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

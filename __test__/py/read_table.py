@@ -13,7 +13,14 @@ path = sys.argv[1]
 opts = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
 dt = DeltaTable(path, version=opts.get("version"), storage_options=opts.get("storage_options"))
 filters = [tuple(f) for f in opts["filters"]] if opts.get("filters") else None
-table = dt.to_pyarrow_table(columns=opts.get("columns"), filters=filters)
+if "deletionVectors" in (dt.protocol().reader_features or []):
+    # to_pyarrow_table refuses tables with deletion vectors; delta-rs's DataFusion scan applies them.
+    if filters or opts.get("columns"):
+        raise SystemExit("read_table.py: no columns/filters for tables with deletion vectors")
+    from deltalake import QueryBuilder
+    table = pa.table(QueryBuilder().register("t", dt).execute("SELECT * FROM t").read_all())
+else:
+    table = dt.to_pyarrow_table(columns=opts.get("columns"), filters=filters)
 with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:
     writer.write_table(table)
 sys.stdout.flush()
