@@ -25,6 +25,14 @@ export function engineTable(name) {
 /** What a table with deletion vectors holds: Databricks wrote values 0..9, then deleted 0 and 9. */
 export const DV_TABLE = 'table-with-dv-small'
 
+/** Spark's INT96 timestamps past 2262 (helpers: INT96_TABLE): BIG_DATE per SOME_VALUE, as ISO strings. */
+export const INT96_TABLE = 'table_with_edge_timestamps'
+export const INT96_BIG_DATES = { 1: '9999-12-31T00:00:00.000Z', 2: '9999-12-30T00:00:00.000Z' }
+/** [SOME_VALUE, BIG_DATE as ISO, NORMAL_DATE as ISO] of each row, by SOME_VALUE. */
+export const int96Rows = (table) => [...table]
+  .map((r) => [Number(r.SOME_VALUE), new Date(Number(r.BIG_DATE)).toISOString(), new Date(Number(r.NORMAL_DATE)).toISOString()])
+  .sort((a, b) => a[0] - b[0])
+
 let counter = 0
 export function scratch(name) {
   const p = path.join(tmpDir, 'scratch', `${process.pid}-${counter++}-${name}`)

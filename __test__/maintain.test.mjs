@@ -5,7 +5,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { Field, Int32, Utf8 } from 'apache-arrow'
 import { DeltaError, DeltaTable, readDelta, writeDelta } from '../index.mjs'
-import { DV_TABLE, engineTable, people, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
+import { DV_TABLE, INT96_BIG_DATES, INT96_TABLE, engineTable, int96Rows, people, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const byId = (t) => rows(t).sort((a, b) => Number(a.id) - Number(b.id))
 const samePython = async (uri) => assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
@@ -190,6 +190,25 @@ describe('DML', () => {
       assert.equal((await DeltaTable.open(uri)).version, 2, String(op))
       assert.deepEqual(await values(uri), want, String(op))
       await samePython(uri)
+    }
+  })
+
+  it('rewriting files with Spark INT96 timestamps past 2262 keeps their dates (update, delete, merge, optimize)', async () => {
+    // Read as nanoseconds, 9999-12-31 wraps to 1816; a rewrite would then store 1816 for good.
+    const big = (n) => INT96_BIG_DATES[n]
+    const cases = [
+      [(dt) => dt.update({ set: { SOME_VALUE: 'SOME_VALUE + 10' }, predicate: 'SOME_VALUE = 1' }), [[2, big(2)], [11, big(1)]]],
+      [(dt) => dt.delete('SOME_VALUE = 2'), [[1, big(1)]]],
+      [(dt) => dt.merge([{ SOME_VALUE: 2 }], { predicate: 't.SOME_VALUE = s.SOME_VALUE', sourceAlias: 's', targetAlias: 't' })
+        .whenMatchedUpdate({ updates: { SOME_VALUE: '20' } }).execute(), [[1, big(1)], [20, big(2)]]],
+      [(dt) => dt.optimize.compact(), [[1, big(1)], [2, big(2)]]],
+      [(dt) => dt.optimize.zOrder(['SOME_VALUE']), [[1, big(1)], [2, big(2)]]],
+    ]
+    for (const [op, want] of cases) {
+      const uri = engineTable(INT96_TABLE)
+      await op(await DeltaTable.open(uri))
+      assert.equal((await DeltaTable.open(uri)).version, 1, String(op))
+      assert.deepEqual(int96Rows(await readDelta(uri)).map(([v, d]) => [v, d]), want, String(op))
     }
   })
 })

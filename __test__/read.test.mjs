@@ -4,8 +4,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { RecordBatch, Table, makeVector } from 'apache-arrow'
-import { DeltaInputAdapter, DeltaTable, DeltaError, readDelta, writeDelta } from '../index.mjs'
-import { DV_TABLE, columnNames, engineTable, fixture, partitionFilterCases, pyRead, rows, scratch } from './helpers.mjs'
+import { DeltaInputAdapter, DeltaTable, DeltaError, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
+import { DV_TABLE, INT96_TABLE, columnNames, engineTable, int96Rows, fixture, partitionFilterCases, pyRead, rows, scratch } from './helpers.mjs'
 
 async function assertSameAsPython(name, opts = {}) {
   const ours = await readDelta(fixture(name), opts)
@@ -266,6 +266,20 @@ describe('deletion vectors (a table Databricks wrote)', () => {
       seen.push(...b.getChild('value').toArray())
     }
     assert.deepEqual(seen.sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8])
+  })
+})
+
+describe('Spark INT96 timestamps', () => {
+  it('read as written past the year 2262 (no nanosecond wrap-around), also filtered and in a Parquet input', async () => {
+    const uri = engineTable(INT96_TABLE)
+    const want = [[1, '9999-12-31T00:00:00.000Z', '2022-01-01T00:00:00.000Z'], [2, '9999-12-30T00:00:00.000Z', '2022-02-01T00:00:00.000Z']]
+    const t = await readDelta(uri)
+    assert.equal(String(t.schema.fields[0].type), 'Timestamp<MICROSECOND, UTC>')
+    assert.deepEqual(int96Rows(t), want)
+    assert.deepEqual(int96Rows(await readDelta(uri, { filter: [['BIG_DATE', '>', new Date('9999-12-30T12:00:00Z')]] })), [want[0]])
+    const file = fs.readdirSync(uri).find((f) => f.startsWith('part-00000'))
+    const raw = await new ParquetInputAdapter(path.join(uri, file)).readAll()
+    assert.equal(new Date(Number(raw.get(0).BIG_DATE)).toISOString(), '9999-12-31T00:00:00.000Z')
   })
 })
 

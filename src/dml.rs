@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use deltalake::datafusion::common::Column;
 use deltalake::datafusion::logical_expr::Expr;
-use deltalake::datafusion::prelude::SessionContext;
-use deltalake::delta_datafusion::{DeltaCdfTableProvider, DeltaSessionContext};
+use deltalake::delta_datafusion::DeltaCdfTableProvider;
 use deltalake::kernel::schema::partitions::{FilterValue, filter_literal};
 use deltalake::operations::optimize::OptimizeType;
 use napi::bindgen_prelude::Buffer;
@@ -21,6 +20,7 @@ use crate::error::{ZError, ZResult, guard};
 use crate::maintain::{OpOptions, props};
 use crate::read::{DEFAULT_BATCH_SIZE, NativeBatchStream};
 use crate::scan_datafusion::batches;
+use crate::session;
 use crate::storage::to_datetime;
 use crate::table::NativeTable;
 use crate::write::writer_properties;
@@ -127,7 +127,7 @@ impl NativeTable {
                         Ok(filter_literal(c, op, value)?)
                     })
                     .collect::<ZResult<Vec<_>>>()?;
-                let mut b = t.optimize().with_filters(&literals).with_commit_properties(props);
+                let mut b = t.optimize().with_filters(&literals).with_commit_properties(props).with_session_state(session::state()?);
                 if let Some(cols) = o.z_order {
                     b = b.with_type(OptimizeType::ZOrder(cols));
                 }
@@ -150,7 +150,7 @@ impl NativeTable {
         guard(async move {
             let props = props(&op)?;
             self.run(async move |t| {
-                let mut b = t.delete().with_commit_properties(props);
+                let mut b = t.delete().with_commit_properties(props).with_session_state(session::state()?);
                 if let Some(p) = predicate {
                     b = b.with_predicate(p);
                 }
@@ -174,7 +174,7 @@ impl NativeTable {
             }
             let props = props(&op)?;
             self.run(async move |t| {
-                let mut b = t.update().with_commit_properties(props);
+                let mut b = t.update().with_commit_properties(props).with_session_state(session::state()?);
                 for (c, e) in set {
                     b = b.with_update(c, e);
                 }
@@ -194,7 +194,7 @@ impl NativeTable {
         guard(async move {
             let spec: MergeSpec = serde_json::from_value(spec).map_err(|e| ZError::invalid(format!("merge: {e}")))?;
             let (schema, batches) = convert::decode_ipc(&source)?;
-            let ctx = SessionContext::new();
+            let ctx = session::context(None)?;
             let df = if batches.is_empty() {
                 ctx.read_batch(deltalake::arrow::array::RecordBatch::new_empty(schema))?
             } else {
@@ -202,7 +202,7 @@ impl NativeTable {
             };
             let props = props(&op)?;
             self.run(async move |t| {
-                let mut b = t.merge(df, spec.predicate.as_str()).with_commit_properties(props);
+                let mut b = t.merge(df, spec.predicate.as_str()).with_commit_properties(props).with_session_state(Arc::new(ctx.state()));
                 if let Some(a) = &spec.source_alias {
                     b = b.with_source_alias(a);
                 }
@@ -241,7 +241,7 @@ impl NativeTable {
     pub async fn add_constraint(&self, name: String, expression: String, op: Option<OpOptions>) -> napi::Result<()> {
         guard(async move {
             let props = props(&op)?;
-            self.run(async move |t| Ok((t.add_constraint().with_constraint(name, expression).with_commit_properties(props).await?, ()))).await
+            self.run(async move |t| Ok((t.add_constraint().with_constraint(name, expression).with_commit_properties(props).with_session_state(session::state()?).await?, ()))).await
         })
         .await
     }
@@ -264,8 +264,7 @@ impl NativeTable {
             if let Some(ms) = o.ending_timestamp {
                 b = b.with_ending_timestamp(to_datetime(ms)?);
             }
-            let ctx: SessionContext = DeltaSessionContext::new().into();
-            crate::local::use_in(&ctx);
+            let ctx = session::context(None)?;
             t.update_datafusion_session(&ctx.state())?;
             let mut df = ctx.read_table(Arc::new(DeltaCdfTableProvider::try_new(b)?))?;
             if let Some(cols) = &o.columns {

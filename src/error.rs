@@ -299,6 +299,14 @@ impl From<delta_kernel::Error> for ZError {
     }
 }
 
+/// Parquet errors of the slim build's own file reader (`parquet_slim.rs`) map as the kernel's reader
+/// reported them (a kernel Parquet error).
+impl From<ParquetError> for ZError {
+    fn from(e: ParquetError) -> Self {
+        delta_kernel::Error::from(e).into()
+    }
+}
+
 #[cfg(feature = "datafusion")]
 impl From<DataFusionError> for ZError {
     fn from(e: DataFusionError) -> Self {

@@ -24,9 +24,13 @@ mod rows;
 #[cfg(feature = "datafusion")]
 mod scan_datafusion;
 #[cfg(not(feature = "datafusion"))]
+mod parquet_slim;
+#[cfg(not(feature = "datafusion"))]
 mod scan_slim;
 #[cfg(not(feature = "datafusion"))]
 mod slim;
+#[cfg(feature = "datafusion")]
+mod session;
 #[cfg(feature = "datafusion")]
 mod source;
 mod storage;

@@ -2,7 +2,6 @@
 //! pruning and stats-based file skipping from the filter, exact row filtering, and files read
 //! concurrently (one DataFusion partition per core).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use deltalake::DeltaTable;
@@ -10,8 +9,7 @@ use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafusion::common::Column;
 use deltalake::datafusion::execution::SendableRecordBatchStream;
 use deltalake::datafusion::logical_expr::Expr;
-use deltalake::datafusion::prelude::SessionContext;
-use deltalake::delta_datafusion::{DeltaScanConfig, DeltaScanNext, DeltaSessionContext};
+use deltalake::delta_datafusion::{DeltaScanConfig, DeltaScanNext};
 use futures::StreamExt;
 
 use crate::error::{ZError, ZResult};
@@ -40,9 +38,7 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
     };
     let select = options.columns.as_deref().map(|c| projection(&schema, c)).transpose()?;
 
-    let overrides = HashMap::from([("datafusion.execution.batch_size".to_string(), batch_size.to_string())]);
-    let ctx: SessionContext = DeltaSessionContext::new_with_session_overrides(&overrides)?.into();
-    crate::local::use_in(&ctx);
+    let ctx = crate::session::context(Some(batch_size))?;
     table.update_datafusion_session(&ctx.state())?;
     // Plain Utf8/Binary and un-wrapped partition values: the types JS reads, so batches cross
     // without a cast (view types and dictionary-wrapped partition columns each cost a copy).

@@ -1,6 +1,7 @@
 //! The slim build's scan (no DataFusion): delta-kernel plans it — partition pruning and stats-based
 //! file skipping from the filter's predicate, deletion vectors, column mapping — and its default
-//! Parquet engine reads the files. Kernel's `Scan::execute` reads one file after another in
+//! engine's per-file Parquet read does the rest (`parquet_slim.rs`, which also decodes Spark's INT96
+//! timestamps correctly). Kernel's `Scan::execute` reads one file after another in
 //! 1,000-row batches; this is the same per-file work (read, `transform_to_logical`, deletion
 //! vector) spread over one blocking thread per core, with rows filtered exactly by the kernel's own
 //! Arrow predicate evaluator. Files are read in batches of the scan's size; what comes out smaller
@@ -14,17 +15,16 @@ use deltalake::DeltaTable;
 use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use deltalake::arrow::compute::{BatchCoalescer, and, prep_null_mask_filter};
 use deltalake::arrow::datatypes::Schema as ArrowSchema;
-use delta_kernel::{FileMeta, ParquetHandler};
+use delta_kernel::FileMeta;
 use delta_kernel::scan::state::{ScanFile, transform_to_logical};
 use delta_kernel::engine::arrow_conversion::TryFromKernel as _;
 use delta_kernel::engine::arrow_data::ArrowEngineData;
-use delta_kernel_default_engine::executor::tokio::TokioMultiThreadExecutor;
-use delta_kernel_default_engine::parquet::DefaultParquetHandler;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::error::{Code, ZError, ZResult};
 use crate::filter;
+use crate::parquet_slim::ParquetReader;
 use crate::read::{Batches, ScanOptions, batch_size};
 
 /// Batches read ahead of the JS consumer.
@@ -66,14 +66,11 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
     // The engine reads Parquet in 1,000-row batches that would all be copied again to coalesce them;
     // this reader makes batches of the scan's size, which pass through whole (local files through
     // `local.rs`, which reads them without zero-filling the buffers first).
-    // `batch_size()` has refused 0 already.
-    let batch_rows = std::num::NonZero::new(batch_size).unwrap_or(std::num::NonZero::<usize>::MIN);
-    let executor = Arc::new(TokioMultiThreadExecutor::new(tokio::runtime::Handle::current()));
     let store = match table.log_store().root_url().scheme() {
         "file" => crate::local::store(),
         _ => table.log_store().root_object_store(None),
     };
-    let parquet = DefaultParquetHandler::new(store, executor).with_batch_size(batch_rows);
+    let parquet = ParquetReader::new(store, tokio::runtime::Handle::current(), batch_size);
     let predicate = filter.map(|(p, _)| Arc::new(p));
 
     let (tx, rx) = mpsc::channel::<ZResult<RecordBatch>>(READ_AHEAD);
@@ -138,7 +135,7 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
 struct FileJob<'a> {
     scan: &'a delta_kernel::scan::Scan,
     engine: &'a dyn delta_kernel::Engine,
-    parquet: &'a dyn ParquetHandler,
+    parquet: &'a ParquetReader,
     evaluator: Option<&'a dyn delta_kernel::PredicateEvaluator>,
     keep: &'a [usize],
     batch_size: usize,
@@ -153,7 +150,7 @@ impl FileJob<'_> {
         let mut deleted = file.dv_info.get_selection_vector(self.engine, root)?;
         let meta = FileMeta { last_modified: 0, size: file.size.try_into().unwrap_or(0), location: root.join(&file.path).map_err(|e| ZError::new(Code::Protocol, format!("data file path '{}': {e}", file.path)))? };
         let physical = self.scan.physical_schema();
-        for data in self.parquet.read_parquet_files(&[meta], physical.clone(), None)? {
+        for data in self.parquet.read(&meta, physical)? {
             let logical = transform_to_logical(self.engine, data?, physical, self.scan.logical_schema(), file.transform.clone())?;
             let rows = logical.len();
             let mask = self.evaluator.map(|e| e.evaluate(logical.as_ref())).transpose()?;

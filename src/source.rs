@@ -147,7 +147,10 @@ fn resolve(ctx: &SessionContext, path: &str, options: &HashMap<String, String>) 
 /// The rows to read, and (in reject mode) the typed schema they are validated against.
 async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, String>) -> ZResult<(DataFrame, Option<SchemaRef>)> {
     let batch_size = o.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_batch_size(batch_size));
+    let mut config = SessionConfig::new().with_batch_size(batch_size);
+    // Spark's INT96 timestamps as microseconds, as Delta tables hold them (`session.rs` says why).
+    config.options_mut().execution.parquet.coerce_int96 = Some("us".to_string());
+    let ctx = SessionContext::new_with_config(config);
     crate::local::use_in(&ctx);
     let url = resolve(&ctx, path, options)?;
     let schema = match &o.schema {

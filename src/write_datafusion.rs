@@ -103,6 +103,7 @@ fn write_builder(t: append::Target, o: &WriteOptions, rx: mpsc::Receiver<Msg>) -
     let snapshot = if t.exists { Some(t.table.snapshot()?.snapshot().clone()) } else { None };
     let mut builder = WriteBuilder::new(t.table.log_store(), snapshot)
         .with_input_plan(plan)
+        .with_session_state(crate::session::state()?)
         .with_save_mode(t.mode)
         .with_commit_properties(commit_properties(o.custom_metadata.as_ref(), o.app_id.as_deref(), o.app_version)?);
     if let Some(cols) = &o.partition_by {

@@ -1,0 +1,113 @@
+//! The slim build's Parquet file reader: what delta-kernel's default engine does per file (its
+//! `DefaultParquetHandler` opener: footer, `parquet_read_plan`, arrow-rs's async reader,
+//! `fixup_parquet_read`), except that INT96 columns decode as microseconds.
+//!
+//! Spark and Databricks write `timestamp` columns as Parquet INT96. arrow-rs decodes INT96 as
+//! nanoseconds unless the reader is given a schema saying otherwise, and the kernel's reader options
+//! cannot be changed: values past 2262-04-11 (the 9999-12-31 "valid until" sentinel of many
+//! warehouse tables) wrapped around to dates in the 1800s. The full build sets DataFusion's
+//! `coerce_int96` for the same reason (`session.rs`).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use deltalake::arrow::datatypes::{DataType, FieldRef, Fields, Schema, SchemaRef as ArrowSchemaRef, TimeUnit};
+use delta_kernel::engine::arrow_utils::{RowIndexBuilder, fixup_parquet_read, ordering_needs_row_indexes, parquet_read_plan};
+use delta_kernel::object_store::DynObjectStore;
+use delta_kernel::object_store::path::Path;
+use delta_kernel::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+// ParquetObjectReader is deprecated in parquet 59 in favour of hand-written `AsyncFileReader`s; the
+// kernel's own reader (which this mirrors) still uses it.
+#[allow(deprecated)]
+use delta_kernel::parquet::arrow::async_reader::ParquetObjectReader;
+use delta_kernel::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use delta_kernel::parquet::basic::Type as PhysicalType;
+use delta_kernel::schema::SchemaRef;
+use delta_kernel::{EngineData, FileMeta};
+use futures::StreamExt;
+use tokio::runtime::Handle;
+
+use crate::error::{Code, ZError, ZResult};
+
+/// Reads data files for the slim scan's reading threads (plain threads: `Handle::block_on` drives
+/// the async reader on them).
+pub struct ParquetReader {
+    store: Arc<DynObjectStore>,
+    runtime: Handle,
+    batch_size: usize,
+}
+
+impl ParquetReader {
+    pub fn new(store: Arc<DynObjectStore>, runtime: Handle, batch_size: usize) -> Self {
+        Self { store, runtime, batch_size }
+    }
+
+    /// The batches of `file` with the columns of `schema` (the scan's physical schema), in order.
+    #[allow(deprecated)] // ParquetObjectReader, see the imports
+    pub fn read<'a>(&'a self, file: &FileMeta, schema: &'a SchemaRef) -> ZResult<impl Iterator<Item = ZResult<Box<dyn EngineData>>> + 'a> {
+        let path = Path::from_url_path(file.location.path()).map_err(|e| ZError::new(Code::Protocol, format!("data file path '{}': {e}", file.location)))?;
+        let mut reader = ParquetObjectReader::new(self.store.clone(), path);
+        if file.size != 0 {
+            reader = reader.with_file_size(file.size); // saves the footer's suffix request
+        }
+        let metadata = self.runtime.block_on(ArrowReaderMetadata::load_async(&mut reader, options()))?;
+        let metadata = match int96_as_micros(&metadata) {
+            Some(hint) => ArrowReaderMetadata::try_new(metadata.metadata().clone(), options().with_schema(hint))?,
+            None => metadata,
+        };
+        let (ordering, mask) = parquet_read_plan(schema, &metadata)?;
+        let row_indexes = ordering_needs_row_indexes(&ordering).then(|| RowIndexBuilder::new(metadata.metadata().row_groups()));
+        let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata).with_batch_size(self.batch_size);
+        if let Some(mask) = mask {
+            builder = builder.with_projection(mask);
+        }
+        let mut row_indexes = row_indexes.map(RowIndexBuilder::build).transpose()?;
+        let mut stream = builder.build()?;
+        let location = file.location.to_string();
+        Ok(std::iter::from_fn(move || {
+            let batch = self.runtime.block_on(stream.next())?;
+            Some(batch.map_err(ZError::from).and_then(|b| {
+                let data = fixup_parquet_read(b, &ordering, row_indexes.as_mut(), Some(&location), Some(schema))?;
+                Ok(Box::new(data) as Box<dyn EngineData>)
+            }))
+        }))
+    }
+}
+
+/// The kernel's reader options: the files' embedded Arrow schemas are ignored (types come from the
+/// Parquet schema and the table's).
+fn options() -> ArrowReaderOptions {
+    ArrowReaderOptions::new().with_skip_arrow_metadata(true)
+}
+
+/// The file's Arrow schema with its INT96 columns as `Timestamp(µs)`, or `None` when it has none.
+/// INT96 columns at the top level and inside structs; inside lists and maps they keep the
+/// nanosecond decode (their Parquet paths carry the list/map layout's own group names).
+fn int96_as_micros(metadata: &ArrowReaderMetadata) -> Option<ArrowSchemaRef> {
+    let int96: HashSet<Vec<String>> = metadata
+        .parquet_schema()
+        .columns()
+        .iter()
+        .filter(|c| c.physical_type() == PhysicalType::INT96)
+        .map(|c| c.path().parts().to_vec())
+        .collect();
+    if int96.is_empty() {
+        return None;
+    }
+    fn walk(field: &FieldRef, path: &mut Vec<String>, int96: &HashSet<Vec<String>>) -> FieldRef {
+        path.push(field.name().clone());
+        let data_type = match field.data_type() {
+            DataType::Timestamp(TimeUnit::Nanosecond, None) if int96.contains(path.as_slice()) => Some(DataType::Timestamp(TimeUnit::Microsecond, None)),
+            DataType::Struct(children) => Some(DataType::Struct(children.iter().map(|c| walk(c, path, int96)).collect::<Fields>())),
+            _ => None,
+        };
+        path.pop();
+        match data_type {
+            Some(t) => Arc::new(field.as_ref().clone().with_data_type(t)),
+            None => field.clone(),
+        }
+    }
+    let schema = metadata.schema();
+    let fields: Fields = schema.fields().iter().map(|f| walk(f, &mut Vec::new(), &int96)).collect();
+    Some(Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
+}
