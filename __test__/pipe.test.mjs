@@ -156,6 +156,19 @@ describe('Pipe', () => {
     assert.deepEqual(rows(t), [{ id: '0', v: 0.5 }, { id: '1', v: '1' }, { id: '3', v: '3' }, { id: '5', v: '5' }])
   })
 
+  it('binary values for a string column go to the dead letter one by one, not into the table as hex', async () => {
+    const dst = scratch('pipe-binary-string')
+    await writeDelta(dst, [{ id: 0n, name: 'zero' }])
+    const dead = scratch('pipe-binary-dead.ndjson')
+    const input = [{ id: 1n, name: 'one' }, { id: 2n, name: Buffer.from('two') }, { id: 3n, name: 'three' }, { id: 4n, name: new Uint8Array([4]) }]
+    const report = await new Pipe({ input, output: new DeltaOutputAdapter(dst), deadLetter: dead }).run()
+    assert.deepEqual([report.rowsRead, report.rowsWritten, report.rowsFailed], [4, 2, 2])
+    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    assert.deepEqual(lines.map((l) => l.position.row), [1, 3])
+    assert.ok(lines.every((l) => /holds strings/.test(l.error)), lines[0].error)
+    assert.deepEqual(rows(await readDelta(dst)).map((r) => r.name).sort(), ['one', 'three', 'zero'])
+  })
+
   it('transform errors go to the dead letter with the error and position; the rest is committed', async () => {
     const dst = scratch('dead-out')
     await writeDelta(dst, [{ id: 0n, name: 'seed', value: 0.5 }]) // id is a long: 'not-a-number' fails validation

@@ -90,6 +90,19 @@ describe('input shapes', () => {
     assert.equal((await DeltaTable.open(uri)).version, 1)
   })
 
+  it('a Uint8Array into a string column is INVALID_DATA naming the row, not its hex text; into a binary column it is its bytes', async () => {
+    const uri = scratch('binary-into-string')
+    await writeDelta(uri, [{ id: 1n, name: 'a', data: Buffer.from('a') }])
+    const bad = [{ id: 2n, name: 'b' }, { id: 3n, name: 'c' }, { id: 4n, name: Buffer.from('d') }]
+    await rejectsWith(writeDelta(uri, bad), 'INVALID_DATA', /^row 2: column 'name' holds strings/)
+    await rejectsWith(writeDelta(uri, bad, { schemaMode: 'merge' }), 'INVALID_DATA', /^row 2: column 'name'/)
+    const w = new DeltaWriter(uri)
+    await rejectsWith(w.write(bad), 'INVALID_DATA', /^row 2: column 'name'/)
+    assert.equal((await DeltaTable.open(uri)).version, 0)
+    await writeDelta(uri, [{ id: 5n, name: 'e', data: new Uint8Array([0, 255]) }])
+    assert.deepEqual(rows(await readDelta(uri)).map((r) => [r.id, r.name, r.data]).sort(), [['1', 'a', '61'], ['5', 'e', '00ff']])
+  })
+
   it('row objects keep int64 beyond 2^53, nested structs and lists, apache-arrow rows; an unknown nested field is refused', async () => {
     const uri = scratch('rows-values')
     const beyond = 9007199254740993n // 2^53 + 1: no JS number holds it

@@ -377,8 +377,9 @@ function createApi(arrow) {
   // where JSON would differ from the conversions above: bigints, binary, nested values, rows with
   // their own toJSON (apache-arrow StructRows). Top-level Dates use their toJSON (ISO strings).
   // `hints` collects the top-level columns that held Dates and binary, which JSON cannot say, so
-  // that a new table gets timestamp and binary columns for them (src/rows.rs RowHints).
-  function rowLine(r, hints) {
+  // that a new table gets timestamp and binary columns for them (src/rows.rs RowHints), and for
+  // binary the first row `i` that held it (binary into a string column is refused, naming it).
+  function rowLine(r, hints, i) {
     bigintsLeft = false
     if (typeof r.toJSON === 'function') {
       // an apache-arrow StructRow: its values, through the same loop (so binary cells hint too)
@@ -394,7 +395,7 @@ function createApi(arrow) {
           hints.timestamp.add(k)
           continue
         }
-        if (v instanceof Uint8Array) hints.binary.add(k)
+        if (v instanceof Uint8Array && !hints.binary.has(k)) hints.binary.set(k, i)
         if (row === r) row = { ...r }
         row[k] = rowValue(v)
       }
@@ -406,18 +407,18 @@ function createApi(arrow) {
   /** Rows as the (text, hints) pair the native row decoders take. A row that is not an object, or
    *  that JSON cannot hold (a circular one), is INVALID_DATA naming it, counted from `firstRow`. */
   function rowsText(rows, firstRow) {
-    const hints = { timestamp: new Set(), binary: new Set() }
+    const hints = { timestamp: new Set(), binary: new Map() }
     const lines = new Array(rows.length)
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]
       if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new DeltaError('INVALID_DATA', `row ${firstRow + i} is not an object`)
       try {
-        lines[i] = rowLine(r, hints)
+        lines[i] = rowLine(r, hints, i)
       } catch (err) {
         throw new DeltaError('INVALID_DATA', `row ${firstRow + i} cannot be written as JSON: ${err && err.message}`, { cause: err })
       }
     }
-    return [lines.join('\n'), { timestamp: [...hints.timestamp], binary: [...hints.binary] }]
+    return [lines.join('\n'), { timestamp: [...hints.timestamp], binary: [...hints.binary.keys()], binaryRows: [...hints.binary.values()] }]
   }
 
   /** Row objects as one Arrow IPC stream with the types write(rows) gives a new table (integers

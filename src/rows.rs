@@ -23,6 +23,8 @@ use crate::ipc;
 pub struct RowHints {
     pub timestamp: Vec<String>,
     pub binary: Vec<String>,
+    /// For each `binary` column, the first of these rows that held a `Uint8Array` there.
+    pub binary_rows: Vec<u32>,
 }
 
 impl RowHints {
@@ -53,6 +55,9 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
     let fixed = table.filter(|_| !allow_new);
     // Inference parses every row into JSON values, as costly as decoding them: only when new
     // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
+    if let Some(table) = table {
+        binary_into_strings(table, hints, first_row)?;
+    }
     let target = if fixed.is_some() { with_columns(table, None, hints) } else { with_columns(table, Some(&infer(rows)?), hints) };
     let schema = wire_schema(&target);
     let batches = decode(rows, &schema, true).and_then(|mut batches| {
@@ -79,6 +84,22 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
         }
         ZError::new(Code::InvalidData, err.to_string())
     })
+}
+
+/// A `Uint8Array` would land in a string column as its hex text (how binary crosses): refused, naming
+/// the first row that holds one, so nothing is written (and a Pipe can dead-letter that row).
+fn binary_into_strings(table: &SchemaRef, hints: &RowHints, first_row: usize) -> ZResult<()> {
+    for (name, row) in hints.binary.iter().zip(&hints.binary_rows) {
+        if let Ok(f) = table.field_with_name(name)
+            && matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+        {
+            return Err(ZError::new(
+                Code::InvalidData,
+                format!("row {}: column '{name}' holds strings, and a Uint8Array (binary) is not one; convert it first, e.g. buf.toString('utf8')", first_row + *row as usize),
+            ));
+        }
+    }
+    Ok(())
 }
 
 // JS gives instants as epoch milliseconds (`Date.now()`, apache-arrow's timestamp and date cells),
