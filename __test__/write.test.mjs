@@ -346,6 +346,20 @@ describe('DeltaWriter + DeltaCoordinator', () => {
     assert.equal((await readDelta(uri)).numRows, 300)
   })
 
+  it('partition values with / space % = (URL-encoded in the actions) commit and read back, in Python too', async () => {
+    const uri = scratch('coord-special')
+    const values = ['A/A', 'B B', 'C%C', 'D=D', '2024-01-01 00:00:00']
+    await writeDelta(uri, values.map((x, i) => ({ id: BigInt(i), x })), { partitionBy: ['x'] })
+    const w = new DeltaWriter(uri)
+    await w.write(values.map((x, i) => ({ id: BigInt(10 + i), x })))
+    const files = await w.finish()
+    assert.ok(files.some((f) => f.path.startsWith('x=A%252FA/')), files.map((f) => f.path).join(' '))
+    assert.equal((await new DeltaCoordinator(uri).commit(files)).version, 1)
+    const got = rows(await readDelta(uri)).map((r) => `${r.id}:${r.x}`).sort()
+    assert.deepEqual(got, values.flatMap((x, i) => [`${i}:${x}`, `${10 + i}:${x}`]).sort())
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+  })
+
   it('bad actions are rejected before the log is touched', async () => {
     const uri = scratch('coord-bad')
     const other = scratch('coord-other')

@@ -154,7 +154,11 @@ async fn drain(mut writer: RecordBatchWriter, mut rx: mpsc::Receiver<RecordBatch
 async fn remove_files(table: &DeltaTable, adds: &[Add]) {
     let store = table.object_store();
     for add in adds {
-        let _ = store.delete(&Path::from(add.path.as_str())).await;
+        // `add.path` is the object's own name (the log holds it URL-encoded): parsed as it is, not
+        // encoded again as `Path::from` would (a partition value "a b" is the folder `x=a%20b`).
+        if let Ok(path) = Path::parse(&add.path) {
+            let _ = store.delete(&path).await;
+        }
     }
 }
 

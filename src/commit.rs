@@ -113,7 +113,9 @@ async fn validate(actions: &[FileAction], table: &DeltaTable, exists: bool) -> Z
         .map(|(i, path, size)| {
             let store = store.clone();
             async move {
-                let meta = store.head(&Path::from(path.as_str())).await.map_err(|e| match e {
+                // The object's own name, as in `append.rs`'s `remove_files` (not encoded again).
+                let object = Path::parse(&path).map_err(|e| ZError::invalid(format!("action {i}: file '{path}': {e}")))?;
+                let meta = store.head(&object).await.map_err(|e| match e {
                     deltalake::ObjectStoreError::NotFound { .. } => ZError::invalid(format!("action {i}: file '{path}' does not exist")),
                     other => ZError::from(other),
                 })?;
