@@ -360,6 +360,20 @@ describe('DeltaWriter + DeltaCoordinator', () => {
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
   })
 
+  it('a column-mapped table: writeDelta appends by physical names (Python reads them), DeltaWriter refuses it', async () => {
+    const uri = scratch('column-mapped')
+    fs.cpSync(fixture('column_mapping'), uri, { recursive: true })
+    const version = (await DeltaTable.open(uri)).version
+    await writeDelta(uri, [{ a: 4n, 'b c': 'w' }])
+    assert.deepEqual(rows(await readDelta(uri)), [{ a: '1', 'b c': 'x' }, { a: '2', 'b c': 'y' }, { a: '3', 'b c': 'z' }, { a: '4', 'b c': 'w' }])
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+    const before = dataFiles(uri)
+    const w = new DeltaWriter(uri)
+    await rejectsWith((async () => { await w.write([{ a: 5n, 'b c': 'v' }]); await w.finish() })(), 'UNSUPPORTED_FEATURE', /[Cc]olumn mapping/)
+    assert.deepEqual(dataFiles(uri), before)
+    assert.equal((await DeltaTable.open(uri)).version, version + 1)
+  })
+
   it('bad actions are rejected before the log is touched', async () => {
     const uri = scratch('coord-bad')
     const other = scratch('coord-other')
