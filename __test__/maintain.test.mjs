@@ -26,6 +26,19 @@ describe('maintenance', () => {
     await samePython(uri)
   })
 
+  it('after cleanupMetadata, a version whose commits are gone is VERSION_NOT_FOUND saying so; later ones still read', async () => {
+    const uri = await smallFiles('cleanup', 4)
+    const dt = await DeltaTable.open(uri)
+    await dt.alterTable.setProperties({ 'delta.logRetentionDuration': 'interval 0 seconds' })
+    await writeDelta(uri, people([100]))
+    await (await DeltaTable.open(uri)).createCheckpoint()
+    assert.ok((await (await DeltaTable.open(uri)).cleanupMetadata()) > 0)
+    assert.ok(!fs.existsSync(path.join(uri, '_delta_log', '00000000000000000000.json')))
+    await rejectsWith(readDelta(uri, { version: 0 }), 'VERSION_NOT_FOUND', /version 0 can no longer be read.*latest version is 5/)
+    await rejectsWith((await DeltaTable.open(uri)).loadVersion(1), 'VERSION_NOT_FOUND', /can no longer be read/)
+    assert.equal((await readDelta(uri, { version: 5 })).numRows, (await readDelta(uri)).numRows)
+  })
+
   it('optimize.compact merges small files in one commit; zOrder rewrites; rows unchanged', async () => {
     const uri = await smallFiles('compact')
     const before = byId(await readDelta(uri))

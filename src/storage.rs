@@ -117,11 +117,19 @@ pub async fn load_at(table: &mut DeltaTable, at: At) -> ZResult<()> {
     if let Err(e) = result {
         let err = ZError::from(e);
         if let At::Version(v) = at {
-            // Whatever delta-rs said, a version past the end is a missing version.
-            if let Ok(latest) = table.get_latest_version().await
-                && v as u64 > latest
-            {
-                return Err(ZError::new(Code::VersionNotFound, format!("version {v} does not exist (latest version is {latest})")));
+            // Whatever delta-rs said, a version past the end is a missing version, and so is one
+            // whose commits are gone from a table that exists (the kernel says "no files in log
+            // segment", which delta-rs reports as not a table).
+            if let Some(latest) = latest_version(table).await {
+                if v as u64 > latest {
+                    return Err(ZError::new(Code::VersionNotFound, format!("version {v} does not exist (latest version is {latest})")));
+                }
+                if err.code == Code::TableNotFound {
+                    return Err(ZError::new(
+                        Code::VersionNotFound,
+                        format!("version {v} can no longer be read: its commits are gone from the log (log retention, cleanupMetadata); the latest version is {latest}"),
+                    ));
+                }
             }
         }
         return Err(err);
@@ -143,6 +151,16 @@ pub async fn load_at(table: &mut DeltaTable, at: At) -> ZResult<()> {
         }
     }
     Ok(())
+}
+
+/// The table's latest version, if it has one, however its load at another version failed. Listing
+/// the log from the loaded version (`get_latest_version`) needs version 0's commit when nothing is
+/// loaded, and that may be gone; the kernel's snapshot starts from the last checkpoint instead.
+async fn latest_version(table: &DeltaTable) -> Option<u64> {
+    match table.get_latest_version().await {
+        Ok(v) => Some(v),
+        Err(_) => deltalake::kernel::Snapshot::try_new(table.log_store().as_ref(), None).await.ok().map(|s| s.version()),
+    }
 }
 
 /// The actions of the commit at `version`, or `None` when its log file is gone (log retention).
