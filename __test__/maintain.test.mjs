@@ -37,6 +37,9 @@ describe('maintenance', () => {
     await rejectsWith(readDelta(uri, { version: 0 }), 'VERSION_NOT_FOUND', /version 0 can no longer be read.*latest version is 5/)
     await rejectsWith((await DeltaTable.open(uri)).loadVersion(1), 'VERSION_NOT_FOUND', /can no longer be read/)
     assert.equal((await readDelta(uri, { version: 5 })).numRows, (await readDelta(uri)).numRows)
+    // The earliest version left is the checkpoint's: a time before its commit is not silently it.
+    await rejectsWith(readDelta(uri, { timestamp: '2000-01-01T00:00:00Z' }), 'VERSION_NOT_FOUND', /no version was committed at or before 2000/)
+    assert.equal((await DeltaTable.open(uri, { timestamp: new Date(Date.now() + 60_000) })).version, 5)
   })
 
   it('optimize.compact merges small files in one commit; zOrder rewrites; rows unchanged', async () => {

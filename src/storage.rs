@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
+use deltalake::logstore::object_store::ObjectStoreExt as _;
 use deltalake::table::builder::parse_table_uri;
 use deltalake::{DeltaTable, DeltaTableBuilder};
 use url::Url;
@@ -135,9 +136,8 @@ pub async fn load_at(table: &mut DeltaTable, at: At) -> ZResult<()> {
         return Err(err);
     }
     if let At::Timestamp(ms) = at {
-        let state = table.snapshot()?;
-        let version = state.version();
-        if let Some(committed) = state.snapshot().version_timestamp(version)
+        let version = table.snapshot()?.version();
+        if let Some(committed) = commit_time(table, version).await
             && committed as f64 > ms
         {
             return Err(ZError::new(
@@ -151,6 +151,17 @@ pub async fn load_at(table: &mut DeltaTable, at: At) -> ZResult<()> {
         }
     }
     Ok(())
+}
+
+/// When `version` was committed (its commit file's time, as time travel by timestamp counts it).
+/// The snapshot knows it for the commits after its checkpoint; for the checkpoint's own version
+/// (the earliest one left after log cleanup, for instance) the commit file is asked, if it is there.
+async fn commit_time(table: &DeltaTable, version: u64) -> Option<i64> {
+    if let Some(t) = table.snapshot().ok()?.snapshot().version_timestamp(version) {
+        return Some(t);
+    }
+    let commit = deltalake::logstore::commit_uri_from_version(Some(version));
+    table.log_store().object_store(None).head(&commit).await.ok().map(|m| m.last_modified.timestamp_millis())
 }
 
 /// The table's latest version, if it has one, however its load at another version failed. Listing
