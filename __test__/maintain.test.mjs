@@ -58,6 +58,8 @@ describe('maintenance', () => {
     const m2 = await (await DeltaTable.open(onlyOdd)).optimize.compact({ filter: [['part', '=', 'odd']] })
     assert.equal(m2.numFilesRemoved, 4)
     await rejectsWith((await DeltaTable.open(uri)).optimize.zOrder([]), 'INVALID_ARGUMENT', /column names/)
+    await rejectsWith((await DeltaTable.open(uri)).optimize.zOrder(['part']), 'INVALID_ARGUMENT', /partition columns/)
+    await rejectsWith((await DeltaTable.open(uri)).optimize.zOrder(['nope']), 'INVALID_ARGUMENT', /nope/)
     const z = await (await DeltaTable.open(uri)).optimize.zOrder(['id', 'name'])
     assert.ok(z.numFilesAdded >= 1)
     assert.deepEqual(byId(await readDelta(uri)), before)

@@ -265,8 +265,9 @@ pub fn datafusion_code(e: &DataFusionError) -> Code {
 /// delta-rs flattens some caller errors into text (SQL predicates, validation of written rows,
 /// partition columns); recognise them so that they do not surface as INTERNAL.
 fn code_from_text(message: &str) -> Code {
-    const PATTERNS: [(&str, Code); 8] = [
+    const PATTERNS: [(&str, Code); 9] = [
         ("Invalid retention period", Code::InvalidArgument),
+        ("Z-order column", Code::InvalidArgument),
         ("Version to restore", Code::InvalidArgument),
         ("sql parser error", Code::InvalidArgument),
         ("not found in schema", Code::InvalidArgument),
