@@ -52,6 +52,11 @@ export function pyRead(tablePath, opts = {}) {
   return tableFromIPC(py('read_table.py', tablePath, JSON.stringify(opts)))
 }
 
+/** The table as DuckDB's delta extension reads it (an apache-arrow Table). */
+export function duckRead(tablePath) {
+  return tableFromIPC(py('duck_read.py', tablePath))
+}
+
 function canon(v) {
   if (v === null || v === undefined) return null
   if (typeof v === 'bigint') return v.toString()
