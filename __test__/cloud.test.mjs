@@ -69,6 +69,16 @@ for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', s
       await assert.rejects(c.commit([{ ...files[0][0], path: 'nope.parquet' }]), (e) => e.code === 'INVALID_ARGUMENT')
     })
 
+    it('DeltaWriter files in partition folders that need escaping commit through the coordinator', async () => {
+      const so = store.storageOptions
+      const uri = table('fanout-parts')
+      const writer = new DeltaWriter(uri, { storageOptions: so, partitionBy: ['part'] })
+      await writer.write(['a/b', 'x=y', 'with space', '100%'].flatMap((p, i) => people([i], { part: p })))
+      await new DeltaCoordinator(uri, { storageOptions: so }).commit(await writer.finish())
+      assert.deepEqual(await ids(uri, { storageOptions: so }), [0, 1, 2, 3])
+      assert.deepEqual(await ids(uri, { storageOptions: so, filter: [['part', '=', 'with space']] }), [2])
+    })
+
     it('4 processes x 5 concurrent appends: exactly 20 new versions, every row once', async () => {
       const so = store.storageOptions
       const uri = table('concurrent')
