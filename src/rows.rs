@@ -53,11 +53,11 @@ impl RowHints {
 pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, allow_new: bool, hints: &RowHints) -> ZResult<Vec<RecordBatch>> {
     // The table whose columns are all there may be, if there is one.
     let fixed = table.filter(|_| !allow_new);
-    // Inference parses every row into JSON values, as costly as decoding them: only when new
-    // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
     if let Some(table) = table {
         binary_into_strings(table, hints, first_row)?;
     }
+    // Inference parses every row into JSON values, as costly as decoding them: only when new
+    // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
     let target = if fixed.is_some() { with_columns(table, None, hints) } else { with_columns(table, Some(&infer(rows)?), hints) };
     let schema = wire_schema(&target);
     let batches = decode(rows, &schema, true).and_then(|mut batches| {
