@@ -8,7 +8,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { DateDay, TimestampMicrosecond, makeVector, tableFromArrays, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
+import { DateDay, Field, List, Struct, TimestampMicrosecond, makeVector, tableFromArrays, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
 import { RUN, big, dataFiles, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
@@ -125,6 +125,24 @@ describe('input shapes', () => {
     // the rows of an apache-arrow Table (StructRow objects with their own toJSON) write as they read
     await writeDelta(uri, t.toArray())
     assert.deepEqual(rows(await readDelta(uri)), rows(t).flatMap((r) => [r, r]))
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+  })
+
+  it('timestamps and dates inside structs and lists: apache-arrow rows (epoch ms) write as they read, ISO text keeps microseconds', async () => {
+    const uri = scratch('rows-nested-time')
+    const ms = Date.parse('2024-03-04T05:06:07.089Z')
+    const s = vectorFromArray([{ at: ms, d: ms }], new Struct([new Field('at', new TimestampMicrosecond('UTC'), true), new Field('d', new DateDay(), true)]))
+    const l = vectorFromArray([[ms, null]], new List(new Field('item', new TimestampMicrosecond('UTC'), true)))
+    const ld = vectorFromArray([[ms - 86_400_000]], new List(new Field('item', new DateDay(), true)))
+    await writeDelta(uri, new Table({ id: vectorFromArray([1n]), s, l, ld }))
+    const t = await readDelta(uri)
+    // numbers in nested timestamp fields were read as microseconds (1000x off), in date fields refused
+    await writeDelta(uri, t.toArray().map((r) => ({ ...r.toJSON(), id: 2n })))
+    await writeDelta(uri, [{ id: 3n, s: { at: '2024-03-04T05:06:07.089123Z', d: new Date(ms) }, l: [new Date(ms), null], ld: ['2024-03-03'] }])
+    const got = rows(await readDelta(uri)).sort((a, b) => Number(a.id) - Number(b.id))
+    const day = String(Date.parse('2024-03-04')), dayBefore = String(Date.parse('2024-03-03'))
+    const want = (id, at) => ({ id, s: { at, d: day }, l: [String(ms), null], ld: [dayBefore] })
+    assert.deepEqual(got, [want('1', String(ms)), want('2', String(ms)), want('3', ms + 0.123)])
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
   })
 

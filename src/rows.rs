@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use deltalake::arrow::array::{Array, AsArray, Date32Array, Int64Array, RecordBatch};
+use deltalake::arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int64Array, ListArray, RecordBatch, StructArray};
 use deltalake::arrow::compute::kernels::arity::unary;
 use deltalake::arrow::compute::kernels::zip::zip;
 use deltalake::arrow::compute::{cast, is_not_null};
@@ -103,74 +103,149 @@ fn binary_into_strings(table: &SchemaRef, hints: &RowHints, first_row: usize) ->
 }
 
 // JS gives instants as epoch milliseconds (`Date.now()`, apache-arrow's timestamp and date cells),
-// while arrow-json reads a number in a timestamp column in the column's unit (microseconds in Delta)
-// and in a date column as days. So top-level date columns are decoded as Date64 (milliseconds, and
-// ISO text) and turned into days after; numbers in top-level timestamp columns are read again as
+// while arrow-json reads a number in a timestamp field in the field's unit (microseconds in Delta)
+// and in a date field as days. So date fields, at any depth, are decoded as Date64 (milliseconds,
+// and ISO text) and turned into days after; numbers in timestamp fields are read again as
 // milliseconds (strings there, ISO text, are left as arrow-json parsed them: to the microsecond).
+// Through structs and lists; inside maps the values keep arrow-json's reading.
 
-/// `target` as the decoder is given it: date columns as Date64.
+/// `dt` as the decoder is given it (dates as Date64), or `None` when that is `dt` itself.
+fn wire_type(dt: &DataType) -> Option<DataType> {
+    match dt {
+        DataType::Date32 => Some(DataType::Date64),
+        DataType::Struct(fields) => {
+            let wired: Vec<Option<DataType>> = fields.iter().map(|f| wire_type(f.data_type())).collect();
+            wired.iter().any(Option::is_some).then(|| {
+                DataType::Struct(fields.iter().zip(wired).map(|(f, w)| w.map_or_else(|| f.clone(), |t| Arc::new(f.as_ref().clone().with_data_type(t)))).collect())
+            })
+        }
+        DataType::List(item) => wire_type(item.data_type()).map(|t| DataType::List(Arc::new(item.as_ref().clone().with_data_type(t)))),
+        _ => None,
+    }
+}
+
+/// `target` as the decoder is given it.
 fn wire_schema(target: &SchemaRef) -> SchemaRef {
-    if !target.fields().iter().any(|f| f.data_type() == &DataType::Date32) {
+    let wired: Vec<Option<DataType>> = target.fields().iter().map(|f| wire_type(f.data_type())).collect();
+    if wired.iter().all(Option::is_none) {
         return target.clone();
     }
-    let fields = target.fields().iter().map(|f| match f.data_type() {
-        DataType::Date32 => Arc::new(f.as_ref().clone().with_data_type(DataType::Date64)),
-        _ => f.clone(),
-    });
+    let fields = target.fields().iter().zip(wired).map(|(f, w)| w.map_or_else(|| f.clone(), |t| Arc::new(f.as_ref().clone().with_data_type(t))));
     Arc::new(Schema::new_with_metadata(fields.collect::<Vec<_>>(), target.metadata().clone()))
+}
+
+/// The type that reads the numbers of `dt`'s timestamp fields (Float64 there, only the containers
+/// leading to them around), or `None` when it has none that `rows` gives a number.
+fn numbers_type(dt: &DataType, rows: &str, name: &str) -> Option<DataType> {
+    match dt {
+        DataType::Timestamp(..) => has_numbers(rows, name).then_some(DataType::Float64),
+        DataType::Struct(fields) => {
+            let kept: Vec<Field> = fields.iter().filter_map(|f| numbers_type(f.data_type(), rows, f.name()).map(|t| Field::new(f.name(), t, true))).collect();
+            (!kept.is_empty()).then(|| DataType::Struct(kept.into()))
+        }
+        DataType::List(item) => numbers_type(item.data_type(), rows, name).map(|t| DataType::List(Arc::new(Field::new(item.name(), t, true)))),
+        _ => None,
+    }
 }
 
 /// A batch decoded with [`wire_schema`] as `target`'s: dates in days, timestamp numbers as
 /// milliseconds. `batch` holds all of `rows`.
 fn from_wire(rows: &str, batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, ArrowError> {
-    let mut columns = batch.columns().to_vec();
-    for (i, f) in target.fields().iter().enumerate() {
-        if f.data_type() == &DataType::Date32 && columns[i].data_type() == &DataType::Date64 {
-            // days, flooring (arrow's Date64 -> Date32 cast truncates toward zero: a day late before 1970)
-            let days: Date32Array = unary(columns[i].as_primitive::<Date64Type>(), |ms| ms.div_euclid(86_400_000) as i32);
-            columns[i] = Arc::new(days);
-        }
-    }
-    let timestamps: Vec<usize> = (0..target.fields().len())
-        .filter(|&i| matches!(target.field(i).data_type(), DataType::Timestamp(..)) && has_numbers(rows, target.field(i).name()))
+    let mut columns: Vec<ArrayRef> = batch.columns().iter().zip(target.fields()).map(|(c, f)| days(c, f.data_type())).collect::<Result<_, _>>()?;
+    let numbers: Vec<(usize, Field)> = target
+        .fields()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| numbers_type(f.data_type(), rows, f.name()).map(|t| (i, Field::new(f.name(), t, true))))
         .collect();
-    if !timestamps.is_empty() {
-        // The same rows, those columns only, as numbers: a string there is a type conflict, so null.
-        let fields: Vec<Field> = timestamps.iter().map(|&i| Field::new(target.field(i).name(), DataType::Float64, true)).collect();
-        let numbers = ReaderBuilder::new(Arc::new(Schema::new(fields)))
+    if !numbers.is_empty() {
+        // The same rows, those fields only, as numbers: a string there is a type conflict, so null.
+        let schema = Arc::new(Schema::new(numbers.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>()));
+        let read = ReaderBuilder::new(schema)
             .with_batch_size(batch.num_rows().max(1))
             .with_ignore_type_conflicts(true)
             .build(rows.as_bytes())?
             .next()
             .transpose()?;
         // `batch` has rows, so this reads one batch of them.
-        if let Some(numbers) = numbers {
-            for (j, &i) in timestamps.iter().enumerate() {
-                let ms = numbers.column(j).as_primitive::<Float64Type>();
-                if ms.null_count() == ms.len() {
-                    continue;
-                }
-                let dt = target.field(i).data_type();
-                let scaled: Int64Array = match dt {
-                    DataType::Timestamp(TimeUnit::Second, _) => unary(ms, |v| (v / 1e3).floor() as i64),
-                    DataType::Timestamp(TimeUnit::Millisecond, _) => unary(ms, |v| v.round() as i64),
-                    DataType::Timestamp(TimeUnit::Microsecond, _) => unary(ms, |v| (v * 1e3).round() as i64),
-                    _ => unary(ms, |v| (v * 1e6).round() as i64),
-                };
-                columns[i] = zip(&is_not_null(ms)?, &cast(&scaled, dt)?, &columns[i])?;
+        if let Some(read) = read {
+            for (j, (i, _)) in numbers.iter().enumerate() {
+                columns[*i] = with_millis(&columns[*i], read.column(j), target.field(*i).data_type())?;
             }
         }
     }
     RecordBatch::try_new(target.clone(), columns)
 }
 
-/// Whether some row may give column `name` a number, so that [`from_wire`] reads the rows again only
-/// then (Dates cross as ISO text). In JSON text a quote inside a string is always escaped, so the
-/// key followed by a digit or minus matches only keys (this one, a nested one of the same name, or
-/// one ending in an escaped quote and the name): never a miss, at worst a second read for nothing.
+/// `array` (decoded as [`wire_type`] of `dt`) as `dt`: Date64 values floored to days (arrow's
+/// Date64 -> Date32 cast truncates toward zero: a day late before 1970).
+fn days(array: &ArrayRef, dt: &DataType) -> Result<ArrayRef, ArrowError> {
+    Ok(match (dt, array.data_type()) {
+        (DataType::Date32, DataType::Date64) => {
+            let d: Date32Array = unary(array.as_primitive::<Date64Type>(), |ms| ms.div_euclid(86_400_000) as i32);
+            Arc::new(d)
+        }
+        (DataType::Struct(fields), DataType::Struct(_)) if wire_type(dt).is_some() => {
+            let s = array.as_struct();
+            let children = s.columns().iter().zip(fields).map(|(c, f)| days(c, f.data_type())).collect::<Result<Vec<_>, _>>()?;
+            Arc::new(StructArray::try_new(fields.clone(), children, s.nulls().cloned())?)
+        }
+        (DataType::List(item), DataType::List(_)) if wire_type(dt).is_some() => {
+            let l = array.as_list::<i32>();
+            Arc::new(ListArray::try_new(item.clone(), l.offsets().clone(), days(l.values(), item.data_type())?, l.nulls().cloned())?)
+        }
+        _ => array.clone(),
+    })
+}
+
+/// `array` (of type `dt`) with the values `numbers` holds (read by [`numbers_type`]) taken as
+/// epoch milliseconds in its timestamp fields.
+fn with_millis(array: &ArrayRef, numbers: &ArrayRef, dt: &DataType) -> Result<ArrayRef, ArrowError> {
+    Ok(match (dt, numbers.data_type()) {
+        (DataType::Timestamp(unit, _), DataType::Float64) => {
+            let ms = numbers.as_primitive::<Float64Type>();
+            if ms.null_count() == ms.len() {
+                return Ok(array.clone());
+            }
+            let scaled: Int64Array = match unit {
+                TimeUnit::Second => unary(ms, |v| (v / 1e3).floor() as i64),
+                TimeUnit::Millisecond => unary(ms, |v| v.round() as i64),
+                TimeUnit::Microsecond => unary(ms, |v| (v * 1e3).round() as i64),
+                TimeUnit::Nanosecond => unary(ms, |v| (v * 1e6).round() as i64),
+            };
+            zip(&is_not_null(ms)?, &cast(&scaled, dt)?, array)?
+        }
+        (DataType::Struct(fields), DataType::Struct(_)) => {
+            let (s, n) = (array.as_struct(), numbers.as_struct());
+            let mut children = s.columns().to_vec();
+            for (i, f) in fields.iter().enumerate() {
+                if let Some(c) = n.column_by_name(f.name()) {
+                    children[i] = with_millis(&children[i], c, f.data_type())?;
+                }
+            }
+            Arc::new(StructArray::try_new(fields.clone(), children, s.nulls().cloned())?)
+        }
+        (DataType::List(item), DataType::List(_)) => {
+            let (l, n) = (array.as_list::<i32>(), numbers.as_list::<i32>());
+            // Both decoded the same JSON lists; a list the numbers read made null (a type conflict)
+            // would have failed the first decode, so the offsets agree.
+            if l.offsets() != n.offsets() {
+                return Ok(array.clone());
+            }
+            Arc::new(ListArray::try_new(item.clone(), l.offsets().clone(), with_millis(l.values(), n.values(), item.data_type())?, l.nulls().cloned())?)
+        }
+        _ => array.clone(),
+    })
+}
+
+/// Whether some row may give field `name` a number (or a list, which may hold numbers), so that
+/// [`from_wire`] reads the rows again only then (Dates cross as ISO text). In JSON text a quote
+/// inside a string is always escaped, so the key followed by a digit, minus or `[` matches only keys
+/// (this one, a nested one of the same name, or one ending in an escaped quote and the name): never
+/// a miss, at worst a second read for nothing.
 fn has_numbers(rows: &str, name: &str) -> bool {
     let key = format!("{}:", serde_json::Value::from(name));
-    rows.match_indices(&key).any(|(i, k)| rows.as_bytes().get(i + k.len()).is_some_and(|b| b.is_ascii_digit() || *b == b'-'))
+    rows.match_indices(&key).any(|(i, k)| rows.as_bytes().get(i + k.len()).is_some_and(|b| b.is_ascii_digit() || *b == b'-' || *b == b'['))
 }
 
 /// Row objects as one Arrow IPC stream, with the types `write(rows)` gives a new table (arrow-json's
@@ -240,5 +315,7 @@ mod tests {
         assert!(has_numbers("{\"id\":1,\"at\":17}", "at"));
         assert!(!has_numbers(r#"{"at":"2024-01-01","s":"\"at\":1"}"#, "at"));
         assert!(!has_numbers(r#"{"at":null,"cat":1}"#, "at"));
+        assert!(has_numbers(r#"{"s":{"at":5}}"#, "at"));
+        assert!(has_numbers(r#"{"l":[null,5]}"#, "l"));
     }
 }
