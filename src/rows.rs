@@ -124,14 +124,12 @@ fn wire_type(dt: &DataType) -> Option<DataType> {
     }
 }
 
-/// `target` as the decoder is given it.
+/// `target` as the decoder is given it (its columns as the fields of one struct).
 fn wire_schema(target: &SchemaRef) -> SchemaRef {
-    let wired: Vec<Option<DataType>> = target.fields().iter().map(|f| wire_type(f.data_type())).collect();
-    if wired.iter().all(Option::is_none) {
-        return target.clone();
+    match wire_type(&DataType::Struct(target.fields().clone())) {
+        Some(DataType::Struct(fields)) => Arc::new(Schema::new_with_metadata(fields, target.metadata().clone())),
+        _ => target.clone(),
     }
-    let fields = target.fields().iter().zip(wired).map(|(f, w)| w.map_or_else(|| f.clone(), |t| Arc::new(f.as_ref().clone().with_data_type(t))));
-    Arc::new(Schema::new_with_metadata(fields.collect::<Vec<_>>(), target.metadata().clone()))
 }
 
 /// The type that reads the numbers of `dt`'s timestamp fields (Float64 there, only the containers
