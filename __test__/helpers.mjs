@@ -25,7 +25,7 @@ export function engineTable(name) {
 /** What a table with deletion vectors holds: Databricks wrote values 0..9, then deleted 0 and 9. */
 export const DV_TABLE = 'table-with-dv-small'
 
-/** Spark's INT96 timestamps past 2262 (helpers: INT96_TABLE): BIG_DATE per SOME_VALUE, as ISO strings. */
+/** A table Databricks wrote with INT96 timestamps past 2262; INT96_BIG_DATES: its BIG_DATE per SOME_VALUE. */
 export const INT96_TABLE = 'table_with_edge_timestamps'
 export const INT96_BIG_DATES = { 1: '9999-12-31T00:00:00.000Z', 2: '9999-12-30T00:00:00.000Z' }
 /** [SOME_VALUE, BIG_DATE as ISO, NORMAL_DATE as ISO] of each row, by SOME_VALUE. */
