@@ -345,6 +345,11 @@ function createApi(arrow) {
     if (v === null || typeof v !== 'object') return v
     if (v instanceof Date) return v.toJSON() // ISO text; null for an invalid Date, as JSON.stringify has it
     if (Array.isArray(v)) return v.map(rowValue)
+    if (v[Symbol.for('isArrowBigNum')]) {
+      // an apache-arrow decimal cell out of its row: unscaled words, the scale is not on it (rowLine
+      // converts a StructRow's own decimal cells, whose type it knows)
+      throw new Error('it holds an apache-arrow decimal cell without its scale; write the Table, its rows (table.toArray()), or a number or decimal string')
+    }
     if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v, rowValue)
     if (typeof v.toJSON === 'function') {
@@ -381,13 +386,25 @@ function createApi(arrow) {
   // binary the first row `i` that held it (binary into a string column is refused, naming it).
   function rowLine(r, hints, i) {
     bigintsLeft = false
+    let row
     if (typeof r.toJSON === 'function') {
       // an apache-arrow StructRow: its values, through the same loop (so binary cells hint too)
       const json = r.toJSON()
       if (json === null || typeof json !== 'object' || json === r) return lineOf(rowValue(r))
+      const decimals = decimalFields(r)
       r = json
+      if (decimals) {
+        // Decimal cells are unscaled integers (Uint32 words); their scale is only in the row's type.
+        row = { ...r }
+        for (const f of decimals) {
+          if (r[f.name] === null || r[f.name] === undefined) continue
+          row[f.name] = decimalText(r[f.name], f.type.scale)
+          if (!hints.decimal.has(f.name)) hints.decimal.set(f.name, [f.type.precision, f.type.scale])
+        }
+        r = row
+      }
     }
-    let row = r
+    row = r
     for (const k of Object.keys(r)) {
       const v = r[k]
       if (typeof v === 'bigint' || (v !== null && typeof v === 'object')) {
@@ -404,10 +421,26 @@ function createApi(arrow) {
   }
   const lineOf = (row) => (bigintsLeft ? jsonText(row) : JSON.stringify(row))
 
+  // The decimal fields of an apache-arrow StructRow, from its parent vector's type (apache-arrow keeps
+  // it under Symbol.for('parent')), or null when it has none.
+  function decimalFields(r) {
+    const fields = r[Symbol.for('parent')]?.type?.children
+    const decimals = Array.isArray(fields) ? fields.filter((f) => f.type && f.type.typeId === arrow.Type.Decimal) : []
+    return decimals.length ? decimals : null
+  }
+  // An apache-arrow decimal cell (unscaled, as words) as exact decimal text, e.g. -456 at scale 2: "-4.56".
+  function decimalText(cell, scale) {
+    const digits = arrow.util.bigNumToString(cell)
+    const negative = digits.startsWith('-')
+    const abs = (negative ? digits.slice(1) : digits).padStart(scale + 1, '0')
+    const text = scale > 0 ? `${abs.slice(0, abs.length - scale)}.${abs.slice(abs.length - scale)}` : abs
+    return negative ? `-${text}` : text
+  }
+
   /** Rows as the (text, hints) pair the native row decoders take. A row that is not an object, or
    *  that JSON cannot hold (a circular one), is INVALID_DATA naming it, counted from `firstRow`. */
   function rowsText(rows, firstRow) {
-    const hints = { timestamp: new Set(), binary: new Map() }
+    const hints = { timestamp: new Set(), binary: new Map(), decimal: new Map() }
     const lines = new Array(rows.length)
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]
@@ -418,7 +451,11 @@ function createApi(arrow) {
         throw new DeltaError('INVALID_DATA', `row ${firstRow + i} cannot be written as JSON: ${err && err.message}`, { cause: err })
       }
     }
-    return [lines.join('\n'), { timestamp: [...hints.timestamp], binary: [...hints.binary.keys()], binaryRows: [...hints.binary.values()] }]
+    const decimals = [...hints.decimal]
+    return [lines.join('\n'), {
+      timestamp: [...hints.timestamp], binary: [...hints.binary.keys()], binaryRows: [...hints.binary.values()],
+      decimal: decimals.map(([k]) => k), decimalTypes: decimals.map(([, t]) => t),
+    }]
   }
 
   /** Row objects as one Arrow IPC stream with the types write(rows) gives a new table (integers

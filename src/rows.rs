@@ -25,6 +25,9 @@ pub struct RowHints {
     pub binary: Vec<String>,
     /// For each `binary` column, the first of these rows that held a `Uint8Array` there.
     pub binary_rows: Vec<u32>,
+    /// Columns of apache-arrow decimal cells (sent as decimal text) and their [precision, scale].
+    pub decimal: Vec<String>,
+    pub decimal_types: Vec<Vec<i32>>,
 }
 
 impl RowHints {
@@ -36,6 +39,11 @@ impl RowHints {
             Some(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
         } else if self.binary.iter().any(|n| n == f.name()) {
             Some(DataType::Binary)
+        } else if let Some(t) = self.decimal.iter().position(|n| n == f.name()).and_then(|i| self.decimal_types.get(i)) {
+            match t.as_slice() {
+                [p, s] => Some(DataType::Decimal128(u8::try_from(*p).unwrap_or(38), i8::try_from(*s).unwrap_or(0))),
+                _ => None,
+            }
         } else {
             None
         };
