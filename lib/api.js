@@ -433,7 +433,7 @@ function createApi(arrow) {
     const digits = arrow.util.bigNumToString(cell)
     const negative = digits.startsWith('-')
     const abs = (negative ? digits.slice(1) : digits).padStart(scale + 1, '0')
-    const text = scale > 0 ? `${abs.slice(0, abs.length - scale)}.${abs.slice(abs.length - scale)}` : abs
+    const text = scale > 0 ? `${abs.slice(0, abs.length - scale)}.${abs.slice(abs.length - scale)}` : abs + '0'.repeat(-scale)
     return negative ? `-${text}` : text
   }
 
