@@ -136,7 +136,7 @@ describe('Pipe', () => {
       output: new DeltaOutputAdapter(dst),
     }).run()
     await writeDelta(direct, input)
-    assert.deepEqual(seen, [['at: Timestamp<MICROSECOND, UTC>', 'id: Int64', 'name: Utf8', 'v: Float64']])
+    assert.deepEqual(seen, [['id: Int64', 'name: Utf8', 'at: Timestamp<MICROSECOND, UTC>', 'v: Float64']])
     const [piped, written] = [await readDelta(dst), await readDelta(direct)]
     assert.deepEqual(piped.schema.fields.map(String), written.schema.fields.map(String))
     assert.deepEqual(rows(piped), rows(written))

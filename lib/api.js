@@ -405,6 +405,7 @@ function createApi(arrow) {
       }
     }
     row = r
+    if (i === 0) hints.order = Object.keys(r) // a new table's column order (src/rows.rs RowHints)
     for (const k of Object.keys(r)) {
       const v = r[k]
       if (typeof v === 'bigint' || (v !== null && typeof v === 'object')) {
@@ -440,7 +441,7 @@ function createApi(arrow) {
   /** Rows as the (text, hints) pair the native row decoders take. A row that is not an object, or
    *  that JSON cannot hold (a circular one), is INVALID_DATA naming it, counted from `firstRow`. */
   function rowsText(rows, firstRow) {
-    const hints = { timestamp: new Set(), binary: new Map(), decimal: new Map() }
+    const hints = { timestamp: new Set(), binary: new Map(), decimal: new Map(), order: [] }
     const lines = new Array(rows.length)
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]
@@ -454,7 +455,7 @@ function createApi(arrow) {
     const decimals = [...hints.decimal]
     return [lines.join('\n'), {
       timestamp: [...hints.timestamp], binary: [...hints.binary.keys()], binaryRows: [...hints.binary.values()],
-      decimal: decimals.map(([k]) => k), decimalTypes: decimals.map(([, t]) => t),
+      decimal: decimals.map(([k]) => k), decimalTypes: decimals.map(([, t]) => t), order: hints.order,
     }]
   }
 

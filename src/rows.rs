@@ -28,6 +28,8 @@ pub struct RowHints {
     /// Columns of apache-arrow decimal cells (sent as decimal text) and their [precision, scale].
     pub decimal: Vec<String>,
     pub decimal_types: Vec<Vec<i32>>,
+    /// The first row's keys in their order: new columns take it (inference sorts them by name).
+    pub order: Vec<String>,
 }
 
 impl RowHints {
@@ -280,7 +282,9 @@ fn infer(rows: &str) -> ZResult<Schema> {
 
 /// The table's columns, then the inferred ones it lacks (typed by `hints`); all nullable.
 fn with_columns(table: Option<&SchemaRef>, inferred: Option<&Schema>, hints: &RowHints) -> SchemaRef {
-    let new = inferred.into_iter().flat_map(|inferred| new_columns(table, inferred)).map(|f| hints.hinted(f));
+    let mut new: Vec<Arc<Field>> = inferred.into_iter().flat_map(|inferred| new_columns(table, inferred)).map(|f| hints.hinted(f)).collect();
+    // Stable: columns the first row lacks keep their place after the ones it has.
+    new.sort_by_key(|f| hints.order.iter().position(|k| k == f.name()).unwrap_or(usize::MAX));
     let fields = table.into_iter().flat_map(|t| t.fields().iter().cloned()).chain(new).map(|f| f.as_ref().clone().with_nullable(true));
     Arc::new(Schema::new(fields.collect::<Vec<_>>()))
 }
