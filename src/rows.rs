@@ -159,30 +159,27 @@ fn numbers_type(dt: &DataType, rows: &str, name: &str) -> Option<DataType> {
 /// A batch decoded with [`wire_schema`] as `target`'s: dates in days, timestamp numbers as
 /// milliseconds. `batch` holds all of `rows`.
 fn from_wire(rows: &str, batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, ArrowError> {
-    let mut columns: Vec<ArrayRef> = batch.columns().iter().zip(target.fields()).map(|(c, f)| days(c, f.data_type())).collect::<Result<_, _>>()?;
-    let numbers: Vec<(usize, Field)> = target
-        .fields()
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| numbers_type(f.data_type(), rows, f.name()).map(|t| (i, Field::new(f.name(), t, true))))
-        .collect();
-    if !numbers.is_empty() {
-        // The same rows, those fields only, as numbers: a string there is a type conflict, so null.
-        let schema = Arc::new(Schema::new(numbers.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>()));
-        let read = ReaderBuilder::new(schema)
-            .with_batch_size(batch.num_rows().max(1))
-            .with_ignore_type_conflicts(true)
-            .build(rows.as_bytes())?
-            .next()
-            .transpose()?;
-        // `batch` has rows, so this reads one batch of them.
-        if let Some(read) = read {
-            for (j, (i, _)) in numbers.iter().enumerate() {
-                columns[*i] = with_millis(&columns[*i], read.column(j), target.field(*i).data_type())?;
-            }
-        }
-    }
-    RecordBatch::try_new(target.clone(), columns)
+    let columns: Vec<ArrayRef> = batch.columns().iter().zip(target.fields()).map(|(c, f)| days(c, f.data_type())).collect::<Result<_, _>>()?;
+    // The columns as the fields of one struct, as `wire_schema` takes them.
+    let all = DataType::Struct(target.fields().clone());
+    let Some(DataType::Struct(fields)) = numbers_type(&all, rows, "") else {
+        return RecordBatch::try_new(target.clone(), columns);
+    };
+    // The same rows, those fields only, as numbers: a string there is a type conflict, so null.
+    let read = ReaderBuilder::new(Arc::new(Schema::new(fields)))
+        .with_batch_size(batch.num_rows().max(1))
+        .with_ignore_type_conflicts(true)
+        .build(rows.as_bytes())?
+        .next()
+        .transpose()?;
+    // `batch` has rows, so this reads one batch of them.
+    let Some(read) = read else {
+        return RecordBatch::try_new(target.clone(), columns);
+    };
+    // Every column is nullable (`with_columns`), so the struct needs no null buffer of its own.
+    let whole: ArrayRef = Arc::new(StructArray::try_new(target.fields().clone(), columns, None)?);
+    let numbers: ArrayRef = Arc::new(StructArray::from(read));
+    RecordBatch::try_new(target.clone(), with_millis(&whole, &numbers, &all)?.as_struct().columns().to_vec())
 }
 
 /// `array` (decoded as [`wire_type`] of `dt`) as `dt`: Date64 values floored to days (arrow's
