@@ -107,6 +107,28 @@ export const partitionFilterCases = [
   [[['bucket', 'in', [0, 2]], ['amount', '<', 300]], (r) => ['0', '2'].includes(r.bucket) && r.amount < 300],
 ]
 
+/**
+ * Filters on the `row_groups` fixtures (one file of four 1,000-row groups, id 0..3999 in order, ts =
+ * 2024-01-01 + id minutes stored as milliseconds, dec = id / 100) and the ids each selects. The first
+ * three only need row groups 0..2, so they read `row_groups_broken` (its last group is garbage) too.
+ */
+export const rowGroupCases = [
+  [[['id', '<', 1000]], [0, 1000], 'skips'],
+  [[['id', '>=', 1500], ['id', '<', 1600]], [1500, 1600], 'skips'],
+  [[['dec', '<', '25.00']], [0, 2500], 'skips'],
+  [[['ts', '>=', new Date('2024-01-03T00:00:00Z')]], [2880, 4000]],
+  [[['ts', '<', '2024-01-01T01:00:00Z']], [0, 60]],
+  [[['id', '>', 3500]], [3501, 4000]],
+]
+
+/** The sorted ids `uri` reads (numbers). */
+export async function readIds(readDelta, uri, opts) {
+  return rows(await readDelta(uri, opts)).map((r) => Number(r.id)).sort((a, b) => a - b)
+}
+
+/** The integers from..to-1. */
+export const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i)
+
 /** Rows in one writer's run (src/append.rs RUN_ROWS): a write of more is dealt to parallel writers. */
 export const RUN = 262_144
 

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { RecordBatch, Table, makeVector } from 'apache-arrow'
 import { DeltaInputAdapter, DeltaTable, DeltaError, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
-import { DV_TABLE, INT96_TABLE, columnNames, engineTable, int96Rows, fixture, partitionFilterCases, pyRead, rows, scratch } from './helpers.mjs'
+import { DV_TABLE, INT96_TABLE, columnNames, engineTable, int96Rows, fixture, partitionFilterCases, pyRead, range, readIds, rejectsWith, rowGroupCases, rows, scratch } from './helpers.mjs'
 
 async function assertSameAsPython(name, opts = {}) {
   const ours = await readDelta(fixture(name), opts)
@@ -192,6 +192,17 @@ describe('DeltaInputAdapter', () => {
     for (const dir of fs.readdirSync(parted)) if (dir !== '_delta_log' && dir !== 'part=a%2Fb') fs.rmSync(path.join(parted, dir), { recursive: true })
     const only = await readDelta(parted, { filter: [['part', '=', 'a/b']] })
     assert.equal(only.numRows, 10)
+  })
+
+  it('reads only the row groups whose stats can match the filter', async () => {
+    // One file of four row groups; in the broken copy the last one is garbage, so a read that
+    // opened it would fail. Timestamps there are stored as milliseconds, not Delta's microseconds.
+    await rejectsWith(readDelta(fixture('row_groups_broken')), 'INVALID_DATA')
+    for (const [filter, [from, to], skips] of rowGroupCases) {
+      const want = range(from, to)
+      assert.deepEqual(await readIds(readDelta, fixture('row_groups'), { filter }), want, JSON.stringify(filter))
+      if (skips) assert.deepEqual(await readIds(readDelta, fixture('row_groups_broken'), { filter }), want, JSON.stringify(filter))
+    }
   })
 
   it('readAll keeps an explicit batchSize and otherwise collects in large batches', async () => {

@@ -1,6 +1,8 @@
 //! The slim build's Parquet file reader: what delta-kernel's default engine does per file (its
 //! `DefaultParquetHandler` opener: footer, `parquet_read_plan`, arrow-rs's async reader,
-//! `fixup_parquet_read`), except that INT96 columns decode as microseconds.
+//! `fixup_parquet_read`), except that INT96 columns decode as microseconds, and that row groups
+//! whose footer stats rule out the scan's predicate are skipped (the kernel's own row group filter,
+//! which its `Scan::execute` leaves off).
 //!
 //! Spark and Databricks write `timestamp` columns as Parquet INT96. arrow-rs decodes INT96 as
 //! nanoseconds unless the reader is given a schema saying otherwise, and the kernel's reader options
@@ -13,6 +15,8 @@ use std::sync::Arc;
 
 use deltalake::arrow::datatypes::{DataType, FieldRef, Fields, Schema, SchemaRef as ArrowSchemaRef, TimeUnit};
 use delta_kernel::engine::arrow_utils::{RowIndexBuilder, fixup_parquet_read, ordering_needs_row_indexes, parquet_read_plan};
+use delta_kernel::engine::parquet_row_group_skipping::ParquetRowGroupSkipping as _;
+use delta_kernel::expressions::Predicate;
 use delta_kernel::object_store::DynObjectStore;
 use delta_kernel::object_store::path::Path;
 use delta_kernel::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
@@ -21,8 +25,8 @@ use delta_kernel::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReade
 #[allow(deprecated)]
 use delta_kernel::parquet::arrow::async_reader::ParquetObjectReader;
 use delta_kernel::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
-use delta_kernel::parquet::basic::Type as PhysicalType;
-use delta_kernel::schema::SchemaRef;
+use delta_kernel::parquet::basic::{ConvertedType, Type as PhysicalType};
+use delta_kernel::schema::{DataType as KernelType, PrimitiveType, SchemaRef, StructType};
 use delta_kernel::{EngineData, FileMeta};
 use futures::StreamExt;
 use tokio::runtime::Handle;
@@ -42,9 +46,12 @@ impl ParquetReader {
         Self { store, runtime, batch_size }
     }
 
-    /// The batches of `file` with the columns of `schema` (the scan's physical schema), in order.
+    /// The batches of `file` with the columns of `schema` (the scan's physical schema), in order,
+    /// without the row groups whose stats prove that no row satisfies `predicate` (physical column
+    /// names). The caller passes no predicate for a file with a deletion vector: its selection
+    /// covers every row of the file in order.
     #[allow(deprecated)] // ParquetObjectReader, see the imports
-    pub fn read<'a>(&'a self, file: &FileMeta, schema: &'a SchemaRef) -> ZResult<impl Iterator<Item = ZResult<Box<dyn EngineData>>> + 'a> {
+    pub fn read<'a>(&'a self, file: &FileMeta, schema: &'a SchemaRef, predicate: Option<&Predicate>) -> ZResult<impl Iterator<Item = ZResult<Box<dyn EngineData>>> + 'a> {
         let path = Path::from_url_path(file.location.path()).map_err(|e| ZError::new(Code::Protocol, format!("data file path '{}': {e}", file.location)))?;
         let mut reader = ParquetObjectReader::new(self.store.clone(), path);
         if file.size != 0 {
@@ -56,10 +63,14 @@ impl ParquetReader {
             None => metadata,
         };
         let (ordering, mask) = parquet_read_plan(schema, &metadata)?;
-        let row_indexes = ordering_needs_row_indexes(&ordering).then(|| RowIndexBuilder::new(metadata.metadata().row_groups()));
+        let mut row_indexes = ordering_needs_row_indexes(&ordering).then(|| RowIndexBuilder::new(metadata.metadata().row_groups()));
+        let predicate = predicate.filter(|p| stats_mean_table_values(&metadata, p, schema));
         let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata).with_batch_size(self.batch_size);
         if let Some(mask) = mask {
             builder = builder.with_projection(mask);
+        }
+        if let Some(predicate) = predicate {
+            builder = builder.with_row_group_filter(predicate, row_indexes.as_mut());
         }
         let mut row_indexes = row_indexes.map(RowIndexBuilder::build).transpose()?;
         let mut stream = builder.build()?;
@@ -71,6 +82,44 @@ impl ParquetReader {
                 Ok(Box::new(data) as Box<dyn EngineData>)
             }))
         }))
+    }
+}
+
+/// Whether the footer stats of the columns `predicate` reads are in the units of the table's types,
+/// as the kernel's row group filter takes them to be (it reads them by the table's type alone):
+/// timestamps stored as microseconds (not the millis or nanos other writers may use; INT96 has no
+/// stats it reads), decimals stored at the table's scale (type widening can change it), signed
+/// integers. Columns the file lacks have no stats and never skip a row group.
+fn stats_mean_table_values(metadata: &ArrowReaderMetadata, predicate: &Predicate, schema: &StructType) -> bool {
+    let columns = metadata.parquet_schema().columns();
+    predicate.references().into_iter().all(|name| {
+        let Some(column) = columns.iter().find(|c| c.path().parts() == name.path()) else { return true };
+        let converted = column.converted_type();
+        match table_type(schema, name.path()) {
+            Some(PrimitiveType::Timestamp | PrimitiveType::TimestampNtz) => column.physical_type() != PhysicalType::INT64 || converted == ConvertedType::TIMESTAMP_MICROS,
+            Some(PrimitiveType::Decimal(d)) => converted == ConvertedType::DECIMAL && column.type_scale() == i32::from(d.scale()),
+            Some(PrimitiveType::Byte | PrimitiveType::Short | PrimitiveType::Integer | PrimitiveType::Long) => {
+                !matches!(converted, ConvertedType::UINT_8 | ConvertedType::UINT_16 | ConvertedType::UINT_32 | ConvertedType::UINT_64)
+            }
+            Some(_) => true,
+            None => false,
+        }
+    })
+}
+
+/// The primitive type of the (possibly nested) column at `path` of `schema`.
+fn table_type<'s>(schema: &'s StructType, path: &[String]) -> Option<&'s PrimitiveType> {
+    let (last, parents) = path.split_last()?;
+    let mut fields = schema;
+    for name in parents {
+        match fields.field(name)?.data_type() {
+            KernelType::Struct(inner) => fields = inner,
+            _ => return None,
+        }
+    }
+    match fields.field(last)?.data_type() {
+        KernelType::Primitive(p) => Some(p),
+        _ => None,
     }
 }
 

@@ -148,9 +148,12 @@ impl FileJob<'_> {
     fn read(&self, file: &ScanFile, out: &mut Option<BatchCoalescer>) -> ZResult<bool> {
         let root = self.scan.table_root();
         let mut deleted = file.dv_info.get_selection_vector(self.engine, root)?;
+        // Row groups are skipped by their stats only where no deletion vector has to line up with
+        // the file's rows.
+        let predicate = if deleted.is_none() { self.scan.physical_predicate() } else { None };
         let meta = FileMeta { last_modified: 0, size: file.size.try_into().unwrap_or(0), location: root.join(&file.path).map_err(|e| ZError::new(Code::Protocol, format!("data file path '{}': {e}", file.path)))? };
         let physical = self.scan.physical_schema();
-        for data in self.parquet.read(&meta, physical)? {
+        for data in self.parquet.read(&meta, physical, predicate.as_deref())? {
             let logical = transform_to_logical(self.engine, data?, physical, self.scan.logical_schema(), file.transform.clone())?;
             let rows = logical.len();
             let mask = self.evaluator.map(|e| e.evaluate(logical.as_ref())).transpose()?;

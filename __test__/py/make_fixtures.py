@@ -12,7 +12,8 @@ import shutil
 import sys
 
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+import pyarrow.parquet as pq
+from deltalake import DeltaTable, convert_to_deltalake, write_deltalake
 
 OUT = sys.argv[1]
 EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
@@ -118,6 +119,32 @@ def many_files():
     stamp(path)
 
 
+def row_groups():
+    """One data file of four 1,000-row groups sorted by id, its timestamps stored as milliseconds
+    (pyarrow's Parquet made a table by `convert_to_deltalake`, as tables converted from other
+    writers' files are); and a copy whose last row group (ids 3000..3999) is overwritten with garbage."""
+    path = fresh("row_groups")
+    os.makedirs(path)
+    n = 4000
+    table = pa.table({
+        "id": pa.array(range(n), pa.int64()),
+        "ts": pa.array([EPOCH + dt.timedelta(minutes=i) for i in range(n)], pa.timestamp("ms", tz="UTC")),
+        "dec": pa.array([decimal.Decimal(i) / 100 for i in range(n)], pa.decimal128(10, 2)),
+    })
+    data = os.path.join(path, "part-0.parquet")
+    pq.write_table(table, data, row_group_size=1000, coerce_timestamps="ms")
+    convert_to_deltalake(path)
+    stamp(path)
+    broken = fresh("row_groups_broken")
+    shutil.copytree(path, broken)
+    last = pq.ParquetFile(data).metadata.row_group(3)
+    with open(os.path.join(broken, "part-0.parquet"), "r+b") as f:
+        for i in range(last.num_columns):
+            chunk = last.column(i)
+            f.seek(chunk.dictionary_page_offset or chunk.data_page_offset)
+            f.write(b"\xff" * chunk.total_compressed_size)
+
+
 def column_mapping():
     """Column mapping 'name' (Python deltalake 1.6.6 reads this table back as all nulls itself)."""
     path = fresh("column_mapping")
@@ -166,6 +193,7 @@ checkpointed()
 evolved()
 all_types()
 many_files()
+row_groups()
 column_mapping()
 broken_variants()
 print("fixtures written to", OUT)
