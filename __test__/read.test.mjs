@@ -205,6 +205,17 @@ describe('DeltaInputAdapter', () => {
     }
   })
 
+  it('decodes the other columns only for the rows that pass the filter', async () => {
+    // The note column is invalid UTF-8 from id 3000 on: decoding those rows of it fails.
+    await rejectsWith(readDelta(fixture('bad_pages')), 'INVALID_DATA', /UTF-8/)
+    const minute = (i) => new Date(Date.UTC(2024, 0, 1) + i * 60_000)
+    const cases = [[0, 1000, [['id', '<', 1000]]], [1500, 1600, [['id', '>=', 1500], ['id', '<', 1600]]], [200, 2999, [['ts', '>=', minute(200)], ['ts', '<', minute(2999)]]]]
+    for (const [from, to, filter] of cases) {
+      const got = rows(await readDelta(fixture('bad_pages'), { columns: ['id', 'note'], filter })).sort((a, b) => Number(a.id) - Number(b.id))
+      assert.deepEqual(got, range(from, to).map((i) => ({ id: String(i), note: `note ${i}` })), JSON.stringify(filter))
+    }
+  })
+
   it('readAll keeps an explicit batchSize and otherwise collects in large batches', async () => {
     const uri = scratch('one-big-file')
     await writeDelta(uri, new Table({ id: makeVector(Int32Array.from({ length: 300_000 }, (_, i) => i)) }))

@@ -26,6 +26,8 @@ mod scan_datafusion;
 #[cfg(not(feature = "datafusion"))]
 mod parquet_slim;
 #[cfg(not(feature = "datafusion"))]
+mod file_filter;
+#[cfg(not(feature = "datafusion"))]
 mod scan_slim;
 #[cfg(not(feature = "datafusion"))]
 mod slim;

@@ -1,8 +1,7 @@
 //! The slim build's Parquet file reader: what delta-kernel's default engine does per file (its
 //! `DefaultParquetHandler` opener: footer, `parquet_read_plan`, arrow-rs's async reader,
-//! `fixup_parquet_read`), except that INT96 columns decode as microseconds, and that row groups
-//! whose footer stats rule out the scan's predicate are skipped (the kernel's own row group filter,
-//! which its `Scan::execute` leaves off).
+//! `fixup_parquet_read`), except that INT96 columns decode as microseconds, and that the scan's
+//! filter skips row groups and rows inside the read (`file_filter.rs`).
 //!
 //! Spark and Databricks write `timestamp` columns as Parquet INT96. arrow-rs decodes INT96 as
 //! nanoseconds unless the reader is given a schema saying otherwise, and the kernel's reader options
@@ -15,8 +14,6 @@ use std::sync::Arc;
 
 use deltalake::arrow::datatypes::{DataType, FieldRef, Fields, Schema, SchemaRef as ArrowSchemaRef, TimeUnit};
 use delta_kernel::engine::arrow_utils::{RowIndexBuilder, fixup_parquet_read, ordering_needs_row_indexes, parquet_read_plan};
-use delta_kernel::engine::parquet_row_group_skipping::ParquetRowGroupSkipping as _;
-use delta_kernel::expressions::Predicate;
 use delta_kernel::object_store::DynObjectStore;
 use delta_kernel::object_store::path::Path;
 use delta_kernel::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
@@ -25,13 +22,15 @@ use delta_kernel::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReade
 #[allow(deprecated)]
 use delta_kernel::parquet::arrow::async_reader::ParquetObjectReader;
 use delta_kernel::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
-use delta_kernel::parquet::basic::{ConvertedType, Type as PhysicalType};
-use delta_kernel::schema::{DataType as KernelType, PrimitiveType, SchemaRef, StructType};
+use delta_kernel::parquet::basic::Type as PhysicalType;
+use delta_kernel::parquet::file::metadata::PageIndexPolicy;
+use delta_kernel::schema::SchemaRef;
 use delta_kernel::{EngineData, FileMeta};
 use futures::StreamExt;
 use tokio::runtime::Handle;
 
 use crate::error::{Code, ZError, ZResult};
+use crate::file_filter::FileFilter;
 
 /// Reads data files for the slim scan's reading threads (plain threads: `Handle::block_on` drives
 /// the async reader on them).
@@ -47,16 +46,16 @@ impl ParquetReader {
     }
 
     /// The batches of `file` with the columns of `schema` (the scan's physical schema), in order,
-    /// without the row groups whose stats prove that no row satisfies `predicate` (physical column
-    /// names). The caller passes no predicate for a file with a deletion vector: its selection
-    /// covers every row of the file in order.
+    /// less the row groups and rows `filter` rules out (the caller passes none for a file with a
+    /// deletion vector).
     #[allow(deprecated)] // ParquetObjectReader, see the imports
-    pub fn read<'a>(&'a self, file: &FileMeta, schema: &'a SchemaRef, predicate: Option<&Predicate>) -> ZResult<impl Iterator<Item = ZResult<Box<dyn EngineData>>> + 'a> {
+    pub fn read<'a>(&'a self, file: &FileMeta, schema: &'a SchemaRef, filter: Option<&FileFilter>) -> ZResult<impl Iterator<Item = ZResult<Box<dyn EngineData>>> + 'a> {
         let path = Path::from_url_path(file.location.path()).map_err(|e| ZError::new(Code::Protocol, format!("data file path '{}': {e}", file.location)))?;
         let mut reader = ParquetObjectReader::new(self.store.clone(), path);
         if file.size != 0 {
             reader = reader.with_file_size(file.size); // saves the footer's suffix request
         }
+        let options = || options(filter.is_some());
         let metadata = self.runtime.block_on(ArrowReaderMetadata::load_async(&mut reader, options()))?;
         let metadata = match int96_as_micros(&metadata) {
             Some(hint) => ArrowReaderMetadata::try_new(metadata.metadata().clone(), options().with_schema(hint))?,
@@ -64,13 +63,12 @@ impl ParquetReader {
         };
         let (ordering, mask) = parquet_read_plan(schema, &metadata)?;
         let mut row_indexes = ordering_needs_row_indexes(&ordering).then(|| RowIndexBuilder::new(metadata.metadata().row_groups()));
-        let predicate = predicate.filter(|p| stats_mean_table_values(&metadata, p, schema));
         let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata).with_batch_size(self.batch_size);
         if let Some(mask) = mask {
             builder = builder.with_projection(mask);
         }
-        if let Some(predicate) = predicate {
-            builder = builder.with_row_group_filter(predicate, row_indexes.as_mut());
+        if let Some(filter) = filter {
+            builder = filter.apply(builder, row_indexes.as_mut());
         }
         let mut row_indexes = row_indexes.map(RowIndexBuilder::build).transpose()?;
         let mut stream = builder.build()?;
@@ -85,48 +83,12 @@ impl ParquetReader {
     }
 }
 
-/// Whether the footer stats of the columns `predicate` reads are in the units of the table's types,
-/// as the kernel's row group filter takes them to be (it reads them by the table's type alone):
-/// timestamps stored as microseconds (not the millis or nanos other writers may use; INT96 has no
-/// stats it reads), decimals stored at the table's scale (type widening can change it), signed
-/// integers. Columns the file lacks have no stats and never skip a row group.
-fn stats_mean_table_values(metadata: &ArrowReaderMetadata, predicate: &Predicate, schema: &StructType) -> bool {
-    let columns = metadata.parquet_schema().columns();
-    predicate.references().into_iter().all(|name| {
-        let Some(column) = columns.iter().find(|c| c.path().parts() == name.path()) else { return true };
-        let converted = column.converted_type();
-        match table_type(schema, name.path()) {
-            Some(PrimitiveType::Timestamp | PrimitiveType::TimestampNtz) => column.physical_type() != PhysicalType::INT64 || converted == ConvertedType::TIMESTAMP_MICROS,
-            Some(PrimitiveType::Decimal(d)) => converted == ConvertedType::DECIMAL && column.type_scale() == i32::from(d.scale()),
-            Some(PrimitiveType::Byte | PrimitiveType::Short | PrimitiveType::Integer | PrimitiveType::Long) => {
-                !matches!(converted, ConvertedType::UINT_8 | ConvertedType::UINT_16 | ConvertedType::UINT_32 | ConvertedType::UINT_64)
-            }
-            Some(_) => true,
-            None => false,
-        }
-    })
-}
-
-/// The primitive type of the (possibly nested) column at `path` of `schema`.
-fn table_type<'s>(schema: &'s StructType, path: &[String]) -> Option<&'s PrimitiveType> {
-    let (last, parents) = path.split_last()?;
-    let mut fields = schema;
-    for name in parents {
-        match fields.field(name)?.data_type() {
-            KernelType::Struct(inner) => fields = inner,
-            _ => return None,
-        }
-    }
-    match fields.field(last)?.data_type() {
-        KernelType::Primitive(p) => Some(p),
-        _ => None,
-    }
-}
-
 /// The kernel's reader options: the files' embedded Arrow schemas are ignored (types come from the
-/// Parquet schema and the table's).
-fn options() -> ArrowReaderOptions {
-    ArrowReaderOptions::new().with_skip_arrow_metadata(true)
+/// Parquet schema and the table's). A filtered read also loads the offset index where a file has one
+/// (the page locations that let it fetch only the pages of the rows that pass).
+fn options(filtered: bool) -> ArrowReaderOptions {
+    let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+    if filtered { options.with_offset_index_policy(PageIndexPolicy::Optional) } else { options }
 }
 
 /// The file's Arrow schema with its INT96 columns as `Timestamp(µs)`, or `None` when it has none.

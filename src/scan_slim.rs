@@ -23,6 +23,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::error::{Code, ZError, ZResult};
+use crate::file_filter::FileFilter;
 use crate::filter;
 use crate::parquet_slim::ParquetReader;
 use crate::read::{Batches, ScanOptions, batch_size};
@@ -81,11 +82,12 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
             .with_predicate(predicate.clone())
             .build()?;
         let evaluator = predicate.map(|p| engine.evaluation_handler().new_predicate_evaluator(read_schema, p)).transpose()?;
+        let file_filter = FileFilter::new(&scan, engine.as_ref())?;
         let mut files: Vec<ScanFile> = Vec::new();
         for metadata in scan.scan_metadata(engine.as_ref())? {
             files = metadata?.visit_scan_files(files, |files, file| files.push(file))?;
         }
-        let job = FileJob { scan: &scan, engine: engine.as_ref(), parquet: &parquet, evaluator: evaluator.as_deref(), keep: &keep, batch_size, tx: &tx };
+        let job = FileJob { scan: &scan, engine: engine.as_ref(), parquet: &parquet, evaluator: evaluator.as_deref(), file_filter: file_filter.as_ref(), keep: &keep, batch_size, tx: &tx };
         let next = AtomicUsize::new(0);
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
         std::thread::scope(|s| {
@@ -137,6 +139,8 @@ struct FileJob<'a> {
     engine: &'a dyn delta_kernel::Engine,
     parquet: &'a ParquetReader,
     evaluator: Option<&'a dyn delta_kernel::PredicateEvaluator>,
+    /// The predicate inside each file's read (row groups, early rows); the evaluator above stays exact.
+    file_filter: Option<&'a FileFilter>,
     keep: &'a [usize],
     batch_size: usize,
     tx: &'a mpsc::Sender<ZResult<RecordBatch>>,
@@ -148,12 +152,12 @@ impl FileJob<'_> {
     fn read(&self, file: &ScanFile, out: &mut Option<BatchCoalescer>) -> ZResult<bool> {
         let root = self.scan.table_root();
         let mut deleted = file.dv_info.get_selection_vector(self.engine, root)?;
-        // Row groups are skipped by their stats only where no deletion vector has to line up with
-        // the file's rows.
-        let predicate = if deleted.is_none() { self.scan.physical_predicate() } else { None };
+        // Row groups and rows are filtered in the read only where no deletion vector has to line
+        // up with the file's rows.
+        let file_filter = self.file_filter.filter(|_| deleted.is_none());
         let meta = FileMeta { last_modified: 0, size: file.size.try_into().unwrap_or(0), location: root.join(&file.path).map_err(|e| ZError::new(Code::Protocol, format!("data file path '{}': {e}", file.path)))? };
         let physical = self.scan.physical_schema();
-        for data in self.parquet.read(&meta, physical, predicate.as_deref())? {
+        for data in self.parquet.read(&meta, physical, file_filter)? {
             let logical = transform_to_logical(self.engine, data?, physical, self.scan.logical_schema(), file.transform.clone())?;
             let rows = logical.len();
             let mask = self.evaluator.map(|e| e.evaluate(logical.as_ref())).transpose()?;

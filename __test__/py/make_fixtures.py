@@ -145,6 +145,25 @@ def row_groups():
             f.write(b"\xff" * chunk.total_compressed_size)
 
 
+def bad_pages():
+    """One row group of 4,000 rows in small pages with an offset index, id 0..3999 in order, ts =
+    2024-01-01 + id minutes (UTC microseconds); the string column `note` holds invalid UTF-8 from
+    id 3000 on (written without stats or a dictionary), so a read that decodes those rows of it fails."""
+    path = fresh("bad_pages")
+    os.makedirs(path)
+    n = 4000
+    notes = [b"\xff\xfe" if i >= 3000 else f"note {i}".encode() for i in range(n)]
+    table = pa.table({
+        "id": pa.array(range(n), pa.int64()),
+        "ts": pa.array([EPOCH + dt.timedelta(minutes=i) for i in range(n)], pa.timestamp("us", tz="UTC")),
+        "note": pa.array(notes, pa.binary()).view(pa.string()),
+    })
+    pq.write_table(table, os.path.join(path, "part-0.parquet"), data_page_size=1024, write_page_index=True,
+                   use_dictionary=False, write_statistics=["id", "ts"])
+    convert_to_deltalake(path)
+    stamp(path)
+
+
 def column_mapping():
     """Column mapping 'name' (Python deltalake 1.6.6 reads this table back as all nulls itself)."""
     path = fresh("column_mapping")
@@ -194,6 +213,7 @@ evolved()
 all_types()
 many_files()
 row_groups()
+bad_pages()
 column_mapping()
 broken_variants()
 print("fixtures written to", OUT)
