@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
 import { Table, Utf8, makeVector, tableFromIPC, vectorFromArray } from 'apache-arrow'
@@ -112,7 +113,7 @@ export const partitionFilterCases = [
  * 2024-01-01 + id minutes stored as milliseconds, dec = id / 100) and the ids each selects. The first
  * three only need row groups 0..2, so they read `row_groups_broken` (its last group is garbage) too.
  */
-export const rowGroupCases = [
+const rowGroupCases = [
   [[['id', '<', 1000]], [0, 1000], 'skips'],
   [[['id', '>=', 1500], ['id', '<', 1600]], [1500, 1600], 'skips'],
   [[['dec', '<', '25.00']], [0, 2500], 'skips'],
@@ -128,6 +129,31 @@ export async function readIds(readDelta, uri, opts) {
 
 /** The integers from..to-1. */
 export const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i)
+
+/** Filtering inside a file's read (row groups by stats, the other columns only for rows that pass): the full and slim suites share these. */
+export function fileFilterTests(readDelta) {
+  it('reads only the row groups whose stats can match the filter', async () => {
+    // One file of four row groups; in the broken copy the last one is garbage, so a read that
+    // opened it would fail. Timestamps there are stored as milliseconds, not Delta's microseconds.
+    await rejectsWith(readDelta(fixture('row_groups_broken')), 'INVALID_DATA')
+    for (const [filter, [from, to], skips] of rowGroupCases) {
+      const want = range(from, to)
+      assert.deepEqual(await readIds(readDelta, fixture('row_groups'), { filter }), want, JSON.stringify(filter))
+      if (skips) assert.deepEqual(await readIds(readDelta, fixture('row_groups_broken'), { filter }), want, JSON.stringify(filter))
+    }
+  })
+
+  it('decodes the other columns only for the rows that pass the filter', async () => {
+    // The note column is invalid UTF-8 from id 3000 on: decoding those rows of it fails.
+    await rejectsWith(readDelta(fixture('bad_pages')), 'INVALID_DATA', /UTF-8/)
+    const minute = (i) => new Date(Date.UTC(2024, 0, 1) + i * 60_000)
+    const cases = [[0, 1000, [['id', '<', 1000]]], [1500, 1600, [['id', '>=', 1500], ['id', '<', 1600]]], [200, 2999, [['ts', '>=', minute(200)], ['ts', '<', minute(2999)]]]]
+    for (const [from, to, filter] of cases) {
+      const got = rows(await readDelta(fixture('bad_pages'), { columns: ['id', 'note'], filter })).sort((a, b) => Number(a.id) - Number(b.id))
+      assert.deepEqual(got, range(from, to).map((i) => ({ id: String(i), note: `note ${i}` })), JSON.stringify(filter))
+    }
+  })
+}
 
 /** Rows in one writer's run (src/append.rs RUN_ROWS): a write of more is dealt to parallel writers. */
 export const RUN = 262_144

@@ -16,7 +16,7 @@ process.env.ZOOPIPE_VARIANT = 'slim'
 
 
 const { DeltaCoordinator, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import('../index.mjs')
-const { DV_TABLE, INT96_TABLE, RUN, big, dataFiles, engineTable, fixture, idColumns, int96Rows, partitionFilterCases, people, pyRead, range, readIds, rejectsWith, rowGroupCases, rows, scratch } = await import('./helpers.mjs')
+const { DV_TABLE, INT96_TABLE, RUN, big, dataFiles, engineTable, fixture, idColumns, int96Rows, partitionFilterCases, fileFilterTests, people, pyRead, range, readIds, rejectsWith, rows, scratch } = await import('./helpers.mjs')
 
 const ids = (uri, opts) => readIds(readDelta, uri, opts)
 const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
@@ -94,27 +94,7 @@ describe('slim build: reads', () => {
     await rejectsWith(readDelta(many), 'STORAGE')
   })
 
-  it('reads only the row groups whose stats can match the filter', async () => {
-    // One file of four row groups; in the broken copy the last one is garbage, so a read that
-    // opened it would fail. Timestamps there are stored as milliseconds, not Delta's microseconds.
-    await rejectsWith(readDelta(fixture('row_groups_broken')), 'INVALID_DATA')
-    for (const [filter, [from, to], skips] of rowGroupCases) {
-      const want = range(from, to)
-      assert.deepEqual(await readIds(readDelta, fixture('row_groups'), { filter }), want, JSON.stringify(filter))
-      if (skips) assert.deepEqual(await readIds(readDelta, fixture('row_groups_broken'), { filter }), want, JSON.stringify(filter))
-    }
-  })
-
-  it('decodes the other columns only for the rows that pass the filter', async () => {
-    // The note column is invalid UTF-8 from id 3000 on: decoding those rows of it fails.
-    await rejectsWith(readDelta(fixture('bad_pages')), 'INVALID_DATA', /UTF-8/)
-    const minute = (i) => new Date(Date.UTC(2024, 0, 1) + i * 60_000)
-    const cases = [[0, 1000, [['id', '<', 1000]]], [1500, 1600, [['id', '>=', 1500], ['id', '<', 1600]]], [200, 2999, [['ts', '>=', minute(200)], ['ts', '<', minute(2999)]]]]
-    for (const [from, to, filter] of cases) {
-      const got = rows(await readDelta(fixture('bad_pages'), { columns: ['id', 'note'], filter })).sort((a, b) => Number(a.id) - Number(b.id))
-      assert.deepEqual(got, range(from, to).map((i) => ({ id: String(i), note: `note ${i}` })), JSON.stringify(filter))
-    }
-  })
+  fileFilterTests(readDelta)
 
   it('a filter keeping many scattered rows returns exactly them (the read stops filtering early, the exact filter stays)', async () => {
     const { Table, makeVector } = await import('apache-arrow')
