@@ -147,6 +147,29 @@ describe('input shapes', () => {
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
   })
 
+  it('a new table from row objects gets timestamp and binary fields where Dates and Uint8Arrays were, nested too', async () => {
+    const uri = scratch('rows-nested-dates')
+    const at = new Date('2024-05-01T10:00:00.123Z'), when = new Date('2024-01-02T00:00:00Z')
+    await writeDelta(uri, [
+      { id: 1n, audit: { at, blob: Uint8Array.from([1, 2, 255]), by: 'ann' }, events: [{ when, what: 'x' }], days: [when] },
+      { id: 2n, audit: { at: null, blob: null, by: 'bob' }, events: [], days: null },
+    ])
+    const t = await readDelta(uri)
+    const types = Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)]))
+    assert.deepEqual(types, {
+      id: 'Int64',
+      audit: 'Struct<{at:Timestamp<MICROSECOND, UTC>, blob:Binary, by:Utf8}>',
+      events: 'List<Struct<{what:Utf8, when:Timestamp<MICROSECOND, UTC>}>>',
+      days: 'List<Timestamp<MICROSECOND, UTC>>',
+    })
+    const got = rows(t).sort((a, b) => Number(a.id) - Number(b.id))
+    assert.deepEqual(got, [
+      { id: '1', audit: { at: String(at.getTime()), blob: '0102ff', by: 'ann' }, events: [{ what: 'x', when: String(when.getTime()) }], days: [String(when.getTime())] },
+      { id: '2', audit: { at: null, blob: null, by: 'bob' }, events: [], days: null },
+    ])
+    assert.deepEqual(rows(pyRead(uri)), rows(t))
+  })
+
   it('the rows of an apache-arrow Table write as they read: every type into its table, decimals exact into a new one', async () => {
     const src = await readDelta(fixture('all_types'))
     const appended = scratch('rows-all-types-append')
@@ -188,11 +211,11 @@ describe('input shapes', () => {
     const b = await readDelta(back)
     assert.equal(String(b.schema.fields.find((f) => f.name === 'bin').type), 'Binary')
     assert.deepEqual(rows(b).map((r) => r.bin), rows(t).map((r) => r.bin))
-    // an invalid Date is null, as JSON has it, nested or not (it threw a RangeError when nested)
+    // an invalid Date is null, as JSON has it, nested or not (it threw a RangeError when nested); a nested Date makes a timestamp field too
     const invalid = scratch('rows-invalid-date')
     await writeDelta(invalid, [{ id: 1n, at: new Date(0), s: { at: new Date(0) } }, { id: 2n, at: new Date('x'), s: { at: new Date('y') } }])
     assert.deepEqual(rows(await readDelta(invalid)), [
-      { at: '0', id: '1', s: { at: '1970-01-01T00:00:00.000Z' } }, { at: null, id: '2', s: { at: null } },
+      { at: '0', id: '1', s: { at: '0' } }, { at: null, id: '2', s: { at: null } },
     ])
     // a row JSON cannot hold is a DeltaError naming it (was a RangeError), and nothing is written
     const circular = { id: 5n, s: {} }

@@ -335,29 +335,41 @@ function createApi(arrow) {
   // encoding for binary columns), other typed arrays as arrays of numbers, objects with
   // their own toJSON (apache-arrow rows and vectors) as what it returns, converted in turn.
   // A bigint a JS number cannot hold stays a bigint here and marks the row for `jsonText`.
+  // `hint(path, kind)`, when given, learns where below the top level (`path`: the column, then
+  // field names, '*' for a list's items) Dates and binary were, for the same reason as rowLine's
+  // hints: a new table gets timestamp and binary fields there.
   let bigintsLeft = false
-  function rowValue(v) {
+  function rowValue(v, hint, path) {
     if (typeof v === 'bigint') {
       if (v >= -MAX_SAFE && v <= MAX_SAFE) return Number(v)
       bigintsLeft = true
       return v
     }
     if (v === null || typeof v !== 'object') return v
-    if (v instanceof Date) return v.toJSON() // ISO text; null for an invalid Date, as JSON.stringify has it
-    if (Array.isArray(v)) return v.map(rowValue)
+    if (v instanceof Date) {
+      if (hint) hint(path, 'timestamp')
+      return v.toJSON() // ISO text; null for an invalid Date, as JSON.stringify has it
+    }
+    if (Array.isArray(v)) {
+      const items = hint && [...path, '*']
+      return v.map((x) => rowValue(x, hint, items))
+    }
     if (v[Symbol.for('isArrowBigNum')]) {
       // an apache-arrow decimal cell out of its row: unscaled words, the scale is not on it (rowLine
       // converts a StructRow's own decimal cells, whose type it knows)
       throw new Error('it holds an apache-arrow decimal cell without its scale; write the Table, its rows (table.toArray()), or a number or decimal string')
     }
-    if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
-    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v, rowValue)
+    if (v instanceof Uint8Array) {
+      if (hint) hint(path, 'binary')
+      return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
+    }
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v, (x) => rowValue(x))
     if (typeof v.toJSON === 'function') {
       const json = v.toJSON()
-      if (json !== v) return rowValue(json)
+      if (json !== v) return rowValue(json, hint, path)
     }
     const o = {}
-    for (const k of Object.keys(v)) o[k] = rowValue(v[k])
+    for (const k of Object.keys(v)) o[k] = rowValue(v[k], hint, hint && [...path, k])
     return o
   }
 
@@ -383,7 +395,8 @@ function createApi(arrow) {
   // their own toJSON (apache-arrow StructRows). Top-level Dates use their toJSON (ISO strings).
   // `hints` collects the top-level columns that held Dates and binary, which JSON cannot say, so
   // that a new table gets timestamp and binary columns for them (src/rows.rs RowHints), and for
-  // binary the first row `i` that held it (binary into a string column is refused, naming it).
+  // binary the first row `i` that held it (binary into a string column is refused, naming it);
+  // `hints.hint` the same below the top level (rowValue).
   function rowLine(r, hints, i) {
     bigintsLeft = false
     let row
@@ -413,9 +426,14 @@ function createApi(arrow) {
           hints.timestamp.add(k)
           continue
         }
-        if (v instanceof Uint8Array && !hints.binary.has(k)) hints.binary.set(k, i)
+        if (v instanceof Uint8Array) {
+          if (!hints.binary.has(k)) hints.binary.set(k, i)
+          if (row === r) row = { ...r }
+          row[k] = rowValue(v)
+          continue
+        }
         if (row === r) row = { ...r }
-        row[k] = rowValue(v)
+        row[k] = rowValue(v, hints.hint, [k])
       }
     }
     return lineOf(row)
@@ -441,7 +459,12 @@ function createApi(arrow) {
   /** Rows as the (text, hints) pair the native row decoders take. A row that is not an object, or
    *  that JSON cannot hold (a circular one), is INVALID_DATA naming it, counted from `firstRow`. */
   function rowsText(rows, firstRow) {
-    const hints = { timestamp: new Set(), binary: new Map(), decimal: new Map(), order: [] }
+    const nested = new Map()
+    const hint = (path, kind) => {
+      const key = `${kind}\u0000${path.join('\u0000')}`
+      if (!nested.has(key)) nested.set(key, [kind, path])
+    }
+    const hints = { timestamp: new Set(), binary: new Map(), decimal: new Map(), order: [], hint }
     const lines = new Array(rows.length)
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]
@@ -456,6 +479,8 @@ function createApi(arrow) {
     return [lines.join('\n'), {
       timestamp: [...hints.timestamp], binary: [...hints.binary.keys()], binaryRows: [...hints.binary.values()],
       decimal: decimals.map(([k]) => k), decimalTypes: decimals.map(([, t]) => t), order: hints.order,
+      timestampPaths: [...nested.values()].filter(([kind]) => kind === 'timestamp').map(([, path]) => path),
+      binaryPaths: [...nested.values()].filter(([kind]) => kind === 'binary').map(([, path]) => path),
     }]
   }
 

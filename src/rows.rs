@@ -16,9 +16,9 @@ use napi::bindgen_prelude::Buffer;
 use crate::error::{Code, ZError, ZResult, guard};
 use crate::ipc;
 
-/// What JSON cannot say about the rows' top-level columns, from the JS values they came from: the
-/// columns that held `Date`s and `Uint8Array`s (sent as ISO strings and hex), so a new table gets
-/// timestamp and binary columns where inference alone would give strings.
+/// What JSON cannot say about the rows' columns, from the JS values they came from: the columns
+/// and nested fields that held `Date`s and `Uint8Array`s (sent as ISO strings and hex), so a new
+/// table gets timestamp and binary columns where inference alone would give strings.
 #[napi(object)]
 pub struct RowHints {
     pub timestamp: Vec<String>,
@@ -30,6 +30,10 @@ pub struct RowHints {
     pub decimal_types: Vec<Vec<i32>>,
     /// The first row's keys in their order: new columns take it (inference sorts them by name).
     pub order: Vec<String>,
+    /// Fields below the top level that held `Date`s / `Uint8Array`s: paths from a top-level column
+    /// through field names, `*` for a list's items.
+    pub timestamp_paths: Vec<Vec<String>>,
+    pub binary_paths: Vec<Vec<String>>,
 }
 
 impl RowHints {
@@ -49,8 +53,36 @@ impl RowHints {
         } else {
             None
         };
-        to.map_or_else(|| f.clone(), |dt| Arc::new(f.as_ref().clone().with_data_type(dt)))
+        let f = to.map_or_else(|| f.clone(), |dt| Arc::new(f.as_ref().clone().with_data_type(dt)));
+        let timestamp = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        let paths = self.timestamp_paths.iter().map(|p| (p.as_slice(), &timestamp)).chain(self.binary_paths.iter().map(|p| (p.as_slice(), &DataType::Binary)));
+        let below = below(paths, f.name());
+        if below.is_empty() { f } else { retyped(&f, &below) }
     }
+}
+
+/// The rest of the `paths` that start at `step` (a field name, or `*` for a list's items).
+fn below<'p>(paths: impl IntoIterator<Item = (&'p [String], &'p DataType)>, step: &str) -> Vec<(&'p [String], &'p DataType)> {
+    paths.into_iter().filter_map(|(path, to)| path.split_first().filter(|(first, _)| *first == step).map(|(_, rest)| (rest, to))).collect()
+}
+
+/// Inferred field `f` with the string fields the `paths` (from inside `f`) lead to retyped.
+fn retyped(f: &Arc<Field>, paths: &[(&[String], &DataType)]) -> Arc<Field> {
+    let to = match f.data_type() {
+        DataType::Utf8 => paths.iter().find(|(path, _)| path.is_empty()).map(|(_, to)| (*to).clone()),
+        DataType::Struct(children) => Some(DataType::Struct(
+            children
+                .iter()
+                .map(|c| match below(paths.iter().copied(), c.name()) {
+                    inside if inside.is_empty() => c.clone(),
+                    inside => retyped(c, &inside),
+                })
+                .collect(),
+        )),
+        DataType::List(item) => Some(DataType::List(retyped(item, &below(paths.iter().copied(), "*")))),
+        _ => None,
+    };
+    to.map_or_else(|| f.clone(), |dt| Arc::new(f.as_ref().clone().with_data_type(dt)))
 }
 
 /// Decode rows (newline-delimited JSON, one object per row, as `lib/api.js` sends them) into
