@@ -147,25 +147,26 @@ describe('input shapes', () => {
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
   })
 
-  it('a new table from row objects gets timestamp and binary fields where Dates and Uint8Arrays were, nested too', async () => {
+  it('a new table from row objects: nested Dates and Uint8Arrays make timestamp and binary fields, struct fields in key order', async () => {
     const uri = scratch('rows-nested-dates')
     const at = new Date('2024-05-01T10:00:00.123Z'), when = new Date('2024-01-02T00:00:00Z')
     await writeDelta(uri, [
-      { id: 1n, audit: { at, blob: Uint8Array.from([1, 2, 255]), by: 'ann' }, events: [{ when, what: 'x' }], days: [when] },
-      { id: 2n, audit: { at: null, blob: null, by: 'bob' }, events: [], days: null },
+      { id: 1n, audit: { by: 'ann', at, blob: Uint8Array.from([1, 2, 255]) }, events: [{ when, what: 'x' }], days: [when] },
+      { id: 2n, audit: { at: null, blob: null, by: 'bob', extra: 1 }, events: [], days: null },
     ])
     const t = await readDelta(uri)
     const types = Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)]))
     assert.deepEqual(types, {
       id: 'Int64',
-      audit: 'Struct<{at:Timestamp<MICROSECOND, UTC>, blob:Binary, by:Utf8}>',
-      events: 'List<Struct<{what:Utf8, when:Timestamp<MICROSECOND, UTC>}>>',
+      // the first row's key order (JSON inference sorts by name); a field it lacked comes after
+      audit: 'Struct<{by:Utf8, at:Timestamp<MICROSECOND, UTC>, blob:Binary, extra:Int64}>',
+      events: 'List<Struct<{when:Timestamp<MICROSECOND, UTC>, what:Utf8}>>',
       days: 'List<Timestamp<MICROSECOND, UTC>>',
     })
     const got = rows(t).sort((a, b) => Number(a.id) - Number(b.id))
     assert.deepEqual(got, [
-      { id: '1', audit: { at: String(at.getTime()), blob: '0102ff', by: 'ann' }, events: [{ what: 'x', when: String(when.getTime()) }], days: [String(when.getTime())] },
-      { id: '2', audit: { at: null, blob: null, by: 'bob' }, events: [], days: null },
+      { id: '1', audit: { at: String(at.getTime()), blob: '0102ff', by: 'ann', extra: null }, events: [{ what: 'x', when: String(when.getTime()) }], days: [String(when.getTime())] },
+      { id: '2', audit: { at: null, blob: null, by: 'bob', extra: '1' }, events: [], days: null },
     ])
     assert.deepEqual(rows(pyRead(uri)), rows(t))
   })

@@ -369,7 +369,9 @@ function createApi(arrow) {
       if (json !== v) return rowValue(json, hint, path)
     }
     const o = {}
-    for (const k of Object.keys(v)) o[k] = rowValue(v[k], hint, hint && [...path, k])
+    const keys = Object.keys(v)
+    if (hint) hint(path, 'fields', keys)
+    for (const k of keys) o[k] = rowValue(v[k], hint, hint && [...path, k])
     return o
   }
 
@@ -460,9 +462,11 @@ function createApi(arrow) {
    *  that JSON cannot hold (a circular one), is INVALID_DATA naming it, counted from `firstRow`. */
   function rowsText(rows, firstRow) {
     const nested = new Map()
-    const hint = (path, kind) => {
+    let first = true
+    const hint = (path, kind, keys) => {
+      if (kind === 'fields' && !first) return // struct field order: the first row's, as for columns
       const key = `${kind}\u0000${path.join('\u0000')}`
-      if (!nested.has(key)) nested.set(key, [kind, path])
+      if (!nested.has(key)) nested.set(key, [kind, path, keys])
     }
     const hints = { timestamp: new Set(), binary: new Map(), decimal: new Map(), order: [], hint }
     const lines = new Array(rows.length)
@@ -471,6 +475,7 @@ function createApi(arrow) {
       if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new DeltaError('INVALID_DATA', `row ${firstRow + i} is not an object`)
       try {
         lines[i] = rowLine(r, hints, i)
+        first = false
       } catch (err) {
         throw new DeltaError('INVALID_DATA', `row ${firstRow + i} cannot be written as JSON: ${err && err.message}`, { cause: err })
       }
@@ -481,6 +486,8 @@ function createApi(arrow) {
       decimal: decimals.map(([k]) => k), decimalTypes: decimals.map(([, t]) => t), order: hints.order,
       timestampPaths: [...nested.values()].filter(([kind]) => kind === 'timestamp').map(([, path]) => path),
       binaryPaths: [...nested.values()].filter(([kind]) => kind === 'binary').map(([, path]) => path),
+      fieldPaths: [...nested.values()].filter(([kind]) => kind === 'fields').map(([, path]) => path),
+      fieldOrders: [...nested.values()].filter(([kind]) => kind === 'fields').map(([, , keys]) => keys),
     }]
   }
 

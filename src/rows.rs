@@ -34,6 +34,10 @@ pub struct RowHints {
     /// through field names, `*` for a list's items.
     pub timestamp_paths: Vec<Vec<String>>,
     pub binary_paths: Vec<Vec<String>>,
+    /// Objects below the top level (paths as above) and their keys in the first row's order: new
+    /// struct fields take it, as new columns take `order`.
+    pub field_paths: Vec<Vec<String>>,
+    pub field_orders: Vec<Vec<String>>,
 }
 
 impl RowHints {
@@ -55,31 +59,48 @@ impl RowHints {
         };
         let f = to.map_or_else(|| f.clone(), |dt| Arc::new(f.as_ref().clone().with_data_type(dt)));
         let timestamp = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
-        let paths = self.timestamp_paths.iter().map(|p| (p.as_slice(), &timestamp)).chain(self.binary_paths.iter().map(|p| (p.as_slice(), &DataType::Binary)));
-        let below = below(paths, f.name());
-        if below.is_empty() { f } else { retyped(&f, &below) }
+        let types = self.timestamp_paths.iter().map(|p| (p.as_slice(), Hint::Type(&timestamp))).chain(self.binary_paths.iter().map(|p| (p.as_slice(), Hint::Type(&DataType::Binary))));
+        let orders = self.field_paths.iter().zip(&self.field_orders).map(|(p, order)| (p.as_slice(), Hint::Order(order)));
+        let below = below(types.chain(orders), f.name());
+        if below.is_empty() { f } else { nested(&f, &below) }
     }
 }
 
-/// The rest of the `paths` that start at `step` (a field name, or `*` for a list's items).
-fn below<'p>(paths: impl IntoIterator<Item = (&'p [String], &'p DataType)>, step: &str) -> Vec<(&'p [String], &'p DataType)> {
-    paths.into_iter().filter_map(|(path, to)| path.split_first().filter(|(first, _)| *first == step).map(|(_, rest)| (rest, to))).collect()
+/// What a path of the hints says about the field it leads to.
+#[derive(Clone, Copy)]
+enum Hint<'h> {
+    /// The type of a string field (it held Dates or binary).
+    Type(&'h DataType),
+    /// The order of a struct's fields (the keys of the first row's object there).
+    Order(&'h [String]),
 }
 
-/// Inferred field `f` with the string fields the `paths` (from inside `f`) lead to retyped.
-fn retyped(f: &Arc<Field>, paths: &[(&[String], &DataType)]) -> Arc<Field> {
+/// The rest of the `paths` that start at `step` (a field name, or `*` for a list's items).
+fn below<'p>(paths: impl IntoIterator<Item = (&'p [String], Hint<'p>)>, step: &str) -> Vec<(&'p [String], Hint<'p>)> {
+    paths.into_iter().filter_map(|(path, hint)| path.split_first().filter(|(first, _)| *first == step).map(|(_, rest)| (rest, hint))).collect()
+}
+
+/// Inferred field `f` as the hints' `paths` (from inside `f`) say: string fields retyped, struct
+/// fields in the rows' key order (inference sorts them by name).
+fn nested(f: &Arc<Field>, paths: &[(&[String], Hint)]) -> Arc<Field> {
+    let here = || paths.iter().filter(|(path, _)| path.is_empty()).map(|(_, hint)| *hint);
     let to = match f.data_type() {
-        DataType::Utf8 => paths.iter().find(|(path, _)| path.is_empty()).map(|(_, to)| (*to).clone()),
-        DataType::Struct(children) => Some(DataType::Struct(
-            children
+        DataType::Utf8 => here().find_map(|h| if let Hint::Type(t) = h { Some(t.clone()) } else { None }),
+        DataType::Struct(children) => {
+            let mut children: Vec<Arc<Field>> = children
                 .iter()
                 .map(|c| match below(paths.iter().copied(), c.name()) {
                     inside if inside.is_empty() => c.clone(),
-                    inside => retyped(c, &inside),
+                    inside => nested(c, &inside),
                 })
-                .collect(),
-        )),
-        DataType::List(item) => Some(DataType::List(retyped(item, &below(paths.iter().copied(), "*")))),
+                .collect();
+            if let Some(order) = here().find_map(|h| if let Hint::Order(o) = h { Some(o) } else { None }) {
+                // Stable: fields the first object lacked keep their place after the ones it had.
+                children.sort_by_key(|c| order.iter().position(|k| k == c.name()).unwrap_or(usize::MAX));
+            }
+            Some(DataType::Struct(children.into()))
+        }
+        DataType::List(item) => Some(DataType::List(nested(item, &below(paths.iter().copied(), "*")))),
         _ => None,
     };
     to.map_or_else(|| f.clone(), |dt| Arc::new(f.as_ref().clone().with_data_type(dt)))
