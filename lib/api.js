@@ -351,8 +351,11 @@ function createApi(arrow) {
       return v.toJSON() // ISO text; null for an invalid Date, as JSON.stringify has it
     }
     if (Array.isArray(v)) {
-      const items = hint && [...path, '*']
-      return v.map((x) => rowValue(x, hint, items))
+      if (!hint) return v.map((x) => rowValue(x))
+      path.push('*')
+      const items = v.map((x) => rowValue(x, hint, path))
+      path.pop()
+      return items
     }
     if (v[Symbol.for('isArrowBigNum')]) {
       // an apache-arrow decimal cell out of its row: unscaled words, the scale is not on it (rowLine
@@ -370,8 +373,16 @@ function createApi(arrow) {
     }
     const o = {}
     const keys = Object.keys(v)
-    if (hint) hint(path, 'fields', keys)
-    for (const k of keys) o[k] = rowValue(v[k], hint, hint && [...path, k])
+    if (!hint) {
+      for (const k of keys) o[k] = rowValue(v[k])
+      return o
+    }
+    hint(path, 'fields', keys)
+    for (const k of keys) {
+      path.push(k) // one path array per top-level value, extended and cut back in place
+      o[k] = rowValue(v[k], hint, path)
+      path.pop()
+    }
     return o
   }
 
@@ -466,7 +477,7 @@ function createApi(arrow) {
     const hint = (path, kind, keys) => {
       if (kind === 'fields' && !first) return // struct field order: the first row's, as for columns
       const key = `${kind}\u0000${path.join('\u0000')}`
-      if (!nested.has(key)) nested.set(key, [kind, path, keys])
+      if (!nested.has(key)) nested.set(key, [kind, [...path], keys])
     }
     const hints = { timestamp: new Set(), binary: new Map(), decimal: new Map(), order: [], hint }
     const lines = new Array(rows.length)
