@@ -335,9 +335,10 @@ function createApi(arrow) {
   // encoding for binary columns), other typed arrays as arrays of numbers, objects with
   // their own toJSON (apache-arrow rows and vectors) as what it returns, converted in turn.
   // A bigint a JS number cannot hold stays a bigint here and marks the row for `jsonText`.
-  // `hint(path, kind)`, when given, learns where below the top level (`path`: the column, then
-  // field names, '*' for a list's items) Dates and binary were, for the same reason as rowLine's
-  // hints: a new table gets timestamp and binary fields there.
+  // `hint(path, kind, keys)`, when given, learns where below the top level (`path`: the column,
+  // then field names, '*' for a list's items) Dates and binary were, for the same reason as
+  // rowLine's hints (a new table gets timestamp and binary fields there), and each object's keys
+  // (its struct fields take their order).
   let bigintsLeft = false
   function rowValue(v, hint, path) {
     if (typeof v === 'bigint') {

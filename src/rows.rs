@@ -41,38 +41,40 @@ pub struct RowHints {
 }
 
 impl RowHints {
-    /// Inferred column `f` with the type the hints give it.
+    /// Inferred column `f` with the types and field order the hints give it and its fields.
     fn hinted(&self, f: &Arc<Field>) -> Arc<Field> {
-        let to = if f.data_type() != &DataType::Utf8 {
-            None
-        } else if self.timestamp.iter().any(|n| n == f.name()) {
-            Some(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
-        } else if self.binary.iter().any(|n| n == f.name()) {
-            Some(DataType::Binary)
-        } else if let Some(t) = self.decimal.iter().position(|n| n == f.name()).and_then(|i| self.decimal_types.get(i)) {
-            match t.as_slice() {
-                [p, s] => Some(DataType::Decimal128(u8::try_from(*p).unwrap_or(38), i8::try_from(*s).unwrap_or(0))),
-                _ => None,
-            }
-        } else {
-            None
-        };
-        let f = to.map_or_else(|| f.clone(), |dt| Arc::new(f.as_ref().clone().with_data_type(dt)));
         let timestamp = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
-        let types = self.timestamp_paths.iter().map(|p| (p.as_slice(), Hint::Type(&timestamp))).chain(self.binary_paths.iter().map(|p| (p.as_slice(), Hint::Type(&DataType::Binary))));
-        let orders = self.field_paths.iter().zip(&self.field_orders).map(|(p, order)| (p.as_slice(), Hint::Order(order)));
-        let below = below(types.chain(orders), f.name());
-        if below.is_empty() { f } else { nested(&f, &below) }
+        let decimals: Vec<(&String, DataType)> = (self.decimal.iter().zip(&self.decimal_types))
+            .filter_map(|(name, t)| match t.as_slice() {
+                [p, s] => Some((name, DataType::Decimal128(u8::try_from(*p).unwrap_or(38), i8::try_from(*s).unwrap_or(0)))),
+                _ => None,
+            })
+            .collect();
+        // Top-level columns are paths of one step; where a column is in two lists, the first wins.
+        let hints = (columns(&self.timestamp, &timestamp).chain(columns(&self.binary, &DataType::Binary)))
+            .chain(decimals.iter().map(|(name, t)| (std::slice::from_ref(*name), Hint::Type(t))))
+            .chain(self.timestamp_paths.iter().map(|p| (p.as_slice(), Hint::Type(&timestamp))))
+            .chain(self.binary_paths.iter().map(|p| (p.as_slice(), Hint::Type(&DataType::Binary))))
+            .chain(self.field_paths.iter().zip(&self.field_orders).map(|(p, order)| (p.as_slice(), Hint::Order(order))));
+        match below(hints, f.name()) {
+            hints if hints.is_empty() => f.clone(),
+            hints => nested(f, &hints),
+        }
     }
 }
 
 /// What a path of the hints says about the field it leads to.
 #[derive(Clone, Copy)]
 enum Hint<'h> {
-    /// The type of a string field (it held Dates or binary).
+    /// The type of a string field (it held Dates, binary or apache-arrow decimal cells).
     Type(&'h DataType),
     /// The order of a struct's fields (the keys of the first row's object there).
     Order(&'h [String]),
+}
+
+/// Top-level column `names` as one-step paths to `to`.
+fn columns<'h>(names: &'h [String], to: &'h DataType) -> impl Iterator<Item = (&'h [String], Hint<'h>)> {
+    names.iter().map(move |n| (std::slice::from_ref(n), Hint::Type(to)))
 }
 
 /// The rest of the `paths` that start at `step` (a field name, or `*` for a list's items).
