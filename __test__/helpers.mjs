@@ -155,6 +155,16 @@ export function fileFilterTests(readDelta) {
   })
 }
 
+/** The `int96_nested` fixture's rows as [id, l, m, s.at, s.xs] with ISO timestamps, by id. */
+export const int96NestedRows = (table) => {
+  const iso = (v) => (v === null ? null : new Date(Number(v)).toISOString())
+  return table.toArray().map((r) => r.toJSON())
+    .map((r) => [Number(r.id), [...r.l].map(iso), [...r.m].map(([k, v]) => [k, iso(v)]), iso(r.s.at), [...r.s.xs].map(iso)])
+    .sort((a, b) => a[0] - b[0])
+}
+const FAR = '9999-12-31T00:00:00.000Z', NEAR = '2022-01-01T00:00:00.000Z'
+export const INT96_NESTED = [[1, [FAR, NEAR], [['until', FAR]], FAR, [FAR]], [2, [null], [['from', NEAR]], NEAR, []]]
+
 /** Rows in one writer's run (src/append.rs RUN_ROWS): a write of more is dealt to parallel writers. */
 export const RUN = 262_144
 

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { RecordBatch, Table, makeVector } from 'apache-arrow'
 import { DeltaInputAdapter, DeltaTable, DeltaError, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
-import { DV_TABLE, INT96_TABLE, columnNames, engineTable, int96Rows, fixture, fileFilterTests, partitionFilterCases, pyRead, rows, scratch } from './helpers.mjs'
+import { DV_TABLE, INT96_NESTED, INT96_TABLE, columnNames, engineTable, int96NestedRows, int96Rows, fixture, fileFilterTests, partitionFilterCases, pyRead, rows, scratch } from './helpers.mjs'
 
 async function assertSameAsPython(name, opts = {}) {
   const ours = await readDelta(fixture(name), opts)
@@ -282,6 +282,10 @@ describe('Spark INT96 timestamps', () => {
     const file = fs.readdirSync(uri).find((f) => f.startsWith('part-00000'))
     const raw = await new ParquetInputAdapter(path.join(uri, file)).readAll()
     assert.equal(new Date(Number(raw.get(0).BIG_DATE)).toISOString(), '9999-12-31T00:00:00.000Z')
+  })
+
+  it('inside lists, maps and structs too', async () => {
+    assert.deepEqual(int96NestedRows(await readDelta(fixture('int96_nested'))), INT96_NESTED)
   })
 })
 

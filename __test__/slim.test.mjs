@@ -16,7 +16,7 @@ process.env.ZOOPIPE_VARIANT = 'slim'
 
 
 const { DeltaCoordinator, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import('../index.mjs')
-const { DV_TABLE, INT96_TABLE, RUN, big, dataFiles, engineTable, fixture, idColumns, int96Rows, partitionFilterCases, fileFilterTests, people, pyRead, range, readIds, rejectsWith, rows, scratch } = await import('./helpers.mjs')
+const { DV_TABLE, INT96_NESTED, INT96_TABLE, RUN, big, dataFiles, engineTable, fixture, idColumns, int96NestedRows, int96Rows, partitionFilterCases, fileFilterTests, people, pyRead, range, readIds, rejectsWith, rows, scratch } = await import('./helpers.mjs')
 
 const ids = (uri, opts) => readIds(readDelta, uri, opts)
 const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
@@ -44,10 +44,11 @@ describe('slim build: reads', () => {
     assert.deepEqual(values(await readDelta(uri, { version: 0 })), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
   })
 
-  it('reads Spark INT96 timestamps past the year 2262 as written', async () => {
+  it('reads Spark INT96 timestamps past the year 2262 as written, inside lists, maps and structs too', async () => {
     const uri = engineTable(INT96_TABLE)
     assert.deepEqual(int96Rows(await readDelta(uri)), [
       [1, '9999-12-31T00:00:00.000Z', '2022-01-01T00:00:00.000Z'], [2, '9999-12-30T00:00:00.000Z', '2022-02-01T00:00:00.000Z']])
+    assert.deepEqual(int96NestedRows(await readDelta(fixture('int96_nested'))), INT96_NESTED)
   })
 
   it('reads a column-mapped table by its logical names', async () => {

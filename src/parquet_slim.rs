@@ -9,7 +9,6 @@
 //! warehouse tables) wrapped around to dates in the 1800s. The full build sets DataFusion's
 //! `coerce_int96` for the same reason (`session.rs`).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use deltalake::arrow::datatypes::{DataType, FieldRef, Fields, Schema, SchemaRef as ArrowSchemaRef, TimeUnit};
@@ -91,34 +90,38 @@ fn options(filtered: bool) -> ArrowReaderOptions {
     if filtered { options.with_offset_index_policy(PageIndexPolicy::Optional) } else { options }
 }
 
-/// The file's Arrow schema with its INT96 columns as `Timestamp(µs)`, or `None` when it has none.
-/// INT96 columns at the top level and inside structs; inside lists and maps they keep the
-/// nanosecond decode (their Parquet paths carry the list/map layout's own group names).
+/// The file's Arrow schema with its INT96 columns as `Timestamp(µs, UTC)`, or `None` when it has none.
+/// Nested ones too: the Arrow schema's leaves (struct fields, list items, map keys and values, in
+/// depth-first order) are the Parquet schema's leaf columns in order, so leaf `i` is INT96 exactly
+/// when Parquet column `i` is (Parquet paths would not do: lists and maps add group names that the
+/// Arrow fields lack).
 fn int96_as_micros(metadata: &ArrowReaderMetadata) -> Option<ArrowSchemaRef> {
-    let int96: HashSet<Vec<String>> = metadata
-        .parquet_schema()
-        .columns()
-        .iter()
-        .filter(|c| c.physical_type() == PhysicalType::INT96)
-        .map(|c| c.path().parts().to_vec())
-        .collect();
-    if int96.is_empty() {
+    let int96: Vec<bool> = metadata.parquet_schema().columns().iter().map(|c| c.physical_type() == PhysicalType::INT96).collect();
+    if !int96.contains(&true) {
         return None;
     }
-    fn walk(field: &FieldRef, path: &mut Vec<String>, int96: &HashSet<Vec<String>>) -> FieldRef {
-        path.push(field.name().clone());
+    fn walk(field: &FieldRef, leaf: &mut usize, int96: &[bool]) -> FieldRef {
         let data_type = match field.data_type() {
-            DataType::Timestamp(TimeUnit::Nanosecond, None) if int96.contains(path.as_slice()) => Some(DataType::Timestamp(TimeUnit::Microsecond, None)),
-            DataType::Struct(children) => Some(DataType::Struct(children.iter().map(|c| walk(c, path, int96)).collect::<Fields>())),
-            _ => None,
+            DataType::Struct(children) => DataType::Struct(children.iter().map(|c| walk(c, leaf, int96)).collect::<Fields>()),
+            DataType::List(item) => DataType::List(walk(item, leaf, int96)),
+            DataType::LargeList(item) => DataType::LargeList(walk(item, leaf, int96)),
+            DataType::Map(entries, sorted) => DataType::Map(walk(entries, leaf, int96), *sorted),
+            other => {
+                let is_int96 = int96.get(*leaf).copied().unwrap_or(false);
+                *leaf += 1;
+                match other {
+                    // UTC: INT96 holds instants (Spark writes `timestamp`, never `timestamp_ntz`, as
+                    // INT96), and the table's type says so; with the same type no cast is needed
+                    // (delta-kernel's cast of a list's items fails: "Cannot cast LIST to non-list").
+                    DataType::Timestamp(TimeUnit::Nanosecond, None) if is_int96 => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    _ => return field.clone(),
+                }
+            }
         };
-        path.pop();
-        match data_type {
-            Some(t) => Arc::new(field.as_ref().clone().with_data_type(t)),
-            None => field.clone(),
-        }
+        Arc::new(field.as_ref().clone().with_data_type(data_type))
     }
     let schema = metadata.schema();
-    let fields: Fields = schema.fields().iter().map(|f| walk(f, &mut Vec::new(), &int96)).collect();
+    let mut leaf = 0;
+    let fields: Fields = schema.fields().iter().map(|f| walk(f, &mut leaf, &int96)).collect();
     Some(Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
 }

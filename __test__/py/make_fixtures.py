@@ -164,6 +164,24 @@ def bad_pages():
     stamp(path)
 
 
+def int96_nested():
+    """Timestamps stored as Parquet INT96 (as Spark writes them) inside a list, a map and a struct
+    with a list, 9999-12-31 among them (nanoseconds cannot hold it)."""
+    path = fresh("int96_nested")
+    os.makedirs(path)
+    far, near = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc), dt.datetime(2022, 1, 1, tzinfo=dt.timezone.utc)
+    ts = pa.timestamp("us", tz="UTC")
+    table = pa.table({
+        "id": pa.array([1, 2], pa.int64()),
+        "l": pa.array([[far, near], [None]], pa.list_(ts)),
+        "m": pa.array([[("until", far)], [("from", near)]], pa.map_(pa.string(), ts)),
+        "s": pa.array([{"at": far, "xs": [far]}, {"at": near, "xs": []}], pa.struct([("at", ts), ("xs", pa.list_(ts))])),
+    })
+    pq.write_table(table, os.path.join(path, "part-0.parquet"), use_deprecated_int96_timestamps=True)
+    convert_to_deltalake(path)
+    stamp(path)
+
+
 def column_mapping():
     """Column mapping 'name' (Python deltalake 1.6.6 reads this table back as all nulls itself)."""
     path = fresh("column_mapping")
@@ -214,6 +232,7 @@ all_types()
 many_files()
 row_groups()
 bad_pages()
+int96_nested()
 column_mapping()
 broken_variants()
 print("fixtures written to", OUT)
