@@ -474,20 +474,19 @@ function createApi(arrow) {
    *  that JSON cannot hold (a circular one), is INVALID_DATA naming it, counted from `firstRow`. */
   function rowsText(rows, firstRow) {
     const nested = new Map()
-    let first = true
+    let i = 0 // the row being converted
     const hint = (path, kind, keys) => {
-      if (kind === 'fields' && !first) return // struct field order: the first row's, as for columns
+      if (kind === 'fields' && i > 0) return // struct field order: the first row's, as for columns
       const key = `${kind}\u0000${path.join('\u0000')}`
       if (!nested.has(key)) nested.set(key, [kind, [...path], keys])
     }
     const hints = { timestamp: new Set(), binary: new Map(), decimal: new Map(), order: [], hint }
     const lines = new Array(rows.length)
-    for (let i = 0; i < rows.length; i++) {
+    for (; i < rows.length; i++) {
       const r = rows[i]
       if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new DeltaError('INVALID_DATA', `row ${firstRow + i} is not an object`)
       try {
         lines[i] = rowLine(r, hints, i)
-        first = false
       } catch (err) {
         throw new DeltaError('INVALID_DATA', `row ${firstRow + i} cannot be written as JSON: ${err && err.message}`, { cause: err })
       }

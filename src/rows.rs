@@ -97,8 +97,7 @@ fn nested(f: &Arc<Field>, paths: &[(&[String], Hint)]) -> Arc<Field> {
                 })
                 .collect();
             if let Some(order) = here().find_map(|h| if let Hint::Order(o) = h { Some(o) } else { None }) {
-                // Stable: fields the first object lacked keep their place after the ones it had.
-                children.sort_by_key(|c| order.iter().position(|k| k == c.name()).unwrap_or(usize::MAX));
+                in_key_order(&mut children, order);
             }
             Some(DataType::Struct(children.into()))
         }
@@ -332,11 +331,16 @@ fn infer(rows: &str) -> ZResult<Schema> {
         .map_err(|e| ZError::new(Code::InvalidData, format!("cannot infer a schema from the rows: {e}")))
 }
 
+/// `fields` (inferred: in name order) in the `order` of the first row's keys. Stable: fields the
+/// first row lacked keep their place after the ones it had.
+fn in_key_order(fields: &mut [Arc<Field>], order: &[String]) {
+    fields.sort_by_key(|f| order.iter().position(|k| k == f.name()).unwrap_or(usize::MAX));
+}
+
 /// The table's columns, then the inferred ones it lacks (typed by `hints`); all nullable.
 fn with_columns(table: Option<&SchemaRef>, inferred: Option<&Schema>, hints: &RowHints) -> SchemaRef {
     let mut new: Vec<Arc<Field>> = inferred.into_iter().flat_map(|inferred| new_columns(table, inferred)).map(|f| hints.hinted(f)).collect();
-    // Stable: columns the first row lacks keep their place after the ones it has.
-    new.sort_by_key(|f| hints.order.iter().position(|k| k == f.name()).unwrap_or(usize::MAX));
+    in_key_order(&mut new, &hints.order);
     let fields = table.into_iter().flat_map(|t| t.fields().iter().cloned()).chain(new).map(|f| f.as_ref().clone().with_nullable(true));
     Arc::new(Schema::new(fields.collect::<Vec<_>>()))
 }
