@@ -5,7 +5,7 @@ import path from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
-import { Table, Utf8, makeVector, tableFromIPC, vectorFromArray } from 'apache-arrow'
+import { DataType, Table, Utf8, makeVector, tableFromArrays, tableFromIPC, vectorFromArray } from 'apache-arrow'
 import { DeltaError } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -152,6 +152,51 @@ export function fileFilterTests(readDelta) {
       const got = rows(await readDelta(fixture('bad_pages'), { columns: ['id', 'note'], filter })).sort((a, b) => Number(a.id) - Number(b.id))
       assert.deepEqual(got, range(from, to).map((i) => ({ id: String(i), note: `note ${i}` })), JSON.stringify(filter))
     }
+  })
+}
+
+/**
+ * Writes of apache-arrow tables whose strings are dictionary-encoded, as `tableFromArrays` and
+ * `vectorFromArray` make them (Delta has no dictionary type): both builds run these.
+ */
+export function dictionaryWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator }) {
+  const days = (ids, day) => tableFromArrays({ id: Int32Array.from(ids), day: ids.map(day) })
+  const byId = async (uri) => rows(await readDelta(uri)).sort((a, b) => a.id - b.id)
+  const expect = (ids, day) => ids.map((id) => ({ id: String(id), day: day(id) }))
+  const weekday = (id) => ['mon', 'tue', 'wed'][id % 3]
+
+  it('dictionary-encoded string columns partition a new table and append to string columns', async () => {
+    assert.ok(DataType.isDictionary(days([1], weekday).getChild('day').type))
+    const uri = scratch('dict-parted')
+    await writeDelta(uri, days([0, 1, 2, 3], weekday), { partitionBy: ['day'] })
+    await writeDelta(uri, days([4, 5], weekday))
+    await writeDelta(uri, days([6, 7], (id) => (id === 6 ? null : 'mon')))
+    const dt = await DeltaTable.open(uri)
+    assert.deepEqual(dt.schema().fields.map((f) => [f.name, String(f.type)]), [['id', 'Int32'], ['day', 'Utf8']])
+    assert.deepEqual(dt.metadata().partitionColumns, ['day'])
+    assert.deepEqual(fs.readdirSync(uri).filter((d) => d.startsWith('day=')).sort(), ['day=__HIVE_DEFAULT_PARTITION__', 'day=mon', 'day=tue', 'day=wed'])
+    const want = [...expect([0, 1, 2, 3, 4, 5], weekday), { id: '6', day: null }, { id: '7', day: 'mon' }]
+    assert.deepEqual(await byId(uri), want)
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+    // A table created with plain strings takes dictionary-encoded ones, from the adapter and from workers.
+    const plain = scratch('dict-into-plain')
+    await writeDelta(plain, new Table({ id: makeVector(Int32Array.from([0])), day: vectorFromArray(['sun'], new Utf8()) }))
+    await writeDelta(plain, days([1, 2], weekday))
+    const w = new DeltaWriter(plain)
+    await w.write(days([3], weekday))
+    await new DeltaCoordinator(plain).commit(await w.finish())
+    assert.deepEqual(await byId(plain), [{ id: '0', day: 'sun' }, ...expect([1, 2, 3], weekday)])
+  })
+
+  it('DeltaWriter partitions a new table by a dictionary-encoded column', async () => {
+    const uri = scratch('dict-worker-parted')
+    const w = new DeltaWriter(uri, { partitionBy: ['day'] })
+    await w.write(days([0, 1, 2, 3, 4], weekday))
+    const files = await w.finish()
+    assert.deepEqual(files.map((f) => f.partitionValues.day).sort(), ['mon', 'tue', 'wed'])
+    await new DeltaCoordinator(uri).commit(files)
+    assert.deepEqual(await byId(uri), expect([0, 1, 2, 3, 4], weekday))
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
   })
 }
 

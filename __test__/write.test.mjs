@@ -8,9 +8,9 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { DateDay, Field, List, Struct, TimestampMicrosecond, makeVector, tableFromArrays, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
+import { DateDay, Field, Float64, Int32, List, Struct, TimestampMicrosecond, Utf8, makeVector, tableFromArrays, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
-import { RUN, big, dataFiles, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
+import { RUN, big, dataFiles, dictionaryWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -340,6 +340,10 @@ describe('partitions, options and commit properties', () => {
   })
 })
 
+describe('apache-arrow dictionary-encoded strings', () => {
+  dictionaryWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
+})
+
 describe('atomicity', () => {
   it('an exception or abort before close() leaves the table as it was', async () => {
     const uri = scratch('atomic')
@@ -537,7 +541,7 @@ describe('interop with Python deltalake', () => {
   })
 })
 
-describe('parallel writers for large plain appends', () => {
+describe('parallel writers for large plain appends, partitioned or not', () => {
   const cores = os.availableParallelism()
   const committedFiles = async (uri) => (await (await DeltaTable.open(uri)).files()).map((f) => f.path).sort()
   it('a write of several runs commits one version of one file per writer; zoopipe and Python read every row', async () => {
@@ -557,6 +561,43 @@ describe('parallel writers for large plain appends', () => {
     assert.deepEqual(x, id.map((v) => v / 4))
     assert.deepEqual(name, id.map((v) => `n${v}`))
     assert.deepEqual(idColumns(pyRead(uri)), [id, x, name])
+  })
+
+  it('a large partitioned write is dealt to the writers too: each writes every partition it gets, one version; Python reads every row', async () => {
+    const uri = scratch('parallel-parted')
+    const n = 2 * RUN + 1000
+    // The partition column is dictionary-encoded, as apache-arrow makes string vectors.
+    const withPart = (t) => new Table({ ...Object.fromEntries(['id', 'x', 'name'].map((c) => [c, t.getChild(c)])), part: vectorFromArray(Array.from(t.getChild('id'), (id) => `p${id % 4}`)) })
+    const created = await writeDelta(uri, withPart(big(0, n)), { partitionBy: ['part'] })
+    assert.deepEqual([created.version, created.numRows, created.numFiles], [0, n, 4 * Math.min(cores, 3)])
+    const appended = await writeDelta(uri, withPart(big(n, n)))
+    assert.deepEqual([appended.version, appended.numRows, appended.numFiles], [1, n, 4 * Math.min(cores, 3)])
+    assert.deepEqual(dataFiles(uri), await committedFiles(uri))
+    assert.deepEqual(fs.readdirSync(uri).filter((d) => d.startsWith('part=')).sort(), ['part=p0', 'part=p1', 'part=p2', 'part=p3'])
+    const ours = await readDelta(uri)
+    const [id, x, name] = idColumns(ours)
+    assert.deepEqual(id, Array.from({ length: 2 * n }, (_, i) => i))
+    assert.deepEqual(x, id.map((v) => v / 4))
+    assert.deepEqual(name, id.map((v) => `n${v}`))
+    const parts = (t) => Array.from(t.getChild('id'), Number).map((v, i) => [v, t.getChild('part').get(i)]).sort((a, b) => a[0] - b[0])
+    assert.ok(parts(ours).every(([v, p]) => p === `p${v % 4}`))
+    const theirs = pyRead(uri)
+    assert.deepEqual(idColumns(theirs), [id, x, name])
+    assert.deepEqual(parts(theirs), parts(ours))
+    assert.equal((await readDelta(uri, { filter: [['part', '=', 'p2']] })).numRows, n / 2)
+  })
+
+  it('a large append of columns declared non-null (apache-arrow typed arrays) to nullable ones goes parallel too', async () => {
+    const uri = scratch('parallel-nullable')
+    await writeDelta(uri, new Table({ id: vectorFromArray([-1], new Int32()), x: vectorFromArray([null], new Float64()), name: vectorFromArray([null], new Utf8()) }))
+    const input = big(0, 2 * RUN + 1000)
+    assert.deepEqual(input.schema.fields.map((f) => f.nullable), [false, false, true])
+    const res = await writeDelta(uri, input)
+    assert.deepEqual([res.version, res.numRows, res.numFiles], [1, 2 * RUN + 1000, Math.min(cores, 3)])
+    assert.deepEqual((await DeltaTable.open(uri)).schema().fields.map((f) => f.nullable), [true, true, true])
+    const [id, x] = idColumns(await readDelta(uri))
+    assert.deepEqual(id, Array.from({ length: 2 * RUN + 1001 }, (_, i) => i - 1))
+    assert.deepEqual(x, [null, ...id.slice(1).map((v) => v / 4)])
   })
 
   it('a large append to a table with a CHECK constraint still enforces it', async () => {

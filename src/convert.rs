@@ -1,5 +1,5 @@
-//! Arrow IPC bytes handed to writers (stream or file format), turned into Arrow batches. Row objects
-//! are `rows.rs`.
+//! Arrow IPC bytes handed to writers (stream or file format), turned into Arrow batches in the
+//! types a table stores. Row objects are `rows.rs`.
 
 use std::io::Cursor;
 
@@ -8,6 +8,7 @@ use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::arrow::ipc::reader::{FileReader, StreamReader};
 
 use crate::error::{panic_message, Code, ZError, ZResult};
+use crate::ipc;
 
 const ARROW_FILE_MAGIC: &[u8] = b"ARROW1";
 
@@ -32,4 +33,14 @@ fn read_ipc(bytes: &[u8]) -> ZResult<(SchemaRef, Vec<RecordBatch>)> {
         let schema = reader.schema();
         Ok((schema, reader.collect::<Result<Vec<_>, _>>().map_err(bad)?))
     }
+}
+
+/// `batch` in the types a Delta table stores: dictionary-encoded and view columns (at any depth) as
+/// their plain types, the ones JS reads back (`ipc::js_schema`). Delta has neither; apache-arrow's
+/// `tableFromArrays` dictionary-encodes every string column, and delta-rs cannot partition by a
+/// dictionary column ("failed to read partition column value as Scalar") nor does its
+/// `RecordBatchWriter` take one for a string column of an existing table.
+pub fn plain(batch: RecordBatch) -> ZResult<RecordBatch> {
+    let target = ipc::js_schema(&batch.schema());
+    Ok(ipc::to_js_batch(batch, &target)?)
 }

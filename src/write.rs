@@ -10,7 +10,7 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use deltalake::arrow::array::RecordBatch;
-use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::arrow::datatypes::{FieldRef, Schema, SchemaRef};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
 use deltalake::parquet::basic::{Compression, GzipLevel, ZstdLevel};
@@ -187,6 +187,7 @@ impl NativeTableWriter {
         if !exists && o.predicate.is_some() {
             return Err(ZError::new(Code::TableNotFound, format!("{}: predicate needs an existing table", self.uri)));
         }
+        let schema = if exists && o.schema_mode.is_none() { nullable_as_table(schema, &table.snapshot()?.snapshot().arrow_schema()) } else { schema };
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         let target = crate::append::Target { table, exists, schema: schema.clone(), mode, storage: self.storage.clone() };
         let task = spawn_writer(target, o, &self.uri, rx)?;
@@ -199,6 +200,7 @@ impl NativeTableWriter {
             if batch.num_rows() == 0 {
                 continue;
             }
+            let batch = convert::plain(batch)?;
             if matches!(*state, State::Idle) {
                 *state = self.start(batch.schema()).await?;
             }
@@ -222,8 +224,7 @@ impl NativeTableWriter {
     /// The table schema when the table exists (row objects are decoded with it).
     async fn table_schema(&self) -> ZResult<Option<SchemaRef>> {
         if let State::Running(r) = &*self.state.lock().await {
-            // Rows decode into plain types (arrow-json has no dictionaries); conform() casts back.
-            return Ok(Some(crate::ipc::js_schema(&r.schema)));
+            return Ok(Some(r.schema.clone()));
         }
         let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
         if !exists || self.options.schema_mode.as_deref() == Some("overwrite") {
@@ -253,6 +254,22 @@ async fn join(task: &mut WriteTask) -> ZResult<DeltaTable> {
         Err(e) if e.is_panic() => Err(ZError::new(Code::Internal, "native panic while writing")),
         Err(_) => Err(ZError::new(Code::Aborted, "write aborted")),
     }
+}
+
+/// The first batch's schema with the table's nullability where it only differs by that (a column
+/// the input declares non-null, as apache-arrow does for typed arrays, into a nullable column): the
+/// batches then have the table's exact fields, which the full build's parallel writers need
+/// (`write_datafusion::fast_path_ok`). No data changes; a nullable input column into a non-null one
+/// is left to the writer's null check.
+fn nullable_as_table(schema: SchemaRef, table: &Schema) -> SchemaRef {
+    let fields = schema.fields();
+    let relaxes = fields.len() == table.fields().len()
+        && fields.iter().zip(table.fields()).all(|(f, t)| f.name() == t.name() && f.data_type() == t.data_type() && (!f.is_nullable() || t.is_nullable()));
+    if !relaxes || fields.iter().zip(table.fields()).all(|(f, t)| f.is_nullable() == t.is_nullable()) {
+        return schema;
+    }
+    let fields: Vec<FieldRef> = fields.iter().zip(table.fields()).map(|(f, t)| Arc::new(f.as_ref().clone().with_nullable(t.is_nullable()))).collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 /// Later batches must have the first batch's columns; types are cast where Arrow can do so safely.
