@@ -81,6 +81,20 @@ def peers():
             shutil.rmtree(out, ignore_errors=True)
             df.write_delta(out, mode="append")
         return {"python-deltalake": py, "polars": polars}
+    if scenario == "append_partitioned":
+        data = DeltaTable(table).to_pyarrow_table(filters=[("id", ">=", lo), ("id", "<", hi)])
+        out = extra["out"]
+
+        def py():
+            shutil.rmtree(out, ignore_errors=True)
+            write_deltalake(out, data, mode="append", partition_by=["part"])
+
+        df = pl.from_arrow(data)
+
+        def polars():
+            shutil.rmtree(out, ignore_errors=True)
+            df.write_delta(out, mode="append", delta_write_options={"partition_by": ["part"]})
+        return {"python-deltalake": py, "polars": polars}
     if scenario == "stream_rss":
         def stream():
             n = 0
