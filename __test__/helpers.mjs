@@ -5,7 +5,7 @@ import path from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
-import { DataType, Table, Utf8, makeVector, tableFromArrays, tableFromIPC, vectorFromArray } from 'apache-arrow'
+import { DataType, Float64, Table, Utf8, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
 import { DeltaError } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -156,10 +156,11 @@ export function fileFilterTests(readDelta) {
 }
 
 /**
- * Writes of apache-arrow tables whose strings are dictionary-encoded, as `tableFromArrays` and
- * `vectorFromArray` make them (Delta has no dictionary type): both builds run these.
+ * Writes of apache-arrow tables as its builders make them: strings dictionary-encoded
+ * (`tableFromArrays`, `vectorFromArray`; Delta has no dictionary type), all-null columns left out
+ * (`tableFromJSON`), typed arrays declared non-null. Both builds run these.
  */
-export function dictionaryWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator }) {
+export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator }) {
   const days = (ids, day) => tableFromArrays({ id: Int32Array.from(ids), day: ids.map(day) })
   const byId = async (uri) => rows(await readDelta(uri)).sort((a, b) => a.id - b.id)
   const expect = (ids, day) => ids.map((id) => ({ id: String(id), day: day(id) }))
@@ -186,6 +187,34 @@ export function dictionaryWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     await w.write(days([3], weekday))
     await new DeltaCoordinator(plain).commit(await w.finish())
     assert.deepEqual(await byId(plain), [{ id: '0', day: 'sun' }, ...expect([1, 2, 3], weekday)])
+  })
+
+  it("data without some of the table's nullable columns writes nulls there; columns land by name; a missing non-null column is SCHEMA_MISMATCH", async () => {
+    const uri = scratch('missing-columns')
+    await writeDelta(uri, tableFromJSON([{ a: 1, s: 'x', b: true }]))
+    const noB = tableFromJSON([{ a: 2, s: 'y', b: null }])
+    assert.deepEqual(noB.schema.fields.map((f) => f.name), ['a', 's'])
+    await writeDelta(uri, noB)
+    await writeDelta(uri, new Table({ b: vectorFromArray([false]), a: vectorFromArray([3], new Float64()) }))
+    // A later batch of the same write may lack columns too.
+    await writeDelta(uri, (async function* () { yield tableFromJSON([{ a: 4, s: 'z', b: true }]); yield tableFromJSON([{ a: 5 }]) })())
+    const w = new DeltaWriter(uri)
+    await w.write(tableFromJSON([{ a: 6, s: 'w' }]))
+    await new DeltaCoordinator(uri).commit(await w.finish())
+    const want = [[1, 'x', true], [2, 'y', null], [3, null, false], [4, 'z', true], [5, null, null], [6, 'w', null]]
+    const got = (t) => t.toArray().map((r) => [r.a, r.s, r.b]).sort((x, y) => x[0] - y[0])
+    assert.deepEqual(got(await readDelta(uri)), want)
+    assert.deepEqual(got(pyRead(uri)), want)
+    assert.deepEqual((await DeltaTable.open(uri)).schema().fields.map((f) => [f.name, String(f.type)]), [['a', 'Float64'], ['s', 'Utf8'], ['b', 'Bool']])
+
+    const strict = scratch('missing-non-null')
+    await writeDelta(strict, new Table({ id: makeVector(Int32Array.from([1])), name: vectorFromArray(['a'], new Utf8()) }))
+    const nameOnly = new Table({ name: vectorFromArray(['b'], new Utf8()) })
+    await rejectsWith(writeDelta(strict, nameOnly), 'SCHEMA_MISMATCH', /lacks the table's column 'id'/)
+    const w2 = new DeltaWriter(strict)
+    await rejectsWith(w2.write(nameOnly), 'SCHEMA_MISMATCH', /'id'/)
+    assert.equal((await DeltaTable.open(strict)).version, 0)
+    assert.deepEqual(rows(await readDelta(strict)), [{ id: '1', name: 'a' }])
   })
 
   it('DeltaWriter partitions a new table by a dictionary-encoded column', async () => {

@@ -16,7 +16,7 @@ process.env.ZOOPIPE_VARIANT = 'slim'
 
 
 const { DeltaCoordinator, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import('../index.mjs')
-const { DV_TABLE, INT96_NESTED, INT96_TABLE, RUN, big, dataFiles, dictionaryWriteTests, engineTable, fixture, idColumns, int96NestedRows, int96Rows, partitionFilterCases, fileFilterTests, people, pyRead, range, readIds, rejectsWith, rows, scratch } = await import('./helpers.mjs')
+const { DV_TABLE, INT96_NESTED, INT96_TABLE, RUN, big, dataFiles, arrowInputWriteTests, engineTable, fixture, idColumns, int96NestedRows, int96Rows, partitionFilterCases, fileFilterTests, people, pyRead, range, readIds, rejectsWith, rows, scratch } = await import('./helpers.mjs')
 
 const ids = (uri, opts) => readIds(readDelta, uri, opts)
 const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
@@ -131,7 +131,7 @@ describe('slim build: reads', () => {
 })
 
 describe('slim build: writes', () => {
-  dictionaryWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
+  arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
 
   it('append, overwrite, error and ignore; a new table is one commit; Python reads it back', async () => {
     const uri = scratch('slim-modes')

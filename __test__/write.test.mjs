@@ -10,7 +10,7 @@ import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DateDay, Field, Float64, Int32, List, Struct, TimestampMicrosecond, Utf8, makeVector, tableFromArrays, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
-import { RUN, big, dataFiles, dictionaryWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
+import { RUN, big, dataFiles, arrowInputWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -340,8 +340,8 @@ describe('partitions, options and commit properties', () => {
   })
 })
 
-describe('apache-arrow dictionary-encoded strings', () => {
-  dictionaryWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
+describe('apache-arrow tables as its builders make them', () => {
+  arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
 })
 
 describe('atomicity', () => {
@@ -541,7 +541,7 @@ describe('interop with Python deltalake', () => {
   })
 })
 
-describe('parallel writers for large plain appends, partitioned or not', () => {
+describe('parallel writers for large plain appends', () => {
   const cores = os.availableParallelism()
   const committedFiles = async (uri) => (await (await DeltaTable.open(uri)).files()).map((f) => f.path).sort()
   it('a write of several runs commits one version of one file per writer; zoopipe and Python read every row', async () => {
@@ -563,15 +563,15 @@ describe('parallel writers for large plain appends, partitioned or not', () => {
     assert.deepEqual(idColumns(pyRead(uri)), [id, x, name])
   })
 
-  it('a large partitioned write is dealt to the writers too: each writes every partition it gets, one version; Python reads every row', async () => {
+  it('a large partitioned write (by a dictionary-encoded column) writes one file per partition value in one version; Python reads every row', async () => {
     const uri = scratch('parallel-parted')
     const n = 2 * RUN + 1000
     // The partition column is dictionary-encoded, as apache-arrow makes string vectors.
     const withPart = (t) => new Table({ ...Object.fromEntries(['id', 'x', 'name'].map((c) => [c, t.getChild(c)])), part: vectorFromArray(Array.from(t.getChild('id'), (id) => `p${id % 4}`)) })
     const created = await writeDelta(uri, withPart(big(0, n)), { partitionBy: ['part'] })
-    assert.deepEqual([created.version, created.numRows, created.numFiles], [0, n, 4 * Math.min(cores, 3)])
+    assert.deepEqual([created.version, created.numRows, created.numFiles], [0, n, 4])
     const appended = await writeDelta(uri, withPart(big(n, n)))
-    assert.deepEqual([appended.version, appended.numRows, appended.numFiles], [1, n, 4 * Math.min(cores, 3)])
+    assert.deepEqual([appended.version, appended.numRows, appended.numFiles], [1, n, 4])
     assert.deepEqual(dataFiles(uri), await committedFiles(uri))
     assert.deepEqual(fs.readdirSync(uri).filter((d) => d.startsWith('part=')).sort(), ['part=p0', 'part=p1', 'part=p2', 'part=p3'])
     const ours = await readDelta(uri)

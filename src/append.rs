@@ -2,9 +2,7 @@
 //! fast path for large plain appends.
 //!
 //! delta-rs's `WriteBuilder` funnels an unpartitioned write into one Parquet writer, so encoding
-//! and compression run on one core (as in Python's `write_deltalake`, which is the same Rust); a
-//! partitioned one is first hash-repartitioned by its partition values (every row copied, and a
-//! write into few partitions keeps few writers busy). Here
+//! and compression run on one core (as in Python's `write_deltalake`, which is the same Rust). Here
 //! the input is cut into runs of `RUN_ROWS` rows, dealt round-robin to one `RecordBatchWriter` per
 //! core (each finalises its own files: stats, target file size), and all files are committed as one
 //! version — adding to the table (replacing its files for `overwrite`), or creating it with them as

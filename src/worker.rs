@@ -21,7 +21,7 @@ use crate::rows;
 use crate::handover::{self, JsBatch};
 use crate::error::{Code, ZError, ZResult, guard};
 use crate::storage::{self, table_or_new};
-use crate::write::writer_properties;
+use crate::write::{by_name, writer_properties};
 
 /// Flush a worker's buffered Parquet file once it holds this many bytes.
 const DEFAULT_FLUSH_BYTES: usize = 128 * 1024 * 1024;
@@ -126,6 +126,8 @@ impl NativeFileWriter {
                 *state = Some(self.open(&batch).await?);
             }
             let open = state.as_mut().expect("opened above");
+            // The table's columns by name, its missing nullable ones as nulls; types are the writer's to check.
+            let batch = by_name(batch, &open.writer.arrow_schema(), false)?;
             open.writer.write(batch).await?;
             if open.writer.buffer_len() >= flush_at {
                 let adds = open.writer.flush().await?;

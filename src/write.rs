@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::array::{RecordBatch, new_null_array};
+use deltalake::arrow::compute::{CastOptions, cast_with_options};
 use deltalake::arrow::datatypes::{FieldRef, Schema, SchemaRef};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
@@ -187,7 +188,7 @@ impl NativeTableWriter {
         if !exists && o.predicate.is_some() {
             return Err(ZError::new(Code::TableNotFound, format!("{}: predicate needs an existing table", self.uri)));
         }
-        let schema = if exists && o.schema_mode.is_none() { nullable_as_table(schema, &table.snapshot()?.snapshot().arrow_schema()) } else { schema };
+        let schema = if exists && o.schema_mode.is_none() { table_order(schema, &table.snapshot()?.snapshot().arrow_schema())? } else { schema };
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         let target = crate::append::Target { table, exists, schema: schema.clone(), mode, storage: self.storage.clone() };
         let task = spawn_writer(target, o, &self.uri, rx)?;
@@ -206,7 +207,7 @@ impl NativeTableWriter {
             }
             match &mut *state {
                 State::Running(running) => {
-                    let batch = conform(batch, &running.schema)?;
+                    let batch = by_name(batch, &running.schema, true)?;
                     if running.tx.send(Some(batch)).await.is_err() {
                         // The writer stopped early: its error says why.
                         let State::Running(running) = std::mem::replace(&mut *state, State::Finished) else { unreachable!() };
@@ -256,43 +257,64 @@ async fn join(task: &mut WriteTask) -> ZResult<DeltaTable> {
     }
 }
 
-/// The first batch's schema with the table's nullability where it only differs by that (a column
-/// the input declares non-null, as apache-arrow does for typed arrays, into a nullable column): the
-/// batches then have the table's exact fields, which the full build's parallel writers need
-/// (`write_datafusion::fast_path_ok`). No data changes; a nullable input column into a non-null one
-/// is left to the writer's null check.
-fn nullable_as_table(schema: SchemaRef, table: &Schema) -> SchemaRef {
-    let fields = schema.fields();
-    let relaxes = fields.len() == table.fields().len()
-        && fields.iter().zip(table.fields()).all(|(f, t)| f.name() == t.name() && f.data_type() == t.data_type() && (!f.is_nullable() || t.is_nullable()));
-    if !relaxes || fields.iter().zip(table.fields()).all(|(f, t)| f.is_nullable() == t.is_nullable()) {
-        return schema;
+/// What a write into an existing table streams: the table's columns in the table's order, each in
+/// the input's type (nullable where the table's column is: apache-arrow declares typed arrays
+/// non-null), and a nullable column the input lacks as the table has it, filled with nulls by
+/// [`by_name`]. Delta's schema enforcement allows data without some nullable columns (Spark fills
+/// them; apache-arrow's `tableFromJSON` drops a column whose values are all null); delta-rs refuses
+/// it. The batches then have the table's exact fields where the types agree, which the full build's
+/// parallel writers need (`write_datafusion::fast_path_ok`). Input columns the table lacks are left
+/// for the writer to refuse.
+fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
+    if input.fields().iter().any(|f| table.field_with_name(f.name()).is_err()) {
+        return Ok(input);
     }
-    let fields: Vec<FieldRef> = fields.iter().zip(table.fields()).map(|(f, t)| Arc::new(f.as_ref().clone().with_nullable(t.is_nullable()))).collect();
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+    let fields = table
+        .fields()
+        .iter()
+        .map(|t| match input.field_with_name(t.name()) {
+            Ok(f) => Ok(Arc::new(f.clone().with_nullable(f.is_nullable() || t.is_nullable()))),
+            Err(_) if t.is_nullable() => Ok(t.clone()),
+            Err(_) => Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the table's column '{}', which is not nullable", t.name()))),
+        })
+        .collect::<ZResult<Vec<FieldRef>>>()?;
+    Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
 }
 
-/// Later batches must have the first batch's columns; types are cast where Arrow can do so safely.
-fn conform(batch: RecordBatch, schema: &SchemaRef) -> ZResult<RecordBatch> {
+/// `batch` with `schema`'s columns, matched by name, a nullable column the batch lacks filled with
+/// nulls (as [`table_order`] allows); a column `schema` lacks, or a missing non-nullable one, is
+/// SCHEMA_MISMATCH. With `cast`, columns are cast to `schema`'s types where Arrow can (as later
+/// batches of a write always were to the first one's; a value that does not convert is an error);
+/// without, they keep their own fields, for a writer that checks types itself (`RecordBatchWriter`).
+pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<RecordBatch> {
     if batch.schema().fields() == schema.fields() {
         return Ok(batch);
     }
-    let names = |s: &SchemaRef| s.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>();
-    if names(&batch.schema()) != names(schema) {
-        return Err(ZError::new(
-            Code::SchemaMismatch,
-            format!("batch columns [{}] differ from the first batch's [{}]", names(&batch.schema()).join(", "), names(schema).join(", ")),
-        ));
+    let names = |s: &SchemaRef| s.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>().join(", ");
+    if batch.schema().fields().iter().any(|f| schema.field_with_name(f.name()).is_err()) {
+        let msg = format!("batch columns [{}] differ from the write's [{}]", names(&batch.schema()), names(schema));
+        return Err(ZError::new(Code::SchemaMismatch, msg));
     }
-    let opts = deltalake::arrow::compute::CastOptions { safe: false, ..Default::default() };
-    let columns = batch
-        .columns()
+    let opts = CastOptions { safe: false, ..Default::default() };
+    let input = batch.schema();
+    let (fields, columns): (Vec<FieldRef>, Vec<_>) = schema
+        .fields()
         .iter()
-        .zip(schema.fields())
-        .map(|(c, f)| deltalake::arrow::compute::cast_with_options(c, f.data_type(), &opts))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ZError::new(Code::SchemaMismatch, format!("batch types differ from the first batch's: {e}")))?;
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+        .map(|f| match input.index_of(f.name()).ok() {
+            Some(i) if !cast || batch.column(i).data_type() == f.data_type() => {
+                Ok((if cast { f.clone() } else { input.fields()[i].clone() }, batch.column(i).clone()))
+            }
+            Some(i) => cast_with_options(batch.column(i), f.data_type(), &opts)
+                .map(|c| (f.clone(), c))
+                .map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{}' does not fit the write's type {}: {e}", f.name(), f.data_type()))),
+            None if f.is_nullable() => Ok((f.clone(), new_null_array(f.data_type(), batch.num_rows()))),
+            None => Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the column '{}', which is not nullable", f.name()))),
+        })
+        .collect::<ZResult<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    let out = if cast { schema.clone() } else { Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())) };
+    Ok(RecordBatch::try_new(out, columns)?)
 }
 
 /// What the commit at `version` added: (files, rows, bytes).
