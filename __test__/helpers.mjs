@@ -158,7 +158,8 @@ export function fileFilterTests(readDelta) {
 /**
  * Writes of apache-arrow tables as its builders make them: strings dictionary-encoded
  * (`tableFromArrays`, `vectorFromArray`; Delta has no dictionary type), all-null columns left out
- * (`tableFromJSON`), typed arrays declared non-null. Both builds run these.
+ * (`tableFromJSON`), typed arrays declared non-null, unsigned typed arrays (Delta has no unsigned
+ * types). Both builds run these.
  */
 export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator }) {
   const days = (ids, day) => tableFromArrays({ id: Int32Array.from(ids), day: ids.map(day) })
@@ -215,6 +216,25 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     await rejectsWith(w2.write(nameOnly), 'SCHEMA_MISMATCH', /'id'/)
     assert.equal((await DeltaTable.open(strict)).version, 0)
     assert.deepEqual(rows(await readDelta(strict)), [{ id: '1', name: 'a' }])
+  })
+
+  it('unsigned integer columns (Uint8Array ... BigUint64Array) keep every value, in the signed type that holds them', async () => {
+    const uri = scratch('unsigned')
+    const unsigned = (u8, u16, u32, u64) => tableFromArrays({ u8: Uint8Array.from(u8), u16: Uint16Array.from(u16), u32: Uint32Array.from(u32), u64: BigUint64Array.from(u64) })
+    await writeDelta(uri, unsigned([0, 255], [0, 65535], [0, 2 ** 32 - 1], [0n, 2n ** 63n - 1n]))
+    const types = async (u) => (await DeltaTable.open(u)).schema().fields.map((f) => [f.name, String(f.type)])
+    assert.deepEqual(await types(uri), [['u8', 'Int16'], ['u16', 'Int32'], ['u32', 'Int64'], ['u64', 'Int64']])
+    const want = [{ u8: '0', u16: '0', u32: '0', u64: '0' }, { u8: '255', u16: '65535', u32: '4294967295', u64: '9223372036854775807' }]
+    assert.deepEqual(rows(await readDelta(uri)), want)
+    assert.deepEqual(rows(pyRead(uri)), want)
+    await rejectsWith(writeDelta(uri, unsigned([1], [1], [1], [2n ** 63n])), 'INVALID_DATA', /'u64'/)
+    assert.equal((await DeltaTable.open(uri)).version, 0)
+    const worker = scratch('unsigned-worker')
+    const w = new DeltaWriter(worker)
+    await w.write(unsigned([200], [60000], [4e9], [5n]))
+    await new DeltaCoordinator(worker).commit(await w.finish())
+    assert.deepEqual(await types(worker), await types(uri))
+    assert.deepEqual(rows(await readDelta(worker)), [{ u8: '200', u16: '60000', u32: '4000000000', u64: '5' }])
   })
 
   it('DeltaWriter partitions a new table by a dictionary-encoded column', async () => {

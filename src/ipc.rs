@@ -10,24 +10,25 @@ use deltalake::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::ipc::writer::StreamWriter;
 
-fn js_type(dt: &DataType) -> DataType {
+/// `dt` with `leaf` applied to it and every type inside it (list items, struct fields, map entries);
+/// dictionaries and list views become their plain equivalents on the way.
+fn map_type(dt: &DataType, leaf: &dyn Fn(&DataType) -> Option<DataType>) -> DataType {
+    if let Some(t) = leaf(dt) {
+        return t;
+    }
     match dt {
-        DataType::Utf8View => DataType::Utf8,
-        DataType::BinaryView => DataType::Binary,
-        DataType::ListView(f) => DataType::List(js_field(f)),
-        DataType::LargeListView(f) => DataType::LargeList(js_field(f)),
-        DataType::Dictionary(_, value) => js_type(value),
-        DataType::List(f) => DataType::List(js_field(f)),
-        DataType::LargeList(f) => DataType::LargeList(js_field(f)),
-        DataType::FixedSizeList(f, n) => DataType::FixedSizeList(js_field(f), *n),
-        DataType::Struct(fields) => DataType::Struct(fields.iter().map(js_field).collect()),
-        DataType::Map(f, sorted) => DataType::Map(js_field(f), *sorted),
+        DataType::Dictionary(_, value) => map_type(value, leaf),
+        DataType::ListView(f) | DataType::List(f) => DataType::List(map_field(f, leaf)),
+        DataType::LargeListView(f) | DataType::LargeList(f) => DataType::LargeList(map_field(f, leaf)),
+        DataType::FixedSizeList(f, n) => DataType::FixedSizeList(map_field(f, leaf), *n),
+        DataType::Struct(fields) => DataType::Struct(fields.iter().map(|f| map_field(f, leaf)).collect()),
+        DataType::Map(f, sorted) => DataType::Map(map_field(f, leaf), *sorted),
         other => other.clone(),
     }
 }
 
-fn js_field(f: &FieldRef) -> FieldRef {
-    let dt = js_type(f.data_type());
+fn map_field(f: &FieldRef, leaf: &dyn Fn(&DataType) -> Option<DataType>) -> FieldRef {
+    let dt = map_type(f.data_type(), leaf);
     if &dt == f.data_type() {
         f.clone()
     } else {
@@ -35,14 +36,28 @@ fn js_field(f: &FieldRef) -> FieldRef {
     }
 }
 
-/// The schema JS will see for batches of `schema`.
-pub fn js_schema(schema: &SchemaRef) -> SchemaRef {
-    let fields: Vec<FieldRef> = schema.fields().iter().map(js_field).collect();
+/// `schema` with [`map_type`] applied to its columns (the same schema when nothing changes).
+pub fn map_schema(schema: &SchemaRef, leaf: &dyn Fn(&DataType) -> Option<DataType>) -> SchemaRef {
+    let fields: Vec<FieldRef> = schema.fields().iter().map(|f| map_field(f, leaf)).collect();
     if fields.iter().zip(schema.fields().iter()).all(|(a, b)| Arc::ptr_eq(a, b)) {
         schema.clone()
     } else {
         Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
     }
+}
+
+/// View types as their plain equivalents (apache-arrow JS reads neither).
+pub fn plain_view(dt: &DataType) -> Option<DataType> {
+    match dt {
+        DataType::Utf8View => Some(DataType::Utf8),
+        DataType::BinaryView => Some(DataType::Binary),
+        _ => None,
+    }
+}
+
+/// The schema JS will see for batches of `schema`.
+pub fn js_schema(schema: &SchemaRef) -> SchemaRef {
+    map_schema(schema, &plain_view)
 }
 
 /// Cast `batch` to `target` (from [`js_schema`]) where the types differ.

@@ -121,7 +121,7 @@ impl NativeFileWriter {
         };
         let mut state = self.state.lock().await;
         for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
-            let batch = convert::plain(batch)?;
+            let batch = convert::to_stored(batch)?;
             if state.is_none() {
                 *state = Some(self.open(&batch).await?);
             }

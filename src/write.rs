@@ -201,7 +201,7 @@ impl NativeTableWriter {
             if batch.num_rows() == 0 {
                 continue;
             }
-            let batch = convert::plain(batch)?;
+            let batch = convert::to_stored(batch)?;
             if matches!(*state, State::Idle) {
                 *state = self.start(batch.schema()).await?;
             }
