@@ -133,6 +133,17 @@ describe('slim build: reads', () => {
 describe('slim build: writes', () => {
   arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
 
+  it('refuses tables with CHECK constraints or generated columns (its writer does not evaluate them); nothing is written', async () => {
+    for (const [name, re] of [['constrained', /CHECK constraints/], ['generated', /generated/]]) {
+      const uri = scratch(`slim-${name}`)
+      fs.cpSync(fixture(name), uri, { recursive: true })
+      const [version, before] = [(await DeltaTable.open(uri)).version, dataFiles(uri)]
+      await rejectsWith(writeDelta(uri, [{ id: -5 }]), 'UNSUPPORTED_FEATURE', re)
+      assert.equal((await DeltaTable.open(uri)).version, version, name)
+      assert.deepEqual(dataFiles(uri), before, name)
+    }
+  })
+
   it('append, overwrite, error and ignore; a new table is one commit; Python reads it back', async () => {
     const uri = scratch('slim-modes')
     const first = await writeDelta(uri, people([1, 2]))

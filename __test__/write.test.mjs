@@ -344,6 +344,29 @@ describe('apache-arrow tables as its builders make them', () => {
   arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
 })
 
+describe('tables whose writers compute or check values', () => {
+  it('a generated column the data leaves out is computed, from apache-arrow tables and row objects; Python reads the same', async () => {
+    const uri = scratch('generated')
+    fs.cpSync(fixture('generated'), uri, { recursive: true })
+    await writeDelta(uri, tableFromArrays({ id: BigInt64Array.from([2n]) }))
+    await writeDelta(uri, [{ id: 3 }])
+    const want = [{ id: '1', twice: '2' }, { id: '2', twice: '4' }, { id: '3', twice: '6' }]
+    assert.deepEqual(rows(await readDelta(uri)), want)
+    assert.deepEqual(rows(pyRead(uri)), want)
+  })
+
+  it('DeltaWriter refuses tables with generated columns or CHECK constraints (it would not evaluate them); nothing is written', async () => {
+    for (const [name, re] of [['generated', /generated/], ['constrained', /CHECK constraints/]]) {
+      const uri = scratch(name)
+      fs.cpSync(fixture(name), uri, { recursive: true })
+      const before = dataFiles(uri)
+      const w = new DeltaWriter(uri)
+      await rejectsWith(w.write(tableFromArrays({ id: BigInt64Array.from([-5n]) })), 'UNSUPPORTED_FEATURE', re)
+      assert.deepEqual(dataFiles(uri), before, name)
+    }
+  })
+})
+
 describe('atomicity', () => {
   it('an exception or abort before close() leaves the table as it was', async () => {
     const uri = scratch('atomic')

@@ -206,3 +206,49 @@ impl NewTable {
         Ok(b.await?)
     }
 }
+
+/// Field metadata keys that make delta-rs compute or check values on write.
+const COMPUTED_FIELD_KEYS: [&str; 3] = ["delta.invariants", "delta.generationExpression", "delta.identity."];
+
+/// What `table` asks of its writers that `RecordBatchWriter` does not do (CHECK constraints;
+/// invariants, generated or identity columns), which only delta-rs's `WriteBuilder` evaluates.
+/// `None` when it asks none of it.
+pub fn unchecked_rules(table: &DeltaTable) -> ZResult<Option<&'static str>> {
+    let state = table.snapshot()?;
+    if state.metadata().configuration().keys().any(|k| k.starts_with("delta.constraints.")) {
+        return Ok(Some("CHECK constraints"));
+    }
+    if has_computed_field(&serde_json::to_value(state.snapshot().schema().as_ref())?) {
+        return Ok(Some("generated, identity or invariant columns"));
+    }
+    Ok(None)
+}
+
+/// Any field (at any depth) whose metadata asks delta-rs to compute or check its values.
+pub fn has_computed_field(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let computed = map.get("metadata").and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| COMPUTED_FIELD_KEYS.iter().any(|c| k.starts_with(c))));
+            computed || map.values().any(has_computed_field)
+        }
+        Value::Array(items) => items.iter().any(has_computed_field),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn computed_fields_are_found_at_any_depth() {
+        let plain = serde_json::json!({"type": "struct", "fields": [{"name": "a", "type": "long", "nullable": true, "metadata": {"comment": "x"}}]});
+        assert!(!has_computed_field(&plain));
+        let nested = serde_json::json!({"type": "struct", "fields": [{"name": "s", "type": {"type": "struct", "fields": [
+            {"name": "g", "type": "long", "nullable": true, "metadata": {"delta.generationExpression": "1"}}]}, "nullable": true, "metadata": {}}]});
+        assert!(has_computed_field(&nested));
+        let identity = serde_json::json!({"fields": [{"name": "id", "metadata": {"delta.identity.start": 1}}]});
+        assert!(has_computed_field(&identity));
+    }
+}

@@ -307,6 +307,11 @@ fn has_numbers(rows: &str, name: &str) -> bool {
     rows.match_indices(&key).any(|(i, k)| rows.as_bytes().get(i + k.len()).is_some_and(|b| b.is_ascii_digit() || *b == b'-' || *b == b'['))
 }
 
+/// Whether some row may give field `name` (the key appears; at worst a nested key of the same name).
+pub fn mentions_key(rows: &str, name: &str) -> bool {
+    rows.contains(&format!("{}:", serde_json::Value::from(name)))
+}
+
 /// Row objects as one Arrow IPC stream, with the types `write(rows)` gives a new table (arrow-json's
 /// inference: integers Int64, other numbers Float64, strings Utf8, objects structs, arrays lists),
 /// for JS paths that need a batch of rows before any table is involved: a Pipe's input rows (its

@@ -81,6 +81,13 @@ pub(crate) fn open_writer(
     compression: Option<&str>,
 ) -> ZResult<(RecordBatchWriter, Vec<String>)> {
     let (writer, partition_columns) = if exists {
+        // It would write values the table forbids, unchecked (and nulls where it computes values).
+        if let Some(rules) = crate::append::unchecked_rules(table)? {
+            return Err(ZError::new(
+                Code::UnsupportedFeature,
+                format!("the table has {rules}, which this writer (delta-rs's RecordBatchWriter: DeltaWriter, and every write of the slim build) does not evaluate; DeltaOutputAdapter / writeDelta of the full build does"),
+            ));
+        }
         let actual: Vec<String> = table.snapshot()?.metadata().partition_columns().to_vec();
         if let Some(p) = partition_by.filter(|p| **p != actual) {
             return Err(ZError::invalid(format!("partitionBy [{}] differs from the table's [{}]", p.join(", "), actual.join(", "))));

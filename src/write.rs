@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use deltalake::arrow::array::{RecordBatch, new_null_array};
 use deltalake::arrow::compute::{CastOptions, cast_with_options};
-use deltalake::arrow::datatypes::{FieldRef, Schema, SchemaRef};
+use deltalake::arrow::datatypes::{Field, FieldRef, Schema, SchemaRef};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
 use deltalake::parquet::basic::{Compression, GzipLevel, ZstdLevel};
@@ -264,7 +264,7 @@ async fn join(task: &mut WriteTask) -> ZResult<DeltaTable> {
 /// them; apache-arrow's `tableFromJSON` drops a column whose values are all null); delta-rs refuses
 /// it. The batches then have the table's exact fields where the types agree, which the full build's
 /// parallel writers need (`write_datafusion::fast_path_ok`). Input columns the table lacks are left
-/// for the writer to refuse.
+/// for the writer to refuse; a generated column the input lacks is left out, for delta-rs to compute.
 fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
     if input.fields().iter().any(|f| table.field_with_name(f.name()).is_err()) {
         return Ok(input);
@@ -272,13 +272,21 @@ fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
     let fields = table
         .fields()
         .iter()
-        .map(|t| match input.field_with_name(t.name()) {
-            Ok(f) => Ok(Arc::new(f.clone().with_nullable(f.is_nullable() || t.is_nullable()))),
-            Err(_) if t.is_nullable() => Ok(t.clone()),
-            Err(_) => Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the table's column '{}', which is not nullable", t.name()))),
+        .filter_map(|t| match input.field_with_name(t.name()) {
+            Ok(f) => Some(Ok(Arc::new(f.clone().with_nullable(f.is_nullable() || t.is_nullable())))),
+            // Left out: delta-rs computes it.
+            Err(_) if is_generated(t) => None,
+            Err(_) if t.is_nullable() => Some(Ok(t.clone())),
+            Err(_) => Some(Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the table's column '{}', which is not nullable", t.name())))),
         })
         .collect::<ZResult<Vec<FieldRef>>>()?;
     Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
+}
+
+/// A generated column (`delta.generationExpression`): delta-rs's `WriteBuilder` computes its values
+/// when the data leaves it out, and checks them when the data gives them.
+fn is_generated(f: &Field) -> bool {
+    f.metadata().contains_key("delta.generationExpression")
 }
 
 /// `batch` with `schema`'s columns, matched by name, a nullable column the batch lacks filled with
@@ -307,6 +315,9 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
             Some(i) => cast_with_options(batch.column(i), f.data_type(), &opts)
                 .map(|c| (f.clone(), c))
                 .map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{}' does not fit the write's type {}: {e}", f.name(), f.data_type()))),
+            None if is_generated(f) => {
+                Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the generated column '{}' (only delta-rs's own writes compute it)", f.name())))
+            }
             None if f.is_nullable() => Ok((f.clone(), new_null_array(f.data_type(), batch.num_rows()))),
             None => Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the column '{}', which is not nullable", f.name()))),
         })
@@ -380,7 +391,11 @@ impl NativeTableWriter {
             if rows.is_empty() {
                 return Ok(());
             }
-            let table_schema = self.table_schema().await?;
+            // Generated columns no row gives are left to delta-rs to compute (decoded, they would be nulls).
+            let table_schema = self.table_schema().await?.map(|s| {
+                let given = |f: &FieldRef| !is_generated(f) || rows::mentions_key(&rows, f.name());
+                if s.fields().iter().all(given) { s } else { Arc::new(Schema::new_with_metadata(s.fields().iter().filter(|f| given(f)).cloned().collect::<Vec<_>>(), s.metadata().clone())) }
+            });
             let allow_new = self.options.schema_mode.is_some();
             self.push(rows::rows_to_batches(&rows, first_row as usize, table_schema.as_ref(), allow_new, &hints)?).await
         })

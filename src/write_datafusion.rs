@@ -17,7 +17,6 @@ use deltalake::operations::write::{SchemaMode, WriteBuilder};
 use deltalake::protocol::SaveMode;
 use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
 use futures::StreamExt;
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::append;
@@ -136,9 +135,6 @@ fn write_builder(t: append::Target, o: &WriteOptions, rx: mpsc::Receiver<Msg>) -
 /// Writer features a plain append may ignore: none of them constrains the data written.
 const PLAIN_WRITER_FEATURES: [&str; 3] = ["appendOnly", "timestampNtz", "deletionVectors"];
 
-/// Field metadata keys that make delta-rs compute or check values on write.
-const COMPUTED_FIELD_KEYS: [&str; 3] = ["delta.invariants", "delta.generationExpression", "delta.identity."];
-
 /// The full build may write `schema`'s batches with `write()` instead of delta-rs's `WriteBuilder`:
 /// a plain append (or the creation of a table without extra configuration), unpartitioned, no
 /// replaceWhere or schema evolution, a table with no constraint, invariant, generated or identity
@@ -161,7 +157,7 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
         // What the table would be created with, back in Arrow: equal means no cast on write.
         let kernel: Result<StructType, _> = schema.as_ref().try_into_kernel();
         let Ok(kernel) = kernel else { return Ok(false) };
-        if has_computed_field(&serde_json::to_value(&kernel)?) {
+        if append::has_computed_field(&serde_json::to_value(&kernel)?) {
             return Ok(false);
         }
         let back: Result<Schema, _> = (&kernel).try_into_arrow();
@@ -172,7 +168,7 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
         return Ok(false);
     }
     let state = table.snapshot()?;
-    if !state.metadata().partition_columns().is_empty() || state.metadata().configuration().keys().any(|k| k.starts_with("delta.constraints.")) {
+    if !state.metadata().partition_columns().is_empty() || append::unchecked_rules(table)?.is_some() {
         return Ok(false);
     }
     let protocol = serde_json::to_value(state.protocol())?;
@@ -183,9 +179,6 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
     if !(writer_version <= 2 || (writer_version == 7 && features_plain)) {
         return Ok(false);
     }
-    if has_computed_field(&serde_json::to_value(state.snapshot().schema().as_ref())?) {
-        return Ok(false);
-    }
     Ok(same_fields(&state.snapshot().arrow_schema(), schema))
 }
 
@@ -193,32 +186,4 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
 fn same_fields(a: &Schema, b: &Schema) -> bool {
     a.fields().len() == b.fields().len()
         && a.fields().iter().zip(b.fields()).all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type() && x.is_nullable() == y.is_nullable())
-}
-
-/// Any field (at any depth) whose metadata asks delta-rs to compute or check its values.
-fn has_computed_field(v: &Value) -> bool {
-    match v {
-        Value::Object(map) => {
-            let computed = map.get("metadata").and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| COMPUTED_FIELD_KEYS.iter().any(|c| k.starts_with(c))));
-            computed || map.values().any(has_computed_field)
-        }
-        Value::Array(items) => items.iter().any(has_computed_field),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn computed_fields_are_found_at_any_depth() {
-        let plain = serde_json::json!({"type": "struct", "fields": [{"name": "a", "type": "long", "nullable": true, "metadata": {"comment": "x"}}]});
-        assert!(!has_computed_field(&plain));
-        let nested = serde_json::json!({"type": "struct", "fields": [{"name": "s", "type": {"type": "struct", "fields": [
-            {"name": "g", "type": "long", "nullable": true, "metadata": {"delta.generationExpression": "1"}}]}, "nullable": true, "metadata": {}}]});
-        assert!(has_computed_field(&nested));
-        let identity = serde_json::json!({"fields": [{"name": "id", "metadata": {"delta.identity.start": 1}}]});
-        assert!(has_computed_field(&identity));
-    }
 }

@@ -190,6 +190,22 @@ def column_mapping():
     stamp(path)
 
 
+def writer_rules():
+    """Tables whose writers must compute or check values: a generated column, a CHECK constraint."""
+    from deltalake.schema import Field, PrimitiveType, Schema
+    path = fresh("generated")
+    DeltaTable.create(path, schema=Schema([
+        Field("id", PrimitiveType("long"), nullable=True),
+        Field("twice", PrimitiveType("long"), nullable=True, metadata={"delta.generationExpression": "id * 2"}),
+    ]))
+    write_deltalake(path, pa.table({"id": pa.array([1], pa.int64())}), mode="append")
+    stamp(path)
+    path = fresh("constrained")
+    write_deltalake(path, pa.table({"id": pa.array([1, 2], pa.int64()), "name": ["a", "b"]}))
+    DeltaTable(path).alter.add_constraint({"id_positive": "id > 0"})
+    stamp(path)
+
+
 def broken_variants():
     """Copies of `simple` damaged in the ways readers meet in the wild."""
     src = os.path.join(OUT, "simple")
@@ -234,6 +250,7 @@ row_groups()
 bad_pages()
 int96_nested()
 column_mapping()
+writer_rules()
 broken_variants()
 print("fixtures written to", OUT)
 sys.stdout.flush()
