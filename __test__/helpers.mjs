@@ -173,7 +173,11 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     await writeDelta(uri, days([0, 1, 2, 3], weekday), { partitionBy: ['day'] })
     await writeDelta(uri, days([4, 5], weekday))
     await writeDelta(uri, days([6, 7], (id) => (id === 6 ? null : 'mon')))
+    // A column the table lacks is refused by name, not dropped (the slim build's writer would drop it).
+    const extra = tableFromArrays({ id: Int32Array.from([8]), day: ['mon'], note: ['x'] })
+    await rejectsWith(writeDelta(uri, extra), 'SCHEMA_MISMATCH', /no column 'note'/)
     const dt = await DeltaTable.open(uri)
+    assert.equal(dt.version, 2)
     assert.deepEqual(dt.schema().fields.map((f) => [f.name, String(f.type)]), [['id', 'Int32'], ['day', 'Utf8']])
     assert.deepEqual(dt.metadata().partitionColumns, ['day'])
     assert.deepEqual(fs.readdirSync(uri).filter((d) => d.startsWith('day=')).sort(), ['day=__HIVE_DEFAULT_PARTITION__', 'day=mon', 'day=tue', 'day=wed'])

@@ -263,11 +263,15 @@ async fn join(task: &mut WriteTask) -> ZResult<DeltaTable> {
 /// [`by_name`]. Delta's schema enforcement allows data without some nullable columns (Spark fills
 /// them; apache-arrow's `tableFromJSON` drops a column whose values are all null); delta-rs refuses
 /// it. The batches then have the table's exact fields where the types agree, which the full build's
-/// parallel writers need (`write_datafusion::fast_path_ok`). Input columns the table lacks are left
-/// for the writer to refuse; a generated column the input lacks is left out, for delta-rs to compute.
+/// parallel writers need (`write_datafusion::fast_path_ok`). An input column the table lacks is a
+/// SCHEMA_MISMATCH; a generated column the input lacks is left out, for delta-rs to compute.
 fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
-    if input.fields().iter().any(|f| table.field_with_name(f.name()).is_err()) {
-        return Ok(input);
+    // Named here: delta-rs says "Field z not found in schema", and its RecordBatchWriter (the slim
+    // build) drops such columns from a partitioned table without a word.
+    let extra: Vec<&str> = input.fields().iter().map(|f| f.name().as_str()).filter(|n| table.field_with_name(n).is_err()).collect();
+    if !extra.is_empty() {
+        let msg = format!("the table has no column {} (schemaMode: 'merge' adds new columns)", extra.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "));
+        return Err(ZError::new(Code::SchemaMismatch, msg));
     }
     let fields = table
         .fields()
