@@ -5,7 +5,7 @@ import path from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
-import { DataType, Float64, Table, Utf8, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
+import { DataType, Float64, Table, TimestampMillisecond, Utf8, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
 import { DeltaError } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -239,6 +239,26 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     await new DeltaCoordinator(worker).commit(await w.finish())
     assert.deepEqual(await types(worker), await types(uri))
     assert.deepEqual(rows(await readDelta(worker)), [{ u8: '200', u16: '60000', u32: '4000000000', u64: '5' }])
+  })
+
+  it('narrower numbers and millisecond timestamps go into wider columns; a double into a long column is refused, not truncated', async () => {
+    const uri = scratch('widening')
+    await writeDelta(uri, [{ n: 1, x: 0.5, t: new Date('2024-01-01T00:00:00Z') }])
+    const narrow = (n, x, t) => new Table({
+      n: makeVector(Int32Array.from([n])),
+      x: makeVector(Float32Array.from([x])),
+      t: vectorFromArray([new Date(t)], new TimestampMillisecond('UTC')),
+    })
+    await writeDelta(uri, narrow(2, 1.5, '2024-01-02T00:00:00.123Z'))
+    const w = new DeltaWriter(uri)
+    await w.write(narrow(3, 2.25, '2024-01-03T00:00:00.456Z'))
+    await new DeltaCoordinator(uri).commit(await w.finish())
+    const dt = await DeltaTable.open(uri)
+    assert.deepEqual(dt.schema().fields.map((f) => String(f.type)), ['Int64', 'Float64', 'Timestamp<MICROSECOND, UTC>'])
+    const got = (await readDelta(uri)).toArray().map((r) => [Number(r.n), r.x, new Date(r.t).toISOString()]).sort((a, b) => a[0] - b[0])
+    assert.deepEqual(got, [[1, 0.5, '2024-01-01T00:00:00.000Z'], [2, 1.5, '2024-01-02T00:00:00.123Z'], [3, 2.25, '2024-01-03T00:00:00.456Z']])
+    await rejectsWith(writeDelta(uri, new Table({ n: makeVector(Float64Array.from([2.5])) })), 'SCHEMA_MISMATCH')
+    assert.equal((await DeltaTable.open(uri)).version, 2)
   })
 
   it('DeltaWriter partitions a new table by a dictionary-encoded column', async () => {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use deltalake::arrow::array::{RecordBatch, new_null_array};
 use deltalake::arrow::compute::{CastOptions, cast_with_options};
-use deltalake::arrow::datatypes::{Field, FieldRef, Schema, SchemaRef};
+use deltalake::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
 use deltalake::parquet::basic::{Compression, GzipLevel, ZstdLevel};
@@ -277,7 +277,10 @@ fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
         .fields()
         .iter()
         .filter_map(|t| match input.field_with_name(t.name()) {
-            Ok(f) => Some(Ok(Arc::new(f.clone().with_nullable(f.is_nullable() || t.is_nullable())))),
+            Ok(f) => {
+                let dt = if widens(f.data_type(), t.data_type()) { t.data_type() } else { f.data_type() };
+                Some(Ok(Arc::new(f.clone().with_data_type(dt.clone()).with_nullable(f.is_nullable() || t.is_nullable()))))
+            }
             // Left out: delta-rs computes it.
             Err(_) if is_generated(t) => None,
             Err(_) if t.is_nullable() => Some(Ok(t.clone())),
@@ -285,6 +288,26 @@ fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
         })
         .collect::<ZResult<Vec<FieldRef>>>()?;
     Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
+}
+
+/// Whether every value of `from` has an exact equal in `to`: wider integers and floats, and
+/// timestamps of the same zone at microseconds (Delta's unit) from a coarser unit. Such columns are
+/// cast to the table's type (JS makes Int32 and millisecond columns where tables have long and
+/// microseconds); other differences are left to the writer's own rules.
+fn widens(from: &DataType, to: &DataType) -> bool {
+    use DataType::*;
+    let int_bits = |t: &DataType| match t {
+        Int8 => Some(8),
+        Int16 => Some(16),
+        Int32 => Some(32),
+        Int64 => Some(64),
+        _ => None,
+    };
+    match (from, to) {
+        (Timestamp(unit, a), Timestamp(TimeUnit::Microsecond, b)) => a == b && matches!(unit, TimeUnit::Second | TimeUnit::Millisecond),
+        (Float32, Float64) | (Int8 | Int16, Float32) | (Int8 | Int16 | Int32, Float64) => true,
+        _ => matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a < b),
+    }
 }
 
 /// A generated column (`delta.generationExpression`): delta-rs's `WriteBuilder` computes its values
@@ -313,12 +336,16 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
         .fields()
         .iter()
         .map(|f| match input.index_of(f.name()).ok() {
-            Some(i) if !cast || batch.column(i).data_type() == f.data_type() => {
-                Ok((if cast { f.clone() } else { input.fields()[i].clone() }, batch.column(i).clone()))
+            Some(i) => {
+                let (column, field) = (batch.column(i), &input.fields()[i]);
+                if column.data_type() == f.data_type() || !(cast || widens(column.data_type(), f.data_type())) {
+                    return Ok((if cast { f.clone() } else { field.clone() }, column.clone()));
+                }
+                let out = if cast { f.clone() } else { Arc::new(field.as_ref().clone().with_data_type(f.data_type().clone())) };
+                cast_with_options(column, f.data_type(), &opts)
+                    .map(|c| (out, c))
+                    .map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{}' does not fit the write's type {}: {e}", f.name(), f.data_type())))
             }
-            Some(i) => cast_with_options(batch.column(i), f.data_type(), &opts)
-                .map(|c| (f.clone(), c))
-                .map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{}' does not fit the write's type {}: {e}", f.name(), f.data_type()))),
             None if is_generated(f) => {
                 Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the generated column '{}' (only delta-rs's own writes compute it)", f.name())))
             }
