@@ -241,7 +241,7 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     assert.deepEqual(rows(await readDelta(worker)), [{ u8: '200', u16: '60000', u32: '4000000000', u64: '5' }])
   })
 
-  it('narrower numbers and millisecond timestamps go into wider columns; a double into a long column is refused, not truncated', async () => {
+  it('narrower numbers, whole doubles (tableFromJSON numbers) and millisecond timestamps go into wider columns; 2.5 into a long is refused, not truncated', async () => {
     const uri = scratch('widening')
     await writeDelta(uri, [{ n: 1, x: 0.5, t: new Date('2024-01-01T00:00:00Z') }])
     const narrow = (n, x, t) => new Table({
@@ -253,12 +253,15 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     const w = new DeltaWriter(uri)
     await w.write(narrow(3, 2.25, '2024-01-03T00:00:00.456Z'))
     await new DeltaCoordinator(uri).commit(await w.finish())
+    await writeDelta(uri, tableFromJSON([{ n: 4, x: 3, t: null }]))
     const dt = await DeltaTable.open(uri)
     assert.deepEqual(dt.schema().fields.map((f) => String(f.type)), ['Int64', 'Float64', 'Timestamp<MICROSECOND, UTC>'])
-    const got = (await readDelta(uri)).toArray().map((r) => [Number(r.n), r.x, new Date(r.t).toISOString()]).sort((a, b) => a[0] - b[0])
-    assert.deepEqual(got, [[1, 0.5, '2024-01-01T00:00:00.000Z'], [2, 1.5, '2024-01-02T00:00:00.123Z'], [3, 2.25, '2024-01-03T00:00:00.456Z']])
-    await rejectsWith(writeDelta(uri, new Table({ n: makeVector(Float64Array.from([2.5])) })), 'SCHEMA_MISMATCH')
-    assert.equal((await DeltaTable.open(uri)).version, 2)
+    const iso = (t) => (t === null ? null : new Date(t).toISOString())
+    const got = (await readDelta(uri)).toArray().map((r) => [Number(r.n), r.x, iso(r.t)]).sort((a, b) => a[0] - b[0])
+    assert.deepEqual(got, [[1, 0.5, '2024-01-01T00:00:00.000Z'], [2, 1.5, '2024-01-02T00:00:00.123Z'], [3, 2.25, '2024-01-03T00:00:00.456Z'], [4, 3, null]])
+    await rejectsWith(writeDelta(uri, tableFromJSON([{ n: 5 }, { n: 2.5 }])), 'INVALID_DATA', /2\.5 is not a whole number/)
+    await rejectsWith(writeDelta(uri, new Table({ n: makeVector(Float64Array.from([2 ** 63])) })), 'INVALID_DATA', /not a whole number within/)
+    assert.equal((await DeltaTable.open(uri)).version, 3)
   })
 
   it('DeltaWriter partitions a new table by a dictionary-encoded column', async () => {

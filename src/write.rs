@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use deltalake::arrow::array::{RecordBatch, new_null_array};
+use deltalake::arrow::array::{ArrayRef, AsArray as _, RecordBatch, new_null_array};
+use deltalake::arrow::datatypes::Float64Type;
 use deltalake::arrow::compute::{CastOptions, cast_with_options};
 use deltalake::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use deltalake::kernel::transaction::CommitProperties;
@@ -278,7 +279,7 @@ fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
         .iter()
         .filter_map(|t| match input.field_with_name(t.name()) {
             Ok(f) => {
-                let dt = if widens(f.data_type(), t.data_type()) { t.data_type() } else { f.data_type() };
+                let dt = if fits(f.data_type(), t.data_type()) { t.data_type() } else { f.data_type() };
                 Some(Ok(Arc::new(f.clone().with_data_type(dt.clone()).with_nullable(f.is_nullable() || t.is_nullable()))))
             }
             // Left out: delta-rs computes it.
@@ -290,24 +291,44 @@ fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
     Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
 }
 
-/// Whether every value of `from` has an exact equal in `to`: wider integers and floats, and
-/// timestamps of the same zone at microseconds (Delta's unit) from a coarser unit. Such columns are
-/// cast to the table's type (JS makes Int32 and millisecond columns where tables have long and
-/// microseconds); other differences are left to the writer's own rules.
-fn widens(from: &DataType, to: &DataType) -> bool {
-    use DataType::*;
-    let int_bits = |t: &DataType| match t {
-        Int8 => Some(8),
-        Int16 => Some(16),
-        Int32 => Some(32),
-        Int64 => Some(64),
+fn int_bits(t: &DataType) -> Option<i32> {
+    match t {
+        DataType::Int8 => Some(8),
+        DataType::Int16 => Some(16),
+        DataType::Int32 => Some(32),
+        DataType::Int64 => Some(64),
         _ => None,
-    };
+    }
+}
+
+/// Whether a column of `from` goes into a column of `to` without changing a value: wider integers
+/// and floats, timestamps of the same zone at microseconds (Delta's unit) from a coarser unit, and
+/// floats into integers when every value is a whole number in range (checked by [`exact_cast`]:
+/// JS numbers are doubles, as in `tableFromJSON`). Such columns are cast to the table's type; other
+/// differences are left to the writer's own rules.
+fn fits(from: &DataType, to: &DataType) -> bool {
+    use DataType::*;
     match (from, to) {
         (Timestamp(unit, a), Timestamp(TimeUnit::Microsecond, b)) => a == b && matches!(unit, TimeUnit::Second | TimeUnit::Millisecond),
         (Float32, Float64) | (Int8 | Int16, Float32) | (Int8 | Int16 | Int32, Float64) => true,
+        (Float32 | Float64, _) => int_bits(to).is_some(),
         _ => matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a < b),
     }
+}
+
+/// `column` cast to `to` (a value that does not convert is an error); floats into integers only
+/// when every value is a whole number within `to`, since Arrow's cast would truncate 2.5 to 2.
+fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef> {
+    if let (DataType::Float32 | DataType::Float64, Some(bits)) = (column.data_type(), int_bits(to)) {
+        let doubles = cast_with_options(column, &DataType::Float64, &CastOptions::default())?;
+        let limit = 2f64.powi(bits - 1);
+        let bad = doubles.as_primitive::<Float64Type>().iter().flatten().find(|v| v.fract() != 0.0 || *v < -limit || *v >= limit);
+        if let Some(v) = bad {
+            return Err(ZError::new(Code::InvalidData, format!("column '{name}': {v} is not a whole number within the table's type {to}")));
+        }
+    }
+    let opts = CastOptions { safe: false, ..Default::default() };
+    cast_with_options(column, to, &opts).map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{name}' does not fit the write's type {to}: {e}")))
 }
 
 /// A generated column (`delta.generationExpression`): delta-rs's `WriteBuilder` computes its values
@@ -330,7 +351,6 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
         let msg = format!("batch columns [{}] differ from the write's [{}]", names(&batch.schema()), names(schema));
         return Err(ZError::new(Code::SchemaMismatch, msg));
     }
-    let opts = CastOptions { safe: false, ..Default::default() };
     let input = batch.schema();
     let (fields, columns): (Vec<FieldRef>, Vec<_>) = schema
         .fields()
@@ -338,13 +358,11 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
         .map(|f| match input.index_of(f.name()).ok() {
             Some(i) => {
                 let (column, field) = (batch.column(i), &input.fields()[i]);
-                if column.data_type() == f.data_type() || !(cast || widens(column.data_type(), f.data_type())) {
+                if column.data_type() == f.data_type() || !(cast || fits(column.data_type(), f.data_type())) {
                     return Ok((if cast { f.clone() } else { field.clone() }, column.clone()));
                 }
                 let out = if cast { f.clone() } else { Arc::new(field.as_ref().clone().with_data_type(f.data_type().clone())) };
-                cast_with_options(column, f.data_type(), &opts)
-                    .map(|c| (out, c))
-                    .map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{}' does not fit the write's type {}: {e}", f.name(), f.data_type())))
+                Ok((out, exact_cast(column, f.data_type(), f.name())?))
             }
             None if is_generated(f) => {
                 Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the generated column '{}' (only delta-rs's own writes compute it)", f.name())))
