@@ -208,7 +208,7 @@ impl NativeTableWriter {
             }
             match &mut *state {
                 State::Running(running) => {
-                    let batch = by_name(batch, &running.schema, true)?;
+                    let batch = by_name(batch, &running.schema, true).map_err(|e| e.context(&self.uri))?;
                     if running.tx.send(Some(batch)).await.is_err() {
                         // The writer stopped early: its error says why.
                         let State::Running(running) = std::mem::replace(&mut *state, State::Finished) else { unreachable!() };
