@@ -10,6 +10,7 @@ extern crate napi_derive;
 mod alloc;
 mod append;
 mod commit;
+mod conform;
 mod convert;
 #[cfg(feature = "datafusion")]
 mod dml;

@@ -21,7 +21,8 @@ use crate::rows;
 use crate::handover::{self, JsBatch};
 use crate::error::{Code, ZError, ZResult, guard};
 use crate::storage::{self, table_or_new};
-use crate::write::{by_name, writer_properties};
+use crate::conform::{by_name, to_stored};
+use crate::write::writer_properties;
 
 /// Flush a worker's buffered Parquet file once it holds this many bytes.
 const DEFAULT_FLUSH_BYTES: usize = 128 * 1024 * 1024;
@@ -128,7 +129,7 @@ impl NativeFileWriter {
         };
         let mut state = self.state.lock().await;
         for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
-            let batch = convert::to_stored(batch)?;
+            let batch = to_stored(batch)?;
             if state.is_none() {
                 *state = Some(self.open(&batch).await?);
             }

@@ -1,0 +1,166 @@
+//! How written batches meet the table: columns matched by name, the ones the data leaves out filled
+//! with nulls (or, for generated columns, left to delta-rs to compute), and values cast into the
+//! table's types only where none changes; types Delta lacks (dictionaries, views, unsigned integers)
+//! become the ones it stores first. Used by every writer (`write.rs`, `worker.rs`).
+
+use std::sync::Arc;
+
+use deltalake::arrow::array::{ArrayRef, AsArray as _, RecordBatch, new_null_array};
+use deltalake::arrow::compute::{CastOptions, cast_with_options};
+use deltalake::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Schema, SchemaRef, TimeUnit};
+
+use crate::error::{Code, ZError, ZResult};
+use crate::ipc;
+
+/// The type a column is stored as: view and dictionary-encoded types as their plain ones, the
+/// types JS reads back (`ipc::js_schema`); Delta has neither, and delta-rs cannot partition by a
+/// dictionary column (apache-arrow's `tableFromArrays` dictionary-encodes every string column).
+/// Unsigned integers as the signed type that holds all their values: Delta has no unsigned types,
+/// and delta-rs stores UInt8 as byte, UInt32 as integer, failing on the values past their range
+/// (as Python `deltalake` and Polars do). UInt64 stays 64 bits: values past i64::MAX are refused.
+fn stored_type(dt: &DataType) -> Option<DataType> {
+    ipc::plain_view(dt).or(match dt {
+        DataType::UInt8 => Some(DataType::Int16),
+        DataType::UInt16 => Some(DataType::Int32),
+        DataType::UInt32 | DataType::UInt64 => Some(DataType::Int64),
+        _ => None,
+    })
+}
+
+/// `batch` in the types a Delta table stores ([`stored_type`], at any depth).
+pub fn to_stored(batch: RecordBatch) -> ZResult<RecordBatch> {
+    let target = ipc::map_schema(&batch.schema(), &stored_type);
+    if Arc::ptr_eq(&target, &batch.schema()) {
+        return Ok(batch);
+    }
+    let opts = CastOptions { safe: false, ..Default::default() };
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(target.fields())
+        .map(|(c, f)| match c.data_type() == f.data_type() {
+            true => Ok(c.clone()),
+            false => cast_with_options(c, f.data_type(), &opts).map_err(|e| ZError::new(Code::InvalidData, format!("column '{}': {e}", f.name()))),
+        })
+        .collect::<ZResult<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(target, columns)?)
+}
+
+/// What a write into an existing table streams: the table's columns in the table's order, each in
+/// the input's type (nullable where the table's column is: apache-arrow declares typed arrays
+/// non-null), and a nullable column the input lacks as the table has it, filled with nulls by
+/// [`by_name`]. Delta's schema enforcement allows data without some nullable columns (Spark fills
+/// them; apache-arrow's `tableFromJSON` drops a column whose values are all null); delta-rs refuses
+/// it. The batches then have the table's exact fields where the types agree, which the full build's
+/// parallel writers need (`write_datafusion::fast_path_ok`). An input column the table lacks is a
+/// SCHEMA_MISMATCH; a generated column the input lacks is left out, for delta-rs to compute.
+pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
+    // Named here: delta-rs says "Field z not found in schema", and its RecordBatchWriter (the slim
+    // build) drops such columns from a partitioned table without a word.
+    let extra: Vec<&str> = input.fields().iter().map(|f| f.name().as_str()).filter(|n| table.field_with_name(n).is_err()).collect();
+    if !extra.is_empty() {
+        let msg = format!("the table has no column {} (schemaMode: 'merge' adds new columns)", extra.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "));
+        return Err(ZError::new(Code::SchemaMismatch, msg));
+    }
+    let fields = table
+        .fields()
+        .iter()
+        .filter_map(|t| match input.field_with_name(t.name()) {
+            Ok(f) => {
+                let dt = if fits(f.data_type(), t.data_type()) { t.data_type() } else { f.data_type() };
+                Some(Ok(Arc::new(f.clone().with_data_type(dt.clone()).with_nullable(f.is_nullable() || t.is_nullable()))))
+            }
+            // Left out: delta-rs computes it.
+            Err(_) if is_generated(t) => None,
+            Err(_) if t.is_nullable() => Some(Ok(t.clone())),
+            Err(_) => Some(Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the table's column '{}', which is not nullable", t.name())))),
+        })
+        .collect::<ZResult<Vec<FieldRef>>>()?;
+    Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
+}
+
+fn int_bits(t: &DataType) -> Option<i32> {
+    match t {
+        DataType::Int8 => Some(8),
+        DataType::Int16 => Some(16),
+        DataType::Int32 => Some(32),
+        DataType::Int64 => Some(64),
+        _ => None,
+    }
+}
+
+/// Whether a column of `from` goes into a column of `to` without changing a value: wider integers
+/// and floats, timestamps of the same zone at microseconds (Delta's unit) from a coarser unit, and
+/// floats into integers when every value is a whole number in range (checked by [`exact_cast`]:
+/// JS numbers are doubles, as in `tableFromJSON`). Such columns are cast to the table's type; other
+/// differences are left to the writer's own rules.
+fn fits(from: &DataType, to: &DataType) -> bool {
+    use DataType::*;
+    match (from, to) {
+        (Timestamp(unit, a), Timestamp(TimeUnit::Microsecond, b)) => a == b && matches!(unit, TimeUnit::Second | TimeUnit::Millisecond),
+        (Float32, Float64) | (Int8 | Int16, Float32) | (Int8 | Int16 | Int32, Float64) => true,
+        (Float32 | Float64, _) => int_bits(to).is_some(),
+        _ => matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a < b),
+    }
+}
+
+/// `column` cast to `to` (a value that does not convert is an error); floats into integers only
+/// when every value is a whole number within `to`, since Arrow's cast would truncate 2.5 to 2.
+fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef> {
+    if let (DataType::Float32 | DataType::Float64, Some(bits)) = (column.data_type(), int_bits(to)) {
+        let doubles = cast_with_options(column, &DataType::Float64, &CastOptions::default())?;
+        let limit = 2f64.powi(bits - 1);
+        let bad = doubles.as_primitive::<Float64Type>().iter().flatten().find(|v| v.fract() != 0.0 || *v < -limit || *v >= limit);
+        if let Some(v) = bad {
+            return Err(ZError::new(Code::InvalidData, format!("column '{name}': {v} is not a whole number within the table's type {to}")));
+        }
+    }
+    let opts = CastOptions { safe: false, ..Default::default() };
+    cast_with_options(column, to, &opts).map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{name}' does not fit the write's type {to}: {e}")))
+}
+
+/// A generated column (`delta.generationExpression`): delta-rs's `WriteBuilder` computes its values
+/// when the data leaves it out, and checks them when the data gives them.
+pub fn is_generated(f: &Field) -> bool {
+    f.metadata().contains_key("delta.generationExpression")
+}
+
+/// `batch` with `schema`'s columns, matched by name, a nullable column the batch lacks filled with
+/// nulls (as [`table_order`] allows); a column `schema` lacks, or a missing non-nullable one, is
+/// SCHEMA_MISMATCH. With `cast`, columns are cast to `schema`'s types where Arrow can (as later
+/// batches of a write always were to the first one's; a value that does not convert is an error);
+/// without, they keep their own fields, for a writer that checks types itself (`RecordBatchWriter`).
+pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<RecordBatch> {
+    if batch.schema().fields() == schema.fields() {
+        return Ok(batch);
+    }
+    let names = |s: &SchemaRef| s.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>().join(", ");
+    if batch.schema().fields().iter().any(|f| schema.field_with_name(f.name()).is_err()) {
+        let msg = format!("batch columns [{}] differ from the write's [{}]", names(&batch.schema()), names(schema));
+        return Err(ZError::new(Code::SchemaMismatch, msg));
+    }
+    let input = batch.schema();
+    let (fields, columns): (Vec<FieldRef>, Vec<_>) = schema
+        .fields()
+        .iter()
+        .map(|f| match input.index_of(f.name()).ok() {
+            Some(i) => {
+                let (column, field) = (batch.column(i), &input.fields()[i]);
+                if column.data_type() == f.data_type() || !(cast || fits(column.data_type(), f.data_type())) {
+                    return Ok((if cast { f.clone() } else { field.clone() }, column.clone()));
+                }
+                let out = if cast { f.clone() } else { Arc::new(field.as_ref().clone().with_data_type(f.data_type().clone())) };
+                Ok((out, exact_cast(column, f.data_type(), f.name())?))
+            }
+            None if is_generated(f) => {
+                Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the generated column '{}' (only delta-rs's own writes compute it)", f.name())))
+            }
+            None if f.is_nullable() => Ok((f.clone(), new_null_array(f.data_type(), batch.num_rows()))),
+            None => Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the column '{}', which is not nullable", f.name()))),
+        })
+        .collect::<ZResult<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    let out = if cast { schema.clone() } else { Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())) };
+    Ok(RecordBatch::try_new(out, columns)?)
+}
