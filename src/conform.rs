@@ -1,13 +1,16 @@
 //! How written batches meet the table: columns matched by name, the ones the data leaves out filled
 //! with nulls (or, for generated columns, left to delta-rs to compute), and values cast into the
 //! table's types only where none changes; types Delta lacks (dictionaries, views, unsigned integers)
-//! become the ones it stores first. Used by every writer (`write.rs`, `worker.rs`).
+//! become the ones it stores first. Used by every writer (`write.rs`, `worker.rs`), with the table
+//! rules only delta-rs's `WriteBuilder` evaluates ([`unchecked_rules`]).
 
 use std::sync::Arc;
 
 use deltalake::arrow::array::{ArrayRef, AsArray as _, RecordBatch, new_null_array};
 use deltalake::arrow::compute::{CastOptions, cast_with_options};
 use deltalake::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Schema, SchemaRef, TimeUnit};
+
+use deltalake::DeltaTable;
 
 use crate::error::{Code, ZError, ZResult};
 use crate::ipc;
@@ -122,7 +125,39 @@ fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef>
 /// A generated column (`delta.generationExpression`): delta-rs's `WriteBuilder` computes its values
 /// when the data leaves it out, and checks them when the data gives them.
 pub fn is_generated(f: &Field) -> bool {
-    f.metadata().contains_key("delta.generationExpression")
+    f.metadata().contains_key(GENERATION_EXPRESSION)
+}
+
+const GENERATION_EXPRESSION: &str = "delta.generationExpression";
+
+/// Field metadata keys that make delta-rs compute or check values on write.
+const COMPUTED_FIELD_KEYS: [&str; 3] = ["delta.invariants", GENERATION_EXPRESSION, "delta.identity."];
+
+/// What `table` asks of its writers that `RecordBatchWriter` does not do (CHECK constraints;
+/// invariants, generated or identity columns), which only delta-rs's `WriteBuilder` evaluates.
+/// `None` when it asks none of it.
+pub fn unchecked_rules(table: &DeltaTable) -> ZResult<Option<&'static str>> {
+    let state = table.snapshot()?;
+    if state.metadata().configuration().keys().any(|k| k.starts_with("delta.constraints.")) {
+        return Ok(Some("CHECK constraints"));
+    }
+    if has_computed_field(&serde_json::to_value(state.snapshot().schema().as_ref())?) {
+        return Ok(Some("generated, identity or invariant columns"));
+    }
+    Ok(None)
+}
+
+/// Any field (at any depth) whose metadata asks delta-rs to compute or check its values.
+pub fn has_computed_field(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let computed = map.get("metadata").and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| COMPUTED_FIELD_KEYS.iter().any(|c| k.starts_with(c))));
+            computed || map.values().any(has_computed_field)
+        }
+        Value::Array(items) => items.iter().any(has_computed_field),
+        _ => false,
+    }
 }
 
 /// `batch` with `schema`'s columns, matched by name, a nullable column the batch lacks filled with
@@ -163,4 +198,20 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
         .unzip();
     let out = if cast { schema.clone() } else { Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())) };
     Ok(RecordBatch::try_new(out, columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn computed_fields_are_found_at_any_depth() {
+        let plain = serde_json::json!({"type": "struct", "fields": [{"name": "a", "type": "long", "nullable": true, "metadata": {"comment": "x"}}]});
+        assert!(!has_computed_field(&plain));
+        let nested = serde_json::json!({"type": "struct", "fields": [{"name": "s", "type": {"type": "struct", "fields": [
+            {"name": "g", "type": "long", "nullable": true, "metadata": {"delta.generationExpression": "1"}}]}, "nullable": true, "metadata": {}}]});
+        assert!(has_computed_field(&nested));
+        let identity = serde_json::json!({"fields": [{"name": "id", "metadata": {"delta.identity.start": 1}}]});
+        assert!(has_computed_field(&identity));
+    }
 }

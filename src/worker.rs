@@ -83,7 +83,7 @@ pub(crate) fn open_writer(
 ) -> ZResult<(RecordBatchWriter, Vec<String>)> {
     let (writer, partition_columns) = if exists {
         // It would write values the table forbids, unchecked (and nulls where it computes values).
-        if let Some(rules) = crate::append::unchecked_rules(table)? {
+        if let Some(rules) = crate::conform::unchecked_rules(table)? {
             return Err(ZError::new(
                 Code::UnsupportedFeature,
                 format!("the table has {rules}, which this writer (delta-rs's RecordBatchWriter: DeltaWriter, and every write of the slim build) does not evaluate; DeltaOutputAdapter / writeDelta of the full build does"),

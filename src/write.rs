@@ -201,7 +201,7 @@ impl NativeTableWriter {
             if batch.num_rows() == 0 {
                 continue;
             }
-            let batch = to_stored(batch)?;
+            let batch = to_stored(batch).map_err(|e| e.context(&self.uri))?;
             if matches!(*state, State::Idle) {
                 *state = self.start(batch.schema()).await?;
             }

@@ -157,7 +157,7 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
         // What the table would be created with, back in Arrow: equal means no cast on write.
         let kernel: Result<StructType, _> = schema.as_ref().try_into_kernel();
         let Ok(kernel) = kernel else { return Ok(false) };
-        if append::has_computed_field(&serde_json::to_value(&kernel)?) {
+        if crate::conform::has_computed_field(&serde_json::to_value(&kernel)?) {
             return Ok(false);
         }
         let back: Result<Schema, _> = (&kernel).try_into_arrow();
@@ -168,7 +168,7 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
         return Ok(false);
     }
     let state = table.snapshot()?;
-    if !state.metadata().partition_columns().is_empty() || append::unchecked_rules(table)?.is_some() {
+    if !state.metadata().partition_columns().is_empty() || crate::conform::unchecked_rules(table)?.is_some() {
         return Ok(false);
     }
     let protocol = serde_json::to_value(state.protocol())?;
