@@ -355,6 +355,18 @@ describe('tables whose writers compute or check values', () => {
     assert.deepEqual(rows(pyRead(uri)), want)
   })
 
+  it('DeltaCoordinator refuses workers\' files for a table that gained a CHECK constraint after they wrote', async () => {
+    const uri = scratch('constraint-since')
+    await writeDelta(uri, [{ id: 1 }])
+    const w = new DeltaWriter(uri)
+    await w.write([{ id: -2 }])
+    const files = await w.finish()
+    await (await DeltaTable.open(uri)).alterTable.addConstraint({ id_positive: 'id > 0' })
+    await rejectsWith(new DeltaCoordinator(uri).commit(files), 'UNSUPPORTED_FEATURE', /CHECK constraints/)
+    assert.equal((await DeltaTable.open(uri)).version, 1)
+    assert.deepEqual(rows(await readDelta(uri)), [{ id: '1' }])
+  })
+
   it('DeltaWriter refuses tables with generated columns or CHECK constraints (it would not evaluate them); nothing is written', async () => {
     for (const [name, re] of [['generated', /generated/], ['constrained', /CHECK constraints/]]) {
       const uri = scratch(name)

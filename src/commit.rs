@@ -93,6 +93,13 @@ async fn validate(actions: &[FileAction], table: &DeltaTable, exists: bool) -> Z
         }
     }
     if exists {
+        // Workers refuse such tables when they open them; this catches rules added since.
+        if let Some(rules) = crate::conform::unchecked_rules(table)? {
+            return Err(ZError::new(
+                Code::UnsupportedFeature,
+                format!("the table has {rules}, which the workers' writer (DeltaWriter) does not evaluate: their files cannot be committed to it"),
+            ));
+        }
         let state = table.snapshot()?;
         let table_schema = serde_json::to_value(state.snapshot().schema().as_ref())?;
         if !same_columns(&actions[0].schema, &table_schema) {
