@@ -124,8 +124,19 @@ fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef>
 
 /// A generated column (`delta.generationExpression`): delta-rs's `WriteBuilder` computes its values
 /// when the data leaves it out, and checks them when the data gives them.
-pub fn is_generated(f: &Field) -> bool {
+fn is_generated(f: &Field) -> bool {
     f.metadata().contains_key(GENERATION_EXPRESSION)
+}
+
+/// The schema row objects are decoded with into `table`: without the generated columns no row names,
+/// which delta-rs then computes (decoded, they would be nulls that fail its check).
+pub fn for_rows(table: SchemaRef, rows: &str) -> SchemaRef {
+    let given = |f: &FieldRef| !is_generated(f) || crate::rows::mentions_key(rows, f.name());
+    if table.fields().iter().all(given) {
+        return table;
+    }
+    let fields: Vec<FieldRef> = table.fields().iter().filter(|f| given(f)).cloned().collect();
+    Arc::new(Schema::new_with_metadata(fields, table.metadata().clone()))
 }
 
 const GENERATION_EXPRESSION: &str = "delta.generationExpression";

@@ -10,7 +10,7 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use deltalake::arrow::array::RecordBatch;
-use deltalake::arrow::datatypes::{FieldRef, Schema, SchemaRef};
+use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
 use deltalake::parquet::basic::{Compression, GzipLevel, ZstdLevel};
@@ -27,7 +27,7 @@ use crate::write_datafusion::spawn_writer;
 use crate::write_slim::spawn_writer;
 use tokio::task::JoinHandle;
 
-use crate::conform::{by_name, is_generated, table_order, to_stored};
+use crate::conform::{by_name, for_rows, table_order, to_stored};
 use crate::convert;
 use crate::rows;
 use crate::handover::{self, JsBatch};
@@ -320,11 +320,7 @@ impl NativeTableWriter {
             if rows.is_empty() {
                 return Ok(());
             }
-            // Generated columns no row gives are left to delta-rs to compute (decoded, they would be nulls).
-            let table_schema = self.table_schema().await?.map(|s| {
-                let given = |f: &FieldRef| !is_generated(f) || rows::mentions_key(&rows, f.name());
-                if s.fields().iter().all(given) { s } else { Arc::new(Schema::new_with_metadata(s.fields().iter().filter(|f| given(f)).cloned().collect::<Vec<_>>(), s.metadata().clone())) }
-            });
+            let table_schema = self.table_schema().await?.map(|s| for_rows(s, &rows));
             let allow_new = self.options.schema_mode.is_some();
             self.push(rows::rows_to_batches(&rows, first_row as usize, table_schema.as_ref(), allow_new, &hints)?).await
         })
