@@ -5,7 +5,7 @@ import path from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
-import { DataType, Float64, Table, TimestampMillisecond, Utf8, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
+import { Bool, DataType, DateDay, Float64, Table, TimestampMicrosecond, TimestampMillisecond, Utf8, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
 import { DeltaError } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -152,6 +152,42 @@ export function fileFilterTests(readDelta) {
       const got = rows(await readDelta(fixture('bad_pages'), { columns: ['id', 'note'], filter })).sort((a, b) => Number(a.id) - Number(b.id))
       assert.deepEqual(got, range(from, to).map((i) => ({ id: String(i), note: `note ${i}` })), JSON.stringify(filter))
     }
+  })
+}
+
+/**
+ * Filter values as JS code has them: epoch-millisecond numbers (`Date.now()`, `getTime()`) and
+ * `Date`s on timestamp and date columns, bigints on long columns, 'true'/'false' text on booleans
+ * (delta-rs writes partition filters as text). Values that cannot mean anything against the
+ * column are INVALID_ARGUMENT, never a planner error or a silent cast. Both builds run these.
+ */
+export function filterValueTests({ writeDelta, readDelta }) {
+  it('numbers on time columns are epoch milliseconds, bigints and text compare with their columns, nonsense is refused', async () => {
+    const uri = scratch('filter-values')
+    const at = (i) => Date.UTC(2024, 0, 1 + i, 12)
+    await writeDelta(uri, new Table({
+      id: vectorFromArray([0n, 1n, 2n, 3n]),
+      ts: vectorFromArray([0, 1, 2, 3].map((i) => new Date(at(i))), new TimestampMicrosecond('UTC')),
+      day: vectorFromArray([0, 1, 2, 3].map((i) => new Date(at(i))), new DateDay()),
+      ok: vectorFromArray([true, false, null, true], new Bool()),
+    }))
+    const ids = (filter) => readIds(readDelta, uri, { filter })
+    assert.deepEqual(await ids([['ts', '>', at(1)]]), [2, 3])
+    assert.deepEqual(await ids([['ts', '>=', at(1)], ['ts', '<', new Date(at(3))]]), [1, 2])
+    assert.deepEqual(await ids([['ts', 'in', [at(0), at(3), null]]]), [0, 3])
+    assert.deepEqual(await ids([['day', '>=', Date.UTC(2024, 0, 3)]]), [2, 3])
+    assert.deepEqual(await ids([['day', '=', at(1)]]), await ids([['day', '=', new Date(at(1))]]))
+    assert.deepEqual(await ids([['id', '=', 2n]]), [2])
+    assert.deepEqual(await ids([['id', 'in', [1n, 3]]]), [1, 3])
+    assert.deepEqual(await ids([['ok', '=', 'true']]), [0, 3])
+    assert.deepEqual(await ids([['ok', '!=', 'false'], ['ok', '=', true]]), [0, 3])
+    for (const [filter, re] of [
+      [[['ts', '>', at(1) + 0.5]], /cannot be compared with column 'ts'.*epoch milliseconds/],
+      [[['ok', '=', 1]], /value 1 cannot be compared with column 'ok'/],
+      [[['id', '=', true]], /value true cannot be compared with column 'id'/],
+      [[['ok', '=', 'maybe']], /cannot be compared with column 'ok'/],
+      [[['id', '>', Number.NaN]], /NaN is not a finite number/],
+    ]) await rejectsWith(readDelta(uri, { filter }), 'INVALID_ARGUMENT', re)
   })
 }
 

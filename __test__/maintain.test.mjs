@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import { Field, Int32, Utf8 } from 'apache-arrow'
+import { DateDay, Field, Int32, Table, Utf8, vectorFromArray } from 'apache-arrow'
 import { DeltaError, DeltaTable, readDelta, writeDelta } from '../index.mjs'
 import { DV_TABLE, INT96_BIG_DATES, INT96_TABLE, engineTable, int96Rows, people, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
@@ -63,6 +63,39 @@ describe('maintenance', () => {
     const z = await (await DeltaTable.open(uri)).optimize.zOrder(['id', 'name'])
     assert.ok(z.numFilesAdded >= 1)
     assert.deepEqual(byId(await readDelta(uri)), before)
+    await samePython(uri)
+  })
+
+  it('optimize filters take values as reads do: Dates and epoch ms select a day, bigints a number, null the null partition', async () => {
+    // Three small files in each (day, n) partition, day null for n = 0; a compaction merges a partition's three files into one.
+    const uri = scratch('compact-values')
+    const days = [null, '2024-01-01', '2024-01-02']
+    for (let k = 0; k < 3; k++) {
+      await writeDelta(uri, new Table({
+        id: vectorFromArray([0, 1, 2].map((n) => k * 3 + n), new Int32()),
+        n: vectorFromArray([0n, 1n, 2n]),
+        day: vectorFromArray(days.map((d) => (d ? new Date(d) : null)), new DateDay()),
+      }), { partitionBy: ['day', 'n'] })
+    }
+    const before = byId(await readDelta(uri))
+    const compacted = async (filter) => {
+      const dt = await DeltaTable.open(uri)
+      const m = await dt.optimize.compact({ filter })
+      return m.numFilesRemoved
+    }
+    assert.equal(await compacted([['day', '=', new Date('2024-01-01')]]), 3)
+    assert.equal(await compacted([['day', '>=', Date.UTC(2024, 0, 2)], ['n', '=', 2n]]), 3)
+    assert.equal(await compacted([['day', '=', null]]), 3)
+    assert.equal(await compacted([['n', 'not in', [5n, null]]]), 0) // all three partitions are one file now
+    const files = await (await DeltaTable.open(uri)).files()
+    assert.equal(files.length, 3)
+    assert.deepEqual(byId(await readDelta(uri)), before)
+    for (const [filter, re] of [
+      [[['day', '=', 'someday']], /cannot be compared with column 'day'/],
+      [[['nope', '=', 1]], /unknown column 'nope'/],
+      [[['n', 'in', [1n, null]]], /cannot match null inside 'in'/],
+      [[['day', '=', 1.5]], /epoch milliseconds/],
+    ]) await rejectsWith((await DeltaTable.open(uri)).optimize.compact({ filter }), 'INVALID_ARGUMENT', re)
     await samePython(uri)
   })
 

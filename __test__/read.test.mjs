@@ -5,7 +5,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { RecordBatch, Table, makeVector } from 'apache-arrow'
 import { DeltaInputAdapter, DeltaTable, DeltaError, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
-import { DV_TABLE, INT96_NESTED, INT96_TABLE, columnNames, engineTable, int96NestedRows, int96Rows, fixture, fileFilterTests, partitionFilterCases, pyRead, rows, scratch } from './helpers.mjs'
+import { DV_TABLE, INT96_NESTED, INT96_TABLE, columnNames, engineTable, int96NestedRows, int96Rows, fixture, fileFilterTests, filterValueTests, partitionFilterCases, pyRead, rows, scratch } from './helpers.mjs'
 
 async function assertSameAsPython(name, opts = {}) {
   const ours = await readDelta(fixture(name), opts)
@@ -195,6 +195,7 @@ describe('DeltaInputAdapter', () => {
   })
 
   fileFilterTests(readDelta)
+  filterValueTests({ writeDelta, readDelta })
 
   it('readAll keeps an explicit batchSize and otherwise collects in large batches', async () => {
     const uri = scratch('one-big-file')

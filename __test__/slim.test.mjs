@@ -16,7 +16,7 @@ process.env.ZOOPIPE_VARIANT = 'slim'
 
 
 const { DeltaCoordinator, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import('../index.mjs')
-const { DV_TABLE, INT96_NESTED, INT96_TABLE, RUN, big, dataFiles, arrowInputWriteTests, engineTable, fixture, idColumns, int96NestedRows, int96Rows, partitionFilterCases, fileFilterTests, people, pyRead, range, readIds, rejectsWith, rows, scratch } = await import('./helpers.mjs')
+const { DV_TABLE, INT96_NESTED, INT96_TABLE, RUN, big, dataFiles, arrowInputWriteTests, engineTable, fixture, idColumns, int96NestedRows, int96Rows, partitionFilterCases, fileFilterTests, filterValueTests, people, pyRead, range, readIds, rejectsWith, rows, scratch } = await import('./helpers.mjs')
 
 const ids = (uri, opts) => readIds(readDelta, uri, opts)
 const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
@@ -96,6 +96,7 @@ describe('slim build: reads', () => {
   })
 
   fileFilterTests(readDelta)
+  filterValueTests({ writeDelta, readDelta })
 
   it('a filter keeping many scattered rows returns exactly them (the read stops filtering early, the exact filter stays)', async () => {
     const { Table, makeVector } = await import('apache-arrow')

@@ -3,7 +3,7 @@
 // index.mjs the ES module build, so objects we return are instances of the caller's own classes.
 const native = require('./native')
 const { DeltaError, call, invalid, toDeltaError } = require('./errors')
-const { toMillis, openOptions, scanOptions, storageOptions, checkUri } = require('./options')
+const { toMillis, openOptions, scanOptions, filterOption, storageOptions, checkUri } = require('./options')
 
 function createApi(arrow) {
   const decodeSchema = (buf) => arrow.tableFromIPC(buf).schema
@@ -190,7 +190,7 @@ function createApi(arrow) {
     return { customMetadata: cp.customMetadata, appId: cp.appId, appVersion: cp.appVersion }
   }
   function optimizeOptions({ targetSize, filter, compression } = {}) {
-    return { targetSize, filter, compression }
+    return { targetSize, filter: filterOption(filter), compression }
   }
   function sqlMap(obj) {
     const out = {}

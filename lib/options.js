@@ -58,7 +58,15 @@ function filterValue(v) {
   if (v instanceof Date) return v.toISOString()
   if (typeof v === 'bigint') return v.toString()
   if (Array.isArray(v)) return v.map(filterValue)
+  if (typeof v === 'number' && !Number.isFinite(v)) throw invalid(`filter value ${v} is not a finite number`)
   return v === undefined ? null : v
+}
+
+/** A `filter` option as it crosses to the native layer (undefined when not given). */
+function filterOption(filter) {
+  if (filter === undefined || filter === null) return undefined
+  if (!Array.isArray(filter)) throw invalid('filter must be an array of [column, op, value] triples')
+  return filter.map((t) => (Array.isArray(t) ? t.map(filterValue) : t))
 }
 
 function scanOptions(opts = {}) {
@@ -69,10 +77,8 @@ function scanOptions(opts = {}) {
     }
     out.columns = opts.columns
   }
-  if (opts.filter !== undefined && opts.filter !== null) {
-    if (!Array.isArray(opts.filter)) throw invalid('filter must be an array of [column, op, value] triples')
-    out.filter = opts.filter.map((t) => (Array.isArray(t) ? t.map(filterValue) : t))
-  }
+  const filter = filterOption(opts.filter)
+  if (filter !== undefined) out.filter = filter
   if (opts.batchSize !== undefined && opts.batchSize !== null) {
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1 || opts.batchSize > 2 ** 31) {
       throw invalid(`batchSize must be a positive integer, got ${opts.batchSize}`)
@@ -87,4 +93,4 @@ function checkUri(uri) {
   return uri
 }
 
-module.exports = { toMillis, openOptions, scanOptions, storageOptions, checkUri, isPlainObject }
+module.exports = { toMillis, openOptions, scanOptions, filterOption, storageOptions, checkUri, isPlainObject }

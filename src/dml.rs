@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::convert;
 use crate::error::{ZError, ZResult, guard};
+use crate::filter;
 use crate::maintain::{OpOptions, props};
 use crate::read::{DEFAULT_BATCH_SIZE, NativeBatchStream};
 use crate::scan_datafusion::batches;
@@ -88,29 +89,6 @@ fn metrics(m: impl serde::Serialize) -> ZResult<Value> {
     })
 }
 
-/// One `[column, op, value]` term as strings; `true` when the value was a list.
-type StringTerm = (String, String, Vec<String>, bool);
-
-fn filter_strings(filter: &Value) -> ZResult<Vec<StringTerm>> {
-    let terms = filter.as_array().ok_or_else(|| ZError::invalid("filter must be an array of [column, op, value] triples"))?;
-    terms
-        .iter()
-        .map(|t| {
-            let (Some(col), Some(op), Some(v)) = (t.get(0).and_then(Value::as_str), t.get(1).and_then(Value::as_str), t.get(2)) else {
-                return Err(ZError::invalid(format!("filter term {t} is not a [column, op, value] triple")));
-            };
-            let s = |v: &Value| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Ok(match v {
-                Value::Array(vs) => (col.to_string(), op.to_string(), vs.iter().map(s).collect(), true),
-                one => (col.to_string(), op.to_string(), vec![s(one)], false),
-            })
-        })
-        .collect()
-}
-
 #[napi]
 impl NativeTable {
     #[napi]
@@ -118,13 +96,16 @@ impl NativeTable {
         guard(async move {
             let o = options.unwrap_or_default();
             let props = props(&op)?;
-            let terms = o.filter.as_ref().map(filter_strings).transpose()?.unwrap_or_default();
             self.run(async move |t| {
+                let terms = match &o.filter {
+                    Some(f) => filter::to_partition_terms(&t.snapshot()?.snapshot().arrow_schema(), f)?,
+                    None => Vec::new(),
+                };
                 let literals = terms
                     .iter()
-                    .map(|(c, op, vs, set)| {
-                        let value = if *set { FilterValue::Set(vs.iter().map(String::as_str).collect()) } else { FilterValue::Scalar(&vs[0]) };
-                        Ok(filter_literal(c, op, value)?)
+                    .map(|p| {
+                        let value = if p.set { FilterValue::Set(p.values.iter().map(String::as_str).collect()) } else { FilterValue::Scalar(&p.values[0]) };
+                        Ok(filter_literal(&p.column, p.op, value)?)
                     })
                     .collect::<ZResult<Vec<_>>>()?;
                 let mut b = t.optimize().with_filters(&literals).with_commit_properties(props).with_session_state(session::state()?);

@@ -31,7 +31,7 @@ pub struct Term<'a> {
     pub name: &'a str,
     pub data_type: DataType,
     pub op: Op,
-    pub values: Vec<&'a Value>,
+    pub values: Vec<Value>,
     pub with_null: bool,
 }
 
@@ -68,17 +68,21 @@ fn term<'a>(schema: &Schema, t: &'a Value, at: usize) -> ZResult<Term<'a>> {
         ZError::invalid(format!("filter[{at}]: unknown column '{name}' (table columns: {})", known.join(", ")))
     })?;
     let value = &parts[2];
+    let data_type = field.data_type();
     let scalar = |v: &Value| match v {
         Value::Array(_) | Value::Object(_) => Err(ZError::invalid(format!("filter[{at}]: value for '{name}' must be a scalar, got {v}"))),
         _ => Ok(()),
     };
+    let time = |v: &Value| normalise(v, data_type).ok_or_else(|| {
+        ZError::invalid(format!("filter[{at}]: value {v} cannot be compared with column '{name}' of type {data_type} (a number there is whole epoch milliseconds)"))
+    });
     let (op, values, with_null) = match op {
         "in" | "not in" => {
             let list = value
                 .as_array()
                 .ok_or_else(|| ZError::invalid(format!("filter[{at}]: '{op}' needs an array of values, got {value}")))?;
             list.iter().try_for_each(scalar)?;
-            let values = list.iter().filter(|v| !v.is_null()).collect();
+            let values = list.iter().filter(|v| !v.is_null()).map(time).collect::<ZResult<_>>()?;
             (if op == "in" { Op::In } else { Op::NotIn }, values, list.iter().any(Value::is_null))
         }
         "=" | "==" if value.is_null() => (Op::IsNull, vec![], false),
@@ -96,11 +100,27 @@ fn term<'a>(schema: &Schema, t: &'a Value, at: usize) -> ZResult<Term<'a>> {
                 ">" => Op::Gt,
                 _ => Op::Ge,
             };
-            (op, vec![value], false)
+            (op, vec![time(value)?], false)
         }
         other => return Err(ZError::invalid(format!("filter[{at}]: unknown operator '{other}' (expected one of {OPS})"))),
     };
-    Ok(Term { at, name, data_type: field.data_type().clone(), op, values, with_null })
+    Ok(Term { at, name, data_type: data_type.clone(), op, values, with_null })
+}
+
+/// JS numbers arrive as doubles: a whole one within ±2^53 becomes an integer, so it casts exactly to
+/// the column's type. A number against a timestamp or date column is the instant JS means by it,
+/// epoch milliseconds (as `Date.now()`, `getTime()` and row objects have it): it becomes the ISO
+/// text `Date` values already cross as, so both compare the same. `None` for a number there that
+/// is not whole milliseconds. Other values pass unchanged.
+fn normalise(value: &Value, data_type: &DataType) -> Option<Value> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let Value::Number(n) = value else { return Some(value.clone()) };
+    let whole = n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT).map(|f| f as i64));
+    if matches!(data_type, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64) {
+        let at = chrono::DateTime::from_timestamp_millis(whole?)?;
+        return Some(Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+    }
+    Some(whole.map_or_else(|| value.clone(), Value::from))
 }
 
 /// The checked terms of a filter (empty for `[]`).
@@ -119,7 +139,7 @@ mod datafusion {
     use serde_json::Value;
 
     use super::{Op, Term, terms};
-    use crate::error::ZResult;
+    use crate::error::{ZError, ZResult};
 
     /// A JSON value as a literal of the column's type where that is lossless; otherwise the natural
     /// literal, which DataFusion's type coercion compares correctly (e.g. `int_col < 1.5`).
@@ -133,7 +153,16 @@ mod datafusion {
             Value::String(s) => ScalarValue::Utf8(Some(s.clone())),
             _ => ScalarValue::Null,
         };
-        let should_cast = matches!(natural, ScalarValue::Utf8(_) | ScalarValue::Int64(_)) && t.data_type != DataType::Boolean;
+        // Text casts to every type ('true' to a boolean, as delta-rs partition filters write it);
+        // booleans and numbers do not compare with each other.
+        let should_cast = match (&natural, t.data_type == DataType::Boolean) {
+            (ScalarValue::Utf8(_), _) => true,
+            (ScalarValue::Int64(_), false) => true,
+            // DataFusion's coercion compares a fraction with a number column (`int_col < 1.5`).
+            (ScalarValue::Float64(_), false) => !t.data_type.is_numeric(),
+            (ScalarValue::Boolean(_), true) => false,
+            _ => return Err(t.not_comparable(value)),
+        };
         if !should_cast {
             return Ok(lit(natural));
         }
@@ -167,6 +196,59 @@ mod datafusion {
         })
     }
 
+    /// One term as delta-rs's partition filters take it (optimize's `filter`): the operator and each
+    /// value as the text of a partition value of the column (`""` is null), converted by the same
+    /// cast as the expressions, so a `Date` or epoch-ms number on a date column is its day.
+    pub struct PartitionTerm {
+        pub column: String,
+        pub op: &'static str,
+        pub values: Vec<String>,
+        pub set: bool,
+    }
+
+    fn partition_text(t: &Term, value: &Value) -> ZResult<String> {
+        let Expr::Literal(v, _) = literal(t, value)? else { return Err(t.not_comparable(value)) };
+        let micros = |us: i64| chrono::DateTime::from_timestamp_micros(us).map(|at| at.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+        let text = match v.cast_to(&t.data_type) {
+            Ok(ScalarValue::Date32(Some(days))) => chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0).map(|at| at.format("%Y-%m-%d").to_string()),
+            Ok(ScalarValue::TimestampMicrosecond(Some(us), _)) => micros(us),
+            Ok(ScalarValue::Utf8(Some(s))) => Some(s),
+            Ok(v) if !v.is_null() => Some(v.to_string()),
+            _ => None,
+        };
+        text.ok_or_else(|| t.not_comparable(value))
+    }
+
+    /// The filter as partition terms (see [`PartitionTerm`]). They are ANDed, so `not in` a list
+    /// with null adds `!= null`; `in` a list with null cannot be said and is refused.
+    pub fn to_partition_terms(schema: &Schema, filter: &Value) -> ZResult<Vec<PartitionTerm>> {
+        let mut out = Vec::new();
+        for t in terms(schema, filter)? {
+            let values = t.values.iter().map(|v| partition_text(&t, v)).collect::<ZResult<Vec<_>>>()?;
+            let column = t.name.to_string();
+            let (op, set) = match t.op {
+                Op::IsNull | Op::Eq => ("=", false),
+                Op::IsNotNull | Op::Ne => ("!=", false),
+                Op::Lt => ("<", false),
+                Op::Le => ("<=", false),
+                Op::Gt => (">", false),
+                Op::Ge => (">=", false),
+                Op::In if t.with_null => {
+                    return Err(ZError::invalid(format!("filter[{}]: this filter cannot match null inside 'in' (use ['{column}', '=', null] apart)", t.at)));
+                }
+                Op::In => ("in", true),
+                Op::NotIn => ("not in", true),
+            };
+            if t.with_null {
+                out.push(PartitionTerm { column: column.clone(), op: "!=", values: vec![String::new()], set: false });
+            }
+            // A null partition value is the empty text.
+            let values = if matches!(t.op, Op::IsNull | Op::IsNotNull) { vec![String::new()] } else { values };
+            out.push(PartitionTerm { column, op, values, set });
+        }
+        Ok(out)
+    }
+
     /// The AND of all terms as a DataFusion expression, or `None` for an empty filter.
     pub fn to_expr(schema: &Schema, filter: &Value) -> ZResult<Option<Expr>> {
         let mut exprs = terms(schema, filter)?.into_iter().map(|t| expr(&t));
@@ -175,7 +257,7 @@ mod datafusion {
     }
 }
 #[cfg(feature = "datafusion")]
-pub use datafusion::to_expr;
+pub use datafusion::{to_expr, to_partition_terms};
 
 #[cfg(not(feature = "datafusion"))]
 mod kernel {
@@ -211,11 +293,16 @@ mod kernel {
     }
 
     /// A JSON value as a scalar of the column's type, converted by the same Arrow cast the full
-    /// build's DataFusion literals use (ISO dates and timestamps, decimals, numbers as days or
-    /// microseconds). Unlike DataFusion there is no numeric coercion: a fractional number against
+    /// build's DataFusion literals use (ISO dates and timestamps, decimals; numbers against time
+    /// columns arrive as ISO text, see `normalise`). Unlike DataFusion there is no numeric coercion: a fractional number against
     /// an integer column (`int_col < 1.5`) is refused rather than truncated.
     fn literal(t: &Term, value: &Value) -> ZResult<Scalar> {
         let natural: ArrayRef = match value {
+            // Booleans compare only with boolean columns, numbers only with others (Arrow would
+            // cast true to 1, 5 to true).
+            Value::Bool(_) | Value::Number(_) if value.is_boolean() != (t.data_type == DataType::Boolean) => {
+                return Err(t.not_comparable(value));
+            }
             Value::Bool(b) => Arc::new(BooleanArray::from(vec![*b])),
             Value::Number(n) => match n.as_i64() {
                 Some(i) => Arc::new(Int64Array::from(vec![i])),
