@@ -300,6 +300,26 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     assert.equal((await DeltaTable.open(uri)).version, 3)
   })
 
+  it('bigints into int columns and doubles into float columns when every value is in range; others are INVALID_DATA, nothing written', async () => {
+    const uri = scratch('narrowing')
+    const data = (i, x) => new Table({ i: makeVector(BigInt64Array.from(i)), x: makeVector(Float64Array.from(x)) })
+    const schema = new Table({ i: makeVector(Int32Array.from([1])), x: makeVector(Float32Array.from([0.5])) })
+    await writeDelta(uri, schema)
+    await writeDelta(uri, data([2n, -(2n ** 31n)], [1.25, -3e38]))
+    const w = new DeltaWriter(uri)
+    await w.write(data([3n], [0.1]))
+    await new DeltaCoordinator(uri).commit(await w.finish())
+    assert.deepEqual((await DeltaTable.open(uri)).schema().fields.map((f) => String(f.type)), ['Int32', 'Float32'])
+    const got = (await readDelta(uri)).toArray().map((r) => [r.i, r.x]).sort((a, b) => a[0] - b[0])
+    assert.deepEqual(got, [[-(2 ** 31), Math.fround(-3e38)], [1, 0.5], [2, 1.25], [3, Math.fround(0.1)]])
+    await rejectsWith(writeDelta(uri, data([4n, 2n ** 31n], [1, 2])), 'INVALID_DATA', /column 'i'.*2147483648/)
+    await rejectsWith(writeDelta(uri, data([4n], [1e39])), 'INVALID_DATA', /column 'x': 10{39} is out of the range/)
+    const bad = new DeltaWriter(uri)
+    await rejectsWith(bad.write(data([2n ** 40n], [1])), 'INVALID_DATA', /column 'i'/)
+    assert.equal((await DeltaTable.open(uri)).version, 2)
+    assert.equal((await readDelta(uri)).numRows, 4)
+  })
+
   it('DeltaWriter partitions a new table by a dictionary-encoded column', async () => {
     const uri = scratch('dict-worker-parted')
     const w = new DeltaWriter(uri, { partitionBy: ['day'] })

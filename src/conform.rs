@@ -92,31 +92,48 @@ fn int_bits(t: &DataType) -> Option<i32> {
     }
 }
 
-/// Whether a column of `from` goes into a column of `to` without changing a value: wider integers
-/// and floats, timestamps of the same zone at microseconds (Delta's unit) from a coarser unit, and
-/// floats into integers when every value is a whole number in range (checked by [`exact_cast`]:
-/// JS numbers are doubles, as in `tableFromJSON`). Such columns are cast to the table's type; other
-/// differences are left to the writer's own rules.
+/// Whether a column of `from` goes into a column of `to`, checked value by value by [`exact_cast`]:
+/// wider integers and floats, timestamps of the same zone at microseconds (Delta's unit) from a
+/// coarser unit; narrower integers and doubles into floats when every value is in range, and floats
+/// into integers when every value is a whole number in range (JS numbers are doubles, as in
+/// `tableFromJSON`; bigints are longs) — the values SQL's store assignment (Spark's ANSI policy)
+/// accepts. Such columns are cast to the table's type; other differences are left to the writer's
+/// own rules.
 fn fits(from: &DataType, to: &DataType) -> bool {
     use DataType::*;
     match (from, to) {
         (Timestamp(unit, a), Timestamp(TimeUnit::Microsecond, b)) => a == b && matches!(unit, TimeUnit::Second | TimeUnit::Millisecond),
-        (Float32, Float64) | (Int8 | Int16, Float32) | (Int8 | Int16 | Int32, Float64) => true,
+        (Float32, Float64) | (Float64, Float32) | (Int8 | Int16, Float32) | (Int8 | Int16 | Int32, Float64) => true,
         (Float32 | Float64, _) => int_bits(to).is_some(),
-        _ => matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a < b),
+        _ => matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a != b),
     }
 }
 
-/// `column` cast to `to` (a value that does not convert is an error); floats into integers only
-/// when every value is a whole number within `to`, since Arrow's cast would truncate 2.5 to 2.
+/// `column` cast to `to` (a value that does not convert is an error). Values out of `to`'s range
+/// are INVALID_DATA naming the column, never wrapped or made infinite; floats go into integers only
+/// when every value is a whole number, since Arrow's cast would truncate 2.5 to 2.
 fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef> {
-    if let (DataType::Float32 | DataType::Float64, Some(bits)) = (column.data_type(), int_bits(to)) {
-        let doubles = cast_with_options(column, &DataType::Float64, &CastOptions::default())?;
-        let limit = 2f64.powi(bits - 1);
-        let bad = doubles.as_primitive::<Float64Type>().iter().flatten().find(|v| v.fract() != 0.0 || *v < -limit || *v >= limit);
-        if let Some(v) = bad {
-            return Err(ZError::new(Code::InvalidData, format!("column '{name}': {v} is not a whole number within the table's type {to}")));
+    let out_of_range = |v: &dyn std::fmt::Display| ZError::new(Code::InvalidData, format!("column '{name}': {v} is not a whole number within the table's type {to}"));
+    match (column.data_type(), to) {
+        (DataType::Float32 | DataType::Float64, DataType::Float32) => {
+            let doubles = cast_with_options(column, &DataType::Float64, &CastOptions::default())?;
+            if let Some(v) = doubles.as_primitive::<Float64Type>().iter().flatten().find(|v| v.is_finite() && v.abs() > f64::from(f32::MAX)) {
+                return Err(ZError::new(Code::InvalidData, format!("column '{name}': {v} is out of the range of the table's type {to}")));
+            }
         }
+        (DataType::Float32 | DataType::Float64, _) if int_bits(to).is_some() => {
+            let doubles = cast_with_options(column, &DataType::Float64, &CastOptions::default())?;
+            let limit = 2f64.powi(int_bits(to).unwrap_or(64) - 1);
+            if let Some(v) = doubles.as_primitive::<Float64Type>().iter().flatten().find(|v| v.fract() != 0.0 || *v < -limit || *v >= limit) {
+                return Err(out_of_range(&v));
+            }
+        }
+        (from, _) if matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a > b) => {
+            // Arrow's checked cast names the first value that does not fit.
+            let opts = CastOptions { safe: false, ..Default::default() };
+            return cast_with_options(column, to, &opts).map_err(|e| ZError::new(Code::InvalidData, format!("column '{name}' into the table's type {to}: {e}")));
+        }
+        _ => {}
     }
     let opts = CastOptions { safe: false, ..Default::default() };
     cast_with_options(column, to, &opts).map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{name}' does not fit the write's type {to}: {e}")))
