@@ -192,6 +192,47 @@ export function filterValueTests({ writeDelta, readDelta }) {
 }
 
 /**
+ * Writes that get no rows: an append commits nothing, an overwrite empties the table (as Spark and
+ * Python `deltalake` do), an empty apache-arrow table creates a new table with its schema. Both
+ * builds run these.
+ */
+export function emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaOutputAdapter, DeltaWriter }) {
+  it('no rows: an append commits nothing, an overwrite empties the table, an empty apache-arrow table creates one', async () => {
+    const uri = scratch('empty')
+    await writeDelta(uri, people([1, 2]))
+    const empty = new Table({ id: makeVector(new BigInt64Array(0)), name: vectorFromArray([], new Utf8()) })
+    assert.deepEqual(await writeDelta(uri, []), { version: 0, numFiles: 0, numRows: 0, numBytes: 0 })
+    assert.deepEqual(await writeDelta(uri, empty), { version: 0, numFiles: 0, numRows: 0, numBytes: 0 })
+    assert.equal((await readDelta(uri)).numRows, 2)
+    assert.deepEqual(await writeDelta(uri, [], { mode: 'overwrite' }), { version: 1, numFiles: 0, numRows: 0, numBytes: 0 })
+    assert.equal((await readDelta(uri)).numRows, 0)
+    assert.equal(pyRead(uri).numRows, 0)
+    assert.deepEqual((await readDelta(uri, { version: 0 })).numRows, 2)
+    await writeDelta(uri, people([3]))
+    assert.deepEqual(await new DeltaOutputAdapter(uri, { mode: 'overwrite' }).close(), { version: 3, numFiles: 0, numRows: 0, numBytes: 0 })
+    await writeDelta(uri, people([4]))
+    assert.equal((await writeDelta(uri, empty, { mode: 'overwrite' })).version, 5)
+    assert.equal((await readDelta(uri)).numRows, 0)
+    assert.deepEqual((await readDelta(uri)).schema.fields.map((f) => f.name), ['id', 'name'])
+
+    const fresh = scratch('empty-new')
+    assert.deepEqual(await writeDelta(fresh, []), { version: -1, numFiles: 0, numRows: 0, numBytes: 0 })
+    assert.ok(!(await DeltaTable.isDeltaTable(fresh)))
+    assert.deepEqual(await writeDelta(fresh, empty, { partitionBy: ['name'] }), { version: 0, numFiles: 0, numRows: 0, numBytes: 0 })
+    const dt = await DeltaTable.open(fresh)
+    assert.deepEqual(dt.schema().fields.map((f) => `${f.name}:${f.type}`), ['id:Int64', 'name:Utf8'])
+    assert.deepEqual(dt.metadata().partitionColumns, ['name'])
+    assert.deepEqual(pyRead(fresh).schema.fields.map((f) => f.name), ['id', 'name'])
+    await writeDelta(fresh, people([5]))
+    assert.deepEqual(rows(await readDelta(fresh)).map((r) => r.id), ['5'])
+
+    const w = new DeltaWriter(uri)
+    await w.write(empty)
+    assert.deepEqual(await w.finish(), [])
+  })
+}
+
+/**
  * Writes of apache-arrow tables as its builders make them: strings dictionary-encoded
  * (`tableFromArrays`, `vectorFromArray`; Delta has no dictionary type), all-null columns left out
  * (`tableFromJSON`), typed arrays declared non-null, unsigned typed arrays (Delta has no unsigned

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { RecordBatch, Table, makeVector } from 'apache-arrow'
 import { DeltaInputAdapter, DeltaTable, DeltaError, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
-import { DV_TABLE, INT96_NESTED, INT96_TABLE, columnNames, engineTable, int96NestedRows, int96Rows, fixture, fileFilterTests, filterValueTests, partitionFilterCases, pyRead, rows, scratch } from './helpers.mjs'
+import { DV_TABLE, INT96_NESTED, INT96_TABLE, columnNames, engineTable, int96NestedRows, int96Rows, fixture, fileFilterTests, filterValueTests, partitionFilterCases, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 async function assertSameAsPython(name, opts = {}) {
   const ours = await readDelta(fixture(name), opts)
@@ -323,6 +323,15 @@ describe('bad input is a DeltaError with a code', () => {
   }
   it('names the table in the message', async () => {
     await assert.rejects(readDelta(fixture('missing_file')), (e) => e.message.includes('missing_file'))
+  })
+
+  it('says what is wrong with an option: a column listed twice, a version given as text', async () => {
+    await rejectsWith(readDelta(fixture('simple'), { columns: ['id', 'id'] }), 'INVALID_ARGUMENT', /column 'id' is listed twice in columns \(at 0 and 1\)/)
+    await rejectsWith(readDelta(fixture('simple'), { version: '1' }), 'INVALID_ARGUMENT', /version must be an integer, got '1'/)
+    const dt = await DeltaTable.open(fixture('simple'))
+    await rejectsWith(dt.loadVersion('1'), 'INVALID_ARGUMENT', /got '1'/)
+    await dt.loadVersion(1n)
+    assert.equal(dt.version, 1)
   })
 })
 

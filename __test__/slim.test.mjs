@@ -16,7 +16,7 @@ process.env.ZOOPIPE_VARIANT = 'slim'
 
 
 const { DeltaCoordinator, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import('../index.mjs')
-const { DV_TABLE, INT96_NESTED, INT96_TABLE, RUN, big, dataFiles, arrowInputWriteTests, engineTable, fixture, idColumns, int96NestedRows, int96Rows, partitionFilterCases, fileFilterTests, filterValueTests, people, pyRead, range, readIds, rejectsWith, rows, scratch } = await import('./helpers.mjs')
+const { DV_TABLE, INT96_NESTED, INT96_TABLE, RUN, big, dataFiles, arrowInputWriteTests, emptyInputWriteTests, engineTable, fixture, idColumns, int96NestedRows, int96Rows, partitionFilterCases, fileFilterTests, filterValueTests, people, pyRead, range, readIds, rejectsWith, rows, scratch } = await import('./helpers.mjs')
 
 const ids = (uri, opts) => readIds(readDelta, uri, opts)
 const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
@@ -109,6 +109,7 @@ describe('slim build: reads', () => {
 
   it('bad filters are INVALID_ARGUMENT', async () => {
     await rejectsWith(readDelta(fixture('simple'), { filter: [['nope', '=', 1]] }), 'INVALID_ARGUMENT', /unknown column/)
+    await rejectsWith(readDelta(fixture('simple'), { columns: ['id', 'id'] }), 'INVALID_ARGUMENT', /column 'id' is listed twice/)
     await rejectsWith(readDelta(fixture('simple'), { filter: [['id', '=', 'abc']] }), 'INVALID_ARGUMENT', /cannot be compared/)
     await rejectsWith(readDelta(fixture('simple'), { filter: [['id', '<', 1.5]] }), 'INVALID_ARGUMENT', /cannot be compared/)
   })
@@ -133,6 +134,7 @@ describe('slim build: reads', () => {
 
 describe('slim build: writes', () => {
   arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
+  emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaOutputAdapter, DeltaWriter })
 
   it('refuses tables with CHECK constraints or generated columns (its writer does not evaluate them); nothing is written', async () => {
     for (const [name, re] of [['constrained', /CHECK constraints/], ['generated', /generated/]]) {

@@ -3,7 +3,7 @@
 // index.mjs the ES module build, so objects we return are instances of the caller's own classes.
 const native = require('./native')
 const { DeltaError, call, invalid, toDeltaError } = require('./errors')
-const { toMillis, openOptions, scanOptions, filterOption, storageOptions, checkUri } = require('./options')
+const { toMillis, toVersion, openOptions, scanOptions, filterOption, storageOptions, checkUri } = require('./options')
 
 function createApi(arrow) {
   const decodeSchema = (buf) => arrow.tableFromIPC(buf).schema
@@ -79,8 +79,9 @@ function createApi(arrow) {
     async files() { return call(() => this._t.files()) }
 
     async loadVersion(version) {
-      if (!Number.isInteger(version)) throw invalid(`version must be an integer, got ${version}`)
-      await call(() => this._t.loadVersion(version))
+      const v = toVersion(version)
+      if (v === undefined) throw invalid('loadVersion needs a version number')
+      await call(() => this._t.loadVersion(v))
       return this
     }
 
@@ -516,9 +517,11 @@ function createApi(arrow) {
       return call(() => sink.writeIpc(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)))
     }
     if (isArrowTable(data)) {
-      if (data.numRows === 0) return
+      const schemaIpc = () => Buffer.from(arrow.tableToIPC(new arrow.Table(data.schema), 'stream'))
+      // No rows still carries a schema: an overwrite with it empties the table, a new table gets it.
+      if (data.numRows === 0) return call(() => sink.writeIpc(schemaIpc()))
       const parts = data.batches.map(fromRecordBatch)
-      if (parts.every(Boolean)) return call(() => sink.writeBatches(Buffer.from(arrow.tableToIPC(new arrow.Table(data.schema), 'stream')), parts))
+      if (parts.every(Boolean)) return call(() => sink.writeBatches(schemaIpc(), parts))
       return call(() => sink.writeIpc(Buffer.from(arrow.tableToIPC(data, 'stream'))))
     }
     if (isArrowBatch(data)) return feed(sink, new arrow.Table(data))

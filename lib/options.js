@@ -28,7 +28,7 @@ function toMillis(ts, what = 'timestamp') {
 function toVersion(v) {
   if (v === undefined || v === null) return undefined
   const n = typeof v === 'bigint' ? Number(v) : v
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw invalid(`version must be an integer, got ${String(v)}`)
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw invalid(`version must be an integer, got ${typeof v === 'string' ? `'${v}'` : String(v)}`)
   return n
 }
 
@@ -93,4 +93,4 @@ function checkUri(uri) {
   return uri
 }
 
-module.exports = { toMillis, openOptions, scanOptions, filterOption, storageOptions, checkUri, isPlainObject }
+module.exports = { toMillis, toVersion, openOptions, scanOptions, filterOption, storageOptions, checkUri, isPlainObject }

@@ -41,8 +41,11 @@ impl Term<'_> {
     }
 }
 
-/// Every name must be a column of `schema`.
+/// Every name must be a column of `schema`, once.
 pub fn check_columns(schema: &Schema, columns: &[String]) -> ZResult<()> {
+    if let Some((i, j, name)) = columns.iter().enumerate().find_map(|(j, name)| columns[..j].iter().position(|c| c == name).map(|i| (i, j, name))) {
+        return Err(ZError::invalid(format!("column '{name}' is listed twice in columns (at {i} and {j})")));
+    }
     match columns.iter().find(|name| schema.field_with_name(name).is_err()) {
         Some(name) => {
             let known: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();

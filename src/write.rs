@@ -64,6 +64,13 @@ pub struct WriteResult {
     pub num_bytes: i64,
 }
 
+impl WriteResult {
+    /// No commit: the table stays at `version`.
+    fn nothing(version: i64) -> Self {
+        Self { version, num_files: 0, num_rows: 0, num_bytes: 0 }
+    }
+}
+
 pub fn save_mode(mode: Option<&str>) -> ZResult<SaveMode> {
     match mode.unwrap_or("append") {
         "append" => Ok(SaveMode::Append),
@@ -144,8 +151,9 @@ impl Drop for Running {
 }
 
 enum State {
-    /// Nothing written yet.
-    Idle,
+    /// No rows written yet; the schema of the first batch given without rows (an empty
+    /// apache-arrow table), which `close()` may still commit.
+    Idle(Option<SchemaRef>),
     Running(Running),
     /// `mode: 'ignore'` on an existing table: writes are dropped.
     Ignoring(i64),
@@ -195,14 +203,18 @@ impl NativeTableWriter {
         Ok(State::Running(Running { tx, task, schema }))
     }
 
-    async fn push(&self, batches: Vec<RecordBatch>) -> ZResult<()> {
+    /// Write `batches` of `schema`.
+    async fn push(&self, schema: SchemaRef, batches: Vec<RecordBatch>) -> ZResult<()> {
         let mut state = self.state.lock().await;
+        if let State::Idle(seen) = &mut *state {
+            seen.get_or_insert(schema);
+        }
         for batch in batches {
             if batch.num_rows() == 0 {
                 continue;
             }
             let batch = to_stored(batch).map_err(|e| e.context(&self.uri))?;
-            if matches!(*state, State::Idle) {
+            if matches!(*state, State::Idle(_)) {
                 *state = self.start(batch.schema()).await?;
             }
             match &mut *state {
@@ -216,10 +228,25 @@ impl NativeTableWriter {
                 }
                 State::Ignoring(_) => {}
                 State::Finished => return Err(ZError::invalid("the output adapter is closed")),
-                State::Idle => unreachable!(),
+                State::Idle(_) => unreachable!(),
             }
         }
         Ok(())
+    }
+
+    /// A write that got no rows still commits in two cases, as Spark and Python `deltalake` do: an
+    /// overwrite of an existing table (it becomes empty, or loses the rows its `predicate` matches),
+    /// and a new table whose schema an empty batch gave (it is created with no files). Otherwise
+    /// nothing is committed: `Ignoring` the current version (-1 without a table).
+    async fn start_empty(&self, seen: Option<SchemaRef>) -> ZResult<State> {
+        let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+        let overwrite = save_mode(self.options.mode.as_deref())? == SaveMode::Overwrite;
+        let schema = match seen {
+            Some(s) if overwrite || !exists => to_stored(RecordBatch::new_empty(s))?.schema(),
+            None if overwrite && exists => table.snapshot()?.snapshot().arrow_schema(),
+            _ => return Ok(State::Ignoring(if exists { table.version().unwrap_or(0) as i64 } else { -1 })),
+        };
+        self.start(schema).await
     }
 
     /// The table schema when the table exists (row objects are decoded with it).
@@ -286,15 +313,15 @@ impl NativeTableWriter {
         };
         check()?;
         let storage = storage::storage_options(&uri, options.storage_options.clone());
-        Ok(Self { uri, options, storage, state: Arc::new(Mutex::new(State::Idle)) })
+        Ok(Self { uri, options, storage, state: Arc::new(Mutex::new(State::Idle(None))) })
     }
 
     /// Write Arrow IPC bytes (stream or file format).
     #[napi]
     pub async fn write_ipc(&self, data: Buffer) -> napi::Result<()> {
         guard(async move {
-            let (_, batches) = convert::decode_ipc(&data)?;
-            self.push(batches).await
+            let (schema, batches) = convert::decode_ipc(&data)?;
+            self.push(schema, batches).await
         })
         .await
     }
@@ -306,7 +333,7 @@ impl NativeTableWriter {
         guard(async move {
             let (schema, _) = convert::decode_ipc(&schema)?;
             let batches = handover::from_js(&schema, &batches)?;
-            self.push(batches).await
+            self.push(schema, batches).await
         })
         .await
     }
@@ -322,7 +349,11 @@ impl NativeTableWriter {
             }
             let table_schema = self.table_schema().await?.map(|s| for_rows(s, &rows));
             let allow_new = self.options.schema_mode.is_some();
-            self.push(rows::rows_to_batches(&rows, first_row as usize, table_schema.as_ref(), allow_new, &hints)?).await
+            let batches = rows::rows_to_batches(&rows, first_row as usize, table_schema.as_ref(), allow_new, &hints)?;
+            match batches.first() {
+                Some(b) => self.push(b.schema(), batches).await,
+                None => Ok(()),
+            }
         })
         .await
     }
@@ -332,22 +363,19 @@ impl NativeTableWriter {
     pub async fn close(&self) -> napi::Result<WriteResult> {
         guard(async move {
             let mut state = self.state.lock().await;
-            match std::mem::replace(&mut *state, State::Finished) {
-                State::Running(running) => {
-                    let table = running.commit().await?;
-                    let version = table.version().unwrap_or(0);
-                    let (num_files, num_rows, num_bytes) = commit_stats(&table, version).await?;
-                    Ok(WriteResult { version: version as i64, num_files, num_rows, num_bytes })
-                }
-                State::Ignoring(version) => Ok(WriteResult { version, num_files: 0, num_rows: 0, num_bytes: 0 }),
-                // Nothing written: no commit (documented), report the current version or -1.
-                State::Idle => {
-                    let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
-                    let version = if exists { table.version().unwrap_or(0) as i64 } else { -1 };
-                    Ok(WriteResult { version, num_files: 0, num_rows: 0, num_bytes: 0 })
-                }
-                State::Finished => Err(ZError::invalid("the output adapter is already closed")),
-            }
+            let running = match std::mem::replace(&mut *state, State::Finished) {
+                State::Idle(seen) => self.start_empty(seen).await?,
+                other => other,
+            };
+            let running = match running {
+                State::Running(running) => running,
+                State::Ignoring(version) => return Ok(WriteResult::nothing(version)),
+                State::Idle(_) | State::Finished => return Err(ZError::invalid("the output adapter is already closed")),
+            };
+            let table = running.commit().await?;
+            let version = table.version().unwrap_or(0);
+            let (num_files, num_rows, num_bytes) = commit_stats(&table, version).await?;
+            Ok(WriteResult { version: version as i64, num_files, num_rows, num_bytes })
         })
         .await
     }

@@ -77,7 +77,8 @@ pub fn spawn_writer(target: append::Target, o: &WriteOptions, uri: &str, mut rx:
             if fast && !ended {
                 return append::Append::open(target, &o)?.write(head, rx).await;
             }
-            let rx = if head.is_empty() {
+            // Input that ended (a small write, or none at all) is replayed with its end mark.
+            let rx = if !ended {
                 rx
             } else {
                 let (tx, rest) = mpsc::channel(head.len() + 1);
