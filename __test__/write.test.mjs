@@ -291,7 +291,12 @@ describe('partitions, options and commit properties', () => {
     assert.ok(fs.readdirSync(uri).includes('part=__HIVE_DEFAULT_PARTITION__'))
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
     assert.equal((await readDelta(uri, { filter: [['part', '=', 'x=y']] })).numRows, 1)
-    await rejectsWith(writeDelta(scratch('bad-part'), people([1]), { partitionBy: ['nope'] }), 'INVALID_ARGUMENT')
+    await rejectsWith(writeDelta(scratch('bad-part'), people([1]), { partitionBy: ['nope'] }), 'INVALID_ARGUMENT', /unknown partition column 'nope'/)
+    const allPart = scratch('all-part')
+    await rejectsWith(writeDelta(allPart, people([1]), { partitionBy: ['id', 'name'] }), 'INVALID_ARGUMENT', /needs at least one column that is not a partition column/)
+    assert.ok(!fs.existsSync(path.join(allPart, '_delta_log')))
+    const w = new DeltaWriter(scratch('all-part-worker'), { partitionBy: ['id', 'name'] })
+    await rejectsWith(w.write(people([1])), 'INVALID_ARGUMENT', /not a partition column/)
   })
 
   it('customMetadata lands in the commit info and appId/appVersion write a txn action', async () => {

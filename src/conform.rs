@@ -49,6 +49,18 @@ pub fn to_stored(batch: RecordBatch) -> ZResult<RecordBatch> {
     Ok(RecordBatch::try_new(target, columns)?)
 }
 
+/// The partition columns of a new table of `schema`, checked: each must be a column, and at least
+/// one column must stay a data column (delta-rs's writer failed on a batch with no columns left).
+pub fn check_new_partitioning(schema: &Schema, partition_by: &[String]) -> ZResult<()> {
+    if let Some(c) = partition_by.iter().find(|c| schema.field_with_name(c).is_err()) {
+        return Err(ZError::invalid(format!("unknown partition column '{c}'")));
+    }
+    if schema.fields().iter().all(|f| partition_by.contains(f.name())) {
+        return Err(ZError::invalid("partitionBy takes every column: a Delta table needs at least one column that is not a partition column"));
+    }
+    Ok(())
+}
+
 /// What a write into an existing table streams: the table's columns in the table's order, each in
 /// the input's type (nullable where the table's column is: apache-arrow declares typed arrays
 /// non-null), and a nullable column the input lacks as the table has it, filled with nulls by

@@ -96,9 +96,7 @@ pub(crate) fn open_writer(
         (RecordBatchWriter::for_table(table)?, actual)
     } else {
         let partition_by = partition_by.cloned().unwrap_or_default();
-        if let Some(c) = partition_by.iter().find(|c| schema.field_with_name(c).is_err()) {
-            return Err(ZError::invalid(format!("unknown partition column '{c}'")));
-        }
+        crate::conform::check_new_partitioning(&schema, &partition_by)?;
         (RecordBatchWriter::try_new(table.table_url().as_str(), schema, Some(partition_by.clone()), Some(storage.clone()))?, partition_by)
     };
     Ok(match writer_properties(compression)? {

@@ -27,7 +27,7 @@ use crate::write_datafusion::spawn_writer;
 use crate::write_slim::spawn_writer;
 use tokio::task::JoinHandle;
 
-use crate::conform::{by_name, for_rows, table_order, to_stored};
+use crate::conform::{by_name, check_new_partitioning, for_rows, table_order, to_stored};
 use crate::convert;
 use crate::rows;
 use crate::handover::{self, JsBatch};
@@ -188,10 +188,8 @@ impl NativeTableWriter {
                 SaveMode::Ignore => return Ok(State::Ignoring(table.version().unwrap_or(0) as i64)),
                 _ => {}
             }
-        } else if let Some(cols) = &o.partition_by
-            && let Some(c) = cols.iter().find(|c| schema.field_with_name(c).is_err())
-        {
-            return Err(ZError::invalid(format!("{}: unknown partition column '{c}'", self.uri)));
+        } else if let Some(cols) = &o.partition_by {
+            check_new_partitioning(&schema, cols).map_err(|e| e.context(&self.uri))?;
         }
         if !exists && o.predicate.is_some() {
             return Err(ZError::new(Code::TableNotFound, format!("{}: predicate needs an existing table", self.uri)));
