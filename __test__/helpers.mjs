@@ -233,6 +233,26 @@ export function emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaO
 }
 
 /**
+ * Writers racing to create one table: one creates it, the others fail with COMMIT_CONFLICT and
+ * commit nothing (delta-rs 1.1 committed the losers' CREATE TABLE again as version 1, replacing
+ * the winner's schema). Both builds run these.
+ */
+export function createRaceTests({ writeDelta, readDelta }) {
+  it('writers racing to create a table: one creates it, the others are COMMIT_CONFLICT, the schema is the winner\'s', async () => {
+    for (let round = 0; round < 5; round++) {
+      const uri = scratch('create-race')
+      const results = await Promise.allSettled([1, 2, 3].map((i) => writeDelta(uri, [{ id: i, [`c${i}`]: 'x' }])))
+      const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i + 1] : []))
+      assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.reason?.message)))
+      for (const r of results) if (r.status === 'rejected') assert.ok(['COMMIT_CONFLICT', 'SCHEMA_MISMATCH'].includes(r.reason.code), r.reason.message)
+      const log = fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json'))
+      assert.deepEqual(log, ['00000000000000000000.json'])
+      assert.deepEqual(rows(await readDelta(uri)), [{ id: String(won[0]), [`c${won[0]}`]: 'x' }])
+    }
+  })
+}
+
+/**
  * Writes of apache-arrow tables as its builders make them: strings dictionary-encoded
  * (`tableFromArrays`, `vectorFromArray`; Delta has no dictionary type), all-null columns left out
  * (`tableFromJSON`), typed arrays declared non-null, unsigned typed arrays (Delta has no unsigned

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DateDay, Field, Float64, Int32, List, Struct, TimestampMicrosecond, Utf8, makeVector, tableFromArrays, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
-import { RUN, big, dataFiles, arrowInputWriteTests, emptyInputWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
+import { RUN, big, dataFiles, arrowInputWriteTests, createRaceTests, emptyInputWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -344,6 +344,7 @@ describe('partitions, options and commit properties', () => {
 describe('apache-arrow tables as its builders make them', () => {
   arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaOutputAdapter, DeltaWriter })
+  createRaceTests({ writeDelta, readDelta })
 })
 
 describe('tables whose writers compute or check values', () => {
@@ -493,8 +494,25 @@ describe('DeltaWriter + DeltaCoordinator', () => {
     await rejectsWith(c.commit([files[0], files[0]]), 'INVALID_ARGUMENT', /twice/)
     await rejectsWith(c.commit([{ nonsense: true }]), 'INVALID_ARGUMENT')
     assert.equal(await DeltaTable.isDeltaTable(uri), false)
-    assert.equal((await c.commit(JSON.parse(JSON.stringify(files)))).version, 1)
+    assert.equal((await c.commit(JSON.parse(JSON.stringify(files)))).version, 0)
     assert.deepEqual(await ids(uri), [1, 2])
+  })
+
+  it('a missing table is created with the files in one version; coordinators racing to create it both commit', async () => {
+    const uri = scratch('coord-create')
+    const written = async (ids) => { const w = new DeltaWriter(uri); await w.write(people(ids)); return w.finish() }
+    const res = await new DeltaCoordinator(uri).commit(await written([1, 2]), { appId: 'create', appVersion: 1 })
+    assert.deepEqual(res, { version: 0, numFiles: 1, committed: true })
+    assert.deepEqual(logFiles(uri), ['00000000000000000000.json'])
+    assert.deepEqual(await ids(uri), [1, 2])
+    assert.equal((await new DeltaCoordinator(uri).commit(await written([3]), { appId: 'create', appVersion: 1 })).committed, false)
+
+    const raced = scratch('coord-create-race')
+    const batches = await Promise.all([[10], [20], [30]].map(async (i) => { const w = new DeltaWriter(raced); await w.write(people(i)); return w.finish() }))
+    const results = await Promise.all(batches.map((f) => new DeltaCoordinator(raced).commit(f)))
+    assert.deepEqual(results.map((r) => r.version).sort(), [0, 1, 2])
+    assert.deepEqual(await ids(raced), [10, 20, 30])
+    assert.deepEqual(rows(pyRead(raced)), rows(await readDelta(raced)))
   })
 
   it('creates the table with an explicit schema, and rejects files of another schema', async () => {

@@ -191,8 +191,10 @@ impl NewTable {
             .with_columns(schema.fields().cloned())
             .with_partition_columns(self.partition_by)
             .with_actions(adds.into_iter().map(Action::Add))
-            .with_commit_properties(props)
-            // Another writer created the table since this one started: fail rather than guess.
+            // Another writer created the table since this one started: fail (COMMIT_CONFLICT) rather
+            // than guess. Without retries: delta-rs 1.1 would commit this CREATE TABLE again as
+            // version 1 on losing the race for version 0, replacing the winner's metadata.
+            .with_commit_properties(props.with_max_retries(0))
             .with_save_mode(SaveMode::ErrorIfExists);
         if let Some(name) = self.name {
             b = b.with_table_name(name);
@@ -203,6 +205,9 @@ impl NewTable {
         if let Some(conf) = self.configuration {
             b = b.with_configuration(conf);
         }
-        Ok(b.await?)
+        match b.await {
+            Ok(t) => Ok(t),
+            Err(e) => Err(crate::commit::creation_error(table, e.into()).await),
+        }
     }
 }

@@ -192,6 +192,19 @@ pub(crate) async fn commit_adds(
     Ok(finalized.version())
 }
 
+/// The error of a commit that created `table`: when another writer created the table meanwhile
+/// (delta-rs says "already exists", or "Failed to commit transaction: 0" for a lost race without
+/// retries), COMMIT_CONFLICT saying so; otherwise (or for an error about the data) `e` as it is.
+pub(crate) async fn creation_error(table: &DeltaTable, e: ZError) -> ZError {
+    if !matches!(e.code, Code::CommitConflict | Code::Internal) {
+        return e;
+    }
+    match table.verify_deltatable_existence().await {
+        Ok(true) => ZError::new(Code::CommitConflict, "another writer created the table at the same time; nothing was committed (write again to add to it)"),
+        _ => e,
+    }
+}
+
 /// JS numbers arrive as doubles; integral ones become integers again for serde.
 fn integral_numbers(v: &mut Value) {
     match v {
@@ -209,51 +222,64 @@ fn integral_numbers(v: &mut Value) {
 }
 
 impl NativeCoordinator {
-    async fn create_if_missing(&self, table: DeltaTable, first: &FileAction) -> ZResult<DeltaTable> {
+    /// Create the missing table with the files in its first version (one version, as every commit
+    /// of the coordinator): `None` when another writer created the table meanwhile. No retries: on
+    /// losing the race for version 0, delta-rs 1.1's commit would write this CREATE TABLE again as
+    /// version 1, replacing the winner's metadata (seen with three racing coordinators).
+    async fn create_with_files(&self, table: &DeltaTable, actions: &[FileAction], props: CommitProperties) -> ZResult<Option<i64>> {
         let (schema, partition_columns) = match &self.create_with {
             Some((schema, parts)) => (schema.clone(), parts.clone()),
-            None => (serde_json::from_value(first.schema.clone())?, first.partition_columns.clone()),
+            None => (serde_json::from_value(actions[0].schema.clone())?, actions[0].partition_columns.clone()),
         };
         let created = CreateBuilder::new()
             .with_log_store(table.log_store())
             .with_columns(schema.fields().cloned())
             .with_partition_columns(partition_columns)
-            .with_save_mode(SaveMode::Ignore)
+            .with_actions(actions.iter().map(|a| Action::Add(a.add.clone())))
+            .with_commit_properties(props.with_max_retries(0))
+            .with_save_mode(SaveMode::ErrorIfExists)
             .await;
         match created {
-            Ok(t) => Ok(t),
-            // Another coordinator created it first.
-            Err(_) => Ok(table_or_new(&self.uri, &self.storage).await?.0),
+            Ok(t) => Ok(Some(t.version().unwrap_or(0) as i64)),
+            Err(e) => match creation_error(table, e.into()).await {
+                e if e.code == Code::CommitConflict => Ok(None),
+                e => Err(e),
+            },
         }
     }
 
     async fn commit_once(&self, actions: &[FileAction], options: &CommitOptions) -> ZResult<CommitResult> {
-        let (mut table, exists) = table_or_new(&self.uri, &self.storage).await?;
-        if let (Some(id), Some(v)) = (&options.app_id, options.app_version)
-            && exists
-            && let Some(version) = already_committed(&table, id, v).await?
-        {
-            return Ok(CommitResult { version, num_files: 0, committed: false });
-        }
         if actions.is_empty() {
             return Err(ZError::invalid("commit() needs at least one file action"));
-        }
-        validate(actions, &table, exists).await?;
-        if let (false, Some((schema, parts))) = (exists, &self.create_with)
-            && (!same_columns(&actions[0].schema, &serde_json::to_value(schema)?) || &actions[0].partition_columns != parts)
-        {
-            return Err(ZError::invalid("the files' schema or partition columns differ from the schema given to the coordinator"));
-        }
-        if !exists {
-            table = self.create_if_missing(table, &actions[0]).await?;
-            validate(actions, &table, true).await?;
         }
         let mut props = commit_properties(options.custom_metadata.as_ref(), options.app_id.as_deref(), options.app_version)?;
         if let Some(n) = options.max_retries {
             props = props.with_max_retries(n as usize);
         }
-        let version = commit_adds(&table, self.mode, actions.iter().map(|a| a.add.clone()), None, props).await?;
-        Ok(CommitResult { version: version as i64, num_files: actions.len() as u32, committed: true })
+        let committed = |version: i64| CommitResult { version, num_files: actions.len() as u32, committed: true };
+        // Twice at most: a table another writer creates meanwhile is committed to as an existing one.
+        loop {
+            let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+            if let (Some(id), Some(v)) = (&options.app_id, options.app_version)
+                && exists
+                && let Some(version) = already_committed(&table, id, v).await?
+            {
+                return Ok(CommitResult { version, num_files: 0, committed: false });
+            }
+            validate(actions, &table, exists).await?;
+            if exists {
+                let version = commit_adds(&table, self.mode, actions.iter().map(|a| a.add.clone()), None, props).await?;
+                return Ok(committed(version as i64));
+            }
+            if let Some((schema, parts)) = &self.create_with
+                && (!same_columns(&actions[0].schema, &serde_json::to_value(schema)?) || &actions[0].partition_columns != parts)
+            {
+                return Err(ZError::invalid("the files' schema or partition columns differ from the schema given to the coordinator"));
+            }
+            if let Some(version) = self.create_with_files(&table, actions, props.clone()).await? {
+                return Ok(committed(version));
+            }
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::append;
-use crate::error::{ZError, ZResult};
+use crate::error::ZResult;
 use crate::write::{Msg, WriteOptions, WriteTask, commit_properties, next_batch, schema_mode, target_file_size, writer_properties};
 
 /// One-shot source of the channel's batches for DataFusion.
@@ -88,7 +88,14 @@ pub fn spawn_writer(target: append::Target, o: &WriteOptions, uri: &str, mut rx:
                 let _ = tx.try_send(None);
                 rest
             };
-            write_builder(target, &o, rx)?.await.map_err(ZError::from)
+            let created = (!target.exists).then(|| target.table.clone());
+            match write_builder(target, &o, rx)?.await {
+                Ok(t) => Ok(t),
+                Err(e) => match created {
+                    Some(table) => Err(crate::commit::creation_error(&table, e.into()).await),
+                    None => Err(e.into()),
+                },
+            }
         };
         run.await.map_err(|e| e.context(uri))
     }))
@@ -101,11 +108,18 @@ fn write_builder(t: append::Target, o: &WriteOptions, rx: mpsc::Receiver<Msg>) -
     let plan = LogicalPlanBuilder::scan("zoopipe_input", provider_as_source(Arc::new(provider)), None)?.build()?;
 
     let snapshot = if t.exists { Some(t.table.snapshot()?.snapshot().clone()) } else { None };
+    let mut props = commit_properties(o.custom_metadata.as_ref(), o.app_id.as_deref(), o.app_version)?;
+    if !t.exists {
+        // Creating the table: no retries. On losing the race for version 0, delta-rs 1.1 would
+        // commit this table's creation again as version 1, replacing the winner's metadata
+        // (schema, id); COMMIT_CONFLICT instead.
+        props = props.with_max_retries(0);
+    }
     let mut builder = WriteBuilder::new(t.table.log_store(), snapshot)
         .with_input_plan(plan)
         .with_session_state(crate::session::state()?)
         .with_save_mode(t.mode)
-        .with_commit_properties(commit_properties(o.custom_metadata.as_ref(), o.app_id.as_deref(), o.app_version)?);
+        .with_commit_properties(props);
     if let Some(cols) = &o.partition_by {
         builder = builder.with_partition_columns(cols.clone());
     }
