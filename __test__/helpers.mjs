@@ -5,7 +5,7 @@ import path from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
-import { Bool, DataType, DateDay, Float64, Table, TimestampMicrosecond, TimestampMillisecond, Utf8, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
+import { Bool, DataType, DateDay, Field, Float64, Int32, Int64, List, Struct, Table, TimestampMicrosecond, TimestampMillisecond, Utf8, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
 import { DeltaError } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -379,6 +379,31 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     await rejectsWith(bad.write(data([2n ** 40n], [1])), 'INVALID_DATA', /column 'i'/)
     assert.equal((await DeltaTable.open(uri)).version, 2)
     assert.equal((await readDelta(uri)).numRows, 4)
+  })
+
+  it('struct fields match by name at any depth: missing nullable ones are nulls, narrower numbers widen, extra ones are named', async () => {
+    const uri = scratch('nested-conform')
+    await writeDelta(uri, [{ id: 1, s: { a: 1, b: 'x' }, l: [1, 2] }])
+    const struct = (fields, values) => vectorFromArray(values, new Struct(fields.map(([n, t]) => new Field(n, t, true))))
+    const list = (values, t) => vectorFromArray(values, new List(new Field('item', t, true)))
+    const batch = (id, s, l) => new Table({ id: vectorFromArray([id]), s, l })
+    await writeDelta(uri, batch(2n, struct([['a', new Int64()]], [{ a: 2n }]), list([[3n]], new Int64())))
+    await writeDelta(uri, batch(3n, struct([['b', new Utf8()], ['a', new Int32()]], [{ b: 'y', a: 3 }]), list([[4, null]], new Int32())))
+    const w = new DeltaWriter(uri)
+    await w.write(batch(4n, struct([['b', new Utf8()], ['a', new Float64()]], [{ b: 'z', a: 4 }]), list([[5]], new Int32())))
+    await new DeltaCoordinator(uri).commit(await w.finish())
+    const got = (await readDelta(uri)).toArray().map((r) => JSON.stringify(r.toJSON(), (k, v) => (typeof v === 'bigint' ? Number(v) : v))).sort()
+    assert.deepEqual(got, [
+      '{"id":1,"s":{"a":1,"b":"x"},"l":[1,2]}',
+      '{"id":2,"s":{"a":2,"b":null},"l":[3]}',
+      '{"id":3,"s":{"a":3,"b":"y"},"l":[4,null]}',
+      '{"id":4,"s":{"a":4,"b":"z"},"l":[5]}',
+    ])
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+    await rejectsWith(writeDelta(uri, batch(5n, struct([['a', new Int64()], ['c', new Bool()]], [{ a: 5n, c: true }]), list([[]], new Int64()))), 'SCHEMA_MISMATCH', /no column 's\.c'/)
+    await rejectsWith(writeDelta(uri, batch(6n, struct([['a', new Float64()]], [{ a: 2.5 }]), list([[]], new Int64()))), 'INVALID_DATA', /column 's\.a': 2\.5 is not a whole number/)
+    await rejectsWith(writeDelta(uri, batch(7n, struct([['a', new Int64()]], [{ a: 1n }]), list([[0.5]], new Float64()))), 'INVALID_DATA', /column 'l\[\]': 0\.5/)
+    assert.equal((await DeltaTable.open(uri)).version, 3)
   })
 
   it('DeltaWriter partitions a new table by a dictionary-encoded column', async () => {

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use deltalake::arrow::array::{ArrayRef, AsArray as _, RecordBatch, new_null_array};
+use deltalake::arrow::array::{Array as _, ArrayRef, AsArray as _, LargeListArray, ListArray, RecordBatch, StructArray, new_null_array};
 use deltalake::arrow::compute::{CastOptions, cast_with_options};
 use deltalake::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Schema, SchemaRef, TimeUnit};
 
@@ -77,6 +77,9 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
         let msg = format!("the table has no column {} (schemaMode: 'merge' adds new columns)", extra.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "));
         return Err(ZError::new(Code::SchemaMismatch, msg));
     }
+    if let Some(path) = input.fields().iter().find_map(|f| extra_field(f.data_type(), table.field_with_name(f.name()).ok()?.data_type(), f.name())) {
+        return Err(ZError::new(Code::SchemaMismatch, format!("the table has no column '{path}' (schemaMode: 'merge' adds new columns)")));
+    }
     let fields = table
         .fields()
         .iter()
@@ -94,6 +97,19 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
     Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
 }
 
+/// The path of the first struct field (at any depth) of `from` that `to` lacks.
+fn extra_field(from: &DataType, to: &DataType, path: &str) -> Option<String> {
+    use DataType::*;
+    match (from, to) {
+        (Struct(a), Struct(b)) => a.iter().find_map(|f| match b.find(f.name()) {
+            None => Some(format!("{path}.{}", f.name())),
+            Some((_, t)) => extra_field(f.data_type(), t.data_type(), &format!("{path}.{}", f.name())),
+        }),
+        (List(a), List(b)) | (LargeList(a), LargeList(b)) => extra_field(a.data_type(), b.data_type(), &format!("{path}[]")),
+        _ => None,
+    }
+}
+
 fn int_bits(t: &DataType) -> Option<i32> {
     match t {
         DataType::Int8 => Some(8),
@@ -109,11 +125,18 @@ fn int_bits(t: &DataType) -> Option<i32> {
 /// coarser unit; narrower integers and doubles into floats when every value is in range, and floats
 /// into integers when every value is a whole number in range (JS numbers are doubles, as in
 /// `tableFromJSON`; bigints are longs) — the values SQL's store assignment (Spark's ANSI policy)
-/// accepts. Such columns are cast to the table's type; other differences are left to the writer's
-/// own rules.
+/// accepts; structs and lists whose fields and items go (the same rules at any depth). Such columns
+/// are cast to the table's type; other differences are left to the writer's own rules.
 fn fits(from: &DataType, to: &DataType) -> bool {
     use DataType::*;
+    let goes = |a: &DataType, b: &DataType| a == b || fits(a, b);
     match (from, to) {
+        // Structs by field name, in any order; a nullable field the data lacks is filled with nulls.
+        (Struct(a), Struct(b)) => {
+            a.iter().all(|f| b.find(f.name()).is_some())
+                && b.iter().all(|t| a.find(t.name()).map_or(t.is_nullable(), |(_, f)| goes(f.data_type(), t.data_type())))
+        }
+        (List(a), List(b)) | (LargeList(a), LargeList(b)) => goes(a.data_type(), b.data_type()),
         (Timestamp(unit, a), Timestamp(TimeUnit::Microsecond, b)) => a == b && matches!(unit, TimeUnit::Second | TimeUnit::Millisecond),
         (Float32, Float64) | (Float64, Float32) | (Int8 | Int16, Float32) | (Int8 | Int16 | Int32, Float64) => true,
         (Float32 | Float64, _) => int_bits(to).is_some(),
@@ -125,6 +148,35 @@ fn fits(from: &DataType, to: &DataType) -> bool {
 /// are INVALID_DATA naming the column, never wrapped or made infinite; floats go into integers only
 /// when every value is a whole number, since Arrow's cast would truncate 2.5 to 2.
 fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef> {
+    let nested = |c: &ArrayRef, to: &DataType, path: String| if c.data_type() == to { Ok(c.clone()) } else { exact_cast(c, to, &path) };
+    let invalid = |e: deltalake::arrow::error::ArrowError| ZError::new(Code::InvalidData, format!("column '{name}': {e}"));
+    match (column.data_type(), to) {
+        (DataType::Struct(_), DataType::Struct(fields)) => {
+            if let Some(path) = extra_field(column.data_type(), to, name) {
+                return Err(ZError::new(Code::SchemaMismatch, format!("the write has no column '{path}'")));
+            }
+            let s = column.as_struct();
+            let children = fields
+                .iter()
+                .map(|t| match s.column_by_name(t.name()) {
+                    Some(c) => nested(c, t.data_type(), format!("{name}.{}", t.name())),
+                    None => Ok(new_null_array(t.data_type(), s.len())),
+                })
+                .collect::<ZResult<Vec<_>>>()?;
+            return Ok(Arc::new(StructArray::try_new(fields.clone(), children, s.nulls().cloned()).map_err(invalid)?));
+        }
+        (DataType::List(_), DataType::List(item)) => {
+            let l = column.as_list::<i32>();
+            let values = nested(l.values(), item.data_type(), format!("{name}[]"))?;
+            return Ok(Arc::new(ListArray::try_new(item.clone(), l.offsets().clone(), values, l.nulls().cloned()).map_err(invalid)?));
+        }
+        (DataType::LargeList(_), DataType::LargeList(item)) => {
+            let l = column.as_list::<i64>();
+            let values = nested(l.values(), item.data_type(), format!("{name}[]"))?;
+            return Ok(Arc::new(LargeListArray::try_new(item.clone(), l.offsets().clone(), values, l.nulls().cloned()).map_err(invalid)?));
+        }
+        _ => {}
+    }
     let out_of_range = |v: &dyn std::fmt::Display| ZError::new(Code::InvalidData, format!("column '{name}': {v} is not a whole number within the table's type {to}"));
     match (column.data_type(), to) {
         (DataType::Float32 | DataType::Float64, DataType::Float32) => {

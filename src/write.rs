@@ -194,7 +194,10 @@ impl NativeTableWriter {
         if !exists && o.predicate.is_some() {
             return Err(ZError::new(Code::TableNotFound, format!("{}: predicate needs an existing table", self.uri)));
         }
-        let schema = if exists && o.schema_mode.is_none() { table_order(schema, &table.snapshot()?.snapshot().arrow_schema())? } else { schema };
+        let schema = match exists && o.schema_mode.is_none() {
+            true => table_order(schema, &table.snapshot()?.snapshot().arrow_schema()).map_err(|e| e.context(&self.uri))?,
+            false => schema,
+        };
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         let target = crate::append::Target { table, exists, schema: schema.clone(), mode, storage: self.storage.clone() };
         let task = spawn_writer(target, o, &self.uri, rx)?;
