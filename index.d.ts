@@ -167,8 +167,12 @@ export interface MergeMetrics {
 /** Clauses are SQL over the aliases, e.g. { updates: { name: 'source.name' } }. First matching clause wins. */
 export declare class MergeBuilder {
   whenMatchedUpdate(options: { updates: Record<string, string>; predicate?: string }): this
+  /** Set every target column from the source column of the same name (a source column the table lacks is SCHEMA_MISMATCH). */
+  whenMatchedUpdateAll(options?: { predicate?: string }): this
   whenMatchedDelete(options?: { predicate?: string }): this
   whenNotMatchedInsert(options: { values: Record<string, string>; predicate?: string }): this
+  /** Insert rows with every source column in the target column of the same name; the others are null. */
+  whenNotMatchedInsertAll(options?: { predicate?: string }): this
   whenNotMatchedBySourceUpdate(options: { updates: Record<string, string>; predicate?: string }): this
   whenNotMatchedBySourceDelete(options?: { predicate?: string }): this
   execute(): Promise<MergeMetrics>

@@ -157,6 +157,9 @@ describe('DML', () => {
     await rejectsWith(dt.delete('id >>> 3'), 'INVALID_ARGUMENT')
     await rejectsWith(dt.delete('nope = 1'), 'INVALID_ARGUMENT')
     await rejectsWith(dt.update({ set: { nope: '1' } }), 'INVALID_ARGUMENT')
+    await rejectsWith(dt.update({ set: { id: "'x'" } }), 'INVALID_ARGUMENT', /Cannot cast string 'x'/)
+    await rejectsWith(dt.update({ set: { id: 'name + 1' } }), 'INVALID_ARGUMENT', /Cannot coerce/)
+    await rejectsWith(dt.delete('nofunc(name)'), 'INVALID_ARGUMENT', /Invalid function 'nofunc'/)
     assert.equal((await DeltaTable.open(uri)).version, before)
     await dt.delete()
     assert.equal((await readDelta(uri)).numRows, 0)
@@ -183,6 +186,24 @@ describe('DML', () => {
     ])
     await samePython(uri)
     await rejectsWith(dt.merge([{ id: 1 }], { predicate: 'target.nope = source.id' }).whenMatchedDelete().execute(), 'INVALID_ARGUMENT')
+  })
+
+  it('merge: whenMatchedUpdateAll / whenNotMatchedInsertAll take every source column by name (quoted names too)', async () => {
+    const uri = scratch('merge-all')
+    await writeDelta(uri, [{ id: 1, 'b c': 'a', n: 1.5 }, { id: 2, 'b c': 'b', n: 2.5 }])
+    const dt = await DeltaTable.open(uri)
+    await dt.merge([{ id: 2, 'b c': 'z', n: 9 }, { id: 3, 'b c': 'new', n: 3 }], { predicate: 'target.id = source.id' })
+      .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()
+    const all = async () => byId(await readDelta(uri)).map((r) => [r.id, r['b c'], r.n])
+    assert.deepEqual(await all(), [['1', 'a', 1.5], ['2', 'z', '9'], ['3', 'new', '3']]) // rows() shows whole numbers as text
+    // A source without some columns: updates leave them, inserts make them null; clause predicates apply.
+    await dt.merge([{ id: 1, n: 7 }, { id: 3, n: 1 }, { id: 4, n: 4 }], { predicate: 't.id = s.id', sourceAlias: 's', targetAlias: 't' })
+      .whenMatchedUpdateAll({ predicate: 's.n > 5' }).whenNotMatchedInsertAll().execute()
+    assert.deepEqual(await all(), [['1', 'a', '7'], ['2', 'z', '9'], ['3', 'new', '3'], ['4', null, '4']])
+    await samePython(uri)
+    const before = dt.version
+    await rejectsWith(dt.merge([{ id: 1, zz: 7 }], { predicate: 'target.id = source.id' }).whenMatchedUpdateAll().execute(), 'SCHEMA_MISMATCH', /no column 'zz'/)
+    assert.equal((await DeltaTable.open(uri)).version, before)
   })
 
   it('merge: a source of row objects is typed as write(rows) types it (bigints exact, Dates, binary)', async () => {

@@ -225,8 +225,12 @@ function createApi(arrow) {
       return this
     }
     whenMatchedUpdate(o) { return this._add('whenMatchedUpdate', o) }
+    /** Every source column into the target column of its name (Python's when_matched_update_all). */
+    whenMatchedUpdateAll(o = {}) { return this._add('whenMatchedUpdateAll', { predicate: o.predicate }) }
     whenMatchedDelete(o) { return this._add('whenMatchedDelete', o) }
     whenNotMatchedInsert(o) { return this._add('whenNotMatchedInsert', o) }
+    /** Insert every source column into the target column of its name (when_not_matched_insert_all). */
+    whenNotMatchedInsertAll(o = {}) { return this._add('whenNotMatchedInsertAll', { predicate: o.predicate }) }
     whenNotMatchedBySourceUpdate(o) { return this._add('whenNotMatchedBySourceUpdate', o) }
     whenNotMatchedBySourceDelete(o) { return this._add('whenNotMatchedBySourceDelete', o) }
     async execute() {

@@ -16,7 +16,7 @@ use napi::bindgen_prelude::Buffer;
 use serde_json::Value;
 
 use crate::convert;
-use crate::error::{ZError, ZResult, guard};
+use crate::error::{Code, ZError, ZResult, guard};
 use crate::filter;
 use crate::maintain::{OpOptions, props};
 use crate::read::{DEFAULT_BATCH_SIZE, NativeBatchStream};
@@ -175,6 +175,7 @@ impl NativeTable {
         guard(async move {
             let spec: MergeSpec = serde_json::from_value(spec).map_err(|e| ZError::invalid(format!("merge: {e}")))?;
             let (schema, batches) = convert::decode_ipc(&source)?;
+            let source_columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
             let ctx = session::context(None)?;
             let df = if batches.is_empty() {
                 ctx.read_batch(deltalake::arrow::array::RecordBatch::new_empty(schema))?
@@ -183,6 +184,7 @@ impl NativeTable {
             };
             let props = props(&op)?;
             self.run(async move |t| {
+                let table_schema = t.snapshot()?.snapshot().arrow_schema();
                 let mut b = t.merge(df, spec.predicate.as_str()).with_commit_properties(props).with_session_state(Arc::new(ctx.state()));
                 if let Some(a) = &spec.source_alias {
                     b = b.with_source_alias(a);
@@ -190,9 +192,29 @@ impl NativeTable {
                 if let Some(a) = &spec.target_alias {
                     b = b.with_target_alias(a);
                 }
-                for c in spec.clauses {
+                // The `…All` clauses: every source column into the target column of its name (as
+                // Python's when_matched_update_all / when_not_matched_insert_all).
+                let alias = spec.source_alias.as_deref().unwrap_or("source");
+                let all = || -> ZResult<HashMap<String, String>> {
+                    source_columns
+                        .iter()
+                        .map(|name| match table_schema.field_with_name(name) {
+                            Ok(_) => Ok((name.clone(), format!("\"{}\".\"{}\"", alias.replace('"', "\"\""), name.replace('"', "\"\"")))),
+                            Err(_) => Err(ZError::new(Code::SchemaMismatch, format!("merge: the table has no column '{name}' of the source"))),
+                        })
+                        .collect()
+                };
+                for mut c in spec.clauses {
+                    let kind = match c.kind.as_str() {
+                        "whenMatchedUpdateAll" => "whenMatchedUpdate",
+                        "whenNotMatchedInsertAll" => "whenNotMatchedInsert",
+                        other => other,
+                    };
+                    if kind != c.kind {
+                        c.set = all()?;
+                    }
                     let p = c.predicate.clone();
-                    b = match c.kind.as_str() {
+                    b = match kind {
                         "whenMatchedUpdate" => b.when_matched_update(|mut u| {
                             if let Some(p) = p { u = u.predicate(p) }
                             c.set.iter().fold(u, |u, (k, v)| u.update(k.as_str(), v.as_str()))
