@@ -137,7 +137,9 @@ describe('maintenance', () => {
     await dt.restore('2024-01-03T12:00:00Z') // version 2
     assert.equal(dt.version, 4)
     assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['9'])
-    await rejectsWith(dt.restore(99), 'VERSION_NOT_FOUND')
+    await rejectsWith(dt.restore(99), 'VERSION_NOT_FOUND', /version 99 does not exist \(latest version is 4\)/)
+    await rejectsWith(dt.restore('2023-06-01T00:00:00Z'), 'VERSION_NOT_FOUND', /no version was committed at or before 2023/)
+    assert.equal((await DeltaTable.open(uri)).version, 4)
     await samePython(uri)
   })
 })

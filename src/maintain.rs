@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::convert;
 use crate::error::{ZError, ZResult, guard};
-use crate::storage::to_datetime;
+use crate::storage::{At, load_at, to_datetime};
 use crate::table::NativeTable;
 use crate::write::commit_properties;
 
@@ -88,11 +88,19 @@ impl NativeTable {
         guard(async move {
             let props = props(&op)?;
             self.run(async move |t| {
-                let mut b = t.restore().with_commit_properties(props);
-                b = match (version, timestamp_ms) {
-                    (Some(v), None) if v >= 0 => b.with_version_to_restore(v as u64),
-                    (None, Some(ms)) => b.with_datetime_to_restore(to_datetime(ms)?),
+                let at = match (version, timestamp_ms) {
+                    (Some(v), None) if v >= 0 => At::Version(v),
+                    (None, Some(ms)) => At::Timestamp(ms),
                     _ => return Err(ZError::invalid("restore takes a version (>= 0) or a timestamp")),
+                };
+                // Loaded first for the errors that say what exists (delta-rs: "LogSegment end
+                // version 2 not the same as the specified end version 99").
+                load_at(&mut t.clone(), at).await?;
+                let b = t.restore().with_commit_properties(props);
+                let b = match at {
+                    At::Timestamp(ms) => b.with_datetime_to_restore(to_datetime(ms)?),
+                    At::Version(v) => b.with_version_to_restore(v as u64),
+                    At::Latest => b,
                 };
                 let (t, m) = b.await?;
                 Ok((t, json!({ "numRemovedFile": m.num_removed_file, "numRestoredFile": m.num_restored_file })))
