@@ -406,6 +406,13 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     assert.equal((await DeltaTable.open(uri)).version, 3)
   })
 
+  it('DeltaWriter names a column whose type it cannot take (no schema dump)', async () => {
+    const uri = scratch('writer-type')
+    await writeDelta(uri, [{ id: 1, s: 'a' }])
+    const w = new DeltaWriter(uri)
+    await rejectsWith(w.write(new Table({ id: vectorFromArray([2n]), s: makeVector(Int32Array.from([5])) })), 'SCHEMA_MISMATCH', /^[^\n]*column 's' is Int32 in the data and Utf8 in the table/)
+  })
+
   it('DeltaWriter partitions a new table by a dictionary-encoded column', async () => {
     const uri = scratch('dict-worker-parted')
     const w = new DeltaWriter(uri, { partitionBy: ['day'] })

@@ -137,6 +137,14 @@ describe('slim build: writes', () => {
   emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaOutputAdapter, DeltaWriter })
   createRaceTests({ writeDelta, readDelta })
 
+  it('names a column whose type its writer cannot take (the full build casts it); nothing is written', async () => {
+    const uri = scratch('slim-type')
+    await writeDelta(uri, [{ id: 1, s: 'a' }])
+    const { Table, makeVector, vectorFromArray } = await import('apache-arrow')
+    await rejectsWith(writeDelta(uri, new Table({ id: vectorFromArray([2n]), s: makeVector(Int32Array.from([5])) })), 'SCHEMA_MISMATCH', /column 's' is Int32 in the data and Utf8 in the table/)
+    assert.equal((await DeltaTable.open(uri)).version, 0)
+  })
+
   it('refuses tables with CHECK constraints or generated columns (its writer does not evaluate them); nothing is written', async () => {
     for (const [name, re] of [['constrained', /CHECK constraints/], ['generated', /generated/]]) {
       const uri = scratch(`slim-${name}`)

@@ -84,6 +84,9 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
         .fields()
         .iter()
         .filter_map(|t| match input.field_with_name(t.name()) {
+            // The slim build's writer (RecordBatchWriter) does not cast: say which column differs.
+            #[cfg(not(feature = "datafusion"))]
+            Ok(f) if f.data_type() != t.data_type() && !fits(f.data_type(), t.data_type()) => Some(Err(type_mismatch(t.name(), f.data_type(), t.data_type()))),
             Ok(f) => {
                 let dt = if fits(f.data_type(), t.data_type()) { t.data_type() } else { f.data_type() };
                 Some(Ok(Arc::new(f.clone().with_data_type(dt.clone()).with_nullable(f.is_nullable() || t.is_nullable()))))
@@ -95,6 +98,12 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
         })
         .collect::<ZResult<Vec<FieldRef>>>()?;
     Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
+}
+
+/// A column whose type a writer that does not cast (delta-rs's `RecordBatchWriter`) cannot take;
+/// it would list both schemas whole.
+fn type_mismatch(name: &str, from: &DataType, to: &DataType) -> ZError {
+    ZError::new(Code::SchemaMismatch, format!("column '{name}' is {from} in the data and {to} in the table, which this writer does not convert"))
 }
 
 /// The path of the first struct field (at any depth) of `from` that `to` lacks.
@@ -273,8 +282,11 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
         .map(|f| match input.index_of(f.name()).ok() {
             Some(i) => {
                 let (column, field) = (batch.column(i), &input.fields()[i]);
-                if column.data_type() == f.data_type() || !(cast || fits(column.data_type(), f.data_type())) {
+                if column.data_type() == f.data_type() {
                     return Ok((if cast { f.clone() } else { field.clone() }, column.clone()));
+                }
+                if !cast && !fits(column.data_type(), f.data_type()) {
+                    return Err(type_mismatch(f.name(), column.data_type(), f.data_type()));
                 }
                 let out = if cast { f.clone() } else { Arc::new(field.as_ref().clone().with_data_type(f.data_type().clone())) };
                 Ok((out, exact_cast(column, f.data_type(), f.name())?))
