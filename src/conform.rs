@@ -86,7 +86,7 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
         .filter_map(|t| match input.field_with_name(t.name()) {
             // The slim build's writer (RecordBatchWriter) does not cast: say which column differs.
             #[cfg(not(feature = "datafusion"))]
-            Ok(f) if f.data_type() != t.data_type() && !fits(f.data_type(), t.data_type()) => Some(Err(type_mismatch(t.name(), f.data_type(), t.data_type()))),
+            Ok(f) if unconvertible(f.data_type(), t.data_type()) => Some(Err(type_mismatch(t.name(), f.data_type(), t.data_type()))),
             Ok(f) => {
                 let dt = if fits(f.data_type(), t.data_type()) { t.data_type() } else { f.data_type() };
                 Some(Ok(Arc::new(f.clone().with_data_type(dt.clone()).with_nullable(f.is_nullable() || t.is_nullable()))))
@@ -100,8 +100,14 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
     Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
 }
 
-/// A column whose type a writer that does not cast (delta-rs's `RecordBatchWriter`) cannot take;
-/// it would list both schemas whole.
+/// Whether a writer that does not cast (delta-rs's `RecordBatchWriter`) refuses a column of `from`
+/// for one of `to`: plain types that differ and do not [`fits`]. Nested types are left to it (it
+/// takes some differences, e.g. a map's entries under another name, as apache-arrow reads them).
+fn unconvertible(from: &DataType, to: &DataType) -> bool {
+    from != to && !from.is_nested() && !to.is_nested() && !fits(from, to)
+}
+
+/// The error for such a column: delta-rs would list both schemas whole.
 fn type_mismatch(name: &str, from: &DataType, to: &DataType) -> ZError {
     ZError::new(Code::SchemaMismatch, format!("column '{name}' is {from} in the data and {to} in the table, which this writer does not convert"))
 }
@@ -285,7 +291,7 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
                 if column.data_type() == f.data_type() {
                     return Ok((if cast { f.clone() } else { field.clone() }, column.clone()));
                 }
-                if !cast && !fits(column.data_type(), f.data_type()) {
+                if !cast && unconvertible(column.data_type(), f.data_type()) {
                     return Err(type_mismatch(f.name(), column.data_type(), f.data_type()));
                 }
                 let out = if cast { f.clone() } else { Arc::new(field.as_ref().clone().with_data_type(f.data_type().clone())) };
