@@ -1,7 +1,7 @@
-//! How written batches meet the table: columns matched by name, the ones the data leaves out filled
-//! with nulls (or, for generated columns, left to delta-rs to compute), and values cast into the
-//! table's types only where none changes; types Delta lacks (dictionaries, views, unsigned integers)
-//! become the ones it stores first. Used by every writer (`write.rs`, `worker.rs`), with the table
+//! How written batches meet the table: columns (and struct fields) matched by name, the ones the
+//! data leaves out filled with nulls (or, for generated columns, left to delta-rs to compute), and
+//! values cast into the table's types only where none is lost (beyond a float's rounding); types
+//! Delta lacks (dictionaries, views, unsigned integers) become the ones it stores first. Used by every writer (`write.rs`, `worker.rs`), with the table
 //! rules only delta-rs's `WriteBuilder` evaluates ([`unchecked_rules`]).
 
 use std::sync::Arc;
@@ -163,6 +163,7 @@ fn fits(from: &DataType, to: &DataType) -> bool {
 /// are INVALID_DATA naming the column, never wrapped or made infinite; floats go into integers only
 /// when every value is a whole number, since Arrow's cast would truncate 2.5 to 2.
 fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef> {
+    let checked = CastOptions { safe: false, ..Default::default() };
     let nested = |c: &ArrayRef, to: &DataType, path: String| if c.data_type() == to { Ok(c.clone()) } else { exact_cast(c, to, &path) };
     let invalid = |e: deltalake::arrow::error::ArrowError| ZError::new(Code::InvalidData, format!("column '{name}': {e}"));
     match (column.data_type(), to) {
@@ -209,13 +210,11 @@ fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef>
         }
         (from, _) if matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a > b) => {
             // Arrow's checked cast names the first value that does not fit.
-            let opts = CastOptions { safe: false, ..Default::default() };
-            return cast_with_options(column, to, &opts).map_err(|e| ZError::new(Code::InvalidData, format!("column '{name}' into the table's type {to}: {e}")));
+            return cast_with_options(column, to, &checked).map_err(|e| ZError::new(Code::InvalidData, format!("column '{name}' into the table's type {to}: {e}")));
         }
         _ => {}
     }
-    let opts = CastOptions { safe: false, ..Default::default() };
-    cast_with_options(column, to, &opts).map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{name}' does not fit the write's type {to}: {e}")))
+    cast_with_options(column, to, &checked).map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{name}' does not fit the write's type {to}: {e}")))
 }
 
 /// A generated column (`delta.generationExpression`): delta-rs's `WriteBuilder` computes its values
