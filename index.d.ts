@@ -246,7 +246,9 @@ export declare class DeltaOutputAdapter {
   readonly uri: string
   /** Stage data (streamed to Parquet files); nothing is visible in the table until close(). */
   write(data: WriteData): Promise<void>
-  /** One atomic commit of everything written. No data written: no commit. */
+  /** One atomic commit of everything written. No rows written: an append commits nothing, an
+   *  overwrite empties the table (or removes its predicate's rows), and an empty apache-arrow Table
+   *  creates a missing table with its schema. */
   close(): Promise<WriteResult>
   /** Discard everything written; the table stays exactly as it was. */
   abort(): Promise<void>
