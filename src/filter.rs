@@ -76,9 +76,12 @@ fn term<'a>(schema: &Schema, t: &'a Value, at: usize) -> ZResult<Term<'a>> {
         Value::Array(_) | Value::Object(_) => Err(ZError::invalid(format!("filter[{at}]: value for '{name}' must be a scalar, got {v}"))),
         _ => Ok(()),
     };
-    let time = |v: &Value| normalise(v, data_type).ok_or_else(|| {
-        ZError::invalid(format!("filter[{at}]: value {v} cannot be compared with column '{name}' of type {data_type} (a number there is whole epoch milliseconds)"))
-    });
+    let time = |v: &Value| {
+        normalise(v, data_type).ok_or_else(|| {
+            let hint = if is_time(data_type) && v.is_number() { " (a number there is whole epoch milliseconds)" } else { "" };
+            ZError::invalid(format!("filter[{at}]: value {v} cannot be compared with column '{name}' of type {data_type}{hint}"))
+        })
+    };
     let (op, values, with_null) = match op {
         "in" | "not in" => {
             let list = value
@@ -113,17 +116,26 @@ fn term<'a>(schema: &Schema, t: &'a Value, at: usize) -> ZResult<Term<'a>> {
 /// JS numbers arrive as doubles: a whole one within ±2^53 becomes an integer, so it casts exactly to
 /// the column's type. A number against a timestamp or date column is the instant JS means by it,
 /// epoch milliseconds (as `Date.now()`, `getTime()` and row objects have it): it becomes the ISO
-/// text `Date` values already cross as, so both compare the same. `None` for a number there that
-/// is not whole milliseconds. Other values pass unchanged.
+/// text `Date` values already cross as, so both compare the same. Booleans compare only with
+/// boolean columns, numbers only with others (Arrow's casts would make true 1 and 5 true). `None`
+/// for a value that cannot be compared so, or a number on a time column that is not whole
+/// milliseconds. Other values pass unchanged.
 fn normalise(value: &Value, data_type: &DataType) -> Option<Value> {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if matches!(value, Value::Bool(_) | Value::Number(_)) && value.is_boolean() != (*data_type == DataType::Boolean) {
+        return None;
+    }
     let Value::Number(n) = value else { return Some(value.clone()) };
     let whole = n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT).map(|f| f as i64));
-    if matches!(data_type, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64) {
+    if is_time(data_type) {
         let at = chrono::DateTime::from_timestamp_millis(whole?)?;
         return Some(Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
     }
     Some(whole.map_or_else(|| value.clone(), Value::from))
+}
+
+fn is_time(data_type: &DataType) -> bool {
+    matches!(data_type, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64)
 }
 
 /// The checked terms of a filter (empty for `[]`).
@@ -136,7 +148,7 @@ pub fn terms<'a>(schema: &Schema, filter: &'a Value) -> ZResult<Vec<Term<'a>>> {
 
 #[cfg(feature = "datafusion")]
 mod datafusion {
-    use deltalake::arrow::datatypes::{DataType, Schema};
+    use deltalake::arrow::datatypes::Schema;
     use deltalake::datafusion::common::{Column, ScalarValue};
     use deltalake::datafusion::logical_expr::{Expr, lit};
     use serde_json::Value;
@@ -157,14 +169,12 @@ mod datafusion {
             _ => ScalarValue::Null,
         };
         // Text casts to every type ('true' to a boolean, as delta-rs partition filters write it);
-        // booleans and numbers do not compare with each other.
-        let should_cast = match (&natural, t.data_type == DataType::Boolean) {
-            (ScalarValue::Utf8(_), _) => true,
-            (ScalarValue::Int64(_), false) => true,
+        // `normalise` kept booleans to boolean columns and numbers to the others.
+        let should_cast = match natural {
+            ScalarValue::Utf8(_) | ScalarValue::Int64(_) => true,
             // DataFusion's coercion compares a fraction with a number column (`int_col < 1.5`).
-            (ScalarValue::Float64(_), false) => !t.data_type.is_numeric(),
-            (ScalarValue::Boolean(_), true) => false,
-            _ => return Err(t.not_comparable(value)),
+            ScalarValue::Float64(_) => !t.data_type.is_numeric(),
+            _ => false,
         };
         if !should_cast {
             return Ok(lit(natural));
@@ -301,11 +311,6 @@ mod kernel {
     /// an integer column (`int_col < 1.5`) is refused rather than truncated.
     fn literal(t: &Term, value: &Value) -> ZResult<Scalar> {
         let natural: ArrayRef = match value {
-            // Booleans compare only with boolean columns, numbers only with others (Arrow would
-            // cast true to 1, 5 to true).
-            Value::Bool(_) | Value::Number(_) if value.is_boolean() != (t.data_type == DataType::Boolean) => {
-                return Err(t.not_comparable(value));
-            }
             Value::Bool(b) => Arc::new(BooleanArray::from(vec![*b])),
             Value::Number(n) => match n.as_i64() {
                 Some(i) => Arc::new(Int64Array::from(vec![i])),
