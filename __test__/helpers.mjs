@@ -253,6 +253,34 @@ export function createRaceTests({ writeDelta, readDelta }) {
 }
 
 /**
+ * partitionBy on a write into an existing table must be the table's partitioning; otherwise
+ * INVALID_ARGUMENT before anything is written (the full build's WriteBuilder said INTERNAL after
+ * reading the input). Both builds run these.
+ */
+export function partitionByMismatchTests({ writeDelta, readDelta, DeltaOutputAdapter, DeltaWriter }) {
+  it("partitionBy other than the table's is INVALID_ARGUMENT for every writer and writes nothing", async () => {
+    const uri = scratch('partition-mismatch')
+    await writeDelta(uri, big(0, 10).toArray().map((r) => ({ id: r.id, name: r.name })), { partitionBy: ['name'] })
+    const before = dataFiles(uri)
+    const differs = /partitionBy \[(id)?\] differs from the table's \[name\]/
+    await rejectsWith(writeDelta(uri, people([1]), { partitionBy: ['id'] }), 'INVALID_ARGUMENT', differs)
+    await rejectsWith(writeDelta(uri, people([1]), { partitionBy: [] }), 'INVALID_ARGUMENT', differs)
+    await rejectsWith(writeDelta(uri, people([1]), { mode: 'overwrite', partitionBy: ['id'] }), 'INVALID_ARGUMENT', differs)
+    await rejectsWith(writeDelta(uri, big(0, RUN + 10).select(['id', 'name']), { partitionBy: ['id'] }), 'INVALID_ARGUMENT', differs)
+    const out = new DeltaOutputAdapter(uri, { partitionBy: ['id'] })
+    await rejectsWith(out.write(people([1])), 'INVALID_ARGUMENT', differs)
+    const w = new DeltaWriter(uri, { partitionBy: ['id'] })
+    await rejectsWith((async () => { await w.write(people([1])); await w.finish() })(), 'INVALID_ARGUMENT', differs)
+    assert.deepEqual(dataFiles(uri), before)
+    assert.deepEqual(fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')), ['00000000000000000000.json'])
+    // The same partitioning, said or left out, appends.
+    await writeDelta(uri, people([20]), { partitionBy: ['name'] })
+    await writeDelta(uri, people([21]))
+    assert.equal((await readDelta(uri)).numRows, 12)
+  })
+}
+
+/**
  * Writes of apache-arrow tables as its builders make them: strings dictionary-encoded
  * (`tableFromArrays`, `vectorFromArray`; Delta has no dictionary type), all-null columns left out
  * (`tableFromJSON`), typed arrays declared non-null, unsigned typed arrays (Delta has no unsigned

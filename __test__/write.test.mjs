@@ -10,7 +10,7 @@ import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DateDay, Field, Float64, Int32, List, Struct, TimestampMicrosecond, Utf8, makeVector, tableFromArrays, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
-import { RUN, big, dataFiles, arrowInputWriteTests, createRaceTests, emptyInputWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
+import { RUN, big, dataFiles, arrowInputWriteTests, createRaceTests, partitionByMismatchTests, emptyInputWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -277,6 +277,10 @@ describe('schema', () => {
     await writeDelta(uri, [{ other: 'only' }], { mode: 'overwrite', schemaMode: 'overwrite' })
     assert.deepEqual((await readDelta(uri)).schema.fields.map((f) => f.name), ['other'])
     assert.deepEqual(rows(pyRead(uri)), [{ other: 'only' }])
+    // Only this kind of write changes the partitioning (any other is INVALID_ARGUMENT, shared tests).
+    await writeDelta(uri, [{ other: 'p', n: 1 }], { mode: 'overwrite', schemaMode: 'overwrite', partitionBy: ['other'] })
+    assert.deepEqual((await DeltaTable.open(uri)).metadata().partitionColumns, ['other'])
+    assert.deepEqual(rows(pyRead(uri)), [{ other: 'p', n: '1' }])
   })
 })
 
@@ -345,6 +349,7 @@ describe('apache-arrow tables as its builders make them', () => {
   arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaOutputAdapter, DeltaWriter })
   createRaceTests({ writeDelta, readDelta })
+  partitionByMismatchTests({ writeDelta, readDelta, DeltaOutputAdapter, DeltaWriter })
 })
 
 describe('tables whose writers compute or check values', () => {

@@ -61,6 +61,21 @@ pub fn check_new_partitioning(schema: &Schema, partition_by: &[String]) -> ZResu
     Ok(())
 }
 
+/// `partitionBy` given for a write into an existing table must be the table's partitioning (only an
+/// overwrite with `schemaMode: 'overwrite'` may change it, which the caller allows). Checked here,
+/// before any file is written, for every writer: delta-rs's `WriteBuilder` says so only as a
+/// generic error after reading the input, and its `RecordBatchWriter` follows the table silently.
+pub fn check_same_partitioning(table_columns: &[String], partition_by: Option<&Vec<String>>) -> ZResult<()> {
+    match partition_by {
+        Some(p) if p.as_slice() != table_columns => Err(ZError::invalid(format!(
+            "partitionBy [{}] differs from the table's [{}] (an overwrite with schemaMode 'overwrite' may change it)",
+            p.join(", "),
+            table_columns.join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// What a write into an existing table streams: the table's columns in the table's order, each in
 /// the input's type (nullable where the table's column is: apache-arrow declares typed arrays
 /// non-null), and a nullable column the input lacks as the table has it, filled with nulls by

@@ -90,9 +90,7 @@ pub(crate) fn open_writer(
             ));
         }
         let actual: Vec<String> = table.snapshot()?.metadata().partition_columns().to_vec();
-        if let Some(p) = partition_by.filter(|p| **p != actual) {
-            return Err(ZError::invalid(format!("partitionBy [{}] differs from the table's [{}]", p.join(", "), actual.join(", "))));
-        }
+        crate::conform::check_same_partitioning(&actual, partition_by)?;
         (RecordBatchWriter::for_table(table)?, actual)
     } else {
         let partition_by = partition_by.cloned().unwrap_or_default();

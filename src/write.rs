@@ -27,7 +27,7 @@ use crate::write_datafusion::spawn_writer;
 use crate::write_slim::spawn_writer;
 use tokio::task::JoinHandle;
 
-use crate::conform::{by_name, check_new_partitioning, for_rows, table_order, to_stored};
+use crate::conform::{by_name, check_new_partitioning, check_same_partitioning, for_rows, table_order, to_stored};
 use crate::convert;
 use crate::rows;
 use crate::handover::{self, JsBatch};
@@ -187,6 +187,10 @@ impl NativeTableWriter {
                 }
                 SaveMode::Ignore => return Ok(State::Ignoring(table.version().unwrap_or(0) as i64)),
                 _ => {}
+            }
+            if !(mode == SaveMode::Overwrite && o.schema_mode.as_deref() == Some("overwrite")) {
+                let actual = table.snapshot()?.metadata().partition_columns().to_vec();
+                check_same_partitioning(&actual, o.partition_by.as_ref()).map_err(|e| e.context(&self.uri))?;
             }
         } else if let Some(cols) = &o.partition_by {
             check_new_partitioning(&schema, cols).map_err(|e| e.context(&self.uri))?;
