@@ -124,16 +124,13 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
     // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
     let target = if fixed.is_some() { with_columns(table, None, hints) } else { with_columns(table, Some(&infer(rows)?), hints) };
     let schema = wire_schema(&target);
-    let batches = decode(rows, &schema, true).and_then(|mut batches| {
-        if let [batch] = batches.as_mut_slice() {
-            *batch = from_wire(rows, batch, &target)?;
-        }
-        Ok(batches)
-    });
-    batches.map_err(|err| {
+    decode_as(rows, &target).map_err(|err| {
         // Only on this error path: name the columns the table lacks (rows whose types conflict,
         // which inference refuses, are found below instead).
         if let Some(table) = fixed && let Ok(inferred) = infer(rows) && let Err(e) = check_new_columns(table, &inferred) {
+            return e;
+        }
+        if fixed.is_none() && let Some(e) = conflicting_row(rows, first_row, table, hints) {
             return e;
         }
         // The first bad row, so the message can name it: a wrong type (the lenient decoder fails
@@ -365,6 +362,40 @@ fn check_new_columns(table: &SchemaRef, inferred: &Schema) -> ZResult<()> {
         Code::SchemaMismatch,
         format!("rows have columns the table does not: {} (use schemaMode: 'merge' to add them)", names.join(", ")),
     ))
+}
+
+/// `rows` decoded as `target`'s columns (strictly: a field `target` lacks is an error).
+fn decode_as(rows: &str, target: &SchemaRef) -> Result<Vec<RecordBatch>, ArrowError> {
+    let mut batches = decode(rows, &wire_schema(target), true)?;
+    if let [batch] = batches.as_mut_slice() {
+        *batch = from_wire(rows, batch, target)?;
+    }
+    Ok(batches)
+}
+
+/// Inference makes values of conflicting types one type (a number and a string give a string),
+/// so the row that then fails to decode may be a good, early one ({"a":1} before {"a":"x"}). The
+/// row to blame is the first whose rows up to it do not decode as the types inferred from them
+/// (found by bisection over prefixes, on this error path only), with the error of decoding it as
+/// the types of the rows before it. `None` when that is the first row, or not a type conflict.
+fn conflicting_row(rows: &str, first_row: usize, table: Option<&SchemaRef>, hints: &RowHints) -> Option<ZError> {
+    let ends: Vec<usize> = rows.match_indices('\n').map(|(i, _)| i).chain([rows.len()]).collect();
+    let prefix = |k: usize| &rows[..ends[k - 1]];
+    let inferred = |text: &str| infer(text).ok().map(|s| with_columns(table, Some(&s), hints));
+    let fails = |k: usize| inferred(prefix(k)).is_none_or(|target| decode_as(prefix(k), &target).is_err());
+    // The smallest failing prefix: the whole input fails (that is why we are here).
+    let (mut lo, mut hi) = (1, ends.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if fails(mid) { hi = mid } else { lo = mid + 1 }
+    }
+    if lo == 1 {
+        return None;
+    }
+    let line = &rows[ends[lo - 2] + 1..ends[lo - 1]];
+    let e = decode(line, &wire_schema(&inferred(prefix(lo - 1))?), false).err()?;
+    let msg = format!("row {}: {e}; the rows before it have another type there (row: {})", first_row + lo - 1, preview(line));
+    Some(ZError::new(Code::InvalidData, msg))
 }
 
 fn decode(rows: &str, schema: &SchemaRef, strict: bool) -> Result<Vec<RecordBatch>, ArrowError> {
