@@ -373,10 +373,10 @@ export interface PipeOptions {
   /** Return null to drop the batch. Throwing sends the batch's rows to deadLetter (or fails the pipe). */
   transform?: (batch: RecordBatch) => TransformResult | Promise<TransformResult>
   output: DeltaOutputAdapter | DeltaWriter
-  /** Called at most every progressIntervalMs (default 250), and once at the end. */
+  /** Called at most every progressIntervalMs (default 250), and once more before the commit. If it throws, the pipe rejects with ABORTED and commits nothing. */
   onProgress?: (progress: PipeProgress) => void
   progressIntervalMs?: number
-  /** NDJSON file for rows that fail the transform or validation: { error, position, row } per line. */
+  /** NDJSON file for rows that fail the transform or validation: { error, position, row } per line. Created (emptied) when the pipe starts: it holds this run's rows only. */
   deadLetter?: string
   /** Abort: the pipe rejects with ABORTED and nothing is committed. */
   signal?: AbortSignal

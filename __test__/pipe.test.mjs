@@ -243,6 +243,58 @@ describe('Pipe', () => {
     assert.equal((await readDelta(dst)).numRows, 1)
   })
 
+  it('an input or onProgress that throws stops the pipe with ABORTED (the error as cause) and commits nothing', async () => {
+    const dst = scratch('user-throws-out')
+    await writeDelta(dst, [{ id: 0n }])
+    const boom = new Error('source went away')
+    async function* failing() { yield [{ id: 1n }]; throw boom }
+    await assert.rejects(new Pipe({ input: failing(), output: new DeltaOutputAdapter(dst) }).run(), (e) => {
+      assert.ok(e instanceof DeltaError)
+      assert.equal(e.code, 'ABORTED')
+      assert.match(e.message, /the input threw: source went away/)
+      assert.equal(e.cause, boom)
+      return true
+    })
+    // Thrown on the last report too (it comes before the commit).
+    const onProgress = () => { throw new Error('dashboard down') }
+    await rejectsWith(new Pipe({ input: [{ id: 2n }], output: new DeltaOutputAdapter(dst), onProgress }).run(), 'ABORTED', /onProgress threw: dashboard down/)
+    assert.equal((await DeltaTable.open(dst)).version, 0)
+  })
+
+  it('a deadLetter path that cannot be written is INVALID_ARGUMENT before anything is read; each run empties the file', async () => {
+    const dst = scratch('dead-path-out')
+    const missingDir = path.join(scratch('no-such-dir'), 'bad.ndjson')
+    let pulled = 0
+    const input = (function* () { pulled++; yield { id: 1 } })()
+    await rejectsWith(new Pipe({ input, output: new DeltaOutputAdapter(dst), deadLetter: missingDir }).run(), 'INVALID_ARGUMENT', /deadLetter .* cannot be written/)
+    assert.equal(pulled, 0)
+    assert.equal(await DeltaTable.isDeltaTable(dst), false)
+    const dead = file('stale.ndjson', '{"error":"from an earlier run"}\n')
+    const report = await new Pipe({ input: [{ id: 1 }, { id: 2 }], output: new DeltaOutputAdapter(dst), deadLetter: dead }).run()
+    assert.equal(report.rowsFailed, 0)
+    assert.equal(fs.readFileSync(dead, 'utf8'), '')
+  })
+
+  it('rows whose types conflict: the row that differs from the rows before it is refused (dead-lettered), not the first', async () => {
+    const mixed = [{ id: 1, v: 10 }, { id: 2, v: 'ten' }, { id: 3, v: 30 }]
+    await rejectsWith(writeDelta(scratch('conflict-direct'), mixed), 'INVALID_DATA', /^row 1: .*"ten"/)
+    const dst = scratch('conflict-out')
+    const dead = scratch('conflict.ndjson')
+    const report = await new Pipe({ input: mixed, output: new DeltaOutputAdapter(dst), deadLetter: dead }).run()
+    assert.deepEqual([report.rowsWritten, report.rowsFailed], [2, 1])
+    assert.deepEqual(rows(await readDelta(dst)), [{ id: '1', v: '10' }, { id: '3', v: '30' }])
+    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    assert.deepEqual(lines.map((l) => [l.position.row, l.row]), [[1, { id: 2, v: 'ten' }]])
+  })
+
+  it('a string is not data: write() and a transform returning one are INVALID_ARGUMENT (a string is iterable)', async () => {
+    await rejectsWith(writeDelta(scratch('string-data'), 'id\n1'), 'INVALID_ARGUMENT', /cannot write a \[object String\]/)
+    const dst = scratch('string-transform')
+    await rejectsWith(new Pipe({ input: new DeltaInputAdapter(fixture('simple')), transform: () => 'row', output: new DeltaOutputAdapter(dst) }).run(), 'INVALID_ARGUMENT', /String/)
+    assert.equal(await DeltaTable.isDeltaTable(dst), false)
+    await rejectsWith(new Pipe({ input: 'a.csv', output: new DeltaOutputAdapter(dst) }).run(), 'INVALID_ARGUMENT', /Pipe input must be/)
+  })
+
   it('a DeltaWriter output returns file actions for a coordinator', async () => {
     const dst = scratch('pipe-writer')
     const report = await new Pipe({ input: new DeltaInputAdapter(fixture('simple')), output: new DeltaWriter(dst) }).run()

@@ -550,7 +550,8 @@ function createApi(arrow) {
       }
       return
     }
-    if (typeof data[Symbol.asyncIterator] === 'function' || typeof data[Symbol.iterator] === 'function') {
+    // A string is iterable too (of one-character strings, themselves iterable): never data.
+    if (typeof data !== 'string' && (typeof data[Symbol.asyncIterator] === 'function' || typeof data[Symbol.iterator] === 'function')) {
       try {
         for await (const item of data) await feed(sink, item)
       } catch (err) {

@@ -6,6 +6,10 @@ const { DeltaError, toDeltaError, invalid } = require('./errors')
 
 const ROWS_PER_BATCH = 10_000
 
+/** A failure of the caller's own code (its input iterable, onProgress) stops the pipe: ABORTED,
+ *  with what it threw as the cause. zoopipe's own errors pass through as they are. */
+const userFailure = (what, err) => (err instanceof DeltaError ? err : new DeltaError('ABORTED', `pipe aborted: ${what} threw: ${err && err.message !== undefined ? err.message : String(err)}`, { cause: err }))
+
 function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
   const isRowArray = (v) => Array.isArray(v) && (v.length === 0 || (v[0] !== null && typeof v[0] === 'object' && !feedable(v[0]) && !isArrowBatch(v[0])))
 
@@ -17,11 +21,18 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
       yield* input.getBatches(rejects ? { rejects: true } : {})
       return
     }
-    if (!input || (typeof input[Symbol.asyncIterator] !== 'function' && typeof input[Symbol.iterator] !== 'function')) {
+    if (!input || typeof input === 'string' || (typeof input[Symbol.asyncIterator] !== 'function' && typeof input[Symbol.iterator] !== 'function')) {
       throw invalid('Pipe input must be an input adapter or an (async) iterable of rows, row arrays, RecordBatches or Tables')
     }
     let pending = []
-    for await (const item of input) {
+    const items = async function* () {
+      try {
+        yield* input
+      } catch (err) {
+        throw userFailure('the input', err)
+      }
+    }
+    for await (const item of items()) {
       if (isArrowBatch(item) || feedable(item) || isRowArray(item)) {
         if (pending.length) { yield pending; pending = [] }
         if (isArrowBatch(item)) yield item
@@ -31,7 +42,7 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
         pending.push(item)
         if (pending.length >= ROWS_PER_BATCH) { yield pending; pending = [] }
       } else {
-        throw new DeltaError('INVALID_DATA', `Pipe input yielded ${typeof item}; expected row objects or Arrow batches`)
+        throw new DeltaError('INVALID_DATA', `Pipe input yielded ${item === null ? 'null' : typeof item}; expected row objects or Arrow batches`)
       }
     }
     if (pending.length) yield pending
@@ -61,7 +72,11 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
         const now = Date.now()
         if (!this.onProgress || (!force && now - lastProgress < this.progressIntervalMs)) return
         lastProgress = now
-        this.onProgress({ ...stats, elapsedMs: now - started })
+        try {
+          this.onProgress({ ...stats, elapsedMs: now - started })
+        } catch (err) {
+          throw userFailure('onProgress', err)
+        }
       }
       const checkAbort = () => {
         if (this.signal && this.signal.aborted) throw new DeltaError('ABORTED', `pipe aborted: ${this.signal.reason ?? 'signal'}`)
@@ -73,7 +88,6 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
           const e = toDeltaError(err)
           throw new DeltaError(e.code === 'INTERNAL' ? 'INVALID_DATA' : e.code, `pipe failed at batch ${position.batch}, row ${position.row}: ${err && err.message}`, { cause: err })
         }
-        dead ??= fs.openSync(this.deadLetter, 'w')
         const message = String(err && err.message)
         const lines = rowObjects(rows).map((row, i) => JSON.stringify({ error: message, position: { batch: position.batch, row: position.row + i }, row }, jsonSafe))
         fs.writeSync(dead, lines.join('\n') + '\n')
@@ -133,6 +147,15 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
 
       try {
         checkAbort()
+        // Opened (emptied) now: a path that cannot be written fails before anything is read, and
+        // the file holds this run's rows only.
+        if (this.deadLetter) {
+          try {
+            dead = fs.openSync(this.deadLetter, 'w')
+          } catch (err) {
+            throw new DeltaError('INVALID_ARGUMENT', `deadLetter '${this.deadLetter}' cannot be written: ${err.message}`, { cause: err })
+          }
+        }
         let index = 0
         for await (const item of batchesOf(this.input, Boolean(this.deadLetter))) {
           checkAbort()
@@ -167,6 +190,8 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
           progress(false)
         }
         checkAbort()
+        // The last report comes before the commit: an onProgress that throws still commits nothing.
+        progress(true)
       } catch (err) {
         if (typeof this.output.abort === 'function') await this.output.abort().catch(() => {})
         throw toDeltaError(err)
@@ -180,7 +205,6 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
       } else if (typeof this.output.finish === 'function') {
         files = await this.output.finish()
       }
-      progress(true)
       const report = { ...stats, version, durationMs: Date.now() - started }
       if (files) report.files = files
       return report
