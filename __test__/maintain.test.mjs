@@ -299,10 +299,32 @@ describe('change data feed and alterTable', () => {
     const summary = changes.map((c) => `${c._commit_version}:${c._change_type}:${c.id}`).sort()
     assert.deepEqual(summary, ['0:insert:1', '0:insert:2', '0:insert:3', '1:update_postimage:1', '1:update_preimage:1', '2:delete:3'])
     assert.ok(changes.every((c) => c._commit_timestamp !== null))
+    const after = async () => { for await (const b of dt.loadCdf({ startingTimestamp: new Date(Date.now() + 86_400_000) })) b }
+    await rejectsWith(after(), 'VERSION_NOT_FOUND', /greater than latest commit timestamp/)
     const fromV1 = []
     for await (const b of dt.loadCdf({ startingVersion: 1, endingVersion: 1, columns: ['id', '_change_type'] })) fromV1.push(...rows(new (await import('apache-arrow')).Table(b)))
     assert.deepEqual(fromV1.map((c) => c._change_type).sort(), ['update_postimage', 'update_preimage'])
     assert.deepEqual(Object.keys(fromV1[0]).sort(), ['_change_type', 'id'])
+  })
+
+  it('SQL text with anything after its one expression is INVALID_ARGUMENT, nothing changes (delta-rs ran the part before it)', async () => {
+    const uri = scratch('sql-whole')
+    await writeDelta(uri, people([1, 2, 3]))
+    const dt = await DeltaTable.open(uri)
+    const partial = /is not one SQL expression: it goes on with/
+    await rejectsWith(dt.delete('id = 1 id = 2'), 'INVALID_ARGUMENT', partial)
+    await rejectsWith(dt.delete('id = 1; DROP TABLE t'), 'INVALID_ARGUMENT', /goes on with ';' at line 1, column 7/)
+    await rejectsWith(dt.update({ set: { name: "'x'" }, predicate: 'id IN (1, 2) 3' }), 'INVALID_ARGUMENT', partial)
+    await rejectsWith(dt.update({ set: { name: "'x' || name junk" } }), 'INVALID_ARGUMENT', /update value for 'name'/)
+    await rejectsWith(dt.merge(people([1]), { predicate: 'target.id = source.id junk', sourceAlias: 'source', targetAlias: 'target' }).whenMatchedUpdateAll().execute(), 'INVALID_ARGUMENT', /merge predicate/)
+    await rejectsWith(dt.merge(people([1]), { predicate: 'target.id = source.id', sourceAlias: 'source', targetAlias: 'target' }).whenMatchedDelete({ predicate: 'source.id > 0 x' }).execute(), 'INVALID_ARGUMENT', partial)
+    await rejectsWith(dt.alterTable.addConstraint({ c: 'id > 0 junk' }), 'INVALID_ARGUMENT', /constraint 'c'/)
+    await rejectsWith(writeDelta(uri, people([1]), { mode: 'overwrite', predicate: 'id = 1; x' }), 'INVALID_ARGUMENT', partial)
+    assert.equal((await DeltaTable.open(uri)).version, 0)
+    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['1', '2', '3'])
+    // Comments are not more text.
+    await dt.delete('id = 1 -- the first one')
+    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['2', '3'])
   })
 
   it('setProperties, addConstraint (enforced on writes) and addColumns', async () => {
@@ -318,7 +340,19 @@ describe('change data feed and alterTable', () => {
     await rejectsWith(dt.alterTable.addColumns([{ name: 'age', type: 'integer', nullable: true }]), 'INVALID_ARGUMENT', /field 0 is not an apache-arrow Field/)
     await rejectsWith(dt.alterTable.addColumns([]), 'INVALID_ARGUMENT')
     await rejectsWith(dt.alterTable.addConstraint({ a: 'id > 0', b: 'id < 9' }), 'INVALID_ARGUMENT', /one constraint/)
+    // delta-rs committed these: a version that changed nothing, and a column no file has a value
+    // for that every later read refused.
+    await rejectsWith(dt.alterTable.addColumns([new Field('ID', new Int32(), true)]), 'INVALID_ARGUMENT', /already has a column 'id'/)
+    await rejectsWith(dt.alterTable.addColumns([new Field('age', new Int32(), false)]), 'INVALID_ARGUMENT', /'age' must be nullable/)
+    // delta-rs stored these: a value the kernel then ignores (the 30-day default applied), a
+    // key it refuses only as INTERNAL.
+    await rejectsWith(dt.alterTable.setProperties({ 'delta.logRetentionDuration': 'forever' }), 'INVALID_ARGUMENT', /'delta.logRetentionDuration' cannot be 'forever'/)
+    await rejectsWith(dt.alterTable.setProperties({ 'delta.appendOnly': 'maybe' }), 'INVALID_ARGUMENT', /cannot be 'maybe'/)
+    await rejectsWith(dt.alterTable.setProperties({ 'delta.appendOnlyy': 'true' }), 'INVALID_ARGUMENT', /unknown table property 'delta.appendOnlyy'/)
+    await rejectsWith(writeDelta(scratch('alter-bad-conf'), people([1]), { configuration: { 'delta.checkpointInterval': '0' } }), 'INVALID_ARGUMENT', /cannot be '0'/)
+    assert.ok(!fs.existsSync(scratch('alter-bad-conf')))
     assert.equal((await DeltaTable.open(uri)).version, version)
+    assert.equal(dt.metadata().configuration['delta.logRetentionDuration'], 'interval 60 days')
     await dt.alterTable.addColumns([new Field('age', new Int32(), true), new Field('city', new Utf8(), true)])
     assert.deepEqual(dt.schema().fields.map((f) => f.name), ['id', 'name', 'age', 'city'])
     await writeDelta(uri, [{ id: 3, name: 'c', age: 30, city: 'Oslo' }])

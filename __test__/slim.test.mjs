@@ -248,6 +248,9 @@ describe('slim build: writes', () => {
     assert.deepEqual(await ids(uri), [1, 2])
     await dt.alterTable.setProperties({ 'delta.logRetentionDuration': 'interval 7 days' })
     assert.equal((await DeltaTable.open(uri)).metadata().configuration['delta.logRetentionDuration'], 'interval 7 days')
+    await rejectsWith(dt.alterTable.setProperties({ 'delta.logRetentionDuration': 'forever' }), 'INVALID_ARGUMENT', /cannot be 'forever'/)
+    await rejectsWith(writeDelta(scratch('slim-bad-conf'), people([1]), { configuration: { 'delta.nope': 'x' } }), 'INVALID_ARGUMENT', /unknown table property 'delta.nope'/)
+    assert.equal((await DeltaTable.open(uri)).version, 3)
   })
 
   it('vacuum and checkpoints work; replaceWhere, schemaMode, DML and file sources are UNSUPPORTED_FEATURE', async () => {

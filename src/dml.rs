@@ -22,6 +22,7 @@ use crate::maintain::{OpOptions, props};
 use crate::read::{DEFAULT_BATCH_SIZE, NativeBatchStream};
 use crate::scan_datafusion::batches;
 use crate::session;
+use crate::sql::whole_expression;
 use crate::storage::to_datetime;
 use crate::table::NativeTable;
 use crate::write::writer_properties;
@@ -129,6 +130,9 @@ impl NativeTable {
     #[napi]
     pub async fn delete(&self, predicate: Option<String>, op: Option<OpOptions>) -> napi::Result<Value> {
         guard(async move {
+            if let Some(p) = &predicate {
+                whole_expression(p, "delete predicate")?;
+            }
             let props = props(&op)?;
             self.run(async move |t| {
                 let mut b = t.delete().with_commit_properties(props).with_session_state(session::state()?);
@@ -153,6 +157,12 @@ impl NativeTable {
             if let Some(c) = set.keys().find(|c| schema.field_with_name(c).is_err()) {
                 return Err(ZError::invalid(format!("update: unknown column '{c}'")));
             }
+            for (c, e) in &set {
+                whole_expression(e, &format!("update value for '{c}'"))?;
+            }
+            if let Some(p) = &predicate {
+                whole_expression(p, "update predicate")?;
+            }
             let props = props(&op)?;
             self.run(async move |t| {
                 let mut b = t.update().with_commit_properties(props).with_session_state(session::state()?);
@@ -174,6 +184,15 @@ impl NativeTable {
     pub async fn merge(&self, source: Buffer, spec: Value, op: Option<OpOptions>) -> napi::Result<Value> {
         guard(async move {
             let spec: MergeSpec = serde_json::from_value(spec).map_err(|e| ZError::invalid(format!("merge: {e}")))?;
+            whole_expression(&spec.predicate, "merge predicate")?;
+            for c in &spec.clauses {
+                if let Some(p) = &c.predicate {
+                    whole_expression(p, &format!("{} predicate", c.kind))?;
+                }
+                for (col, e) in &c.set {
+                    whole_expression(e, &format!("{} value for '{col}'", c.kind))?;
+                }
+            }
             let (schema, batches) = convert::decode_ipc(&source)?;
             let source_columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
             let ctx = session::context(None)?;
@@ -243,6 +262,7 @@ impl NativeTable {
     #[napi]
     pub async fn add_constraint(&self, name: String, expression: String, op: Option<OpOptions>) -> napi::Result<()> {
         guard(async move {
+            whole_expression(&expression, &format!("constraint '{name}'"))?;
             let props = props(&op)?;
             self.run(async move |t| Ok((t.add_constraint().with_constraint(name, expression).with_commit_properties(props).with_session_state(session::state()?).await?, ()))).await
         })

@@ -184,7 +184,8 @@ pub fn delta_code(e: &DeltaTableError) -> Code {
         E::NotATable(_) => Code::TableNotFound,
         E::InvalidTableLocation(m) if m.contains("Unknown scheme") || m.contains("Could not parse") => Code::InvalidArgument,
         E::InvalidTableLocation(_) => Code::TableNotFound,
-        E::InvalidVersion(_) | E::VersionDowngrade { .. } => Code::VersionNotFound,
+        // ChangeDataTimestampGreaterThanCommit: the change data feed asked from after the last commit.
+        E::InvalidVersion(_) | E::VersionDowngrade { .. } | E::ChangeDataTimestampGreaterThanCommit { .. } => Code::VersionNotFound,
         E::KernelError(k) => delta_kernel_code(k),
         E::Kernel { source } => kernel_code(source),
         E::ObjectStore { source } => object_store_code(source),

@@ -36,6 +36,8 @@ mod slim;
 mod session;
 #[cfg(feature = "datafusion")]
 mod source;
+#[cfg(feature = "datafusion")]
+mod sql;
 mod storage;
 mod table;
 mod worker;

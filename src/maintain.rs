@@ -33,6 +33,30 @@ pub struct VacuumOptions {
     pub enforce_retention_duration: Option<bool>,
 }
 
+/// Keys delta-rs takes that the kernel's `TableProperties` does not parse (delta-rs checks the
+/// version values itself; the others are its aliases and its own setting).
+const KEYS_KERNEL_DOES_NOT_PARSE: [&str; 6] =
+    ["delta.minReaderVersion", "delta.minWriterVersion", "delta-rs.checkpoint.useRunLengthEncoding", "deletedFileRetentionDuration", "logRetentionDuration", "enableExpiredLogCleanup"];
+
+/// Table properties (`setProperties`, a new table's `configuration`) must be ones delta-rs knows,
+/// with values the kernel can read. delta-rs refuses an unknown key only with a generic error, and
+/// stores a bad value without a word, after which the kernel ignores it: `delta.appendOnly: 'maybe'`
+/// left the table open to deletes, `delta.logRetentionDuration: 'forever'` let `cleanupMetadata`
+/// use the 30-day default. Spark refuses both when they are set.
+pub(crate) fn check_table_properties<'a>(properties: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> ZResult<()> {
+    for (key, value) in properties {
+        if key.parse::<deltalake::TableProperty>().is_err() {
+            return Err(ZError::invalid(format!("unknown table property '{key}' (delta-rs sets the delta.* properties it knows)")));
+        }
+        let Some(value) = value else { continue };
+        let parsed = delta_kernel::table_properties::TableProperties::from([(key, value)]);
+        if !parsed.unknown_properties.is_empty() && !KEYS_KERNEL_DOES_NOT_PARSE.contains(&key) {
+            return Err(ZError::invalid(format!("table property '{key}' cannot be '{value}'")));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn props(o: &Option<OpOptions>) -> ZResult<deltalake::kernel::transaction::CommitProperties> {
     let o = o.as_ref();
     commit_properties(o.and_then(|o| o.custom_metadata.as_ref()), o.and_then(|o| o.app_id.as_deref()), o.and_then(|o| o.app_version))
@@ -113,6 +137,7 @@ impl NativeTable {
     #[napi]
     pub async fn set_properties(&self, properties: HashMap<String, String>, op: Option<OpOptions>) -> napi::Result<()> {
         guard(async move {
+            check_table_properties(properties.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))?;
             let props = props(&op)?;
             self.run(async move |t| Ok((t.set_tbl_properties().with_properties(properties).with_commit_properties(props).await?, ()))).await
         })
@@ -123,6 +148,18 @@ impl NativeTable {
     pub async fn add_columns(&self, schema: Buffer, op: Option<OpOptions>) -> napi::Result<()> {
         guard(async move {
             let (arrow_schema, _) = convert::decode_ipc(&schema)?;
+            // delta-rs 1.1 commits a column the table has (same type) as a version that changes
+            // nothing, and a non-null one as such: the table's files have no values for it, and
+            // every read then failed ("Non-nullable column 'q' is missing from the physical schema").
+            let table_schema = self.table().snapshot()?.snapshot().arrow_schema();
+            for f in arrow_schema.fields() {
+                if let Some(have) = table_schema.fields().iter().find(|t| t.name().eq_ignore_ascii_case(f.name())) {
+                    return Err(ZError::invalid(format!("addColumns: the table already has a column '{}' (names are case-insensitive)", have.name())));
+                }
+                if !f.is_nullable() {
+                    return Err(ZError::invalid(format!("addColumns: column '{}' must be nullable: the rows already in the table have no value for it", f.name())));
+                }
+            }
             let fields: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| ZError::invalid(format!("addColumns: {e}")))?;
             let fields: Vec<_> = fields.fields().cloned().collect();
             let props = props(&op)?;

@@ -314,6 +314,13 @@ impl NativeTableWriter {
             target_file_size(options.target_file_size)?;
             writer_properties(options.compression.as_deref())?;
             commit_properties(options.custom_metadata.as_ref(), options.app_id.as_deref(), options.app_version)?;
+            if let Some(conf) = &options.configuration {
+                crate::maintain::check_table_properties(conf.iter().map(|(k, v)| (k.as_str(), v.as_deref())))?;
+            }
+            #[cfg(feature = "datafusion")]
+            if let Some(p) = &options.predicate {
+                crate::sql::whole_expression(p, "predicate")?;
+            }
             Ok(())
         };
         check()?;
