@@ -333,6 +333,23 @@ describe('bad input is a DeltaError with a code', () => {
     await dt.loadVersion(1n)
     assert.equal(dt.version, 1)
   })
+
+  it('a time given as text is ISO 8601 and a real calendar date (Date.parse alone took "1" as 2001, rolled Feb 30 to March)', async () => {
+    const uri = fixture('simple')
+    for (const text of ['1', '2024', '12/25/2024', 'Dec 25 2024', '2024-02-30T00:00:00Z', '2023-02-29', '2024-01-01T24:00:00Z', '0']) {
+      await rejectsWith(readDelta(uri, { timestamp: text }), 'INVALID_ARGUMENT', /is not a date \(use ISO 8601/)
+    }
+    const dt = await DeltaTable.open(uri)
+    await rejectsWith(dt.loadTimestamp('1'), 'INVALID_ARGUMENT', /'1' is not a date/)
+    const own = scratch('restore-text')
+    await writeDelta(own, [{ id: 1 }])
+    await rejectsWith((await DeltaTable.open(own)).restore('0'), 'INVALID_ARGUMENT', /restore target '0' is not a date/)
+    // ISO forms, with a space for the T as SQL writes times, all travel (to the latest version here).
+    const latest = (await readDelta(uri)).numRows
+    for (const text of ['2099-01-01', '2099-01-01T10:00', '2099-01-01 10:00:00', '2099-01-01T10:00:00.123456Z', '2099-01-01T10:00:00+02:00']) {
+      assert.equal((await readDelta(uri, { timestamp: text })).numRows, latest, text)
+    }
+  })
 })
 
 describe('module formats', () => {

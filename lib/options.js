@@ -6,6 +6,20 @@ function isPlainObject(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
+// ISO 8601 date or date-time (a space for the T as SQL writes it; without a zone a date is UTC and a
+// date-time local, as Date.parse has them). Date.parse alone also takes '1' (2001-01-01), '2024',
+// '12/25/2024' and rolls 2024-02-30 over to March 1: a time-travel read or restore to a time the
+// caller did not mean.
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/i
+
+function isoDate(text) {
+  const m = ISO_DATE.exec(text)
+  if (!m) return false
+  const [y, mo, d, h = 0, mi = 0, s = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v)))
+  const day = new Date(Date.UTC(y, mo - 1, d))
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h < 24 && mi < 60 && s < 60
+}
+
 /** Date | ISO string | epoch millis -> epoch millis. */
 function toMillis(ts, what = 'timestamp') {
   if (ts === undefined || ts === null) return undefined
@@ -18,7 +32,7 @@ function toMillis(ts, what = 'timestamp') {
     return ts
   }
   if (typeof ts === 'string') {
-    const ms = Date.parse(ts)
+    const ms = isoDate(ts) ? Date.parse(ts.replace(' ', 'T')) : NaN
     if (Number.isNaN(ms)) throw invalid(`${what} '${ts}' is not a date (use ISO 8601, e.g. 2024-01-31T12:00:00Z)`)
     return ms
   }
