@@ -193,6 +193,25 @@ describe('input shapes', () => {
     await rejectsWith(writeDelta(scratch('rows-decimal-cells'), spread), 'INVALID_DATA', /row 0 .*decimal cell without its scale/)
   })
 
+  it('NaN and ±Infinity in row objects are kept at any depth (JSON made them null); a string or integer column refuses them', async () => {
+    const uri = scratch('non-finite')
+    const byId = (t) => t.toArray().map((r) => r.toJSON()).sort((a, b) => Number(a.id) - Number(b.id))
+    await writeDelta(uri, [{ id: 1, x: 1.5, s: { y: NaN }, l: [1, -Infinity], f: Float64Array.from([NaN]) }, { id: 2, x: NaN, s: { y: 2 }, l: [], f: Float64Array.from([]) }])
+    const types = (await DeltaTable.open(uri)).schema().fields.map(String)
+    assert.deepEqual(types, ['id: Int64', 'x: Float64', 's: Struct<{y:Float64}>', 'l: List<Float64>', 'f: List<Float64>'])
+    const text = (v) => JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : typeof x === 'bigint' ? Number(x) : x))
+    const expected = text([{ id: 1, x: 1.5, s: { y: NaN }, l: [1, -Infinity], f: [NaN] }, { id: 2, x: NaN, s: { y: 2 }, l: [], f: [] }])
+    assert.equal(text(byId(await readDelta(uri))), expected)
+    await writeDelta(uri, [{ id: 3, x: Infinity }])
+    assert.equal(text(byId(await readDelta(uri)).map((r) => r.x)), text([1.5, NaN, Infinity]))
+    assert.equal(text(byId(pyRead(uri)).map((r) => r.x)), text([1.5, NaN, Infinity]))
+    await rejectsWith(writeDelta(uri, [{ id: 4, x: 1 }, { id: NaN }]), 'INVALID_DATA', /row 1: .*"NaN" as Int64/)
+    const strings = scratch('non-finite-strings')
+    await writeDelta(strings, [{ s: 'a' }])
+    await rejectsWith(writeDelta(strings, [{ s: 'b' }, { s: NaN }]), 'INVALID_DATA', /row 1: column 's' holds strings, and NaN or Infinity/)
+    assert.equal((await readDelta(strings)).numRows, 1)
+  })
+
   it('row objects into a new table: Dates make timestamps, binary makes binary, bigints stay exact', async () => {
     const uri = scratch('rows-new-types')
     const at = new Date('2024-03-04T05:06:07.089Z')

@@ -351,6 +351,7 @@ function createApi(arrow) {
       bigintsLeft = true
       return v
     }
+    if (typeof v === 'number') return v - v === 0 ? v : nonFinite(v, hint, path)
     if (v === null || typeof v !== 'object') return v
     if (v instanceof Date) {
       if (hint) hint(path, 'timestamp')
@@ -372,7 +373,13 @@ function createApi(arrow) {
       if (hint) hint(path, 'binary')
       return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
     }
-    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v, (x) => rowValue(x))
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+      if (!hint) return Array.from(v, (x) => rowValue(x))
+      path.push('*')
+      const items = Array.from(v, (x) => rowValue(x, hint, path))
+      path.pop()
+      return items
+    }
     if (typeof v.toJSON === 'function') {
       const json = v.toJSON()
       if (json !== v) return rowValue(json, hint, path)
@@ -390,6 +397,14 @@ function createApi(arrow) {
       path.pop()
     }
     return o
+  }
+
+  // NaN and ±Infinity: JSON has no such numbers (JSON.stringify writes null, which lost them), so
+  // they cross as the text arrow-json parses into a float column ('NaN', 'Infinity', '-Infinity'),
+  // and the hints make such a field a double in a new table.
+  function nonFinite(v, hint, path) {
+    if (hint) hint(path, 'float')
+    return String(v)
   }
 
   // JSON.stringify for a row `rowValue` left bigints in, written as JSON numbers. Hand-written
@@ -412,9 +427,10 @@ function createApi(arrow) {
   // see BENCHMARKS.md). V8's JSON.stringify does the work; a row is copied (`rowValue`) only
   // where JSON would differ from the conversions above: bigints, binary, nested values, rows with
   // their own toJSON (apache-arrow StructRows). Top-level Dates use their toJSON (ISO strings).
-  // `hints` collects the top-level columns that held Dates and binary, which JSON cannot say, so
-  // that a new table gets timestamp and binary columns for them (src/rows.rs RowHints), and for
-  // binary the first row `i` that held it (binary into a string column is refused, naming it);
+  // `hints` collects the top-level columns that held Dates, binary and NaN/±Infinity, which JSON
+  // cannot say, so that a new table gets timestamp, binary and double columns for them (src/rows.rs
+  // RowHints), and for binary and NaN the first row `i` that held it (into a string column either
+  // is refused, naming it);
   // `hints.hint` the same below the top level (rowValue).
   function rowLine(r, hints, i) {
     bigintsLeft = false
@@ -440,7 +456,12 @@ function createApi(arrow) {
     if (i === 0) hints.order = Object.keys(r) // a new table's column order (src/rows.rs RowHints)
     for (const k of Object.keys(r)) {
       const v = r[k]
-      if (typeof v === 'bigint' || (v !== null && typeof v === 'object')) {
+      if (typeof v === 'number') {
+        if (v - v === 0) continue
+        if (!hints.float.has(k)) hints.float.set(k, i)
+        if (row === r) row = { ...r }
+        row[k] = nonFinite(v)
+      } else if (typeof v === 'bigint' || (v !== null && typeof v === 'object')) {
         if (v instanceof Date) {
           hints.timestamp.add(k)
           continue
@@ -485,7 +506,7 @@ function createApi(arrow) {
       const key = `${kind}\u0000${path.join('\u0000')}`
       if (!nested.has(key)) nested.set(key, [kind, [...path], keys])
     }
-    const hints = { timestamp: new Set(), binary: new Map(), decimal: new Map(), order: [], hint }
+    const hints = { timestamp: new Set(), binary: new Map(), float: new Map(), decimal: new Map(), order: [], hint }
     const lines = new Array(rows.length)
     for (; i < rows.length; i++) {
       const r = rows[i]
@@ -499,6 +520,8 @@ function createApi(arrow) {
     const decimals = [...hints.decimal]
     return [lines.join('\n'), {
       timestamp: [...hints.timestamp], binary: [...hints.binary.keys()], binaryRows: [...hints.binary.values()],
+      float: [...hints.float.keys()], floatRows: [...hints.float.values()],
+      floatPaths: [...nested.values()].filter(([kind]) => kind === 'float').map(([, path]) => path),
       decimal: decimals.map(([k]) => k), decimalTypes: decimals.map(([, t]) => t), order: hints.order,
       timestampPaths: [...nested.values()].filter(([kind]) => kind === 'timestamp').map(([, path]) => path),
       binaryPaths: [...nested.values()].filter(([kind]) => kind === 'binary').map(([, path]) => path),

@@ -25,6 +25,10 @@ pub struct RowHints {
     pub binary: Vec<String>,
     /// For each `binary` column, the first of these rows that held a `Uint8Array` there.
     pub binary_rows: Vec<u32>,
+    /// Columns that held NaN or ±Infinity (sent as the text arrow-json parses into floats), and for
+    /// each the first of these rows that did.
+    pub float: Vec<String>,
+    pub float_rows: Vec<u32>,
     /// Columns of apache-arrow decimal cells (sent as decimal text) and their [precision, scale].
     pub decimal: Vec<String>,
     pub decimal_types: Vec<Vec<i32>>,
@@ -34,6 +38,7 @@ pub struct RowHints {
     /// through field names, `*` for a list's items.
     pub timestamp_paths: Vec<Vec<String>>,
     pub binary_paths: Vec<Vec<String>>,
+    pub float_paths: Vec<Vec<String>>,
     /// Objects below the top level (paths as above) and their keys in the first row's order: new
     /// struct fields take it, as new columns take `order`.
     pub field_paths: Vec<Vec<String>>,
@@ -51,10 +56,11 @@ impl RowHints {
             })
             .collect();
         // Top-level columns are paths of one step; where a column is in two lists, the first wins.
-        let hints = (columns(&self.timestamp, &timestamp).chain(columns(&self.binary, &DataType::Binary)))
+        let hints = (columns(&self.timestamp, &timestamp).chain(columns(&self.binary, &DataType::Binary)).chain(columns(&self.float, &DataType::Float64)))
             .chain(decimals.iter().map(|(name, t)| (std::slice::from_ref(*name), Hint::Type(t))))
             .chain(self.timestamp_paths.iter().map(|p| (p.as_slice(), Hint::Type(&timestamp))))
             .chain(self.binary_paths.iter().map(|p| (p.as_slice(), Hint::Type(&DataType::Binary))))
+            .chain(self.float_paths.iter().map(|p| (p.as_slice(), Hint::Type(&DataType::Float64))))
             .chain(self.field_paths.iter().zip(&self.field_orders).map(|(p, order)| (p.as_slice(), Hint::Order(order))));
         match below(hints, f.name()) {
             hints if hints.is_empty() => f.clone(),
@@ -66,7 +72,7 @@ impl RowHints {
 /// What a path of the hints says about the field it leads to.
 #[derive(Clone, Copy)]
 enum Hint<'h> {
-    /// The type of a string field (it held Dates, binary or apache-arrow decimal cells).
+    /// The type of a string field (it held Dates, binary, NaN or ±Infinity, or apache-arrow decimal cells).
     Type(&'h DataType),
     /// The order of a struct's fields (the keys of the first row's object there).
     Order(&'h [String]),
@@ -147,17 +153,17 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
     })
 }
 
-/// A `Uint8Array` would land in a string column as its hex text (how binary crosses): refused, naming
-/// the first row that holds one, so nothing is written (and a Pipe can dead-letter that row).
+/// A `Uint8Array` would land in a string column as its hex text (how binary crosses), NaN as the
+/// text 'NaN' (how it crosses): refused, naming the first row that holds one, so nothing is written
+/// (and a Pipe can dead-letter that row), as any other number into a string column is.
 fn binary_into_strings(table: &SchemaRef, hints: &RowHints, first_row: usize) -> ZResult<()> {
-    for (name, row) in hints.binary.iter().zip(&hints.binary_rows) {
+    let binary = hints.binary.iter().zip(&hints.binary_rows).map(|(n, r)| (n, r, "a Uint8Array (binary) is not one; convert it first, e.g. buf.toString('utf8')"));
+    let float = hints.float.iter().zip(&hints.float_rows).map(|(n, r)| (n, r, "NaN or Infinity (a number) is not one"));
+    for (name, row, why) in binary.chain(float) {
         if let Ok(f) = table.field_with_name(name)
             && matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
         {
-            return Err(ZError::new(
-                Code::InvalidData,
-                format!("row {}: column '{name}' holds strings, and a Uint8Array (binary) is not one; convert it first, e.g. buf.toString('utf8')", first_row + *row as usize),
-            ));
+            return Err(ZError::new(Code::InvalidData, format!("row {}: column '{name}' holds strings, and {why}", first_row + *row as usize)));
         }
     }
     Ok(())
