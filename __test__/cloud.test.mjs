@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DeltaCoordinator, DeltaError, DeltaInputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
 import { AZURITE_ACCOUNT, freePort, startAzure, startGcs, startS3 } from './emulators.mjs'
-import { people, pyRead, rows } from './helpers.mjs'
+import { people, pyRead, rejectsWith, rows } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -123,6 +123,15 @@ for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', s
           assert.doesNotMatch(e.message, new RegExp(so.AWS_SECRET_ACCESS_KEY))
           return true
         })
+      })
+
+      it('an endpoint that is not an http(s) URL, or a URI without a bucket, is INVALID_ARGUMENT (object_store panicked on the endpoint)', async () => {
+        for (const bad of ['not a url', '127.0.0.1:9000', 'http://exa mple.com']) {
+          const so = { ...store.storageOptions, AWS_ENDPOINT_URL: bad }
+          await rejectsWith(readDelta('s3://zp/t', { storageOptions: so }), 'INVALID_ARGUMENT', /AWS_ENDPOINT_URL must be an http\(s\) URL/)
+          await rejectsWith(writeDelta('s3://zp/new', [{ a: 1 }], { storageOptions: so }), 'INVALID_ARGUMENT', /must be an http\(s\) URL/)
+        }
+        await rejectsWith(readDelta('s3://', { storageOptions: store.storageOptions }), 'INVALID_ARGUMENT', /Unable to recognise URL/)
       })
     }
 

@@ -135,6 +135,7 @@ fn resolve(ctx: &SessionContext, path: &str, options: &HashMap<String, String>) 
         return Ok(path.to_string());
     }
     let root = Url::parse(&format!("{}://{}/", url.scheme(), url.authority())).map_err(|e| ZError::invalid(e.to_string()))?;
+    crate::storage::check_s3_endpoint(&root, options)?;
     let store = DeltaTableBuilder::from_url(root.clone())?
         .with_storage_options(options.clone())
         .build_storage()

@@ -96,7 +96,25 @@ pub(crate) fn to_datetime(ms: f64) -> ZResult<DateTime<Utc>> {
         .ok_or_else(|| ZError::invalid(format!("timestamp {ms} is out of range")))
 }
 
+/// An S3 endpoint (given, or from the environment as object_store reads it) must be an http(s) URL:
+/// object_store 0.13's S3 client panics building a request to one that is not ("request valid:
+/// InvalidUri"), which reached the caller as INTERNAL "task panicked", with the panic on stderr.
+pub(crate) fn check_s3_endpoint(url: &Url, options: &HashMap<String, String>) -> ZResult<()> {
+    if !matches!(url.scheme(), "s3" | "s3a") {
+        return Ok(());
+    }
+    const KEYS: [&str; 4] = ["aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint"];
+    let given = options.iter().find(|(k, _)| KEYS.iter().any(|key| k.eq_ignore_ascii_case(key))).map(|(k, v)| (k.clone(), v.clone()));
+    let from_env = || ["AWS_ENDPOINT_URL", "AWS_ENDPOINT"].iter().find_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)));
+    let Some((key, value)) = given.or_else(from_env) else { return Ok(()) };
+    match Url::parse(&value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        _ => Err(ZError::invalid(format!("storage option {key} must be an http(s) URL such as http://127.0.0.1:9000, got '{value}'"))),
+    }
+}
+
 fn builder(url: Url, options: &HashMap<String, String>) -> ZResult<DeltaTableBuilder> {
+    check_s3_endpoint(&url, options)?;
     Ok(DeltaTableBuilder::from_url(url)?.with_storage_options(options.clone()))
 }
 
