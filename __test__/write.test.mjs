@@ -303,6 +303,21 @@ describe('schema', () => {
   })
 })
 
+describe('memory:// tables', () => {
+  it('live for the process, shared by every handle and writer (delta-rs gave each handle an empty store); hosts are separate', async () => {
+    const uri = `memory://write-test/t${process.pid}`
+    await writeDelta(uri, people([1, 2]))
+    const w = new DeltaWriter(uri)
+    await w.write(people([3]))
+    assert.equal((await new DeltaCoordinator(uri).commit(await w.finish())).version, 1)
+    const dt = await DeltaTable.open(uri)
+    await dt.delete('id = 1')
+    assert.deepEqual(rows(await readDelta(uri)).map((r) => r.id), ['2', '3'])
+    assert.equal((await readDelta(uri, { version: 0 })).numRows, 2)
+    assert.equal(await DeltaTable.isDeltaTable(uri.replace('write-test', 'other-host')), false)
+  })
+})
+
 describe('partitions, options and commit properties', () => {
   it('hive partitions with special characters and nulls read back identically in Python', async () => {
     const uri = scratch('parts')

@@ -2,9 +2,13 @@
 //! Storage backends (S3, Azure, GCS) are delta-rs's own object_store handlers.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use deltalake::logstore::object_store::ObjectStoreExt as _;
+use deltalake::logstore::object_store::memory::InMemory;
+use deltalake::logstore::{ObjectStoreFactory, ObjectStoreRef, StorageConfig, object_store_factories};
+use deltalake::Path;
 use deltalake::table::builder::parse_table_uri;
 use deltalake::{DeltaTable, DeltaTableBuilder};
 use url::Url;
@@ -17,6 +21,24 @@ pub fn register_handlers() {
     deltalake::aws::register_handlers(None);
     deltalake::azure::register_handlers(None);
     deltalake::gcp::register_handlers(None);
+    let memory = Url::parse("memory://").expect("a valid URL");
+    object_store_factories().insert(memory, Arc::new(SharedMemory::default()));
+}
+
+/// `memory://` tables live as long as the process, seen by every handle, reader and writer in it
+/// (as a local disk's are). delta-rs's default factory gives each handle a new, empty `InMemory`
+/// store, so a table written there was gone before anything could read it. One store per host:
+/// `memory://a/t` and `memory://b/t` are different tables (delta-rs takes the path from the URL).
+#[derive(Debug, Default)]
+struct SharedMemory(std::sync::Mutex<HashMap<String, Arc<InMemory>>>);
+
+impl ObjectStoreFactory for SharedMemory {
+    fn parse_url_opts(&self, url: &Url, _config: &StorageConfig) -> deltalake::DeltaResult<(ObjectStoreRef, Path)> {
+        let mut stores = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let store = stores.entry(url.host_str().unwrap_or("").to_string()).or_default().clone();
+        let path = Path::from_url_path(url.path()).map_err(|e| deltalake::DeltaTableError::InvalidTableLocation(e.to_string()))?;
+        Ok((store, path))
+    }
 }
 
 fn is_secret_key(key: &str) -> bool {
