@@ -191,6 +191,15 @@ describe('input shapes', () => {
     // a decimal cell taken out of its row has no scale: refused, never a list of its words
     const spread = decimals.toArray().map((r) => ({ ...r.toJSON() }))
     await rejectsWith(writeDelta(scratch('rows-decimal-cells'), spread), 'INVALID_DATA', /row 0 .*decimal cell without its scale/)
+    // decimal text and numbers with more places than the column keeps are refused (arrow-json
+    // dropped the extra digits: 1.239 became 1.23, 0.005 became 0.00); as many or fewer go in
+    await writeDelta(fresh, [{ i64: 1000n, dec: '1.5' }, { i64: 1001n, dec: 2.25 }, { i64: 1002n, dec: '1.2e-1' }, { i64: 1003n, dec: '3.100' }])
+    for (const [dec, row] of [['1.239', 1], [-0.005, 1], [0.1 + 0.2, 1], ['1.2e-3', 1]]) {
+      await rejectsWith(writeDelta(fresh, [{ i64: 20n, dec: '1' }, { i64: 21n, dec }]), 'INVALID_DATA', new RegExp(`row ${row}: column 'dec' keeps 2 decimal places, and this value has more`))
+    }
+    const added = rows(await readDelta(fresh, { filter: [['i64', '>=', 1000], ['i64', '<', 2000]] })).map((r) => r.dec)
+    assert.deepEqual(rows(pyRead(fresh, { filters: [['i64', '>=', 1000], ['i64', '<', 2000]] })).map((r) => r.dec), added)
+    assert.equal(added.length, 4)
   })
 
   it('NaN and ±Infinity in row objects are kept at any depth (JSON made them null); a string or integer column refuses them', async () => {

@@ -7,7 +7,7 @@ use deltalake::arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int64Array,
 use deltalake::arrow::compute::kernels::arity::unary;
 use deltalake::arrow::compute::kernels::zip::zip;
 use deltalake::arrow::compute::{cast, is_not_null};
-use deltalake::arrow::datatypes::{DataType, Date64Type, Field, Float64Type, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::datatypes::{DataType, Date64Type, Decimal128Type, Field, Float64Type, Schema, SchemaRef, TimeUnit};
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::json::ReaderBuilder;
 use deltalake::arrow::json::reader::infer_json_schema;
@@ -151,6 +151,42 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
         }
         ZError::new(Code::InvalidData, err.to_string())
     })
+    .and_then(|batches| {
+        decimals_exact(rows, &target, first_row)?;
+        Ok(batches)
+    })
+}
+
+/// arrow-json parses a decimal with more places than its column's scale by dropping the extra
+/// digits: 1.239 into a decimal(10, 2) column was 1.23, 0.005 was 0.00. Refused instead (as
+/// pyarrow refuses it: "would cause data loss"), naming the row: the decimal columns are read
+/// again with every place a decimal128 leaves them (scale 38 - precision more), and a value with
+/// digits past the column's scale is the error. Top-level columns; only tables with decimals pay.
+fn decimals_exact(rows: &str, target: &SchemaRef, first_row: usize) -> ZResult<()> {
+    let wide: Vec<(Field, i8, u32)> = target
+        .fields()
+        .iter()
+        .filter_map(|f| match f.data_type() {
+            DataType::Decimal128(p, s) if *p < 38 => Some((Field::new(f.name(), DataType::Decimal128(38, s + (38 - *p as i8)), true), *s, 38 - *p as u32)),
+            _ => None,
+        })
+        .collect();
+    if wide.is_empty() {
+        return Ok(());
+    }
+    let schema = Arc::new(Schema::new(wide.iter().map(|(f, _, _)| f.clone()).collect::<Vec<_>>()));
+    for batch in decode(rows, &schema, false)? {
+        for ((f, scale, extra), column) in wide.iter().zip(batch.columns()) {
+            let values = column.as_primitive::<Decimal128Type>();
+            let unit = 10i128.pow(*extra);
+            if let Some(i) = (0..values.len()).find(|&i| values.is_valid(i) && values.value(i) % unit != 0) {
+                let line = rows.lines().nth(i).unwrap_or("");
+                let msg = format!("row {}: column '{}' keeps {scale} decimal places, and this value has more; round it first (row: {})", first_row + i, f.name(), preview(line));
+                return Err(ZError::new(Code::InvalidData, msg));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A `Uint8Array` would land in a string column as its hex text (how binary crosses), NaN as the
