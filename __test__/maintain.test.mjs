@@ -190,6 +190,25 @@ describe('DML', () => {
     await rejectsWith(dt.merge([{ id: 1 }], { predicate: 'target.nope = source.id' }).whenMatchedDelete().execute(), 'INVALID_ARGUMENT')
   })
 
+  it('merge: a clause setting a column the table lacks, no clause, or two source rows for one target row are refused; an empty source merges nothing', async () => {
+    const uri = scratch('merge-refusals')
+    await writeDelta(uri, people([1, 2]))
+    const dt = await DeltaTable.open(uri)
+    const on = { predicate: 'target.id = source.id' }
+    // delta-rs skipped the unknown column without a word: "updated", nothing changed
+    await rejectsWith(dt.merge(people([1]), on).whenMatchedUpdate({ set: { nmae: 'source.name' } }).execute(), 'INVALID_ARGUMENT', /whenMatchedUpdate: the table has no column 'nmae'/)
+    await rejectsWith(dt.merge(people([1]), on).execute(), 'INVALID_ARGUMENT', /at least one when/)
+    await rejectsWith(dt.merge([...people([1]), ...people([1])], on).whenMatchedUpdateAll().execute(), 'INVALID_DATA', /multiple source rows/)
+    assert.equal((await DeltaTable.open(uri)).version, 0)
+    // target.-qualified names are the table's columns
+    await dt.merge([{ id: 1, name: 'one' }], on).whenMatchedUpdate({ set: { 'target.name': 'source.name' } }).execute()
+    // an empty source: nothing matches, so nothing is updated and every target row is unmatched by source
+    await dt.merge([], on).whenMatchedUpdateAll().execute()
+    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.name), ['one', 'n2'])
+    await dt.merge([], on).whenNotMatchedBySourceDelete({ predicate: 'target.id = 2' }).execute()
+    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['1'])
+  })
+
   it('merge: whenMatchedUpdateAll / whenNotMatchedInsertAll take every source column by name (quoted names too)', async () => {
     const uri = scratch('merge-all')
     await writeDelta(uri, [{ id: 1, 'b c': 'a', n: 1.5 }, { id: 2, 'b c': 'b', n: 2.5 }])

@@ -185,15 +185,28 @@ impl NativeTable {
         guard(async move {
             let spec: MergeSpec = serde_json::from_value(spec).map_err(|e| ZError::invalid(format!("merge: {e}")))?;
             whole_expression(&spec.predicate, "merge predicate")?;
+            if spec.clauses.is_empty() {
+                return Err(ZError::invalid("merge needs at least one when…() clause before execute()"));
+            }
+            let table_schema = self.table().snapshot()?.snapshot().arrow_schema();
+            let target_alias = spec.target_alias.as_deref().unwrap_or("target");
             for c in &spec.clauses {
                 if let Some(p) = &c.predicate {
                     whole_expression(p, &format!("{} predicate", c.kind))?;
                 }
                 for (col, e) in &c.set {
                     whole_expression(e, &format!("{} value for '{col}'", c.kind))?;
+                    // delta-rs 1.1 skips an update of a column the table does not have, without a word.
+                    let name = col.strip_prefix(&format!("{target_alias}.")).unwrap_or(col).trim_matches('`').trim_matches('"');
+                    if table_schema.field_with_name(name).is_err() {
+                        return Err(ZError::invalid(format!("merge {}: the table has no column '{col}'", c.kind)));
+                    }
                 }
             }
             let (schema, batches) = convert::decode_ipc(&source)?;
+            // No rows and so no columns (`merge([])`): the source has the table's columns, so the
+            // predicate resolves and not-matched-by-source clauses see every target row unmatched.
+            let schema = if batches.is_empty() && schema.fields().is_empty() { table_schema.clone() } else { schema };
             let source_columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
             let ctx = session::context(None)?;
             let df = if batches.is_empty() {
