@@ -190,6 +190,20 @@ describe('DML', () => {
     await rejectsWith(dt.merge([{ id: 1 }], { predicate: 'target.nope = source.id' }).whenMatchedDelete().execute(), 'INVALID_ARGUMENT')
   })
 
+  it('DML on a handle behind the table (time travel, another writer since) is COMMIT_CONFLICT saying how far behind; nothing is committed', async () => {
+    const uri = scratch('dml-stale')
+    await writeDelta(uri, people([1, 2]))
+    const old = await DeltaTable.open(uri)
+    await writeDelta(uri, people([3]))
+    const behind = /this handle is at version 0 and the table at 1: load the latest version/
+    await rejectsWith(old.delete('id > 0'), 'COMMIT_CONFLICT', behind)
+    await rejectsWith((await DeltaTable.open(uri, { version: 0 })).update({ set: { name: "'x'" } }), 'COMMIT_CONFLICT', behind)
+    assert.equal((await DeltaTable.open(uri)).version, 1)
+    await old.loadVersion(1)
+    await old.delete('id > 2')
+    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['1', '2'])
+  })
+
   it('merge: a clause setting a column the table lacks, no clause, or two source rows for one target row are refused; an empty source merges nothing', async () => {
     const uri = scratch('merge-refusals')
     await writeDelta(uri, people([1, 2]))

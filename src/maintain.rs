@@ -12,7 +12,7 @@ use napi::bindgen_prelude::Buffer;
 use serde_json::{Value, json};
 
 use crate::convert;
-use crate::error::{ZError, ZResult, guard};
+use crate::error::{Code, ZError, ZResult, guard};
 use crate::storage::{At, load_at, to_datetime};
 use crate::table::NativeTable;
 use crate::write::commit_properties;
@@ -64,9 +64,24 @@ pub(crate) fn props(o: &Option<OpOptions>) -> ZResult<deltalake::kernel::transac
 
 impl NativeTable {
     pub(crate) async fn run<T>(&self, op: impl AsyncFnOnce(DeltaTable) -> ZResult<(DeltaTable, T)>) -> ZResult<T> {
-        let (table, out) = op(self.table()).await.map_err(|e| e.context(self.uri()))?;
-        self.replace(table);
-        Ok(out)
+        let table = self.table();
+        match op(table.clone()).await {
+            Ok((table, out)) => {
+                self.replace(table);
+                Ok(out)
+            }
+            Err(mut e) => {
+                // A handle behind the table (time travel, or another writer since it loaded)
+                // conflicts with the commits it has not seen, however often it is retried: say so.
+                if e.code == Code::CommitConflict
+                    && let (Some(at), Some(latest)) = (table.version(), crate::storage::latest_version(&table).await)
+                    && latest > at as u64
+                {
+                    e.message = format!("{} (this handle is at version {at} and the table at {latest}: load the latest version, e.g. with DeltaTable.open, and run it again)", e.message);
+                }
+                Err(e.context(self.uri()))
+            }
+        }
     }
 }
 

@@ -207,7 +207,7 @@ async fn commit_time(table: &DeltaTable, version: u64) -> Option<i64> {
 /// The table's latest version, if it has one, however its load at another version failed. Listing
 /// the log from the loaded version (`get_latest_version`) needs version 0's commit when nothing is
 /// loaded, and that may be gone; the kernel's snapshot starts from the last checkpoint instead.
-async fn latest_version(table: &DeltaTable) -> Option<u64> {
+pub(crate) async fn latest_version(table: &DeltaTable) -> Option<u64> {
     match table.get_latest_version().await {
         Ok(v) => Some(v),
         Err(_) => deltalake::kernel::Snapshot::try_new(table.log_store().as_ref(), None).await.ok().map(|s| s.version()),
