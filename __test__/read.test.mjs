@@ -334,6 +334,20 @@ describe('bad input is a DeltaError with a code', () => {
     assert.equal(dt.version, 1)
   })
 
+  it('options given as null are no options, never a TypeError from destructuring null', async () => {
+    const uri = scratch('null-options')
+    await writeDelta(uri, [{ id: 1 }], null)
+    const dt = await DeltaTable.open(uri, null)
+    assert.equal((await readDelta(uri, null)).numRows, 1)
+    assert.deepEqual((await dt.vacuum(null)).filesDeleted, [])
+    await rejectsWith(dt.update(null), 'INVALID_ARGUMENT', /update needs \{ set/)
+    assert.throws(() => dt.merge([{ id: 1 }], null), (e) => e instanceof DeltaError && e.code === 'INVALID_ARGUMENT')
+    assert.equal((await dt.merge([{ id: 1 }], { predicate: 'target.id = source.id' }).whenMatchedUpdateAll(null).execute()).numTargetRowsUpdated, 1)
+    const { Pipe } = await import('../index.mjs')
+    assert.throws(() => new Pipe(null), (e) => e instanceof DeltaError && /Pipe needs an input/.test(e.message))
+    assert.equal((await dt.optimize.compact(null)).numFilesAdded, 0)
+  })
+
   it('a time given as text is ISO 8601 and a real calendar date (Date.parse alone took "1" as 2001, rolled Feb 30 to March)', async () => {
     const uri = fixture('simple')
     for (const text of ['1', '2024', '12/25/2024', 'Dec 25 2024', '2024-02-30T00:00:00Z', '2023-02-29', '2024-01-01T24:00:00Z', '0']) {

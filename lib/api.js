@@ -5,6 +5,8 @@ const native = require('./native')
 const { DeltaError, call, invalid, toDeltaError } = require('./errors')
 const { toMillis, toVersion, openOptions, scanOptions, filterOption, storageOptions, checkUri } = require('./options')
 
+// Options arguments may be left out or given as null (`options ??= {}`): a TypeError from
+// destructuring null is not a DeltaError.
 function createApi(arrow) {
   const decodeSchema = (buf) => arrow.tableFromIPC(buf).schema
 
@@ -54,13 +56,15 @@ function createApi(arrow) {
       this._t = handle
     }
 
-    static async open(uri, options = {}) {
+    static async open(uri, options) {
+      options ??= {}
       checkUri(uri)
       const opts = openOptions(options)
       return new DeltaTable(await call(() => native.openTable(uri, opts)))
     }
 
-    static async isDeltaTable(uri, options = {}) {
+    static async isDeltaTable(uri, options) {
+      options ??= {}
       checkUri(uri)
       return call(() => native.isDeltaTable(uri, storageOptions(options)))
     }
@@ -99,7 +103,8 @@ function createApi(arrow) {
 
     /** Delete files no version within the retention needs. Refuses a retention below the table's
      *  (delta.deletedFileRetentionDuration, 7 days) unless enforceRetentionDuration is false. */
-    async vacuum(options = {}) {
+    async vacuum(options) {
+      options ??= {}
       const { retentionHours, dryRun, enforceRetentionDuration, commitProperties } = options
       return call(() => this._t.vacuum({ retentionHours, dryRun, enforceRetentionDuration }, opOptions(commitProperties)))
     }
@@ -107,8 +112,9 @@ function createApi(arrow) {
     get optimize() {
       const t = this._t
       return {
-        compact: async (options = {}) => call(() => t.optimize(optimizeOptions(options), opOptions(options.commitProperties))),
-        zOrder: async (columns, options = {}) => {
+        compact: async (options) => call(() => t.optimize(optimizeOptions(options), opOptions(options?.commitProperties))),
+        zOrder: async (columns, options) => {
+          options ??= {}
           if (!Array.isArray(columns) || columns.length === 0) throw invalid('zOrder needs an array of column names')
           return call(() => t.optimize({ ...optimizeOptions(options), zOrder: columns }, opOptions(options.commitProperties)))
         },
@@ -116,7 +122,8 @@ function createApi(arrow) {
     }
 
     /** Restore the table to a version (number) or a point in time (Date / ISO string). */
-    async restore(target, options = {}) {
+    async restore(target, options) {
+      options ??= {}
       const byVersion = typeof target === 'number'
       if (byVersion && !Number.isInteger(target)) throw invalid('restore version must be an integer')
       const ms = byVersion ? undefined : toMillis(target, 'restore target')
@@ -124,25 +131,29 @@ function createApi(arrow) {
     }
 
     /** Delete the rows matching a SQL predicate (all rows without one). */
-    async delete(predicate, options = {}) {
+    async delete(predicate, options) {
+      options ??= {}
       if (predicate !== undefined && typeof predicate !== 'string') throw invalid('delete predicate must be a SQL string')
       return call(() => this._t.delete(predicate, opOptions(options.commitProperties)))
     }
 
     /** Set columns to SQL expressions on the rows matching predicate. */
-    async update({ set, predicate, commitProperties } = {}) {
+    async update(options) {
+      const { set, predicate, commitProperties } = options ?? {}
       if (!set || typeof set !== 'object') throw invalid('update needs { set: { column: sqlExpression } }')
       return call(() => this._t.update(sqlMap(set), predicate, opOptions(commitProperties)))
     }
 
     /** Start a merge: chain when…() clauses, then execute(). */
-    merge(source, { predicate, sourceAlias = 'source', targetAlias = 'target', commitProperties } = {}) {
+    merge(source, options) {
+      const { predicate, sourceAlias = 'source', targetAlias = 'target', commitProperties } = options ?? {}
       if (typeof predicate !== 'string') throw invalid('merge needs a predicate (SQL), e.g. "target.id = source.id"')
       return new MergeBuilder(this, source, { predicate, sourceAlias, targetAlias }, commitProperties)
     }
 
     /** Stream the change data feed (tables with delta.enableChangeDataFeed = true). */
-    loadCdf(options = {}) {
+    loadCdf(options) {
+      options ??= {}
       const { startingVersion, endingVersion, startingTimestamp, endingTimestamp, columns, batchSize } = options
       const o = {
         startingVersion, endingVersion, columns, batchSize,
@@ -155,13 +166,15 @@ function createApi(arrow) {
     get alterTable() {
       const t = this._t
       return {
-        setProperties: (properties, options = {}) => call(() => t.setProperties(sqlMap(properties), opOptions(options.commitProperties))),
-        addConstraint: async (constraints, options = {}) => {
+        setProperties: (properties, options) => call(() => t.setProperties(sqlMap(properties), opOptions(options?.commitProperties))),
+        addConstraint: async (constraints, options) => {
+          options ??= {}
           const entries = Object.entries(constraints || {})
           if (entries.length !== 1) throw invalid('addConstraint takes { name: "SQL check expression" } (one constraint)')
           return call(() => t.addConstraint(entries[0][0], String(entries[0][1]), opOptions(options.commitProperties)))
         },
-        addColumns: async (fields, options = {}) => {
+        addColumns: async (fields, options) => {
+          options ??= {}
           const list = fields instanceof arrow.Schema ? fields.fields : fields
           if (!Array.isArray(list) || list.length === 0) throw invalid('addColumns takes a non-empty array of apache-arrow Fields or a Schema')
           list.forEach((f, i) => {
@@ -177,20 +190,24 @@ function createApi(arrow) {
     }
 
     /** Stream this snapshot (the same options as DeltaInputAdapter, minus time travel). */
-    getBatches(options = {}) {
+    getBatches(options) {
+      options ??= {}
       const { format, ...rest } = options
       return streamBatches(() => this._t.scan(scanOptions(rest)), format)
     }
 
-    async toTable(options = {}) {
+    async toTable(options) {
+      options ??= {}
       return collect(() => this._t.scan(forCollect(scanOptions(options))))
     }
   }
 
-  function opOptions(cp = {}) {
+  function opOptions(cp) {
+    cp ??= {} // null as well as undefined
     return { customMetadata: cp.customMetadata, appId: cp.appId, appVersion: cp.appVersion }
   }
-  function optimizeOptions({ targetSize, filter, compression } = {}) {
+  function optimizeOptions(options) {
+    const { targetSize, filter, compression } = options ?? {}
     return { targetSize, filter: filterOption(filter), compression }
   }
   function sqlMap(obj) {
@@ -219,18 +236,19 @@ function createApi(arrow) {
     constructor(table, source, spec, commitProperties) {
       Object.assign(this, { _table: table, _source: source, _spec: { ...spec, clauses: [] }, _cp: commitProperties })
     }
-    _add(kind, { predicate, updates, values, set } = {}) {
+    _add(kind, options) {
+      const { predicate, updates, values, set } = options ?? {}
       if (predicate !== undefined && typeof predicate !== 'string') throw invalid(`${kind}: predicate must be a SQL string`)
       this._spec.clauses.push({ kind, predicate, set: sqlMap(updates || values || set || {}) })
       return this
     }
     whenMatchedUpdate(o) { return this._add('whenMatchedUpdate', o) }
     /** Every source column into the target column of its name (Python's when_matched_update_all). */
-    whenMatchedUpdateAll(o = {}) { return this._add('whenMatchedUpdateAll', { predicate: o.predicate }) }
+    whenMatchedUpdateAll(o) { return this._add('whenMatchedUpdateAll', { predicate: o?.predicate }) }
     whenMatchedDelete(o) { return this._add('whenMatchedDelete', o) }
     whenNotMatchedInsert(o) { return this._add('whenNotMatchedInsert', o) }
     /** Insert every source column into the target column of its name (when_not_matched_insert_all). */
-    whenNotMatchedInsertAll(o = {}) { return this._add('whenNotMatchedInsertAll', { predicate: o.predicate }) }
+    whenNotMatchedInsertAll(o) { return this._add('whenNotMatchedInsertAll', { predicate: o?.predicate }) }
     whenNotMatchedBySourceUpdate(o) { return this._add('whenNotMatchedBySourceUpdate', o) }
     whenNotMatchedBySourceDelete(o) { return this._add('whenNotMatchedBySourceDelete', o) }
     async execute() {
@@ -240,7 +258,8 @@ function createApi(arrow) {
   }
 
   class DeltaInputAdapter {
-    constructor(uri, options = {}) {
+    constructor(uri, options) {
+      options ??= {}
       checkUri(uri)
       this.uri = uri
       this._open = openOptions(options) // validated now, opened lazily
@@ -253,7 +272,8 @@ function createApi(arrow) {
       return this._table
     }
 
-    async *getBatches(options = {}) {
+    async *getBatches(options) {
+      options ??= {}
       const table = await this.table()
       yield* table.getBatches({ ...this._scan, ...options })
     }
@@ -264,7 +284,8 @@ function createApi(arrow) {
     }
   }
 
-  async function readDelta(uri, options = {}) {
+  async function readDelta(uri, options) {
+    options ??= {}
     return new DeltaInputAdapter(uri, options).readAll()
   }
 
@@ -277,7 +298,8 @@ function createApi(arrow) {
   }
 
   class FileInputAdapter {
-    constructor(format, uri, options = {}) {
+    constructor(format, uri, options) {
+      options ??= {}
       if (typeof uri !== 'string' || uri.length === 0) throw invalid('path must be a non-empty string')
       this.uri = uri
       this.format = format
@@ -303,7 +325,8 @@ function createApi(arrow) {
 
     /** `rejects: true` (CSV): rows with values that do not fit their column come back as separate
      *  batches marked with schema metadata `zoopipe.rejected` (raw text + `_error`) instead of failing. */
-    getBatches(options = {}) {
+    getBatches(options) {
+      options ??= {}
       const opts = options.rejects ? { ...this._opts, rejectInvalid: true } : this._opts
       return streamBatches(() => native.openFileSource(this._path, opts), options.format)
     }
@@ -586,7 +609,8 @@ function createApi(arrow) {
     throw invalid(`cannot write a ${Object.prototype.toString.call(data)}: expected an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an (async) iterable of those`)
   }
 
-  function writeOptions(options = {}) {
+  function writeOptions(options) {
+    options ??= {}
     const cp = options.commitProperties || {}
     const o = {
       storageOptions: storageOptions(options),
@@ -610,7 +634,8 @@ function createApi(arrow) {
   }
 
   class DeltaOutputAdapter {
-    constructor(uri, options = {}) {
+    constructor(uri, options) {
+      options ??= {}
       checkUri(uri)
       this.uri = uri
       const opts = writeOptions(options)
@@ -648,7 +673,8 @@ function createApi(arrow) {
     }
   }
 
-  async function writeDelta(uri, data, options = {}) {
+  async function writeDelta(uri, data, options) {
+    options ??= {}
     const out = new DeltaOutputAdapter(uri, options)
     try {
       await out.write(data)
@@ -660,7 +686,8 @@ function createApi(arrow) {
   }
 
   class DeltaWriter {
-    constructor(uri, options = {}) {
+    constructor(uri, options) {
+      options ??= {}
       checkUri(uri)
       this.uri = uri
       if (options.partitionBy !== undefined && !Array.isArray(options.partitionBy)) throw invalid('partitionBy must be an array of column names')
@@ -692,7 +719,8 @@ function createApi(arrow) {
   }
 
   class DeltaCoordinator {
-    constructor(uri, options = {}) {
+    constructor(uri, options) {
+      options ??= {}
       checkUri(uri)
       this.uri = uri
       try {
@@ -707,7 +735,8 @@ function createApi(arrow) {
     }
 
     /** Commit every worker's files as ONE new version. */
-    async commit(files, options = {}) {
+    async commit(files, options) {
+      options ??= {}
       if (!Array.isArray(files)) throw invalid('commit() takes an array of DeltaWriter file actions')
       const flat = files.flat()
       if (options.maxRetries !== undefined && (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)) {

@@ -53,8 +53,8 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
   const rowObjects = (r) => (Array.isArray(r) ? r : Array.from(r, (row) => (row && typeof row.toJSON === 'function' ? row.toJSON() : row)))
 
   class Pipe {
-    constructor(options = {}) {
-      const { input, transform, output, onProgress, deadLetter, signal, progressIntervalMs = 250 } = options
+    constructor(options) {
+      const { input, transform, output, onProgress, deadLetter, signal, progressIntervalMs = 250 } = options ?? {}
       if (!input) throw invalid('Pipe needs an input')
       if (!output || typeof output.write !== 'function') throw invalid('Pipe needs an output adapter (DeltaOutputAdapter or DeltaWriter)')
       if (transform !== undefined && typeof transform !== 'function') throw invalid('transform must be a function')
