@@ -357,6 +357,14 @@ describe('partitions, options and commit properties', () => {
     // the same application transaction again is a no-op returning its version
     assert.deepEqual(await writeDelta(uri, people([2]), { commitProperties: { appId: 'etl', appVersion: 3 } }), { version: 0, numFiles: 0, numRows: 0, numBytes: 0 })
     assert.equal((await readDelta(uri)).numRows, 1)
+    // keys the commit writes itself are refused (delta-rs let them overwrite readVersion, isBlindAppend)
+    for (const key of ['isBlindAppend', 'readVersion', 'operation']) {
+      await rejectsWith(writeDelta(uri, people([2]), { commitProperties: { customMetadata: { [key]: 1 } } }), 'INVALID_ARGUMENT', new RegExp(`customMetadata key '${key}' is a commitInfo field`))
+    }
+    const w = new DeltaWriter(uri)
+    await w.write(people([2]))
+    await rejectsWith(new DeltaCoordinator(uri).commit(await w.finish(), { customMetadata: { readVersion: 0 } }), 'INVALID_ARGUMENT', /commitInfo field/)
+    assert.equal((await DeltaTable.open(uri)).version, 0)
   })
 
   it('compression and targetFileSize are honoured; files carry stats', async () => {

@@ -110,10 +110,21 @@ pub fn writer_properties(compression: Option<&str>) -> ZResult<Option<WriterProp
     Ok(Some(WriterProperties::builder().set_compression(c).build()))
 }
 
+/// The commitInfo fields delta-rs (and the Delta protocol) write themselves. delta-rs merges custom
+/// metadata over them, so `customMetadata: { isBlindAppend: true, readVersion: 7 }` rewrote what
+/// this commit says it read and did (Spark's conflict checks trust isBlindAppend): refused.
+const COMMIT_INFO_FIELDS: [&str; 14] = [
+    "timestamp", "operation", "operationParameters", "operationMetrics", "readVersion", "isolationLevel", "isBlindAppend",
+    "engineInfo", "clientVersion", "version", "userId", "userName", "txnId", "inCommitTimestamp",
+];
+
 pub fn commit_properties(custom: Option<&Value>, app_id: Option<&str>, app_version: Option<i64>) -> ZResult<CommitProperties> {
     let mut props = CommitProperties::default();
     if let Some(custom) = custom {
         let Value::Object(map) = custom else { return Err(ZError::invalid("commitProperties.customMetadata must be an object")) };
+        if let Some(k) = map.keys().find(|k| COMMIT_INFO_FIELDS.contains(&k.as_str())) {
+            return Err(ZError::invalid(format!("commitProperties.customMetadata key '{k}' is a commitInfo field the commit writes itself; use another name")));
+        }
         props = props.with_metadata(map.clone());
     }
     match (app_id, app_version) {
