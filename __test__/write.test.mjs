@@ -344,6 +344,10 @@ describe('partitions, options and commit properties', () => {
     assert.ok(!fs.existsSync(path.join(allPart, '_delta_log')))
     const w = new DeltaWriter(scratch('all-part-worker'), { partitionBy: ['id', 'name'] })
     await rejectsWith(w.write(people([1])), 'INVALID_ARGUMENT', /not a partition column/)
+    // binary partition values are written as escaped text that delta-rs reads back as that text
+    const binary = scratch('binary-part')
+    await rejectsWith(writeDelta(binary, [{ id: 1, b: new Uint8Array([1, 2, 255]) }], { partitionBy: ['b'] }), 'INVALID_ARGUMENT', /partition column 'b' is binary/)
+    assert.ok(!fs.existsSync(path.join(binary, '_delta_log')))
   })
 
   it('customMetadata lands in the commit info and appId/appVersion write a txn action', async () => {

@@ -55,6 +55,12 @@ pub fn check_new_partitioning(schema: &Schema, partition_by: &[String]) -> ZResu
     if let Some(c) = partition_by.iter().find(|c| schema.field_with_name(c).is_err()) {
         return Err(ZError::invalid(format!("unknown partition column '{c}'")));
     }
+    // The protocol writes binary partition values as escaped text ("\u0001\u0002"), and delta-rs's
+    // readers (ours, Python `deltalake`) read that text back as the bytes: [1, 2, 255] came back as
+    // the 18 bytes of "\u0001\u0002\u00FF".
+    if let Some(f) = schema.fields().iter().find(|f| partition_by.contains(f.name()) && matches!(f.data_type(), DataType::Binary | DataType::LargeBinary | DataType::BinaryView)) {
+        return Err(ZError::invalid(format!("partition column '{}' is binary, which delta-rs does not read back as written; partition by another column", f.name())));
+    }
     if schema.fields().iter().all(|f| partition_by.contains(f.name())) {
         return Err(ZError::invalid("partitionBy takes every column: a Delta table needs at least one column that is not a partition column"));
     }
