@@ -216,7 +216,6 @@ impl NativeTable {
             };
             let props = props(&op)?;
             self.run(async move |t| {
-                let table_schema = t.snapshot()?.snapshot().arrow_schema();
                 let mut b = t.merge(df, spec.predicate.as_str()).with_commit_properties(props).with_session_state(Arc::new(ctx.state()));
                 if let Some(a) = &spec.source_alias {
                     b = b.with_source_alias(a);

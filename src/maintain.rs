@@ -75,7 +75,7 @@ impl NativeTable {
                 // conflicts with the commits it has not seen, however often it is retried: say so.
                 if e.code == Code::CommitConflict
                     && let (Some(at), Some(latest)) = (table.version(), crate::storage::latest_version(&table).await)
-                    && latest > at as u64
+                    && latest > at
                 {
                     e.message = format!("{} (this handle is at version {at} and the table at {latest}: load the latest version, e.g. with DeltaTable.open, and run it again)", e.message);
                 }

@@ -124,7 +124,7 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
     // The table whose columns are all there may be, if there is one.
     let fixed = table.filter(|_| !allow_new);
     if let Some(table) = table {
-        binary_into_strings(table, hints, first_row)?;
+        non_text_into_strings(table, hints, first_row)?;
     }
     // Inference parses every row into JSON values, as costly as decoding them: only when new
     // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
@@ -192,7 +192,7 @@ fn decimals_exact(rows: &str, target: &SchemaRef, first_row: usize) -> ZResult<(
 /// A `Uint8Array` would land in a string column as its hex text (how binary crosses), NaN as the
 /// text 'NaN' (how it crosses): refused, naming the first row that holds one, so nothing is written
 /// (and a Pipe can dead-letter that row), as any other number into a string column is.
-fn binary_into_strings(table: &SchemaRef, hints: &RowHints, first_row: usize) -> ZResult<()> {
+fn non_text_into_strings(table: &SchemaRef, hints: &RowHints, first_row: usize) -> ZResult<()> {
     let binary = hints.binary.iter().zip(&hints.binary_rows).map(|(n, r)| (n, r, "a Uint8Array (binary) is not one; convert it first, e.g. buf.toString('utf8')"));
     let float = hints.float.iter().zip(&hints.float_rows).map(|(n, r)| (n, r, "NaN or Infinity (a number) is not one"));
     for (name, row, why) in binary.chain(float) {
