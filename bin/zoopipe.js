@@ -6,6 +6,8 @@ const path = require('node:path')
 const zp = require('..')
 const { Type } = require('apache-arrow')
 
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`
+
 const HELP = {
   main: `Usage: zoopipe <command> [options]
 
@@ -73,7 +75,7 @@ async function inspect(uri, so) {
   if (md.name) console.log(`name:       ${md.name}`)
   if (md.description) console.log(`description: ${md.description}`)
   console.log(`partitions: ${md.partitionColumns.length ? md.partitionColumns.join(', ') : '(none)'}`)
-  console.log(`files:      ${files.length} (${files.reduce((n, f) => n + f.size, 0)} bytes, ${files.reduce((n, f) => n + (f.numRecords ?? 0), 0)} rows)`)
+  console.log(`files:      ${files.length} (${files.reduce((n, f) => n + f.size, 0)} bytes, ${plural(files.reduce((n, f) => n + (f.numRecords ?? 0), 0), 'row')})`)
   const p = dt.protocol()
   console.log(`protocol:   reader ${p.minReaderVersion}, writer ${p.minWriterVersion}${p.readerFeatures ? `, reader features ${p.readerFeatures.join(' ')}` : ''}${p.writerFeatures ? `, writer features ${p.writerFeatures.join(' ')}` : ''}`)
   const conf = Object.entries(md.configuration || {})
@@ -127,7 +129,7 @@ async function cat(uri, so, v) {
   if (format === 'table') {
     columns ??= (await input.table()).schema().fields.map((f) => f.name)
     printTable(rows, columns)
-    console.error(`(${rows.length} rows)`)
+    console.error(`(${plural(rows.length, 'row')})`)
   }
 }
 
@@ -140,7 +142,7 @@ async function convert(src, dst, so, v) {
     input: new Adapter(src, { storageOptions: so }),
     output: new zp.DeltaOutputAdapter(dst, { storageOptions: so, mode: v.mode ?? 'append', partitionBy: v['partition-by'] ? v['partition-by'].split(',') : undefined }),
   }).run()
-  console.log(`wrote ${report.rowsWritten} rows to ${dst} (version ${report.version}) in ${report.durationMs} ms`)
+  console.log(`wrote ${plural(report.rowsWritten, 'row')} to ${dst} (version ${report.version}) in ${report.durationMs} ms`)
 }
 
 async function main(argv) {
