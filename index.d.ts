@@ -26,7 +26,8 @@ export interface OpenOptions {
   storageOptions?: StorageOptions
   /** Time travel by version. */
   version?: number
-  /** Time travel by time: the latest version committed at or before it. */
+  /** Time travel by time: the latest version committed at or before it. A string is ISO 8601
+   *  ('2024-01-31', '2024-01-31T12:00:00Z', a space for the T too); a number is epoch milliseconds. */
   timestamp?: string | Date | number
 }
 
