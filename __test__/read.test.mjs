@@ -334,6 +334,18 @@ describe('bad input is a DeltaError with a code', () => {
     assert.equal(dt.version, 1)
   })
 
+  it('with RUST_BACKTRACE set, a message is still only the message (the kernel appended its backtrace)', async () => {
+    const { spawnSync } = await import('node:child_process')
+    const script = `import * as arrow from 'apache-arrow'; const z = await import(${JSON.stringify(new URL('../index.mjs', import.meta.url).href)})
+      const t = new arrow.Table({ d: arrow.makeVector({ type: new arrow.Duration(arrow.TimeUnit.MICROSECOND), data: BigInt64Array.from([1n]) }) })
+      try { await z.writeDelta(${JSON.stringify(scratch('backtrace'))}, t) } catch (e) { console.log(JSON.stringify([e.code, e.message])) }`
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, RUST_BACKTRACE: '1' }, encoding: 'utf8' })
+    const [code, message] = JSON.parse(child.stdout)
+    assert.equal(code, 'SCHEMA_MISMATCH')
+    assert.match(message, /Invalid data type for Delta Lake: Duration/)
+    assert.doesNotMatch(message, /\n\s*0: /)
+  })
+
   it('options given as null are no options, never a TypeError from destructuring null', async () => {
     const uri = scratch('null-options')
     await writeDelta(uri, [{ id: 1 }], null)

@@ -122,7 +122,17 @@ fn redact_url_queries(message: &str) -> String {
 
 impl From<ZError> for napi::Error {
     fn from(e: ZError) -> Self {
-        napi::Error::new(napi::Status::GenericFailure, redact(&e.to_string()))
+        napi::Error::new(napi::Status::GenericFailure, redact(without_backtrace(&e.to_string())))
+    }
+}
+
+/// With RUST_BACKTRACE set, kernel errors print their backtrace after the message ("\n   0: ...",
+/// at any depth of the error chain): a DeltaError carries the message only.
+fn without_backtrace(message: &str) -> &str {
+    let frames = message.match_indices('\n').find(|(i, _)| message[i + 1..].trim_start().starts_with("0: "));
+    match frames {
+        Some((i, _)) => message[..i].trim_end().trim_end_matches("Stack backtrace:").trim_end(),
+        None => message,
     }
 }
 
@@ -294,12 +304,7 @@ impl From<DeltaTableError> for ZError {
             Code::Internal => code_from_text(&e.to_string()),
             code => code,
         };
-        // Kernel errors may carry a backtrace after the first line when RUST_BACKTRACE is set.
-        let message = match &e {
-            DeltaTableError::KernelError(delta_kernel::Error::Backtraced { source, .. }) => source.to_string(),
-            _ => e.to_string(),
-        };
-        ZError::new(code, message)
+        ZError::new(code, e.to_string())
     }
 }
 
@@ -390,6 +395,13 @@ pub fn guard_sync<T>(f: impl FnOnce() -> ZResult<T>) -> napi::Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_backtrace_after_the_message_is_cut() {
+        assert_eq!(without_backtrace("bad type: Duration\n   0: kernel::Error::with_backtrace\n   1: x"), "bad type: Duration");
+        assert_eq!(without_backtrace("a\nStack backtrace:\n   0: f"), "a");
+        assert_eq!(without_backtrace("line one\nline two 0: not a frame"), "line one\nline two 0: not a frame");
+    }
 
     #[test]
     fn redacts_registered_secrets_and_signed_query_strings() {
