@@ -189,6 +189,33 @@ export function filterValueTests({ writeDelta, readDelta }) {
       [[['id', '>', Number.NaN]], /NaN is not a finite number/],
     ]) await rejectsWith(readDelta(uri, { filter }), 'INVALID_ARGUMENT', re)
   })
+
+  it('NaN matches no range (> and >=), whatever file it is in: arrow compares NaN above every number, stats leave it out', async () => {
+    const uri = scratch('filter-nan')
+    // NaN in a file whose stats (max 1) prune it for x > 2, and in a file whose stats (max 5) do not
+    await writeDelta(uri, [{ id: 0, x: 1 }, { id: 1, x: Number.NaN }])
+    await writeDelta(uri, [{ id: 2, x: 3 }, { id: 3, x: Number.NaN }, { id: 4, x: 5 }])
+    const ids = (filter) => readIds(readDelta, uri, { filter })
+    assert.deepEqual(await ids([['x', '>', 2]]), [2, 4])
+    assert.deepEqual(await ids([['x', '>=', 3]]), [2, 4])
+  })
+
+  it("a filtered read returns each row's own values where a file's stats say min = max (they leave NaN out; Spark's keep milliseconds)", async () => {
+    // DataFusion took such a column for that constant: the NaN below was read as 1
+    const nan = scratch('filter-constant-nan')
+    await writeDelta(nan, [{ id: 0, x: 1 }, { id: 1, x: Number.NaN }])
+    const xs = async (filter) => rows(await readDelta(nan, { filter })).map((r) => String(r.x))
+    assert.deepEqual(await xs([['x', '<', 10]]), ['1'])
+    assert.deepEqual(await xs([['x', '!=', 3]]), ['1', 'NaN'])
+    // a one-row file whose timestamp stats are cut to the millisecond, as Spark writes them
+    const spark = scratch('filter-constant-ms')
+    await writeDelta(spark, [{ id: 0, at: '2024-01-01T10:00:00.123456Z' }])
+    const log = path.join(spark, '_delta_log', '00000000000000000000.json')
+    fs.writeFileSync(log, fs.readFileSync(log, 'utf8').replaceAll('10:00:00.123456Z', '10:00:00.123Z'))
+    const at = (await readDelta(spark, { filter: [['at', '>', '2020-01-01']] })).getChild('at').get(0)
+    assert.equal(String(at), String((await readDelta(spark)).getChild('at').get(0)))
+    assert.equal(rows(pyRead(spark)).length, 1)
+  })
 }
 
 /**

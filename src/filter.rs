@@ -10,6 +10,11 @@ use crate::error::{ZError, ZResult};
 
 const OPS: &str = "= != < <= > >= in, not in";
 
+/// The comparison of a term. On float columns `>` and `>=` also exclude NaN: arrow-rs and
+/// DataFusion compare floats in total order, where NaN is above every number, so `x > 2` held for
+/// NaN rows, but only in files whose stats (which leave NaN out) did not prune them first: whether
+/// a NaN matched depended on how the rows were laid out in files. NaN now matches no range, in every
+/// file, as IEEE 754 and pyarrow compare (`<` and `<=` already did not match it).
 #[derive(Clone, Copy, PartialEq)]
 pub enum Op {
     Eq,
@@ -148,8 +153,9 @@ pub fn terms<'a>(schema: &Schema, filter: &'a Value) -> ZResult<Vec<Term<'a>>> {
 
 #[cfg(feature = "datafusion")]
 mod datafusion {
-    use deltalake::arrow::datatypes::Schema;
+    use deltalake::arrow::datatypes::{DataType, Schema};
     use deltalake::datafusion::common::{Column, ScalarValue};
+    use deltalake::datafusion::functions::math::expr_fn::isnan;
     use deltalake::datafusion::logical_expr::{Expr, lit};
     use serde_json::Value;
 
@@ -197,11 +203,17 @@ mod datafusion {
             Op::In | Op::NotIn => col.in_list(values, t.op == Op::NotIn),
             op => {
                 let v = values.remove(0);
+                let float = matches!(t.data_type, DataType::Float64 | DataType::Float32);
                 match op {
                     Op::Eq => col.eq(v),
                     Op::Ne => col.not_eq(v),
                     Op::Lt => col.lt(v),
                     Op::Le => col.lt_eq(v),
+                    // NaN matches no range: see `Op`.
+                    Op::Gt | Op::Ge if float => {
+                        let cmp = if op == Op::Gt { col.clone().gt(v) } else { col.clone().gt_eq(v) };
+                        cmp.and(Expr::Not(Box::new(isnan(col))))
+                    }
                     Op::Gt => col.gt(v),
                     _ => col.gt_eq(v),
                 }
@@ -343,11 +355,21 @@ mod kernel {
             }
             op => {
                 let v = values.into_iter().next().expect("comparison terms carry one value");
+                let nan = match t.data_type {
+                    DataType::Float64 => Some(Scalar::Double(f64::NAN)),
+                    DataType::Float32 => Some(Scalar::Float(f32::NAN)),
+                    _ => None,
+                };
                 match op {
                     Op::Eq => Predicate::eq(col(), v),
                     Op::Ne => Predicate::ne(col(), v),
                     Op::Lt => Predicate::lt(col(), v),
                     Op::Le => Predicate::le(col(), v),
+                    // NaN matches no range: see `Op`.
+                    Op::Gt | Op::Ge if let Some(nan) = nan => {
+                        let cmp = if op == Op::Gt { Predicate::gt(col(), v) } else { Predicate::ge(col(), v) };
+                        Predicate::and(cmp, Predicate::ne(col(), nan))
+                    }
                     Op::Gt => Predicate::gt(col(), v),
                     _ => Predicate::ge(col(), v),
                 }

@@ -7,8 +7,12 @@ use std::sync::Arc;
 use deltalake::DeltaTable;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafusion::common::Column;
+use deltalake::datafusion::common::tree_node::{Transformed, TreeNode};
+use deltalake::datafusion::datasource::physical_plan::{FileGroup, FileScanConfig};
+use deltalake::datafusion::datasource::source::DataSourceExec;
 use deltalake::datafusion::execution::SendableRecordBatchStream;
 use deltalake::datafusion::logical_expr::Expr;
+use deltalake::datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use deltalake::delta_datafusion::{DeltaScanConfig, DeltaScanNext};
 use futures::StreamExt;
 
@@ -51,5 +55,35 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
     if let Some(select) = select {
         df = df.select(select)?;
     }
-    Ok(batches(df.execute_stream().await?, batch_size))
+    let task = Arc::new(df.task_ctx());
+    let plan = inexact_file_stats(df.create_physical_plan().await?)?;
+    Ok(batches(execute_stream(plan, task)?, batch_size))
+}
+
+/// DataFusion 55's Parquet opener takes a column whose file statistics say min == max, exactly, for
+/// that constant, in the filter and in the rows it returns. delta-rs hands Delta's statistics over
+/// as exact, and they are not: they leave NaN out (a file of 1 and NaN has min = max = 1, and under
+/// a filter on that column its NaN was read as 1), and Spark writes timestamps truncated to the
+/// millisecond (a filtered read of a one-row Spark file returned the truncated time). The files'
+/// statistics reach the scan as inexact: still used to skip files and row groups, never taken for
+/// the values.
+fn inexact_file_stats(plan: Arc<dyn ExecutionPlan>) -> ZResult<Arc<dyn ExecutionPlan>> {
+    let plan = plan.transform_up(|node| {
+        let Some(config) = node.downcast_ref::<DataSourceExec>().and_then(|e| e.data_source().downcast_ref::<FileScanConfig>()) else {
+            return Ok(Transformed::no(node));
+        };
+        let mut config = config.clone();
+        config.file_groups = std::mem::take(&mut config.file_groups)
+            .into_iter()
+            .map(|group| {
+                let files = group.into_inner().into_iter().map(|mut f| {
+                    f.statistics = f.statistics.map(|s| Arc::new(s.as_ref().clone().to_inexact()));
+                    f
+                });
+                FileGroup::new(files.collect())
+            })
+            .collect();
+        Ok(Transformed::yes(DataSourceExec::from_data_source(config) as Arc<dyn ExecutionPlan>))
+    })?;
+    Ok(plan.data)
 }
