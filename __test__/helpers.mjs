@@ -198,6 +198,10 @@ export function filterValueTests({ writeDelta, readDelta }) {
     const ids = (filter) => readIds(readDelta, uri, { filter })
     assert.deepEqual(await ids([['x', '>', 2]]), [2, 4])
     assert.deepEqual(await ids([['x', '>=', 3]]), [2, 4])
+    // and != / not in match it, even in a file whose stats (NaN left out) say every value is the one refused
+    await writeDelta(uri, [{ id: 5, x: 7 }, { id: 6, x: Number.NaN }])
+    assert.deepEqual(await ids([['x', '!=', 7]]), [0, 1, 2, 3, 4, 6])
+    assert.deepEqual(await ids([['x', 'not in', [7, 1]]]), [1, 2, 3, 4, 6])
   })
 
   it("a filtered read returns each row's own values where a file's stats say min = max (they leave NaN out; Spark's keep milliseconds)", async () => {

@@ -14,7 +14,8 @@ const OPS: &str = "= != < <= > >= in, not in";
 /// DataFusion compare floats in total order, where NaN is above every number, so `x > 2` held for
 /// NaN rows, but only in files whose stats (which leave NaN out) did not prune them first: whether
 /// a NaN matched depended on how the rows were laid out in files. NaN now matches no range, in every
-/// file, as IEEE 754 and pyarrow compare (`<` and `<=` already did not match it).
+/// file, as IEEE 754 and pyarrow compare (`<` and `<=` already did not match it). And `!=` and
+/// `not in` match NaN in every file: the stats leave NaN out, so they cannot be used to skip there.
 #[derive(Clone, Copy, PartialEq)]
 pub enum Op {
     Eq,
@@ -193,6 +194,16 @@ mod datafusion {
     }
 
     fn expr(t: &Term) -> ZResult<Expr> {
+        let e = comparison(t)?;
+        // NaN != v: see `Op` (the `isnan` keeps stats-based pruning off this term).
+        let float = matches!(t.data_type, DataType::Float64 | DataType::Float32);
+        Ok(match t.op {
+            Op::Ne | Op::NotIn if float => e.or(isnan(Expr::Column(Column::new_unqualified(t.name)))),
+            _ => e,
+        })
+    }
+
+    fn comparison(t: &Term) -> ZResult<Expr> {
         let col = Expr::Column(Column::new_unqualified(t.name));
         let mut values = t.values.iter().map(|v| literal(t, v)).collect::<ZResult<Vec<_>>>()?;
         Ok(match t.op {
@@ -379,14 +390,28 @@ mod kernel {
 
     /// The AND of all terms as a kernel predicate (and the columns it reads), or `None` for an
     /// empty filter.
-    pub fn to_predicate(schema: &Schema, filter: &Value) -> ZResult<Option<(Predicate, Vec<String>)>> {
+    /// The filter for the slim scan: the exact predicate (every row is checked against it), the one
+    /// that may skip files and row groups by their stats (`None` if none), and the columns it reads.
+    pub struct SlimFilter {
+        pub exact: Predicate,
+        pub skipping: Option<Predicate>,
+        pub columns: Vec<String>,
+    }
+
+    /// The AND of all terms (see [`SlimFilter`]), or `None` for an empty filter. Float `!=` and
+    /// `not in` terms do not skip: the stats leave NaN out, so a file of [1.5, NaN] looks all 1.5 to
+    /// `x != 1.5` and its NaN row (a match) was skipped with it. See `Op`.
+    pub fn to_predicate(schema: &Schema, filter: &Value) -> ZResult<Option<SlimFilter>> {
         let terms = terms(schema, filter)?;
         if terms.is_empty() {
             return Ok(None);
         }
         let columns = terms.iter().map(|t| t.name.to_string()).collect();
-        let preds = terms.iter().map(predicate).collect::<ZResult<Vec<_>>>()?;
-        Ok(Some((Predicate::and_from(preds), columns)))
+        let may_skip = |t: &Term| !(matches!(t.op, Op::Ne | Op::NotIn) && matches!(t.data_type, DataType::Float64 | DataType::Float32));
+        let skipping = terms.iter().filter(|t| may_skip(t)).map(predicate).collect::<ZResult<Vec<_>>>()?;
+        let skipping = (!skipping.is_empty()).then(|| Predicate::and_from(skipping));
+        let exact = Predicate::and_from(terms.iter().map(predicate).collect::<ZResult<Vec<_>>>()?);
+        Ok(Some(SlimFilter { exact, skipping, columns }))
     }
 }
 #[cfg(not(feature = "datafusion"))]

@@ -51,7 +51,7 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
     };
     // Read the wanted columns first, then the ones only the filter needs (dropped after filtering).
     let mut read = wanted.clone();
-    for column in filter.iter().flat_map(|(_, columns)| columns) {
+    for column in filter.iter().flat_map(|f| &f.columns) {
         if !read.contains(column) {
             read.push(column.clone());
         }
@@ -73,14 +73,17 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
         _ => table.log_store().root_object_store(None),
     };
     let parquet = ParquetReader::new(store, tokio::runtime::Handle::current(), batch_size);
-    let predicate = filter.map(|(p, _)| Arc::new(p));
+    let (predicate, skipping) = match filter {
+        Some(f) => (Some(Arc::new(f.exact)), f.skipping.map(Arc::new)),
+        None => (None, None),
+    };
 
     let (tx, rx) = mpsc::channel::<ZResult<RecordBatch>>(READ_AHEAD);
     let tx_failed = tx.clone();
     let reader = move || -> ZResult<()> {
         let scan = delta_kernel::scan::ScanBuilder::new(kernel_snapshot)
             .with_schema(read_schema.clone())
-            .with_predicate(predicate.clone())
+            .with_predicate(skipping.clone())
             .build()?;
         let evaluator = predicate.map(|p| engine.evaluation_handler().new_predicate_evaluator(read_schema, p)).transpose()?;
         let file_filter = FileFilter::new(&scan, engine.as_ref())?;
