@@ -42,6 +42,11 @@ pub struct Term<'a> {
 }
 
 impl Term<'_> {
+    /// A float column, where NaN needs care: see `Op`.
+    pub fn is_float(&self) -> bool {
+        matches!(self.data_type, DataType::Float64 | DataType::Float32)
+    }
+
     pub fn not_comparable(&self, value: &Value) -> ZError {
         ZError::invalid(format!("filter[{}]: value {value} cannot be compared with column '{}' of type {}", self.at, self.name, self.data_type))
     }
@@ -154,7 +159,7 @@ pub fn terms<'a>(schema: &Schema, filter: &'a Value) -> ZResult<Vec<Term<'a>>> {
 
 #[cfg(feature = "datafusion")]
 mod datafusion {
-    use deltalake::arrow::datatypes::{DataType, Schema};
+    use deltalake::arrow::datatypes::Schema;
     use deltalake::datafusion::common::{Column, ScalarValue};
     use deltalake::datafusion::functions::math::expr_fn::isnan;
     use deltalake::datafusion::logical_expr::{Expr, lit};
@@ -196,9 +201,8 @@ mod datafusion {
     fn expr(t: &Term) -> ZResult<Expr> {
         let e = comparison(t)?;
         // NaN != v: see `Op` (the `isnan` keeps stats-based pruning off this term).
-        let float = matches!(t.data_type, DataType::Float64 | DataType::Float32);
         Ok(match t.op {
-            Op::Ne | Op::NotIn if float => e.or(isnan(Expr::Column(Column::new_unqualified(t.name)))),
+            Op::Ne | Op::NotIn if t.is_float() => e.or(isnan(Expr::Column(Column::new_unqualified(t.name)))),
             _ => e,
         })
     }
@@ -214,14 +218,13 @@ mod datafusion {
             Op::In | Op::NotIn => col.in_list(values, t.op == Op::NotIn),
             op => {
                 let v = values.remove(0);
-                let float = matches!(t.data_type, DataType::Float64 | DataType::Float32);
                 match op {
                     Op::Eq => col.eq(v),
                     Op::Ne => col.not_eq(v),
                     Op::Lt => col.lt(v),
                     Op::Le => col.lt_eq(v),
                     // NaN matches no range: see `Op`.
-                    Op::Gt | Op::Ge if float => {
+                    Op::Gt | Op::Ge if t.is_float() => {
                         let cmp = if op == Op::Gt { col.clone().gt(v) } else { col.clone().gt_eq(v) };
                         cmp.and(Expr::Not(Box::new(isnan(col))))
                     }
@@ -388,8 +391,6 @@ mod kernel {
         })
     }
 
-    /// The AND of all terms as a kernel predicate (and the columns it reads), or `None` for an
-    /// empty filter.
     /// The filter for the slim scan: the exact predicate (every row is checked against it), the one
     /// that may skip files and row groups by their stats (`None` if none), and the columns it reads.
     pub struct SlimFilter {
@@ -407,11 +408,11 @@ mod kernel {
             return Ok(None);
         }
         let columns = terms.iter().map(|t| t.name.to_string()).collect();
-        let may_skip = |t: &Term| !(matches!(t.op, Op::Ne | Op::NotIn) && matches!(t.data_type, DataType::Float64 | DataType::Float32));
-        let skipping = terms.iter().filter(|t| may_skip(t)).map(predicate).collect::<ZResult<Vec<_>>>()?;
+        let preds = terms.iter().map(predicate).collect::<ZResult<Vec<_>>>()?;
+        let may_skip = |t: &Term| !(matches!(t.op, Op::Ne | Op::NotIn) && t.is_float());
+        let skipping: Vec<Predicate> = terms.iter().zip(&preds).filter(|(t, _)| may_skip(t)).map(|(_, p)| p.clone()).collect();
         let skipping = (!skipping.is_empty()).then(|| Predicate::and_from(skipping));
-        let exact = Predicate::and_from(terms.iter().map(predicate).collect::<ZResult<Vec<_>>>()?);
-        Ok(Some(SlimFilter { exact, skipping, columns }))
+        Ok(Some(SlimFilter { exact: Predicate::and_from(preds), skipping, columns }))
     }
 }
 #[cfg(not(feature = "datafusion"))]
