@@ -5,7 +5,7 @@ import path from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
-import { Bool, DataType, DateDay, Field, Float64, Int32, Int64, List, Struct, Table, TimestampMicrosecond, TimestampMillisecond, Utf8, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
+import { Binary, Bool, DataType, DateDay, DateMillisecond, Decimal, Field, FixedSizeBinary, Float16, Float64, Int32, Int64, LargeBinary, LargeUtf8, List, Struct, Table, TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, Utf8, makeData, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
 import { DeltaError } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -438,6 +438,78 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     await rejectsWith(bad.write(data([2n ** 40n], [1])), 'INVALID_DATA', /column 'i'/)
     assert.equal((await DeltaTable.open(uri)).version, 2)
     assert.equal((await readDelta(uri)).numRows, 4)
+  })
+
+  it('other representations of the same values go in, in every writer: large/fixed-size binary, large strings, half floats, ms dates (floored), zoned timestamps, exact decimals', async () => {
+    const uri = scratch('representations')
+    const dec = (units) => vectorFromArray([new Uint32Array([units, 0, 0, 0])], new Decimal(2, 10, 128))
+    const T0 = Date.UTC(2024, 0, 1)
+    await writeDelta(uri, new Table({
+      k: makeVector(Int32Array.from([0])), s: vectorFromArray(['a'], new Utf8()), b: vectorFromArray([Uint8Array.of(0)], new Binary()),
+      d: vectorFromArray([new Date(T0)], new DateDay()), t: vectorFromArray([new Date(T0)], new TimestampMicrosecond('UTC')), x: dec(100), f: vectorFromArray([0], new Float64()),
+    }))
+    const odd = (k, cols) => new Table({ k: makeVector(Int32Array.from([k])), ...cols })
+    // 1969-12-31T23:00Z as a millisecond date is the day 1969-12-31 (Arrow's cast would give 1970-01-01).
+    await writeDelta(uri, odd(1, {
+      s: vectorFromArray(['large'], new LargeUtf8()), b: vectorFromArray([Uint8Array.of(1, 2)], new LargeBinary()),
+      d: vectorFromArray([new Date(Date.UTC(1969, 11, 31, 23))], new DateMillisecond()),
+      t: vectorFromArray([new Date('2024-02-02T10:00:00Z')], new TimestampMicrosecond('+01:00')),
+      x: makeVector(Float64Array.from([1.1])), f: vectorFromArray([1.5], new Float16()),
+    }))
+    const w = new DeltaWriter(uri)
+    await w.write(odd(2, {
+      b: vectorFromArray([Uint8Array.of(3, 4)], new FixedSizeBinary(2)), t: vectorFromArray([new Date(Date.UTC(2024, 2, 3))], new DateDay()),
+      x: makeVector(Int32Array.from([5])), d: vectorFromArray([new Date(Date.UTC(2024, 2, 3, 12))], new DateMillisecond()),
+    }))
+    // Nanoseconds are cut to Delta's microseconds.
+    const ns = makeVector(makeData({ type: new TimestampNanosecond(), length: 1, nullCount: 0, data: BigInt64Array.of(1709424000001234567n) }))
+    await w.write(odd(3, { t: ns, x: vectorFromArray([new Uint32Array([15, 0, 0, 0])], new Decimal(1, 5, 128)) }))
+    await new DeltaCoordinator(uri).commit(await w.finish())
+    const types = async (u) => (await DeltaTable.open(u)).schema().fields.map((f) => String(f.type))
+    assert.deepEqual(await types(uri), ['Int32', 'Utf8', 'Binary', 'Date32<DAY>', 'Timestamp<MICROSECOND, UTC>', 'Decimal[10e+2]', 'Float64'])
+    const day = (y, m, d) => Date.UTC(y, m, d)
+    const want = [
+      [0, 'a', '00', T0, T0, 100, 0],
+      [1, 'large', '0102', day(1969, 11, 31), Date.parse('2024-02-02T10:00:00Z'), 110, 1.5],
+      [2, null, '0304', day(2024, 2, 3), day(2024, 2, 3), 500, null],
+      [3, null, null, null, 1709424000001234 / 1000, 150, null],
+    ]
+    const got = (t) => rows(t).map((r) => [Number(r.k), r.s, r.b, r.d === null ? null : Number(r.d), r.t === null ? null : Number(r.t), r.x === null ? null : Number(r.x[0]), r.f === null ? null : Number(r.f)]).sort((a, b) => a[0] - b[0])
+    assert.deepEqual(got(await readDelta(uri)), want)
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+    // A new table stores them as the same types.
+    const fresh = scratch('representations-new')
+    await writeDelta(fresh, odd(1, { s: vectorFromArray(['l'], new LargeUtf8()), b: vectorFromArray([Uint8Array.of(1, 2)], new FixedSizeBinary(2)), d: vectorFromArray([new Date(Date.UTC(1969, 11, 31, 23))], new DateMillisecond()), t: vectorFromArray([new Date(T0)], new TimestampMicrosecond('-05:00')), f: vectorFromArray([1.5], new Float16()) }))
+    assert.deepEqual(await types(fresh), ['Int32', 'Utf8', 'Binary', 'Date32<DAY>', 'Timestamp<MICROSECOND, UTC>', 'Float32'])
+    assert.deepEqual(rows(await readDelta(fresh)), [{ k: '1', s: 'l', b: '0102', d: String(day(1969, 11, 31)), t: String(T0), f: 1.5 }])
+  })
+
+  it('a column of another kind of value is SCHEMA_MISMATCH in every writer (a number for a string, text for a number or a timestamp); a decimal losing places is refused; nothing is written', async () => {
+    const uri = scratch('other-kinds')
+    await writeDelta(uri, [{ s: 'a', n: 1, t: new Date('2024-01-01T00:00:00Z') }])
+    const one = (name, v) => new Table({ [name]: v })
+    const refused = [
+      [one('s', makeVector(Int32Array.from([5]))), /column 's' is Int32 in the data and Utf8 in the table/],
+      [one('s', vectorFromArray([true], new Bool())), /column 's' is Boolean/],
+      [one('n', vectorFromArray(['3'], new Utf8())), /column 'n' is Utf8 in the data and Int64/],
+      [one('t', vectorFromArray(['2024-02-02'], new Utf8())), /column 't' is Utf8 in the data and Timestamp/],
+      [one('t', makeVector(Float64Array.from([1.7e12]))), /column 't' is Float64/],
+    ]
+    for (const [data, re] of refused) {
+      await rejectsWith(writeDelta(uri, data), 'SCHEMA_MISMATCH', re)
+      const w = new DeltaWriter(uri)
+      await rejectsWith((async () => { await w.write(data); return w.finish() })(), 'SCHEMA_MISMATCH', re)
+    }
+    // A later batch of one write is held to the same rule.
+    await rejectsWith(writeDelta(uri, (async function* () { yield [{ s: 'b', n: 2 }]; yield one('s', makeVector(Int32Array.from([6]))) })()), 'SCHEMA_MISMATCH', /column 's' is Int32/)
+    const decimals = scratch('other-kinds-decimal')
+    await writeDelta(decimals, new Table({ x: vectorFromArray([new Uint32Array([123, 0, 0, 0])], new Decimal(2, 10, 128)) }))
+    await rejectsWith(writeDelta(decimals, one('x', makeVector(Float64Array.from([1.1, 1.239])))), 'INVALID_DATA', /1\.239 has more than the 2 decimal places/)
+    await rejectsWith(writeDelta(decimals, one('x', vectorFromArray([new Uint32Array([1234, 0, 0, 0])], new Decimal(3, 12, 128)))), 'SCHEMA_MISMATCH', /Decimal128\(12, 3\) in the data/)
+    await rejectsWith(writeDelta(decimals, one('x', makeVector(Float64Array.from([1e9])))), 'INVALID_DATA', /too large/)
+    assert.equal((await DeltaTable.open(uri)).version, 0)
+    assert.equal((await DeltaTable.open(decimals)).version, 0)
+    assert.deepEqual(fs.readdirSync(uri).filter((f) => f.endsWith('.parquet')).length, 1)
   })
 
   it('struct fields match by name at any depth: missing nullable ones are nulls, narrower numbers widen, extra ones are named', async () => {

@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 
-use deltalake::arrow::array::{Array as _, ArrayRef, AsArray as _, LargeListArray, ListArray, RecordBatch, StructArray, new_null_array};
+use deltalake::arrow::array::{Array as _, ArrayRef, AsArray as _, Date32Array, LargeListArray, ListArray, RecordBatch, StructArray, new_null_array};
+use deltalake::arrow::compute::kernels::arity::unary;
 use deltalake::arrow::compute::{CastOptions, cast_with_options};
-use deltalake::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::datatypes::{DataType, Date64Type, Field, FieldRef, Float64Type, Schema, SchemaRef, TimeUnit};
 
 use deltalake::DeltaTable;
 
@@ -21,14 +22,25 @@ use crate::ipc;
 /// Unsigned integers as the signed type that holds all their values: Delta has no unsigned types,
 /// and delta-rs stores UInt8 as byte, UInt32 as integer, failing on the values past their range
 /// (as Python `deltalake` and Polars do). UInt64 stays 64 bits: values past i64::MAX are refused.
+/// The other representations of Delta's types as the one it reads back: large and fixed-size
+/// binary and large strings as plain ones (the slim build wrote fixed-size binary files its own
+/// reader then refused), half floats as floats, millisecond dates (apache-arrow's `DateMillisecond`)
+/// as days, and timestamps in any zone as UTC (the same instants; delta-rs refused the type).
 fn stored_type(dt: &DataType) -> Option<DataType> {
     ipc::plain_view(dt).or(match dt {
         DataType::UInt8 => Some(DataType::Int16),
         DataType::UInt16 => Some(DataType::Int32),
         DataType::UInt32 | DataType::UInt64 => Some(DataType::Int64),
+        DataType::LargeUtf8 => Some(DataType::Utf8),
+        DataType::LargeBinary | DataType::FixedSizeBinary(_) => Some(DataType::Binary),
+        DataType::Float16 => Some(DataType::Float32),
+        DataType::Date64 => Some(DataType::Date32),
+        DataType::Timestamp(unit, Some(tz)) if tz.as_ref() != UTC => Some(DataType::Timestamp(*unit, Some(UTC.into()))),
         _ => None,
     })
 }
+
+const UTC: &str = "UTC";
 
 /// `batch` in the types a Delta table stores ([`stored_type`], at any depth).
 pub fn to_stored(batch: RecordBatch) -> ZResult<RecordBatch> {
@@ -36,15 +48,11 @@ pub fn to_stored(batch: RecordBatch) -> ZResult<RecordBatch> {
     if Arc::ptr_eq(&target, &batch.schema()) {
         return Ok(batch);
     }
-    let opts = CastOptions { safe: false, ..Default::default() };
     let columns = batch
         .columns()
         .iter()
         .zip(target.fields())
-        .map(|(c, f)| match c.data_type() == f.data_type() {
-            true => Ok(c.clone()),
-            false => cast_with_options(c, f.data_type(), &opts).map_err(|e| ZError::new(Code::InvalidData, format!("column '{}': {e}", f.name()))),
-        })
+        .map(|(c, f)| if c.data_type() == f.data_type() { Ok(c.clone()) } else { exact_cast(c, f.data_type(), f.name()) })
         .collect::<ZResult<Vec<_>>>()?;
     Ok(RecordBatch::try_new(target, columns)?)
 }
@@ -105,8 +113,8 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
         .fields()
         .iter()
         .filter_map(|t| match input.field_with_name(t.name()) {
-            // The slim build's writer (RecordBatchWriter) does not cast: say which column differs.
-            #[cfg(not(feature = "datafusion"))]
+            // One rule for every writer: delta-rs's `WriteBuilder` (the full build) would cast an int
+            // column into a string one, and parse strings into numbers; its `RecordBatchWriter` refuses.
             Ok(f) if unconvertible(f.data_type(), t.data_type()) => Some(Err(type_mismatch(t.name(), f.data_type(), t.data_type()))),
             Ok(f) => {
                 let dt = if fits(f.data_type(), t.data_type()) { t.data_type() } else { f.data_type() };
@@ -121,16 +129,18 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
     Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
 }
 
-/// Whether a writer that does not cast (delta-rs's `RecordBatchWriter`) refuses a column of `from`
-/// for one of `to`: plain types that differ and do not [`fits`]. Nested types are left to it (it
-/// takes some differences, e.g. a map's entries under another name, as apache-arrow reads them).
+/// Whether a column of `from` is refused for one of `to`: plain types that differ and do not
+/// [`fits`] (a number for a string, a string for a number, a timestamp for a date). Nested types
+/// are left to the writer (it takes some differences, e.g. a map's entries under another name, as
+/// apache-arrow reads them).
 fn unconvertible(from: &DataType, to: &DataType) -> bool {
     from != to && !from.is_nested() && !to.is_nested() && !fits(from, to)
 }
 
 /// The error for such a column: delta-rs would list both schemas whole.
 fn type_mismatch(name: &str, from: &DataType, to: &DataType) -> ZError {
-    ZError::new(Code::SchemaMismatch, format!("column '{name}' is {from} in the data and {to} in the table, which this writer does not convert"))
+    let msg = format!("column '{name}' is {from} in the data and {to} in the table: writes convert only between representations of the same values (cast the column first)");
+    ZError::new(Code::SchemaMismatch, msg)
 }
 
 /// The path of the first struct field (at any depth) of `from` that `to` lacks.
@@ -146,6 +156,10 @@ fn extra_field(from: &DataType, to: &DataType, path: &str) -> Option<String> {
     }
 }
 
+fn is_unsigned(t: &DataType) -> bool {
+    matches!(t, DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64)
+}
+
 fn int_bits(t: &DataType) -> Option<i32> {
     match t {
         DataType::Int8 => Some(8),
@@ -157,12 +171,14 @@ fn int_bits(t: &DataType) -> Option<i32> {
 }
 
 /// Whether a column of `from` goes into a column of `to`, checked value by value by [`exact_cast`]:
-/// wider integers and floats, timestamps of the same zone at microseconds (Delta's unit) from a
-/// coarser unit; narrower integers and doubles into floats when every value is in range, and floats
-/// into integers when every value is a whole number in range (JS numbers are doubles, as in
-/// `tableFromJSON`; bigints are longs) — the values SQL's store assignment (Spark's ANSI policy)
-/// accepts; structs and lists whose fields and items go (the same rules at any depth). Such columns
-/// are cast to the table's type; other differences are left to the writer's own rules.
+/// wider integers and floats, timestamps of any unit and zone (as instants: one without a zone is
+/// taken as UTC, as delta-rs does) and dates (midnight UTC) into timestamps; narrower integers and
+/// doubles into floats when every value is in range, and floats into integers when every value is a
+/// whole number in range (JS numbers are doubles, as in `tableFromJSON`; bigints are longs);
+/// integers, floats and decimals into decimals when every value keeps its digits — the values SQL's
+/// store assignment (Spark's ANSI policy) accepts; structs and lists whose fields and items go (the
+/// same rules at any depth). Nanoseconds are cut to microseconds, Delta's unit, as delta-rs, Spark and
+/// Polars do. Such columns are cast to the table's type; other plain types are refused.
 fn fits(from: &DataType, to: &DataType) -> bool {
     use DataType::*;
     let goes = |a: &DataType, b: &DataType| a == b || fits(a, b);
@@ -173,7 +189,10 @@ fn fits(from: &DataType, to: &DataType) -> bool {
                 && b.iter().all(|t| a.find(t.name()).map_or(t.is_nullable(), |(_, f)| goes(f.data_type(), t.data_type())))
         }
         (List(a), List(b)) | (LargeList(a), LargeList(b)) => goes(a.data_type(), b.data_type()),
-        (Timestamp(unit, a), Timestamp(TimeUnit::Microsecond, b)) => a == b && matches!(unit, TimeUnit::Second | TimeUnit::Millisecond),
+        (Timestamp(..) | Date32 | Date64, Timestamp(TimeUnit::Microsecond, _)) => true,
+        (Float32 | Float64, Decimal128(..)) => true,
+        (Decimal128(_, a), Decimal128(_, b)) => a <= b,
+        (_, Decimal128(..)) => int_bits(from).is_some(),
         (Float32, Float64) | (Float64, Float32) | (Int8 | Int16, Float32) | (Int8 | Int16 | Int32, Float64) => true,
         (Float32 | Float64, _) => int_bits(to).is_some(),
         _ => matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a != b),
@@ -215,6 +234,7 @@ fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef>
         _ => {}
     }
     let out_of_range = |v: &dyn std::fmt::Display| ZError::new(Code::InvalidData, format!("column '{name}': {v} is not a whole number within the table's type {to}"));
+    let into_type = |e: deltalake::arrow::error::ArrowError| ZError::new(Code::InvalidData, format!("column '{name}' into the table's type {to}: {e}"));
     match (column.data_type(), to) {
         (DataType::Float32 | DataType::Float64, DataType::Float32) => {
             let doubles = cast_with_options(column, &DataType::Float64, &CastOptions::default())?;
@@ -229,13 +249,30 @@ fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef>
                 return Err(out_of_range(&v));
             }
         }
-        (from, _) if matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a > b) => {
+        (DataType::Date64, DataType::Date32) => return Ok(Arc::new(floor_days(column))),
+        (DataType::Float32 | DataType::Float64, DataType::Decimal128(_, scale)) => {
+            let doubles = cast_with_options(column, &DataType::Float64, &CastOptions::default())?;
+            let decimals = cast_with_options(&doubles, to, &checked).map_err(into_type)?;
+            let back = cast_with_options(&decimals, &DataType::Float64, &CastOptions::default())?;
+            let (given, kept) = (doubles.as_primitive::<Float64Type>(), back.as_primitive::<Float64Type>());
+            if let Some(v) = given.iter().zip(kept.iter()).find_map(|(a, b)| a.filter(|a| Some(*a) != b)) {
+                return Err(ZError::new(Code::InvalidData, format!("column '{name}': {v} has more than the {scale} decimal places of the table's type {to}")));
+            }
+            return Ok(decimals);
+        }
+        (from, _) if matches!(to, DataType::Decimal128(..)) || matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a > b) || is_unsigned(from) => {
             // Arrow's checked cast names the first value that does not fit.
-            return cast_with_options(column, to, &checked).map_err(|e| ZError::new(Code::InvalidData, format!("column '{name}' into the table's type {to}: {e}")));
+            return cast_with_options(column, to, &checked).map_err(into_type);
         }
         _ => {}
     }
     cast_with_options(column, to, &checked).map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{name}' does not fit the write's type {to}: {e}")))
+}
+
+/// Millisecond dates as days, floored: Arrow's Date64 -> Date32 cast truncates toward zero, a day
+/// late before 1970.
+pub fn floor_days(column: &ArrayRef) -> Date32Array {
+    unary(column.as_primitive::<Date64Type>(), |ms| ms.div_euclid(86_400_000) as i32)
 }
 
 /// A generated column (`delta.generationExpression`): delta-rs's `WriteBuilder` computes its values
@@ -311,7 +348,7 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
                 if column.data_type() == f.data_type() {
                     return Ok((if cast { f.clone() } else { field.clone() }, column.clone()));
                 }
-                if !cast && unconvertible(column.data_type(), f.data_type()) {
+                if unconvertible(column.data_type(), f.data_type()) {
                     return Err(type_mismatch(f.name(), column.data_type(), f.data_type()));
                 }
                 let out = if cast { f.clone() } else { Arc::new(field.as_ref().clone().with_data_type(f.data_type().clone())) };

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use deltalake::arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int64Array, ListArray, RecordBatch, StructArray};
+use deltalake::arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray, RecordBatch, StructArray};
 use deltalake::arrow::compute::kernels::arity::unary;
 use deltalake::arrow::compute::kernels::zip::zip;
 use deltalake::arrow::compute::{cast, is_not_null};
-use deltalake::arrow::datatypes::{DataType, Date64Type, Decimal128Type, Field, Float64Type, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::datatypes::{DataType, Decimal128Type, Field, Float64Type, Schema, SchemaRef, TimeUnit};
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::json::ReaderBuilder;
 use deltalake::arrow::json::reader::infer_json_schema;
@@ -275,14 +275,10 @@ fn from_wire(rows: &str, batch: &RecordBatch, target: &SchemaRef) -> Result<Reco
     RecordBatch::try_new(target.clone(), with_millis(&whole, &numbers, &all)?.as_struct().columns().to_vec())
 }
 
-/// `array` (decoded as [`wire_type`] of `dt`) as `dt`: Date64 values floored to days (arrow's
-/// Date64 -> Date32 cast truncates toward zero: a day late before 1970).
+/// `array` (decoded as [`wire_type`] of `dt`) as `dt`: Date64 values floored to days.
 fn days(array: &ArrayRef, dt: &DataType) -> Result<ArrayRef, ArrowError> {
     Ok(match (dt, array.data_type()) {
-        (DataType::Date32, DataType::Date64) => {
-            let d: Date32Array = unary(array.as_primitive::<Date64Type>(), |ms| ms.div_euclid(86_400_000) as i32);
-            Arc::new(d)
-        }
+        (DataType::Date32, DataType::Date64) => Arc::new(crate::conform::floor_days(array)),
         (DataType::Struct(fields), DataType::Struct(_)) if wire_type(dt).is_some() => {
             let s = array.as_struct();
             let children = s.columns().iter().zip(fields).map(|(c, f)| days(c, f.data_type())).collect::<Result<Vec<_>, _>>()?;
