@@ -8,7 +8,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { DateDay, Field, Float64, Int32, List, Struct, TimestampMicrosecond, Utf8, makeVector, tableFromArrays, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
+import { DateDay, Field, Float64, Int32, List, Struct, TimestampMicrosecond, Utf8, makeVector, tableFromArrays, tableFromJSON, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
 import { RUN, big, dataFiles, arrowInputWriteTests, createRaceTests, partitionByMismatchTests, emptyInputWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
@@ -309,6 +309,19 @@ describe('schema', () => {
     await writeDelta(uri, [{ other: 'p', n: 1 }], { mode: 'overwrite', schemaMode: 'overwrite', partitionBy: ['other'] })
     assert.deepEqual((await DeltaTable.open(uri)).metadata().partitionColumns, ['other'])
     assert.deepEqual(rows(pyRead(uri)), [{ other: 'p', n: '1' }])
+  })
+
+  it("schemaMode 'merge' converts the table's existing columns by the same rules as any write (delta-rs refused whole doubles for a long column and cast ints into a string one)", async () => {
+    const uri = scratch('merge-conversions')
+    await writeDelta(uri, people([1]))
+    // tableFromJSON makes every number a double.
+    await writeDelta(uri, tableFromJSON([{ id: 2, name: 'x', score: 0.5 }]), { schemaMode: 'merge' })
+    await rejectsWith(writeDelta(uri, tableFromJSON([{ id: 2.5, name: 'y' }]), { schemaMode: 'merge' }), 'INVALID_DATA', /'id': 2\.5 is not a whole number/)
+    await rejectsWith(writeDelta(uri, tableFromArrays({ id: Int32Array.from([3]), name: Int32Array.from([7]), more: ['z'] }), { schemaMode: 'merge' }), 'SCHEMA_MISMATCH', /column 'name' is Int32 in the data and Utf8/)
+    const dt = await DeltaTable.open(uri)
+    assert.equal(dt.version, 1)
+    assert.deepEqual(dt.schema().fields.map((f) => [f.name, String(f.type)]), [['id', 'Int64'], ['name', 'Utf8'], ['score', 'Float64']])
+    assert.deepEqual(rows(await readDelta(uri)), [{ id: '1', name: 'n1', score: null }, { id: '2', name: 'x', score: 0.5 }])
   })
 })
 

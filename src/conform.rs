@@ -113,13 +113,7 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
         .fields()
         .iter()
         .filter_map(|t| match input.field_with_name(t.name()) {
-            // One rule for every writer: delta-rs's `WriteBuilder` (the full build) would cast an int
-            // column into a string one, and parse strings into numbers; its `RecordBatchWriter` refuses.
-            Ok(f) if unconvertible(f.data_type(), t.data_type()) => Some(Err(type_mismatch(t.name(), f.data_type(), t.data_type()))),
-            Ok(f) => {
-                let dt = if fits(f.data_type(), t.data_type()) { t.data_type() } else { f.data_type() };
-                Some(Ok(Arc::new(f.clone().with_data_type(dt.clone()).with_nullable(f.is_nullable() || t.is_nullable()))))
-            }
+            Ok(f) => Some(into_column(f, t)),
             // Left out: delta-rs computes it.
             Err(_) if is_generated(t) => None,
             Err(_) if t.is_nullable() => Some(Ok(t.clone())),
@@ -127,6 +121,35 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
         })
         .collect::<ZResult<Vec<FieldRef>>>()?;
     Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
+}
+
+/// What a write with `schemaMode: 'merge'` streams: the input's columns in its order, those the
+/// table has under the same rules as in [`table_order`] (delta-rs's schema merge would refuse whole
+/// doubles for a long column, and cast an int column into a string one), new ones as they are, for
+/// delta-rs to add to the table.
+pub fn merge_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
+    let fields = input
+        .fields()
+        .iter()
+        .map(|f| match table.field_with_name(f.name()) {
+            Ok(t) => into_column(f, t),
+            Err(_) => Ok(f.clone()),
+        })
+        .collect::<ZResult<Vec<FieldRef>>>()?;
+    Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
+}
+
+/// The input's column `f` as it goes into the table's column `t`: in `t`'s type where it [`fits`]
+/// (nullable where `t` is: apache-arrow declares typed arrays non-null), refused where it is
+/// [`unconvertible`] — one rule for every writer: delta-rs's `WriteBuilder` (the full build) would
+/// cast an int column into a string one and parse strings into numbers, its `RecordBatchWriter`
+/// refuses both and lossless conversions alike.
+fn into_column(f: &Field, t: &Field) -> ZResult<FieldRef> {
+    if unconvertible(f.data_type(), t.data_type()) {
+        return Err(type_mismatch(t.name(), f.data_type(), t.data_type()));
+    }
+    let dt = if fits(f.data_type(), t.data_type()) { t.data_type() } else { f.data_type() };
+    Ok(Arc::new(f.clone().with_data_type(dt.clone()).with_nullable(f.is_nullable() || t.is_nullable())))
 }
 
 /// Whether a column of `from` is refused for one of `to`: plain types that differ and do not

@@ -27,7 +27,7 @@ use crate::write_datafusion::spawn_writer;
 use crate::write_slim::spawn_writer;
 use tokio::task::JoinHandle;
 
-use crate::conform::{by_name, check_new_partitioning, check_same_partitioning, for_rows, table_order, to_stored};
+use crate::conform::{by_name, check_new_partitioning, check_same_partitioning, for_rows, merge_order, table_order, to_stored};
 use crate::convert;
 use crate::rows;
 use crate::handover::{self, JsBatch};
@@ -209,9 +209,10 @@ impl NativeTableWriter {
         if !exists && o.predicate.is_some() {
             return Err(ZError::new(Code::TableNotFound, format!("{}: predicate needs an existing table", self.uri)));
         }
-        let schema = match exists && o.schema_mode.is_none() {
-            true => table_order(schema, &table.snapshot()?.snapshot().arrow_schema()).map_err(|e| e.context(&self.uri))?,
-            false => schema,
+        let schema = match (exists, o.schema_mode.as_deref()) {
+            (true, None) => table_order(schema, &table.snapshot()?.snapshot().arrow_schema()).map_err(|e| e.context(&self.uri))?,
+            (true, Some("merge")) => merge_order(schema, &table.snapshot()?.snapshot().arrow_schema()).map_err(|e| e.context(&self.uri))?,
+            _ => schema,
         };
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         let target = crate::append::Target { table, exists, schema: schema.clone(), mode, storage: self.storage.clone() };
