@@ -169,6 +169,28 @@ describe('Pipe', () => {
     assert.deepEqual(rows(await readDelta(dst)).map((r) => r.name).sort(), ['one', 'three', 'zero'])
   })
 
+  it('a row the writer refuses after a row-by-row retry is dead-lettered at its own input position, and its error names that row', async () => {
+    const dst = scratch('dead-retry-out')
+    await writeDelta(dst, [{ id: 0n, name: 'seed' }])
+    const dead = scratch('dead-retry.ndjson')
+    const input = [1, 2, 3, 4, 5].map((id) => ({ id, name: `n${id}` }))
+    const report = await new Pipe({
+      input,
+      // id 2 makes the whole batch throw, so each row is transformed alone; id 4 then fails on write.
+      transform: (batch) => batch.toArray().map((r) => {
+        if (Number(r.id) === 2) throw new Error('id 2 is cursed')
+        return Number(r.id) === 4 ? { id: 'four', name: r.name } : { id: Number(r.id), name: r.name }
+      }),
+      output: new DeltaOutputAdapter(dst),
+      deadLetter: dead,
+    }).run()
+    assert.deepEqual([report.rowsRead, report.rowsWritten, report.rowsFailed], [5, 3, 2])
+    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    assert.deepEqual(lines.map((l) => [l.position.row, l.row.name]), [[1, 'n2'], [3, 'n4']])
+    assert.match(lines[1].error, /^row 3: .*'id'/)
+    assert.deepEqual(rows(await readDelta(dst)).map((r) => r.id).sort(), ['0', '1', '3', '5'])
+  })
+
   it('transform errors go to the dead letter with the error and position; the rest is committed', async () => {
     const dst = scratch('dead-out')
     await writeDelta(dst, [{ id: 0n, name: 'seed', value: 0.5 }]) // id is a long: 'not-a-number' fails validation
@@ -195,7 +217,8 @@ describe('Pipe', () => {
     const cursed = lines.find((l) => /cursed/.test(l.error))
     assert.equal(cursed.row.id, '2')
     assert.equal(typeof cursed.position.row, 'number')
-    assert.ok(lines.some((l) => l.row.id === 'not-a-number' && /row 0/.test(l.error)))
+    const invalid = lines.find((l) => l.row.id === 'not-a-number')
+    assert.match(invalid.error, new RegExp(`^row ${invalid.position.row}: .*'id'`))
     const t = await readDelta(dst)
     assert.equal(String(t.schema.fields[0].type), 'Int64')
     assert.deepEqual(rows(t).map((r) => Number(r.id)).sort(), [0, 1, 3, 5])

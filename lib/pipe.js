@@ -105,7 +105,10 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
             const m = /row (\d+)/.exec(err && err.message)
             const k = m ? Number(m[1]) : -1
             if (!(err instanceof DeltaError) || err.code !== 'INVALID_DATA' || !(k >= 0 && k < rows.length) || !this.deadLetter) throw err
-            await fail([rows[k]], err, { batch: position.batch, row: position.row + at[k] })
+            // The writer counts from the start of what it was given; the dead letter names the row
+            // by its place in the input, as its `position` does.
+            const row = position.row + at[k]
+            await fail([rows[k]], new DeltaError(err.code, err.message.replace(/row \d+/, `row ${row}`), { cause: err }), { batch: position.batch, row })
             rows = rows.filter((_, i) => i !== k)
             at = at.filter((_, i) => i !== k)
           }
@@ -126,19 +129,21 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
         }
       }
       const transformed = async (batch, position) => {
-        if (!this.transform) return [batch]
+        if (!this.transform) return [{ result: batch, position }]
         try {
-          return [await this.transform(batch)]
+          return [{ result: await this.transform(batch), position }]
         } catch (err) {
           if (!this.deadLetter) await fail(batch, err, position)
           // Retry the batch row by row: only the rows whose transform throws are dead-lettered.
           const results = []
           for (let i = 0; i < batch.numRows; i++) {
             const one = batch.slice(i, i + 1)
+            // Each result keeps its row's position: rows the writer then refuses are named by it.
+            const at = { batch: position.batch, row: position.row + i }
             try {
-              results.push(await this.transform(one))
+              results.push({ result: await this.transform(one), position: at })
             } catch (rowErr) {
-              await fail(one, rowErr, { batch: position.batch, row: position.row + i })
+              await fail(one, rowErr, at)
             }
           }
           return results
@@ -186,7 +191,7 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
           }
           const results = await transformed(batch, position)
           checkAbort()
-          for (const result of results) await writeResult(result, position)
+          for (const { result, position: at } of results) await writeResult(result, at)
           progress(false)
         }
         checkAbort()
