@@ -67,9 +67,10 @@ function openOptions(opts = {}) {
 }
 
 // Filter values cross as JSON: Dates become ISO strings, bigints decimal strings (the native
-// layer casts string literals to the column's type).
+// layer casts string literals to the column's type), bytes (Buffer, Uint8Array) { $bytes: hex }.
 function filterValue(v) {
   if (v instanceof Date) return v.toISOString()
+  if (v instanceof Uint8Array) return { $bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') }
   if (typeof v === 'bigint') return v.toString()
   if (Array.isArray(v)) return v.map(filterValue)
   if (typeof v === 'number' && !Number.isFinite(v)) throw invalid(`filter value ${v} is not a finite number`)

@@ -47,6 +47,11 @@ impl Term<'_> {
         matches!(self.data_type, DataType::Float64 | DataType::Float32)
     }
 
+    /// The bytes of a binary value (a JS `Uint8Array` arrives as `{"$bytes": "<hex>"}`).
+    pub fn bytes(&self, value: &Value) -> ZResult<Vec<u8>> {
+        value.get(BYTES).and_then(Value::as_str).and_then(|h| hex::decode(h).ok()).ok_or_else(|| self.not_comparable(value))
+    }
+
     pub fn not_comparable(&self, value: &Value) -> ZError {
         ZError::invalid(format!("filter[{}]: value {value} cannot be compared with column '{}' of type {}", self.at, self.name, self.data_type))
     }
@@ -84,6 +89,7 @@ fn term<'a>(schema: &Schema, t: &'a Value, at: usize) -> ZResult<Term<'a>> {
     let value = &parts[2];
     let data_type = field.data_type();
     let scalar = |v: &Value| match v {
+        Value::Object(o) if o.len() == 1 && o.contains_key(BYTES) => Ok(()),
         Value::Array(_) | Value::Object(_) => Err(ZError::invalid(format!("filter[{at}]: value for '{name}' must be a scalar, got {v}"))),
         _ => Ok(()),
     };
@@ -138,6 +144,10 @@ fn term<'a>(schema: &Schema, t: &'a Value, at: usize) -> ZResult<Term<'a>> {
 /// milliseconds. Other values pass unchanged.
 fn normalise(value: &Value, data_type: &DataType) -> Option<Value> {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    // Bytes compare only with binary columns (text does too: its UTF-8 bytes).
+    if value.get(BYTES).is_some() && *data_type != DataType::Binary {
+        return None;
+    }
     if matches!(value, Value::Bool(_) | Value::Number(_)) && value.is_boolean() != (*data_type == DataType::Boolean) {
         return None;
     }
@@ -149,6 +159,9 @@ fn normalise(value: &Value, data_type: &DataType) -> Option<Value> {
     }
     Some(whole.map_or_else(|| value.clone(), Value::from))
 }
+
+/// The key a JS `Uint8Array` filter value crosses under, as hex (`lib/options.js`).
+const BYTES: &str = "$bytes";
 
 fn is_time(data_type: &DataType) -> bool {
     matches!(data_type, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64)
@@ -164,7 +177,7 @@ pub fn terms<'a>(schema: &Schema, filter: &'a Value) -> ZResult<Vec<Term<'a>>> {
 
 #[cfg(feature = "datafusion")]
 mod datafusion {
-    use deltalake::arrow::datatypes::Schema;
+    use deltalake::arrow::datatypes::{DataType, Schema};
     use deltalake::datafusion::common::{Column, ScalarValue};
     use deltalake::datafusion::functions::math::expr_fn::isnan;
     use deltalake::datafusion::logical_expr::{Expr, lit};
@@ -183,6 +196,7 @@ mod datafusion {
                 None => ScalarValue::Float64(n.as_f64()),
             },
             Value::String(s) => ScalarValue::Utf8(Some(s.clone())),
+            Value::Object(_) => ScalarValue::Binary(Some(t.bytes(value)?)),
             _ => ScalarValue::Null,
         };
         // Text casts to every type ('true' to a boolean, as delta-rs partition filters write it);
@@ -253,6 +267,11 @@ mod datafusion {
     fn partition_text(t: &Term, value: &Value) -> ZResult<String> {
         let Expr::Literal(v, _) = literal(t, value)? else { return Err(t.not_comparable(value)) };
         let micros = |us: i64| chrono::DateTime::from_timestamp_micros(us).map(|at| at.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+        if t.data_type == DataType::Binary {
+            // delta-rs writes binary partition values as escaped text that it does not read back (see
+            // `conform::check_new_partitioning`): no text of ours would match them.
+            return Err(t.not_comparable(value));
+        }
         let text = match v.cast_to(&t.data_type) {
             Ok(ScalarValue::Date32(Some(days))) => chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0).map(|at| at.format("%Y-%m-%d").to_string()),
             Ok(ScalarValue::TimestampMicrosecond(Some(us), _)) => micros(us),
@@ -307,7 +326,7 @@ pub use datafusion::{to_expr, to_partition_terms};
 mod kernel {
     use std::sync::Arc;
 
-    use deltalake::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray};
+    use deltalake::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, Int64Array, StringArray};
     use deltalake::arrow::compute::{CastOptions, cast_with_options};
     use deltalake::arrow::datatypes::{self as arrow, DataType, Schema, TimeUnit};
     use delta_kernel::expressions::{Expression, Predicate, Scalar};
@@ -349,13 +368,21 @@ mod kernel {
                 None => Arc::new(Float64Array::from(vec![n.as_f64().unwrap_or(f64::NAN)])),
             },
             Value::String(s) => Arc::new(StringArray::from(vec![s.as_str()])),
+            Value::Object(_) => Arc::new(BinaryArray::from_vec(vec![t.bytes(value)?.as_slice()])),
             _ => return Err(t.not_comparable(value)),
         };
         let cast = cast_with_options(&natural, &t.data_type, &CastOptions { safe: false, ..Default::default() });
         match cast {
-            Ok(a) if !a.is_null(0) => scalar(&a).ok_or_else(|| t.not_comparable(value)),
+            Ok(a) if !a.is_null(0) && !(matches!(t.data_type, DataType::Decimal128(..)) && rounded(&natural, &a)) => scalar(&a).ok_or_else(|| t.not_comparable(value)),
             _ => Err(t.not_comparable(value)),
         }
+    }
+
+    /// Whether the cast to a decimal column's type rounded `natural` (1.234 for decimal(10,2) is
+    /// 1.23, which `d = 1.234` then matched): refused as a fraction against an integer column is.
+    fn rounded(natural: &ArrayRef, cast: &ArrayRef) -> bool {
+        let double = |a: &ArrayRef| cast_with_options(a, &DataType::Float64, &CastOptions::default()).ok().map(|d| d.as_primitive::<arrow::Float64Type>().value(0));
+        double(natural) != double(cast)
     }
 
     fn predicate(t: &Term) -> ZResult<Predicate> {
