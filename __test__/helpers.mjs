@@ -318,6 +318,49 @@ export function createRaceTests({ writeDelta, readDelta }) {
 }
 
 /**
+ * A coordinator's append that loses to a concurrent commit removing data (an overwrite, a delete)
+ * commits on top of it, as Delta's default WriteSerializable isolation allows a blind append; a
+ * table that asks for Serializable isolation keeps the conflict. The coordinator is held between
+ * reading the table and committing (ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS) while the other commit
+ * lands. Both builds run these.
+ */
+export function coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator }) {
+  it('a coordinator append commits on top of a concurrent overwrite (WriteSerializable); with Serializable isolation it is COMMIT_CONFLICT', async () => {
+    const race = async (uri) => {
+      const w = new DeltaWriter(uri)
+      await w.write(people([10, 11]))
+      const files = await w.finish()
+      process.env.ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS = '1500'
+      try {
+        const committing = new DeltaCoordinator(uri).commit(files, { appId: 'ingest', appVersion: 1 })
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        await writeDelta(uri, people([4]), { mode: 'overwrite' })
+        return await committing
+      } finally {
+        delete process.env.ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS
+      }
+    }
+    const uri = scratch('coordinator-rebase')
+    await writeDelta(uri, people([1, 2, 3]))
+    // delta-rs alone: "a concurrent transaction deleted data this operation read" (nothing was read).
+    assert.equal((await race(uri)).version, 2)
+    assert.deepEqual(await readIds(readDelta, uri), [4, 10, 11])
+    const [appended, overwritten] = await (await DeltaTable.open(uri)).history()
+    assert.deepEqual([appended.version, appended.operationParameters.mode, overwritten.operationParameters.mode], [2, 'Append', 'Overwrite'])
+    // Idempotent still: the same job again commits nothing.
+    const again = new DeltaWriter(uri)
+    await again.write(people([10, 11]))
+    assert.equal((await new DeltaCoordinator(uri).commit(await again.finish(), { appId: 'ingest', appVersion: 1 })).version, 2)
+
+    const strict = scratch('coordinator-serializable')
+    await writeDelta(strict, people([1]), { configuration: { 'delta.isolationLevel': 'Serializable' } })
+    await rejectsWith(race(strict), 'COMMIT_CONFLICT', /deleted data/)
+    assert.equal((await DeltaTable.open(strict)).version, 1)
+    assert.deepEqual(await readIds(readDelta, strict), [4])
+  })
+}
+
+/**
  * partitionBy on a write into an existing table must be the table's partitioning; otherwise
  * INVALID_ARGUMENT before anything is written (the full build's WriteBuilder said INTERNAL after
  * reading the input). Both builds run these.

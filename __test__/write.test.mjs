@@ -10,7 +10,7 @@ import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DateDay, Field, Float64, Int32, List, Struct, TimestampMicrosecond, Utf8, makeVector, tableFromArrays, tableFromJSON, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
-import { RUN, big, dataFiles, arrowInputWriteTests, createRaceTests, partitionByMismatchTests, emptyInputWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
+import { RUN, big, dataFiles, arrowInputWriteTests, createRaceTests, coordinatorRaceTests, partitionByMismatchTests, emptyInputWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -417,6 +417,7 @@ describe('apache-arrow tables as its builders make them', () => {
   arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaOutputAdapter, DeltaWriter })
   createRaceTests({ writeDelta, readDelta })
+  coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   partitionByMismatchTests({ writeDelta, readDelta, DeltaOutputAdapter, DeltaWriter })
 })
 

@@ -4,12 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
+use deltalake::kernel::transaction::{CommitBuilder, CommitConflictError, CommitProperties, TableReference, TransactionError};
 use deltalake::kernel::{Action, Add, StructType};
 use deltalake::logstore::object_store::ObjectStoreExt as _;
 use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::{DeltaTable, Path};
+use deltalake::{DeltaTable, DeltaTableError, Path};
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use futures::{StreamExt, TryStreamExt};
 use napi::bindgen_prelude::Buffer;
@@ -178,6 +178,17 @@ pub(crate) async fn commit_adds(
     partition_by: Option<Vec<String>>,
     props: CommitProperties,
 ) -> ZResult<u64> {
+    Ok(try_commit_adds(table, mode, adds, partition_by, props).await?)
+}
+
+/// [`commit_adds`] with delta-rs's error as it is.
+async fn try_commit_adds(
+    table: &DeltaTable,
+    mode: SaveMode,
+    adds: impl IntoIterator<Item = Add>,
+    partition_by: Option<Vec<String>>,
+    props: CommitProperties,
+) -> Result<u64, DeltaTableError> {
     let state = table.snapshot()?;
     let mut actions: Vec<Action> = Vec::new();
     if mode == SaveMode::Overwrite {
@@ -191,6 +202,33 @@ pub(crate) async fn commit_adds(
         .await?;
     Ok(finalized.version())
 }
+
+/// Whether a blind append into `table` lost only because a concurrent commit removed data, which
+/// it may then commit on top of: it read nothing, but delta-rs's conflict checker takes a commit
+/// without a read predicate to have read every file (`ConcurrentDeleteRead`). Delta's default
+/// isolation, WriteSerializable, lets blind appends through concurrent deletes, updates, merges and
+/// overwrites (Spark does); a table whose `delta.isolationLevel` is Serializable keeps the conflict.
+fn append_may_follow(table: &DeltaTable, mode: SaveMode, e: &DeltaTableError) -> bool {
+    let lost_to_delete = matches!(e, DeltaTableError::Transaction { source: TransactionError::CommitConflict(CommitConflictError::ConcurrentDeleteRead) });
+    // The property's text, read here: the kernel parses only camelCase ("serializable"), not the
+    // "Serializable" Spark writes, and defaults to Serializable, though its documentation, like
+    // Delta's and Spark's, says WriteSerializable is the default.
+    let serializable = table.snapshot().map(|s| s.metadata().configuration().get("delta.isolationLevel").is_some_and(|v| v.eq_ignore_ascii_case("serializable")));
+    lost_to_delete && mode == SaveMode::Append && matches!(serializable, Ok(false))
+}
+
+/// A failpoint for the tests: `ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS` holds a coordinator between
+/// reading the table and committing, so a test can commit something else in that window (the race
+/// that otherwise needs luck to see).
+async fn pause_for_tests() {
+    if let Some(ms) = std::env::var("ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS").ok().and_then(|v| v.parse().ok()) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+}
+
+/// How often a coordinator's append commits again on the latest version after losing to commits
+/// that removed data (each attempt re-validates the files against the table as it is then).
+const APPEND_REBASES: usize = 10;
 
 /// The error of a commit that created `table`: when another writer created the table meanwhile
 /// (delta-rs says "already exists", or "Failed to commit transaction: 0" for a lost race without
@@ -257,7 +295,9 @@ impl NativeCoordinator {
             props = props.with_max_retries(n as usize);
         }
         let committed = |version: i64| CommitResult { version, num_files: actions.len() as u32, committed: true };
-        // Twice at most: a table another writer creates meanwhile is committed to as an existing one.
+        // A table another writer creates meanwhile is committed to as an existing one; an append
+        // that loses to a commit removing data is committed again on the latest version.
+        let mut rebases = 0;
         loop {
             let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
             if let (Some(id), Some(v)) = (&options.app_id, options.app_version)
@@ -268,8 +308,17 @@ impl NativeCoordinator {
             }
             validate(actions, &table, exists).await?;
             if exists {
-                let version = commit_adds(&table, self.mode, actions.iter().map(|a| a.add.clone()), None, props).await?;
-                return Ok(committed(version as i64));
+                if rebases == 0 {
+                    pause_for_tests().await;
+                }
+                match try_commit_adds(&table, self.mode, actions.iter().map(|a| a.add.clone()), None, props.clone()).await {
+                    Ok(version) => return Ok(committed(version as i64)),
+                    Err(e) if rebases < APPEND_REBASES && append_may_follow(&table, self.mode, &e) => {
+                        rebases += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             if let Some((schema, parts)) = &self.create_with
                 && (!same_columns(&actions[0].schema, &serde_json::to_value(schema)?) || &actions[0].partition_columns != parts)
