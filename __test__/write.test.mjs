@@ -221,6 +221,22 @@ describe('input shapes', () => {
     assert.equal((await readDelta(strings)).numRows, 1)
   })
 
+  it('whole numbers past 2^53 in row objects keep their exact value at any depth (JSON text 1152921504606847000 made 2 ** 60 another integer)', async () => {
+    const uri = scratch('unsafe-integers')
+    await writeDelta(uri, [{ id: 1, n: 2 ** 60, s: { x: -(2 ** 62) }, l: [2 ** 53, 1] }])
+    await writeDelta(uri, [{ id: 2, n: 2 ** 53 + 2, s: { x: 1 }, l: [] }])
+    const got = (await readDelta(uri)).toArray().map((r) => JSON.stringify(r.toJSON(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).sort()
+    assert.deepEqual(got, [
+      `{"id":"1","n":"${2n ** 60n}","s":{"x":"${-(2n ** 62n)}"},"l":["${2n ** 53n}","1"]}`,
+      `{"id":"2","n":"${2n ** 53n + 2n}","s":{"x":"1"},"l":[]}`,
+    ])
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+    // Into a double column they are that double.
+    const doubles = scratch('unsafe-integers-double')
+    await writeDelta(doubles, [{ d: 0.5 }, { d: 2 ** 60 }])
+    assert.deepEqual((await readDelta(doubles)).toArray().map((r) => r.d).sort((a, b) => a - b), [0.5, 2 ** 60])
+  })
+
   it('row objects into a new table: Dates make timestamps, binary makes binary, bigints stay exact', async () => {
     const uri = scratch('rows-new-types')
     const at = new Date('2024-03-04T05:06:07.089Z')

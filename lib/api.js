@@ -374,7 +374,7 @@ function createApi(arrow) {
       bigintsLeft = true
       return v
     }
-    if (typeof v === 'number') return v - v === 0 ? v : nonFinite(v, hint, path)
+    if (typeof v === 'number') return v - v === 0 ? wholeBeyondSafe(v) : nonFinite(v, hint, path)
     if (v === null || typeof v !== 'object') return v
     if (v instanceof Date) {
       if (hint) hint(path, 'timestamp')
@@ -420,6 +420,17 @@ function createApi(arrow) {
       path.pop()
     }
     return o
+  }
+
+  // A number past ±2^53 is a whole number JSON.stringify writes by its shortest text
+  // (2 ** 60 as 1152921504606847000), which a long column then parses as that integer, not the
+  // number's own value (1152921504606846976): such numbers cross as the bigint of their exact value
+  // (within a long's range; past it JSON's text makes a double column, as before).
+  const LONG = 2 ** 63
+  function wholeBeyondSafe(v) {
+    if ((v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER) || v >= LONG || v < -LONG) return v
+    bigintsLeft = true
+    return BigInt(v)
   }
 
   // NaN and ±Infinity: JSON has no such numbers (JSON.stringify writes null, which lost them), so
@@ -480,7 +491,12 @@ function createApi(arrow) {
     for (const k of Object.keys(r)) {
       const v = r[k]
       if (typeof v === 'number') {
-        if (v - v === 0) continue
+        if (v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER) continue
+        if (v - v === 0) {
+          if (row === r) row = { ...r }
+          row[k] = wholeBeyondSafe(v)
+          continue
+        }
         if (!hints.float.has(k)) hints.float.set(k, i)
         if (row === r) row = { ...r }
         row[k] = nonFinite(v)
