@@ -237,6 +237,19 @@ describe('input shapes', () => {
     assert.deepEqual((await readDelta(doubles)).toArray().map((r) => r.d).sort((a, b) => a - b), [0.5, 2 ** 60])
   })
 
+  it('a Map in a row object fills a map column (JSON made it an empty map) and a Set a list; rows without any value are INVALID_DATA for a new table', async () => {
+    const uri = scratch('js-map-set')
+    fs.cpSync(fixture('all_types'), uri, { recursive: true })
+    await writeDelta(uri, [{ i32: 99, map: new Map([['k1', 1], ['k2', null]]), list: new Set([7, 8]) }])
+    const [back] = (await readDelta(uri, { filter: [['i32', '=', 99]] })).toArray().map((r) => r.toJSON())
+    assert.deepEqual(JSON.parse(JSON.stringify(back.map)), { k1: 1, k2: null })
+    assert.deepEqual([...back.list], [7, 8])
+    const fresh = scratch('js-map-new')
+    await writeDelta(fresh, [{ id: 1, m: new Map([[2, 'two']]) }])
+    assert.deepEqual(rows(await readDelta(fresh)), [{ id: '1', m: { 2: 'two' } }])
+    await rejectsWith(writeDelta(scratch('no-values'), [{}, {}]), 'INVALID_DATA', /rows 0\.\.2 have no values/)
+  })
+
   it('row objects into a new table: Dates make timestamps, binary makes binary, bigints stay exact', async () => {
     const uri = scratch('rows-new-types')
     const at = new Date('2024-03-04T05:06:07.089Z')

@@ -360,7 +360,8 @@ function createApi(arrow) {
 
   // Row values cross as JSON: Dates as ISO strings, bigints as JSON numbers (exact: arrow-json
   // parses integers from the text), binary (Uint8Array, Buffer) as hex strings (arrow-json's
-  // encoding for binary columns), other typed arrays as arrays of numbers, objects with
+  // encoding for binary columns), other typed arrays and Sets as arrays, Maps as objects (which
+  // map columns take, keys as text; a new table makes a struct of them, as of any object), objects with
   // their own toJSON (apache-arrow rows and vectors) as what it returns, converted in turn.
   // A bigint a JS number cannot hold stays a bigint here and marks the row for `jsonText`.
   // `hint(path, kind, keys)`, when given, learns where below the top level (`path`: the column,
@@ -403,6 +404,9 @@ function createApi(arrow) {
       path.pop()
       return items
     }
+    // JSON.stringify writes a Map or a Set as {}: a map column got an empty map, silently.
+    if (v instanceof Map) return rowValue(Object.fromEntries(Array.from(v, ([k, x]) => [String(k), x])), hint, path)
+    if (v instanceof Set) return rowValue(Array.from(v), hint, path)
     if (typeof v.toJSON === 'function') {
       const json = v.toJSON()
       if (json !== v) return rowValue(json, hint, path)

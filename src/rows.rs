@@ -129,6 +129,10 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
     // Inference parses every row into JSON values, as costly as decoding them: only when new
     // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
     let target = if fixed.is_some() { with_columns(table, None, hints) } else { with_columns(table, Some(&infer(rows)?), hints) };
+    if target.fields().is_empty() {
+        // Arrow said "must either specify a row count or at least one column".
+        return Err(ZError::new(Code::InvalidData, format!("rows {first_row}..{} have no values: a new table needs at least one column", first_row + rows.lines().count())));
+    }
     let schema = wire_schema(&target);
     decode_as(rows, &target).map_err(|err| {
         // Only on this error path: name the columns the table lacks (rows whose types conflict,
