@@ -129,7 +129,7 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
     // Inference parses every row into JSON values, as costly as decoding them: only when new
     // columns may appear. Otherwise the strict decoder refuses unknown columns by itself.
     let target = if fixed.is_some() { with_columns(table, None, hints) } else { with_columns(table, Some(&infer(rows)?), hints) };
-    if target.fields().is_empty() {
+    if target.fields().is_empty() && rows.lines().any(|l| !l.trim().is_empty()) {
         // Arrow said "must either specify a row count or at least one column".
         return Err(ZError::new(Code::InvalidData, format!("rows {first_row}..{} have no values: a new table needs at least one column", first_row + rows.lines().count())));
     }
