@@ -373,7 +373,7 @@ mod kernel {
         };
         let cast = cast_with_options(&natural, &t.data_type, &CastOptions { safe: false, ..Default::default() });
         match cast {
-            Ok(a) if !a.is_null(0) && !(matches!(t.data_type, DataType::Decimal128(..)) && rounded(&natural, &a)) => scalar(&a).ok_or_else(|| t.not_comparable(value)),
+            Ok(a) if !a.is_null(0) && !rounded(&natural, &a) => scalar(&a).ok_or_else(|| t.not_comparable(value)),
             _ => Err(t.not_comparable(value)),
         }
     }
@@ -381,6 +381,9 @@ mod kernel {
     /// Whether the cast to a decimal column's type rounded `natural` (1.234 for decimal(10,2) is
     /// 1.23, which `d = 1.234` then matched): refused as a fraction against an integer column is.
     fn rounded(natural: &ArrayRef, cast: &ArrayRef) -> bool {
+        if !matches!(cast.data_type(), DataType::Decimal128(..)) {
+            return false;
+        }
         let double = |a: &ArrayRef| cast_with_options(a, &DataType::Float64, &CastOptions::default()).ok().map(|d| d.as_primitive::<arrow::Float64Type>().value(0));
         double(natural) != double(cast)
     }
@@ -444,7 +447,10 @@ mod kernel {
         let preds = terms.iter().map(predicate).collect::<ZResult<Vec<_>>>()?;
         // The kernel's scan resolves only leaf columns: a struct column's `IS NULL` failed with
         // "Predicate references unknown column"; such terms are checked row by row only.
-        let may_skip = |t: &Term| !(matches!(t.op, Op::Ne | Op::NotIn) && t.is_float()) && !t.data_type.is_nested();
+        let may_skip = |t: &Term| {
+            let nan_sensitive = matches!(t.op, Op::Ne | Op::NotIn) && t.is_float();
+            !nan_sensitive && !t.data_type.is_nested()
+        };
         let skipping: Vec<Predicate> = terms.iter().zip(&preds).filter(|(t, _)| may_skip(t)).map(|(_, p)| p.clone()).collect();
         let skipping = (!skipping.is_empty()).then(|| Predicate::and_from(skipping));
         Ok(Some(SlimFilter { exact: Predicate::and_from(preds), skipping, columns }))
