@@ -99,7 +99,30 @@ fn redact(message: &str) -> String {
             out = out.replace(secret.as_str(), "***");
         }
     }
-    redact_url_queries(&out)
+    redact_url_passwords(&redact_url_queries(&out))
+}
+
+/// A URL's password (`s3://KEY:SECRET@bucket/t`, `https://user:pass@host`): object_store ignores
+/// it for table URIs, and messages name the URI. Everything from the user name's ':' to the first
+/// '@' goes (a '@' later in a path after a port could take more than the password: never less).
+fn redact_url_passwords(message: &str) -> String {
+    let mut out = message.to_string();
+    let mut from = 0;
+    while let Some(pos) = out[from..].find("://") {
+        let start = from + pos + 3;
+        // To the end of the URL, not of its host: a secret pasted raw may hold a '/'.
+        let end = out[start..].find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')').map_or(out.len(), |e| start + e);
+        let url = &out[start..end];
+        from = end;
+        if let Some(at) = url.find('@')
+            && let Some(colon) = url[..at].find(':')
+            && !url[..colon].contains('/')
+        {
+            out.replace_range(start + colon + 1..start + at, "***");
+            from = start + colon + 4;
+        }
+    }
+    out
 }
 
 /// Signed URLs (SAS tokens, presigned S3 URLs) carry their secret in the query string.
@@ -410,5 +433,11 @@ mod tests {
         assert!(!msg.contains("hunter2-secret"), "{msg}");
         assert!(!msg.contains("abc%2Fdef"), "{msg}");
         assert!(msg.contains("sig=***&se=2"), "{msg}");
+    }
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        let msg = redact("s3://AKIAX:wJalr/K7MDENG@bucket/t: failed; endpoint 'ftp://user:pa:ss@host:9000/x' and http://host:9000/p");
+        assert_eq!(msg, "s3://AKIAX:***@bucket/t: failed; endpoint 'ftp://user:***@host:9000/x' and http://host:9000/p");
     }
 }
