@@ -120,6 +120,8 @@ export declare class DeltaTable {
     setProperties(properties: Record<string, string>, options?: { commitProperties?: CommitProperties }): Promise<void>
     /** One CHECK constraint: { name: 'SQL expression' }; later writes that violate it fail with INVALID_DATA. */
     addConstraint(constraint: Record<string, string>, options?: { commitProperties?: CommitProperties }): Promise<void>
+    /** Drop a CHECK constraint by name; a name the table lacks is INVALID_ARGUMENT unless raiseIfNotExists is false (then a no-op). */
+    dropConstraint(name: string, options?: { raiseIfNotExists?: boolean; commitProperties?: CommitProperties }): Promise<void>
     addColumns(fields: Field[] | Schema, options?: { commitProperties?: CommitProperties }): Promise<void>
   }
 }

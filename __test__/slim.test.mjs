@@ -271,6 +271,7 @@ describe('slim build: writes', () => {
     await rejectsWith(writeDelta(uri, [{ id: 4, extra: 1 }], { schemaMode: 'merge' }), 'UNSUPPORTED_FEATURE', /schemaMode/)
     await rejectsWith(dt.delete('id = 3'), 'UNSUPPORTED_FEATURE')
     await rejectsWith(dt.update({ set: { id: '4' } }), 'UNSUPPORTED_FEATURE')
+    await rejectsWith(dt.alterTable.dropConstraint('c'), 'UNSUPPORTED_FEATURE', /dropConstraint/)
     const { CsvInputAdapter } = await import('../index.mjs')
     const csv = path.join(scratch('slim-csv'), 'a.csv')
     fs.mkdirSync(path.dirname(csv), { recursive: true })

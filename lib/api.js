@@ -173,6 +173,11 @@ function createApi(arrow) {
           if (entries.length !== 1) throw invalid('addConstraint takes { name: "SQL check expression" } (one constraint)')
           return call(() => t.addConstraint(entries[0][0], String(entries[0][1]), opOptions(options.commitProperties)))
         },
+        dropConstraint: async (name, options) => {
+          options ??= {}
+          if (typeof name !== 'string' || name === '') throw invalid('dropConstraint takes the name of a constraint')
+          return call(() => t.dropConstraint(name, options.raiseIfNotExists ?? true, opOptions(options.commitProperties)))
+        },
         addColumns: async (fields, options) => {
           options ??= {}
           const list = fields instanceof arrow.Schema ? fields.fields : fields

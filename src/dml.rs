@@ -281,6 +281,27 @@ impl NativeTable {
         .await
     }
 
+    /// Drop the CHECK constraint `name`; without `raise_if_not_exists` a name the table lacks is a
+    /// no-op (no version is committed), as in Python `deltalake`. delta-rs builds this with DataFusion only.
+    #[napi]
+    pub async fn drop_constraint(&self, name: String, raise_if_not_exists: bool, op: Option<OpOptions>) -> napi::Result<()> {
+        guard(async move {
+            // Names compare without case, as in Spark; delta-rs wants the one stored.
+            let known = constraint_names(&self.table())?;
+            let stored = match (known.iter().find(|k| k.eq_ignore_ascii_case(&name)), raise_if_not_exists) {
+                (Some(stored), _) => stored.clone(),
+                (None, true) => {
+                    let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                    return Err(ZError::invalid(format!("the table has no constraint '{name}' (constraints: {list})")));
+                }
+                (None, false) => return Ok(()),
+            };
+            let props = props(&op)?;
+            self.run(async move |t| Ok((t.drop_constraints().with_constraint(stored).with_commit_properties(props).await?, ()))).await
+        })
+        .await
+    }
+
     #[napi]
     pub async fn load_cdf(&self, options: Option<CdfOptions>) -> napi::Result<NativeBatchStream> {
         guard(async move {
@@ -310,4 +331,12 @@ impl NativeTable {
         })
         .await
     }
+}
+
+/// The names of `table`'s CHECK constraints (`delta.constraints.<name>` properties).
+fn constraint_names(table: &deltalake::DeltaTable) -> ZResult<Vec<String>> {
+    let state = table.snapshot()?;
+    let mut names: Vec<String> = state.metadata().configuration().keys().filter_map(|k| k.strip_prefix("delta.constraints.")).map(str::to_string).collect();
+    names.sort();
+    Ok(names)
 }

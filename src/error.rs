@@ -299,8 +299,10 @@ pub fn datafusion_code(e: &DataFusionError) -> Code {
 /// delta-rs flattens some caller errors into text (SQL predicates, validation of written rows,
 /// partition columns); recognise them so that they do not surface as INTERNAL.
 fn code_from_text(message: &str) -> Code {
-    const PATTERNS: [(&str, Code); 13] = [
+    const PATTERNS: [(&str, Code); 14] = [
         ("Invalid retention period", Code::InvalidArgument),
+        // addConstraint under a name the table uses for another expression.
+        ("a constraint with this name already exists", Code::InvalidArgument),
         // Source rows that match one target row more than once (as Spark, a data error).
         ("matched a target row with multiple source rows", Code::InvalidData),
         // A cloud URI without a bucket or container ("s3://").

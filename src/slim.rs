@@ -43,6 +43,11 @@ impl NativeTable {
     }
 
     #[napi]
+    pub async fn drop_constraint(&self, _name: String, _raise_if_not_exists: bool, _op: Option<Value>) -> napi::Result<()> {
+        needs_full("dropConstraint")
+    }
+
+    #[napi]
     pub async fn load_cdf(&self, _options: Option<Value>) -> napi::Result<NativeBatchStream> {
         needs_full("loadCdf (change data feed)")
     }
