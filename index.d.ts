@@ -150,8 +150,12 @@ export interface OptimizeMetrics {
   numBatches: number
   totalConsideredFiles: number
   totalFilesSkipped: number
+  /** Sizes in bytes of the files written and removed. */
+  filesAdded: FileSizeMetrics
+  filesRemoved: FileSizeMetrics
   [key: string]: unknown
 }
+export interface FileSizeMetrics { avg: number; max: number; min: number; totalFiles: number; totalSize: number }
 export interface RestoreMetrics { numRemovedFile: number; numRestoredFile: number }
 export interface DeleteMetrics { numAddedFiles: number; numRemovedFiles: number; numDeletedRows: number; numCopiedRows: number; [key: string]: unknown }
 export interface UpdateMetrics { numAddedFiles: number; numRemovedFiles: number; numUpdatedRows: number; numCopiedRows: number; [key: string]: unknown }

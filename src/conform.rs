@@ -1,8 +1,10 @@
 //! How written batches meet the table: columns (and struct fields) matched by name, the ones the
 //! data leaves out filled with nulls (or, for generated columns, left to delta-rs to compute), and
-//! values cast into the table's types only where none is lost (beyond a float's rounding); types
-//! Delta lacks (dictionaries, views, unsigned integers) become the ones it stores first. Used by every writer (`write.rs`, `worker.rs`), with the table
-//! rules only delta-rs's `WriteBuilder` evaluates ([`unchecked_rules`]).
+//! values cast into the table's types only where none is lost (beyond a float's rounding, and
+//! nanoseconds cut to Delta's microseconds); a column of another kind of value is refused. Types
+//! Delta lacks (dictionaries, views, unsigned integers, large and zoned variants) become the ones
+//! it stores first. One rule for every writer (`write.rs`, `worker.rs`) and both builds, with the
+//! table rules only delta-rs's `WriteBuilder` evaluates ([`unchecked_rules`]).
 
 use std::sync::Arc;
 

@@ -68,6 +68,8 @@ struct MergeSpec {
 }
 
 /// delta-rs's metrics with camelCase keys, as TypeScript users expect (num_files_added -> numFilesAdded).
+/// Values delta-rs serialises as JSON text (optimize's `files_added`: '{"avg":1399.0,...}') are
+/// the objects they hold.
 fn metrics(m: impl serde::Serialize) -> ZResult<Value> {
     fn camel(key: &str) -> String {
         let mut out = String::with_capacity(key.len());
@@ -85,9 +87,16 @@ fn metrics(m: impl serde::Serialize) -> ZResult<Value> {
         out
     }
     Ok(match serde_json::to_value(m)? {
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (camel(&k), v)).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (camel(&k), object_text(v))).collect()),
         other => other,
     })
+}
+
+fn object_text(v: Value) -> Value {
+    match &v {
+        Value::String(s) if s.starts_with('{') => serde_json::from_str::<Value>(s).ok().filter(Value::is_object).map_or(v, |o| metrics(o).unwrap_or_default()),
+        _ => v,
+    }
 }
 
 #[napi]
