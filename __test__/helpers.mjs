@@ -153,6 +153,20 @@ export function fileFilterTests(readDelta) {
       assert.deepEqual(got, range(from, to).map((i) => ({ id: String(i), note: `note ${i}` })), JSON.stringify(filter))
     }
   })
+
+  it('a read of no columns or only partition columns reads no column of the files and counts the rows (the slim build panicked)', async () => {
+    // 70 rows partitioned by part (7 values, one null) and bucket (0..2).
+    const parted = fixture('partitioned')
+    const none = await readDelta(parted, { columns: [] })
+    assert.deepEqual([none.numRows, none.numCols], [70, 0])
+    const parts = await readDelta(parted, { columns: ['bucket', 'part'], filter: [['bucket', '=', 1]] })
+    assert.deepEqual(parts.schema.fields.map((f) => f.name), ['bucket', 'part'])
+    assert.equal(parts.numRows, range(0, 70).filter((i) => i % 3 === 1).length)
+    assert.equal((await readDelta(parted, { columns: ['part'], filter: [['amount', '>=', 600]] })).numRows, 10)
+    // Rows a deletion vector removed are not counted.
+    const dv = engineTable(DV_TABLE)
+    assert.deepEqual([(await readDelta(dv, { columns: [] })).numRows, (await readDelta(dv, { columns: [], filter: [['value', '>', 5]] })).numRows], [8, 3])
+  })
 }
 
 /**

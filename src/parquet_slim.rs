@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use deltalake::arrow::datatypes::{DataType, FieldRef, Fields, Schema, SchemaRef as ArrowSchemaRef, TimeUnit};
+use delta_kernel::engine::arrow_data::ArrowEngineData;
 use delta_kernel::engine::arrow_utils::{RowIndexBuilder, fixup_parquet_read, ordering_needs_row_indexes, parquet_read_plan};
 use delta_kernel::object_store::DynObjectStore;
 use delta_kernel::object_store::path::Path;
@@ -75,6 +76,12 @@ impl ParquetReader {
         Ok(std::iter::from_fn(move || {
             let batch = self.runtime.block_on(stream.next())?;
             Some(batch.map_err(ZError::from).and_then(|b| {
+                if schema.fields().len() == 0 {
+                    // No column of the file is read (only partition columns, or none, to count rows):
+                    // the reader gives row counts, which `fixup_parquet_read` cannot take (it panicked
+                    // building a struct of no fields).
+                    return Ok(Box::new(ArrowEngineData::new(b)) as Box<dyn EngineData>);
+                }
                 let data = fixup_parquet_read(b, &ordering, row_indexes.as_mut(), Some(&location), Some(schema))?;
                 Ok(Box::new(data) as Box<dyn EngineData>)
             }))
