@@ -349,6 +349,15 @@ describe('CLI, examples and the demo', () => {
     const lines = nd.stdout.trim().split('\n').map((l) => JSON.parse(l))
     assert.equal(lines.length, 10)
     assert.ok(lines.every((l) => l.part === 'a/b' && Object.keys(l).length === 2))
+    // in / not in: a JSON array, comma-separated values, or SQL's parentheses
+    const ids = (...filters) => {
+      const r = cli('cat', t, ...filters.flatMap((f) => ['--filter', f]), '--columns', 'id', '--format', 'ndjson')
+      assert.equal(r.status, 0, r.stderr)
+      return r.stdout.trim().split('\n').map((l) => Number(JSON.parse(l).id)).sort((a, b) => a - b)
+    }
+    assert.deepEqual(ids('id in [3, 5]'), [3, 5])
+    assert.deepEqual(ids('id in (3, 4, 7)', 'part not in a/b,plain'), [3, 4]) // 7 is in a/b
+    assert.deepEqual(ids('id < 4', 'id NOT IN 0,1'), [2, 3])
     const csv = cli('cat', fixture('simple'), '--version', '1', '--format', 'csv', '--limit', '2')
     assert.deepEqual(csv.stdout.trim().split('\n').length, 3)
     const table = cli('cat', fixture('simple'), '--limit', '3')

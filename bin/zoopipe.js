@@ -24,7 +24,8 @@ Every command takes --option KEY=VALUE (storage options, repeatable) and --help.
   --version N          time travel to version N
   --timestamp T        time travel to the latest version at or before T (ISO 8601)
   --columns a,b        only these columns
-  --filter EXPR        "col op value" with op one of = != < <= > >= (repeatable, ANDed); values are JSON or text
+  --filter EXPR        "col op value" with op one of = != < <= > >= in, not in (repeatable, ANDed); values are
+                       JSON or text, a set a JSON array or comma-separated ("id in 1,2", "day not in [\"a\"]")
   --limit N            at most N rows
   --format F           table (default), ndjson or csv`,
   convert: `Usage: zoopipe convert <source> <delta uri> [options]
@@ -47,11 +48,22 @@ function storageOptions(list = []) {
 }
 
 function parseFilter(expr) {
+  // "col in [1, 2]" / "col not in a,b": a JSON array, or comma-separated values
+  const set = /^\s*([^\s=!<>]+)\s+(not\s+in|in)\s+(.+)$/i.exec(expr)
+  if (set) {
+    let values = set[3].trim().replace(/^\((.*)\)$/, '$1') // SQL's "in (1, 2)" too
+    try { values = JSON.parse(values) } catch { values = values.split(',').map(jsonOrText) }
+    if (!Array.isArray(values)) values = [values]
+    return [set[1], set[2].toLowerCase().replace(/\s+/, ' '), values]
+  }
   const m = /^\s*([^\s=!<>]+)\s*(=|!=|<=|>=|<|>)\s*(.*)$/.exec(expr)
-  if (!m) throw new UsageError(`--filter '${expr}' is not "column op value"`)
-  let value = m[3].trim()
-  try { value = JSON.parse(value) } catch { /* plain text */ }
-  return [m[1], m[2], value]
+  if (!m) throw new UsageError(`--filter '${expr}' is not "column op value" (op: = != < <= > >= in, not in)`)
+  return [m[1], m[2], jsonOrText(m[3])]
+}
+
+function jsonOrText(text) {
+  const t = text.trim()
+  try { return JSON.parse(t) } catch { return t }
 }
 
 const jsonSafe = (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)
