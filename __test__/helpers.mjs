@@ -340,13 +340,13 @@ export function createRaceTests({ writeDelta, readDelta }) {
  */
 export function coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator }) {
   it('a coordinator append commits on top of a concurrent overwrite (WriteSerializable); with Serializable isolation it is COMMIT_CONFLICT', async () => {
-    const race = async (uri) => {
+    const race = async (uri, options = {}) => {
       const w = new DeltaWriter(uri)
       await w.write(people([10, 11]))
       const files = await w.finish()
       process.env.ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS = '1500'
       try {
-        const committing = new DeltaCoordinator(uri).commit(files, { appId: 'ingest', appVersion: 1 })
+        const committing = new DeltaCoordinator(uri).commit(files, { appId: 'ingest', appVersion: 1, ...options })
         await new Promise((resolve) => setTimeout(resolve, 500))
         await writeDelta(uri, people([4]), { mode: 'overwrite' })
         return await committing
@@ -365,6 +365,12 @@ export function coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaW
     const again = new DeltaWriter(uri)
     await again.write(people([10, 11]))
     assert.equal((await new DeltaCoordinator(uri).commit(await again.finish(), { appId: 'ingest', appVersion: 1 })).version, 2)
+
+    // maxRetries: 0 asks for no second attempt of any kind.
+    const once = scratch('coordinator-no-retries')
+    await writeDelta(once, people([1]))
+    await rejectsWith(race(once, { maxRetries: 0 }), 'COMMIT_CONFLICT', /another writer committed the next version first, and maxRetries 0 allows no retry/)
+    assert.deepEqual(await readIds(readDelta, once), [4])
 
     const strict = scratch('coordinator-serializable')
     await writeDelta(strict, people([1]), { configuration: { 'delta.isolationLevel': 'Serializable' } })

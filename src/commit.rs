@@ -227,7 +227,8 @@ async fn pause_for_tests() {
 }
 
 /// How often a coordinator's append commits again on the latest version after losing to commits
-/// that removed data (each attempt re-validates the files against the table as it is then).
+/// that removed data (each attempt re-validates the files against the table as it is then); fewer
+/// when the commit's `maxRetries` says so (0: never).
 const APPEND_REBASES: usize = 10;
 
 /// The error of a commit that created `table`: when another writer created the table meanwhile
@@ -313,7 +314,7 @@ impl NativeCoordinator {
                 }
                 match try_commit_adds(&table, self.mode, actions.iter().map(|a| a.add.clone()), None, props.clone()).await {
                     Ok(version) => return Ok(committed(version as i64)),
-                    Err(e) if rebases < APPEND_REBASES && append_may_follow(&table, self.mode, &e) => {
+                    Err(e) if rebases < options.max_retries.map_or(APPEND_REBASES, |n| APPEND_REBASES.min(n as usize)) && append_may_follow(&table, self.mode, &e) => {
                         rebases += 1;
                         continue;
                     }

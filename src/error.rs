@@ -325,6 +325,14 @@ fn code_from_text(message: &str) -> Code {
 
 impl From<DeltaTableError> for ZError {
     fn from(e: DeltaTableError) -> Self {
+        if let DeltaTableError::Transaction { source: TransactionError::MaxCommitAttempts(n) } = &e {
+            // delta-rs says "Failed to commit transaction: 0".
+            let msg = match n {
+                0 => "another writer committed the next version first, and maxRetries 0 allows no retry; nothing was committed".to_string(),
+                n => format!("other writers committed the next version first on each of {} attempts (maxRetries {n}); nothing was committed", n + 1),
+            };
+            return ZError::new(Code::CommitConflict, msg);
+        }
         let code = match delta_code(&e) {
             Code::Internal => code_from_text(&e.to_string()),
             code => code,
