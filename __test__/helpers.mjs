@@ -340,7 +340,7 @@ export function createRaceTests({ writeDelta, readDelta }) {
  */
 export function coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator }) {
   it('a coordinator append commits on top of a concurrent overwrite (WriteSerializable); with Serializable isolation it is COMMIT_CONFLICT', async () => {
-    const race = async (uri, options = {}) => {
+    const race = async (uri, options = {}, meanwhile = async () => {}) => {
       const w = new DeltaWriter(uri)
       await w.write(people([10, 11]))
       const files = await w.finish()
@@ -349,6 +349,7 @@ export function coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaW
         const committing = new DeltaCoordinator(uri).commit(files, { appId: 'ingest', appVersion: 1, ...options })
         await new Promise((resolve) => setTimeout(resolve, 500))
         await writeDelta(uri, people([4]), { mode: 'overwrite' })
+        await meanwhile()
         return await committing
       } finally {
         delete process.env.ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS
@@ -371,6 +372,13 @@ export function coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaW
     await writeDelta(once, people([1]))
     await rejectsWith(race(once, { maxRetries: 0 }), 'COMMIT_CONFLICT', /another writer committed the next version first, and maxRetries 0 allows no retry/)
     assert.deepEqual(await readIds(readDelta, once), [4])
+
+    // A column added meanwhile too: the files no longer fit the table, which is a conflict.
+    const widened = scratch('coordinator-widened')
+    await writeDelta(widened, people([1]))
+    const addAge = async () => (await DeltaTable.open(widened)).alterTable.addColumns([new Field('age', new Int32(), true)])
+    await rejectsWith(race(widened, {}, addAge), 'COMMIT_CONFLICT', /a concurrent commit changed the table so that these files no longer fit it/)
+    assert.equal((await DeltaTable.open(widened)).version, 2)
 
     const strict = scratch('coordinator-serializable')
     await writeDelta(strict, people([1]), { configuration: { 'delta.isolationLevel': 'Serializable' } })

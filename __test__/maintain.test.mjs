@@ -119,6 +119,8 @@ describe('maintenance', () => {
     assert.deepEqual(real.filesDeleted, dry.filesDeleted)
     assert.ok(!fs.existsSync(path.join(uri, real.filesDeleted[0].replace(/^.*\//, ''))))
     assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['3'])
+    // The version before the overwrite lost its file: the error says what usually did that.
+    await rejectsWith(readDelta(uri, { version: 0 }), 'STORAGE', /not found.*a data file of this version is gone: removed by vacuum/)
     await samePython(uri)
   })
 

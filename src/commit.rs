@@ -307,7 +307,14 @@ impl NativeCoordinator {
             {
                 return Ok(CommitResult { version, num_files: 0, committed: false });
             }
-            validate(actions, &table, exists).await?;
+            if let Err(e) = validate(actions, &table, exists).await {
+                // On a second attempt the files were good for the table as it was: a commit in between
+                // changed it (a new schema, a CHECK constraint).
+                return Err(match rebases {
+                    0 => e,
+                    _ => ZError::new(Code::CommitConflict, format!("a concurrent commit changed the table so that these files no longer fit it: {}", e.message)),
+                });
+            }
             if exists {
                 if rebases == 0 {
                     pause_for_tests().await;

@@ -145,7 +145,18 @@ fn redact_url_queries(message: &str) -> String {
 
 impl From<ZError> for napi::Error {
     fn from(e: ZError) -> Self {
-        napi::Error::new(napi::Status::GenericFailure, redact(without_backtrace(&e.to_string())))
+        napi::Error::new(napi::Status::GenericFailure, redact(&missing_file_hint(e.code, without_backtrace(&e.to_string()))))
+    }
+}
+
+/// A data file the log lists but the store lacks: the reader's message names the path and "not
+/// found"; say what usually did it.
+fn missing_file_hint(code: Code, message: &str) -> String {
+    let missing = code == Code::Storage && message.contains(".parquet") && (message.contains("not found") || message.contains("No such file"));
+    if missing {
+        format!("{message} (a data file of this version is gone: removed by vacuum, or deleted outside Delta)")
+    } else {
+        message.to_string()
     }
 }
 
