@@ -5,7 +5,7 @@ import path from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
-import { Binary, Bool, DataType, DateDay, DateMillisecond, Decimal, Field, FixedSizeBinary, Float16, Float64, Int32, Int64, LargeBinary, LargeUtf8, List, Struct, Table, TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, Utf8, makeData, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
+import { Binary, Bool, DataType, DateDay, DateMillisecond, Decimal, Field, FixedSizeBinary, Float16, Float64, Int32, Int64, LargeBinary, LargeUtf8, List, Null, Struct, Table, TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, Utf8, makeData, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
 import { DeltaError } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -615,6 +615,25 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     assert.equal((await DeltaTable.open(uri)).version, 0)
     assert.equal((await DeltaTable.open(decimals)).version, 0)
     assert.deepEqual(fs.readdirSync(uri).filter((f) => f.endsWith('.parquet')).length, 1)
+  })
+
+  it('a column of nulls only (apache-arrow Null, inference of an empty column) becomes a nullable string column in a new table, and goes into any column of an existing one', async () => {
+    const uri = scratch('null-columns')
+    const nulls = (n) => vectorFromArray(Array.from({ length: n }, () => null), new Null())
+    // delta-rs stored such a column as 'void', declared non-null, which refused every later value.
+    await writeDelta(uri, new Table({ id: vectorFromArray([1, 2], new Int32()), note: nulls(2) }))
+    assert.deepEqual((await DeltaTable.open(uri)).schema().fields.map((f) => [f.name, String(f.type), f.nullable]), [['id', 'Int32', true], ['note', 'Utf8', true]])
+    await writeDelta(uri, [{ id: 3, note: 'later' }])
+    // and a batch whose column is all null goes into the table's typed column (adapter and workers)
+    const typed = scratch('null-into-typed')
+    await writeDelta(typed, [{ id: 1, n: 5, s: 'x' }])
+    await writeDelta(typed, new Table({ id: vectorFromArray([2n]), n: nulls(1), s: nulls(1) }))
+    const w = new DeltaWriter(typed)
+    await w.write(new Table({ id: vectorFromArray([3n]), n: nulls(1), s: vectorFromArray(['z'], new Utf8()) }))
+    await new DeltaCoordinator(typed).commit(await w.finish())
+    assert.deepEqual(rows(await readDelta(typed)), [{ id: '1', n: '5', s: 'x' }, { id: '2', n: null, s: null }, { id: '3', n: null, s: 'z' }])
+    assert.deepEqual(rows(await readDelta(uri)), [{ id: 1, note: null }, { id: 2, note: null }, { id: 3, note: 'later' }].map((r) => ({ ...r, id: String(r.id) })))
+    assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
   })
 
   it('struct fields match by name at any depth: missing nullable ones are nulls, narrower numbers widen, extra ones are named', async () => {

@@ -125,6 +125,13 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
     Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
 }
 
+/// `schema` for a new table (or new columns): a column of nulls only (`Null`, which CSV and JSON
+/// inference give a column with no value) as a nullable string. delta-rs stored it as `void`,
+/// declared non-null, which other readers lack and which refused every later value.
+pub fn typed_nulls(schema: SchemaRef) -> SchemaRef {
+    ipc::map_schema(&schema, &|dt| (*dt == DataType::Null).then_some(DataType::Utf8))
+}
+
 /// What a write with `schemaMode: 'merge'` streams: the input's columns in its order, those the
 /// table has under the same rules as in [`table_order`] (delta-rs's schema merge would refuse whole
 /// doubles for a long column, and cast an int column into a string one), new ones as they are, for
@@ -138,7 +145,7 @@ pub fn merge_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
             Err(_) => Ok(f.clone()),
         })
         .collect::<ZResult<Vec<FieldRef>>>()?;
-    Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
+    Ok(typed_nulls(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone()))))
 }
 
 /// The input's column `f` as it goes into the table's column `t`: in `t`'s type where it [`fits`]
@@ -208,6 +215,8 @@ fn fits(from: &DataType, to: &DataType) -> bool {
     use DataType::*;
     let goes = |a: &DataType, b: &DataType| a == b || fits(a, b);
     match (from, to) {
+        // A column of nulls only (CSV inference of an empty column, apache-arrow's `Null`).
+        (Null, _) => true,
         // Structs by field name, in any order; a nullable field the data lacks is filled with nulls.
         (Struct(a), Struct(b)) => {
             a.iter().all(|f| b.find(f.name()).is_some())
@@ -376,7 +385,9 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
                 if unconvertible(column.data_type(), f.data_type()) {
                     return Err(type_mismatch(f.name(), column.data_type(), f.data_type()));
                 }
-                let out = if cast { f.clone() } else { Arc::new(field.as_ref().clone().with_data_type(f.data_type().clone())) };
+                // A `Null` column (nulls only) may declare itself non-null.
+                let nullable = field.is_nullable() || *column.data_type() == DataType::Null;
+                let out = if cast { f.clone() } else { Arc::new(field.as_ref().clone().with_data_type(f.data_type().clone()).with_nullable(nullable)) };
                 Ok((out, exact_cast(column, f.data_type(), f.name())?))
             }
             None if is_generated(f) => {

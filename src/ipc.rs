@@ -32,7 +32,9 @@ fn map_field(f: &FieldRef, leaf: &dyn Fn(&DataType) -> Option<DataType>) -> Fiel
     if &dt == f.data_type() {
         f.clone()
     } else {
-        Arc::new(Field::new(f.name(), dt, f.is_nullable()).with_metadata(f.metadata().clone()))
+        // A `Null` field holds nulls only, whatever it declares.
+        let nullable = f.is_nullable() || *f.data_type() == DataType::Null;
+        Arc::new(Field::new(f.name(), dt, nullable).with_metadata(f.metadata().clone()))
     }
 }
 

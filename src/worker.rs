@@ -21,7 +21,7 @@ use crate::rows;
 use crate::handover::{self, JsBatch};
 use crate::error::{Code, ZError, ZResult, guard};
 use crate::storage::{self, table_or_new};
-use crate::conform::{by_name, to_stored};
+use crate::conform::{by_name, to_stored, typed_nulls};
 use crate::write::writer_properties;
 
 /// Flush a worker's buffered Parquet file once it holds this many bytes.
@@ -108,7 +108,7 @@ impl NativeFileWriter {
         let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
         let table_uri = trailing_slash(table.table_url().as_str());
         let (writer, partition_columns) =
-            open_writer(&table, exists, first.schema(), self.options.partition_by.as_ref(), &self.storage, self.options.compression.as_deref())?;
+            open_writer(&table, exists, typed_nulls(first.schema()), self.options.partition_by.as_ref(), &self.storage, self.options.compression.as_deref())?;
         let arrow_schema = writer.arrow_schema();
         let kernel: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
         Ok(Open { writer, table_uri, schema: serde_json::to_value(&kernel)?, partition_columns, flushed: Vec::new() })

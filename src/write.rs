@@ -27,7 +27,7 @@ use crate::write_datafusion::spawn_writer;
 use crate::write_slim::spawn_writer;
 use tokio::task::JoinHandle;
 
-use crate::conform::{by_name, check_new_partitioning, check_same_partitioning, for_rows, merge_order, table_order, to_stored};
+use crate::conform::{by_name, check_new_partitioning, check_same_partitioning, for_rows, merge_order, table_order, to_stored, typed_nulls};
 use crate::convert;
 use crate::rows;
 use crate::handover::{self, JsBatch};
@@ -212,7 +212,7 @@ impl NativeTableWriter {
         let schema = match (exists, o.schema_mode.as_deref()) {
             (true, None) => table_order(schema, &table.snapshot()?.snapshot().arrow_schema()).map_err(|e| e.context(&self.uri))?,
             (true, Some("merge")) => merge_order(schema, &table.snapshot()?.snapshot().arrow_schema()).map_err(|e| e.context(&self.uri))?,
-            _ => schema,
+            _ => typed_nulls(schema),
         };
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         let target = crate::append::Target { table, exists, schema: schema.clone(), mode, storage: self.storage.clone() };
