@@ -11,7 +11,7 @@ use std::sync::Arc;
 use deltalake::arrow::array::{Array as _, ArrayRef, AsArray as _, Date32Array, LargeListArray, ListArray, RecordBatch, StructArray, new_null_array};
 use deltalake::arrow::compute::kernels::arity::unary;
 use deltalake::arrow::compute::{CastOptions, cast_with_options};
-use deltalake::arrow::datatypes::{DataType, Date64Type, Field, FieldRef, Float64Type, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::datatypes::{DataType, Date64Type, Decimal128Type, Field, FieldRef, Float64Type, Schema, SchemaRef, TimeUnit};
 
 use deltalake::DeltaTable;
 
@@ -209,14 +209,18 @@ fn int_bits(t: &DataType) -> Option<i32> {
 /// whole number in range (JS numbers are doubles, as in `tableFromJSON`; bigints are longs);
 /// integers, floats and decimals into decimals when every value keeps its digits — the values SQL's
 /// store assignment (Spark's ANSI policy) accepts; structs and lists whose fields and items go (the
-/// same rules at any depth). Nanoseconds are cut to microseconds, Delta's unit, as delta-rs, Spark and
-/// Polars do. Such columns are cast to the table's type; other plain types are refused.
+/// same rules at any depth); text into numbers, booleans, dates, timestamps and decimals, parsed.
+/// Nanoseconds are cut to microseconds, Delta's unit, as delta-rs, Spark and Polars do. Such columns
+/// are cast to the table's type; other plain types are refused (a number never becomes text).
 fn fits(from: &DataType, to: &DataType) -> bool {
     use DataType::*;
     let goes = |a: &DataType, b: &DataType| a == b || fits(a, b);
     match (from, to) {
         // A column of nulls only (CSV inference of an empty column, apache-arrow's `Null`).
         (Null, _) => true,
+        // Text parses into numbers, booleans, dates, timestamps and decimals, as row objects' text
+        // does (arrow-json): what NDJSON and CSV sources infer as strings. Never the other way.
+        (Utf8 | LargeUtf8 | Utf8View, _) => to.is_numeric() || matches!(to, Boolean | Date32 | Timestamp(..)),
         // Structs by field name, in any order; a nullable field the data lacks is filled with nulls.
         (Struct(a), Struct(b)) => {
             a.iter().all(|f| b.find(f.name()).is_some())
@@ -294,13 +298,35 @@ fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef>
             }
             return Ok(decimals);
         }
-        (from, _) if matches!(to, DataType::Decimal128(..)) || matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a > b) || is_unsigned(from) => {
+        (from, DataType::Decimal128(p, scale)) if from.is_string() => {
+            // Arrow's parse rounds '1.239' into decimal(10,2) to 1.24: read with every place a
+            // decimal128 leaves (as `rows::decimals_exact` does for row objects) and refuse more.
+            if let Some((wide, unit)) = finer_decimal(*p, *scale) {
+                let finer = cast_with_options(column, &wide, &checked).map_err(into_type)?;
+                let values = finer.as_primitive::<Decimal128Type>();
+                if let Some(i) = (0..values.len()).find(|&i| values.is_valid(i) && values.value(i) % unit != 0) {
+                    let text = cast_with_options(column, &DataType::Utf8, &CastOptions::default())?;
+                    let msg = format!("column '{name}': '{}' has more than the {scale} decimal places of the table's type {to}", text.as_string::<i32>().value(i));
+                    return Err(ZError::new(Code::InvalidData, msg));
+                }
+            }
+            return cast_with_options(column, to, &checked).map_err(into_type);
+        }
+        (from, _) if matches!(to, DataType::Decimal128(..)) || matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a > b) || is_unsigned(from) || from.is_string() => {
             // Arrow's checked cast names the first value that does not fit.
             return cast_with_options(column, to, &checked).map_err(into_type);
         }
         _ => {}
     }
     cast_with_options(column, to, &checked).map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{name}' does not fit the write's type {to}: {e}")))
+}
+
+/// For a decimal(p, s) column, the decimal128 type that keeps every place it can beyond `s` (the same
+/// whole digits, scale `s + 38 - p`) and the unit a value of it must be a multiple of to fit
+/// decimal(p, s); `None` at precision 38 (no room to look).
+pub fn finer_decimal(precision: u8, scale: i8) -> Option<(DataType, i128)> {
+    let extra = 38u8.checked_sub(precision).filter(|e| *e > 0)?;
+    Some((DataType::Decimal128(38, scale + extra as i8), 10i128.pow(u32::from(extra))))
 }
 
 /// Millisecond dates as days, floored: Arrow's Date64 -> Date32 cast truncates toward zero, a day

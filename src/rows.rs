@@ -167,11 +167,11 @@ pub fn rows_to_batches(rows: &str, first_row: usize, table: Option<&SchemaRef>, 
 /// again with every place a decimal128 leaves them (scale 38 - precision more), and a value with
 /// digits past the column's scale is the error. Top-level columns; only tables with decimals pay.
 fn decimals_exact(rows: &str, target: &SchemaRef, first_row: usize) -> ZResult<()> {
-    let wide: Vec<(Field, i8, u32)> = target
+    let wide: Vec<(Field, i8, i128)> = target
         .fields()
         .iter()
         .filter_map(|f| match f.data_type() {
-            DataType::Decimal128(p, s) if *p < 38 => Some((Field::new(f.name(), DataType::Decimal128(38, s + (38 - *p as i8)), true), *s, 38 - *p as u32)),
+            DataType::Decimal128(p, s) => crate::conform::finer_decimal(*p, *s).map(|(wide, unit)| (Field::new(f.name(), wide, true), *s, unit)),
             _ => None,
         })
         .collect();
@@ -180,9 +180,8 @@ fn decimals_exact(rows: &str, target: &SchemaRef, first_row: usize) -> ZResult<(
     }
     let schema = Arc::new(Schema::new(wide.iter().map(|(f, _, _)| f.clone()).collect::<Vec<_>>()));
     for batch in decode(rows, &schema, false)? {
-        for ((f, scale, extra), column) in wide.iter().zip(batch.columns()) {
+        for ((f, scale, unit), column) in wide.iter().zip(batch.columns()) {
             let values = column.as_primitive::<Decimal128Type>();
-            let unit = 10i128.pow(*extra);
             if let Some(i) = (0..values.len()).find(|&i| values.is_valid(i) && values.value(i) % unit != 0) {
                 let line = rows.lines().nth(i).unwrap_or("");
                 let msg = format!("row {}: column '{}' keeps {scale} decimal places, and this value has more; round it first (row: {})", first_row + i, f.name(), preview(line));
