@@ -591,12 +591,15 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
 
   it('a column of another kind of value is SCHEMA_MISMATCH in every writer (a number or boolean for a string, a number for a timestamp); text parses into typed columns, exactly; nothing is written on a refusal', async () => {
     const uri = scratch('other-kinds')
-    await writeDelta(uri, [{ s: 'a', n: 1, t: new Date('2024-01-01T00:00:00Z') }])
+    await writeDelta(uri, [{ s: 'a', n: 1, t: new Date('2024-01-01T00:00:00Z'), st: { a: 'x' }, l: ['q'] }])
     const one = (name, v) => new Table({ [name]: v })
     const refused = [
       [one('s', makeVector(Int32Array.from([5]))), /column 's' is Int32 in the data and Utf8 in the table/],
       [one('s', vectorFromArray([true], new Bool())), /column 's' is Boolean/],
       [one('t', makeVector(Float64Array.from([1.7e12]))), /column 't' is Float64/],
+      // inside structs and lists too
+      [one('st', vectorFromArray([{ a: 5 }], new Struct([new Field('a', new Int32(), true)]))), /column 'st\.a' is Int32 in the data and Utf8/],
+      [one('l', vectorFromArray([[7]], new List(new Field('item', new Int32(), true)))), /column 'l\[\]' is Int32 in the data and Utf8/],
     ]
     for (const [data, re] of refused) {
       await rejectsWith(writeDelta(uri, data), 'SCHEMA_MISMATCH', re)

@@ -154,8 +154,8 @@ pub fn merge_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
 /// cast an int column into a string one and parse strings into numbers, its `RecordBatchWriter`
 /// refuses both and lossless conversions alike.
 fn into_column(f: &Field, t: &Field) -> ZResult<FieldRef> {
-    if unconvertible(f.data_type(), t.data_type()) {
-        return Err(type_mismatch(t.name(), f.data_type(), t.data_type()));
+    if let Some((path, from, to)) = unconvertible_at(f.data_type(), t.data_type(), t.name()) {
+        return Err(type_mismatch(&path, from, to));
     }
     let dt = if fits(f.data_type(), t.data_type()) { t.data_type() } else { f.data_type() };
     Ok(Arc::new(f.clone().with_data_type(dt.clone()).with_nullable(f.is_nullable() || t.is_nullable())))
@@ -167,6 +167,21 @@ fn into_column(f: &Field, t: &Field) -> ZResult<FieldRef> {
 /// apache-arrow reads them).
 fn unconvertible(from: &DataType, to: &DataType) -> bool {
     from != to && !from.is_nested() && !to.is_nested() && !fits(from, to)
+}
+
+/// The first place (a column, a struct field `s.a`, list items `l[]`) where `from` is
+/// [`unconvertible`] into `to`, with its two types: the same rule inside structs and lists (the
+/// full build's delta-rs cast made a nested 5 into '5', the slim build's writer listed both schemas).
+fn unconvertible_at<'a>(from: &'a DataType, to: &'a DataType, path: &str) -> Option<(String, &'a DataType, &'a DataType)> {
+    use DataType::*;
+    match (from, to) {
+        (Struct(a), Struct(b)) => a.iter().find_map(|f| {
+            let (_, t) = b.find(f.name())?;
+            unconvertible_at(f.data_type(), t.data_type(), &format!("{path}.{}", f.name()))
+        }),
+        (List(a), List(b)) | (LargeList(a), LargeList(b)) => unconvertible_at(a.data_type(), b.data_type(), &format!("{path}[]")),
+        _ => unconvertible(from, to).then(|| (path.to_string(), from, to)),
+    }
 }
 
 /// The error for such a column: delta-rs would list both schemas whole.
@@ -408,8 +423,8 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
                 if column.data_type() == f.data_type() {
                     return Ok((if cast { f.clone() } else { field.clone() }, column.clone()));
                 }
-                if unconvertible(column.data_type(), f.data_type()) {
-                    return Err(type_mismatch(f.name(), column.data_type(), f.data_type()));
+                if let Some((path, from, to)) = unconvertible_at(column.data_type(), f.data_type(), f.name()) {
+                    return Err(type_mismatch(&path, from, to));
                 }
                 // A `Null` column (nulls only) may declare itself non-null.
                 let nullable = field.is_nullable() || *column.data_type() == DataType::Null;
