@@ -316,16 +316,17 @@ fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef>
         (from, DataType::Decimal128(p, scale)) if from.is_string() => {
             // Arrow's parse rounds '1.239' into decimal(10,2) to 1.24: read with every place a
             // decimal128 leaves (as `rows::decimals_exact` does for row objects) and refuse more.
-            if let Some((wide, unit)) = finer_decimal(*p, *scale) {
-                let finer = cast_with_options(column, &wide, &checked).map_err(into_type)?;
-                let values = finer.as_primitive::<Decimal128Type>();
-                if let Some(i) = (0..values.len()).find(|&i| values.is_valid(i) && values.value(i) % unit != 0) {
-                    let text = cast_with_options(column, &DataType::Utf8, &CastOptions::default())?;
-                    let msg = format!("column '{name}': '{}' has more than the {scale} decimal places of the table's type {to}", text.as_string::<i32>().value(i));
-                    return Err(ZError::new(Code::InvalidData, msg));
-                }
+            let Some((wide, unit)) = finer_decimal(*p, *scale) else { return cast_with_options(column, to, &checked).map_err(into_type) };
+            let finer = cast_with_options(column, &wide, &checked).map_err(into_type)?;
+            let values = finer.as_primitive::<Decimal128Type>();
+            if let Some(i) = (0..values.len()).find(|&i| values.is_valid(i) && values.value(i) % unit != 0) {
+                let text = cast_with_options(column, &DataType::Utf8, &CastOptions::default())?;
+                let msg = format!("column '{name}': '{}' has more than the {scale} decimal places of the table's type {to}", text.as_string::<i32>().value(i));
+                return Err(ZError::new(Code::InvalidData, msg));
             }
-            return cast_with_options(column, to, &checked).map_err(into_type);
+            // Every value is a whole multiple of `unit`: narrowing the parsed decimals is exact (the
+            // text is not parsed a second time).
+            return cast_with_options(&finer, to, &checked).map_err(into_type);
         }
         (from, _) if matches!(to, DataType::Decimal128(..)) || matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a > b) || is_unsigned(from) || from.is_string() => {
             // Arrow's checked cast names the first value that does not fit.
