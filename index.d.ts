@@ -1,4 +1,4 @@
-// Type definitions for zoopipe — the public API of ../shared/API.md.
+// Type definitions for zoopipe: its public API (README.md explains each part with examples).
 import type { Field, RecordBatch, Schema, Table } from 'apache-arrow'
 
 /** Same keys as delta-rs / object_store; missing keys fall back to the process environment. */
@@ -221,6 +221,10 @@ export interface CommitProperties {
   /** With appVersion: writes a txn action (idempotent application transactions). */
   appId?: string
   appVersion?: number
+  /** How long the commit may keep retrying when other writers commit first (each retry waits a
+   *  jittered, growing pause of up to ~320 ms and re-runs the conflict checks). Default 120000 (2
+   *  minutes). A commit that runs out is COMMIT_CONFLICT naming the budget; nothing is committed. */
+  commitTimeoutMs?: number
 }
 
 export interface WriteOptions {
@@ -299,6 +303,8 @@ export interface CoordinatorCommitOptions {
   appVersion?: number
   maxRetries?: number
   customMetadata?: Record<string, unknown>
+  /** As CommitProperties.commitTimeoutMs. */
+  commitTimeoutMs?: number
 }
 
 export interface CoordinatorCommitResult {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { DeltaCoordinator, DeltaError, DeltaInputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
 import { AZURITE_ACCOUNT, freePort, startAzure, startGcs, startS3 } from './emulators.mjs'
 import { people, pyRead, rejectsWith, rows } from './helpers.mjs'
+import { appendStormTests } from './storm.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -79,17 +80,9 @@ for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', s
       assert.deepEqual(await ids(uri, { storageOptions: so, filter: [['part', '=', 'with space']] }), [2])
     })
 
-    it('4 processes x 5 concurrent appends: exactly 20 new versions, every row once', async () => {
-      const so = store.storageOptions
-      const uri = table('concurrent')
-      await writeDelta(uri, [{ worker: -1, seq: -1, key: 'seed' }], { storageOptions: so })
-      const env = { ...process.env, ...store.env, ZOOPIPE_TEST_STORAGE: JSON.stringify(so) }
-      await Promise.all([0, 1, 2, 3].map((w) => run(process.execPath, [path.join(here, 'workers', 'append.mjs'), uri, String(w), '5'], { env })))
-      assert.equal((await DeltaTable.open(uri, { storageOptions: so })).version, 20)
-      const keys = rows(await readDelta(uri, { storageOptions: so })).map((r) => r.key)
-      assert.equal(keys.length, 21)
-      assert.equal(new Set(keys).size, 21)
-    })
+    it(...appendStormTests({ writeDelta, readDelta, DeltaTable }, {
+      label, uri: () => table('storm'), storageOptions: () => store.storageOptions, env: () => store.env, procs: 6, appends: 4,
+    }))
 
     if (label.startsWith('S3')) {
       it('Python deltalake reads the S3 table zoopipe wrote, row for row', async () => {

@@ -18,6 +18,7 @@ process.env.ZOOPIPE_VARIANT = 'slim'
 const { DeltaCoordinator, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import('../index.mjs')
 const { DV_TABLE, INT96_NESTED, INT96_TABLE, RUN, big, dataFiles, arrowInputWriteTests, createRaceTests, coordinatorRaceTests, partitionByMismatchTests, emptyInputWriteTests, engineTable, fixture, idColumns, int96NestedRows, int96Rows, partitionFilterCases, fileFilterTests, filterValueTests, people, pyRead, range, readIds, rejectsWith, rows, scratch } = await import('./helpers.mjs')
 
+const { appendStormTests } = await import('./storm.mjs')
 const ids = (uri, opts) => readIds(readDelta, uri, opts)
 const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
 
@@ -136,6 +137,7 @@ describe('slim build: writes', () => {
   arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaOutputAdapter, DeltaWriter })
   createRaceTests({ writeDelta, readDelta })
+  it(...appendStormTests({ writeDelta, readDelta, DeltaTable }, { label: 'local disk', uri: () => scratch('storm'), procs: 10, appends: 6 }))
   coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   partitionByMismatchTests({ writeDelta, readDelta, DeltaOutputAdapter, DeltaWriter })
 

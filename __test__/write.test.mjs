@@ -10,6 +10,7 @@ import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DateDay, Field, Float64, Int32, List, Struct, TimestampMicrosecond, Utf8, makeVector, tableFromArrays, tableFromJSON, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
+import { appendStormTests } from './storm.mjs'
 import { RUN, big, dataFiles, arrowInputWriteTests, createRaceTests, coordinatorRaceTests, partitionByMismatchTests, emptyInputWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -520,16 +521,7 @@ describe('atomicity', () => {
 })
 
 describe('concurrency', () => {
-  it('4 processes x 5 appends: 20 new versions, every row exactly once', async () => {
-    const uri = scratch('concurrent')
-    await writeDelta(uri, [{ worker: -1, seq: -1, key: 'seed' }])
-    await Promise.all([0, 1, 2, 3].map((w) => run(process.execPath, [path.join(here, 'workers', 'append.mjs'), uri, String(w), '5'])))
-    const dt = await DeltaTable.open(uri)
-    assert.equal(dt.version, 20)
-    const keys = rows(await readDelta(uri)).map((r) => r.key).sort()
-    assert.equal(keys.length, 21)
-    assert.equal(new Set(keys).size, 21)
-  })
+  it(...appendStormTests({ writeDelta, readDelta, DeltaTable }, { label: 'local disk', uri: () => scratch('storm'), procs: 10, appends: 6 }))
 })
 
 describe('DeltaWriter + DeltaCoordinator', () => {

@@ -209,7 +209,14 @@ function createApi(arrow) {
 
   function opOptions(cp) {
     cp ??= {} // null as well as undefined
-    return { customMetadata: cp.customMetadata, appId: cp.appId, appVersion: cp.appVersion }
+    return { customMetadata: cp.customMetadata, appId: cp.appId, appVersion: cp.appVersion, commitTimeoutMs: commitTimeout(cp) }
+  }
+  // How long a commit may keep retrying lost races to other writers (default 2 minutes).
+  function commitTimeout(o) {
+    const ms = o.commitTimeoutMs
+    if (ms === undefined || ms === null) return undefined
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw invalid(`commitTimeoutMs must be a number of milliseconds >= 0, got ${String(ms)}`)
+    return ms
   }
   function optimizeOptions(options) {
     const { targetSize, filter, compression } = options ?? {}
@@ -651,6 +658,7 @@ function createApi(arrow) {
       customMetadata: cp.customMetadata,
       appId: cp.appId,
       appVersion: cp.appVersion,
+      commitTimeoutMs: commitTimeout(cp),
     }
     if (o.partitionBy !== undefined && (!Array.isArray(o.partitionBy) || !o.partitionBy.every((c) => typeof c === 'string'))) {
       throw invalid('partitionBy must be an array of column names')
@@ -772,6 +780,7 @@ function createApi(arrow) {
         appVersion: options.appVersion,
         maxRetries: options.maxRetries,
         customMetadata: options.customMetadata,
+        commitTimeoutMs: commitTimeout(options),
       }))
     }
   }

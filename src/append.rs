@@ -122,7 +122,7 @@ impl Append {
             return Err(e);
         }
         let committed = if t.exists {
-            commit(&t.table, t.mode, adds.clone(), props).await
+            commit(&t.table, t.mode, adds.clone(), props, o.custom_metadata.as_ref()).await
         } else {
             NewTable::from(&o, partition_by).commit(&t.table, file_schema, adds.clone(), props).await
         };
@@ -163,9 +163,9 @@ async fn remove_files(table: &DeltaTable, adds: &[Add]) {
 }
 
 /// Add `adds` to an existing table in one commit (replacing its files for `overwrite`).
-async fn commit(table: &DeltaTable, mode: SaveMode, adds: Vec<Add>, props: CommitProperties) -> ZResult<DeltaTable> {
+async fn commit(table: &DeltaTable, mode: SaveMode, adds: Vec<Add>, props: CommitProperties, custom: Option<&serde_json::Value>) -> ZResult<DeltaTable> {
     let partition_by = Some(table.snapshot()?.metadata().partition_columns().to_vec()).filter(|p| !p.is_empty());
-    let version = commit_adds(table, mode, adds, partition_by, props).await?;
+    let version = commit_adds(table, mode, adds, partition_by, props, custom).await?;
     let mut table = table.clone();
     table.update_incremental(Some(version)).await?;
     Ok(table)

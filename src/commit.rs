@@ -39,6 +39,8 @@ pub struct CommitOptions {
     pub app_version: Option<i64>,
     pub max_retries: Option<u32>,
     pub custom_metadata: Option<Value>,
+    /// How long the commit may keep retrying lost races (`log_store.rs`); default 2 minutes.
+    pub commit_timeout_ms: Option<f64>,
 }
 
 #[napi(object)]
@@ -177,8 +179,9 @@ pub(crate) async fn commit_adds(
     adds: impl IntoIterator<Item = Add>,
     partition_by: Option<Vec<String>>,
     props: CommitProperties,
+    custom: Option<&Value>,
 ) -> ZResult<u64> {
-    Ok(try_commit_adds(table, mode, adds, partition_by, props).await?)
+    Ok(try_commit_adds(table, mode, adds, partition_by, props, custom).await?)
 }
 
 /// [`commit_adds`] with delta-rs's error as it is.
@@ -188,15 +191,23 @@ async fn try_commit_adds(
     adds: impl IntoIterator<Item = Add>,
     partition_by: Option<Vec<String>>,
     props: CommitProperties,
+    custom: Option<&Value>,
 ) -> Result<u64, DeltaTableError> {
     let state = table.snapshot()?;
     let mut actions: Vec<Action> = Vec::new();
     if mode == SaveMode::Overwrite {
         actions.extend(state.log_data().iter().map(|f| Action::Remove(f.remove_action(true))));
     }
+    let removed = actions.len();
     actions.extend(adds.into_iter().map(Action::Add));
+    let added: Vec<&Add> = actions.iter().filter_map(|a| if let Action::Add(add) = a { Some(add) } else { None }).collect();
+    let rows: i64 = added.iter().filter_map(|a| a.get_stats().ok().flatten()).map(|s| s.num_records).sum();
+    // As delta-rs's WriteBuilder records them; the commit fills in `num_retries` (lost races).
+    let metrics = serde_json::json!({ "num_added_files": added.len(), "num_removed_files": removed, "num_added_rows": rows });
+    let mut metadata: serde_json::Map<String, Value> = custom.and_then(Value::as_object).cloned().unwrap_or_default();
+    metadata.insert("operationMetrics".into(), metrics);
     let operation = DeltaOperation::Write { mode, partition_by, predicate: None };
-    let finalized = CommitBuilder::from(props)
+    let finalized = CommitBuilder::from(props.with_metadata(metadata))
         .with_actions(actions)
         .build(Some(state as &dyn TableReference), table.log_store(), operation)
         .await?;
@@ -319,7 +330,7 @@ impl NativeCoordinator {
                 if rebases == 0 {
                     pause_for_tests().await;
                 }
-                match try_commit_adds(&table, self.mode, actions.iter().map(|a| a.add.clone()), None, props.clone()).await {
+                match try_commit_adds(&table, self.mode, actions.iter().map(|a| a.add.clone()), None, props.clone(), options.custom_metadata.as_ref()).await {
                     Ok(version) => return Ok(committed(version as i64)),
                     Err(e) if rebases < options.max_retries.map_or(APPEND_REBASES, |n| APPEND_REBASES.min(n as usize)) && append_may_follow(&table, self.mode, &e) => {
                         rebases += 1;
@@ -374,7 +385,8 @@ impl NativeCoordinator {
                     serde_json::from_value::<FileAction>(f).map_err(|e| ZError::invalid(format!("action {i} is not a DeltaWriter file action: {e}")))
                 })
                 .collect::<ZResult<Vec<_>>>()?;
-            match self.commit_once(&actions, &options).await {
+            let budget = crate::log_store::budget(options.commit_timeout_ms)?;
+            match crate::log_store::with_budget(budget, self.commit_once(&actions, &options)).await {
                 // A concurrent commit of the same (appId, appVersion) won the race: that is success.
                 Err(e) if e.code == Code::CommitConflict && options.app_id.is_some() => {
                     let (table, exists) = table_or_new(&self.uri, &self.storage).await?;

@@ -106,7 +106,7 @@ impl NativeTable {
         guard(async move {
             let o = options.unwrap_or_default();
             let props = props(&op)?;
-            self.run(async move |t| {
+            self.run(&op, async move |t| {
                 let terms = match &o.filter {
                     Some(f) => filter::to_partition_terms(&t.snapshot()?.snapshot().arrow_schema(), f)?,
                     None => Vec::new(),
@@ -143,7 +143,7 @@ impl NativeTable {
                 whole_expression(p, "delete predicate")?;
             }
             let props = props(&op)?;
-            self.run(async move |t| {
+            self.run(&op, async move |t| {
                 let mut b = t.delete().with_commit_properties(props).with_session_state(session::state()?);
                 if let Some(p) = predicate {
                     b = b.with_predicate(p);
@@ -173,7 +173,7 @@ impl NativeTable {
                 whole_expression(p, "update predicate")?;
             }
             let props = props(&op)?;
-            self.run(async move |t| {
+            self.run(&op, async move |t| {
                 let mut b = t.update().with_commit_properties(props).with_session_state(session::state()?);
                 for (c, e) in set {
                     b = b.with_update(c, e);
@@ -224,7 +224,7 @@ impl NativeTable {
                 ctx.read_batches(batches)?
             };
             let props = props(&op)?;
-            self.run(async move |t| {
+            self.run(&op, async move |t| {
                 let mut b = t.merge(df, spec.predicate.as_str()).with_commit_properties(props).with_session_state(Arc::new(ctx.state()));
                 if let Some(a) = &spec.source_alias {
                     b = b.with_source_alias(a);
@@ -285,7 +285,7 @@ impl NativeTable {
         guard(async move {
             whole_expression(&expression, &format!("constraint '{name}'"))?;
             let props = props(&op)?;
-            self.run(async move |t| Ok((t.add_constraint().with_constraint(name, expression).with_commit_properties(props).with_session_state(session::state()?).await?, ()))).await
+            self.run(&op, async move |t| Ok((t.add_constraint().with_constraint(name, expression).with_commit_properties(props).with_session_state(session::state()?).await?, ()))).await
         })
         .await
     }
@@ -306,7 +306,7 @@ impl NativeTable {
                 (None, false) => return Ok(()),
             };
             let props = props(&op)?;
-            self.run(async move |t| Ok((t.drop_constraints().with_constraint(stored).with_commit_properties(props).await?, ()))).await
+            self.run(&op, async move |t| Ok((t.drop_constraints().with_constraint(stored).with_commit_properties(props).await?, ()))).await
         })
         .await
     }

@@ -266,7 +266,14 @@ fn boxed_code(e: &(dyn std::error::Error + 'static)) -> Code {
         if let Some(d) = e.downcast_ref::<DataFusionError>() {
             return datafusion_code(d);
         }
-        Code::Internal
+        if e.downcast_ref::<std::io::Error>().is_some() {
+            return Code::Storage;
+        }
+        // Writers wrap a failed upload in their own error types: the cause says what it was.
+        match e.source() {
+            Some(inner) => boxed_code(inner),
+            None => Code::Internal,
+        }
     }
 }
 
@@ -336,6 +343,11 @@ fn code_from_text(message: &str) -> Code {
 
 impl From<DeltaTableError> for ZError {
     fn from(e: DeltaTableError) -> Self {
+        if let DeltaTableError::Transaction { source: TransactionError::LogStoreError { source, .. } } = &e
+            && let Some(spent) = source.downcast_ref::<crate::log_store::BudgetSpent>()
+        {
+            return ZError::new(Code::CommitConflict, spent.to_string());
+        }
         if let DeltaTableError::Transaction { source: TransactionError::MaxCommitAttempts(n) } = &e {
             // delta-rs says "Failed to commit transaction: 0".
             let msg = match n {

@@ -19,6 +19,7 @@ mod filter;
 mod handover;
 mod ipc;
 mod local;
+mod log_store;
 mod maintain;
 mod read;
 mod rows;

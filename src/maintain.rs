@@ -23,6 +23,8 @@ pub struct OpOptions {
     pub custom_metadata: Option<Value>,
     pub app_id: Option<String>,
     pub app_version: Option<i64>,
+    /// How long the commit may keep retrying lost races (`log_store.rs`); default 2 minutes.
+    pub commit_timeout_ms: Option<f64>,
 }
 
 #[napi(object)]
@@ -63,9 +65,12 @@ pub(crate) fn props(o: &Option<OpOptions>) -> ZResult<deltalake::kernel::transac
 }
 
 impl NativeTable {
-    pub(crate) async fn run<T>(&self, op: impl AsyncFnOnce(DeltaTable) -> ZResult<(DeltaTable, T)>) -> ZResult<T> {
+    /// Run `op` on the handle's table within the commit budget of `options`; the handle moves to
+    /// the version it committed.
+    pub(crate) async fn run<T>(&self, options: &Option<OpOptions>, op: impl AsyncFnOnce(DeltaTable) -> ZResult<(DeltaTable, T)>) -> ZResult<T> {
+        let budget = crate::log_store::budget(options.as_ref().and_then(|o| o.commit_timeout_ms))?;
         let table = self.table();
-        match op(table.clone()).await {
+        match crate::log_store::with_budget(budget, op(table.clone())).await {
             Ok((table, out)) => {
                 self.replace(table);
                 Ok(out)
@@ -105,7 +110,7 @@ impl NativeTable {
         guard(async move {
             let o = options.unwrap_or_default();
             let props = props(&op)?;
-            self.run(async move |t| {
+            self.run(&op, async move |t| {
                 let mut b = t.vacuum().with_commit_properties(props);
                 if let Some(h) = o.retention_hours {
                     if h.is_nan() || h < 0.0 {
@@ -126,7 +131,7 @@ impl NativeTable {
     pub async fn restore(&self, version: Option<i64>, timestamp_ms: Option<f64>, op: Option<OpOptions>) -> napi::Result<Value> {
         guard(async move {
             let props = props(&op)?;
-            self.run(async move |t| {
+            self.run(&op, async move |t| {
                 let at = match (version, timestamp_ms) {
                     (Some(v), None) if v >= 0 => At::Version(v),
                     (None, Some(ms)) => At::Timestamp(ms),
@@ -154,7 +159,7 @@ impl NativeTable {
         guard(async move {
             check_table_properties(properties.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))?;
             let props = props(&op)?;
-            self.run(async move |t| Ok((t.set_tbl_properties().with_properties(properties).with_commit_properties(props).await?, ()))).await
+            self.run(&op, async move |t| Ok((t.set_tbl_properties().with_properties(properties).with_commit_properties(props).await?, ()))).await
         })
         .await
     }
@@ -178,7 +183,7 @@ impl NativeTable {
             let fields: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| ZError::invalid(format!("addColumns: {e}")))?;
             let fields: Vec<_> = fields.fields().cloned().collect();
             let props = props(&op)?;
-            self.run(async move |t| Ok((t.add_columns().with_fields(fields).with_commit_properties(props).await?, ()))).await
+            self.run(&op, async move |t| Ok((t.add_columns().with_fields(fields).with_commit_properties(props).await?, ()))).await
         })
         .await
     }

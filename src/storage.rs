@@ -23,6 +23,7 @@ pub fn register_handlers() {
     deltalake::gcp::register_handlers(None);
     let memory = Url::parse("memory://").expect("a valid URL");
     object_store_factories().insert(memory, Arc::new(SharedMemory::default()));
+    crate::log_store::ensure_registered();
 }
 
 /// `memory://` tables live as long as the process, seen by every handle, reader and writer in it
@@ -137,6 +138,7 @@ pub(crate) fn check_s3_endpoint(url: &Url, options: &HashMap<String, String>) ->
 
 fn builder(url: Url, options: &HashMap<String, String>) -> ZResult<DeltaTableBuilder> {
     check_s3_endpoint(&url, options)?;
+    crate::log_store::ensure_registered();
     Ok(DeltaTableBuilder::from_url(url)?.with_storage_options(options.clone()))
 }
 

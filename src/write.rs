@@ -54,6 +54,8 @@ pub struct WriteOptions {
     pub custom_metadata: Option<Value>,
     pub app_id: Option<String>,
     pub app_version: Option<i64>,
+    /// How long the commit may keep retrying lost races (`log_store.rs`); default 2 minutes.
+    pub commit_timeout_ms: Option<f64>,
 }
 
 #[napi(object)]
@@ -118,8 +120,12 @@ const COMMIT_INFO_FIELDS: [&str; 14] = [
     "engineInfo", "clientVersion", "version", "userId", "userName", "txnId", "inCommitTimestamp",
 ];
 
+/// Retries of a lost race that every commit allows: in effect unbounded, as a commit gives up when
+/// its time budget runs out instead (`log_store.rs`), and each retry re-runs delta-rs's conflict checks.
+pub const COMMIT_RETRIES: usize = 1_000_000;
+
 pub fn commit_properties(custom: Option<&Value>, app_id: Option<&str>, app_version: Option<i64>) -> ZResult<CommitProperties> {
-    let mut props = CommitProperties::default();
+    let mut props = CommitProperties::default().with_max_retries(COMMIT_RETRIES);
     if let Some(custom) = custom {
         let Value::Object(map) = custom else { return Err(ZError::invalid("commitProperties.customMetadata must be an object")) };
         if let Some(k) = map.keys().find(|k| COMMIT_INFO_FIELDS.contains(&k.as_str())) {
@@ -326,6 +332,7 @@ impl NativeTableWriter {
             target_file_size(options.target_file_size)?;
             writer_properties(options.compression.as_deref())?;
             commit_properties(options.custom_metadata.as_ref(), options.app_id.as_deref(), options.app_version)?;
+            crate::log_store::budget(options.commit_timeout_ms)?;
             if let Some(conf) = &options.configuration {
                 crate::maintain::check_table_properties(conf.iter().map(|(k, v)| (k.as_str(), v.as_deref())))?;
             }

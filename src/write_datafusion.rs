@@ -59,7 +59,8 @@ pub fn spawn_writer(target: append::Target, o: &WriteOptions, uri: &str, mut rx:
     let fast = fast_path_ok(&target, o)?;
     let o = o.clone();
     let uri = uri.to_string();
-    Ok(tokio::spawn(async move {
+    let budget = crate::log_store::budget(o.commit_timeout_ms)?;
+    Ok(tokio::spawn(crate::log_store::with_budget(budget, async move {
         let run = async move {
             // A write of more than one run goes parallel; a smaller one (all of it is in `head`
             // then) goes through WriteBuilder.
@@ -98,7 +99,7 @@ pub fn spawn_writer(target: append::Target, o: &WriteOptions, uri: &str, mut rx:
             }
         };
         run.await.map_err(|e| e.context(uri))
-    }))
+    })))
 }
 
 /// delta-rs's `WriteBuilder` over the batches arriving through `rx`.

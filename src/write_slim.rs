@@ -18,5 +18,6 @@ pub fn spawn_writer(target: append::Target, o: &WriteOptions, uri: &str, rx: mps
     }
     let append = append::Append::open(target, o)?;
     let uri = uri.to_string();
-    Ok(tokio::spawn(async move { append.write(Vec::new(), rx).await.map_err(|e| e.context(uri)) }))
+    let budget = crate::log_store::budget(o.commit_timeout_ms)?;
+    Ok(tokio::spawn(crate::log_store::with_budget(budget, async move { append.write(Vec::new(), rx).await.map_err(|e| e.context(uri)) })))
 }
