@@ -222,7 +222,7 @@ export interface CommitProperties {
   appId?: string
   appVersion?: number
   /** How long the commit may keep retrying when other writers commit first (each retry waits a
-   *  jittered, growing pause of up to ~320 ms and re-runs the conflict checks). Default 120000 (2
+   *  jittered, growing pause of up to 100 ms and re-runs the conflict checks). Default 120000 (2
    *  minutes). A commit that runs out is COMMIT_CONFLICT naming the budget; nothing is committed. */
   commitTimeoutMs?: number
 }

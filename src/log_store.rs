@@ -38,8 +38,8 @@ use uuid::Uuid;
 /// How long a commit may keep retrying lost races when the caller gives no `commitTimeoutMs`.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
 /// The first pause after a lost race; it doubles per loss up to [`MAX_PAUSE`].
-const FIRST_PAUSE: Duration = Duration::from_millis(8);
-const MAX_PAUSE: Duration = Duration::from_millis(320);
+const FIRST_PAUSE: Duration = Duration::from_millis(4);
+const MAX_PAUSE: Duration = Duration::from_millis(100);
 /// Reads of a version whose write ended in an error, to learn whether the write was applied.
 const CHECK_READS: u32 = 5;
 

@@ -183,14 +183,25 @@ pub struct NativeTableWriter {
     options: WriteOptions,
     storage: HashMap<String, String>,
     state: Arc<Mutex<State>>,
+    /// The table as `write_rows` loaded it to type the rows, kept for `start` (one load per write).
+    loaded: std::sync::Mutex<Option<(DeltaTable, bool)>>,
 }
 
 impl NativeTableWriter {
+    /// The table (loaded) and whether it exists: the one `table_schema` loaded, or a fresh load.
+    async fn load(&self) -> ZResult<(DeltaTable, bool)> {
+        let cached = self.loaded.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match cached {
+            Some(t) => Ok(t),
+            None => table_or_new(&self.uri, &self.storage).await,
+        }
+    }
+
     /// Start the writer task on the first batch's schema.
     async fn start(&self, schema: SchemaRef) -> ZResult<State> {
         let o = &self.options;
         let mode = save_mode(o.mode.as_deref())?;
-        let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+        let (table, exists) = self.load().await?;
         if let (true, Some(id), Some(v)) = (exists, &o.app_id, o.app_version) {
             // The same application transaction already committed (e.g. a retried invocation): no-op.
             if let Some(version) = crate::commit::already_committed(&table, id, v).await? {
@@ -262,7 +273,7 @@ impl NativeTableWriter {
     /// and a new table whose schema an empty batch gave (it is created with no files). Otherwise
     /// nothing is committed: `Ignoring` the current version (-1 without a table).
     async fn start_empty(&self, seen: Option<SchemaRef>) -> ZResult<State> {
-        let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+        let (table, exists) = self.load().await?;
         let overwrite = save_mode(self.options.mode.as_deref())? == SaveMode::Overwrite;
         let schema = match seen {
             Some(s) if overwrite || !exists => to_stored(RecordBatch::new_empty(s))?.schema(),
@@ -277,11 +288,13 @@ impl NativeTableWriter {
         if let State::Running(r) = &*self.state.lock().await {
             return Ok(Some(r.schema.clone()));
         }
-        let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
-        if !exists || self.options.schema_mode.as_deref() == Some("overwrite") {
-            return Ok(None);
-        }
-        Ok(Some(table.snapshot()?.snapshot().arrow_schema()))
+        let (table, exists) = self.load().await?;
+        let schema = match exists && self.options.schema_mode.as_deref() != Some("overwrite") {
+            true => Some(table.snapshot()?.snapshot().arrow_schema()),
+            false => None,
+        };
+        *self.loaded.lock().unwrap_or_else(|e| e.into_inner()) = Some((table, exists));
+        Ok(schema)
     }
 }
 
@@ -344,7 +357,7 @@ impl NativeTableWriter {
         };
         check()?;
         let storage = storage::storage_options(&uri, options.storage_options.clone());
-        Ok(Self { uri, options, storage, state: Arc::new(Mutex::new(State::Idle(None))) })
+        Ok(Self { uri, options, storage, state: Arc::new(Mutex::new(State::Idle(None))), loaded: Default::default() })
     }
 
     /// Write Arrow IPC bytes (stream or file format).
