@@ -12,8 +12,17 @@ export type FilterOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not in'
 export type Filter = Array<[string, FilterOp, unknown]>
 
 export type ErrorCode =
-  | 'TABLE_NOT_FOUND' | 'VERSION_NOT_FOUND' | 'SCHEMA_MISMATCH' | 'INVALID_ARGUMENT' | 'INVALID_DATA'
-  | 'COMMIT_CONFLICT' | 'STORAGE' | 'UNSUPPORTED_FEATURE' | 'PROTOCOL' | 'ABORTED' | 'INTERNAL'
+  | 'TABLE_NOT_FOUND'
+  | 'VERSION_NOT_FOUND'
+  | 'SCHEMA_MISMATCH'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_DATA'
+  | 'COMMIT_CONFLICT'
+  | 'STORAGE'
+  | 'UNSUPPORTED_FEATURE'
+  | 'PROTOCOL'
+  | 'ABORTED'
+  | 'INTERNAL'
 
 /** Every zoopipe failure. Messages never contain credentials. */
 export declare class DeltaError extends Error {
@@ -113,7 +122,10 @@ export declare class DeltaTable {
   /** Delete the rows matching a SQL predicate (every row without one). */
   delete(predicate?: string, options?: { commitProperties?: CommitProperties }): Promise<DeleteMetrics>
   update(options: { set: Record<string, string>; predicate?: string; commitProperties?: CommitProperties }): Promise<UpdateMetrics>
-  merge(source: WriteData, options: { predicate: string; sourceAlias?: string; targetAlias?: string; commitProperties?: CommitProperties }): MergeBuilder
+  merge(
+    source: WriteData,
+    options: { predicate: string; sourceAlias?: string; targetAlias?: string; commitProperties?: CommitProperties },
+  ): MergeBuilder
   loadCdf(options?: CdfOptions & { format?: 'arrow' }): AsyncGenerator<RecordBatch, void, undefined>
   loadCdf(options: CdfOptions & { format: 'ipc' }): AsyncGenerator<Buffer, void, undefined>
   readonly alterTable: {
@@ -134,7 +146,10 @@ export interface VacuumOptions {
   enforceRetentionDuration?: boolean
   commitProperties?: CommitProperties
 }
-export interface VacuumMetrics { dryRun: boolean; filesDeleted: string[] }
+export interface VacuumMetrics {
+  dryRun: boolean
+  filesDeleted: string[]
+}
 
 export interface OptimizeOptions {
   targetSize?: number
@@ -155,10 +170,31 @@ export interface OptimizeMetrics {
   filesRemoved: FileSizeMetrics
   [key: string]: unknown
 }
-export interface FileSizeMetrics { avg: number; max: number; min: number; totalFiles: number; totalSize: number }
-export interface RestoreMetrics { numRemovedFile: number; numRestoredFile: number }
-export interface DeleteMetrics { numAddedFiles: number; numRemovedFiles: number; numDeletedRows: number; numCopiedRows: number; [key: string]: unknown }
-export interface UpdateMetrics { numAddedFiles: number; numRemovedFiles: number; numUpdatedRows: number; numCopiedRows: number; [key: string]: unknown }
+export interface FileSizeMetrics {
+  avg: number
+  max: number
+  min: number
+  totalFiles: number
+  totalSize: number
+}
+export interface RestoreMetrics {
+  numRemovedFile: number
+  numRestoredFile: number
+}
+export interface DeleteMetrics {
+  numAddedFiles: number
+  numRemovedFiles: number
+  numDeletedRows: number
+  numCopiedRows: number
+  [key: string]: unknown
+}
+export interface UpdateMetrics {
+  numAddedFiles: number
+  numRemovedFiles: number
+  numUpdatedRows: number
+  numCopiedRows: number
+  [key: string]: unknown
+}
 export interface MergeMetrics {
   numSourceRows: number
   numTargetRowsInserted: number
@@ -316,13 +352,16 @@ export interface CoordinatorCommitResult {
 
 /** Commits any number of workers' files as ONE version (creating the table if needed). */
 export declare class DeltaCoordinator {
-  constructor(uri: string, options?: {
-    storageOptions?: StorageOptions
-    mode?: 'append' | 'overwrite'
-    /** Create the table with this schema (and partitionBy) if it does not exist; default: the workers' schema. */
-    schema?: Schema
-    partitionBy?: string[]
-  })
+  constructor(
+    uri: string,
+    options?: {
+      storageOptions?: StorageOptions
+      mode?: 'append' | 'overwrite'
+      /** Create the table with this schema (and partitionBy) if it does not exist; default: the workers' schema. */
+      schema?: Schema
+      partitionBy?: string[]
+    },
+  )
   readonly uri: string
   commit(files: DeltaFileAction[] | DeltaFileAction[][], options?: CoordinatorCommitOptions): Promise<CoordinatorCommitResult>
 }
@@ -382,7 +421,11 @@ export interface PipeProgress {
 export type TransformResult = RecordBatch | Table | RowObject[] | null | undefined
 
 export interface PipeOptions {
-  input: DeltaInputAdapter | FileInputAdapter | AsyncIterable<RowObject | RowObject[] | RecordBatch | Table> | Iterable<RowObject | RowObject[] | RecordBatch | Table>
+  input:
+    | DeltaInputAdapter
+    | FileInputAdapter
+    | AsyncIterable<RowObject | RowObject[] | RecordBatch | Table>
+    | Iterable<RowObject | RowObject[] | RecordBatch | Table>
   /** Return null to drop the batch. Throwing sends the batch's rows to deadLetter (or fails the pipe). */
   transform?: (batch: RecordBatch) => TransformResult | Promise<TransformResult>
   output: DeltaOutputAdapter | DeltaWriter

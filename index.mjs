@@ -6,7 +6,17 @@ const { createApi } = require('./lib/api.js')
 const api = createApi(arrow)
 
 export const {
-  DeltaTable, DeltaInputAdapter, readDelta, DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator, DeltaError,
-  CsvInputAdapter, JsonLinesInputAdapter, ParquetInputAdapter, Pipe,
+  DeltaTable,
+  DeltaInputAdapter,
+  readDelta,
+  DeltaOutputAdapter,
+  writeDelta,
+  DeltaWriter,
+  DeltaCoordinator,
+  DeltaError,
+  CsvInputAdapter,
+  JsonLinesInputAdapter,
+  ParquetInputAdapter,
+  Pipe,
 } = api
 export default api

@@ -13,9 +13,16 @@ import { appendStormTests } from './storm.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
-const ids = async (uri, opts) => rows(await readDelta(uri, opts)).map((r) => Number(r.id)).sort((a, b) => a - b)
+const ids = async (uri, opts) =>
+  rows(await readDelta(uri, opts))
+    .map((r) => Number(r.id))
+    .sort((a, b) => a - b)
 
-for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', startAzure], ['GCS (fake_gcs.py fixture)', startGcs]]) {
+for (const [label, start] of [
+  ['S3 (moto)', startS3],
+  ['Azure Blob (azurite)', startAzure],
+  ['GCS (fake_gcs.py fixture)', startGcs],
+]) {
   describe(label, () => {
     let store
     let n = 0
@@ -24,7 +31,7 @@ for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', s
       store = await start()
       Object.assign(process.env, store.env)
     })
-    after(() => store && store.stop())
+    after(() => store?.stop())
 
     it('create, append, overwrite, time travel, filtered read', async () => {
       const so = store.storageOptions
@@ -37,7 +44,10 @@ for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', s
       assert.deepEqual(await ids(uri, { storageOptions: so, version: 1 }), [1, 2, 3])
       assert.deepEqual(await ids(uri, { storageOptions: so, version: 1, filter: [['id', '>=', 2]] }), [2, 3])
       const dt = await DeltaTable.open(uri, { storageOptions: so })
-      assert.deepEqual((await dt.history()).map((h) => h.version), [2, 1, 0])
+      assert.deepEqual(
+        (await dt.history()).map((h) => h.version),
+        [2, 1, 0],
+      )
       assert.equal(await DeltaTable.isDeltaTable(uri, { storageOptions: so }), true)
     })
 
@@ -80,9 +90,19 @@ for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', s
       assert.deepEqual(await ids(uri, { storageOptions: so, filter: [['part', '=', 'with space']] }), [2])
     })
 
-    it(...appendStormTests({ writeDelta, readDelta, DeltaTable }, {
-      label, uri: () => table('storm'), storageOptions: () => store.storageOptions, env: () => store.env, procs: 6, appends: 4,
-    }))
+    it(
+      ...appendStormTests(
+        { writeDelta, readDelta, DeltaTable },
+        {
+          label,
+          uri: () => table('storm'),
+          storageOptions: () => store.storageOptions,
+          env: () => store.env,
+          procs: 6,
+          appends: 4,
+        },
+      ),
+    )
 
     if (label.startsWith('S3')) {
       it('Python deltalake reads the S3 table zoopipe wrote, row for row', async () => {
@@ -103,7 +123,9 @@ for (const [label, start] of [['S3 (moto)', startS3], ['Azure Blob (azurite)', s
         assert.deepEqual(await ids(uri, { storageOptions: lower }), [2])
         // a child process with AWS_* in its environment and no storageOptions at all
         const envUri = table('env')
-        await run(process.execPath, [path.join(here, 'workers', 'append.mjs'), envUri, '0', '2'], { env: { ...process.env, ...so, ZOOPIPE_TEST_STORAGE: '{}' } })
+        await run(process.execPath, [path.join(here, 'workers', 'append.mjs'), envUri, '0', '2'], {
+          env: { ...process.env, ...so, ZOOPIPE_TEST_STORAGE: '{}' },
+        })
         assert.equal((await DeltaTable.open(envUri, { storageOptions: so })).version, 1)
       })
 
@@ -160,7 +182,8 @@ describe('the GCS test fixture', () => {
     const store = await startGcs()
     try {
       const port = JSON.parse((await import('node:fs')).readFileSync(store.storageOptions.GOOGLE_SERVICE_ACCOUNT, 'utf8')).gcs_base_url
-      const put = (body) => fetch(`${port}/zoopipe-test/log/0.json`, { method: 'PUT', body, headers: { 'x-goog-if-generation-match': '0' } })
+      const put = (body) =>
+        fetch(`${port}/zoopipe-test/log/0.json`, { method: 'PUT', body, headers: { 'x-goog-if-generation-match': '0' } })
       assert.equal((await put('first')).status, 200)
       assert.equal((await put('second')).status, 412)
       assert.equal(await (await fetch(`${port}/zoopipe-test/log/0.json`)).text(), 'first')
@@ -172,8 +195,12 @@ describe('the GCS test fixture', () => {
 
 describe('network faults', () => {
   const s3 = (port, extra = {}) => ({
-    AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, AWS_ALLOW_HTTP: 'true', AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEKEYID', AWS_SECRET_ACCESS_KEY: 'do-not-leak-this-secret-42', ...extra,
+    AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+    AWS_ALLOW_HTTP: 'true',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEKEYID',
+    AWS_SECRET_ACCESS_KEY: 'do-not-leak-this-secret-42',
+    ...extra,
   })
   const noSecret = (e, so) => {
     assert.ok(e instanceof DeltaError)
@@ -200,13 +227,16 @@ describe('network faults', () => {
       await assert.rejects(readDelta('s3://bucket/table', { storageOptions: so }), (e) => noSecret(e, so))
       assert.ok(Date.now() - t0 < 30000, `${Date.now() - t0} ms`)
     } finally {
-      sockets.forEach((s) => s.destroy())
+      for (const s of sockets) s.destroy()
       hole.close()
     }
   })
 
   it('a server answering 503 gives STORAGE after bounded retries', async () => {
-    const srv = (await import('node:http')).createServer((req, res) => { res.writeHead(503); res.end('SlowDown') })
+    const srv = (await import('node:http')).createServer((_req, res) => {
+      res.writeHead(503)
+      res.end('SlowDown')
+    })
     await new Promise((r) => srv.listen(0, '127.0.0.1', r))
     const so = s3(srv.address().port, { max_retries: '2', retry_timeout: '5s' })
     const t0 = Date.now()

@@ -23,7 +23,11 @@ describe('DuckDB reads what zoopipe wrote, row for row', () => {
   it('partition values that need escaping, written by writeDelta and by DeltaWriter + DeltaCoordinator', async () => {
     const uri = scratch('duck-parts')
     const values = ['A/A', 'B B', 'C%C', 'D=D', '2024-01-01 00:00:00', 'ünï', null]
-    await writeDelta(uri, values.map((part, i) => ({ id: BigInt(i), part })), { partitionBy: ['part'] })
+    await writeDelta(
+      uri,
+      values.map((part, i) => ({ id: BigInt(i), part })),
+      { partitionBy: ['part'] },
+    )
     const w = new DeltaWriter(uri)
     await w.write(values.map((part, i) => ({ id: BigInt(100 + i), part })))
     await new DeltaCoordinator(uri).commit(await w.finish())
@@ -32,13 +36,16 @@ describe('DuckDB reads what zoopipe wrote, row for row', () => {
 
   it('a checkpointed table after overwrite, delete, update, merge and compaction', async () => {
     const uri = scratch('duck-dml')
-    for (let i = 0; i < 4; i++) await writeDelta(uri, people([2 * i, 2 * i + 1], { part: i % 2 ? 'odd' : 'even' }), { partitionBy: ['part'] })
+    for (let i = 0; i < 4; i++)
+      await writeDelta(uri, people([2 * i, 2 * i + 1], { part: i % 2 ? 'odd' : 'even' }), { partitionBy: ['part'] })
     const dt = await DeltaTable.open(uri)
     await dt.delete('id = 3')
     await dt.update({ set: { name: "'updated'" }, predicate: 'id < 2' })
-    await dt.merge(people([7, 50], { part: 'odd' }), { predicate: 'target.id = source.id' })
+    await dt
+      .merge(people([7, 50], { part: 'odd' }), { predicate: 'target.id = source.id' })
       .whenMatchedUpdate({ updates: { name: "'merged'" } })
-      .whenNotMatchedInsert({ values: { id: 'source.id', name: 'source.name', part: 'source.part' } }).execute()
+      .whenNotMatchedInsert({ values: { id: 'source.id', name: 'source.name', part: 'source.part' } })
+      .execute()
     await dt.optimize.compact()
     await dt.createCheckpoint()
     await writeDelta(uri, people([60], { part: 'even' }))

@@ -26,11 +26,16 @@ export async function freePort() {
 async function waitForPort(port, child, name, timeoutMs = 30000) {
   const deadline = Date.now() + timeoutMs
   let exited = null
-  child.once('exit', (code) => { exited = code })
+  child.once('exit', (code) => {
+    exited = code
+  })
   while (Date.now() < deadline) {
     if (exited !== null) throw new Error(`${name} exited with code ${exited} before listening on ${port}`)
     const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy()
+        resolve(true)
+      })
       s.once('error', () => resolve(false))
     })
     if (ok) return
@@ -44,13 +49,18 @@ function launch(cmd, args, name) {
   if (!fs.existsSync(cmd)) throw new Error(`${name}: ${cmd} is missing (npm test installs it)`)
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000) })
-  child.on('error', (e) => { stderr += String(e) })
-  const stop = () => new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once('exit', resolve)
-    child.kill('SIGTERM')
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000)
   })
+  child.on('error', (e) => {
+    stderr += String(e)
+  })
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve()
+      child.once('exit', resolve)
+      child.kill('SIGTERM')
+    })
   return { child, stop, stderr: () => stderr }
 }
 
@@ -68,8 +78,11 @@ export async function startS3() {
     root: `s3://${bucket}`,
     endpoint,
     storageOptions: {
-      AWS_ENDPOINT_URL: endpoint, AWS_ALLOW_HTTP: 'true', AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'testing-key-id', AWS_SECRET_ACCESS_KEY: 'testing-secret-key-0123456789',
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_ALLOW_HTTP: 'true',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing-key-id',
+      AWS_SECRET_ACCESS_KEY: 'testing-secret-key-0123456789',
     },
     env: {},
     stop: p.stop,
@@ -82,8 +95,20 @@ export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2U
 export async function startAzure() {
   const port = await freePort()
   const bin = path.join(root, 'node_modules', '.bin', 'azurite-blob')
-  const p = launch(bin, ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--loose', '--skipApiVersionCheck',
-    '--disableTelemetry', '--inMemoryPersistence'], 'azurite')
+  const p = launch(
+    bin,
+    [
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(port),
+      '--loose',
+      '--skipApiVersionCheck',
+      '--disableTelemetry',
+      '--inMemoryPersistence',
+    ],
+    'azurite',
+  )
   await waitForPort(port, p.child, 'azurite')
   const url = `http://127.0.0.1:${port}`
   const container = 'zoopipe-test'
@@ -105,6 +130,15 @@ export async function startGcs() {
   const p = launch(python, [path.join(here, 'py', 'fake_gcs.py'), String(port)], 'fake GCS')
   await waitForPort(port, p.child, 'fake GCS')
   const sa = path.join(tmpDir, `gcs-sa-${port}.json`)
-  fs.writeFileSync(sa, JSON.stringify({ gcs_base_url: `http://127.0.0.1:${port}`, disable_oauth: true, client_email: '', private_key: '', private_key_id: '' }))
+  fs.writeFileSync(
+    sa,
+    JSON.stringify({
+      gcs_base_url: `http://127.0.0.1:${port}`,
+      disable_oauth: true,
+      client_email: '',
+      private_key: '',
+      private_key_id: '',
+    }),
+  )
   return { name: 'gcs', root: 'gs://zoopipe-test', storageOptions: { GOOGLE_SERVICE_ACCOUNT: sa }, env: {}, stop: p.stop }
 }

@@ -6,7 +6,8 @@
 //   'precondition'      answer 412 Precondition Failed without forwarding (another writer took it)
 import http from 'node:http'
 
-const PRECONDITION = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>'
+const PRECONDITION =
+  '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>'
 
 export async function startFaultProxy(targetPort) {
   const rules = []
@@ -55,10 +56,11 @@ export async function startFaultProxy(targetPort) {
       rules.length = 0
     },
     hits,
-    stop: () => new Promise((resolve) => {
-      server.closeAllConnections()
-      server.close(resolve)
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(resolve)
+      }),
   }
 }
 

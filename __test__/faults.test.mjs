@@ -16,8 +16,12 @@ describe('S3 (moto) behind a fault-injecting proxy', () => {
   // zoopipe goes through the proxy; the checks read the store directly.
   const viaProxy = () => ({ ...s3.storageOptions, AWS_ENDPOINT_URL: proxy.endpoint })
   const direct = () => s3.storageOptions
-  const ids = async (uri) => rows(await readDelta(uri, { storageOptions: direct() })).map((r) => Number(r.id)).sort((a, b) => a - b)
-  const versions = async (uri) => (await (await DeltaTable.open(uri, { storageOptions: direct() })).history()).map((h) => h.version).sort((a, b) => a - b)
+  const ids = async (uri) =>
+    rows(await readDelta(uri, { storageOptions: direct() }))
+      .map((r) => Number(r.id))
+      .sort((a, b) => a - b)
+  const versions = async (uri) =>
+    (await (await DeltaTable.open(uri, { storageOptions: direct() })).history()).map((h) => h.version).sort((a, b) => a - b)
 
   before(async () => {
     s3 = await startS3()
@@ -38,7 +42,12 @@ describe('S3 (moto) behind a fault-injecting proxy', () => {
     assert.equal(res.version, 1)
     assert.deepEqual(await versions(uri), [0, 1])
     assert.deepEqual(await ids(uri), [1, 2, 3])
-    assert.deepEqual(rows(pyRead(uri, { storage_options: direct() })).map((r) => Number(r.id)).sort(), [1, 2, 3])
+    assert.deepEqual(
+      rows(pyRead(uri, { storage_options: direct() }))
+        .map((r) => Number(r.id))
+        .sort(),
+      [1, 2, 3],
+    )
   })
 
   it('the same with appId/appVersion: committed once, and a retry of the same appVersion commits nothing', async () => {
@@ -87,7 +96,11 @@ describe('S3 (moto) behind a fault-injecting proxy', () => {
     const uri = table('reset-always')
     await writeDelta(uri, people([1]), { storageOptions: direct() })
     proxy.arm('reset-mid-upload', 'PUT', DATA_FILE, Infinity)
-    await rejectsWith(writeDelta(uri, people([2, 3]), { storageOptions: { ...viaProxy(), max_retries: '2', retry_timeout: '5s' } }), 'STORAGE', /./)
+    await rejectsWith(
+      writeDelta(uri, people([2, 3]), { storageOptions: { ...viaProxy(), max_retries: '2', retry_timeout: '5s' } }),
+      'STORAGE',
+      /./,
+    )
     proxy.disarm()
     assert.deepEqual(await versions(uri), [0])
     assert.deepEqual(await ids(uri), [1])

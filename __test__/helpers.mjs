@@ -5,7 +5,36 @@ import path from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
-import { Binary, Bool, DataType, DateDay, DateMillisecond, Decimal, Field, FixedSizeBinary, Float16, Float64, Int32, Int64, LargeBinary, LargeUtf8, List, Null, Struct, Table, TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, Utf8, makeData, makeVector, tableFromArrays, tableFromIPC, tableFromJSON, vectorFromArray } from 'apache-arrow'
+import {
+  Binary,
+  Bool,
+  DataType,
+  DateDay,
+  DateMillisecond,
+  Decimal,
+  Field,
+  FixedSizeBinary,
+  Float16,
+  Float64,
+  Int32,
+  Int64,
+  LargeBinary,
+  LargeUtf8,
+  List,
+  Null,
+  Struct,
+  Table,
+  TimestampMicrosecond,
+  TimestampMillisecond,
+  TimestampNanosecond,
+  Utf8,
+  makeData,
+  makeVector,
+  tableFromArrays,
+  tableFromIPC,
+  tableFromJSON,
+  vectorFromArray,
+} from 'apache-arrow'
 import { DeltaError } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -30,9 +59,10 @@ export const DV_TABLE = 'table-with-dv-small'
 export const INT96_TABLE = 'table_with_edge_timestamps'
 export const INT96_BIG_DATES = { 1: '9999-12-31T00:00:00.000Z', 2: '9999-12-30T00:00:00.000Z' }
 /** [SOME_VALUE, BIG_DATE as ISO, NORMAL_DATE as ISO] of each row, by SOME_VALUE. */
-export const int96Rows = (table) => [...table]
-  .map((r) => [Number(r.SOME_VALUE), new Date(Number(r.BIG_DATE)).toISOString(), new Date(Number(r.NORMAL_DATE)).toISOString()])
-  .sort((a, b) => a[0] - b[0])
+export const int96Rows = (table) =>
+  [...table]
+    .map((r) => [Number(r.SOME_VALUE), new Date(Number(r.BIG_DATE)).toISOString(), new Date(Number(r.NORMAL_DATE)).toISOString()])
+    .sort((a, b) => a[0] - b[0])
 
 let counter = 0
 export function scratch(name) {
@@ -90,12 +120,13 @@ export const columnNames = (table) => table.schema.fields.map((f) => f.name)
 export const people = (ids, extra = {}) => ids.map((id) => ({ id, name: `n${id}`, ...extra }))
 
 /** Assert that `p` rejects with a DeltaError of `code` (and a message matching `re`). */
-export const rejectsWith = (p, code, re) => assert.rejects(p, (e) => {
-  assert.ok(e instanceof DeltaError, `expected DeltaError, got ${e}`)
-  assert.equal(e.code, code, e.message)
-  if (re) assert.match(e.message, re)
-  return true
-})
+export const rejectsWith = (p, code, re) =>
+  assert.rejects(p, (e) => {
+    assert.ok(e instanceof DeltaError, `expected DeltaError, got ${e}`)
+    assert.equal(e.code, code, e.message)
+    if (re) assert.match(e.message, re)
+    return true
+  })
 
 /** Filters on the `partitioned` fixture and the rows each must select (read and slim tests share them). */
 export const partitionFilterCases = [
@@ -104,8 +135,20 @@ export const partitionFilterCases = [
   [[['part', '!=', 'plain']], (r) => r.part !== null && r.part !== 'plain'],
   [[['part', 'in', ['x=y', '100%', null]]], (r) => ['x=y', '100%', null].includes(r.part)],
   [[['part', 'not in', ['x=y', 'with space']]], (r) => r.part !== null && !['x=y', 'with space'].includes(r.part)],
-  [[['part', '=', 'ünïcødé'], ['bucket', '>=', 1]], (r) => r.part === 'ünïcødé' && Number(r.bucket) >= 1],
-  [[['bucket', 'in', [0, 2]], ['amount', '<', 300]], (r) => ['0', '2'].includes(r.bucket) && r.amount < 300],
+  [
+    [
+      ['part', '=', 'ünïcødé'],
+      ['bucket', '>=', 1],
+    ],
+    (r) => r.part === 'ünïcødé' && Number(r.bucket) >= 1,
+  ],
+  [
+    [
+      ['bucket', 'in', [0, 2]],
+      ['amount', '<', 300],
+    ],
+    (r) => ['0', '2'].includes(r.bucket) && r.amount < 300,
+  ],
 ]
 
 /**
@@ -115,7 +158,14 @@ export const partitionFilterCases = [
  */
 const rowGroupCases = [
   [[['id', '<', 1000]], [0, 1000], 'skips'],
-  [[['id', '>=', 1500], ['id', '<', 1600]], [1500, 1600], 'skips'],
+  [
+    [
+      ['id', '>=', 1500],
+      ['id', '<', 1600],
+    ],
+    [1500, 1600],
+    'skips',
+  ],
   [[['dec', '<', '25.00']], [0, 2500], 'skips'],
   [[['ts', '>=', new Date('2024-01-03T00:00:00Z')]], [2880, 4000]],
   [[['ts', '<', '2024-01-01T01:00:00Z']], [0, 60]],
@@ -124,7 +174,9 @@ const rowGroupCases = [
 
 /** The sorted ids `uri` reads (numbers). */
 export async function readIds(readDelta, uri, opts) {
-  return rows(await readDelta(uri, opts)).map((r) => Number(r.id)).sort((a, b) => a - b)
+  return rows(await readDelta(uri, opts))
+    .map((r) => Number(r.id))
+    .sort((a, b) => a - b)
 }
 
 /** The integers from..to-1. */
@@ -147,10 +199,34 @@ export function fileFilterTests(readDelta) {
     // The note column is invalid UTF-8 from id 3000 on: decoding those rows of it fails.
     await rejectsWith(readDelta(fixture('bad_pages')), 'INVALID_DATA', /UTF-8/)
     const minute = (i) => new Date(Date.UTC(2024, 0, 1) + i * 60_000)
-    const cases = [[0, 1000, [['id', '<', 1000]]], [1500, 1600, [['id', '>=', 1500], ['id', '<', 1600]]], [200, 2999, [['ts', '>=', minute(200)], ['ts', '<', minute(2999)]]]]
+    const cases = [
+      [0, 1000, [['id', '<', 1000]]],
+      [
+        1500,
+        1600,
+        [
+          ['id', '>=', 1500],
+          ['id', '<', 1600],
+        ],
+      ],
+      [
+        200,
+        2999,
+        [
+          ['ts', '>=', minute(200)],
+          ['ts', '<', minute(2999)],
+        ],
+      ],
+    ]
     for (const [from, to, filter] of cases) {
-      const got = rows(await readDelta(fixture('bad_pages'), { columns: ['id', 'note'], filter })).sort((a, b) => Number(a.id) - Number(b.id))
-      assert.deepEqual(got, range(from, to).map((i) => ({ id: String(i), note: `note ${i}` })), JSON.stringify(filter))
+      const got = rows(await readDelta(fixture('bad_pages'), { columns: ['id', 'note'], filter })).sort(
+        (a, b) => Number(a.id) - Number(b.id),
+      )
+      assert.deepEqual(
+        got,
+        range(from, to).map((i) => ({ id: String(i), note: `note ${i}` })),
+        JSON.stringify(filter),
+      )
     }
   })
 
@@ -160,12 +236,18 @@ export function fileFilterTests(readDelta) {
     const none = await readDelta(parted, { columns: [] })
     assert.deepEqual([none.numRows, none.numCols], [70, 0])
     const parts = await readDelta(parted, { columns: ['bucket', 'part'], filter: [['bucket', '=', 1]] })
-    assert.deepEqual(parts.schema.fields.map((f) => f.name), ['bucket', 'part'])
+    assert.deepEqual(
+      parts.schema.fields.map((f) => f.name),
+      ['bucket', 'part'],
+    )
     assert.equal(parts.numRows, range(0, 70).filter((i) => i % 3 === 1).length)
     assert.equal((await readDelta(parted, { columns: ['part'], filter: [['amount', '>=', 600]] })).numRows, 10)
     // Rows a deletion vector removed are not counted.
     const dv = engineTable(DV_TABLE)
-    assert.deepEqual([(await readDelta(dv, { columns: [] })).numRows, (await readDelta(dv, { columns: [], filter: [['value', '>', 5]] })).numRows], [8, 3])
+    assert.deepEqual(
+      [(await readDelta(dv, { columns: [] })).numRows, (await readDelta(dv, { columns: [], filter: [['value', '>', 5]] })).numRows],
+      [8, 3],
+    )
   })
 }
 
@@ -179,75 +261,127 @@ export function filterValueTests({ writeDelta, readDelta }) {
   it('numbers on time columns are epoch milliseconds, bigints and text compare with their columns, nonsense is refused', async () => {
     const uri = scratch('filter-values')
     const at = (i) => Date.UTC(2024, 0, 1 + i, 12)
-    await writeDelta(uri, new Table({
-      id: vectorFromArray([0n, 1n, 2n, 3n]),
-      ts: vectorFromArray([0, 1, 2, 3].map((i) => new Date(at(i))), new TimestampMicrosecond('UTC')),
-      day: vectorFromArray([0, 1, 2, 3].map((i) => new Date(at(i))), new DateDay()),
-      ok: vectorFromArray([true, false, null, true], new Bool()),
-    }))
+    await writeDelta(
+      uri,
+      new Table({
+        id: vectorFromArray([0n, 1n, 2n, 3n]),
+        ts: vectorFromArray(
+          [0, 1, 2, 3].map((i) => new Date(at(i))),
+          new TimestampMicrosecond('UTC'),
+        ),
+        day: vectorFromArray(
+          [0, 1, 2, 3].map((i) => new Date(at(i))),
+          new DateDay(),
+        ),
+        ok: vectorFromArray([true, false, null, true], new Bool()),
+      }),
+    )
     const ids = (filter) => readIds(readDelta, uri, { filter })
     assert.deepEqual(await ids([['ts', '>', at(1)]]), [2, 3])
-    assert.deepEqual(await ids([['ts', '>=', at(1)], ['ts', '<', new Date(at(3))]]), [1, 2])
+    assert.deepEqual(
+      await ids([
+        ['ts', '>=', at(1)],
+        ['ts', '<', new Date(at(3))],
+      ]),
+      [1, 2],
+    )
     assert.deepEqual(await ids([['ts', 'in', [at(0), at(3), null]]]), [0, 3])
     assert.deepEqual(await ids([['day', '>=', Date.UTC(2024, 0, 3)]]), [2, 3])
     assert.deepEqual(await ids([['day', '=', at(1)]]), await ids([['day', '=', new Date(at(1))]]))
     assert.deepEqual(await ids([['id', '=', 2n]]), [2])
     assert.deepEqual(await ids([['id', 'in', [1n, 3]]]), [1, 3])
     assert.deepEqual(await ids([['ok', '=', 'true']]), [0, 3])
-    assert.deepEqual(await ids([['ok', '!=', 'false'], ['ok', '=', true]]), [0, 3])
+    assert.deepEqual(
+      await ids([
+        ['ok', '!=', 'false'],
+        ['ok', '=', true],
+      ]),
+      [0, 3],
+    )
     for (const [filter, re] of [
       [[['ts', '>', at(1) + 0.5]], /cannot be compared with column 'ts'.*epoch milliseconds/],
       [[['ok', '=', 1]], /value 1 cannot be compared with column 'ok'/],
       [[['id', '=', true]], /value true cannot be compared with column 'id'/],
       [[['ok', '=', 'maybe']], /cannot be compared with column 'ok'/],
       [[['id', '>', Number.NaN]], /NaN is not a finite number/],
-    ]) await rejectsWith(readDelta(uri, { filter }), 'INVALID_ARGUMENT', re)
+    ])
+      await rejectsWith(readDelta(uri, { filter }), 'INVALID_ARGUMENT', re)
   })
 
   it('struct, list and map columns compare only with null; a value for them is INVALID_ARGUMENT in both builds', async () => {
     const uri = scratch('filter-nested')
-    await writeDelta(uri, [{ id: 0, s: { a: 1 }, tags: ['q'] }, { id: 1, s: null, tags: null }, { id: 2, s: { a: 2 }, tags: [] }])
+    await writeDelta(uri, [
+      { id: 0, s: { a: 1 }, tags: ['q'] },
+      { id: 1, s: null, tags: null },
+      { id: 2, s: { a: 2 }, tags: [] },
+    ])
     const ids = (filter) => readIds(readDelta, uri, { filter })
     assert.deepEqual(await ids([['s', '=', null]]), [1])
     assert.deepEqual(await ids([['tags', '!=', null]]), [0, 2])
     // The full build's DataFusion compared the list with 'q' as the list ['q'] (id 0), and failed to plan the struct.
     for (const filter of [[['tags', '=', 'q']], [['s', '=', 1]], [['tags', 'in', ['q']]]]) {
-      await rejectsWith(readDelta(uri, { filter }), 'INVALID_ARGUMENT', new RegExp(`column '${filter[0][0]}' is .*: filters compare values of scalar columns`))
+      await rejectsWith(
+        readDelta(uri, { filter }),
+        'INVALID_ARGUMENT',
+        new RegExp(`column '${filter[0][0]}' is .*: filters compare values of scalar columns`),
+      )
     }
   })
 
   it('bytes (Buffer, Uint8Array) compare with binary columns; a decimal value compares exactly, never rounded to the column', async () => {
     const uri = scratch('filter-bytes-decimal')
     const dec = (units) => new Uint32Array([units, 0, 0, 0])
-    await writeDelta(uri, new Table({
-      id: vectorFromArray([0, 1, 2], new Int32()),
-      b: vectorFromArray([Uint8Array.of(1), Uint8Array.of(2, 255), null], new Binary()),
-      d: vectorFromArray([dec(123), dec(250), dec(5)], new Decimal(2, 10, 128)),
-    }))
+    await writeDelta(
+      uri,
+      new Table({
+        id: vectorFromArray([0, 1, 2], new Int32()),
+        b: vectorFromArray([Uint8Array.of(1), Uint8Array.of(2, 255), null], new Binary()),
+        d: vectorFromArray([dec(123), dec(250), dec(5)], new Decimal(2, 10, 128)),
+      }),
+    )
     const ids = (filter) => readIds(readDelta, uri, { filter })
     assert.deepEqual(await ids([['b', '=', Buffer.from([2, 255])]]), [1])
     assert.deepEqual(await ids([['b', 'in', [Uint8Array.of(1), new Uint8Array([9, 2, 255]).subarray(1)]]]), [0, 1])
     assert.deepEqual(await ids([['b', '!=', Uint8Array.of(1)]]), [1])
-    await rejectsWith(readDelta(uri, { filter: [['id', '=', Uint8Array.of(1)]] }), 'INVALID_ARGUMENT', /cannot be compared with column 'id'/)
+    await rejectsWith(
+      readDelta(uri, { filter: [['id', '=', Uint8Array.of(1)]] }),
+      'INVALID_ARGUMENT',
+      /cannot be compared with column 'id'/,
+    )
     assert.deepEqual(await ids([['d', '=', 1.23]]), [0])
     assert.deepEqual(await ids([['d', '>', '1.5']]), [1])
     assert.deepEqual(await ids([['d', 'in', [2.5, 0.05]]]), [1, 2])
     // 1.234 is no value of decimal(10,2): the full build matches nothing, the slim build (which
     // refuses values its column cannot hold, as a fraction against an integer column) says so.
-    if (process.env.ZOOPIPE_VARIANT === 'slim') await rejectsWith(readDelta(uri, { filter: [['d', '=', 1.234]] }), 'INVALID_ARGUMENT', /value 1\.234 cannot be compared with column 'd'/)
+    if (process.env.ZOOPIPE_VARIANT === 'slim')
+      await rejectsWith(
+        readDelta(uri, { filter: [['d', '=', 1.234]] }),
+        'INVALID_ARGUMENT',
+        /value 1\.234 cannot be compared with column 'd'/,
+      )
     else assert.deepEqual(await ids([['d', '=', 1.234]]), [])
   })
 
   it('NaN matches no range (> and >=), whatever file it is in: arrow compares NaN above every number, stats leave it out', async () => {
     const uri = scratch('filter-nan')
     // NaN in a file whose stats (max 1) prune it for x > 2, and in a file whose stats (max 5) do not
-    await writeDelta(uri, [{ id: 0, x: 1 }, { id: 1, x: Number.NaN }])
-    await writeDelta(uri, [{ id: 2, x: 3 }, { id: 3, x: Number.NaN }, { id: 4, x: 5 }])
+    await writeDelta(uri, [
+      { id: 0, x: 1 },
+      { id: 1, x: Number.NaN },
+    ])
+    await writeDelta(uri, [
+      { id: 2, x: 3 },
+      { id: 3, x: Number.NaN },
+      { id: 4, x: 5 },
+    ])
     const ids = (filter) => readIds(readDelta, uri, { filter })
     assert.deepEqual(await ids([['x', '>', 2]]), [2, 4])
     assert.deepEqual(await ids([['x', '>=', 3]]), [2, 4])
     // and != / not in match it, even in a file whose stats (NaN left out) say every value is the one refused
-    await writeDelta(uri, [{ id: 5, x: 7 }, { id: 6, x: Number.NaN }])
+    await writeDelta(uri, [
+      { id: 5, x: 7 },
+      { id: 6, x: Number.NaN },
+    ])
     assert.deepEqual(await ids([['x', '!=', 7]]), [0, 1, 2, 3, 4, 6])
     assert.deepEqual(await ids([['x', 'not in', [7, 1]]]), [1, 2, 3, 4, 6])
   })
@@ -255,7 +389,10 @@ export function filterValueTests({ writeDelta, readDelta }) {
   it("a filtered read returns each row's own values where a file's stats say min = max (they leave NaN out; Spark's keep milliseconds)", async () => {
     // DataFusion took such a column for that constant: the NaN below was read as 1
     const nan = scratch('filter-constant-nan')
-    await writeDelta(nan, [{ id: 0, x: 1 }, { id: 1, x: Number.NaN }])
+    await writeDelta(nan, [
+      { id: 0, x: 1 },
+      { id: 1, x: Number.NaN },
+    ])
     const xs = async (filter) => rows(await readDelta(nan, { filter })).map((r) => String(r.x))
     assert.deepEqual(await xs([['x', '<', 10]]), ['1'])
     assert.deepEqual(await xs([['x', '!=', 3]]), ['1', 'NaN'])
@@ -292,18 +429,30 @@ export function emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaO
     await writeDelta(uri, people([4]))
     assert.equal((await writeDelta(uri, empty, { mode: 'overwrite' })).version, 5)
     assert.equal((await readDelta(uri)).numRows, 0)
-    assert.deepEqual((await readDelta(uri)).schema.fields.map((f) => f.name), ['id', 'name'])
+    assert.deepEqual(
+      (await readDelta(uri)).schema.fields.map((f) => f.name),
+      ['id', 'name'],
+    )
 
     const fresh = scratch('empty-new')
     assert.deepEqual(await writeDelta(fresh, []), { version: -1, numFiles: 0, numRows: 0, numBytes: 0 })
     assert.ok(!(await DeltaTable.isDeltaTable(fresh)))
     assert.deepEqual(await writeDelta(fresh, empty, { partitionBy: ['name'] }), { version: 0, numFiles: 0, numRows: 0, numBytes: 0 })
     const dt = await DeltaTable.open(fresh)
-    assert.deepEqual(dt.schema().fields.map((f) => `${f.name}:${f.type}`), ['id:Int64', 'name:Utf8'])
+    assert.deepEqual(
+      dt.schema().fields.map((f) => `${f.name}:${f.type}`),
+      ['id:Int64', 'name:Utf8'],
+    )
     assert.deepEqual(dt.metadata().partitionColumns, ['name'])
-    assert.deepEqual(pyRead(fresh).schema.fields.map((f) => f.name), ['id', 'name'])
+    assert.deepEqual(
+      pyRead(fresh).schema.fields.map((f) => f.name),
+      ['id', 'name'],
+    )
     await writeDelta(fresh, people([5]))
-    assert.deepEqual(rows(await readDelta(fresh)).map((r) => r.id), ['5'])
+    assert.deepEqual(
+      rows(await readDelta(fresh)).map((r) => r.id),
+      ['5'],
+    )
 
     const w = new DeltaWriter(uri)
     await w.write(empty)
@@ -317,13 +466,14 @@ export function emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaO
  * the winner's schema). Both builds run these.
  */
 export function createRaceTests({ writeDelta, readDelta }) {
-  it('writers racing to create a table: one creates it, the others are COMMIT_CONFLICT, the schema is the winner\'s', async () => {
+  it("writers racing to create a table: one creates it, the others are COMMIT_CONFLICT, the schema is the winner's", async () => {
     for (let round = 0; round < 5; round++) {
       const uri = scratch('create-race')
       const results = await Promise.allSettled([1, 2, 3].map((i) => writeDelta(uri, [{ id: i, [`c${i}`]: 'x' }])))
       const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i + 1] : []))
       assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.reason?.message)))
-      for (const r of results) if (r.status === 'rejected') assert.ok(['COMMIT_CONFLICT', 'SCHEMA_MISMATCH'].includes(r.reason.code), r.reason.message)
+      for (const r of results)
+        if (r.status === 'rejected') assert.ok(['COMMIT_CONFLICT', 'SCHEMA_MISMATCH'].includes(r.reason.code), r.reason.message)
       const log = fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json'))
       assert.deepEqual(log, ['00000000000000000000.json'])
       assert.deepEqual(rows(await readDelta(uri)), [{ id: String(won[0]), [`c${won[0]}`]: 'x' }])
@@ -361,7 +511,10 @@ export function coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaW
     assert.equal((await race(uri)).version, 2)
     assert.deepEqual(await readIds(readDelta, uri), [4, 10, 11])
     const [appended, overwritten] = await (await DeltaTable.open(uri)).history()
-    assert.deepEqual([appended.version, appended.operationParameters.mode, overwritten.operationParameters.mode], [2, 'Append', 'Overwrite'])
+    assert.deepEqual(
+      [appended.version, appended.operationParameters.mode, overwritten.operationParameters.mode],
+      [2, 'Append', 'Overwrite'],
+    )
     // Idempotent still: the same job again commits nothing.
     const again = new DeltaWriter(uri)
     await again.write(people([10, 11]))
@@ -370,14 +523,22 @@ export function coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaW
     // maxRetries: 0 asks for no second attempt of any kind.
     const once = scratch('coordinator-no-retries')
     await writeDelta(once, people([1]))
-    await rejectsWith(race(once, { maxRetries: 0 }), 'COMMIT_CONFLICT', /another writer committed the next version first, and maxRetries 0 allows no retry/)
+    await rejectsWith(
+      race(once, { maxRetries: 0 }),
+      'COMMIT_CONFLICT',
+      /another writer committed the next version first, and maxRetries 0 allows no retry/,
+    )
     assert.deepEqual(await readIds(readDelta, once), [4])
 
     // A column added meanwhile too: the files no longer fit the table, which is a conflict.
     const widened = scratch('coordinator-widened')
     await writeDelta(widened, people([1]))
     const addAge = async () => (await DeltaTable.open(widened)).alterTable.addColumns([new Field('age', new Int32(), true)])
-    await rejectsWith(race(widened, {}, addAge), 'COMMIT_CONFLICT', /a concurrent commit changed the table so that these files no longer fit it/)
+    await rejectsWith(
+      race(widened, {}, addAge),
+      'COMMIT_CONFLICT',
+      /a concurrent commit changed the table so that these files no longer fit it/,
+    )
     assert.equal((await DeltaTable.open(widened)).version, 2)
 
     const strict = scratch('coordinator-serializable')
@@ -396,7 +557,13 @@ export function coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaW
 export function partitionByMismatchTests({ writeDelta, readDelta, DeltaOutputAdapter, DeltaWriter }) {
   it("partitionBy other than the table's is INVALID_ARGUMENT for every writer and writes nothing", async () => {
     const uri = scratch('partition-mismatch')
-    await writeDelta(uri, big(0, 10).toArray().map((r) => ({ id: r.id, name: r.name })), { partitionBy: ['name'] })
+    await writeDelta(
+      uri,
+      big(0, 10)
+        .toArray()
+        .map((r) => ({ id: r.id, name: r.name })),
+      { partitionBy: ['name'] },
+    )
     const before = dataFiles(uri)
     const differs = /partitionBy \[(id)?\] differs from the table's \[name\]/
     await rejectsWith(writeDelta(uri, people([1]), { partitionBy: ['id'] }), 'INVALID_ARGUMENT', differs)
@@ -406,9 +573,19 @@ export function partitionByMismatchTests({ writeDelta, readDelta, DeltaOutputAda
     const out = new DeltaOutputAdapter(uri, { partitionBy: ['id'] })
     await rejectsWith(out.write(people([1])), 'INVALID_ARGUMENT', differs)
     const w = new DeltaWriter(uri, { partitionBy: ['id'] })
-    await rejectsWith((async () => { await w.write(people([1])); await w.finish() })(), 'INVALID_ARGUMENT', differs)
+    await rejectsWith(
+      (async () => {
+        await w.write(people([1]))
+        await w.finish()
+      })(),
+      'INVALID_ARGUMENT',
+      differs,
+    )
     assert.deepEqual(dataFiles(uri), before)
-    assert.deepEqual(fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')), ['00000000000000000000.json'])
+    assert.deepEqual(
+      fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')),
+      ['00000000000000000000.json'],
+    )
     // The same partitioning, said or left out, appends.
     await writeDelta(uri, people([20]), { partitionBy: ['name'] })
     await writeDelta(uri, people([21]))
@@ -433,15 +610,30 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     const uri = scratch('dict-parted')
     await writeDelta(uri, days([0, 1, 2, 3], weekday), { partitionBy: ['day'] })
     await writeDelta(uri, days([4, 5], weekday))
-    await writeDelta(uri, days([6, 7], (id) => (id === 6 ? null : 'mon')))
+    await writeDelta(
+      uri,
+      days([6, 7], (id) => (id === 6 ? null : 'mon')),
+    )
     // A column the table lacks is refused by name, not dropped (the slim build's writer would drop it).
     const extra = tableFromArrays({ id: Int32Array.from([8]), day: ['mon'], note: ['x'] })
     await rejectsWith(writeDelta(uri, extra), 'SCHEMA_MISMATCH', /no column 'note'/)
     const dt = await DeltaTable.open(uri)
     assert.equal(dt.version, 2)
-    assert.deepEqual(dt.schema().fields.map((f) => [f.name, String(f.type)]), [['id', 'Int32'], ['day', 'Utf8']])
+    assert.deepEqual(
+      dt.schema().fields.map((f) => [f.name, String(f.type)]),
+      [
+        ['id', 'Int32'],
+        ['day', 'Utf8'],
+      ],
+    )
     assert.deepEqual(dt.metadata().partitionColumns, ['day'])
-    assert.deepEqual(fs.readdirSync(uri).filter((d) => d.startsWith('day=')).sort(), ['day=__HIVE_DEFAULT_PARTITION__', 'day=mon', 'day=tue', 'day=wed'])
+    assert.deepEqual(
+      fs
+        .readdirSync(uri)
+        .filter((d) => d.startsWith('day='))
+        .sort(),
+      ['day=__HIVE_DEFAULT_PARTITION__', 'day=mon', 'day=tue', 'day=wed'],
+    )
     const want = [...expect([0, 1, 2, 3, 4, 5], weekday), { id: '6', day: null }, { id: '7', day: 'mon' }]
     assert.deepEqual(await byId(uri), want)
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
@@ -459,19 +651,46 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     const uri = scratch('missing-columns')
     await writeDelta(uri, tableFromJSON([{ a: 1, s: 'x', b: true }]))
     const noB = tableFromJSON([{ a: 2, s: 'y', b: null }])
-    assert.deepEqual(noB.schema.fields.map((f) => f.name), ['a', 's'])
+    assert.deepEqual(
+      noB.schema.fields.map((f) => f.name),
+      ['a', 's'],
+    )
     await writeDelta(uri, noB)
     await writeDelta(uri, new Table({ b: vectorFromArray([false]), a: vectorFromArray([3], new Float64()) }))
     // A later batch of the same write may lack columns too.
-    await writeDelta(uri, (async function* () { yield tableFromJSON([{ a: 4, s: 'z', b: true }]); yield tableFromJSON([{ a: 5 }]) })())
+    await writeDelta(
+      uri,
+      (async function* () {
+        yield tableFromJSON([{ a: 4, s: 'z', b: true }])
+        yield tableFromJSON([{ a: 5 }])
+      })(),
+    )
     const w = new DeltaWriter(uri)
     await w.write(tableFromJSON([{ a: 6, s: 'w' }]))
     await new DeltaCoordinator(uri).commit(await w.finish())
-    const want = [[1, 'x', true], [2, 'y', null], [3, null, false], [4, 'z', true], [5, null, null], [6, 'w', null]]
-    const got = (t) => t.toArray().map((r) => [r.a, r.s, r.b]).sort((x, y) => x[0] - y[0])
+    const want = [
+      [1, 'x', true],
+      [2, 'y', null],
+      [3, null, false],
+      [4, 'z', true],
+      [5, null, null],
+      [6, 'w', null],
+    ]
+    const got = (t) =>
+      t
+        .toArray()
+        .map((r) => [r.a, r.s, r.b])
+        .sort((x, y) => x[0] - y[0])
     assert.deepEqual(got(await readDelta(uri)), want)
     assert.deepEqual(got(pyRead(uri)), want)
-    assert.deepEqual((await DeltaTable.open(uri)).schema().fields.map((f) => [f.name, String(f.type)]), [['a', 'Float64'], ['s', 'Utf8'], ['b', 'Bool']])
+    assert.deepEqual(
+      (await DeltaTable.open(uri)).schema().fields.map((f) => [f.name, String(f.type)]),
+      [
+        ['a', 'Float64'],
+        ['s', 'Utf8'],
+        ['b', 'Bool'],
+      ],
+    )
 
     const strict = scratch('missing-non-null')
     await writeDelta(strict, new Table({ id: makeVector(Int32Array.from([1])), name: vectorFromArray(['a'], new Utf8()) }))
@@ -485,11 +704,20 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
 
   it('unsigned integer columns (Uint8Array ... BigUint64Array) keep every value, in the signed type that holds them', async () => {
     const uri = scratch('unsigned')
-    const unsigned = (u8, u16, u32, u64) => tableFromArrays({ u8: Uint8Array.from(u8), u16: Uint16Array.from(u16), u32: Uint32Array.from(u32), u64: BigUint64Array.from(u64) })
+    const unsigned = (u8, u16, u32, u64) =>
+      tableFromArrays({ u8: Uint8Array.from(u8), u16: Uint16Array.from(u16), u32: Uint32Array.from(u32), u64: BigUint64Array.from(u64) })
     await writeDelta(uri, unsigned([0, 255], [0, 65535], [0, 2 ** 32 - 1], [0n, 2n ** 63n - 1n]))
     const types = async (u) => (await DeltaTable.open(u)).schema().fields.map((f) => [f.name, String(f.type)])
-    assert.deepEqual(await types(uri), [['u8', 'Int16'], ['u16', 'Int32'], ['u32', 'Int64'], ['u64', 'Int64']])
-    const want = [{ u8: '0', u16: '0', u32: '0', u64: '0' }, { u8: '255', u16: '65535', u32: '4294967295', u64: '9223372036854775807' }]
+    assert.deepEqual(await types(uri), [
+      ['u8', 'Int16'],
+      ['u16', 'Int32'],
+      ['u32', 'Int64'],
+      ['u64', 'Int64'],
+    ])
+    const want = [
+      { u8: '0', u16: '0', u32: '0', u64: '0' },
+      { u8: '255', u16: '65535', u32: '4294967295', u64: '9223372036854775807' },
+    ]
     assert.deepEqual(rows(await readDelta(uri)), want)
     assert.deepEqual(rows(pyRead(uri)), want)
     await rejectsWith(writeDelta(uri, unsigned([1], [1], [1], [2n ** 63n])), 'INVALID_DATA', /'u64'/)
@@ -505,23 +733,39 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
   it('narrower numbers, whole doubles (tableFromJSON numbers) and millisecond timestamps go into wider columns; 2.5 into a long is refused, not truncated', async () => {
     const uri = scratch('widening')
     await writeDelta(uri, [{ n: 1, x: 0.5, t: new Date('2024-01-01T00:00:00Z') }])
-    const narrow = (n, x, t) => new Table({
-      n: makeVector(Int32Array.from([n])),
-      x: makeVector(Float32Array.from([x])),
-      t: vectorFromArray([new Date(t)], new TimestampMillisecond('UTC')),
-    })
+    const narrow = (n, x, t) =>
+      new Table({
+        n: makeVector(Int32Array.from([n])),
+        x: makeVector(Float32Array.from([x])),
+        t: vectorFromArray([new Date(t)], new TimestampMillisecond('UTC')),
+      })
     await writeDelta(uri, narrow(2, 1.5, '2024-01-02T00:00:00.123Z'))
     const w = new DeltaWriter(uri)
     await w.write(narrow(3, 2.25, '2024-01-03T00:00:00.456Z'))
     await new DeltaCoordinator(uri).commit(await w.finish())
     await writeDelta(uri, tableFromJSON([{ n: 4, x: 3, t: null }]))
     const dt = await DeltaTable.open(uri)
-    assert.deepEqual(dt.schema().fields.map((f) => String(f.type)), ['Int64', 'Float64', 'Timestamp<MICROSECOND, UTC>'])
+    assert.deepEqual(
+      dt.schema().fields.map((f) => String(f.type)),
+      ['Int64', 'Float64', 'Timestamp<MICROSECOND, UTC>'],
+    )
     const iso = (t) => (t === null ? null : new Date(t).toISOString())
-    const got = (await readDelta(uri)).toArray().map((r) => [Number(r.n), r.x, iso(r.t)]).sort((a, b) => a[0] - b[0])
-    assert.deepEqual(got, [[1, 0.5, '2024-01-01T00:00:00.000Z'], [2, 1.5, '2024-01-02T00:00:00.123Z'], [3, 2.25, '2024-01-03T00:00:00.456Z'], [4, 3, null]])
+    const got = (await readDelta(uri))
+      .toArray()
+      .map((r) => [Number(r.n), r.x, iso(r.t)])
+      .sort((a, b) => a[0] - b[0])
+    assert.deepEqual(got, [
+      [1, 0.5, '2024-01-01T00:00:00.000Z'],
+      [2, 1.5, '2024-01-02T00:00:00.123Z'],
+      [3, 2.25, '2024-01-03T00:00:00.456Z'],
+      [4, 3, null],
+    ])
     await rejectsWith(writeDelta(uri, tableFromJSON([{ n: 5 }, { n: 2.5 }])), 'INVALID_DATA', /2\.5 is not a whole number/)
-    await rejectsWith(writeDelta(uri, new Table({ n: makeVector(Float64Array.from([2 ** 63])) })), 'INVALID_DATA', /not a whole number within/)
+    await rejectsWith(
+      writeDelta(uri, new Table({ n: makeVector(Float64Array.from([2 ** 63])) })),
+      'INVALID_DATA',
+      /not a whole number within/,
+    )
     assert.equal((await DeltaTable.open(uri)).version, 3)
   })
 
@@ -534,9 +778,20 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     const w = new DeltaWriter(uri)
     await w.write(data([3n], [0.1]))
     await new DeltaCoordinator(uri).commit(await w.finish())
-    assert.deepEqual((await DeltaTable.open(uri)).schema().fields.map((f) => String(f.type)), ['Int32', 'Float32'])
-    const got = (await readDelta(uri)).toArray().map((r) => [r.i, r.x]).sort((a, b) => a[0] - b[0])
-    assert.deepEqual(got, [[-(2 ** 31), Math.fround(-3e38)], [1, 0.5], [2, 1.25], [3, Math.fround(0.1)]])
+    assert.deepEqual(
+      (await DeltaTable.open(uri)).schema().fields.map((f) => String(f.type)),
+      ['Int32', 'Float32'],
+    )
+    const got = (await readDelta(uri))
+      .toArray()
+      .map((r) => [r.i, r.x])
+      .sort((a, b) => a[0] - b[0])
+    assert.deepEqual(got, [
+      [-(2 ** 31), Math.fround(-3e38)],
+      [1, 0.5],
+      [2, 1.25],
+      [3, Math.fround(0.1)],
+    ])
     await rejectsWith(writeDelta(uri, data([4n, 2n ** 31n], [1, 2])), 'INVALID_DATA', /column 'i'.*2147483648/)
     await rejectsWith(writeDelta(uri, data([4n], [1e39])), 'INVALID_DATA', /column 'x': 10{39} is out of the range/)
     const bad = new DeltaWriter(uri)
@@ -549,29 +804,56 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     const uri = scratch('representations')
     const dec = (units) => vectorFromArray([new Uint32Array([units, 0, 0, 0])], new Decimal(2, 10, 128))
     const T0 = Date.UTC(2024, 0, 1)
-    await writeDelta(uri, new Table({
-      k: makeVector(Int32Array.from([0])), s: vectorFromArray(['a'], new Utf8()), b: vectorFromArray([Uint8Array.of(0)], new Binary()),
-      d: vectorFromArray([new Date(T0)], new DateDay()), t: vectorFromArray([new Date(T0)], new TimestampMicrosecond('UTC')), x: dec(100), f: vectorFromArray([0], new Float64()),
-    }))
+    await writeDelta(
+      uri,
+      new Table({
+        k: makeVector(Int32Array.from([0])),
+        s: vectorFromArray(['a'], new Utf8()),
+        b: vectorFromArray([Uint8Array.of(0)], new Binary()),
+        d: vectorFromArray([new Date(T0)], new DateDay()),
+        t: vectorFromArray([new Date(T0)], new TimestampMicrosecond('UTC')),
+        x: dec(100),
+        f: vectorFromArray([0], new Float64()),
+      }),
+    )
     const odd = (k, cols) => new Table({ k: makeVector(Int32Array.from([k])), ...cols })
     // 1969-12-31T23:00Z as a millisecond date is the day 1969-12-31 (Arrow's cast would give 1970-01-01).
-    await writeDelta(uri, odd(1, {
-      s: vectorFromArray(['large'], new LargeUtf8()), b: vectorFromArray([Uint8Array.of(1, 2)], new LargeBinary()),
-      d: vectorFromArray([new Date(Date.UTC(1969, 11, 31, 23))], new DateMillisecond()),
-      t: vectorFromArray([new Date('2024-02-02T10:00:00Z')], new TimestampMicrosecond('+01:00')),
-      x: makeVector(Float64Array.from([1.1])), f: vectorFromArray([1.5], new Float16()),
-    }))
+    await writeDelta(
+      uri,
+      odd(1, {
+        s: vectorFromArray(['large'], new LargeUtf8()),
+        b: vectorFromArray([Uint8Array.of(1, 2)], new LargeBinary()),
+        d: vectorFromArray([new Date(Date.UTC(1969, 11, 31, 23))], new DateMillisecond()),
+        t: vectorFromArray([new Date('2024-02-02T10:00:00Z')], new TimestampMicrosecond('+01:00')),
+        x: makeVector(Float64Array.from([1.1])),
+        f: vectorFromArray([1.5], new Float16()),
+      }),
+    )
     const w = new DeltaWriter(uri)
-    await w.write(odd(2, {
-      b: vectorFromArray([Uint8Array.of(3, 4)], new FixedSizeBinary(2)), t: vectorFromArray([new Date(Date.UTC(2024, 2, 3))], new DateDay()),
-      x: makeVector(Int32Array.from([5])), d: vectorFromArray([new Date(Date.UTC(2024, 2, 3, 12))], new DateMillisecond()),
-    }))
+    await w.write(
+      odd(2, {
+        b: vectorFromArray([Uint8Array.of(3, 4)], new FixedSizeBinary(2)),
+        t: vectorFromArray([new Date(Date.UTC(2024, 2, 3))], new DateDay()),
+        x: makeVector(Int32Array.from([5])),
+        d: vectorFromArray([new Date(Date.UTC(2024, 2, 3, 12))], new DateMillisecond()),
+      }),
+    )
     // Nanoseconds are cut to Delta's microseconds.
-    const ns = makeVector(makeData({ type: new TimestampNanosecond(), length: 1, nullCount: 0, data: BigInt64Array.of(1709424000001234567n) }))
+    const ns = makeVector(
+      makeData({ type: new TimestampNanosecond(), length: 1, nullCount: 0, data: BigInt64Array.of(1709424000001234567n) }),
+    )
     await w.write(odd(3, { t: ns, x: vectorFromArray([new Uint32Array([15, 0, 0, 0])], new Decimal(1, 5, 128)) }))
     await new DeltaCoordinator(uri).commit(await w.finish())
     const types = async (u) => (await DeltaTable.open(u)).schema().fields.map((f) => String(f.type))
-    assert.deepEqual(await types(uri), ['Int32', 'Utf8', 'Binary', 'Date32<DAY>', 'Timestamp<MICROSECOND, UTC>', 'Decimal[10e+2]', 'Float64'])
+    assert.deepEqual(await types(uri), [
+      'Int32',
+      'Utf8',
+      'Binary',
+      'Date32<DAY>',
+      'Timestamp<MICROSECOND, UTC>',
+      'Decimal[10e+2]',
+      'Float64',
+    ])
     const day = (y, m, d) => Date.UTC(y, m, d)
     const want = [
       [0, 'a', '00', T0, T0, 100, 0],
@@ -579,12 +861,32 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
       [2, null, '0304', day(2024, 2, 3), day(2024, 2, 3), 500, null],
       [3, null, null, null, 1709424000001234 / 1000, 150, null],
     ]
-    const got = (t) => rows(t).map((r) => [Number(r.k), r.s, r.b, r.d === null ? null : Number(r.d), r.t === null ? null : Number(r.t), r.x === null ? null : Number(r.x[0]), r.f === null ? null : Number(r.f)]).sort((a, b) => a[0] - b[0])
+    const got = (t) =>
+      rows(t)
+        .map((r) => [
+          Number(r.k),
+          r.s,
+          r.b,
+          r.d === null ? null : Number(r.d),
+          r.t === null ? null : Number(r.t),
+          r.x === null ? null : Number(r.x[0]),
+          r.f === null ? null : Number(r.f),
+        ])
+        .sort((a, b) => a[0] - b[0])
     assert.deepEqual(got(await readDelta(uri)), want)
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
     // A new table stores them as the same types.
     const fresh = scratch('representations-new')
-    await writeDelta(fresh, odd(1, { s: vectorFromArray(['l'], new LargeUtf8()), b: vectorFromArray([Uint8Array.of(1, 2)], new FixedSizeBinary(2)), d: vectorFromArray([new Date(Date.UTC(1969, 11, 31, 23))], new DateMillisecond()), t: vectorFromArray([new Date(T0)], new TimestampMicrosecond('-05:00')), f: vectorFromArray([1.5], new Float16()) }))
+    await writeDelta(
+      fresh,
+      odd(1, {
+        s: vectorFromArray(['l'], new LargeUtf8()),
+        b: vectorFromArray([Uint8Array.of(1, 2)], new FixedSizeBinary(2)),
+        d: vectorFromArray([new Date(Date.UTC(1969, 11, 31, 23))], new DateMillisecond()),
+        t: vectorFromArray([new Date(T0)], new TimestampMicrosecond('-05:00')),
+        f: vectorFromArray([1.5], new Float16()),
+      }),
+    )
     assert.deepEqual(await types(fresh), ['Int32', 'Utf8', 'Binary', 'Date32<DAY>', 'Timestamp<MICROSECOND, UTC>', 'Float32'])
     assert.deepEqual(rows(await readDelta(fresh)), [{ k: '1', s: 'l', b: '0102', d: String(day(1969, 11, 31)), t: String(T0), f: 1.5 }])
   })
@@ -598,16 +900,36 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
       [one('s', vectorFromArray([true], new Bool())), /column 's' is Boolean/],
       [one('t', makeVector(Float64Array.from([1.7e12]))), /column 't' is Float64/],
       // inside structs and lists too
-      [one('st', vectorFromArray([{ a: 5 }], new Struct([new Field('a', new Int32(), true)]))), /column 'st\.a' is Int32 in the data and Utf8/],
+      [
+        one('st', vectorFromArray([{ a: 5 }], new Struct([new Field('a', new Int32(), true)]))),
+        /column 'st\.a' is Int32 in the data and Utf8/,
+      ],
       [one('l', vectorFromArray([[7]], new List(new Field('item', new Int32(), true)))), /column 'l\[\]' is Int32 in the data and Utf8/],
     ]
     for (const [data, re] of refused) {
       await rejectsWith(writeDelta(uri, data), 'SCHEMA_MISMATCH', re)
       const w = new DeltaWriter(uri)
-      await rejectsWith((async () => { await w.write(data); return w.finish() })(), 'SCHEMA_MISMATCH', re)
+      await rejectsWith(
+        (async () => {
+          await w.write(data)
+          return w.finish()
+        })(),
+        'SCHEMA_MISMATCH',
+        re,
+      )
     }
     // A later batch of one write is held to the same rule.
-    await rejectsWith(writeDelta(uri, (async function* () { yield [{ s: 'b', n: 2 }]; yield one('s', makeVector(Int32Array.from([6]))) })()), 'SCHEMA_MISMATCH', /column 's' is Int32/)
+    await rejectsWith(
+      writeDelta(
+        uri,
+        (async function* () {
+          yield [{ s: 'b', n: 2 }]
+          yield one('s', makeVector(Int32Array.from([6])))
+        })(),
+      ),
+      'SCHEMA_MISMATCH',
+      /column 's' is Int32/,
+    )
     // Text (what NDJSON and CSV sources infer) parses into numbers and timestamps, as row objects' text does;
     // text that is not one is INVALID_DATA.
     const text = (values) => new Table(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, vectorFromArray([v], new Utf8())])))
@@ -619,26 +941,56 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     await w.write(text({ s: 'd', n: '-4', t: '2024-03-03T00:00:00.000001Z' }))
     await new DeltaCoordinator(uri).commit(await w.finish())
     const iso = (t) => new Date(Math.floor(Number(t))).toISOString()
-    const got = (await readDelta(uri)).toArray().map((r) => [r.s, Number(r.n), iso(r.t)]).sort()
-    assert.deepEqual(got, [['a', 1, '2024-01-01T00:00:00.000Z'], ['c', 3, '2024-02-02T10:00:00.000Z'], ['d', -4, '2024-03-03T00:00:00.000Z']])
+    const got = (await readDelta(uri))
+      .toArray()
+      .map((r) => [r.s, Number(r.n), iso(r.t)])
+      .sort()
+    assert.deepEqual(got, [
+      ['a', 1, '2024-01-01T00:00:00.000Z'],
+      ['c', 3, '2024-02-02T10:00:00.000Z'],
+      ['d', -4, '2024-03-03T00:00:00.000Z'],
+    ])
     const decimals = scratch('other-kinds-decimal')
     await writeDelta(decimals, new Table({ x: vectorFromArray([new Uint32Array([123, 0, 0, 0])], new Decimal(2, 10, 128)) }))
-    await rejectsWith(writeDelta(decimals, one('x', makeVector(Float64Array.from([1.1, 1.239])))), 'INVALID_DATA', /1\.239 has more than the 2 decimal places/)
-    await rejectsWith(writeDelta(decimals, one('x', vectorFromArray([new Uint32Array([1234, 0, 0, 0])], new Decimal(3, 12, 128)))), 'SCHEMA_MISMATCH', /Decimal128\(12, 3\) in the data/)
+    await rejectsWith(
+      writeDelta(decimals, one('x', makeVector(Float64Array.from([1.1, 1.239])))),
+      'INVALID_DATA',
+      /1\.239 has more than the 2 decimal places/,
+    )
+    await rejectsWith(
+      writeDelta(decimals, one('x', vectorFromArray([new Uint32Array([1234, 0, 0, 0])], new Decimal(3, 12, 128)))),
+      'SCHEMA_MISMATCH',
+      /Decimal128\(12, 3\) in the data/,
+    )
     await rejectsWith(writeDelta(decimals, one('x', makeVector(Float64Array.from([1e9])))), 'INVALID_DATA', /too large/)
     await rejectsWith(writeDelta(decimals, text({ x: '1.239' })), 'INVALID_DATA', /'1\.239' has more than the 2 decimal places/)
     await writeDelta(decimals, text({ x: '1.230' }))
-    assert.deepEqual(rows(await readDelta(decimals)).map((r) => r.x[0]).sort(), ['123', '123'])
+    assert.deepEqual(
+      rows(await readDelta(decimals))
+        .map((r) => r.x[0])
+        .sort(),
+      ['123', '123'],
+    )
     assert.equal((await DeltaTable.open(uri)).version, 2)
     assert.equal((await DeltaTable.open(decimals)).version, 1)
   })
 
   it('a column of nulls only (apache-arrow Null, inference of an empty column) becomes a nullable string column in a new table, and goes into any column of an existing one', async () => {
     const uri = scratch('null-columns')
-    const nulls = (n) => vectorFromArray(Array.from({ length: n }, () => null), new Null())
+    const nulls = (n) =>
+      vectorFromArray(
+        Array.from({ length: n }, () => null),
+        new Null(),
+      )
     // delta-rs stored such a column as 'void', declared non-null, which refused every later value.
     await writeDelta(uri, new Table({ id: vectorFromArray([1, 2], new Int32()), note: nulls(2) }))
-    assert.deepEqual((await DeltaTable.open(uri)).schema().fields.map((f) => [f.name, String(f.type), f.nullable]), [['id', 'Int32', true], ['note', 'Utf8', true]])
+    assert.deepEqual(
+      (await DeltaTable.open(uri)).schema().fields.map((f) => [f.name, String(f.type), f.nullable]),
+      [
+        ['id', 'Int32', true],
+        ['note', 'Utf8', true],
+      ],
+    )
     await writeDelta(uri, [{ id: 3, note: 'later' }])
     // and a batch whose column is all null goes into the table's typed column (adapter and workers)
     const typed = scratch('null-into-typed')
@@ -647,8 +999,19 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     const w = new DeltaWriter(typed)
     await w.write(new Table({ id: vectorFromArray([3n]), n: nulls(1), s: vectorFromArray(['z'], new Utf8()) }))
     await new DeltaCoordinator(typed).commit(await w.finish())
-    assert.deepEqual(rows(await readDelta(typed)), [{ id: '1', n: '5', s: 'x' }, { id: '2', n: null, s: null }, { id: '3', n: null, s: 'z' }])
-    assert.deepEqual(rows(await readDelta(uri)), [{ id: 1, note: null }, { id: 2, note: null }, { id: 3, note: 'later' }].map((r) => ({ ...r, id: String(r.id) })))
+    assert.deepEqual(rows(await readDelta(typed)), [
+      { id: '1', n: '5', s: 'x' },
+      { id: '2', n: null, s: null },
+      { id: '3', n: null, s: 'z' },
+    ])
+    assert.deepEqual(
+      rows(await readDelta(uri)),
+      [
+        { id: 1, note: null },
+        { id: 2, note: null },
+        { id: 3, note: 'later' },
+      ].map((r) => ({ ...r, id: String(r.id) })),
+    )
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
   })
 
@@ -659,11 +1022,39 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     const list = (values, t) => vectorFromArray(values, new List(new Field('item', t, true)))
     const batch = (id, s, l) => new Table({ id: vectorFromArray([id]), s, l })
     await writeDelta(uri, batch(2n, struct([['a', new Int64()]], [{ a: 2n }]), list([[3n]], new Int64())))
-    await writeDelta(uri, batch(3n, struct([['b', new Utf8()], ['a', new Int32()]], [{ b: 'y', a: 3 }]), list([[4, null]], new Int32())))
+    await writeDelta(
+      uri,
+      batch(
+        3n,
+        struct(
+          [
+            ['b', new Utf8()],
+            ['a', new Int32()],
+          ],
+          [{ b: 'y', a: 3 }],
+        ),
+        list([[4, null]], new Int32()),
+      ),
+    )
     const w = new DeltaWriter(uri)
-    await w.write(batch(4n, struct([['b', new Utf8()], ['a', new Float64()]], [{ b: 'z', a: 4 }]), list([[5]], new Int32())))
+    await w.write(
+      batch(
+        4n,
+        struct(
+          [
+            ['b', new Utf8()],
+            ['a', new Float64()],
+          ],
+          [{ b: 'z', a: 4 }],
+        ),
+        list([[5]], new Int32()),
+      ),
+    )
     await new DeltaCoordinator(uri).commit(await w.finish())
-    const got = (await readDelta(uri)).toArray().map((r) => JSON.stringify(r.toJSON(), (k, v) => (typeof v === 'bigint' ? Number(v) : v))).sort()
+    const got = (await readDelta(uri))
+      .toArray()
+      .map((r) => JSON.stringify(r.toJSON(), (_k, v) => (typeof v === 'bigint' ? Number(v) : v)))
+      .sort()
     assert.deepEqual(got, [
       '{"id":1,"s":{"a":1,"b":"x"},"l":[1,2]}',
       '{"id":2,"s":{"a":2,"b":null},"l":[3]}',
@@ -671,9 +1062,34 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
       '{"id":4,"s":{"a":4,"b":"z"},"l":[5]}',
     ])
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
-    await rejectsWith(writeDelta(uri, batch(5n, struct([['a', new Int64()], ['c', new Bool()]], [{ a: 5n, c: true }]), list([[]], new Int64()))), 'SCHEMA_MISMATCH', /no column 's\.c'/)
-    await rejectsWith(writeDelta(uri, batch(6n, struct([['a', new Float64()]], [{ a: 2.5 }]), list([[]], new Int64()))), 'INVALID_DATA', /column 's\.a': 2\.5 is not a whole number/)
-    await rejectsWith(writeDelta(uri, batch(7n, struct([['a', new Int64()]], [{ a: 1n }]), list([[0.5]], new Float64()))), 'INVALID_DATA', /column 'l\[\]': 0\.5/)
+    await rejectsWith(
+      writeDelta(
+        uri,
+        batch(
+          5n,
+          struct(
+            [
+              ['a', new Int64()],
+              ['c', new Bool()],
+            ],
+            [{ a: 5n, c: true }],
+          ),
+          list([[]], new Int64()),
+        ),
+      ),
+      'SCHEMA_MISMATCH',
+      /no column 's\.c'/,
+    )
+    await rejectsWith(
+      writeDelta(uri, batch(6n, struct([['a', new Float64()]], [{ a: 2.5 }]), list([[]], new Int64()))),
+      'INVALID_DATA',
+      /column 's\.a': 2\.5 is not a whole number/,
+    )
+    await rejectsWith(
+      writeDelta(uri, batch(7n, struct([['a', new Int64()]], [{ a: 1n }]), list([[0.5]], new Float64()))),
+      'INVALID_DATA',
+      /column 'l\[\]': 0\.5/,
+    )
     assert.equal((await DeltaTable.open(uri)).version, 3)
   })
 
@@ -686,15 +1102,24 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     const w = new DeltaWriter(uri)
     await w.write(t)
     await new DeltaCoordinator(uri).commit(await w.finish())
-    const twice = rows(t).concat(rows(t), rows(t)).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
-    assert.deepEqual(rows(await readDelta(uri)).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)), twice)
+    const twice = rows(t)
+      .concat(rows(t), rows(t))
+      .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
+    assert.deepEqual(
+      rows(await readDelta(uri)).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)),
+      twice,
+    )
   })
 
   it('DeltaWriter names a column whose type it cannot take (no schema dump)', async () => {
     const uri = scratch('writer-type')
     await writeDelta(uri, [{ id: 1, s: 'a' }])
     const w = new DeltaWriter(uri)
-    await rejectsWith(w.write(new Table({ id: vectorFromArray([2n]), s: makeVector(Int32Array.from([5])) })), 'SCHEMA_MISMATCH', /^[^\n]*column 's' is Int32 in the data and Utf8 in the table/)
+    await rejectsWith(
+      w.write(new Table({ id: vectorFromArray([2n]), s: makeVector(Int32Array.from([5])) })),
+      'SCHEMA_MISMATCH',
+      /^[^\n]*column 's' is Int32 in the data and Utf8 in the table/,
+    )
   })
 
   it('DeltaWriter partitions a new table by a dictionary-encoded column', async () => {
@@ -712,12 +1137,18 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
 /** The `int96_nested` fixture's rows as [id, l, m, s.at, s.xs] with ISO timestamps, by id. */
 export const int96NestedRows = (table) => {
   const iso = (v) => (v === null ? null : new Date(Number(v)).toISOString())
-  return table.toArray().map((r) => r.toJSON())
+  return table
+    .toArray()
+    .map((r) => r.toJSON())
     .map((r) => [Number(r.id), [...r.l].map(iso), [...r.m].map(([k, v]) => [k, iso(v)]), iso(r.s.at), [...r.s.xs].map(iso)])
     .sort((a, b) => a[0] - b[0])
 }
-const FAR = '9999-12-31T00:00:00.000Z', NEAR = '2022-01-01T00:00:00.000Z'
-export const INT96_NESTED = [[1, [FAR, NEAR], [['until', FAR]], FAR, [FAR]], [2, [null], [['from', NEAR]], NEAR, []]]
+const FAR = '9999-12-31T00:00:00.000Z',
+  NEAR = '2022-01-01T00:00:00.000Z'
+export const INT96_NESTED = [
+  [1, [FAR, NEAR], [['until', FAR]], FAR, [FAR]],
+  [2, [null], [['from', NEAR]], NEAR, []],
+]
 
 /** Rows in one writer's run (src/append.rs RUN_ROWS): a write of more is dealt to parallel writers. */
 export const RUN = 262_144
@@ -727,11 +1158,16 @@ export function big(from, n, bad = -1) {
   const batches = []
   for (let start = from; start < from + n; start += 65_536) {
     const id = Int32Array.from({ length: Math.min(65_536, from + n - start) }, (_, i) => (start + i === bad ? -1 : start + i))
-    batches.push(...new Table({
-      id: makeVector(id),
-      x: makeVector(Float64Array.from(id, (v) => v / 4)),
-      name: vectorFromArray(Array.from(id, (v) => `n${v}`), new Utf8()),
-    }).batches)
+    batches.push(
+      ...new Table({
+        id: makeVector(id),
+        x: makeVector(Float64Array.from(id, (v) => v / 4)),
+        name: vectorFromArray(
+          Array.from(id, (v) => `n${v}`),
+          new Utf8(),
+        ),
+      }).batches,
+    )
   }
   return new Table(batches)
 }
@@ -744,4 +1180,8 @@ export function idColumns(t) {
 }
 
 /** The Parquet files under a table folder (relative paths, sorted). */
-export const dataFiles = (dir) => fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.parquet')).sort()
+export const dataFiles = (dir) =>
+  fs
+    .readdirSync(dir, { recursive: true })
+    .filter((f) => f.endsWith('.parquet'))
+    .sort()

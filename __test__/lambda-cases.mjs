@@ -5,7 +5,6 @@ import { after, before, it } from 'node:test'
 import { startS3 } from './emulators.mjs'
 
 export function lambdaTests() {
-
   let s3
   let read
   let append
@@ -28,9 +27,18 @@ export function lambdaTests() {
     assert.equal(JSON.parse((await append({ rows: rows.slice(20), requestId: 'r1' })).body).version, 1)
     const retried = JSON.parse((await append({ rows: rows.slice(20), requestId: 'r1' })).body) // a retried invocation
     assert.deepEqual([retried.version, retried.numRows], [1, 0])
-    const res = await read({ filter: [['region', '=', 'eu'], ['amount', '>=', 10]], columns: ['id', 'amount'] })
+    const res = await read({
+      filter: [
+        ['region', '=', 'eu'],
+        ['amount', '>=', 10],
+      ],
+      columns: ['id', 'amount'],
+    })
     const body = JSON.parse(res.body)
-    assert.deepEqual(body.rows.map((r) => r.id).sort((a, b) => a - b), [9, 12, 15, 18, 21, 24, 27])
+    assert.deepEqual(
+      body.rows.map((r) => r.id).sort((a, b) => a - b),
+      [9, 12, 15, 18, 21, 24, 27],
+    )
     assert.deepEqual(Object.keys(body.rows[0]).sort(), ['amount', 'id'])
     assert.equal((await append({ rows: [] })).statusCode, 400)
     if (process.env.ZOOPIPE_VARIANT === 'slim') {

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { DateDay, Field, Int32, Table, Utf8, vectorFromArray } from 'apache-arrow'
-import { DeltaError, DeltaTable, readDelta, writeDelta } from '../index.mjs'
+import { DeltaTable, readDelta, writeDelta } from '../index.mjs'
 import { DV_TABLE, INT96_BIG_DATES, INT96_TABLE, engineTable, int96Rows, people, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const byId = (t) => rows(t).sort((a, b) => Number(a.id) - Number(b.id))
@@ -12,7 +12,8 @@ const samePython = async (uri) => assert.deepEqual(rows(pyRead(uri)), rows(await
 
 async function smallFiles(name, n = 8, opts = {}) {
   const uri = scratch(name)
-  for (let i = 0; i < n; i++) await writeDelta(uri, people([i * 2, i * 2 + 1], { part: i % 2 ? 'odd' : 'even' }), { partitionBy: ['part'], ...opts })
+  for (let i = 0; i < n; i++)
+    await writeDelta(uri, people([i * 2, i * 2 + 1], { part: i % 2 ? 'odd' : 'even' }), { partitionBy: ['part'], ...opts })
   return uri
 }
 
@@ -38,7 +39,11 @@ describe('maintenance', () => {
     await rejectsWith((await DeltaTable.open(uri)).loadVersion(1), 'VERSION_NOT_FOUND', /can no longer be read/)
     assert.equal((await readDelta(uri, { version: 5 })).numRows, (await readDelta(uri)).numRows)
     // The earliest version left is the checkpoint's: a time before its commit is not silently it.
-    await rejectsWith(readDelta(uri, { timestamp: '2000-01-01T00:00:00Z' }), 'VERSION_NOT_FOUND', /no version was committed at or before 2000/)
+    await rejectsWith(
+      readDelta(uri, { timestamp: '2000-01-01T00:00:00Z' }),
+      'VERSION_NOT_FOUND',
+      /no version was committed at or before 2000/,
+    )
     assert.equal((await DeltaTable.open(uri, { timestamp: new Date(Date.now() + 60_000) })).version, 5)
   })
 
@@ -54,7 +59,10 @@ describe('maintenance', () => {
     const files = await dt.files()
     assert.equal(files.length, 2)
     // delta-rs gives these as JSON text; they are objects here.
-    assert.deepEqual([m.filesAdded.totalFiles, m.filesAdded.totalSize, m.filesRemoved.totalFiles], [2, files.reduce((n, f) => n + f.size, 0), 8])
+    assert.deepEqual(
+      [m.filesAdded.totalFiles, m.filesAdded.totalSize, m.filesRemoved.totalFiles],
+      [2, files.reduce((n, f) => n + f.size, 0), 8],
+    )
     assert.equal((await dt.history(1))[0].by, 'test')
     assert.deepEqual(byId(await readDelta(uri)), before)
     const onlyOdd = await smallFiles('compact-filter')
@@ -74,11 +82,21 @@ describe('maintenance', () => {
     const uri = scratch('compact-values')
     const days = [null, '2024-01-01', '2024-01-02']
     for (let k = 0; k < 3; k++) {
-      await writeDelta(uri, new Table({
-        id: vectorFromArray([0, 1, 2].map((n) => k * 3 + n), new Int32()),
-        n: vectorFromArray([0n, 1n, 2n]),
-        day: vectorFromArray(days.map((d) => (d ? new Date(d) : null)), new DateDay()),
-      }), { partitionBy: ['day', 'n'] })
+      await writeDelta(
+        uri,
+        new Table({
+          id: vectorFromArray(
+            [0, 1, 2].map((n) => k * 3 + n),
+            new Int32(),
+          ),
+          n: vectorFromArray([0n, 1n, 2n]),
+          day: vectorFromArray(
+            days.map((d) => (d ? new Date(d) : null)),
+            new DateDay(),
+          ),
+        }),
+        { partitionBy: ['day', 'n'] },
+      )
     }
     const before = byId(await readDelta(uri))
     const compacted = async (filter) => {
@@ -87,7 +105,13 @@ describe('maintenance', () => {
       return m.numFilesRemoved
     }
     assert.equal(await compacted([['day', '=', new Date('2024-01-01')]]), 3)
-    assert.equal(await compacted([['day', '>=', Date.UTC(2024, 0, 2)], ['n', '=', 2n]]), 3)
+    assert.equal(
+      await compacted([
+        ['day', '>=', Date.UTC(2024, 0, 2)],
+        ['n', '=', 2n],
+      ]),
+      3,
+    )
     assert.equal(await compacted([['day', '=', null]]), 3)
     assert.equal(await compacted([['n', 'not in', [5n, null]]]), 0) // all three partitions are one file now
     const files = await (await DeltaTable.open(uri)).files()
@@ -98,7 +122,8 @@ describe('maintenance', () => {
       [[['nope', '=', 1]], /unknown column 'nope'/],
       [[['n', 'in', [1n, null]]], /cannot match null inside 'in'/],
       [[['day', '=', 1.5]], /epoch milliseconds/],
-    ]) await rejectsWith((await DeltaTable.open(uri)).optimize.compact({ filter }), 'INVALID_ARGUMENT', re)
+    ])
+      await rejectsWith((await DeltaTable.open(uri)).optimize.compact({ filter }), 'INVALID_ARGUMENT', re)
     await samePython(uri)
   })
 
@@ -110,7 +135,10 @@ describe('maintenance', () => {
     await rejectsWith(dt.vacuum({ retentionHours: 0 }), 'INVALID_ARGUMENT', /retention/i)
     const kept = await dt.vacuum() // default 7-day retention: the removed file is too recent to go
     assert.deepEqual(kept.filesDeleted, [])
-    assert.deepEqual(byId(await readDelta(uri, { version: 0 })).map((r) => r.id), ['1', '2'])
+    assert.deepEqual(
+      byId(await readDelta(uri, { version: 0 })).map((r) => r.id),
+      ['1', '2'],
+    )
     const dry = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false, dryRun: true })
     assert.equal(dry.dryRun, true)
     assert.equal(dry.filesDeleted.length, 1)
@@ -118,7 +146,10 @@ describe('maintenance', () => {
     const real = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false })
     assert.deepEqual(real.filesDeleted, dry.filesDeleted)
     assert.ok(!fs.existsSync(path.join(uri, real.filesDeleted[0].replace(/^.*\//, ''))))
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['3'])
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => r.id),
+      ['3'],
+    )
     // The version before the overwrite lost its file: the error says what usually did that.
     await rejectsWith(readDelta(uri, { version: 0 }), 'STORAGE', /not found.*a data file of this version is gone: removed by vacuum/)
     await samePython(uri)
@@ -133,7 +164,10 @@ describe('maintenance', () => {
     const m = await dt.restore(1)
     assert.equal(dt.version, 3)
     assert.equal(m.numRestoredFile, 2)
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['1', '2'])
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => r.id),
+      ['1', '2'],
+    )
     // commit N gets the mtime 2024-01-(N+1): restoring to a time picks the version committed by then
     for (const v of [0, 1, 2, 3]) {
       const t = new Date(Date.UTC(2024, 0, 1 + v)).getTime() / 1000
@@ -141,7 +175,10 @@ describe('maintenance', () => {
     }
     await dt.restore('2024-01-03T12:00:00Z') // version 2
     assert.equal(dt.version, 4)
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['9'])
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => r.id),
+      ['9'],
+    )
     await rejectsWith(dt.restore(99), 'VERSION_NOT_FOUND', /version 99 does not exist \(latest version is 4\)/)
     await rejectsWith(dt.restore('2023-06-01T00:00:00Z'), 'VERSION_NOT_FOUND', /no version was committed at or before 2023/)
     assert.equal((await DeltaTable.open(uri)).version, 4)
@@ -152,14 +189,23 @@ describe('maintenance', () => {
 describe('DML', () => {
   it('delete and update by predicate; bad predicates are INVALID_ARGUMENT', async () => {
     const uri = scratch('dml')
-    await writeDelta(uri, people([1, 2, 3, 4]).map((p) => ({ ...p, score: Number(p.id) * 1.5 })))
+    await writeDelta(
+      uri,
+      people([1, 2, 3, 4]).map((p) => ({ ...p, score: Number(p.id) * 1.5 })),
+    )
     const dt = await DeltaTable.open(uri)
     const d = await dt.delete('id >= 3')
     assert.equal(d.numDeletedRows, 2)
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['1', '2'])
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => r.id),
+      ['1', '2'],
+    )
     const u = await dt.update({ set: { score: 'score * 10', name: "concat(name, '!')" }, predicate: 'id = 2' })
     assert.equal(u.numUpdatedRows, 1)
-    assert.deepEqual(byId(await readDelta(uri)), [{ id: '1', name: 'n1', score: 1.5 }, { id: '2', name: 'n2!', score: '30' }])
+    assert.deepEqual(byId(await readDelta(uri)), [
+      { id: '1', name: 'n1', score: 1.5 },
+      { id: '2', name: 'n2!', score: '30' },
+    ])
     const before = dt.version
     await rejectsWith(dt.delete('id >>> 3'), 'INVALID_ARGUMENT')
     await rejectsWith(dt.delete('nope = 1'), 'INVALID_ARGUMENT')
@@ -178,8 +224,14 @@ describe('DML', () => {
     await writeDelta(uri, people([1, 2, 3], { part: 'a' }), { partitionBy: ['part'] })
     const dt = await DeltaTable.open(uri)
     const m = await dt
-      .merge([{ id: 2, name: 'two', part: 'a', gone: false }, { id: 3, name: 'x', part: 'a', gone: true }, { id: 4, name: 'four', part: 'b', gone: false }],
-        { predicate: 'target.id = source.id', sourceAlias: 'source', targetAlias: 'target' })
+      .merge(
+        [
+          { id: 2, name: 'two', part: 'a', gone: false },
+          { id: 3, name: 'x', part: 'a', gone: true },
+          { id: 4, name: 'four', part: 'b', gone: false },
+        ],
+        { predicate: 'target.id = source.id', sourceAlias: 'source', targetAlias: 'target' },
+      )
       .whenMatchedDelete({ predicate: 'source.gone' })
       .whenMatchedUpdate({ updates: { name: 'source.name' } })
       .whenNotMatchedInsert({ values: { id: 'source.id', name: 'source.name', part: 'source.part' } })
@@ -189,10 +241,18 @@ describe('DML', () => {
     assert.equal(m.numTargetRowsInserted, 1)
     assert.equal(m.numTargetRowsDeleted, 1)
     assert.deepEqual(byId(await readDelta(uri)), [
-      { id: '1', name: 'untouched', part: 'a' }, { id: '2', name: 'two', part: 'a' }, { id: '4', name: 'four', part: 'b' },
+      { id: '1', name: 'untouched', part: 'a' },
+      { id: '2', name: 'two', part: 'a' },
+      { id: '4', name: 'four', part: 'b' },
     ])
     await samePython(uri)
-    await rejectsWith(dt.merge([{ id: 1 }], { predicate: 'target.nope = source.id' }).whenMatchedDelete().execute(), 'INVALID_ARGUMENT')
+    await rejectsWith(
+      dt
+        .merge([{ id: 1 }], { predicate: 'target.nope = source.id' })
+        .whenMatchedDelete()
+        .execute(),
+      'INVALID_ARGUMENT',
+    )
   })
 
   it('DML on a handle behind the table (time travel, another writer since) is COMMIT_CONFLICT saying how far behind; nothing is committed', async () => {
@@ -206,7 +266,10 @@ describe('DML', () => {
     assert.equal((await DeltaTable.open(uri)).version, 1)
     await old.loadVersion(1)
     await old.delete('id > 2')
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['1', '2'])
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => r.id),
+      ['1', '2'],
+    )
   })
 
   it('merge: a clause setting a column the table lacks, no clause, or two source rows for one target row are refused; an empty source merges nothing', async () => {
@@ -215,34 +278,95 @@ describe('DML', () => {
     const dt = await DeltaTable.open(uri)
     const on = { predicate: 'target.id = source.id' }
     // delta-rs skipped the unknown column without a word: "updated", nothing changed
-    await rejectsWith(dt.merge(people([1]), on).whenMatchedUpdate({ set: { nmae: 'source.name' } }).execute(), 'INVALID_ARGUMENT', /whenMatchedUpdate: the table has no column 'nmae'/)
+    await rejectsWith(
+      dt
+        .merge(people([1]), on)
+        .whenMatchedUpdate({ set: { nmae: 'source.name' } })
+        .execute(),
+      'INVALID_ARGUMENT',
+      /whenMatchedUpdate: the table has no column 'nmae'/,
+    )
     await rejectsWith(dt.merge(people([1]), on).execute(), 'INVALID_ARGUMENT', /at least one when/)
-    await rejectsWith(dt.merge([...people([1]), ...people([1])], on).whenMatchedUpdateAll().execute(), 'INVALID_DATA', /multiple source rows/)
+    await rejectsWith(
+      dt
+        .merge([...people([1]), ...people([1])], on)
+        .whenMatchedUpdateAll()
+        .execute(),
+      'INVALID_DATA',
+      /multiple source rows/,
+    )
     assert.equal((await DeltaTable.open(uri)).version, 0)
     // target.-qualified names are the table's columns
-    await dt.merge([{ id: 1, name: 'one' }], on).whenMatchedUpdate({ set: { 'target.name': 'source.name' } }).execute()
+    await dt
+      .merge([{ id: 1, name: 'one' }], on)
+      .whenMatchedUpdate({ set: { 'target.name': 'source.name' } })
+      .execute()
     // an empty source: nothing matches, so nothing is updated and every target row is unmatched by source
     await dt.merge([], on).whenMatchedUpdateAll().execute()
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.name), ['one', 'n2'])
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => r.name),
+      ['one', 'n2'],
+    )
     await dt.merge([], on).whenNotMatchedBySourceDelete({ predicate: 'target.id = 2' }).execute()
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['1'])
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => r.id),
+      ['1'],
+    )
   })
 
   it('merge: whenMatchedUpdateAll / whenNotMatchedInsertAll take every source column by name (quoted names too)', async () => {
     const uri = scratch('merge-all')
-    await writeDelta(uri, [{ id: 1, 'b c': 'a', n: 1.5 }, { id: 2, 'b c': 'b', n: 2.5 }])
+    await writeDelta(uri, [
+      { id: 1, 'b c': 'a', n: 1.5 },
+      { id: 2, 'b c': 'b', n: 2.5 },
+    ])
     const dt = await DeltaTable.open(uri)
-    await dt.merge([{ id: 2, 'b c': 'z', n: 9 }, { id: 3, 'b c': 'new', n: 3 }], { predicate: 'target.id = source.id' })
-      .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()
+    await dt
+      .merge(
+        [
+          { id: 2, 'b c': 'z', n: 9 },
+          { id: 3, 'b c': 'new', n: 3 },
+        ],
+        { predicate: 'target.id = source.id' },
+      )
+      .whenMatchedUpdateAll()
+      .whenNotMatchedInsertAll()
+      .execute()
     const all = async () => byId(await readDelta(uri)).map((r) => [r.id, r['b c'], r.n])
-    assert.deepEqual(await all(), [['1', 'a', 1.5], ['2', 'z', '9'], ['3', 'new', '3']]) // rows() shows whole numbers as text
+    assert.deepEqual(await all(), [
+      ['1', 'a', 1.5],
+      ['2', 'z', '9'],
+      ['3', 'new', '3'],
+    ]) // rows() shows whole numbers as text
     // A source without some columns: updates leave them, inserts make them null; clause predicates apply.
-    await dt.merge([{ id: 1, n: 7 }, { id: 3, n: 1 }, { id: 4, n: 4 }], { predicate: 't.id = s.id', sourceAlias: 's', targetAlias: 't' })
-      .whenMatchedUpdateAll({ predicate: 's.n > 5' }).whenNotMatchedInsertAll().execute()
-    assert.deepEqual(await all(), [['1', 'a', '7'], ['2', 'z', '9'], ['3', 'new', '3'], ['4', null, '4']])
+    await dt
+      .merge(
+        [
+          { id: 1, n: 7 },
+          { id: 3, n: 1 },
+          { id: 4, n: 4 },
+        ],
+        { predicate: 't.id = s.id', sourceAlias: 's', targetAlias: 't' },
+      )
+      .whenMatchedUpdateAll({ predicate: 's.n > 5' })
+      .whenNotMatchedInsertAll()
+      .execute()
+    assert.deepEqual(await all(), [
+      ['1', 'a', '7'],
+      ['2', 'z', '9'],
+      ['3', 'new', '3'],
+      ['4', null, '4'],
+    ])
     await samePython(uri)
     const before = dt.version
-    await rejectsWith(dt.merge([{ id: 1, zz: 7 }], { predicate: 'target.id = source.id' }).whenMatchedUpdateAll().execute(), 'SCHEMA_MISMATCH', /no column 'zz'/)
+    await rejectsWith(
+      dt
+        .merge([{ id: 1, zz: 7 }], { predicate: 'target.id = source.id' })
+        .whenMatchedUpdateAll()
+        .execute(),
+      'SCHEMA_MISMATCH',
+      /no column 'zz'/,
+    )
     assert.equal((await DeltaTable.open(uri)).version, before)
   })
 
@@ -250,16 +374,26 @@ describe('DML', () => {
     const uri = scratch('merge-types')
     const big = 9007199254740993n // 2^53 + 1
     const at = new Date('2024-03-04T05:06:07.089Z')
-    await writeDelta(uri, [{ id: big, at, bin: Buffer.from('a') }, { id: 1n, at, bin: null }])
+    await writeDelta(uri, [
+      { id: big, at, bin: Buffer.from('a') },
+      { id: 1n, at, bin: null },
+    ])
     const dt = await DeltaTable.open(uri)
-    const source = [{ id: big, at: new Date(at.getTime() + 1), bin: Buffer.from('b') }, { id: 1n, at, bin: Buffer.from('c') }, { id: big + 2n, at, bin: null }]
-    await dt.merge(source, { predicate: 'target.id = source.id' })
+    const source = [
+      { id: big, at: new Date(at.getTime() + 1), bin: Buffer.from('b') },
+      { id: 1n, at, bin: Buffer.from('c') },
+      { id: big + 2n, at, bin: null },
+    ]
+    await dt
+      .merge(source, { predicate: 'target.id = source.id' })
       .whenMatchedUpdate({ updates: { bin: 'source.bin', at: 'source.at' } })
       .whenNotMatchedInsert({ values: { id: 'source.id', at: 'source.at', bin: 'source.bin' } })
       .execute()
     const ms = at.getTime()
     assert.deepEqual(byId(await readDelta(uri)), [
-      { at: String(ms), bin: '63', id: '1' }, { at: String(ms + 1), bin: '62', id: String(big) }, { at: String(ms), bin: null, id: String(big + 2n) },
+      { at: String(ms), bin: '63', id: '1' },
+      { at: String(ms + 1), bin: '62', id: String(big) },
+      { at: String(ms), bin: null, id: String(big + 2n) },
     ])
     await samePython(uri)
   })
@@ -269,29 +403,46 @@ describe('DML', () => {
     await writeDelta(uri, people([1, 2], { part: 'a' }), { partitionBy: ['part'] })
     const dt = await DeltaTable.open(uri)
     const [merge, append] = await Promise.allSettled([
-      dt.merge([{ id: 1, name: 'merged', part: 'a' }], { predicate: 'target.id = source.id' })
-        .whenMatchedUpdate({ updates: { name: 'source.name' } }).execute(),
+      dt
+        .merge([{ id: 1, name: 'merged', part: 'a' }], { predicate: 'target.id = source.id' })
+        .whenMatchedUpdate({ updates: { name: 'source.name' } })
+        .execute(),
       writeDelta(uri, people([10], { part: 'b' })),
     ])
     // Each either commits or fails with COMMIT_CONFLICT and leaves no trace.
     for (const r of [merge, append]) if (r.status === 'rejected') assert.equal(r.reason.code, 'COMMIT_CONFLICT', r.reason.message)
     assert.ok(merge.status === 'fulfilled' || append.status === 'fulfilled', 'one of them commits')
-    const want = [['1', merge.status === 'fulfilled' ? 'merged' : 'n1'], ['2', 'n2']]
+    const want = [
+      ['1', merge.status === 'fulfilled' ? 'merged' : 'n1'],
+      ['2', 'n2'],
+    ]
     if (append.status === 'fulfilled') want.push(['10', 'n10'])
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => [r.id, r.name]), want)
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => [r.id, r.name]),
+      want,
+    )
     const versions = (merge.status === 'fulfilled') + (append.status === 'fulfilled')
     assert.equal((await DeltaTable.open(uri)).version, versions)
   })
 
   it('on a table with deletion vectors, DML, optimize and appends never bring deleted rows back', async () => {
     // Each operation rewrites or keeps the file whose deletion vector hides 0 and 9 (helpers: DV_TABLE).
-    const values = async (uri) => rows(await readDelta(uri)).map((r) => Number(r.value)).sort((a, b) => a - b)
+    const values = async (uri) =>
+      rows(await readDelta(uri))
+        .map((r) => Number(r.value))
+        .sort((a, b) => a - b)
     const cases = [
       [(dt) => dt.delete('value = 3'), [1, 2, 4, 5, 6, 7, 8]],
       [(dt) => dt.update({ set: { value: 'value + 10' }, predicate: 'value >= 7' }), [1, 2, 3, 4, 5, 6, 17, 18]],
-      [(dt) => dt.merge([{ value: 5 }, { value: 9 }], { predicate: 't.value = s.value', sourceAlias: 's', targetAlias: 't' })
-        .whenMatchedUpdate({ updates: { value: 's.value + 100' } })
-        .whenNotMatchedInsert({ values: { value: 's.value' } }).execute(), [1, 2, 3, 4, 6, 7, 8, 9, 105]],
+      [
+        (dt) =>
+          dt
+            .merge([{ value: 5 }, { value: 9 }], { predicate: 't.value = s.value', sourceAlias: 's', targetAlias: 't' })
+            .whenMatchedUpdate({ updates: { value: 's.value + 100' } })
+            .whenNotMatchedInsert({ values: { value: 's.value' } })
+            .execute(),
+        [1, 2, 3, 4, 6, 7, 8, 9, 105],
+      ],
       [(dt) => dt.optimize.zOrder(['value']), [1, 2, 3, 4, 5, 6, 7, 8]],
       [(dt) => writeDelta(dt.uri, [{ value: 42 }], { mode: 'append' }), [1, 2, 3, 4, 5, 6, 7, 8, 42]],
     ]
@@ -309,18 +460,49 @@ describe('DML', () => {
     // Read as nanoseconds, 9999-12-31 wraps to 1816; a rewrite would then store 1816 for good.
     const big = (n) => INT96_BIG_DATES[n]
     const cases = [
-      [(dt) => dt.update({ set: { SOME_VALUE: 'SOME_VALUE + 10' }, predicate: 'SOME_VALUE = 1' }), [[2, big(2)], [11, big(1)]]],
+      [
+        (dt) => dt.update({ set: { SOME_VALUE: 'SOME_VALUE + 10' }, predicate: 'SOME_VALUE = 1' }),
+        [
+          [2, big(2)],
+          [11, big(1)],
+        ],
+      ],
       [(dt) => dt.delete('SOME_VALUE = 2'), [[1, big(1)]]],
-      [(dt) => dt.merge([{ SOME_VALUE: 2 }], { predicate: 't.SOME_VALUE = s.SOME_VALUE', sourceAlias: 's', targetAlias: 't' })
-        .whenMatchedUpdate({ updates: { SOME_VALUE: '20' } }).execute(), [[1, big(1)], [20, big(2)]]],
-      [(dt) => dt.optimize.compact(), [[1, big(1)], [2, big(2)]]],
-      [(dt) => dt.optimize.zOrder(['SOME_VALUE']), [[1, big(1)], [2, big(2)]]],
+      [
+        (dt) =>
+          dt
+            .merge([{ SOME_VALUE: 2 }], { predicate: 't.SOME_VALUE = s.SOME_VALUE', sourceAlias: 's', targetAlias: 't' })
+            .whenMatchedUpdate({ updates: { SOME_VALUE: '20' } })
+            .execute(),
+        [
+          [1, big(1)],
+          [20, big(2)],
+        ],
+      ],
+      [
+        (dt) => dt.optimize.compact(),
+        [
+          [1, big(1)],
+          [2, big(2)],
+        ],
+      ],
+      [
+        (dt) => dt.optimize.zOrder(['SOME_VALUE']),
+        [
+          [1, big(1)],
+          [2, big(2)],
+        ],
+      ],
     ]
     for (const [op, want] of cases) {
       const uri = engineTable(INT96_TABLE)
       await op(await DeltaTable.open(uri))
       assert.equal((await DeltaTable.open(uri)).version, 1, String(op))
-      assert.deepEqual(int96Rows(await readDelta(uri)).map(([v, d]) => [v, d]), want, String(op))
+      assert.deepEqual(
+        int96Rows(await readDelta(uri)).map(([v, d]) => [v, d]),
+        want,
+        String(op),
+      )
     }
   })
 })
@@ -337,10 +519,13 @@ describe('change data feed and alterTable', () => {
     const summary = changes.map((c) => `${c._commit_version}:${c._change_type}:${c.id}`).sort()
     assert.deepEqual(summary, ['0:insert:1', '0:insert:2', '0:insert:3', '1:update_postimage:1', '1:update_preimage:1', '2:delete:3'])
     assert.ok(changes.every((c) => c._commit_timestamp !== null))
-    const after = async () => { for await (const b of dt.loadCdf({ startingTimestamp: new Date(Date.now() + 86_400_000) })) b }
+    const after = async () => {
+      for await (const _b of dt.loadCdf({ startingTimestamp: new Date(Date.now() + 86_400_000) })) _b
+    }
     await rejectsWith(after(), 'VERSION_NOT_FOUND', /greater than latest commit timestamp/)
     const fromV1 = []
-    for await (const b of dt.loadCdf({ startingVersion: 1, endingVersion: 1, columns: ['id', '_change_type'] })) fromV1.push(...rows(new (await import('apache-arrow')).Table(b)))
+    for await (const b of dt.loadCdf({ startingVersion: 1, endingVersion: 1, columns: ['id', '_change_type'] }))
+      fromV1.push(...rows(new (await import('apache-arrow')).Table(b)))
     assert.deepEqual(fromV1.map((c) => c._change_type).sort(), ['update_postimage', 'update_preimage'])
     assert.deepEqual(Object.keys(fromV1[0]).sort(), ['_change_type', 'id'])
   })
@@ -354,15 +539,35 @@ describe('change data feed and alterTable', () => {
     await rejectsWith(dt.delete('id = 1; DROP TABLE t'), 'INVALID_ARGUMENT', /goes on with ';' at line 1, column 7/)
     await rejectsWith(dt.update({ set: { name: "'x'" }, predicate: 'id IN (1, 2) 3' }), 'INVALID_ARGUMENT', partial)
     await rejectsWith(dt.update({ set: { name: "'x' || name junk" } }), 'INVALID_ARGUMENT', /update value for 'name'/)
-    await rejectsWith(dt.merge(people([1]), { predicate: 'target.id = source.id junk', sourceAlias: 'source', targetAlias: 'target' }).whenMatchedUpdateAll().execute(), 'INVALID_ARGUMENT', /merge predicate/)
-    await rejectsWith(dt.merge(people([1]), { predicate: 'target.id = source.id', sourceAlias: 'source', targetAlias: 'target' }).whenMatchedDelete({ predicate: 'source.id > 0 x' }).execute(), 'INVALID_ARGUMENT', partial)
+    await rejectsWith(
+      dt
+        .merge(people([1]), { predicate: 'target.id = source.id junk', sourceAlias: 'source', targetAlias: 'target' })
+        .whenMatchedUpdateAll()
+        .execute(),
+      'INVALID_ARGUMENT',
+      /merge predicate/,
+    )
+    await rejectsWith(
+      dt
+        .merge(people([1]), { predicate: 'target.id = source.id', sourceAlias: 'source', targetAlias: 'target' })
+        .whenMatchedDelete({ predicate: 'source.id > 0 x' })
+        .execute(),
+      'INVALID_ARGUMENT',
+      partial,
+    )
     await rejectsWith(dt.alterTable.addConstraint({ c: 'id > 0 junk' }), 'INVALID_ARGUMENT', /constraint 'c'/)
     await rejectsWith(writeDelta(uri, people([1]), { mode: 'overwrite', predicate: 'id = 1; x' }), 'INVALID_ARGUMENT', partial)
     assert.equal((await DeltaTable.open(uri)).version, 0)
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['1', '2', '3'])
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => r.id),
+      ['1', '2', '3'],
+    )
     // Comments are not more text.
     await dt.delete('id = 1 -- the first one')
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['2', '3'])
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => r.id),
+      ['2', '3'],
+    )
   })
 
   it('setProperties, addConstraint (enforced on writes) and addColumns', async () => {
@@ -375,7 +580,11 @@ describe('change data feed and alterTable', () => {
     assert.equal(dt.metadata().configuration['delta.constraints.id_positive'], 'id > 0')
     await rejectsWith(writeDelta(uri, people([-5])), 'INVALID_DATA')
     const version = dt.version
-    await rejectsWith(dt.alterTable.addColumns([{ name: 'age', type: 'integer', nullable: true }]), 'INVALID_ARGUMENT', /field 0 is not an apache-arrow Field/)
+    await rejectsWith(
+      dt.alterTable.addColumns([{ name: 'age', type: 'integer', nullable: true }]),
+      'INVALID_ARGUMENT',
+      /field 0 is not an apache-arrow Field/,
+    )
     await rejectsWith(dt.alterTable.addColumns([]), 'INVALID_ARGUMENT')
     await rejectsWith(dt.alterTable.addConstraint({ a: 'id > 0', b: 'id < 9' }), 'INVALID_ARGUMENT', /one constraint/)
     // delta-rs committed these: a version that changed nothing, and a column no file has a value
@@ -384,17 +593,39 @@ describe('change data feed and alterTable', () => {
     await rejectsWith(dt.alterTable.addColumns([new Field('age', new Int32(), false)]), 'INVALID_ARGUMENT', /'age' must be nullable/)
     // delta-rs stored these: a value the kernel then ignores (the 30-day default applied), a
     // key it refuses only as INTERNAL.
-    await rejectsWith(dt.alterTable.setProperties({ 'delta.logRetentionDuration': 'forever' }), 'INVALID_ARGUMENT', /'delta.logRetentionDuration' cannot be 'forever'/)
+    await rejectsWith(
+      dt.alterTable.setProperties({ 'delta.logRetentionDuration': 'forever' }),
+      'INVALID_ARGUMENT',
+      /'delta.logRetentionDuration' cannot be 'forever'/,
+    )
     await rejectsWith(dt.alterTable.setProperties({ 'delta.appendOnly': 'maybe' }), 'INVALID_ARGUMENT', /cannot be 'maybe'/)
-    await rejectsWith(dt.alterTable.setProperties({ 'delta.appendOnlyy': 'true' }), 'INVALID_ARGUMENT', /unknown table property 'delta.appendOnlyy'/)
-    await rejectsWith(writeDelta(scratch('alter-bad-conf'), people([1]), { configuration: { 'delta.checkpointInterval': '0' } }), 'INVALID_ARGUMENT', /cannot be '0'/)
+    await rejectsWith(
+      dt.alterTable.setProperties({ 'delta.appendOnlyy': 'true' }),
+      'INVALID_ARGUMENT',
+      /unknown table property 'delta.appendOnlyy'/,
+    )
+    await rejectsWith(
+      writeDelta(scratch('alter-bad-conf'), people([1]), { configuration: { 'delta.checkpointInterval': '0' } }),
+      'INVALID_ARGUMENT',
+      /cannot be '0'/,
+    )
     assert.ok(!fs.existsSync(scratch('alter-bad-conf')))
     assert.equal((await DeltaTable.open(uri)).version, version)
     assert.equal(dt.metadata().configuration['delta.logRetentionDuration'], 'interval 60 days')
     await dt.alterTable.addColumns([new Field('age', new Int32(), true), new Field('city', new Utf8(), true)])
-    assert.deepEqual(dt.schema().fields.map((f) => f.name), ['id', 'name', 'age', 'city'])
+    assert.deepEqual(
+      dt.schema().fields.map((f) => f.name),
+      ['id', 'name', 'age', 'city'],
+    )
     await writeDelta(uri, [{ id: 3, name: 'c', age: 30, city: 'Oslo' }])
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => [r.id, r.age, r.city]), [['1', null, null], ['2', null, null], ['3', '30', 'Oslo']])
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => [r.id, r.age, r.city]),
+      [
+        ['1', null, null],
+        ['2', null, null],
+        ['3', '30', 'Oslo'],
+      ],
+    )
     await samePython(uri)
   })
 
@@ -403,7 +634,11 @@ describe('change data feed and alterTable', () => {
     await writeDelta(uri, people([1]))
     const dt = await DeltaTable.open(uri)
     await dt.alterTable.addConstraint({ id_positive: 'id > 0' })
-    await rejectsWith(dt.alterTable.addConstraint({ id_positive: 'id > 1' }), 'INVALID_ARGUMENT', /already exists with a different expression/)
+    await rejectsWith(
+      dt.alterTable.addConstraint({ id_positive: 'id > 1' }),
+      'INVALID_ARGUMENT',
+      /already exists with a different expression/,
+    )
     await rejectsWith(writeDelta(uri, people([-1])), 'INVALID_DATA')
     await rejectsWith(dt.alterTable.dropConstraint('nope'), 'INVALID_ARGUMENT', /no constraint 'nope' \(constraints: id_positive\)/)
     const before = dt.version
@@ -415,7 +650,10 @@ describe('change data feed and alterTable', () => {
     const [last] = await dt.history(1)
     assert.equal(last.operation, 'DROP CONSTRAINT')
     await writeDelta(uri, people([-1]))
-    assert.deepEqual(byId(await readDelta(uri)).map((r) => r.id), ['-1', '1'])
+    assert.deepEqual(
+      byId(await readDelta(uri)).map((r) => r.id),
+      ['-1', '1'],
+    )
     await samePython(uri)
   })
 })

@@ -8,8 +8,17 @@ import { before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Field, Float64, Int64, Schema, Utf8, tableFromArrays } from 'apache-arrow'
 import {
-  CsvInputAdapter, DeltaError, DeltaInputAdapter, DeltaOutputAdapter, DeltaTable, DeltaWriter, JsonLinesInputAdapter,
-  ParquetInputAdapter, Pipe, readDelta, writeDelta,
+  CsvInputAdapter,
+  DeltaError,
+  DeltaInputAdapter,
+  DeltaOutputAdapter,
+  DeltaTable,
+  DeltaWriter,
+  JsonLinesInputAdapter,
+  ParquetInputAdapter,
+  Pipe,
+  readDelta,
+  writeDelta,
 } from '../index.mjs'
 import { fixture, rejectsWith, rows, scratch } from './helpers.mjs'
 
@@ -26,9 +35,14 @@ describe('CsvInputAdapter', () => {
   it('quoted fields, embedded quotes and delimiters, a BOM, null markers', async () => {
     const p = file('q.csv', '\ufeffid,name,amount\n1,"a, quoted",1.5\n2,b,NA\n3,"say ""hi""",3\n')
     const t = await new CsvInputAdapter(p, { nullValues: ['NA'] }).readAll()
-    assert.deepEqual(t.schema.fields.map((f) => f.name), ['id', 'name', 'amount'])
+    assert.deepEqual(
+      t.schema.fields.map((f) => f.name),
+      ['id', 'name', 'amount'],
+    )
     assert.deepEqual(rows(t, { sort: false }), [
-      { id: '1', name: 'a, quoted', amount: 1.5 }, { id: '2', name: 'b', amount: null }, { id: '3', name: 'say "hi"', amount: '3' },
+      { id: '1', name: 'a, quoted', amount: 1.5 },
+      { id: '2', name: 'b', amount: null },
+      { id: '3', name: 'say "hi"', amount: '3' },
     ])
   })
 
@@ -36,7 +50,10 @@ describe('CsvInputAdapter', () => {
     const p = file('semi.csv', "1;'x;y'\n2;'multi\nline'\n")
     const schema = new Schema([new Field('n', new Int64()), new Field('s', new Utf8())])
     const t = await new CsvInputAdapter(p, { delimiter: ';', quote: "'", header: false, schema, newlinesInValues: true }).readAll()
-    assert.deepEqual(rows(t, { sort: false }), [{ n: '1', s: 'x;y' }, { n: '2', s: 'multi\nline' }])
+    assert.deepEqual(rows(t, { sort: false }), [
+      { n: '1', s: 'x;y' },
+      { n: '2', s: 'multi\nline' },
+    ])
   })
 
   it('a directory and a glob of files', async () => {
@@ -55,7 +72,10 @@ describe('CsvInputAdapter', () => {
     const empty = await new CsvInputAdapter(file('empty.csv', ''), { schema }).readAll()
     assert.equal(empty.numRows, 0)
     await assert.rejects(new CsvInputAdapter(scratch('missing.csv')).readAll(), DeltaError)
-    assert.throws(() => new CsvInputAdapter('x.csv', { delimiter: ';;' }), (e) => e.code === 'INVALID_ARGUMENT')
+    assert.throws(
+      () => new CsvInputAdapter('x.csv', { delimiter: ';;' }),
+      (e) => e.code === 'INVALID_ARGUMENT',
+    )
   })
 })
 
@@ -64,11 +84,23 @@ describe('JsonLinesInputAdapter and ParquetInputAdapter', () => {
     const p = file('e.ndjson', '{"id":1,"user":"a","tags":["x"]}\n{"id":2,"user":"b","score":2.5}\n')
     const t = await new JsonLinesInputAdapter(p).readAll()
     assert.equal(t.numRows, 2)
-    assert.deepEqual(rows(t, { sort: false }).map((r) => [r.id, r.user, r.score]), [['1', 'a', null], ['2', 'b', 2.5]])
+    assert.deepEqual(
+      rows(t, { sort: false }).map((r) => [r.id, r.user, r.score]),
+      [
+        ['1', 'a', null],
+        ['2', 'b', 2.5],
+      ],
+    )
     const schema = new Schema([new Field('id', new Int64(), true), new Field('score', new Float64(), true)])
     const typed = await new JsonLinesInputAdapter(p, { schema }).readAll()
-    assert.deepEqual(typed.schema.fields.map((f) => f.name), ['id', 'score'])
-    assert.deepEqual(rows(typed, { sort: false }), [{ id: '1', score: null }, { id: '2', score: 2.5 }])
+    assert.deepEqual(
+      typed.schema.fields.map((f) => f.name),
+      ['id', 'score'],
+    )
+    assert.deepEqual(rows(typed, { sort: false }), [
+      { id: '1', score: null },
+      { id: '2', score: 2.5 },
+    ])
     await rejectsWith(new JsonLinesInputAdapter(file('bad.ndjson', '{"id":1}\n{nope\n')).readAll(), 'INVALID_DATA')
   })
 
@@ -78,7 +110,10 @@ describe('JsonLinesInputAdapter and ParquetInputAdapter', () => {
     assert.equal((await new ParquetInputAdapter(path.join(dir, one)).readAll()).numRows, 25000)
     const all = await new ParquetInputAdapter(dir, { fileExtension: '.parquet', columns: ['id'] }).readAll()
     assert.equal(all.numRows, 200000)
-    assert.deepEqual(all.schema.fields.map((f) => f.name), ['id'])
+    assert.deepEqual(
+      all.schema.fields.map((f) => f.name),
+      ['id'],
+    )
     assert.equal((await new ParquetInputAdapter(path.join(dir, '*.parquet')).readAll()).numRows, 200000)
   })
 })
@@ -91,7 +126,8 @@ describe('Pipe', () => {
     let kept = 0
     const report = await new Pipe({
       input: new DeltaInputAdapter(fixture('many_files'), { batchSize: 10000 }),
-      transform: (batch) => { // drops every other batch
+      transform: (batch) => {
+        // drops every other batch
         if (seen++ % 2) return null
         kept += batch.numRows
         return batch
@@ -132,7 +168,10 @@ describe('Pipe', () => {
     const seen = []
     await new Pipe({
       input,
-      transform: (batch) => { seen.push(batch.schema.fields.map((f) => `${f.name}: ${f.type}`)); return batch },
+      transform: (batch) => {
+        seen.push(batch.schema.fields.map((f) => `${f.name}: ${f.type}`))
+        return batch
+      },
       output: new DeltaOutputAdapter(dst),
     }).run()
     await writeDelta(direct, input)
@@ -142,31 +181,72 @@ describe('Pipe', () => {
     assert.deepEqual(rows(piped), rows(written))
   })
 
-  it('row objects without a transform take the table\'s types; rows it rejects go to the dead letter at their input position', async () => {
+  it("row objects without a transform take the table's types; rows it rejects go to the dead letter at their input position", async () => {
     const dst = scratch('pipe-rows-table')
     await writeDelta(dst, tableFromArrays({ id: BigInt64Array.from([0n]), v: Float64Array.from([0.5]) }))
     const dead = scratch('pipe-rows-dead.ndjson')
-    const input = [{ id: 1, v: 1 }, { id: 2, v: 'x' }, { id: 3, v: 3 }, { id: 'y', v: 4 }, { id: 5, v: 5 }]
+    const input = [
+      { id: 1, v: 1 },
+      { id: 2, v: 'x' },
+      { id: 3, v: 3 },
+      { id: 'y', v: 4 },
+      { id: 5, v: 5 },
+    ]
     const report = await new Pipe({ input, output: new DeltaOutputAdapter(dst), deadLetter: dead }).run()
     assert.deepEqual([report.rowsRead, report.rowsWritten, report.rowsFailed], [5, 3, 2])
-    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-    assert.deepEqual(lines.map((l) => [l.position.row, l.row.id]), [[1, 2], [3, 'y']])
+    const lines = fs
+      .readFileSync(dead, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.deepEqual(
+      lines.map((l) => [l.position.row, l.row.id]),
+      [
+        [1, 2],
+        [3, 'y'],
+      ],
+    )
     const t = await readDelta(dst)
     assert.deepEqual(t.schema.fields.map(String), ['id: Int64', 'v: Float64'])
-    assert.deepEqual(rows(t), [{ id: '0', v: 0.5 }, { id: '1', v: '1' }, { id: '3', v: '3' }, { id: '5', v: '5' }])
+    assert.deepEqual(rows(t), [
+      { id: '0', v: 0.5 },
+      { id: '1', v: '1' },
+      { id: '3', v: '3' },
+      { id: '5', v: '5' },
+    ])
   })
 
   it('binary values for a string column go to the dead letter one by one, not into the table as hex', async () => {
     const dst = scratch('pipe-binary-string')
     await writeDelta(dst, [{ id: 0n, name: 'zero' }])
     const dead = scratch('pipe-binary-dead.ndjson')
-    const input = [{ id: 1n, name: 'one' }, { id: 2n, name: Buffer.from('two') }, { id: 3n, name: 'three' }, { id: 4n, name: new Uint8Array([4]) }]
+    const input = [
+      { id: 1n, name: 'one' },
+      { id: 2n, name: Buffer.from('two') },
+      { id: 3n, name: 'three' },
+      { id: 4n, name: new Uint8Array([4]) },
+    ]
     const report = await new Pipe({ input, output: new DeltaOutputAdapter(dst), deadLetter: dead }).run()
     assert.deepEqual([report.rowsRead, report.rowsWritten, report.rowsFailed], [4, 2, 2])
-    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-    assert.deepEqual(lines.map((l) => l.position.row), [1, 3])
-    assert.ok(lines.every((l) => /holds strings/.test(l.error)), lines[0].error)
-    assert.deepEqual(rows(await readDelta(dst)).map((r) => r.name).sort(), ['one', 'three', 'zero'])
+    const lines = fs
+      .readFileSync(dead, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.deepEqual(
+      lines.map((l) => l.position.row),
+      [1, 3],
+    )
+    assert.ok(
+      lines.every((l) => /holds strings/.test(l.error)),
+      lines[0].error,
+    )
+    assert.deepEqual(
+      rows(await readDelta(dst))
+        .map((r) => r.name)
+        .sort(),
+      ['one', 'three', 'zero'],
+    )
   })
 
   it('a row the writer refuses after a row-by-row retry is dead-lettered at its own input position, and its error names that row', async () => {
@@ -177,18 +257,34 @@ describe('Pipe', () => {
     const report = await new Pipe({
       input,
       // id 2 makes the whole batch throw, so each row is transformed alone; id 4 then fails on write.
-      transform: (batch) => batch.toArray().map((r) => {
-        if (Number(r.id) === 2) throw new Error('id 2 is cursed')
-        return Number(r.id) === 4 ? { id: 'four', name: r.name } : { id: Number(r.id), name: r.name }
-      }),
+      transform: (batch) =>
+        batch.toArray().map((r) => {
+          if (Number(r.id) === 2) throw new Error('id 2 is cursed')
+          return Number(r.id) === 4 ? { id: 'four', name: r.name } : { id: Number(r.id), name: r.name }
+        }),
       output: new DeltaOutputAdapter(dst),
       deadLetter: dead,
     }).run()
     assert.deepEqual([report.rowsRead, report.rowsWritten, report.rowsFailed], [5, 3, 2])
-    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-    assert.deepEqual(lines.map((l) => [l.position.row, l.row.name]), [[1, 'n2'], [3, 'n4']])
+    const lines = fs
+      .readFileSync(dead, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.deepEqual(
+      lines.map((l) => [l.position.row, l.row.name]),
+      [
+        [1, 'n2'],
+        [3, 'n4'],
+      ],
+    )
     assert.match(lines[1].error, /^row 3: .*'id'/)
-    assert.deepEqual(rows(await readDelta(dst)).map((r) => r.id).sort(), ['0', '1', '3', '5'])
+    assert.deepEqual(
+      rows(await readDelta(dst))
+        .map((r) => r.id)
+        .sort(),
+      ['0', '1', '3', '5'],
+    )
   })
 
   it('transform errors go to the dead letter with the error and position; the rest is committed', async () => {
@@ -209,7 +305,11 @@ describe('Pipe', () => {
       output: new DeltaOutputAdapter(dst),
       deadLetter: dead,
     }).run()
-    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const lines = fs
+      .readFileSync(dead, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     assert.equal(report.rowsRead, 5)
     assert.equal(report.rowsFailed, 2)
     assert.equal(lines.length, 2)
@@ -221,33 +321,68 @@ describe('Pipe', () => {
     assert.match(invalid.error, new RegExp(`^row ${invalid.position.row}: .*'id'`))
     const t = await readDelta(dst)
     assert.equal(String(t.schema.fields[0].type), 'Int64')
-    assert.deepEqual(rows(t).map((r) => Number(r.id)).sort(), [0, 1, 3, 5])
+    assert.deepEqual(
+      rows(t)
+        .map((r) => Number(r.id))
+        .sort(),
+      [0, 1, 3, 5],
+    )
   })
 
   it('CSV values that do not fit their column go to the dead letter, the other rows are written', async () => {
     const src = file('typed.csv', 'id,amount,day\n1,1.5,2024-01-01\n2,abc,2024-01-02\n3,3.5,NA\n4,4.5,not-a-date\n')
-    const schema = new Schema([new Field('id', new Int64(), true), new Field('amount', new Float64(), true), new Field('day', new (await import('apache-arrow')).DateDay(), true)])
+    const schema = new Schema([
+      new Field('id', new Int64(), true),
+      new Field('amount', new Float64(), true),
+      new Field('day', new (await import('apache-arrow')).DateDay(), true),
+    ])
     const dst = scratch('typed-out')
     const dead = scratch('typed-dead.ndjson')
-    const report = await new Pipe({ input: new CsvInputAdapter(src, { schema, nullValues: ['NA'] }), output: new DeltaOutputAdapter(dst), deadLetter: dead }).run()
+    const report = await new Pipe({
+      input: new CsvInputAdapter(src, { schema, nullValues: ['NA'] }),
+      output: new DeltaOutputAdapter(dst),
+      deadLetter: dead,
+    }).run()
     assert.deepEqual([report.rowsRead, report.rowsWritten, report.rowsFailed], [4, 2, 2])
-    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const lines = fs
+      .readFileSync(dead, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     assert.deepEqual(lines.map((l) => l.row.id).sort(), ['2', '4'])
     assert.match(lines.find((l) => l.row.id === '2').error, /amount.*abc/)
     assert.match(lines.find((l) => l.row.id === '4').error, /day.*not-a-date/)
-    assert.deepEqual(rows(await readDelta(dst)).map((r) => [r.id, r.amount]), [['1', 1.5], ['3', 3.5]])
+    assert.deepEqual(
+      rows(await readDelta(dst)).map((r) => [r.id, r.amount]),
+      [
+        ['1', 1.5],
+        ['3', 3.5],
+      ],
+    )
     // without a dead letter the same input fails the pipe and commits nothing
-    await rejectsWith(new Pipe({ input: new CsvInputAdapter(src, { schema, nullValues: ['NA'] }), output: new DeltaOutputAdapter(scratch('typed-fail')) }).run(), 'INVALID_DATA')
+    await rejectsWith(
+      new Pipe({
+        input: new CsvInputAdapter(src, { schema, nullValues: ['NA'] }),
+        output: new DeltaOutputAdapter(scratch('typed-fail')),
+      }).run(),
+      'INVALID_DATA',
+    )
   })
 
   it('without a dead letter the first failure aborts the pipe and nothing is committed', async () => {
     const dst = scratch('fail-out')
     await writeDelta(dst, [{ id: 1n, name: 'x', value: 1 }])
-    await rejectsWith(new Pipe({
-      input: new DeltaInputAdapter(fixture('simple')),
-      transform: () => { throw new Error('boom') },
-      output: new DeltaOutputAdapter(dst),
-    }).run(), 'INVALID_DATA', /boom/)
+    await rejectsWith(
+      new Pipe({
+        input: new DeltaInputAdapter(fixture('simple')),
+        transform: () => {
+          throw new Error('boom')
+        },
+        output: new DeltaOutputAdapter(dst),
+      }).run(),
+      'INVALID_DATA',
+      /boom/,
+    )
     assert.equal((await DeltaTable.open(dst)).version, 0)
   })
 
@@ -256,12 +391,18 @@ describe('Pipe', () => {
     await writeDelta(dst, [{ id: 0n, group: 'g', x: 0.5 }])
     const ctl = new AbortController()
     let batches = 0
-    await rejectsWith(new Pipe({
-      input: new DeltaInputAdapter(fixture('many_files'), { batchSize: 5000 }),
-      transform: (b) => { if (++batches === 3) ctl.abort(); return b },
-      output: new DeltaOutputAdapter(dst),
-      signal: ctl.signal,
-    }).run(), 'ABORTED')
+    await rejectsWith(
+      new Pipe({
+        input: new DeltaInputAdapter(fixture('many_files'), { batchSize: 5000 }),
+        transform: (b) => {
+          if (++batches === 3) ctl.abort()
+          return b
+        },
+        output: new DeltaOutputAdapter(dst),
+        signal: ctl.signal,
+      }).run(),
+      'ABORTED',
+    )
     assert.equal((await DeltaTable.open(dst)).version, 0)
     assert.equal((await readDelta(dst)).numRows, 1)
   })
@@ -270,7 +411,10 @@ describe('Pipe', () => {
     const dst = scratch('user-throws-out')
     await writeDelta(dst, [{ id: 0n }])
     const boom = new Error('source went away')
-    async function* failing() { yield [{ id: 1n }]; throw boom }
+    async function* failing() {
+      yield [{ id: 1n }]
+      throw boom
+    }
     await assert.rejects(new Pipe({ input: failing(), output: new DeltaOutputAdapter(dst) }).run(), (e) => {
       assert.ok(e instanceof DeltaError)
       assert.equal(e.code, 'ABORTED')
@@ -279,8 +423,14 @@ describe('Pipe', () => {
       return true
     })
     // Thrown on the last report too (it comes before the commit).
-    const onProgress = () => { throw new Error('dashboard down') }
-    await rejectsWith(new Pipe({ input: [{ id: 2n }], output: new DeltaOutputAdapter(dst), onProgress }).run(), 'ABORTED', /onProgress threw: dashboard down/)
+    const onProgress = () => {
+      throw new Error('dashboard down')
+    }
+    await rejectsWith(
+      new Pipe({ input: [{ id: 2n }], output: new DeltaOutputAdapter(dst), onProgress }).run(),
+      'ABORTED',
+      /onProgress threw: dashboard down/,
+    )
     assert.equal((await DeltaTable.open(dst)).version, 0)
   })
 
@@ -288,8 +438,15 @@ describe('Pipe', () => {
     const dst = scratch('dead-path-out')
     const missingDir = path.join(scratch('no-such-dir'), 'bad.ndjson')
     let pulled = 0
-    const input = (function* () { pulled++; yield { id: 1 } })()
-    await rejectsWith(new Pipe({ input, output: new DeltaOutputAdapter(dst), deadLetter: missingDir }).run(), 'INVALID_ARGUMENT', /deadLetter .* cannot be written/)
+    const input = (function* () {
+      pulled++
+      yield { id: 1 }
+    })()
+    await rejectsWith(
+      new Pipe({ input, output: new DeltaOutputAdapter(dst), deadLetter: missingDir }).run(),
+      'INVALID_ARGUMENT',
+      /deadLetter .* cannot be written/,
+    )
     assert.equal(pulled, 0)
     assert.equal(await DeltaTable.isDeltaTable(dst), false)
     const dead = file('stale.ndjson', '{"error":"from an earlier run"}\n')
@@ -299,21 +456,39 @@ describe('Pipe', () => {
   })
 
   it('rows whose types conflict: the row that differs from the rows before it is refused (dead-lettered), not the first', async () => {
-    const mixed = [{ id: 1, v: 10 }, { id: 2, v: 'ten' }, { id: 3, v: 30 }]
+    const mixed = [
+      { id: 1, v: 10 },
+      { id: 2, v: 'ten' },
+      { id: 3, v: 30 },
+    ]
     await rejectsWith(writeDelta(scratch('conflict-direct'), mixed), 'INVALID_DATA', /^row 1: .*"ten"/)
     const dst = scratch('conflict-out')
     const dead = scratch('conflict.ndjson')
     const report = await new Pipe({ input: mixed, output: new DeltaOutputAdapter(dst), deadLetter: dead }).run()
     assert.deepEqual([report.rowsWritten, report.rowsFailed], [2, 1])
-    assert.deepEqual(rows(await readDelta(dst)), [{ id: '1', v: '10' }, { id: '3', v: '30' }])
-    const lines = fs.readFileSync(dead, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-    assert.deepEqual(lines.map((l) => [l.position.row, l.row]), [[1, { id: 2, v: 'ten' }]])
+    assert.deepEqual(rows(await readDelta(dst)), [
+      { id: '1', v: '10' },
+      { id: '3', v: '30' },
+    ])
+    const lines = fs
+      .readFileSync(dead, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.deepEqual(
+      lines.map((l) => [l.position.row, l.row]),
+      [[1, { id: 2, v: 'ten' }]],
+    )
   })
 
   it('a string is not data: write() and a transform returning one are INVALID_ARGUMENT (a string is iterable)', async () => {
     await rejectsWith(writeDelta(scratch('string-data'), 'id\n1'), 'INVALID_ARGUMENT', /cannot write a \[object String\]/)
     const dst = scratch('string-transform')
-    await rejectsWith(new Pipe({ input: new DeltaInputAdapter(fixture('simple')), transform: () => 'row', output: new DeltaOutputAdapter(dst) }).run(), 'INVALID_ARGUMENT', /String/)
+    await rejectsWith(
+      new Pipe({ input: new DeltaInputAdapter(fixture('simple')), transform: () => 'row', output: new DeltaOutputAdapter(dst) }).run(),
+      'INVALID_ARGUMENT',
+      /String/,
+    )
     assert.equal(await DeltaTable.isDeltaTable(dst), false)
     await rejectsWith(new Pipe({ input: 'a.csv', output: new DeltaOutputAdapter(dst) }).run(), 'INVALID_ARGUMENT', /Pipe input must be/)
   })
@@ -330,7 +505,10 @@ describe('Pipe', () => {
 describe('CLI, examples and the demo', () => {
   const cli = (...args) => spawnSync(process.execPath, [path.join(root, 'bin', 'zoopipe.js'), ...args], { encoding: 'utf8' })
   before(() => {
-    const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'examples'], { cwd: root, encoding: 'utf8' })
+    const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'examples'], {
+      cwd: root,
+      encoding: 'utf8',
+    })
     assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr)
   })
 
@@ -346,14 +524,21 @@ describe('CLI, examples and the demo', () => {
     assert.match(hist.stdout, /^\s+3\s/)
     const nd = cli('cat', t, '--filter', 'part = a/b', '--columns', 'id,part', '--format', 'ndjson')
     assert.equal(nd.status, 0, nd.stderr)
-    const lines = nd.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    const lines = nd.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     assert.equal(lines.length, 10)
     assert.ok(lines.every((l) => l.part === 'a/b' && Object.keys(l).length === 2))
     // in / not in: a JSON array, comma-separated values, or SQL's parentheses
     const ids = (...filters) => {
       const r = cli('cat', t, ...filters.flatMap((f) => ['--filter', f]), '--columns', 'id', '--format', 'ndjson')
       assert.equal(r.status, 0, r.stderr)
-      return r.stdout.trim().split('\n').map((l) => Number(JSON.parse(l).id)).sort((a, b) => a - b)
+      return r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => Number(JSON.parse(l).id))
+        .sort((a, b) => a - b)
     }
     assert.deepEqual(ids('id in [3, 5]'), [3, 5])
     assert.deepEqual(ids('id in (3, 4, 7)', 'part not in a/b,plain'), [3, 4]) // 7 is in a/b
@@ -387,10 +572,17 @@ describe('CLI, examples and the demo', () => {
   })
 
   it('examples/etl.mts runs: transform, dead letter, partitioned output', async () => {
-    const src = file('events.ndjson', [
-      { id: 1, user: 'ann', kind: 'Click', value: 1.5 }, { id: 2, user: 'test-bot', kind: 'Click', value: 1 },
-      { id: 3, user: 'bob', kind: 'VIEW', value: -4 }, { id: 4, user: 'cy', kind: 'view', value: null },
-    ].map((e) => JSON.stringify(e)).join('\n') + '\n')
+    const src = file(
+      'events.ndjson',
+      `${[
+        { id: 1, user: 'ann', kind: 'Click', value: 1.5 },
+        { id: 2, user: 'test-bot', kind: 'Click', value: 1 },
+        { id: 3, user: 'bob', kind: 'VIEW', value: -4 },
+        { id: 4, user: 'cy', kind: 'view', value: null },
+      ]
+        .map((e) => JSON.stringify(e))
+        .join('\n')}\n`,
+    )
     const dst = scratch('etl-out')
     const dead = scratch('etl-dead.ndjson')
     const { stdout } = await run(process.execPath, [path.join(root, 'examples', 'dist', 'etl.mjs'), src, dst, dead])
@@ -400,7 +592,10 @@ describe('CLI, examples and the demo', () => {
     assert.equal(report.rowsWritten, 2) // ann and cy; the test user is dropped
     assert.match(fs.readFileSync(dead, 'utf8'), /negative value in event 3/)
     const t = rows(await readDelta(dst))
-    assert.deepEqual(t.map((r) => [r.user, r.kind]).sort(), [['ann', 'click'], ['cy', 'view']])
+    assert.deepEqual(t.map((r) => [r.user, r.kind]).sort(), [
+      ['ann', 'click'],
+      ['cy', 'view'],
+    ])
     assert.deepEqual((await DeltaTable.open(dst)).metadata().partitionColumns, ['kind'])
   })
 

@@ -5,7 +5,23 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { RecordBatch, Table, makeVector } from 'apache-arrow'
 import { DeltaInputAdapter, DeltaTable, DeltaError, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
-import { DV_TABLE, INT96_NESTED, INT96_TABLE, columnNames, engineTable, int96NestedRows, int96Rows, fixture, fileFilterTests, filterValueTests, partitionFilterCases, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
+import {
+  DV_TABLE,
+  INT96_NESTED,
+  INT96_TABLE,
+  columnNames,
+  engineTable,
+  int96NestedRows,
+  int96Rows,
+  fixture,
+  fileFilterTests,
+  filterValueTests,
+  partitionFilterCases,
+  pyRead,
+  rejectsWith,
+  rows,
+  scratch,
+} from './helpers.mjs'
 
 async function assertSameAsPython(name, opts = {}) {
   const ours = await readDelta(fixture(name), opts)
@@ -40,7 +56,10 @@ describe('reads what Python deltalake wrote, row for row', () => {
     assert.deepEqual(columnNames(v0), ['a', 'b'])
     const v1 = await assertSameAsPython('evolved')
     assert.deepEqual(columnNames(v1), ['a', 'b', 'c'])
-    assert.deepEqual(rows(v1).map((r) => r.c), [null, null, true])
+    assert.deepEqual(
+      rows(v1).map((r) => r.c),
+      [null, null, true],
+    )
   })
   it('every data type, with nulls everywhere', async () => {
     const t = await assertSameAsPython('all_types')
@@ -69,7 +88,11 @@ describe('reads what Python deltalake wrote, row for row', () => {
     // Python deltalake 1.6.6 wrote this table but reads it back as nulls, so compare with the input.
     const dt = await DeltaTable.open(fixture('column_mapping'))
     assert.equal(dt.metadata().configuration['delta.columnMapping.mode'], 'name')
-    assert.deepEqual(rows(await readDelta(fixture('column_mapping'))), [{ a: '1', 'b c': 'x' }, { a: '2', 'b c': 'y' }, { a: '3', 'b c': 'z' }])
+    assert.deepEqual(rows(await readDelta(fixture('column_mapping'))), [
+      { a: '1', 'b c': 'x' },
+      { a: '2', 'b c': 'y' },
+      { a: '3', 'b c': 'z' },
+    ])
   })
 })
 
@@ -77,7 +100,10 @@ describe('DeltaTable', () => {
   it('reports version, schema, metadata and protocol', async () => {
     const dt = await DeltaTable.open(fixture('simple'))
     assert.equal(dt.version, 3)
-    assert.deepEqual(dt.schema().fields.map((f) => f.name), ['id', 'name', 'value'])
+    assert.deepEqual(
+      dt.schema().fields.map((f) => f.name),
+      ['id', 'name', 'value'],
+    )
     const md = dt.metadata()
     assert.equal(md.name, 'simple')
     assert.equal(md.description, 'a simple table')
@@ -93,13 +119,25 @@ describe('DeltaTable', () => {
   it('history is newest first, with versions and operations, and honours limit and time travel', async () => {
     const dt = await DeltaTable.open(fixture('simple'))
     const all = await dt.history()
-    assert.deepEqual(all.map((h) => h.version), [3, 2, 1, 0])
-    assert.deepEqual(all.map((h) => h.operation), ['WRITE', 'WRITE', 'WRITE', 'WRITE'])
+    assert.deepEqual(
+      all.map((h) => h.version),
+      [3, 2, 1, 0],
+    )
+    assert.deepEqual(
+      all.map((h) => h.operation),
+      ['WRITE', 'WRITE', 'WRITE', 'WRITE'],
+    )
     assert.equal(all[1].operationParameters.mode, 'Overwrite')
     assert.equal(all[3].operationParameters.mode, 'ErrorIfExists')
-    assert.deepEqual((await dt.history(2)).map((h) => h.version), [3, 2])
+    assert.deepEqual(
+      (await dt.history(2)).map((h) => h.version),
+      [3, 2],
+    )
     await dt.loadVersion(1)
-    assert.deepEqual((await dt.history()).map((h) => h.version), [1, 0])
+    assert.deepEqual(
+      (await dt.history()).map((h) => h.version),
+      [1, 0],
+    )
   })
 
   it('files() lists the active files with sizes, partition values and record counts', async () => {
@@ -113,7 +151,10 @@ describe('DeltaTable', () => {
       assert.ok('part' in f.partitionValues && 'bucket' in f.partitionValues)
       assert.equal(typeof f.numRecords, 'number')
     }
-    assert.equal(files.reduce((n, f) => n + f.numRecords, 0), 70)
+    assert.equal(
+      files.reduce((n, f) => n + f.numRecords, 0),
+      70,
+    )
     assert.ok(files.some((f) => f.partitionValues.part === null))
     assert.ok(files.some((f) => f.partitionValues.part === 'a/b'))
   })
@@ -141,7 +182,7 @@ describe('DeltaTable', () => {
 })
 
 describe('DeltaInputAdapter', () => {
-  it('time travel by version and timestamp returns that version\'s rows', async () => {
+  it("time travel by version and timestamp returns that version's rows", async () => {
     const byVersion = await new DeltaInputAdapter(fixture('simple'), { version: 1 }).readAll()
     assert.deepEqual(rows(byVersion), rows(pyRead(fixture('simple'), { version: 1 })))
     const byTime = await new DeltaInputAdapter(fixture('simple'), { timestamp: new Date('2024-01-02T23:59:59Z') }).readAll()
@@ -165,9 +206,15 @@ describe('DeltaInputAdapter', () => {
   })
 
   it('filters on data columns are exact and agree with Python', async () => {
-    const filter = [['id', '>=', 60000], ['id', '<', 60010]]
+    const filter = [
+      ['id', '>=', 60000],
+      ['id', '<', 60010],
+    ]
     const got = rows(await readDelta(fixture('many_files'), { filter }))
-    assert.deepEqual(got.map((r) => Number(r.id)).sort((a, b) => a - b), [...Array(10)].map((_, i) => 60000 + i))
+    assert.deepEqual(
+      got.map((r) => Number(r.id)).sort((a, b) => a - b),
+      [...Array(10)].map((_, i) => 60000 + i),
+    )
     assert.deepEqual(got, rows(pyRead(fixture('many_files'), { filters: filter })))
     const dates = await readDelta(fixture('all_types'), { filter: [['date', '>', new Date('2000-01-01T00:00:00Z')]] })
     assert.equal(dates.numRows, 2) // 2024-01-01 and 2099-06-15 (2000-02-29 is row 2, null)
@@ -181,7 +228,9 @@ describe('DeltaInputAdapter', () => {
     const many = scratch('many_files')
     fs.cpSync(fixture('many_files'), many, { recursive: true })
     const files = await (await DeltaTable.open(many)).files()
-    const byStats = files.filter((f) => !fs.readFileSync(path.join(many, '_delta_log', '00000000000000000000.json'), 'utf8').includes(f.path))
+    const byStats = files.filter(
+      (f) => !fs.readFileSync(path.join(many, '_delta_log', '00000000000000000000.json'), 'utf8').includes(f.path),
+    )
     for (const f of byStats) fs.rmSync(path.join(many, f.path)) // keep only the file of ids 0..24999
     const t = await readDelta(many, { filter: [['id', '<', 100]] })
     assert.equal(t.numRows, 100)
@@ -189,7 +238,8 @@ describe('DeltaInputAdapter', () => {
 
     const parted = scratch('partitioned')
     fs.cpSync(fixture('partitioned'), parted, { recursive: true })
-    for (const dir of fs.readdirSync(parted)) if (dir !== '_delta_log' && dir !== 'part=a%2Fb') fs.rmSync(path.join(parted, dir), { recursive: true })
+    for (const dir of fs.readdirSync(parted))
+      if (dir !== '_delta_log' && dir !== 'part=a%2Fb') fs.rmSync(path.join(parted, dir), { recursive: true })
     const only = await readDelta(parted, { filter: [['part', '=', 'a/b']] })
     assert.equal(only.numRows, 10)
   })
@@ -204,7 +254,10 @@ describe('DeltaInputAdapter', () => {
     assert.ok(small.batches.every((b) => b.numRows <= 7000))
     const large = await readDelta(uri)
     assert.equal(large.numRows, 300_000)
-    assert.ok(large.batches.some((b) => b.numRows > 65_536), `batches of ${large.batches.map((b) => b.numRows)}`)
+    assert.ok(
+      large.batches.some((b) => b.numRows > 65_536),
+      `batches of ${large.batches.map((b) => b.numRows)}`,
+    )
     assert.deepEqual([...large.getChild('id')], [...small.getChild('id')])
   })
 
@@ -247,7 +300,10 @@ describe('DeltaInputAdapter', () => {
 })
 
 describe('deletion vectors (a table Databricks wrote)', () => {
-  const values = (t) => rows(t).map((r) => Number(r.value)).sort((a, b) => a - b)
+  const values = (t) =>
+    rows(t)
+      .map((r) => Number(r.value))
+      .sort((a, b) => a - b)
 
   it('rows a deletion vector removed are not read; the version before the delete still has them', async () => {
     const uri = engineTable(DV_TABLE)
@@ -268,14 +324,20 @@ describe('deletion vectors (a table Databricks wrote)', () => {
       assert.ok(b.numRows <= 3)
       seen.push(...b.getChild('value').toArray())
     }
-    assert.deepEqual(seen.sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8])
+    assert.deepEqual(
+      seen.sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    )
   })
 })
 
 describe('Spark INT96 timestamps', () => {
   it('read as written past the year 2262 (no nanosecond wrap-around), also filtered and in a Parquet input', async () => {
     const uri = engineTable(INT96_TABLE)
-    const want = [[1, '9999-12-31T00:00:00.000Z', '2022-01-01T00:00:00.000Z'], [2, '9999-12-30T00:00:00.000Z', '2022-02-01T00:00:00.000Z']]
+    const want = [
+      [1, '9999-12-31T00:00:00.000Z', '2022-01-01T00:00:00.000Z'],
+      [2, '9999-12-30T00:00:00.000Z', '2022-02-01T00:00:00.000Z'],
+    ]
     const t = await readDelta(uri)
     assert.equal(String(t.schema.fields[0].type), 'Timestamp<MICROSECOND, UTC>')
     assert.deepEqual(int96Rows(t), want)
@@ -298,7 +360,11 @@ describe('bad input is a DeltaError with a code', () => {
     ['an unknown URI scheme', () => DeltaTable.open('foo://bucket/table'), 'INVALID_ARGUMENT'],
     ['a version beyond the latest', () => DeltaTable.open(fixture('simple'), { version: 99 }), 'VERSION_NOT_FOUND'],
     ['a negative version', () => DeltaTable.open(fixture('simple'), { version: -1 }), 'INVALID_ARGUMENT'],
-    ['a timestamp before the first commit', () => DeltaTable.open(fixture('simple'), { timestamp: '2020-01-01T00:00:00Z' }), 'VERSION_NOT_FOUND'],
+    [
+      'a timestamp before the first commit',
+      () => DeltaTable.open(fixture('simple'), { timestamp: '2020-01-01T00:00:00Z' }),
+      'VERSION_NOT_FOUND',
+    ],
     ['a timestamp that is not a date', () => readDelta(fixture('simple'), { timestamp: 'yesterday-ish' }), 'INVALID_ARGUMENT'],
     ['an unknown column in columns', () => readDelta(fixture('simple'), { columns: ['nope'] }), 'INVALID_ARGUMENT'],
     ['an unknown column in filter', () => readDelta(fixture('simple'), { filter: [['nope', '=', 1]] }), 'INVALID_ARGUMENT'],
@@ -326,7 +392,11 @@ describe('bad input is a DeltaError with a code', () => {
   })
 
   it('says what is wrong with an option: a column listed twice, a version given as text', async () => {
-    await rejectsWith(readDelta(fixture('simple'), { columns: ['id', 'id'] }), 'INVALID_ARGUMENT', /column 'id' is listed twice in columns \(at 0 and 1\)/)
+    await rejectsWith(
+      readDelta(fixture('simple'), { columns: ['id', 'id'] }),
+      'INVALID_ARGUMENT',
+      /column 'id' is listed twice in columns \(at 0 and 1\)/,
+    )
     await rejectsWith(readDelta(fixture('simple'), { version: '1' }), 'INVALID_ARGUMENT', /version must be an integer, got '1'/)
     const dt = await DeltaTable.open(fixture('simple'))
     await rejectsWith(dt.loadVersion('1'), 'INVALID_ARGUMENT', /got '1'/)
@@ -339,7 +409,10 @@ describe('bad input is a DeltaError with a code', () => {
     const script = `import * as arrow from 'apache-arrow'; const z = await import(${JSON.stringify(new URL('../index.mjs', import.meta.url).href)})
       const t = new arrow.Table({ d: arrow.makeVector({ type: new arrow.Duration(arrow.TimeUnit.MICROSECOND), data: BigInt64Array.from([1n]) }) })
       try { await z.writeDelta(${JSON.stringify(scratch('backtrace'))}, t) } catch (e) { console.log(JSON.stringify([e.code, e.message])) }`
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, RUST_BACKTRACE: '1' }, encoding: 'utf8' })
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, RUST_BACKTRACE: '1' },
+      encoding: 'utf8',
+    })
     const [code, message] = JSON.parse(child.stdout)
     assert.equal(code, 'SCHEMA_MISMATCH')
     assert.match(message, /Invalid data type for Delta Lake: Duration/)
@@ -353,10 +426,24 @@ describe('bad input is a DeltaError with a code', () => {
     assert.equal((await readDelta(uri, null)).numRows, 1)
     assert.deepEqual((await dt.vacuum(null)).filesDeleted, [])
     await rejectsWith(dt.update(null), 'INVALID_ARGUMENT', /update needs \{ set/)
-    assert.throws(() => dt.merge([{ id: 1 }], null), (e) => e instanceof DeltaError && e.code === 'INVALID_ARGUMENT')
-    assert.equal((await dt.merge([{ id: 1 }], { predicate: 'target.id = source.id' }).whenMatchedUpdateAll(null).execute()).numTargetRowsUpdated, 1)
+    assert.throws(
+      () => dt.merge([{ id: 1 }], null),
+      (e) => e instanceof DeltaError && e.code === 'INVALID_ARGUMENT',
+    )
+    assert.equal(
+      (
+        await dt
+          .merge([{ id: 1 }], { predicate: 'target.id = source.id' })
+          .whenMatchedUpdateAll(null)
+          .execute()
+      ).numTargetRowsUpdated,
+      1,
+    )
     const { Pipe } = await import('../index.mjs')
-    assert.throws(() => new Pipe(null), (e) => e instanceof DeltaError && /Pipe needs an input/.test(e.message))
+    assert.throws(
+      () => new Pipe(null),
+      (e) => e instanceof DeltaError && /Pipe needs an input/.test(e.message),
+    )
     assert.equal((await dt.optimize.compact(null)).numFilesAdded, 0)
   })
 
@@ -372,7 +459,13 @@ describe('bad input is a DeltaError with a code', () => {
     await rejectsWith((await DeltaTable.open(own)).restore('0'), 'INVALID_ARGUMENT', /restore target '0' is not a date/)
     // ISO forms, with a space for the T as SQL writes times, all travel (to the latest version here).
     const latest = (await readDelta(uri)).numRows
-    for (const text of ['2099-01-01', '2099-01-01T10:00', '2099-01-01 10:00:00', '2099-01-01T10:00:00.123456Z', '2099-01-01T10:00:00+02:00']) {
+    for (const text of [
+      '2099-01-01',
+      '2099-01-01T10:00',
+      '2099-01-01 10:00:00',
+      '2099-01-01T10:00:00.123456Z',
+      '2099-01-01T10:00:00+02:00',
+    ]) {
       assert.equal((await readDelta(uri, { timestamp: text })).numRows, latest, text)
     }
   })

@@ -14,13 +14,43 @@ if (!addon) throw new Error('the slim addon is missing: `npm test` builds it (no
 // The loader (lib/native.js) then takes slim/ instead of the full addon; set before zoopipe is first imported.
 process.env.ZOOPIPE_VARIANT = 'slim'
 
-
 const { DeltaCoordinator, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import('../index.mjs')
-const { DV_TABLE, INT96_NESTED, INT96_TABLE, RUN, big, dataFiles, arrowInputWriteTests, createRaceTests, coordinatorRaceTests, partitionByMismatchTests, emptyInputWriteTests, engineTable, fixture, idColumns, int96NestedRows, int96Rows, partitionFilterCases, fileFilterTests, filterValueTests, people, pyRead, range, readIds, rejectsWith, rows, scratch } = await import('./helpers.mjs')
+const {
+  DV_TABLE,
+  INT96_NESTED,
+  INT96_TABLE,
+  RUN,
+  big,
+  dataFiles,
+  arrowInputWriteTests,
+  createRaceTests,
+  coordinatorRaceTests,
+  partitionByMismatchTests,
+  emptyInputWriteTests,
+  engineTable,
+  fixture,
+  idColumns,
+  int96NestedRows,
+  int96Rows,
+  partitionFilterCases,
+  fileFilterTests,
+  filterValueTests,
+  people,
+  pyRead,
+  range,
+  readIds,
+  rejectsWith,
+  rows,
+  scratch,
+} = await import('./helpers.mjs')
 
 const { appendStormTests } = await import('./storm.mjs')
 const ids = (uri, opts) => readIds(readDelta, uri, opts)
-const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
+const logFiles = (uri) =>
+  fs
+    .readdirSync(path.join(uri, '_delta_log'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()
 
 describe('slim build: reads', () => {
   it('is the slim addon (DataFusion operations are refused)', async () => {
@@ -38,7 +68,10 @@ describe('slim build: reads', () => {
 
   it('applies deletion vectors (a table Databricks wrote), also under a filter', async () => {
     const uri = engineTable(DV_TABLE)
-    const values = (t) => rows(t).map((r) => Number(r.value)).sort((a, b) => a - b)
+    const values = (t) =>
+      rows(t)
+        .map((r) => Number(r.value))
+        .sort((a, b) => a - b)
     assert.deepEqual(values(await readDelta(uri)), [1, 2, 3, 4, 5, 6, 7, 8])
     assert.deepEqual(rows(await readDelta(uri)), rows(pyRead(uri)))
     assert.deepEqual(values(await readDelta(uri, { filter: [['value', 'in', [0, 1, 9]]] })), [1])
@@ -48,21 +81,33 @@ describe('slim build: reads', () => {
   it('reads Spark INT96 timestamps past the year 2262 as written, inside lists, maps and structs too', async () => {
     const uri = engineTable(INT96_TABLE)
     assert.deepEqual(int96Rows(await readDelta(uri)), [
-      [1, '9999-12-31T00:00:00.000Z', '2022-01-01T00:00:00.000Z'], [2, '9999-12-30T00:00:00.000Z', '2022-02-01T00:00:00.000Z']])
+      [1, '9999-12-31T00:00:00.000Z', '2022-01-01T00:00:00.000Z'],
+      [2, '9999-12-30T00:00:00.000Z', '2022-02-01T00:00:00.000Z'],
+    ])
     assert.deepEqual(int96NestedRows(await readDelta(fixture('int96_nested'))), INT96_NESTED)
   })
 
   it('reads a column-mapped table by its logical names', async () => {
     const t = await readDelta(fixture('column_mapping'))
-    assert.deepEqual(t.schema.fields.map((f) => f.name), ['a', 'b c'])
-    assert.deepEqual(rows(t), [{ a: '1', 'b c': 'x' }, { a: '2', 'b c': 'y' }, { a: '3', 'b c': 'z' }])
+    assert.deepEqual(
+      t.schema.fields.map((f) => f.name),
+      ['a', 'b c'],
+    )
+    assert.deepEqual(rows(t), [
+      { a: '1', 'b c': 'x' },
+      { a: '2', 'b c': 'y' },
+      { a: '3', 'b c': 'z' },
+    ])
   })
 
   it('time travel and projection', async () => {
     assert.deepEqual(await ids(fixture('simple'), { version: 0 }), [1, 2, 3])
     assert.deepEqual(await ids(fixture('simple'), { version: 1 }), [1, 2, 3, 4, 5])
     const t = await readDelta(fixture('partitioned'), { columns: ['amount', 'part'] })
-    assert.deepEqual(t.schema.fields.map((f) => f.name), ['amount', 'part'])
+    assert.deepEqual(
+      t.schema.fields.map((f) => f.name),
+      ['amount', 'part'],
+    )
     assert.deepEqual(rows(t), rows(pyRead(fixture('partitioned'), { columns: ['amount', 'part'] })))
   })
 
@@ -75,10 +120,25 @@ describe('slim build: reads', () => {
     }
     // A filter column outside the projection filters, then is dropped.
     const projected = await readDelta(fixture('partitioned'), { columns: ['id'], filter: [['part', '=', 'plain']] })
-    assert.deepEqual(projected.schema.fields.map((f) => f.name), ['id'])
-    assert.deepEqual(rows(projected), all.filter((r) => r.part === 'plain').map((r) => ({ id: r.id })).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)))
-    const range = [['id', '>=', 60000], ['id', '<', 60010]]
-    assert.deepEqual(rows(await readDelta(fixture('many_files'), { filter: range })), rows(pyRead(fixture('many_files'), { filters: range })))
+    assert.deepEqual(
+      projected.schema.fields.map((f) => f.name),
+      ['id'],
+    )
+    assert.deepEqual(
+      rows(projected),
+      all
+        .filter((r) => r.part === 'plain')
+        .map((r) => ({ id: r.id }))
+        .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)),
+    )
+    const range = [
+      ['id', '>=', 60000],
+      ['id', '<', 60010],
+    ]
+    assert.deepEqual(
+      rows(await readDelta(fixture('many_files'), { filter: range })),
+      rows(pyRead(fixture('many_files'), { filters: range })),
+    )
     const dates = await readDelta(fixture('all_types'), { filter: [['date', '>', new Date('2000-01-01T00:00:00Z')]] })
     assert.equal(dates.numRows, 2)
     const ts = await readDelta(fixture('all_types'), { filter: [['ts', '=', '2024-01-01T12:30:15.123456Z']] })
@@ -104,8 +164,20 @@ describe('slim build: reads', () => {
     const uri = scratch('slim-scattered')
     const id = Int32Array.from({ length: 200_000 }, (_, i) => i)
     await writeDelta(uri, new Table({ id: makeVector(id), k: makeVector(Int32Array.from(id, (v) => v % 3)) }))
-    assert.deepEqual(await ids(uri, { filter: [['k', '=', 0]], batchSize: 20_000 }), range(0, 200_000).filter((i) => i % 3 === 0))
-    assert.deepEqual(await ids(uri, { filter: [['k', '=', 1], ['id', '<', 1000]], batchSize: 20_000 }), range(0, 1000).filter((i) => i % 3 === 1))
+    assert.deepEqual(
+      await ids(uri, { filter: [['k', '=', 0]], batchSize: 20_000 }),
+      range(0, 200_000).filter((i) => i % 3 === 0),
+    )
+    assert.deepEqual(
+      await ids(uri, {
+        filter: [
+          ['k', '=', 1],
+          ['id', '<', 1000],
+        ],
+        batchSize: 20_000,
+      }),
+      range(0, 1000).filter((i) => i % 3 === 1),
+    )
   })
 
   it('bad filters are INVALID_ARGUMENT', async () => {
@@ -119,7 +191,10 @@ describe('slim build: reads', () => {
     const { DeltaInputAdapter } = await import('../index.mjs')
     // 25,000-row files in batches of 7,000: whole batches and file tails (4,000) pass through as
     // read; the filter's batches are smaller and get coalesced.
-    const cases = [[undefined, 0, 200_000], [[['x', '>=', 30_000]], 60_000, 200_000]]
+    const cases = [
+      [undefined, 0, 200_000],
+      [[['x', '>=', 30_000]], 60_000, 200_000],
+    ]
     for (const [filter, from, to] of cases) {
       const seen = []
       for await (const batch of new DeltaInputAdapter(fixture('many_files'), { batchSize: 7000, filter }).getBatches()) {
@@ -128,7 +203,10 @@ describe('slim build: reads', () => {
       }
       seen.sort((a, b) => a - b)
       assert.equal(seen.length, to - from)
-      assert.ok(seen.every((id, i) => id === from + i), 'every id once')
+      assert.ok(
+        seen.every((id, i) => id === from + i),
+        'every id once',
+      )
     }
   })
 })
@@ -137,7 +215,9 @@ describe('slim build: writes', () => {
   arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaOutputAdapter, DeltaWriter })
   createRaceTests({ writeDelta, readDelta })
-  it(...appendStormTests({ writeDelta, readDelta, DeltaTable }, { label: 'local disk', uri: () => scratch('storm'), procs: 10, appends: 6 }))
+  it(
+    ...appendStormTests({ writeDelta, readDelta, DeltaTable }, { label: 'local disk', uri: () => scratch('storm'), procs: 10, appends: 6 }),
+  )
   coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   partitionByMismatchTests({ writeDelta, readDelta, DeltaOutputAdapter, DeltaWriter })
 
@@ -145,12 +225,19 @@ describe('slim build: writes', () => {
     const uri = scratch('slim-type')
     await writeDelta(uri, [{ id: 1, s: 'a' }])
     const { Table, makeVector, vectorFromArray } = await import('apache-arrow')
-    await rejectsWith(writeDelta(uri, new Table({ id: vectorFromArray([2n]), s: makeVector(Int32Array.from([5])) })), 'SCHEMA_MISMATCH', /column 's' is Int32 in the data and Utf8 in the table/)
+    await rejectsWith(
+      writeDelta(uri, new Table({ id: vectorFromArray([2n]), s: makeVector(Int32Array.from([5])) })),
+      'SCHEMA_MISMATCH',
+      /column 's' is Int32 in the data and Utf8 in the table/,
+    )
     assert.equal((await DeltaTable.open(uri)).version, 0)
   })
 
   it('refuses tables with CHECK constraints or generated columns (its writer does not evaluate them); nothing is written', async () => {
-    for (const [name, re] of [['constrained', /CHECK constraints/], ['generated', /generated/]]) {
+    for (const [name, re] of [
+      ['constrained', /CHECK constraints/],
+      ['generated', /generated/],
+    ]) {
       const uri = scratch(`slim-${name}`)
       fs.cpSync(fixture(name), uri, { recursive: true })
       const [version, before] = [(await DeltaTable.open(uri)).version, dataFiles(uri)]
@@ -181,9 +268,20 @@ describe('slim build: writes', () => {
   it('partitioned writes land in partition directories and read back in Python', async () => {
     const uri = scratch('slim-parted')
     const input = [...Array(30)].map((_, i) => ({ id: i, day: ['mon', 'tue', 'wed'][i % 3], v: i / 4 }))
-    const res = await writeDelta(uri, input, { partitionBy: ['day'], name: 'events', description: 'slim', configuration: { 'delta.appendOnly': 'false' } })
+    const res = await writeDelta(uri, input, {
+      partitionBy: ['day'],
+      name: 'events',
+      description: 'slim',
+      configuration: { 'delta.appendOnly': 'false' },
+    })
     assert.equal(res.numFiles, 3)
-    assert.deepEqual(fs.readdirSync(uri).filter((d) => d.startsWith('day=')).sort(), ['day=mon', 'day=tue', 'day=wed'])
+    assert.deepEqual(
+      fs
+        .readdirSync(uri)
+        .filter((d) => d.startsWith('day='))
+        .sort(),
+      ['day=mon', 'day=tue', 'day=wed'],
+    )
     const dt = await DeltaTable.open(uri)
     assert.deepEqual(dt.metadata().partitionColumns, ['day'])
     assert.equal(dt.metadata().name, 'events')
@@ -197,11 +295,24 @@ describe('slim build: writes', () => {
     const writers = Math.min((await import('node:os')).availableParallelism(), 3)
     const n = 2 * RUN + 1000
     assert.deepEqual(await writeDelta(uri, big(0, n)).then((r) => [r.version, r.numRows, r.numFiles]), [0, n, writers])
-    assert.deepEqual(await writeDelta(uri, big(n, n), { mode: 'overwrite' }).then((r) => [r.version, r.numRows, r.numFiles]), [1, n, writers])
+    assert.deepEqual(await writeDelta(uri, big(n, n), { mode: 'overwrite' }).then((r) => [r.version, r.numRows, r.numFiles]), [
+      1,
+      n,
+      writers,
+    ])
     const [id, x, name] = idColumns(await readDelta(uri))
-    assert.deepEqual(id, Array.from({ length: n }, (_, i) => n + i))
-    assert.deepEqual(x, id.map((v) => v / 4))
-    assert.deepEqual(name, id.map((v) => `n${v}`))
+    assert.deepEqual(
+      id,
+      Array.from({ length: n }, (_, i) => n + i),
+    )
+    assert.deepEqual(
+      x,
+      id.map((v) => v / 4),
+    )
+    assert.deepEqual(
+      name,
+      id.map((v) => `n${v}`),
+    )
     assert.deepEqual(idColumns(pyRead(uri)), [id, x, name])
     assert.equal(dataFiles(uri).length, 2 * writers)
   })
@@ -252,7 +363,11 @@ describe('slim build: writes', () => {
     await dt.alterTable.setProperties({ 'delta.logRetentionDuration': 'interval 7 days' })
     assert.equal((await DeltaTable.open(uri)).metadata().configuration['delta.logRetentionDuration'], 'interval 7 days')
     await rejectsWith(dt.alterTable.setProperties({ 'delta.logRetentionDuration': 'forever' }), 'INVALID_ARGUMENT', /cannot be 'forever'/)
-    await rejectsWith(writeDelta(scratch('slim-bad-conf'), people([1]), { configuration: { 'delta.nope': 'x' } }), 'INVALID_ARGUMENT', /unknown table property 'delta.nope'/)
+    await rejectsWith(
+      writeDelta(scratch('slim-bad-conf'), people([1]), { configuration: { 'delta.nope': 'x' } }),
+      'INVALID_ARGUMENT',
+      /unknown table property 'delta.nope'/,
+    )
     assert.equal((await DeltaTable.open(uri)).version, 3)
   })
 

@@ -13,7 +13,9 @@ const run = promisify(execFile)
 /** Keep every core busy until the returned function is called. */
 export function busyMachine() {
   const burners = os.cpus().map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }))
-  return () => burners.forEach((b) => b.kill('SIGKILL'))
+  return () => {
+    for (const b of burners) b.kill('SIGKILL')
+  }
 }
 
 /**
@@ -23,7 +25,9 @@ export function busyMachine() {
 export async function appendStorm(uri, { procs, appends, env = {}, storageOptions = {} }) {
   const startAt = Date.now() + 1500 // after every process has loaded the addon
   const childEnv = { ...process.env, ...env, ZOOPIPE_TEST_STORAGE: JSON.stringify(storageOptions), ZOOPIPE_TEST_START_AT: String(startAt) }
-  const workers = Array.from({ length: procs }, (_, w) => run(process.execPath, [path.join(here, 'workers', 'append.mjs'), uri, String(w), String(appends)], { env: childEnv }))
+  const workers = Array.from({ length: procs }, (_, w) =>
+    run(process.execPath, [path.join(here, 'workers', 'append.mjs'), uri, String(w), String(appends)], { env: childEnv }),
+  )
   const settled = await Promise.allSettled(workers)
   const failed = settled.filter((s) => s.status === 'rejected').map((s) => s.reason.stderr || String(s.reason))
   assert.deepEqual(failed, [], `${failed.length} of ${procs} processes failed`)
@@ -32,10 +36,15 @@ export async function appendStorm(uri, { procs, appends, env = {}, storageOption
 
 /** What the storm's commits say of their races: commits that lost at least one race to another writer. */
 export function retriedCommits(commitInfos) {
-  return commitInfos.filter((c) => Number(c.operationMetrics?.num_retries ?? 0) > 0 || (c.readVersion !== undefined && c.readVersion < c.version - 1)).length
+  return commitInfos.filter(
+    (c) => Number(c.operationMetrics?.num_retries ?? 0) > 0 || (c.readVersion !== undefined && c.readVersion < c.version - 1),
+  ).length
 }
 
-export function appendStormTests({ writeDelta, readDelta, DeltaTable }, { label, uri, storageOptions = () => ({}), env = () => ({}), procs = 8, appends = 6 }) {
+export function appendStormTests(
+  { writeDelta, readDelta, DeltaTable },
+  { label, uri, storageOptions = () => ({}), env = () => ({}), procs = 8, appends = 6 },
+) {
   return [
     `${label}: ${procs} processes x ${appends} appends at once on a busy machine: ${procs * appends} new versions, every row exactly once, no error`,
     async () => {

@@ -6,7 +6,8 @@ import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const tsc = (project) => spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: root, encoding: 'utf8' })
+const tsc = (project) =>
+  spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: root, encoding: 'utf8' })
 
 it('examples/typed.ts type-checks against index.d.ts', () => {
   const res = tsc('__test__/types/tsconfig.json')

@@ -8,20 +8,65 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { DateDay, Field, Float64, Int32, List, Struct, TimestampMicrosecond, Utf8, makeVector, tableFromArrays, tableFromJSON, tableToIPC, vectorFromArray, RecordBatch, Schema, Table } from 'apache-arrow'
+import {
+  DateDay,
+  Field,
+  Float64,
+  Int32,
+  List,
+  Struct,
+  TimestampMicrosecond,
+  Utf8,
+  makeVector,
+  tableFromArrays,
+  tableFromJSON,
+  tableToIPC,
+  vectorFromArray,
+  RecordBatch,
+  Schema,
+  Table,
+} from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
 import { appendStormTests } from './storm.mjs'
-import { RUN, big, dataFiles, arrowInputWriteTests, createRaceTests, coordinatorRaceTests, partitionByMismatchTests, emptyInputWriteTests, fixture, idColumns, people, py, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
+import {
+  RUN,
+  big,
+  dataFiles,
+  arrowInputWriteTests,
+  createRaceTests,
+  coordinatorRaceTests,
+  partitionByMismatchTests,
+  emptyInputWriteTests,
+  fixture,
+  idColumns,
+  people,
+  pyRead,
+  rejectsWith,
+  rows,
+  scratch,
+} from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
-const ids = async (uri, opts) => rows(await readDelta(uri, opts)).map((r) => Number(r.id)).sort((a, b) => a - b)
-const logFiles = (uri) => fs.readdirSync(path.join(uri, '_delta_log')).filter((f) => f.endsWith('.json')).sort()
+const ids = async (uri, opts) =>
+  rows(await readDelta(uri, opts))
+    .map((r) => Number(r.id))
+    .sort((a, b) => a - b)
+const logFiles = (uri) =>
+  fs
+    .readdirSync(path.join(uri, '_delta_log'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()
 
 describe('modes', () => {
   it('append, overwrite, error and ignore', async () => {
     const uri = scratch('modes')
-    assert.deepEqual(await writeDelta(uri, people([1, 2])), { version: 0, numFiles: 1, numRows: 2, numBytes: (await DeltaTable.open(uri).then((t) => t.files()))[0].size })
+    assert.deepEqual(await writeDelta(uri, people([1, 2])), {
+      version: 0,
+      numFiles: 1,
+      numRows: 2,
+      numBytes: (await DeltaTable.open(uri).then((t) => t.files()))[0].size,
+    })
     assert.equal((await writeDelta(uri, people([3]))).version, 1)
     assert.deepEqual(await ids(uri), [1, 2, 3])
     const ow = await writeDelta(uri, people([7, 8]), { mode: 'overwrite' })
@@ -39,7 +84,11 @@ describe('modes', () => {
 
   it('predicate overwrites only the matching rows and rejects rows outside it', async () => {
     const uri = scratch('replace-where')
-    await writeDelta(uri, [{ id: 1, day: 'mon' }, { id: 2, day: 'tue' }, { id: 3, day: 'mon' }])
+    await writeDelta(uri, [
+      { id: 1, day: 'mon' },
+      { id: 2, day: 'tue' },
+      { id: 3, day: 'mon' },
+    ])
     await writeDelta(uri, [{ id: 10, day: 'mon' }], { mode: 'overwrite', predicate: "day = 'mon'" })
     assert.deepEqual(await ids(uri), [2, 10])
     const before = logFiles(uri).length
@@ -63,7 +112,13 @@ describe('input shapes', () => {
     await out.write(Buffer.from(tableToIPC(t([4]), 'stream')))
     await out.write(tableToIPC(t([5]), 'file'))
     await out.write(people([6]))
-    await out.write((async function* () { yield t([7]); yield people([8, 9]); yield [t([10]).batches[0]] })())
+    await out.write(
+      (async function* () {
+        yield t([7])
+        yield people([8, 9])
+        yield [t([10]).batches[0]]
+      })(),
+    )
     assert.equal(fs.existsSync(path.join(uri, '_delta_log')) ? logFiles(uri).length : 0, 0, 'nothing is visible before close()')
     const res = await out.close()
     assert.equal(res.version, 0)
@@ -74,16 +129,43 @@ describe('input shapes', () => {
 
   it('row objects: table schema is used, lossless coercion, wrong types name the row', async () => {
     const uri = scratch('rows')
-    await writeDelta(uri, tableFromArrays({ id: BigInt64Array.from([1n]), score: Float64Array.from([1.5]), ts: [new Date('2024-01-01T00:00:00Z')] }))
-    await writeDelta(uri, [{ id: 2, score: 3, ts: new Date('2024-02-01T00:00:00Z') }, { id: 3n, score: 4.25, ts: '2024-03-01T00:00:00Z' }])
+    await writeDelta(
+      uri,
+      tableFromArrays({ id: BigInt64Array.from([1n]), score: Float64Array.from([1.5]), ts: [new Date('2024-01-01T00:00:00Z')] }),
+    )
+    await writeDelta(uri, [
+      { id: 2, score: 3, ts: new Date('2024-02-01T00:00:00Z') },
+      { id: 3n, score: 4.25, ts: '2024-03-01T00:00:00Z' },
+    ])
     const t = await readDelta(uri)
     assert.equal(t.numRows, 3)
-    assert.deepEqual(rows(t).map((r) => [r.id, r.score]), [['1', 1.5], ['2', '3'], ['3', 4.25]])
+    assert.deepEqual(
+      rows(t).map((r) => [r.id, r.score]),
+      [
+        ['1', 1.5],
+        ['2', '3'],
+        ['3', 4.25],
+      ],
+    )
     // score came from a Float64Array: apache-arrow made it non-nullable
     await rejectsWith(writeDelta(uri, [{ id: 4, score: null }]), 'INVALID_DATA')
-    await rejectsWith(writeDelta(uri, [{ id: 4, score: 1 }, { id: 'five', score: 2 }]), 'INVALID_DATA', /row 1.*id/)
+    await rejectsWith(
+      writeDelta(uri, [
+        { id: 4, score: 1 },
+        { id: 'five', score: 2 },
+      ]),
+      'INVALID_DATA',
+      /row 1.*id/,
+    )
     await rejectsWith(writeDelta(uri, [{ id: 4 }, 'nope']), 'INVALID_DATA', /row 1/)
-    await rejectsWith(writeDelta(uri, [{ id: 4, score: 1 }, { id: { n: 5 }, score: 2 }]), 'INVALID_DATA', /^row 1: .*'id'/)
+    await rejectsWith(
+      writeDelta(uri, [
+        { id: 4, score: 1 },
+        { id: { n: 5 }, score: 2 },
+      ]),
+      'INVALID_DATA',
+      /^row 1: .*'id'/,
+    )
     // rows cross 10,000 at a time: messages still count from the start of what write() was given
     const many = Array.from({ length: 20_001 }, (_, i) => ({ id: i, score: 1 }))
     many[10_002].id = 'bad'
@@ -97,55 +179,97 @@ describe('input shapes', () => {
   it('a Uint8Array into a string column is INVALID_DATA naming the row, not its hex text; into a binary column it is its bytes', async () => {
     const uri = scratch('binary-into-string')
     await writeDelta(uri, [{ id: 1n, name: 'a', data: Buffer.from('a') }])
-    const bad = [{ id: 2n, name: 'b' }, { id: 3n, name: 'c' }, { id: 4n, name: Buffer.from('d') }]
+    const bad = [
+      { id: 2n, name: 'b' },
+      { id: 3n, name: 'c' },
+      { id: 4n, name: Buffer.from('d') },
+    ]
     await rejectsWith(writeDelta(uri, bad), 'INVALID_DATA', /^row 2: column 'name' holds strings/)
     await rejectsWith(writeDelta(uri, bad, { schemaMode: 'merge' }), 'INVALID_DATA', /^row 2: column 'name'/)
     const w = new DeltaWriter(uri)
     await rejectsWith(w.write(bad), 'INVALID_DATA', /^row 2: column 'name'/)
     assert.equal((await DeltaTable.open(uri)).version, 0)
     await writeDelta(uri, [{ id: 5n, name: 'e', data: new Uint8Array([0, 255]) }])
-    assert.deepEqual(rows(await readDelta(uri)).map((r) => [r.id, r.name, r.data]).sort(), [['1', 'a', '61'], ['5', 'e', '00ff']])
+    assert.deepEqual(
+      rows(await readDelta(uri))
+        .map((r) => [r.id, r.name, r.data])
+        .sort(),
+      [
+        ['1', 'a', '61'],
+        ['5', 'e', '00ff'],
+      ],
+    )
   })
 
   it('row objects keep int64 beyond 2^53, nested structs and lists, apache-arrow rows; an unknown nested field is refused', async () => {
     const uri = scratch('rows-values')
     const beyond = 9007199254740993n // 2^53 + 1: no JS number holds it
     await writeDelta(uri, [{ id: 1n, s: { a: 1, tags: ['x', 'y'] }, at: new Date('2024-01-02T03:04:05.678Z') }])
-    await writeDelta(uri, [{ id: beyond, s: { a: 2, tags: [] } }, { id: -beyond, s: null, at: '2024-05-06T00:00:00Z' }])
-    const expected = [ // new columns come in the first row's key order; rows() sorts
+    await writeDelta(uri, [
+      { id: beyond, s: { a: 2, tags: [] } },
+      { id: -beyond, s: null, at: '2024-05-06T00:00:00Z' },
+    ])
+    const expected = [
+      // new columns come in the first row's key order; rows() sorts
       { id: '-9007199254740993', s: null, at: String(Date.parse('2024-05-06T00:00:00Z')) },
       { id: '1', s: { a: '1', tags: ['x', 'y'] }, at: String(Date.parse('2024-01-02T03:04:05.678Z')) },
       { id: '9007199254740993', s: { a: '2', tags: [] }, at: null },
     ]
     const t = await readDelta(uri)
-    assert.deepEqual(t.schema.fields.map((f) => f.name), ['id', 's', 'at'])
+    assert.deepEqual(
+      t.schema.fields.map((f) => f.name),
+      ['id', 's', 'at'],
+    )
     assert.equal(String(t.schema.fields.find((f) => f.name === 'id').type), 'Int64')
     assert.equal(String(t.schema.fields.find((f) => f.name === 'at').type), 'Timestamp<MICROSECOND, UTC>') // from a Date
     assert.deepEqual(rows(t), expected)
     // a field the table's struct lacks would be dropped: refused, nothing committed
     await rejectsWith(writeDelta(uri, [{ id: 3, s: { a: 3, zz: 1 } }]), 'SCHEMA_MISMATCH', /row 0.*zz/)
-    await rejectsWith(writeDelta(uri, [{ id: 3, s: { a: 3 } }, { id: 4, s: { a: 4, zz: 1 } }], { schemaMode: 'merge' }), 'SCHEMA_MISMATCH', /row 1.*zz/)
+    await rejectsWith(
+      writeDelta(
+        uri,
+        [
+          { id: 3, s: { a: 3 } },
+          { id: 4, s: { a: 4, zz: 1 } },
+        ],
+        { schemaMode: 'merge' },
+      ),
+      'SCHEMA_MISMATCH',
+      /row 1.*zz/,
+    )
     await rejectsWith(writeDelta(uri, [{ id: 3, zz: 1 }]), 'SCHEMA_MISMATCH', /columns the table does not: zz/)
     assert.equal((await DeltaTable.open(uri)).version, 1)
     // the rows of an apache-arrow Table (StructRow objects with their own toJSON) write as they read
     await writeDelta(uri, t.toArray())
-    assert.deepEqual(rows(await readDelta(uri)), rows(t).flatMap((r) => [r, r]))
+    assert.deepEqual(
+      rows(await readDelta(uri)),
+      rows(t).flatMap((r) => [r, r]),
+    )
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
   })
 
   it('timestamps and dates inside structs and lists: apache-arrow rows (epoch ms) write as they read, ISO text keeps microseconds', async () => {
     const uri = scratch('rows-nested-time')
     const ms = Date.parse('2024-03-04T05:06:07.089Z')
-    const s = vectorFromArray([{ at: ms, d: ms }], new Struct([new Field('at', new TimestampMicrosecond('UTC'), true), new Field('d', new DateDay(), true)]))
+    const s = vectorFromArray(
+      [{ at: ms, d: ms }],
+      new Struct([new Field('at', new TimestampMicrosecond('UTC'), true), new Field('d', new DateDay(), true)]),
+    )
     const l = vectorFromArray([[ms, null]], new List(new Field('item', new TimestampMicrosecond('UTC'), true)))
     const ld = vectorFromArray([[ms - 86_400_000]], new List(new Field('item', new DateDay(), true)))
     await writeDelta(uri, new Table({ id: vectorFromArray([1n]), s, l, ld }))
     const t = await readDelta(uri)
     // numbers in nested timestamp fields were read as microseconds (1000x off), in date fields refused
-    await writeDelta(uri, t.toArray().map((r) => ({ ...r.toJSON(), id: 2n })))
-    await writeDelta(uri, [{ id: 3n, s: { at: '2024-03-04T05:06:07.089123Z', d: new Date(ms) }, l: [new Date(ms), null], ld: ['2024-03-03'] }])
+    await writeDelta(
+      uri,
+      t.toArray().map((r) => ({ ...r.toJSON(), id: 2n })),
+    )
+    await writeDelta(uri, [
+      { id: 3n, s: { at: '2024-03-04T05:06:07.089123Z', d: new Date(ms) }, l: [new Date(ms), null], ld: ['2024-03-03'] },
+    ])
     const got = rows(await readDelta(uri)).sort((a, b) => Number(a.id) - Number(b.id))
-    const day = String(Date.parse('2024-03-04')), dayBefore = String(Date.parse('2024-03-03'))
+    const day = String(Date.parse('2024-03-04')),
+      dayBefore = String(Date.parse('2024-03-03'))
     const want = (id, at) => ({ id, s: { at, d: day }, l: [String(ms), null], ld: [dayBefore] })
     assert.deepEqual(got, [want('1', String(ms)), want('2', String(ms)), want('3', ms + 0.123)])
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
@@ -153,7 +277,8 @@ describe('input shapes', () => {
 
   it('a new table from row objects: nested Dates and Uint8Arrays make timestamp and binary fields, struct fields in key order', async () => {
     const uri = scratch('rows-nested-dates')
-    const at = new Date('2024-05-01T10:00:00.123Z'), when = new Date('2024-01-02T00:00:00Z')
+    const at = new Date('2024-05-01T10:00:00.123Z'),
+      when = new Date('2024-01-02T00:00:00Z')
     await writeDelta(uri, [
       { id: 1n, audit: { by: 'ann', at, blob: Uint8Array.from([1, 2, 255]) }, events: [{ when, what: 'x' }], days: [when] },
       { id: 2n, audit: { at: null, blob: null, by: 'bob', extra: 1 }, events: [], days: null },
@@ -169,7 +294,12 @@ describe('input shapes', () => {
     })
     const got = rows(t).sort((a, b) => Number(a.id) - Number(b.id))
     assert.deepEqual(got, [
-      { id: '1', audit: { at: String(at.getTime()), blob: '0102ff', by: 'ann', extra: null }, events: [{ what: 'x', when: String(when.getTime()) }], days: [String(when.getTime())] },
+      {
+        id: '1',
+        audit: { at: String(at.getTime()), blob: '0102ff', by: 'ann', extra: null },
+        events: [{ what: 'x', when: String(when.getTime()) }],
+        days: [String(when.getTime())],
+      },
       { id: '2', audit: { at: null, blob: null, by: 'bob', extra: '1' }, events: [], days: null },
     ])
     assert.deepEqual(rows(pyRead(uri)), rows(t))
@@ -194,23 +324,68 @@ describe('input shapes', () => {
     await rejectsWith(writeDelta(scratch('rows-decimal-cells'), spread), 'INVALID_DATA', /row 0 .*decimal cell without its scale/)
     // decimal text and numbers with more places than the column keeps are refused (arrow-json
     // dropped the extra digits: 1.239 became 1.23, 0.005 became 0.00); as many or fewer go in
-    await writeDelta(fresh, [{ i64: 1000n, dec: '1.5' }, { i64: 1001n, dec: 2.25 }, { i64: 1002n, dec: '1.2e-1' }, { i64: 1003n, dec: '3.100' }])
-    for (const [dec, row] of [['1.239', 1], [-0.005, 1], [0.1 + 0.2, 1], ['1.2e-3', 1]]) {
-      await rejectsWith(writeDelta(fresh, [{ i64: 20n, dec: '1' }, { i64: 21n, dec }]), 'INVALID_DATA', new RegExp(`row ${row}: column 'dec' keeps 2 decimal places, and this value has more`))
+    await writeDelta(fresh, [
+      { i64: 1000n, dec: '1.5' },
+      { i64: 1001n, dec: 2.25 },
+      { i64: 1002n, dec: '1.2e-1' },
+      { i64: 1003n, dec: '3.100' },
+    ])
+    for (const [dec, row] of [
+      ['1.239', 1],
+      [-0.005, 1],
+      [0.1 + 0.2, 1],
+      ['1.2e-3', 1],
+    ]) {
+      await rejectsWith(
+        writeDelta(fresh, [
+          { i64: 20n, dec: '1' },
+          { i64: 21n, dec },
+        ]),
+        'INVALID_DATA',
+        new RegExp(`row ${row}: column 'dec' keeps 2 decimal places, and this value has more`),
+      )
     }
-    const added = rows(await readDelta(fresh, { filter: [['i64', '>=', 1000], ['i64', '<', 2000]] })).map((r) => r.dec)
-    assert.deepEqual(rows(pyRead(fresh, { filters: [['i64', '>=', 1000], ['i64', '<', 2000]] })).map((r) => r.dec), added)
+    const added = rows(
+      await readDelta(fresh, {
+        filter: [
+          ['i64', '>=', 1000],
+          ['i64', '<', 2000],
+        ],
+      }),
+    ).map((r) => r.dec)
+    assert.deepEqual(
+      rows(
+        pyRead(fresh, {
+          filters: [
+            ['i64', '>=', 1000],
+            ['i64', '<', 2000],
+          ],
+        }),
+      ).map((r) => r.dec),
+      added,
+    )
     assert.equal(added.length, 4)
   })
 
   it('NaN and ±Infinity in row objects are kept at any depth (JSON made them null); a string or integer column refuses them', async () => {
     const uri = scratch('non-finite')
-    const byId = (t) => t.toArray().map((r) => r.toJSON()).sort((a, b) => Number(a.id) - Number(b.id))
-    await writeDelta(uri, [{ id: 1, x: 1.5, s: { y: NaN }, l: [1, -Infinity], f: Float64Array.from([NaN]) }, { id: 2, x: NaN, s: { y: 2 }, l: [], f: Float64Array.from([]) }])
+    const byId = (t) =>
+      t
+        .toArray()
+        .map((r) => r.toJSON())
+        .sort((a, b) => Number(a.id) - Number(b.id))
+    await writeDelta(uri, [
+      { id: 1, x: 1.5, s: { y: NaN }, l: [1, -Infinity], f: Float64Array.from([NaN]) },
+      { id: 2, x: NaN, s: { y: 2 }, l: [], f: Float64Array.from([]) },
+    ])
     const types = (await DeltaTable.open(uri)).schema().fields.map(String)
     assert.deepEqual(types, ['id: Int64', 'x: Float64', 's: Struct<{y:Float64}>', 'l: List<Float64>', 'f: List<Float64>'])
-    const text = (v) => JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : typeof x === 'bigint' ? Number(x) : x))
-    const expected = text([{ id: 1, x: 1.5, s: { y: NaN }, l: [1, -Infinity], f: [NaN] }, { id: 2, x: NaN, s: { y: 2 }, l: [], f: [] }])
+    const text = (v) =>
+      JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : typeof x === 'bigint' ? Number(x) : x))
+    const expected = text([
+      { id: 1, x: 1.5, s: { y: NaN }, l: [1, -Infinity], f: [NaN] },
+      { id: 2, x: NaN, s: { y: 2 }, l: [], f: [] },
+    ])
     assert.equal(text(byId(await readDelta(uri))), expected)
     await writeDelta(uri, [{ id: 3, x: Infinity }])
     assert.equal(text(byId(await readDelta(uri)).map((r) => r.x)), text([1.5, NaN, Infinity]))
@@ -226,7 +401,10 @@ describe('input shapes', () => {
     const uri = scratch('unsafe-integers')
     await writeDelta(uri, [{ id: 1, n: 2 ** 60, s: { x: -(2 ** 62) }, l: [2 ** 53, 1] }])
     await writeDelta(uri, [{ id: 2, n: 2 ** 53 + 2, s: { x: 1 }, l: [] }])
-    const got = (await readDelta(uri)).toArray().map((r) => JSON.stringify(r.toJSON(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).sort()
+    const got = (await readDelta(uri))
+      .toArray()
+      .map((r) => JSON.stringify(r.toJSON(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v)))
+      .sort()
     assert.deepEqual(got, [
       `{"id":"1","n":"${2n ** 60n}","s":{"x":"${-(2n ** 62n)}"},"l":["${2n ** 53n}","1"]}`,
       `{"id":"2","n":"${2n ** 53n + 2n}","s":{"x":"1"},"l":[]}`,
@@ -235,13 +413,28 @@ describe('input shapes', () => {
     // Into a double column they are that double.
     const doubles = scratch('unsafe-integers-double')
     await writeDelta(doubles, [{ d: 0.5 }, { d: 2 ** 60 }])
-    assert.deepEqual((await readDelta(doubles)).toArray().map((r) => r.d).sort((a, b) => a - b), [0.5, 2 ** 60])
+    assert.deepEqual(
+      (await readDelta(doubles))
+        .toArray()
+        .map((r) => r.d)
+        .sort((a, b) => a - b),
+      [0.5, 2 ** 60],
+    )
   })
 
   it('a Map in a row object fills a map column (JSON made it an empty map) and a Set a list; rows without any value are INVALID_DATA for a new table', async () => {
     const uri = scratch('js-map-set')
     fs.cpSync(fixture('all_types'), uri, { recursive: true })
-    await writeDelta(uri, [{ i32: 99, map: new Map([['k1', 1], ['k2', null]]), list: new Set([7, 8]) }])
+    await writeDelta(uri, [
+      {
+        i32: 99,
+        map: new Map([
+          ['k1', 1],
+          ['k2', null],
+        ]),
+        list: new Set([7, 8]),
+      },
+    ])
     const [back] = (await readDelta(uri, { filter: [['i32', '=', 99]] })).toArray().map((r) => r.toJSON())
     assert.deepEqual(JSON.parse(JSON.stringify(back.map)), { k1: 1, k2: null })
     assert.deepEqual([...back.list], [7, 8])
@@ -260,7 +453,11 @@ describe('input shapes', () => {
     ])
     const t = await readDelta(uri)
     assert.deepEqual(Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)])), {
-      at: 'Timestamp<MICROSECOND, UTC>', bin: 'Binary', id: 'Int64', n: 'Float64', s: 'Struct<{big:Int64}>',
+      at: 'Timestamp<MICROSECOND, UTC>',
+      bin: 'Binary',
+      id: 'Int64',
+      n: 'Float64',
+      s: 'Struct<{big:Int64}>',
     })
     assert.deepEqual(rows(t), [
       { at: String(at.getTime()), bin: '6869', id: '1', n: 1.5, s: { big: String(-(2n ** 63n)) } },
@@ -272,12 +469,19 @@ describe('input shapes', () => {
     await writeDelta(back, t.toArray())
     const b = await readDelta(back)
     assert.equal(String(b.schema.fields.find((f) => f.name === 'bin').type), 'Binary')
-    assert.deepEqual(rows(b).map((r) => r.bin), rows(t).map((r) => r.bin))
+    assert.deepEqual(
+      rows(b).map((r) => r.bin),
+      rows(t).map((r) => r.bin),
+    )
     // an invalid Date is null, as JSON has it, nested or not (it threw a RangeError when nested); a nested Date makes a timestamp field too
     const invalid = scratch('rows-invalid-date')
-    await writeDelta(invalid, [{ id: 1n, at: new Date(0), s: { at: new Date(0) } }, { id: 2n, at: new Date('x'), s: { at: new Date('y') } }])
+    await writeDelta(invalid, [
+      { id: 1n, at: new Date(0), s: { at: new Date(0) } },
+      { id: 2n, at: new Date('x'), s: { at: new Date('y') } },
+    ])
     assert.deepEqual(rows(await readDelta(invalid)), [
-      { at: '0', id: '1', s: { at: '0' } }, { at: null, id: '2', s: { at: null } },
+      { at: '0', id: '1', s: { at: '0' } },
+      { at: null, id: '2', s: { at: null } },
     ])
     // a row JSON cannot hold is a DeltaError naming it (was a RangeError), and nothing is written
     const circular = { id: 5n, s: {} }
@@ -291,11 +495,14 @@ describe('input shapes', () => {
     const uri = scratch('rows-epoch-ms')
     const day = Date.UTC(2024, 2, 4)
     const seed = tableFromArrays({ id: BigInt64Array.from([0n]) })
-    await writeDelta(uri, new Table({
-      id: seed.getChild('id'),
-      at: vectorFromArray([new Date(day)], new TimestampMicrosecond('UTC')),
-      d: vectorFromArray([new Date(day)], new DateDay()),
-    }))
+    await writeDelta(
+      uri,
+      new Table({
+        id: seed.getChild('id'),
+        at: vectorFromArray([new Date(day)], new TimestampMicrosecond('UTC')),
+        d: vectorFromArray([new Date(day)], new DateDay()),
+      }),
+    )
     await writeDelta(uri, [
       { id: 1n, at: day + 5, d: day + 86_400_000 }, // Date.now()-style numbers
       { id: 2n, at: '2024-03-04T00:00:00.000123Z', d: '2024-03-06' }, // ISO text
@@ -306,10 +513,15 @@ describe('input shapes', () => {
     for (const b of t.batches) {
       const ids = b.getChild('id').toArray()
       const at = b.getChild('at').data[0]
-      ids.forEach((id, i) => micros.set(Number(id), at.values[i]))
+      ids.forEach((id, i) => {
+        micros.set(Number(id), at.values[i])
+      })
     }
     const us = BigInt(day) * 1000n
-    assert.deepEqual([0, 1, 2, 3].map((i) => micros.get(i)), [us, us + 5000n, us + 123n, us + 7000n])
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => micros.get(i)),
+      [us, us + 5000n, us + 123n, us + 7000n],
+    )
     const days = Object.fromEntries(rows(t).map((r) => [r.id, r.d]))
     assert.deepEqual(days, { 0: String(day), 1: String(day + 86_400_000), 2: String(day + 2 * 86_400_000), 3: String(day - 86_400_000) })
     // the rows of the Table read back (timestamp and date cells are epoch ms) write as they read
@@ -329,11 +541,20 @@ describe('schema', () => {
     await rejectsWith(writeDelta(uri, tableFromArrays({ id: Float64Array.from([1.5]), other: ['x'] })), 'SCHEMA_MISMATCH')
     await writeDelta(uri, [{ id: 2, name: 'x', extra: true }], { schemaMode: 'merge' })
     const t = await readDelta(uri)
-    assert.deepEqual(t.schema.fields.map((f) => f.name), ['id', 'name', 'extra'])
-    assert.deepEqual(rows(t).map((r) => r.extra), [null, true])
+    assert.deepEqual(
+      t.schema.fields.map((f) => f.name),
+      ['id', 'name', 'extra'],
+    )
+    assert.deepEqual(
+      rows(t).map((r) => r.extra),
+      [null, true],
+    )
     assert.deepEqual(rows(pyRead(uri)), rows(t))
     await writeDelta(uri, [{ other: 'only' }], { mode: 'overwrite', schemaMode: 'overwrite' })
-    assert.deepEqual((await readDelta(uri)).schema.fields.map((f) => f.name), ['other'])
+    assert.deepEqual(
+      (await readDelta(uri)).schema.fields.map((f) => f.name),
+      ['other'],
+    )
     assert.deepEqual(rows(pyRead(uri)), [{ other: 'only' }])
     // Only this kind of write changes the partitioning (any other is INVALID_ARGUMENT, shared tests).
     await writeDelta(uri, [{ other: 'p', n: 1 }], { mode: 'overwrite', schemaMode: 'overwrite', partitionBy: ['other'] })
@@ -346,12 +567,30 @@ describe('schema', () => {
     await writeDelta(uri, people([1]))
     // tableFromJSON makes every number a double.
     await writeDelta(uri, tableFromJSON([{ id: 2, name: 'x', score: 0.5 }]), { schemaMode: 'merge' })
-    await rejectsWith(writeDelta(uri, tableFromJSON([{ id: 2.5, name: 'y' }]), { schemaMode: 'merge' }), 'INVALID_DATA', /'id': 2\.5 is not a whole number/)
-    await rejectsWith(writeDelta(uri, tableFromArrays({ id: Int32Array.from([3]), name: Int32Array.from([7]), more: ['z'] }), { schemaMode: 'merge' }), 'SCHEMA_MISMATCH', /column 'name' is Int32 in the data and Utf8/)
+    await rejectsWith(
+      writeDelta(uri, tableFromJSON([{ id: 2.5, name: 'y' }]), { schemaMode: 'merge' }),
+      'INVALID_DATA',
+      /'id': 2\.5 is not a whole number/,
+    )
+    await rejectsWith(
+      writeDelta(uri, tableFromArrays({ id: Int32Array.from([3]), name: Int32Array.from([7]), more: ['z'] }), { schemaMode: 'merge' }),
+      'SCHEMA_MISMATCH',
+      /column 'name' is Int32 in the data and Utf8/,
+    )
     const dt = await DeltaTable.open(uri)
     assert.equal(dt.version, 1)
-    assert.deepEqual(dt.schema().fields.map((f) => [f.name, String(f.type)]), [['id', 'Int64'], ['name', 'Utf8'], ['score', 'Float64']])
-    assert.deepEqual(rows(await readDelta(uri)), [{ id: '1', name: 'n1', score: null }, { id: '2', name: 'x', score: 0.5 }])
+    assert.deepEqual(
+      dt.schema().fields.map((f) => [f.name, String(f.type)]),
+      [
+        ['id', 'Int64'],
+        ['name', 'Utf8'],
+        ['score', 'Float64'],
+      ],
+    )
+    assert.deepEqual(rows(await readDelta(uri)), [
+      { id: '1', name: 'n1', score: null },
+      { id: '2', name: 'x', score: 0.5 },
+    ])
   })
 })
 
@@ -364,7 +603,10 @@ describe('memory:// tables', () => {
     assert.equal((await new DeltaCoordinator(uri).commit(await w.finish())).version, 1)
     const dt = await DeltaTable.open(uri)
     await dt.delete('id = 1')
-    assert.deepEqual(rows(await readDelta(uri)).map((r) => r.id), ['2', '3'])
+    assert.deepEqual(
+      rows(await readDelta(uri)).map((r) => r.id),
+      ['2', '3'],
+    )
     assert.equal((await readDelta(uri, { version: 0 })).numRows, 2)
     assert.equal(await DeltaTable.isDeltaTable(uri.replace('write-test', 'other-host')), false)
   })
@@ -374,22 +616,38 @@ describe('partitions, options and commit properties', () => {
   it('hive partitions with special characters and nulls read back identically in Python', async () => {
     const uri = scratch('parts')
     const values = ['a/b', 'x=y', '100%', 'with space', 'ünïcødé', null]
-    await writeDelta(uri, values.map((p, i) => ({ id: i, part: p })), { partitionBy: ['part'], name: 'parts', description: 'd', configuration: { 'delta.appendOnly': 'false' } })
+    await writeDelta(
+      uri,
+      values.map((p, i) => ({ id: i, part: p })),
+      { partitionBy: ['part'], name: 'parts', description: 'd', configuration: { 'delta.appendOnly': 'false' } },
+    )
     const dt = await DeltaTable.open(uri)
     assert.deepEqual(dt.metadata().partitionColumns, ['part'])
     assert.equal(dt.metadata().name, 'parts')
     assert.ok(fs.readdirSync(uri).includes('part=__HIVE_DEFAULT_PARTITION__'))
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
     assert.equal((await readDelta(uri, { filter: [['part', '=', 'x=y']] })).numRows, 1)
-    await rejectsWith(writeDelta(scratch('bad-part'), people([1]), { partitionBy: ['nope'] }), 'INVALID_ARGUMENT', /unknown partition column 'nope'/)
+    await rejectsWith(
+      writeDelta(scratch('bad-part'), people([1]), { partitionBy: ['nope'] }),
+      'INVALID_ARGUMENT',
+      /unknown partition column 'nope'/,
+    )
     const allPart = scratch('all-part')
-    await rejectsWith(writeDelta(allPart, people([1]), { partitionBy: ['id', 'name'] }), 'INVALID_ARGUMENT', /needs at least one column that is not a partition column/)
+    await rejectsWith(
+      writeDelta(allPart, people([1]), { partitionBy: ['id', 'name'] }),
+      'INVALID_ARGUMENT',
+      /needs at least one column that is not a partition column/,
+    )
     assert.ok(!fs.existsSync(path.join(allPart, '_delta_log')))
     const w = new DeltaWriter(scratch('all-part-worker'), { partitionBy: ['id', 'name'] })
     await rejectsWith(w.write(people([1])), 'INVALID_ARGUMENT', /not a partition column/)
     // binary partition values are written as escaped text that delta-rs reads back as that text
     const binary = scratch('binary-part')
-    await rejectsWith(writeDelta(binary, [{ id: 1, b: new Uint8Array([1, 2, 255]) }], { partitionBy: ['b'] }), 'INVALID_ARGUMENT', /partition column 'b' is binary/)
+    await rejectsWith(
+      writeDelta(binary, [{ id: 1, b: new Uint8Array([1, 2, 255]) }], { partitionBy: ['b'] }),
+      'INVALID_ARGUMENT',
+      /partition column 'b' is binary/,
+    )
     assert.ok(!fs.existsSync(path.join(binary, '_delta_log')))
   })
 
@@ -402,15 +660,28 @@ describe('partitions, options and commit properties', () => {
     const log = fs.readFileSync(path.join(uri, '_delta_log', logFiles(uri)[0]), 'utf8')
     assert.match(log, /"txn":\{"appId":"etl","version":3/)
     // the same application transaction again is a no-op returning its version
-    assert.deepEqual(await writeDelta(uri, people([2]), { commitProperties: { appId: 'etl', appVersion: 3 } }), { version: 0, numFiles: 0, numRows: 0, numBytes: 0 })
+    assert.deepEqual(await writeDelta(uri, people([2]), { commitProperties: { appId: 'etl', appVersion: 3 } }), {
+      version: 0,
+      numFiles: 0,
+      numRows: 0,
+      numBytes: 0,
+    })
     assert.equal((await readDelta(uri)).numRows, 1)
     // keys the commit writes itself are refused (delta-rs let them overwrite readVersion, isBlindAppend)
     for (const key of ['isBlindAppend', 'readVersion', 'operation']) {
-      await rejectsWith(writeDelta(uri, people([2]), { commitProperties: { customMetadata: { [key]: 1 } } }), 'INVALID_ARGUMENT', new RegExp(`customMetadata key '${key}' is a commitInfo field`))
+      await rejectsWith(
+        writeDelta(uri, people([2]), { commitProperties: { customMetadata: { [key]: 1 } } }),
+        'INVALID_ARGUMENT',
+        new RegExp(`customMetadata key '${key}' is a commitInfo field`),
+      )
     }
     const w = new DeltaWriter(uri)
     await w.write(people([2]))
-    await rejectsWith(new DeltaCoordinator(uri).commit(await w.finish(), { customMetadata: { readVersion: 0 } }), 'INVALID_ARGUMENT', /commitInfo field/)
+    await rejectsWith(
+      new DeltaCoordinator(uri).commit(await w.finish(), { customMetadata: { readVersion: 0 } }),
+      'INVALID_ARGUMENT',
+      /commitInfo field/,
+    )
     assert.equal((await DeltaTable.open(uri)).version, 0)
   })
 
@@ -420,10 +691,18 @@ describe('partitions, options and commit properties', () => {
     await writeDelta(uri, data, { compression: 'zstd', targetFileSize: 64 * 1024 })
     const files = await (await DeltaTable.open(uri)).files()
     assert.ok(files.length > 1, `${files.length} files`)
-    const adds = fs.readFileSync(path.join(uri, '_delta_log', logFiles(uri)[0]), 'utf8')
-      .split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((a) => a.add).map((a) => JSON.parse(a.add.stats))
+    const adds = fs
+      .readFileSync(path.join(uri, '_delta_log', logFiles(uri)[0]), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((a) => a.add)
+      .map((a) => JSON.parse(a.add.stats))
     assert.equal(adds.length, files.length)
-    assert.equal(adds.reduce((n, s) => n + s.numRecords, 0), 20000)
+    assert.equal(
+      adds.reduce((n, s) => n + s.numRecords, 0),
+      20000,
+    )
     assert.equal(Math.min(...adds.map((s) => s.minValues.id)), 0)
     assert.equal(Math.max(...adds.map((s) => s.maxValues.id)), 19999)
     assert.ok(adds.every((s) => s.nullCount.name === 0))
@@ -437,7 +716,10 @@ describe('partitions, options and commit properties', () => {
     await writeDelta(uri, people([0]), { configuration: { 'delta.checkpointInterval': '3' } })
     for (let i = 1; i < 7; i++) await writeDelta(uri, people([i]))
     const log = fs.readdirSync(path.join(uri, '_delta_log'))
-    assert.ok(log.some((f) => f.endsWith('.checkpoint.parquet')), log.join(' '))
+    assert.ok(
+      log.some((f) => f.endsWith('.checkpoint.parquet')),
+      log.join(' '),
+    )
     assert.deepEqual(await ids(uri), [0, 1, 2, 3, 4, 5, 6])
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
   })
@@ -457,12 +739,16 @@ describe('tables whose writers compute or check values', () => {
     fs.cpSync(fixture('generated'), uri, { recursive: true })
     await writeDelta(uri, tableFromArrays({ id: BigInt64Array.from([2n]) }))
     await writeDelta(uri, [{ id: 3 }])
-    const want = [{ id: '1', twice: '2' }, { id: '2', twice: '4' }, { id: '3', twice: '6' }]
+    const want = [
+      { id: '1', twice: '2' },
+      { id: '2', twice: '4' },
+      { id: '3', twice: '6' },
+    ]
     assert.deepEqual(rows(await readDelta(uri)), want)
     assert.deepEqual(rows(pyRead(uri)), want)
   })
 
-  it('DeltaCoordinator refuses workers\' files for a table that gained a CHECK constraint after they wrote', async () => {
+  it("DeltaCoordinator refuses workers' files for a table that gained a CHECK constraint after they wrote", async () => {
     const uri = scratch('constraint-since')
     await writeDelta(uri, [{ id: 1 }])
     const w = new DeltaWriter(uri)
@@ -475,7 +761,10 @@ describe('tables whose writers compute or check values', () => {
   })
 
   it('DeltaWriter refuses tables with generated columns or CHECK constraints (it would not evaluate them); nothing is written', async () => {
-    for (const [name, re] of [['generated', /generated/], ['constrained', /CHECK constraints/]]) {
+    for (const [name, re] of [
+      ['generated', /generated/],
+      ['constrained', /CHECK constraints/],
+    ]) {
       const uri = scratch(name)
       fs.cpSync(fixture(name), uri, { recursive: true })
       const before = dataFiles(uri)
@@ -497,7 +786,17 @@ describe('atomicity', () => {
     const out2 = new DeltaOutputAdapter(uri)
     await out2.write(people([4]))
     await out2.abort()
-    await rejectsWith(writeDelta(uri, (async function* () { yield people([5]); throw new Error('source failed') })()), 'ABORTED', /source failed/)
+    await rejectsWith(
+      writeDelta(
+        uri,
+        (async function* () {
+          yield people([5])
+          throw new Error('source failed')
+        })(),
+      ),
+      'ABORTED',
+      /source failed/,
+    )
     await rejectsWith(writeDelta(uri, Buffer.from('definitely not arrow')), 'INVALID_DATA', /IPC/)
     // Valid IPC framing whose field type arrow-rs cannot map (NONE: apache-arrow's output for a Field
     // made from a plain object); arrow-ipc panics on it, which must not surface as INTERNAL.
@@ -521,15 +820,22 @@ describe('atomicity', () => {
 })
 
 describe('concurrency', () => {
-  it(...appendStormTests({ writeDelta, readDelta, DeltaTable }, { label: 'local disk', uri: () => scratch('storm'), procs: 10, appends: 6 }))
+  it(
+    ...appendStormTests({ writeDelta, readDelta, DeltaTable }, { label: 'local disk', uri: () => scratch('storm'), procs: 10, appends: 6 }),
+  )
 })
 
 describe('DeltaWriter + DeltaCoordinator', () => {
   it('workers in other processes, one commit of all their files, idempotent by appId', async () => {
     const uri = scratch('fanout')
-    const outputs = await Promise.all([0, 1, 2].map((w) => run(process.execPath, [path.join(here, 'workers', 'file-writer.mjs'), uri, String(w), '100'])))
+    const outputs = await Promise.all(
+      [0, 1, 2].map((w) => run(process.execPath, [path.join(here, 'workers', 'file-writer.mjs'), uri, String(w), '100'])),
+    )
     const files = outputs.map((o) => JSON.parse(o.stdout))
-    assert.ok(files.every((f) => f.length === 3), 'one file per partition per worker')
+    assert.ok(
+      files.every((f) => f.length === 3),
+      'one file per partition per worker',
+    )
     assert.equal(await DeltaTable.isDeltaTable(uri), false, 'workers commit nothing')
     const c = new DeltaCoordinator(uri)
     const res = await c.commit(files.flat(), { appId: 'job-1', appVersion: 1, customMetadata: { by: 'coordinator' } })
@@ -548,13 +854,22 @@ describe('DeltaWriter + DeltaCoordinator', () => {
   it('partition values with / space % = (URL-encoded in the actions) commit and read back, in Python too', async () => {
     const uri = scratch('coord-special')
     const values = ['A/A', 'B B', 'C%C', 'D=D', '2024-01-01 00:00:00']
-    await writeDelta(uri, values.map((x, i) => ({ id: BigInt(i), x })), { partitionBy: ['x'] })
+    await writeDelta(
+      uri,
+      values.map((x, i) => ({ id: BigInt(i), x })),
+      { partitionBy: ['x'] },
+    )
     const w = new DeltaWriter(uri)
     await w.write(values.map((x, i) => ({ id: BigInt(10 + i), x })))
     const files = await w.finish()
-    assert.ok(files.some((f) => f.path.startsWith('x=A%252FA/')), files.map((f) => f.path).join(' '))
+    assert.ok(
+      files.some((f) => f.path.startsWith('x=A%252FA/')),
+      files.map((f) => f.path).join(' '),
+    )
     assert.equal((await new DeltaCoordinator(uri).commit(files)).version, 1)
-    const got = rows(await readDelta(uri)).map((r) => `${r.id}:${r.x}`).sort()
+    const got = rows(await readDelta(uri))
+      .map((r) => `${r.id}:${r.x}`)
+      .sort()
     assert.deepEqual(got, values.flatMap((x, i) => [`${i}:${x}`, `${10 + i}:${x}`]).sort())
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
   })
@@ -564,11 +879,23 @@ describe('DeltaWriter + DeltaCoordinator', () => {
     fs.cpSync(fixture('column_mapping'), uri, { recursive: true })
     const version = (await DeltaTable.open(uri)).version
     await writeDelta(uri, [{ a: 4n, 'b c': 'w' }])
-    assert.deepEqual(rows(await readDelta(uri)), [{ a: '1', 'b c': 'x' }, { a: '2', 'b c': 'y' }, { a: '3', 'b c': 'z' }, { a: '4', 'b c': 'w' }])
+    assert.deepEqual(rows(await readDelta(uri)), [
+      { a: '1', 'b c': 'x' },
+      { a: '2', 'b c': 'y' },
+      { a: '3', 'b c': 'z' },
+      { a: '4', 'b c': 'w' },
+    ])
     assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
     const before = dataFiles(uri)
     const w = new DeltaWriter(uri)
-    await rejectsWith((async () => { await w.write([{ a: 5n, 'b c': 'v' }]); await w.finish() })(), 'UNSUPPORTED_FEATURE', /[Cc]olumn mapping/)
+    await rejectsWith(
+      (async () => {
+        await w.write([{ a: 5n, 'b c': 'v' }])
+        await w.finish()
+      })(),
+      'UNSUPPORTED_FEATURE',
+      /[Cc]olumn mapping/,
+    )
     assert.deepEqual(dataFiles(uri), before)
     assert.equal((await DeltaTable.open(uri)).version, version + 1)
   })
@@ -595,7 +922,11 @@ describe('DeltaWriter + DeltaCoordinator', () => {
 
   it('a missing table is created with the files in one version; coordinators racing to create it both commit', async () => {
     const uri = scratch('coord-create')
-    const written = async (ids) => { const w = new DeltaWriter(uri); await w.write(people(ids)); return w.finish() }
+    const written = async (ids) => {
+      const w = new DeltaWriter(uri)
+      await w.write(people(ids))
+      return w.finish()
+    }
     const res = await new DeltaCoordinator(uri).commit(await written([1, 2]), { appId: 'create', appVersion: 1 })
     assert.deepEqual(res, { version: 0, numFiles: 1, committed: true })
     assert.deepEqual(logFiles(uri), ['00000000000000000000.json'])
@@ -603,7 +934,13 @@ describe('DeltaWriter + DeltaCoordinator', () => {
     assert.equal((await new DeltaCoordinator(uri).commit(await written([3]), { appId: 'create', appVersion: 1 })).committed, false)
 
     const raced = scratch('coord-create-race')
-    const batches = await Promise.all([[10], [20], [30]].map(async (i) => { const w = new DeltaWriter(raced); await w.write(people(i)); return w.finish() }))
+    const batches = await Promise.all(
+      [[10], [20], [30]].map(async (i) => {
+        const w = new DeltaWriter(raced)
+        await w.write(people(i))
+        return w.finish()
+      }),
+    )
     const results = await Promise.all(batches.map((f) => new DeltaCoordinator(raced).commit(f)))
     assert.deepEqual(results.map((r) => r.version).sort(), [0, 1, 2])
     assert.deepEqual(await ids(raced), [10, 20, 30])
@@ -621,7 +958,10 @@ describe('DeltaWriter + DeltaCoordinator', () => {
     await w2.write([{ id: 6, name: 'z' }])
     const res = await new DeltaCoordinator(uri, { schema }).commit(await w2.finish())
     const dt = await DeltaTable.open(uri)
-    assert.deepEqual(dt.schema().fields.map((f) => f.name), ['id', 'name'])
+    assert.deepEqual(
+      dt.schema().fields.map((f) => f.name),
+      ['id', 'name'],
+    )
     assert.equal(res.version, dt.version)
     assert.deepEqual(await ids(uri), [6])
   })
@@ -632,11 +972,7 @@ describe('DeltaWriter + DeltaCoordinator', () => {
     const w = new DeltaWriter(uri)
     await w.write(people([100, 101]))
     const files = await w.finish()
-    await Promise.all([
-      new DeltaCoordinator(uri).commit(files),
-      writeDelta(uri, people([1])),
-      writeDelta(uri, people([2])),
-    ])
+    await Promise.all([new DeltaCoordinator(uri).commit(files), writeDelta(uri, people([1])), writeDelta(uri, people([2]))])
     assert.equal((await DeltaTable.open(uri)).version, 3)
     assert.deepEqual(await ids(uri), [0, 1, 2, 100, 101])
   })
@@ -674,11 +1010,18 @@ describe('interop with Python deltalake', () => {
     ]
     for (const [batch, message] of cases) {
       const w = new native.NativeTableWriter(uri, { mode: 'append' })
-      await rejectsWith(call(() => w.writeBatches(schema, [batch])), 'INVALID_DATA', message)
+      await rejectsWith(
+        call(() => w.writeBatches(schema, [batch])),
+        'INVALID_DATA',
+        message,
+      )
       await w.abort()
     }
     assert.equal((await DeltaTable.open(uri)).version, 0)
-    assert.deepEqual(rows(await readDelta(uri)).map((r) => r.s), ['a', 'b'])
+    assert.deepEqual(
+      rows(await readDelta(uri)).map((r) => r.s),
+      ['a', 'b'],
+    )
   })
 
   it('zoopipe appends to a table Python created, and Python reads the result', async () => {
@@ -707,9 +1050,18 @@ describe('parallel writers for large plain appends', () => {
     const ours = await readDelta(uri)
     assert.equal(ours.numRows, 2 * n)
     const [id, x, name] = idColumns(ours)
-    assert.deepEqual(id, Array.from({ length: 2 * n }, (_, i) => i))
-    assert.deepEqual(x, id.map((v) => v / 4))
-    assert.deepEqual(name, id.map((v) => `n${v}`))
+    assert.deepEqual(
+      id,
+      Array.from({ length: 2 * n }, (_, i) => i),
+    )
+    assert.deepEqual(
+      x,
+      id.map((v) => v / 4),
+    )
+    assert.deepEqual(
+      name,
+      id.map((v) => `n${v}`),
+    )
     assert.deepEqual(idColumns(pyRead(uri)), [id, x, name])
   })
 
@@ -717,19 +1069,41 @@ describe('parallel writers for large plain appends', () => {
     const uri = scratch('parallel-parted')
     const n = 2 * RUN + 1000
     // The partition column is dictionary-encoded, as apache-arrow makes string vectors.
-    const withPart = (t) => new Table({ ...Object.fromEntries(['id', 'x', 'name'].map((c) => [c, t.getChild(c)])), part: vectorFromArray(Array.from(t.getChild('id'), (id) => `p${id % 4}`)) })
+    const withPart = (t) =>
+      new Table({
+        ...Object.fromEntries(['id', 'x', 'name'].map((c) => [c, t.getChild(c)])),
+        part: vectorFromArray(Array.from(t.getChild('id'), (id) => `p${id % 4}`)),
+      })
     const created = await writeDelta(uri, withPart(big(0, n)), { partitionBy: ['part'] })
     assert.deepEqual([created.version, created.numRows, created.numFiles], [0, n, 4])
     const appended = await writeDelta(uri, withPart(big(n, n)))
     assert.deepEqual([appended.version, appended.numRows, appended.numFiles], [1, n, 4])
     assert.deepEqual(dataFiles(uri), await committedFiles(uri))
-    assert.deepEqual(fs.readdirSync(uri).filter((d) => d.startsWith('part=')).sort(), ['part=p0', 'part=p1', 'part=p2', 'part=p3'])
+    assert.deepEqual(
+      fs
+        .readdirSync(uri)
+        .filter((d) => d.startsWith('part='))
+        .sort(),
+      ['part=p0', 'part=p1', 'part=p2', 'part=p3'],
+    )
     const ours = await readDelta(uri)
     const [id, x, name] = idColumns(ours)
-    assert.deepEqual(id, Array.from({ length: 2 * n }, (_, i) => i))
-    assert.deepEqual(x, id.map((v) => v / 4))
-    assert.deepEqual(name, id.map((v) => `n${v}`))
-    const parts = (t) => Array.from(t.getChild('id'), Number).map((v, i) => [v, t.getChild('part').get(i)]).sort((a, b) => a[0] - b[0])
+    assert.deepEqual(
+      id,
+      Array.from({ length: 2 * n }, (_, i) => i),
+    )
+    assert.deepEqual(
+      x,
+      id.map((v) => v / 4),
+    )
+    assert.deepEqual(
+      name,
+      id.map((v) => `n${v}`),
+    )
+    const parts = (t) =>
+      Array.from(t.getChild('id'), Number)
+        .map((v, i) => [v, t.getChild('part').get(i)])
+        .sort((a, b) => a[0] - b[0])
     assert.ok(parts(ours).every(([v, p]) => p === `p${v % 4}`))
     const theirs = pyRead(uri)
     assert.deepEqual(idColumns(theirs), [id, x, name])
@@ -739,14 +1113,30 @@ describe('parallel writers for large plain appends', () => {
 
   it('a large append of columns declared non-null (apache-arrow typed arrays) to nullable ones goes parallel too', async () => {
     const uri = scratch('parallel-nullable')
-    await writeDelta(uri, new Table({ id: vectorFromArray([-1], new Int32()), x: vectorFromArray([null], new Float64()), name: vectorFromArray([null], new Utf8()) }))
+    await writeDelta(
+      uri,
+      new Table({
+        id: vectorFromArray([-1], new Int32()),
+        x: vectorFromArray([null], new Float64()),
+        name: vectorFromArray([null], new Utf8()),
+      }),
+    )
     const input = big(0, 2 * RUN + 1000)
-    assert.deepEqual(input.schema.fields.map((f) => f.nullable), [false, false, true])
+    assert.deepEqual(
+      input.schema.fields.map((f) => f.nullable),
+      [false, false, true],
+    )
     const res = await writeDelta(uri, input)
     assert.deepEqual([res.version, res.numRows, res.numFiles], [1, 2 * RUN + 1000, Math.min(cores, 3)])
-    assert.deepEqual((await DeltaTable.open(uri)).schema().fields.map((f) => f.nullable), [true, true, true])
+    assert.deepEqual(
+      (await DeltaTable.open(uri)).schema().fields.map((f) => f.nullable),
+      [true, true, true],
+    )
     const [id, x] = idColumns(await readDelta(uri))
-    assert.deepEqual(id, Array.from({ length: 2 * RUN + 1001 }, (_, i) => i - 1))
+    assert.deepEqual(
+      id,
+      Array.from({ length: 2 * RUN + 1001 }, (_, i) => i - 1),
+    )
     assert.deepEqual(x, [null, ...id.slice(1).map((v) => v / 4)])
   })
 
@@ -764,14 +1154,37 @@ describe('parallel writers for large plain appends', () => {
     const uri = scratch('parallel-abort')
     await writeDelta(uri, big(0, 10))
     // Everything in the folder but the log: no data file, staging file or temp file may be left.
-    const entries = () => fs.readdirSync(uri, { recursive: true }).filter((f) => !f.startsWith('_delta_log')).sort()
+    const entries = () =>
+      fs
+        .readdirSync(uri, { recursive: true })
+        .filter((f) => !f.startsWith('_delta_log'))
+        .sort()
     const before = entries()
     const out = new DeltaOutputAdapter(uri)
     await out.write(big(10, 3 * RUN))
     await out.abort()
-    await rejectsWith(writeDelta(uri, (async function* () { yield big(10, 3 * RUN); throw new Error('source failed') })()), 'ABORTED', /source failed/)
+    await rejectsWith(
+      writeDelta(
+        uri,
+        (async function* () {
+          yield big(10, 3 * RUN)
+          throw new Error('source failed')
+        })(),
+      ),
+      'ABORTED',
+      /source failed/,
+    )
     const otherColumns = new Table({ id: makeVector(new Int32Array(10)), y: makeVector(new Float64Array(10)) })
-    await rejectsWith(writeDelta(uri, (async function* () { yield big(10, 3 * RUN); yield otherColumns })()), 'SCHEMA_MISMATCH')
+    await rejectsWith(
+      writeDelta(
+        uri,
+        (async function* () {
+          yield big(10, 3 * RUN)
+          yield otherColumns
+        })(),
+      ),
+      'SCHEMA_MISMATCH',
+    )
     assert.equal((await DeltaTable.open(uri)).version, 0)
     assert.deepEqual(entries(), before)
     assert.equal((await readDelta(uri)).numRows, 10)
@@ -787,7 +1200,10 @@ describe('large native buffers are mapped and unmapped while streaming (ZOOPIPE_
     const env = { ...process.env }
     if (lowMemory === undefined) delete env.ZOOPIPE_LOW_MEMORY
     else env.ZOOPIPE_LOW_MEMORY = lowMemory
-    const { stdout } = await run(process.execPath, [path.join(here, 'workers', 'low-memory.mjs'), uri, String(n)], { env, maxBuffer: 1 << 28 })
+    const { stdout } = await run(process.execPath, [path.join(here, 'workers', 'low-memory.mjs'), uri, String(n)], {
+      env,
+      maxBuffer: 1 << 28,
+    })
     const got = JSON.parse(stdout)
     assert.equal(got.numFiles, Math.min(os.availableParallelism(), 3))
     assert.deepEqual(got.full, expected)

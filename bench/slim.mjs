@@ -16,16 +16,31 @@ async function timed(fn) {
   return xs
 }
 const src = (await readDelta(table, { version: 0 })).slice(0, Number(appendRows))
-const partSrc = await readDelta(table, { filter: [['id', '>=', Number(plo)], ['id', '<', Number(phi)]] })
-console.log(JSON.stringify({
-  read_full: await timed(() => readDelta(table)),
-  read_filtered: await timed(() => readDelta(table, { filter: [['part', '=', 'p3'], ['id', '>=', Number(lo)], ['id', '<', Number(hi)]] })),
-  append_table: await timed(async () => {
-    fs.rmSync(out, { recursive: true, force: true })
-    await writeDelta(out, src)
+const partSrc = await readDelta(table, {
+  filter: [
+    ['id', '>=', Number(plo)],
+    ['id', '<', Number(phi)],
+  ],
+})
+console.log(
+  JSON.stringify({
+    read_full: await timed(() => readDelta(table)),
+    read_filtered: await timed(() =>
+      readDelta(table, {
+        filter: [
+          ['part', '=', 'p3'],
+          ['id', '>=', Number(lo)],
+          ['id', '<', Number(hi)],
+        ],
+      }),
+    ),
+    append_table: await timed(async () => {
+      fs.rmSync(out, { recursive: true, force: true })
+      await writeDelta(out, src)
+    }),
+    append_partitioned: await timed(async () => {
+      fs.rmSync(out, { recursive: true, force: true })
+      await writeDelta(out, partSrc, { partitionBy: ['part'] })
+    }),
   }),
-  append_partitioned: await timed(async () => {
-    fs.rmSync(out, { recursive: true, force: true })
-    await writeDelta(out, partSrc, { partitionBy: ['part'] })
-  }),
-}))
+)

@@ -23,23 +23,36 @@ export async function storm(engine, { procs, count, python }) {
   const t0 = startAt
   let outs
   try {
-    outs = await Promise.all(Array.from({ length: procs }, (_, w) => {
-      const [cmd, script] = engine === 'zoopipe' ? [process.execPath, 'storm_worker.mjs'] : [python, 'storm_worker.py']
-      return run(cmd, [path.join(here, script), uri, String(w), String(count), String(startAt)], { maxBuffer: 1 << 24 })
-        .then((r) => JSON.parse(r.stdout.trim().split('\n').pop()), (e) => ({ ms: [], errors: [`process died: ${String(e.stderr || e).slice(0, 200)}`], died: true }))
-    }))
+    outs = await Promise.all(
+      Array.from({ length: procs }, (_, w) => {
+        const [cmd, script] = engine === 'zoopipe' ? [process.execPath, 'storm_worker.mjs'] : [python, 'storm_worker.py']
+        return run(cmd, [path.join(here, script), uri, String(w), String(count), String(startAt)], { maxBuffer: 1 << 24 }).then(
+          (r) => JSON.parse(r.stdout.trim().split('\n').pop()),
+          (e) => ({ ms: [], errors: [`process died: ${String(e.stderr || e).slice(0, 200)}`], died: true }),
+        )
+      }),
+    )
   } finally {
-    burners.forEach((b) => b.kill('SIGKILL'))
+    for (const b of burners) b.kill('SIGKILL')
   }
   const seconds = (Date.now() - t0) / 1000
   const ms = outs.flatMap((o) => o.ms).sort((a, b) => a - b)
   const dt = await DeltaTable.open(uri)
   const keys = [...(await readDelta(uri))].map((r) => r.key)
   const result = {
-    engine, procs, count, attempted: procs * count, landed: ms.length, errors: outs.reduce((n, o) => n + o.errors.length, 0),
+    engine,
+    procs,
+    count,
+    attempted: procs * count,
+    landed: ms.length,
+    errors: outs.reduce((n, o) => n + o.errors.length, 0),
     processesWithErrors: outs.filter((o) => o.errors.length > 0).length,
-    versions: dt.version, rowsOnce: keys.length === new Set(keys).size && keys.length === ms.length + 1,
-    commitsPerSecond: ms.length / seconds, p50: pct(ms, 50), p99: pct(ms, 99), firstError: outs.flatMap((o) => o.errors)[0],
+    versions: dt.version,
+    rowsOnce: keys.length === new Set(keys).size && keys.length === ms.length + 1,
+    commitsPerSecond: ms.length / seconds,
+    p50: pct(ms, 50),
+    p99: pct(ms, 99),
+    firstError: outs.flatMap((o) => o.errors)[0],
   }
   fs.rmSync(uri, { recursive: true, force: true })
   return result

@@ -18,14 +18,15 @@ Commands:
   convert <csv|ndjson|parquet path> <delta uri> [--partition-by a,b] [--mode append|overwrite|error|ignore]
 
 Every command takes --option KEY=VALUE (storage options, repeatable) and --help.`,
-  inspect: 'Usage: zoopipe inspect <uri> [--option KEY=VALUE]...\n  Prints version, schema, partition columns, file count and size, protocol and table properties.',
+  inspect:
+    'Usage: zoopipe inspect <uri> [--option KEY=VALUE]...\n  Prints version, schema, partition columns, file count and size, protocol and table properties.',
   history: 'Usage: zoopipe history <uri> [--limit N] [--option KEY=VALUE]...\n  Prints the commits of the table, newest first.',
   cat: `Usage: zoopipe cat <uri> [options]
   --version N          time travel to version N
   --timestamp T        time travel to the latest version at or before T (ISO 8601)
   --columns a,b        only these columns
   --filter EXPR        "col op value" with op one of = != < <= > >= in, not in (repeatable, ANDed); values are
-                       JSON or text, a set a JSON array or comma-separated ("id in 1,2", "day not in [\"a\"]")
+                       JSON or text, a set a JSON array or comma-separated ("id in 1,2", "day not in ["a"]")
   --limit N            at most N rows
   --format F           table (default), ndjson or csv`,
   convert: `Usage: zoopipe convert <source> <delta uri> [options]
@@ -52,7 +53,11 @@ function parseFilter(expr) {
   const set = /^\s*([^\s=!<>]+)\s+(not\s+in|in)\s+(.+)$/i.exec(expr)
   if (set) {
     let values = set[3].trim().replace(/^\((.*)\)$/, '$1') // SQL's "in (1, 2)" too
-    try { values = JSON.parse(values) } catch { values = values.split(',').map(jsonOrText) }
+    try {
+      values = JSON.parse(values)
+    } catch {
+      values = values.split(',').map(jsonOrText)
+    }
     if (!Array.isArray(values)) values = [values]
     return [set[1], set[2].toLowerCase().replace(/\s+/, ' '), values]
   }
@@ -63,12 +68,19 @@ function parseFilter(expr) {
 
 function jsonOrText(text) {
   const t = text.trim()
-  try { return JSON.parse(t) } catch { return t }
+  try {
+    return JSON.parse(t)
+  } catch {
+    return t
+  }
 }
 
 const jsonSafe = (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)
 const cell = (v) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v, jsonSafe) : String(v))
-const csvCell = (v) => { const s = cell(v); return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s }
+const csvCell = (v) => {
+  const s = cell(v)
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
 
 function printTable(rows, columns) {
   const widths = columns.map((c) => Math.min(40, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))))
@@ -87,9 +99,16 @@ async function inspect(uri, so) {
   if (md.name) console.log(`name:       ${md.name}`)
   if (md.description) console.log(`description: ${md.description}`)
   console.log(`partitions: ${md.partitionColumns.length ? md.partitionColumns.join(', ') : '(none)'}`)
-  console.log(`files:      ${files.length} (${files.reduce((n, f) => n + f.size, 0)} bytes, ${plural(files.reduce((n, f) => n + (f.numRecords ?? 0), 0), 'row')})`)
+  console.log(
+    `files:      ${files.length} (${files.reduce((n, f) => n + f.size, 0)} bytes, ${plural(
+      files.reduce((n, f) => n + (f.numRecords ?? 0), 0),
+      'row',
+    )})`,
+  )
   const p = dt.protocol()
-  console.log(`protocol:   reader ${p.minReaderVersion}, writer ${p.minWriterVersion}${p.readerFeatures ? `, reader features ${p.readerFeatures.join(' ')}` : ''}${p.writerFeatures ? `, writer features ${p.writerFeatures.join(' ')}` : ''}`)
+  console.log(
+    `protocol:   reader ${p.minReaderVersion}, writer ${p.minWriterVersion}${p.readerFeatures ? `, reader features ${p.readerFeatures.join(' ')}` : ''}${p.writerFeatures ? `, writer features ${p.writerFeatures.join(' ')}` : ''}`,
+  )
   const conf = Object.entries(md.configuration || {})
   console.log(`properties: ${conf.length ? '' : '(none)'}`)
   for (const [k, v] of conf) console.log(`  ${k} = ${v}`)
@@ -100,7 +119,9 @@ async function inspect(uri, so) {
 async function history(uri, so, limit) {
   const dt = await zp.DeltaTable.open(uri, { storageOptions: so })
   for (const h of await dt.history(limit)) {
-    console.log(`${String(h.version).padStart(6)}  ${h.timestamp ? new Date(h.timestamp).toISOString() : '-'.padEnd(24)}  ${h.operation ?? '?'}  ${JSON.stringify(h.operationParameters ?? {})}`)
+    console.log(
+      `${String(h.version).padStart(6)}  ${h.timestamp ? new Date(h.timestamp).toISOString() : '-'.padEnd(24)}  ${h.operation ?? '?'}  ${JSON.stringify(h.operationParameters ?? {})}`,
+    )
   }
 }
 
@@ -147,12 +168,16 @@ async function cat(uri, so, v) {
 
 async function convert(src, dst, so, v) {
   const ext = path.extname(src.replace(/[*?]+.*$/, '')).toLowerCase()
-  const format = v.format ?? ({ '.csv': 'csv', '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.json': 'ndjson', '.parquet': 'parquet' })[ext]
+  const format = v.format ?? { '.csv': 'csv', '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.json': 'ndjson', '.parquet': 'parquet' }[ext]
   const Adapter = { csv: zp.CsvInputAdapter, ndjson: zp.JsonLinesInputAdapter, parquet: zp.ParquetInputAdapter }[format]
   if (!Adapter) throw new UsageError(`cannot tell the format of '${src}': use --format csv|ndjson|parquet`)
   const report = await new zp.Pipe({
     input: new Adapter(src, { storageOptions: so }),
-    output: new zp.DeltaOutputAdapter(dst, { storageOptions: so, mode: v.mode ?? 'append', partitionBy: v['partition-by'] ? v['partition-by'].split(',') : undefined }),
+    output: new zp.DeltaOutputAdapter(dst, {
+      storageOptions: so,
+      mode: v.mode ?? 'append',
+      partitionBy: v['partition-by'] ? v['partition-by'].split(',') : undefined,
+    }),
   }).run()
   console.log(`wrote ${plural(report.rowsWritten, 'row')} to ${dst} (version ${report.version}) in ${report.durationMs} ms`)
 }
@@ -186,7 +211,8 @@ async function main(argv) {
   }
   const so = storageOptions(v.option)
   const need = command === 'convert' ? 2 : 1
-  if (positionals.length !== need) throw new UsageError(`${command} takes ${need === 2 ? '<source> <delta uri>' : '<uri>'}\n\n${HELP[command]}`)
+  if (positionals.length !== need)
+    throw new UsageError(`${command} takes ${need === 2 ? '<source> <delta uri>' : '<uri>'}\n\n${HELP[command]}`)
   if (command === 'inspect') await inspect(positionals[0], so)
   else if (command === 'history') await history(positionals[0], so, v.limit === undefined ? undefined : Number(v.limit))
   else if (command === 'cat') await cat(positionals[0], so, v)
@@ -195,16 +221,22 @@ async function main(argv) {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code },
+  (code) => {
+    process.exitCode = code
+  },
   (err) => {
-    if (err instanceof UsageError || (err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') || (err && err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')) {
+    if (
+      err instanceof UsageError ||
+      (err && err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') ||
+      (err && err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
+    ) {
       console.error(`zoopipe: ${err.message}`)
       process.exitCode = 2
     } else if (err instanceof zp.DeltaError) {
       console.error(`zoopipe: ${err.code}: ${err.message}`)
       process.exitCode = 1
     } else {
-      console.error(`zoopipe: ${err && err.stack ? err.stack : err}`)
+      console.error(`zoopipe: ${err?.stack ? err.stack : err}`)
       process.exitCode = 1
     }
   },

@@ -27,7 +27,7 @@ export async function run(source: string, target: string, deadLetter: string) {
   return { ...report, files: (await dt.files()).length }
 }
 
-if (process.argv[1] && process.argv[1].endsWith('etl.mjs')) {
+if (process.argv[1]?.endsWith('etl.mjs')) {
   const [source, target, dead] = process.argv.slice(2)
   console.log(JSON.stringify(await run(source, target, dead)))
 }

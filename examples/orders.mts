@@ -16,7 +16,14 @@ function mulberry32(seed: number): () => number {
 }
 
 /** Write `rows` orders starting at `firstId`, spread over `days` days from `startDay` (YYYY-MM-DD). */
-export async function writeOrdersCsv(file: string, firstId: number, rows: number, startDay: string, days: number, seed: number): Promise<number> {
+export async function writeOrdersCsv(
+  file: string,
+  firstId: number,
+  rows: number,
+  startDay: string,
+  days: number,
+  seed: number,
+): Promise<number> {
   const rand = mulberry32(seed)
   const start = Date.parse(`${startDay}T00:00:00Z`)
   const out = fs.createWriteStream(file)
@@ -27,14 +34,16 @@ export async function writeOrdersCsv(file: string, firstId: number, rows: number
     const t = start + Math.floor(rand() * days * 86_400_000)
     const iso = new Date(t).toISOString()
     const price = (Math.floor(rand() * 20000) / 100 + 1).toFixed(2)
-    chunk.push(`${firstId + i},${iso},${iso.slice(0, 10)},C${Math.floor(rand() * 50_000)},${REGIONS[Math.floor(rand() * REGIONS.length)]},` +
-      `${SKUS[Math.floor(rand() * SKUS.length)]},${1 + Math.floor(rand() * 5)},${price},${STATUSES[Math.floor(rand() * STATUSES.length)]}`)
+    chunk.push(
+      `${firstId + i},${iso},${iso.slice(0, 10)},C${Math.floor(rand() * 50_000)},${REGIONS[Math.floor(rand() * REGIONS.length)]},` +
+        `${SKUS[Math.floor(rand() * SKUS.length)]},${1 + Math.floor(rand() * 5)},${price},${STATUSES[Math.floor(rand() * STATUSES.length)]}`,
+    )
     if (chunk.length === 10_000) {
-      await write(chunk.join('\n') + '\n')
+      await write(`${chunk.join('\n')}\n`)
       chunk.length = 0
     }
   }
-  if (chunk.length) await write(chunk.join('\n') + '\n')
+  if (chunk.length) await write(`${chunk.join('\n')}\n`)
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())))
   return fs.statSync(file).size
 }

@@ -1,12 +1,24 @@
 // Type-checked against index.d.ts by the tests (tsc --noEmit); also a usage example.
 import type { Table } from 'apache-arrow'
 import {
-  DeltaCoordinator, DeltaError, DeltaInputAdapter, DeltaOutputAdapter, DeltaTable, DeltaWriter,
-  readDelta, writeDelta, type DeltaFileAction, type Filter, type WriteResult,
+  DeltaCoordinator,
+  DeltaError,
+  DeltaInputAdapter,
+  DeltaOutputAdapter,
+  DeltaTable,
+  DeltaWriter,
+  readDelta,
+  writeDelta,
+  type DeltaFileAction,
+  type Filter,
+  type WriteResult,
 } from 'zoopipe'
 
 export async function etl(src: string, dst: string): Promise<number> {
-  const filter: Filter = [['region', '=', 'eu'], ['amount', '>=', 50]]
+  const filter: Filter = [
+    ['region', '=', 'eu'],
+    ['amount', '>=', 50],
+  ]
   const input = new DeltaInputAdapter(src, { columns: ['order_id', 'amount'], filter, batchSize: 1024 })
   const out = new DeltaOutputAdapter(dst, { mode: 'overwrite', partitionBy: [], commitProperties: { customMetadata: { job: 'typed' } } })
   for await (const batch of input.getBatches()) await out.write(batch)
@@ -22,7 +34,8 @@ export async function etl(src: string, dst: string): Promise<number> {
   const files: DeltaFileAction[] = await w.finish()
   const { version } = await new DeltaCoordinator(dst).commit(files, { appId: 'typed', appVersion: 1 })
   const compacted: number = (await dt.optimize.compact({ targetSize: 1 << 20 })).numFilesAdded
-  const merged = await dt.merge([{ order_id: 1n, amount: 3 }], { predicate: 'target.order_id = source.order_id' })
+  const merged = await dt
+    .merge([{ order_id: 1n, amount: 3 }], { predicate: 'target.order_id = source.order_id' })
     .whenMatchedUpdate({ updates: { amount: 'source.amount' } })
     .whenNotMatchedInsert({ values: { order_id: 'source.order_id', amount: 'source.amount' } })
     .execute()

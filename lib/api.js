@@ -21,10 +21,10 @@ function createApi(arrow) {
     stream.boundMemory()
     try {
       if (format === 'ipc') {
-        for (let buf; (buf = await call(() => stream.next())) != null;) yield buf
+        for (let buf; (buf = await call(() => stream.next())) != null; ) yield buf
       } else {
         const schema = decodeSchema(stream.schema())
-        for (let batch; (batch = await call(() => stream.nextBatch())) != null;) yield toRecordBatch(schema, batch)
+        for (let batch; (batch = await call(() => stream.nextBatch())) != null; ) yield toRecordBatch(schema, batch)
       }
     } finally {
       stream.close()
@@ -42,7 +42,7 @@ function createApi(arrow) {
       const schemaIpc = stream.schema()
       const schema = decodeSchema(schemaIpc)
       const batches = []
-      for (let batch; (batch = await call(() => stream.nextBatch())) != null;) batches.push(toRecordBatch(schema, batch))
+      for (let batch; (batch = await call(() => stream.nextBatch())) != null; ) batches.push(toRecordBatch(schema, batch))
       return batches.length ? new arrow.Table(batches) : arrow.tableFromIPC(schemaIpc)
     } finally {
       stream.close()
@@ -69,18 +69,31 @@ function createApi(arrow) {
       return call(() => native.isDeltaTable(uri, storageOptions(options)))
     }
 
-    get uri() { return this._t.uri }
-    get version() { return this._t.version }
-    schema() { return decodeSchema(this._t.schema()) }
-    metadata() { return this._t.metadata() }
-    protocol() { return this._t.protocol() }
+    get uri() {
+      return this._t.uri
+    }
+    get version() {
+      return this._t.version
+    }
+    schema() {
+      return decodeSchema(this._t.schema())
+    }
+    metadata() {
+      return this._t.metadata()
+    }
+    protocol() {
+      return this._t.protocol()
+    }
 
     async history(limit) {
-      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw invalid(`history limit must be a positive integer, got ${limit}`)
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+        throw invalid(`history limit must be a positive integer, got ${limit}`)
       return call(() => this._t.history(limit))
     }
 
-    async files() { return call(() => this._t.files()) }
+    async files() {
+      return call(() => this._t.files())
+    }
 
     async loadVersion(version) {
       const v = toVersion(version)
@@ -98,8 +111,13 @@ function createApi(arrow) {
 
     // ---- maintenance, DML, change data feed (one commit each; the handle moves to it) ----
 
-    async createCheckpoint() { await call(() => this._t.createCheckpoint()); return this }
-    async cleanupMetadata() { return call(() => this._t.cleanupMetadata()) }
+    async createCheckpoint() {
+      await call(() => this._t.createCheckpoint())
+      return this
+    }
+    async cleanupMetadata() {
+      return call(() => this._t.cleanupMetadata())
+    }
 
     /** Delete files no version within the retention needs. Refuses a retention below the table's
      *  (delta.deletedFileRetentionDuration, 7 days) unless enforceRetentionDuration is false. */
@@ -156,7 +174,10 @@ function createApi(arrow) {
       options ??= {}
       const { startingVersion, endingVersion, startingTimestamp, endingTimestamp, columns, batchSize } = options
       const o = {
-        startingVersion, endingVersion, columns, batchSize,
+        startingVersion,
+        endingVersion,
+        columns,
+        batchSize,
         startingTimestamp: toMillis(startingTimestamp, 'startingTimestamp'),
         endingTimestamp: toMillis(endingTimestamp, 'endingTimestamp'),
       }
@@ -181,15 +202,20 @@ function createApi(arrow) {
         addColumns: async (fields, options) => {
           options ??= {}
           const list = fields instanceof arrow.Schema ? fields.fields : fields
-          if (!Array.isArray(list) || list.length === 0) throw invalid('addColumns takes a non-empty array of apache-arrow Fields or a Schema')
+          if (!Array.isArray(list) || list.length === 0)
+            throw invalid('addColumns takes a non-empty array of apache-arrow Fields or a Schema')
           list.forEach((f, i) => {
             // Duck-typed like isArrowTable (another copy of apache-arrow is fine); typeId 0 is Type.NONE.
             if (!f || typeof f.name !== 'string' || !f.type || typeof f.type.typeId !== 'number' || f.type.typeId === 0) {
-              throw invalid(`addColumns: field ${i} is not an apache-arrow Field with a data type, e.g. new Field('note', new Utf8(), true)`)
+              throw invalid(
+                `addColumns: field ${i} is not an apache-arrow Field with a data type, e.g. new Field('note', new Utf8(), true)`,
+              )
             }
           })
           const schema = fields instanceof arrow.Schema ? fields : new arrow.Schema(list)
-          return call(() => t.addColumns(Buffer.from(arrow.tableToIPC(new arrow.Table(schema), 'stream')), opOptions(options.commitProperties)))
+          return call(() =>
+            t.addColumns(Buffer.from(arrow.tableToIPC(new arrow.Table(schema), 'stream')), opOptions(options.commitProperties)),
+          )
         },
       }
     }
@@ -215,7 +241,8 @@ function createApi(arrow) {
   function commitTimeout(o) {
     const ms = o.commitTimeoutMs
     if (ms === undefined || ms === null) return undefined
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw invalid(`commitTimeoutMs must be a number of milliseconds >= 0, got ${String(ms)}`)
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
+      throw invalid(`commitTimeoutMs must be a number of milliseconds >= 0, got ${String(ms)}`)
     return ms
   }
   function optimizeOptions(options) {
@@ -254,15 +281,29 @@ function createApi(arrow) {
       this._spec.clauses.push({ kind, predicate, set: sqlMap(updates || values || set || {}) })
       return this
     }
-    whenMatchedUpdate(o) { return this._add('whenMatchedUpdate', o) }
+    whenMatchedUpdate(o) {
+      return this._add('whenMatchedUpdate', o)
+    }
     /** Every source column into the target column of its name (Python's when_matched_update_all). */
-    whenMatchedUpdateAll(o) { return this._add('whenMatchedUpdateAll', { predicate: o?.predicate }) }
-    whenMatchedDelete(o) { return this._add('whenMatchedDelete', o) }
-    whenNotMatchedInsert(o) { return this._add('whenNotMatchedInsert', o) }
+    whenMatchedUpdateAll(o) {
+      return this._add('whenMatchedUpdateAll', { predicate: o?.predicate })
+    }
+    whenMatchedDelete(o) {
+      return this._add('whenMatchedDelete', o)
+    }
+    whenNotMatchedInsert(o) {
+      return this._add('whenNotMatchedInsert', o)
+    }
     /** Insert every source column into the target column of its name (when_not_matched_insert_all). */
-    whenNotMatchedInsertAll(o) { return this._add('whenNotMatchedInsertAll', { predicate: o?.predicate }) }
-    whenNotMatchedBySourceUpdate(o) { return this._add('whenNotMatchedBySourceUpdate', o) }
-    whenNotMatchedBySourceDelete(o) { return this._add('whenNotMatchedBySourceDelete', o) }
+    whenNotMatchedInsertAll(o) {
+      return this._add('whenNotMatchedInsertAll', { predicate: o?.predicate })
+    }
+    whenNotMatchedBySourceUpdate(o) {
+      return this._add('whenNotMatchedBySourceUpdate', o)
+    }
+    whenNotMatchedBySourceDelete(o) {
+      return this._add('whenNotMatchedBySourceDelete', o)
+    }
     async execute() {
       const ipc = await toIpc(this._source)
       return call(() => this._table._t.merge(ipc, this._spec, opOptions(this._cp)))
@@ -349,13 +390,19 @@ function createApi(arrow) {
   }
 
   class CsvInputAdapter extends FileInputAdapter {
-    constructor(uri, options) { super('csv', uri, options) }
+    constructor(uri, options) {
+      super('csv', uri, options)
+    }
   }
   class JsonLinesInputAdapter extends FileInputAdapter {
-    constructor(uri, options) { super('json', uri, options) }
+    constructor(uri, options) {
+      super('json', uri, options)
+    }
   }
   class ParquetInputAdapter extends FileInputAdapter {
-    constructor(uri, options) { super('parquet', uri, options) }
+    constructor(uri, options) {
+      super('parquet', uri, options)
+    }
   }
 
   // ---- writing ----------------------------------------------------------------------------
@@ -367,7 +414,9 @@ function createApi(arrow) {
     return d instanceof arrow.Table || (d && typeof d === 'object' && Array.isArray(d.batches) && d.schema && 'numRows' in d)
   }
   function isArrowBatch(d) {
-    return d instanceof arrow.RecordBatch || (d && typeof d === 'object' && d.schema && d.data && 'numRows' in d && !Array.isArray(d.batches))
+    return (
+      d instanceof arrow.RecordBatch || (d && typeof d === 'object' && d.schema && d.data && 'numRows' in d && !Array.isArray(d.batches))
+    )
   }
 
   // Row values cross as JSON: Dates as ISO strings, bigints as JSON numbers (exact: arrow-json
@@ -403,7 +452,9 @@ function createApi(arrow) {
     if (v[Symbol.for('isArrowBigNum')]) {
       // an apache-arrow decimal cell out of its row: unscaled words, the scale is not on it (rowLine
       // converts a StructRow's own decimal cells, whose type it knows)
-      throw new Error('it holds an apache-arrow decimal cell without its scale; write the Table, its rows (table.toArray()), or a number or decimal string')
+      throw new Error(
+        'it holds an apache-arrow decimal cell without its scale; write the Table, its rows (table.toArray()), or a number or decimal string',
+      )
     }
     if (v instanceof Uint8Array) {
       if (hint) hint(path, 'binary')
@@ -565,24 +616,33 @@ function createApi(arrow) {
     const lines = new Array(rows.length)
     for (; i < rows.length; i++) {
       const r = rows[i]
-      if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new DeltaError('INVALID_DATA', `row ${firstRow + i} is not an object`)
+      if (r === null || typeof r !== 'object' || Array.isArray(r))
+        throw new DeltaError('INVALID_DATA', `row ${firstRow + i} is not an object`)
       try {
         lines[i] = rowLine(r, hints, i)
       } catch (err) {
-        throw new DeltaError('INVALID_DATA', `row ${firstRow + i} cannot be written as JSON: ${err && err.message}`, { cause: err })
+        throw new DeltaError('INVALID_DATA', `row ${firstRow + i} cannot be written as JSON: ${err?.message}`, { cause: err })
       }
     }
     const decimals = [...hints.decimal]
-    return [lines.join('\n'), {
-      timestamp: [...hints.timestamp], binary: [...hints.binary.keys()], binaryRows: [...hints.binary.values()],
-      float: [...hints.float.keys()], floatRows: [...hints.float.values()],
-      floatPaths: [...nested.values()].filter(([kind]) => kind === 'float').map(([, path]) => path),
-      decimal: decimals.map(([k]) => k), decimalTypes: decimals.map(([, t]) => t), order: hints.order,
-      timestampPaths: [...nested.values()].filter(([kind]) => kind === 'timestamp').map(([, path]) => path),
-      binaryPaths: [...nested.values()].filter(([kind]) => kind === 'binary').map(([, path]) => path),
-      fieldPaths: [...nested.values()].filter(([kind]) => kind === 'fields').map(([, path]) => path),
-      fieldOrders: [...nested.values()].filter(([kind]) => kind === 'fields').map(([, , keys]) => keys),
-    }]
+    return [
+      lines.join('\n'),
+      {
+        timestamp: [...hints.timestamp],
+        binary: [...hints.binary.keys()],
+        binaryRows: [...hints.binary.values()],
+        float: [...hints.float.keys()],
+        floatRows: [...hints.float.values()],
+        floatPaths: [...nested.values()].filter(([kind]) => kind === 'float').map(([, path]) => path),
+        decimal: decimals.map(([k]) => k),
+        decimalTypes: decimals.map(([, t]) => t),
+        order: hints.order,
+        timestampPaths: [...nested.values()].filter(([kind]) => kind === 'timestamp').map(([, path]) => path),
+        binaryPaths: [...nested.values()].filter(([kind]) => kind === 'binary').map(([, path]) => path),
+        fieldPaths: [...nested.values()].filter(([kind]) => kind === 'fields').map(([, path]) => path),
+        fieldOrders: [...nested.values()].filter(([kind]) => kind === 'fields').map(([, , keys]) => keys),
+      },
+    ]
   }
 
   /** Row objects as one Arrow IPC stream with the types write(rows) gives a new table (integers
@@ -594,7 +654,8 @@ function createApi(arrow) {
 
   /** Feed any WriteData into a native sink with writeIpc/writeRows. */
   async function feed(sink, data) {
-    if (data === null || data === undefined) throw invalid('write() needs data: an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an async iterable of those')
+    if (data === null || data === undefined)
+      throw invalid('write() needs data: an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an async iterable of those')
     if (Buffer.isBuffer(data) || data instanceof Uint8Array) {
       return call(() => sink.writeIpc(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)))
     }
@@ -634,11 +695,13 @@ function createApi(arrow) {
         for await (const item of data) await feed(sink, item)
       } catch (err) {
         if (err instanceof DeltaError) throw err
-        throw new DeltaError('ABORTED', `write aborted: the data source failed: ${err && err.message}`, { cause: err })
+        throw new DeltaError('ABORTED', `write aborted: the data source failed: ${err?.message}`, { cause: err })
       }
       return
     }
-    throw invalid(`cannot write a ${Object.prototype.toString.call(data)}: expected an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an (async) iterable of those`)
+    throw invalid(
+      `cannot write a ${Object.prototype.toString.call(data)}: expected an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an (async) iterable of those`,
+    )
   }
 
   function writeOptions(options) {
@@ -723,7 +786,8 @@ function createApi(arrow) {
       options ??= {}
       checkUri(uri)
       this.uri = uri
-      if (options.partitionBy !== undefined && !Array.isArray(options.partitionBy)) throw invalid('partitionBy must be an array of column names')
+      if (options.partitionBy !== undefined && !Array.isArray(options.partitionBy))
+        throw invalid('partitionBy must be an array of column names')
       try {
         this._w = new native.NativeFileWriter(uri, {
           storageOptions: storageOptions(options),
@@ -757,10 +821,12 @@ function createApi(arrow) {
       checkUri(uri)
       this.uri = uri
       try {
-        const schema = options.schema === undefined ? undefined
-          : Buffer.from(arrow.tableToIPC(new arrow.Table(options.schema), 'stream'))
+        const schema = options.schema === undefined ? undefined : Buffer.from(arrow.tableToIPC(new arrow.Table(options.schema), 'stream'))
         this._c = new native.NativeCoordinator(uri, {
-          storageOptions: storageOptions(options), mode: options.mode, schema, partitionBy: options.partitionBy,
+          storageOptions: storageOptions(options),
+          mode: options.mode,
+          schema,
+          partitionBy: options.partitionBy,
         })
       } catch (err) {
         throw toDeltaError(err)
@@ -775,19 +841,30 @@ function createApi(arrow) {
       if (options.maxRetries !== undefined && (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)) {
         throw invalid('maxRetries must be a non-negative integer')
       }
-      return call(() => this._c.commit(flat, {
-        appId: options.appId,
-        appVersion: options.appVersion,
-        maxRetries: options.maxRetries,
-        customMetadata: options.customMetadata,
-        commitTimeoutMs: commitTimeout(options),
-      }))
+      return call(() =>
+        this._c.commit(flat, {
+          appId: options.appId,
+          appVersion: options.appVersion,
+          maxRetries: options.maxRetries,
+          customMetadata: options.customMetadata,
+          commitTimeoutMs: commitTimeout(options),
+        }),
+      )
     }
   }
 
   const api = {
-    DeltaTable, DeltaInputAdapter, readDelta, DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator, DeltaError,
-    CsvInputAdapter, JsonLinesInputAdapter, ParquetInputAdapter,
+    DeltaTable,
+    DeltaInputAdapter,
+    readDelta,
+    DeltaOutputAdapter,
+    writeDelta,
+    DeltaWriter,
+    DeltaCoordinator,
+    DeltaError,
+    CsvInputAdapter,
+    JsonLinesInputAdapter,
+    ParquetInputAdapter,
   }
   const rowsToBatch = async (rows) => arrow.tableFromIPC(await rowsToIpc(rows)).batches[0]
   api.Pipe = require('./pipe').createPipe({ feedable: isArrowTable, isArrowBatch, rowsToBatch })

@@ -2,8 +2,17 @@
 // DeltaError: the one error type zoopipe throws. Native errors arrive as "[CODE] message".
 
 const CODES = new Set([
-  'TABLE_NOT_FOUND', 'VERSION_NOT_FOUND', 'SCHEMA_MISMATCH', 'INVALID_ARGUMENT', 'INVALID_DATA',
-  'COMMIT_CONFLICT', 'STORAGE', 'UNSUPPORTED_FEATURE', 'PROTOCOL', 'ABORTED', 'INTERNAL',
+  'TABLE_NOT_FOUND',
+  'VERSION_NOT_FOUND',
+  'SCHEMA_MISMATCH',
+  'INVALID_ARGUMENT',
+  'INVALID_DATA',
+  'COMMIT_CONFLICT',
+  'STORAGE',
+  'UNSUPPORTED_FEATURE',
+  'PROTOCOL',
+  'ABORTED',
+  'INTERNAL',
 ])
 
 class DeltaError extends Error {
@@ -16,9 +25,18 @@ class DeltaError extends Error {
 
 // napi-rs rejects arguments of the wrong JS type before our code runs; those are caller errors.
 const NAPI_ARGUMENT_STATUSES = new Set([
-  'InvalidArg', 'ObjectExpected', 'StringExpected', 'NameExpected', 'FunctionExpected',
-  'NumberExpected', 'BooleanExpected', 'ArrayExpected', 'BigintExpected', 'DateExpected',
-  'ArrayBufferExpected', 'DetachableArraybufferExpected',
+  'InvalidArg',
+  'ObjectExpected',
+  'StringExpected',
+  'NameExpected',
+  'FunctionExpected',
+  'NumberExpected',
+  'BooleanExpected',
+  'ArrayExpected',
+  'BigintExpected',
+  'DateExpected',
+  'ArrayBufferExpected',
+  'DetachableArraybufferExpected',
 ])
 
 function toDeltaError(err) {

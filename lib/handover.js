@@ -19,9 +19,13 @@ function createHandover(arrow) {
       const nullBitmap = buffers[b++] ?? undefined
       const base = { type, length, nullCount, nullBitmap }
       switch (type.typeId) {
-        case Type.Utf8: case Type.Binary: case Type.LargeUtf8: case Type.LargeBinary:
+        case Type.Utf8:
+        case Type.Binary:
+        case Type.LargeUtf8:
+        case Type.LargeBinary:
           return makeData({ ...base, valueOffsets: buffers[b++], data: buffers[b++] })
-        case Type.List: case Type.Map: {
+        case Type.List:
+        case Type.Map: {
           const valueOffsets = buffers[b++]
           return makeData({ ...base, valueOffsets, child: load(type.children[0].type) })
         }
@@ -51,16 +55,28 @@ function createHandover(arrow) {
       if (t === Type.Null) return true
       buffers.push(data.nullCount > 0 ? bytes(data.nullBitmap) : null)
       switch (t) {
-        case Type.Utf8: case Type.Binary: case Type.LargeUtf8: case Type.LargeBinary:
+        case Type.Utf8:
+        case Type.Binary:
+        case Type.LargeUtf8:
+        case Type.LargeBinary:
           buffers.push(bytes(data.valueOffsets), bytes(data.values))
           return true
-        case Type.List: case Type.Map:
+        case Type.List:
+        case Type.Map:
           buffers.push(bytes(data.valueOffsets))
           return visit(data.children[0])
-        case Type.FixedSizeList: case Type.Struct:
+        case Type.FixedSizeList:
+        case Type.Struct:
           return data.children.every(visit)
-        case Type.Bool: case Type.Int: case Type.Float: case Type.Decimal: case Type.Date: case Type.Time:
-        case Type.Timestamp: case Type.Duration: case Type.FixedSizeBinary:
+        case Type.Bool:
+        case Type.Int:
+        case Type.Float:
+        case Type.Decimal:
+        case Type.Date:
+        case Type.Time:
+        case Type.Timestamp:
+        case Type.Duration:
+        case Type.FixedSizeBinary:
           buffers.push(bytes(data.values))
           return true
         default:

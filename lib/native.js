@@ -47,10 +47,12 @@ function loadError(err, variant) {
   if (!SUPPORTED.includes(name)) {
     why = `there is no prebuilt binary for ${name} (prebuilt: ${SUPPORTED.join(', ')}); build from source with a Rust toolchain.`
   } else if (variant === 'slim') {
-    why = `its slim binary comes in the package ${pkg}, which is not installed here: \`npm install ${pkg}\` ` +
+    why =
+      `its slim binary comes in the package ${pkg}, which is not installed here: \`npm install ${pkg}\` ` +
       '(or add it to a bundle built on another platform).'
   } else {
-    why = `its prebuilt binary comes in the package ${pkg}, an optional dependency of zoopipe that is not installed here. ` +
+    why =
+      `its prebuilt binary comes in the package ${pkg}, an optional dependency of zoopipe that is not installed here. ` +
       `Reinstall without --omit=optional / --no-optional (with npm, removing node_modules and package-lock.json ` +
       `first works around npm's optional-dependency bug), or add ${pkg} (or the smaller zoopipe-slim-${name}, ` +
       'without DataFusion) to a bundle built on another platform.'

@@ -42,12 +42,13 @@ function toMillis(ts, what = 'timestamp') {
 function toVersion(v) {
   if (v === undefined || v === null) return undefined
   const n = typeof v === 'bigint' ? Number(v) : v
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw invalid(`version must be an integer, got ${typeof v === 'string' ? `'${v}'` : String(v)}`)
+  if (typeof n !== 'number' || !Number.isInteger(n))
+    throw invalid(`version must be an integer, got ${typeof v === 'string' ? `'${v}'` : String(v)}`)
   return n
 }
 
 function storageOptions(opts) {
-  const so = opts && opts.storageOptions
+  const so = opts?.storageOptions
   if (so === undefined || so === null) return undefined
   if (!isPlainObject(so)) throw invalid('storageOptions must be an object of string values')
   const out = {}

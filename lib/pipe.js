@@ -8,10 +8,16 @@ const ROWS_PER_BATCH = 10_000
 
 /** A failure of the caller's own code (its input iterable, onProgress) stops the pipe: ABORTED,
  *  with what it threw as the cause. zoopipe's own errors pass through as they are. */
-const userFailure = (what, err) => (err instanceof DeltaError ? err : new DeltaError('ABORTED', `pipe aborted: ${what} threw: ${err && err.message !== undefined ? err.message : String(err)}`, { cause: err }))
+const userFailure = (what, err) =>
+  err instanceof DeltaError
+    ? err
+    : new DeltaError('ABORTED', `pipe aborted: ${what} threw: ${err && err.message !== undefined ? err.message : String(err)}`, {
+        cause: err,
+      })
 
 function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
-  const isRowArray = (v) => Array.isArray(v) && (v.length === 0 || (v[0] !== null && typeof v[0] === 'object' && !feedable(v[0]) && !isArrowBatch(v[0])))
+  const isRowArray = (v) =>
+    Array.isArray(v) && (v.length === 0 || (v[0] !== null && typeof v[0] === 'object' && !feedable(v[0]) && !isArrowBatch(v[0])))
 
   /** Any input as an async iterable of RecordBatches and arrays of row objects (up to
    *  ROWS_PER_BATCH each). With a dead letter, file inputs hand back rows whose values do not fit
@@ -21,7 +27,11 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
       yield* input.getBatches(rejects ? { rejects: true } : {})
       return
     }
-    if (!input || typeof input === 'string' || (typeof input[Symbol.asyncIterator] !== 'function' && typeof input[Symbol.iterator] !== 'function')) {
+    if (
+      !input ||
+      typeof input === 'string' ||
+      (typeof input[Symbol.asyncIterator] !== 'function' && typeof input[Symbol.iterator] !== 'function')
+    ) {
       throw invalid('Pipe input must be an input adapter or an (async) iterable of rows, row arrays, RecordBatches or Tables')
     }
     let pending = []
@@ -34,15 +44,24 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
     }
     for await (const item of items()) {
       if (isArrowBatch(item) || feedable(item) || isRowArray(item)) {
-        if (pending.length) { yield pending; pending = [] }
+        if (pending.length) {
+          yield pending
+          pending = []
+        }
         if (isArrowBatch(item)) yield item
         else if (feedable(item)) yield* item.batches
         else for (let i = 0; i < item.length; i += ROWS_PER_BATCH) yield item.slice(i, i + ROWS_PER_BATCH)
       } else if (item !== null && typeof item === 'object') {
         pending.push(item)
-        if (pending.length >= ROWS_PER_BATCH) { yield pending; pending = [] }
+        if (pending.length >= ROWS_PER_BATCH) {
+          yield pending
+          pending = []
+        }
       } else {
-        throw new DeltaError('INVALID_DATA', `Pipe input yielded ${item === null ? 'null' : typeof item}; expected row objects or Arrow batches`)
+        throw new DeltaError(
+          'INVALID_DATA',
+          `Pipe input yielded ${item === null ? 'null' : typeof item}; expected row objects or Arrow batches`,
+        )
       }
     }
     if (pending.length) yield pending
@@ -79,18 +98,24 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
         }
       }
       const checkAbort = () => {
-        if (this.signal && this.signal.aborted) throw new DeltaError('ABORTED', `pipe aborted: ${this.signal.reason ?? 'signal'}`)
+        if (this.signal?.aborted) throw new DeltaError('ABORTED', `pipe aborted: ${this.signal.reason ?? 'signal'}`)
       }
       // Rows that failed go to the dead-letter file with the error and their source position;
       // without one, the first failure fails the whole pipe.
       const fail = async (rows, err, position) => {
         if (!this.deadLetter) {
           const e = toDeltaError(err)
-          throw new DeltaError(e.code === 'INTERNAL' ? 'INVALID_DATA' : e.code, `pipe failed at batch ${position.batch}, row ${position.row}: ${err && err.message}`, { cause: err })
+          throw new DeltaError(
+            e.code === 'INTERNAL' ? 'INVALID_DATA' : e.code,
+            `pipe failed at batch ${position.batch}, row ${position.row}: ${err?.message}`,
+            { cause: err },
+          )
         }
-        const message = String(err && err.message)
-        const lines = rowObjects(rows).map((row, i) => JSON.stringify({ error: message, position: { batch: position.batch, row: position.row + i }, row }, jsonSafe))
-        fs.writeSync(dead, lines.join('\n') + '\n')
+        const message = String(err?.message)
+        const lines = rowObjects(rows).map((row, i) =>
+          JSON.stringify({ error: message, position: { batch: position.batch, row: position.row + i }, row }, jsonSafe),
+        )
+        fs.writeSync(dead, `${lines.join('\n')}\n`)
         stats.rowsFailed += Array.isArray(rows) ? rows.length : rows.numRows
       }
       // Row objects: `use` (a write, or the conversion to a batch) refuses a row it cannot take with
@@ -102,23 +127,27 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
           try {
             return await use(rows)
           } catch (err) {
-            const m = /row (\d+)/.exec(err && err.message)
+            const m = /row (\d+)/.exec(err?.message)
             const k = m ? Number(m[1]) : -1
             if (!(err instanceof DeltaError) || err.code !== 'INVALID_DATA' || !(k >= 0 && k < rows.length) || !this.deadLetter) throw err
             // The writer counts from the start of what it was given; the dead letter names the row
             // by its place in the input, as its `position` does.
             const row = position.row + at[k]
-            await fail([rows[k]], new DeltaError(err.code, err.message.replace(/row \d+/, `row ${row}`), { cause: err }), { batch: position.batch, row })
+            await fail([rows[k]], new DeltaError(err.code, err.message.replace(/row \d+/, `row ${row}`), { cause: err }), {
+              batch: position.batch,
+              row,
+            })
             rows = rows.filter((_, i) => i !== k)
             at = at.filter((_, i) => i !== k)
           }
         }
         return null
       }
-      const writeRows = (rows, position) => withoutBadRows(rows, position, async (left) => {
-        await this.output.write(left)
-        stats.rowsWritten += left.length
-      })
+      const writeRows = (rows, position) =>
+        withoutBadRows(rows, position, async (left) => {
+          await this.output.write(left)
+          stats.rowsWritten += left.length
+        })
       const writeResult = async (result, position) => {
         if (result === null || result === undefined) return
         if (Array.isArray(result) && !result.some((r) => feedable(r) || isArrowBatch(r))) {
@@ -174,7 +203,7 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
             if (this.transform) batch = await withoutBadRows(item, position, rowsToBatch)
             else batch = await writeRows(item, position) // all written: nothing left to transform
           } else {
-            stats.bytesRead += item.data && item.data.byteLength ? item.data.byteLength : 0
+            stats.bytesRead += item.data?.byteLength ? item.data.byteLength : 0
             if (item.schema.metadata.get('zoopipe.rejected') === 'true') {
               // rows the reader could not type: raw values, each with its reason
               const raw = rowObjects(item)

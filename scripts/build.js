@@ -62,7 +62,9 @@ const napiArgs = slim
 // No --strip: the release profile strips already, and napi's --strip adds RUSTFLAGS, which rebuilds every
 // dependency instead of reusing a plain `cargo build --release`.
 if (release) napiArgs.push('--release')
-console.error(`zoopipe: building the ${slim ? 'slim ' : ''}native addon (${release ? 'release' : 'dev'} profile, target dir ${env.CARGO_TARGET_DIR})`)
+console.error(
+  `zoopipe: building the ${slim ? 'slim ' : ''}native addon (${release ? 'release' : 'dev'} profile, target dir ${env.CARGO_TARGET_DIR})`,
+)
 const started = Date.now()
 const res = spawnSync(process.execPath, [napi, ...napiArgs], { cwd: root, env, stdio: 'inherit' })
 if (res.status !== 0) process.exit(res.status ?? 1)

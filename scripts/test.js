@@ -30,14 +30,23 @@ function step(name, fn) {
 step('npm dependencies', () => {
   if (!fs.existsSync(path.join(root, 'node_modules', '@napi-rs', 'cli'))) run('npm', ['install', '--no-audit', '--no-fund'])
 })
+// Style first: it takes seconds and fails before any build does.
+step('lint: JS/TS format and lint (biome ci)', () => run(path.join(root, 'node_modules', '.bin', 'biome'), ['ci', '--reporter=summary']))
+step('lint: Rust format (cargo fmt --check)', () => run('cargo', ['fmt', '--check']))
 step('native addon', () => run(process.execPath, [path.join(__dirname, 'build.js')]))
 // The slim variant (no DataFusion) shares the target dir; __test__/slim.test.mjs runs against it.
 step('slim native addon', () => run(process.execPath, [path.join(__dirname, 'build.js'), '--slim']))
+// Same target triple and profile as the napi build, so the compiled dependencies are shared.
+const host = /host: (\S+)/.exec(spawnSync('rustc', ['-vV'], { encoding: 'utf8' }).stdout)[1]
 step('Rust unit tests', () => {
-  // Same target triple and profile as the napi build, so the compiled dependencies are shared.
-  const host = /host: (\S+)/.exec(spawnSync('rustc', ['-vV'], { encoding: 'utf8' }).stdout)[1]
   const env = { ...process.env, CARGO_TARGET_DIR: process.env.CARGO_TARGET_DIR || path.join(cache, 'target') }
   run('cargo', ['test', '--lib', '--quiet', '--target', host], { env })
+})
+step('lint: cargo clippy, warnings denied (full and slim builds)', () => {
+  const env = { ...process.env, CARGO_TARGET_DIR: process.env.CARGO_TARGET_DIR || path.join(cache, 'target') }
+  for (const features of [[], ['--no-default-features']]) {
+    run('cargo', ['clippy', '--quiet', '--lib', '--all-targets', ...features, '--', '-D', 'warnings'], { env })
+  }
 })
 
 const requirements = path.join(root, '__test__', 'requirements.txt')

@@ -60,7 +60,9 @@ pub fn policy() -> u8 {
         UNDECIDED => {
             // SAFETY: getenv with a NUL-terminated name; the value is only read here.
             let value = unsafe { libc::getenv(c"ZOOPIPE_LOW_MEMORY".as_ptr()) };
-            let decided = match (!value.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes()) {
+            let decided = match (!value.is_null())
+                .then(|| unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes())
+            {
                 Some(b"1") => ALWAYS,
                 Some(b"0") => NEVER,
                 _ => WHILE_BOUNDED,
@@ -111,13 +113,18 @@ fn large(size: usize, align: usize) -> bool {
 /// The bitmap word and bit of a 1 MiB boundary, or None for any other address.
 fn start_bit(addr: usize) -> Option<(&'static AtomicU64, u64)> {
     let window = addr >> MAPPED.trailing_zeros();
-    (addr.is_multiple_of(MAPPED) && window < WINDOWS).then(|| (&STARTS[window / 64], 1u64 << (window % 64)))
+    (addr.is_multiple_of(MAPPED) && window < WINDOWS)
+        .then(|| (&STARTS[window / 64], 1u64 << (window % 64)))
 }
 
 /// Records (or forgets) that a live mapping starts at `addr`, a 1 MiB boundary `start_bit` covers.
 fn mark(addr: usize, live: bool) {
     if let Some((word, bit)) = start_bit(addr) {
-        if live { word.fetch_or(bit, Ordering::AcqRel) } else { word.fetch_and(!bit, Ordering::AcqRel) };
+        if live {
+            word.fetch_or(bit, Ordering::AcqRel)
+        } else {
+            word.fetch_and(!bit, Ordering::AcqRel)
+        };
     }
 }
 
@@ -154,7 +161,11 @@ fn just(addr: usize, len: usize) -> Evicted {
 
 impl Cache {
     const fn new() -> Self {
-        Cache { slots: [(0, 0); CACHE_SLOTS], len: 0, bytes: 0 }
+        Cache {
+            slots: [(0, 0); CACHE_SLOTS],
+            len: 0,
+            bytes: 0,
+        }
     }
 
     fn remove(&mut self, i: usize) -> (usize, usize) {
@@ -167,7 +178,9 @@ impl Cache {
 
     /// The smallest kept mapping of at least `len` bytes, taken out of the cache.
     fn take(&mut self, len: usize) -> Option<(usize, usize)> {
-        let best = (0..self.len).filter(|&i| self.slots[i].1 >= len).min_by_key(|&i| self.slots[i].1)?;
+        let best = (0..self.len)
+            .filter(|&i| self.slots[i].1 >= len)
+            .min_by_key(|&i| self.slots[i].1)?;
         Some(self.remove(best))
     }
 
@@ -220,7 +233,9 @@ fn release_cache() {
 /// does not reach.
 unsafe fn map(size: usize, zeroed: bool) -> Option<*mut u8> {
     let len = size.next_multiple_of(PAGE);
-    let Some((addr, have)) = with_cache(|c| c.take(len)) else { return unsafe { map_fresh(size) } };
+    let Some((addr, have)) = with_cache(|c| c.take(len)) else {
+        return unsafe { map_fresh(size) };
+    };
     // SAFETY: `addr..addr+have` is a mapping of ours that only we hold now; its tail is returned.
     unsafe {
         if have > len {
@@ -240,7 +255,14 @@ unsafe fn map_fresh(size: usize) -> Option<*mut u8> {
     // SAFETY: an anonymous private mapping touches no existing memory; the trimmed head and tail
     // are parts of it no one else has seen.
     unsafe {
-        let p = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
         if p == libc::MAP_FAILED {
             return None;
         }
@@ -271,7 +293,13 @@ unsafe fn unmap(ptr: *mut u8, size: usize) {
     // Kept only while mappings are being made: a block freed after the last stream ended (JS
     // collecting its batches late) leaves. Decided under the lock, so it cannot slip in after
     // `release_cache` emptied the cache.
-    unmap_all(with_cache(|c| if map_now() { c.put(addr, len) } else { just(addr, len) }));
+    unmap_all(with_cache(|c| {
+        if map_now() {
+            c.put(addr, len)
+        } else {
+            just(addr, len)
+        }
+    }));
 }
 
 /// Moves a mapping's pages to a bigger mapping (page tables move, not bytes), in place if the
@@ -286,7 +314,13 @@ unsafe fn remap(ptr: *mut u8, size: usize, new_size: usize) -> Option<*mut u8> {
         // Fresh, not from the cache: MREMAP_FIXED discards the target's pages.
         let target = map_fresh(new_size)?;
         mark(ptr as usize, false);
-        let moved = libc::mremap(ptr.cast(), size, new_size, libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED, target);
+        let moved = libc::mremap(
+            ptr.cast(),
+            size,
+            new_size,
+            libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+            target,
+        );
         if moved == libc::MAP_FAILED {
             mark(ptr as usize, true);
             unmap(target, new_size);
@@ -298,7 +332,11 @@ unsafe fn remap(ptr: *mut u8, size: usize, new_size: usize) -> Option<*mut u8> {
 
 /// A new block as a mapping, if it is large and memory is bounded now (and the kernel obliges).
 unsafe fn new_mapping(layout: Layout, zeroed: bool) -> Option<*mut u8> {
-    if large(layout.size(), layout.align()) && map_now() { unsafe { map(layout.size(), zeroed) } } else { None }
+    if large(layout.size(), layout.align()) && map_now() {
+        unsafe { map(layout.size(), zeroed) }
+    } else {
+        None
+    }
 }
 
 /// The global allocator: malloc, or a mapping for large blocks while memory is bounded.
@@ -318,7 +356,8 @@ unsafe impl GlobalAlloc for Allocator {
 
     #[inline(never)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        unsafe { new_mapping(layout, true) }.unwrap_or_else(|| unsafe { System.alloc_zeroed(layout) })
+        unsafe { new_mapping(layout, true) }
+            .unwrap_or_else(|| unsafe { System.alloc_zeroed(layout) })
     }
 
     #[inline(never)]
@@ -347,7 +386,12 @@ unsafe impl GlobalAlloc for Allocator {
         // SAFETY: same alignment as the valid `layout`, and `new_size` is non-zero and does not
         // overflow when rounded to it (GlobalAlloc::realloc's contract).
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        let new = if to_mapping { unsafe { map(new_size, false) } } else { None }.unwrap_or_else(|| unsafe { System.alloc(new_layout) });
+        let new = if to_mapping {
+            unsafe { map(new_size, false) }
+        } else {
+            None
+        }
+        .unwrap_or_else(|| unsafe { System.alloc(new_layout) });
         if !new.is_null() {
             unsafe {
                 std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
@@ -362,7 +406,10 @@ unsafe impl GlobalAlloc for Allocator {
 mod tests {
     use std::alloc::{GlobalAlloc, Layout, System};
 
-    use super::{Allocator, BoundMemory, CACHE_BYTES, CACHE_SLOTS, Cache, MAPPED, NEVER, WHILE_BOUNDED, is_mapping, policy};
+    use super::{
+        Allocator, BoundMemory, CACHE_BYTES, CACHE_SLOTS, Cache, MAPPED, NEVER, WHILE_BOUNDED,
+        is_mapping, policy,
+    };
 
     fn fill(p: *mut u8, len: usize) {
         for i in 0..len {
@@ -449,7 +496,11 @@ mod tests {
                     let mut guard = None;
                     for i in 0..150usize {
                         if i % 7 == t as usize {
-                            guard = if guard.is_some() { None } else { Some(BoundMemory::start()) };
+                            guard = if guard.is_some() {
+                                None
+                            } else {
+                                Some(BoundMemory::start())
+                            };
                         }
                         let size = MAPPED + (i * 37 % 5) * MAPPED / 2 + t as usize;
                         let mut v = vec![t; size];
@@ -514,7 +565,11 @@ mod tests {
         assert_eq!(c.put(0x1000 * mb, 4 * mb).1, 0);
         assert_eq!(c.put(0x2000 * mb, 2 * mb).1, 0);
         assert_eq!(c.put(0x3000 * mb, 8 * mb).1, 0);
-        assert_eq!(c.take(3 * mb), Some((0x1000 * mb, 4 * mb)), "smallest of at least 3 MiB");
+        assert_eq!(
+            c.take(3 * mb),
+            Some((0x1000 * mb, 4 * mb)),
+            "smallest of at least 3 MiB"
+        );
         assert_eq!(c.take(9 * mb), None);
         assert_eq!((c.len, c.bytes), (2, 10 * mb));
         // Filling past CACHE_BYTES gives up the oldest first, then keeps the new one.
@@ -533,7 +588,10 @@ mod tests {
             let (evicted, n) = c.put((0x100 + i) * mb, mb);
             given_up.extend_from_slice(&evicted[..n]);
         }
-        assert_eq!(given_up, (0..3).map(|i| ((0x100 + i) * mb, mb)).collect::<Vec<_>>());
+        assert_eq!(
+            given_up,
+            (0..3).map(|i| ((0x100 + i) * mb, mb)).collect::<Vec<_>>()
+        );
         let (all, n) = c.clear();
         assert_eq!(n, CACHE_SLOTS);
         assert_eq!(all[0], (0x103 * mb, mb));
@@ -541,7 +599,8 @@ mod tests {
     }
 
     #[test]
-    fn a_reused_mapping_is_zeroed_for_alloc_zeroed_and_the_cache_empties_when_the_last_stream_ends() {
+    fn a_reused_mapping_is_zeroed_for_alloc_zeroed_and_the_cache_empties_when_the_last_stream_ends()
+    {
         let _serial = serial();
         let a = Allocator;
         let cached = || super::with_cache(|c| c.len);
@@ -553,7 +612,10 @@ mod tests {
             let kept = a.alloc(big);
             a.dealloc(p, big);
             if policy() == WHILE_BOUNDED {
-                assert!(is_mapping(kept) && cached() == 1, "a freed mapping is kept while a stream runs");
+                assert!(
+                    is_mapping(kept) && cached() == 1,
+                    "a freed mapping is kept while a stream runs"
+                );
             }
             // The same pages again (from the cache): they must come back zeroed.
             let q = a.alloc_zeroed(layout(2 * MAPPED + 5));
@@ -567,7 +629,11 @@ mod tests {
             a.dealloc(kept, big);
             if policy() == WHILE_BOUNDED {
                 assert_eq!(after_the_stream, 0, "emptied when the last stream ended");
-                assert_eq!(cached(), 0, "freed after the stream ended: unmapped, not kept");
+                assert_eq!(
+                    cached(),
+                    0,
+                    "freed after the stream ended: unmapped, not kept"
+                );
             }
         }
     }

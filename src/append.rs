@@ -14,7 +14,9 @@
 
 use std::collections::HashMap;
 
+use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::DeltaTable;
+use deltalake::Path;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::transaction::CommitProperties;
@@ -23,15 +25,13 @@ use deltalake::logstore::object_store::ObjectStoreExt as _;
 use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
-use deltalake::Path;
-use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::commit::commit_adds;
 use crate::error::{Code, ZError, ZResult};
+use crate::options::{Msg, WriteOptions, commit_properties, next_batch, target_file_size};
 use crate::worker::open_writer;
-use crate::write::{Msg, WriteOptions, commit_properties, next_batch, target_file_size};
 
 /// Rows dealt to one writer before moving to the next (~10 MB of a typical 10-column batch).
 pub const RUN_ROWS: usize = 262_144;
@@ -59,16 +59,39 @@ pub struct Append {
 
 impl Append {
     pub fn open(t: Target, o: &WriteOptions) -> ZResult<Self> {
-        let props = commit_properties(o.custom_metadata.as_ref(), o.app_id.as_deref(), o.app_version)?;
+        let props = commit_properties(
+            o.custom_metadata.as_ref(),
+            o.app_id.as_deref(),
+            o.app_version,
+        )?;
         let (first, partition_by) = open(&t, o)?;
-        Ok(Self { t, o: o.clone(), props, first, partition_by })
+        Ok(Self {
+            t,
+            o: o.clone(),
+            props,
+            first,
+            partition_by,
+        })
     }
 
     /// Write `head`, then everything arriving through `rx`, with one writer per core; commit.
-    pub async fn write(self, head: Vec<RecordBatch>, mut rx: mpsc::Receiver<Msg>) -> ZResult<DeltaTable> {
-        let Self { t, o, props, first, partition_by } = self;
-        let file_schema: StructType =
-            first.arrow_schema().as_ref().try_into_kernel().map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
+    pub async fn write(
+        self,
+        head: Vec<RecordBatch>,
+        mut rx: mpsc::Receiver<Msg>,
+    ) -> ZResult<DeltaTable> {
+        let Self {
+            t,
+            o,
+            props,
+            first,
+            partition_by,
+        } = self;
+        let file_schema: StructType = first
+            .arrow_schema()
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
         let mut spare = Some(first);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
@@ -109,7 +132,10 @@ impl Append {
         let mut adds = Vec::new();
         let mut failure = None;
         while let Some(res) = tasks.join_next().await {
-            match res.map_err(|_| ZError::new(Code::Internal, "native panic while writing")).and_then(|r| r) {
+            match res
+                .map_err(|_| ZError::new(Code::Internal, "native panic while writing"))
+                .and_then(|r| r)
+            {
                 Ok(a) => adds.extend(a),
                 Err(e) => {
                     failure.get_or_insert(e);
@@ -122,9 +148,18 @@ impl Append {
             return Err(e);
         }
         let committed = if t.exists {
-            commit(&t.table, t.mode, adds.clone(), props, o.custom_metadata.as_ref()).await
+            commit(
+                &t.table,
+                t.mode,
+                adds.clone(),
+                props,
+                o.custom_metadata.as_ref(),
+            )
+            .await
         } else {
-            NewTable::from(&o, partition_by).commit(&t.table, file_schema, adds.clone(), props).await
+            NewTable::from(&o, partition_by)
+                .commit(&t.table, file_schema, adds.clone(), props)
+                .await
         };
         if committed.is_err() {
             remove_files(&t.table, &adds).await;
@@ -135,7 +170,14 @@ impl Append {
 
 /// A `RecordBatchWriter` for the target (see `worker::open_writer`) with the write's file size.
 fn open(t: &Target, o: &WriteOptions) -> ZResult<(RecordBatchWriter, Vec<String>)> {
-    let (w, partition_by) = open_writer(&t.table, t.exists, t.schema.clone(), o.partition_by.as_ref(), &t.storage, o.compression.as_deref())?;
+    let (w, partition_by) = open_writer(
+        &t.table,
+        t.exists,
+        t.schema.clone(),
+        o.partition_by.as_ref(),
+        &t.storage,
+        o.compression.as_deref(),
+    )?;
     Ok(match target_file_size(o.target_file_size)? {
         Some(s) => (w.with_target_file_size(s.get()), partition_by),
         None => (w, partition_by),
@@ -143,7 +185,10 @@ fn open(t: &Target, o: &WriteOptions) -> ZResult<(RecordBatchWriter, Vec<String>
 }
 
 /// One writer: encode its batches, then finalise its files.
-async fn drain(mut writer: RecordBatchWriter, mut rx: mpsc::Receiver<RecordBatch>) -> ZResult<Vec<Add>> {
+async fn drain(
+    mut writer: RecordBatchWriter,
+    mut rx: mpsc::Receiver<RecordBatch>,
+) -> ZResult<Vec<Add>> {
     while let Some(batch) = rx.recv().await {
         writer.write(batch).await?;
     }
@@ -163,8 +208,15 @@ async fn remove_files(table: &DeltaTable, adds: &[Add]) {
 }
 
 /// Add `adds` to an existing table in one commit (replacing its files for `overwrite`).
-async fn commit(table: &DeltaTable, mode: SaveMode, adds: Vec<Add>, props: CommitProperties, custom: Option<&serde_json::Value>) -> ZResult<DeltaTable> {
-    let partition_by = Some(table.snapshot()?.metadata().partition_columns().to_vec()).filter(|p| !p.is_empty());
+async fn commit(
+    table: &DeltaTable,
+    mode: SaveMode,
+    adds: Vec<Add>,
+    props: CommitProperties,
+    custom: Option<&serde_json::Value>,
+) -> ZResult<DeltaTable> {
+    let partition_by =
+        Some(table.snapshot()?.metadata().partition_columns().to_vec()).filter(|p| !p.is_empty());
     let version = commit_adds(table, mode, adds, partition_by, props, custom).await?;
     let mut table = table.clone();
     table.update_incremental(Some(version)).await?;
@@ -181,11 +233,22 @@ struct NewTable {
 
 impl NewTable {
     fn from(o: &WriteOptions, partition_by: Vec<String>) -> Self {
-        Self { name: o.name.clone(), description: o.description.clone(), configuration: o.configuration.clone(), partition_by }
+        Self {
+            name: o.name.clone(),
+            description: o.description.clone(),
+            configuration: o.configuration.clone(),
+            partition_by,
+        }
     }
 
     /// Create the table with `adds` as its first version.
-    async fn commit(self, table: &DeltaTable, schema: StructType, adds: Vec<Add>, props: CommitProperties) -> ZResult<DeltaTable> {
+    async fn commit(
+        self,
+        table: &DeltaTable,
+        schema: StructType,
+        adds: Vec<Add>,
+        props: CommitProperties,
+    ) -> ZResult<DeltaTable> {
         let mut b = CreateBuilder::new()
             .with_log_store(table.log_store())
             .with_columns(schema.fields().cloned())

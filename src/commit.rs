@@ -4,22 +4,25 @@
 
 use std::collections::{HashMap, HashSet};
 
-use deltalake::kernel::transaction::{CommitBuilder, CommitConflictError, CommitProperties, TableReference, TransactionError};
+use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
+use deltalake::kernel::transaction::{
+    CommitBuilder, CommitConflictError, CommitProperties, TableReference, TransactionError,
+};
 use deltalake::kernel::{Action, Add, StructType};
 use deltalake::logstore::object_store::ObjectStoreExt as _;
 use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::{DeltaTable, DeltaTableError, Path};
-use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use futures::{StreamExt, TryStreamExt};
 use napi::bindgen_prelude::Buffer;
 use serde_json::Value;
 
 use crate::convert;
 use crate::error::{Code, ZError, ZResult, guard};
-use crate::worker::{FileAction, trailing_slash};
+use crate::options::{commit_properties, save_mode};
+use crate::storage::trailing_slash;
 use crate::storage::{self, table_or_new};
-use crate::write::{commit_properties, save_mode};
+use crate::worker::FileAction;
 
 #[napi(object)]
 #[derive(Default)]
@@ -65,13 +68,19 @@ fn is_safe_relative(path: &str) -> bool {
         && !path.starts_with('/')
         && !path.contains("://")
         && !path.contains('\\')
-        && path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && path
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
 /// Two Delta schemas (JSON) have the same columns: names and types, whatever their nullability.
 fn same_columns(a: &Value, b: &Value) -> bool {
     let columns = |s: &Value| -> Vec<(Value, Value)> {
-        s["fields"].as_array().map_or_else(Vec::new, |f| f.iter().map(|f| (f["name"].clone(), f["type"].clone())).collect())
+        s["fields"].as_array().map_or_else(Vec::new, |f| {
+            f.iter()
+                .map(|f| (f["name"].clone(), f["type"].clone()))
+                .collect()
+        })
     };
     columns(a) == columns(b)
 }
@@ -82,16 +91,27 @@ async fn validate(actions: &[FileAction], table: &DeltaTable, exists: bool) -> Z
     let mut seen = HashSet::new();
     for (i, a) in actions.iter().enumerate() {
         if trailing_slash(&a.table_uri) != root {
-            return Err(ZError::invalid(format!("action {i} was written for table {} , not {root}", a.table_uri)));
+            return Err(ZError::invalid(format!(
+                "action {i} was written for table {} , not {root}",
+                a.table_uri
+            )));
         }
         if !is_safe_relative(&a.add.path) {
-            return Err(ZError::invalid(format!("action {i}: path '{}' is not inside the table", a.add.path)));
+            return Err(ZError::invalid(format!(
+                "action {i}: path '{}' is not inside the table",
+                a.add.path
+            )));
         }
         if !seen.insert(a.add.path.as_str()) {
-            return Err(ZError::invalid(format!("action {i}: file '{}' is listed twice", a.add.path)));
+            return Err(ZError::invalid(format!(
+                "action {i}: file '{}' is listed twice",
+                a.add.path
+            )));
         }
         if a.schema != actions[0].schema || a.partition_columns != actions[0].partition_columns {
-            return Err(ZError::invalid(format!("action {i}: schema or partition columns differ from action 0's")));
+            return Err(ZError::invalid(format!(
+                "action {i}: schema or partition columns differ from action 0's"
+            )));
         }
     }
     if exists {
@@ -99,37 +119,60 @@ async fn validate(actions: &[FileAction], table: &DeltaTable, exists: bool) -> Z
         if let Some(rules) = crate::conform::unchecked_rules(table)? {
             return Err(ZError::new(
                 Code::UnsupportedFeature,
-                format!("the table has {rules}, which the workers' writer (DeltaWriter) does not evaluate: their files cannot be committed to it"),
+                format!(
+                    "the table has {rules}, which the workers' writer (DeltaWriter) does not evaluate: their files cannot be committed to it"
+                ),
             ));
         }
         let state = table.snapshot()?;
         let table_schema = serde_json::to_value(state.snapshot().schema().as_ref())?;
         if !same_columns(&actions[0].schema, &table_schema) {
-            return Err(ZError::invalid("the files' schema differs from the table's schema"));
+            return Err(ZError::invalid(
+                "the files' schema differs from the table's schema",
+            ));
         }
         if actions[0].partition_columns != state.metadata().partition_columns() {
-            return Err(ZError::invalid("the files' partition columns differ from the table's"));
+            return Err(ZError::invalid(
+                "the files' partition columns differ from the table's",
+            ));
         }
-        let active: HashSet<String> = state.log_data().iter().map(|f| f.path().to_string()).collect();
+        let active: HashSet<String> = state
+            .log_data()
+            .iter()
+            .map(|f| f.path().to_string())
+            .collect();
         if let Some(a) = actions.iter().find(|a| active.contains(&a.add.path)) {
-            return Err(ZError::invalid(format!("file '{}' is already part of the table", a.add.path)));
+            return Err(ZError::invalid(format!(
+                "file '{}' is already part of the table",
+                a.add.path
+            )));
         }
     }
     // Every file must exist with the size the worker reported.
     let store = table.object_store();
-    let checks: Vec<(usize, String, i64)> = actions.iter().enumerate().map(|(i, a)| (i, a.add.path.clone(), a.add.size)).collect();
+    let checks: Vec<(usize, String, i64)> = actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (i, a.add.path.clone(), a.add.size))
+        .collect();
     futures::stream::iter(checks)
         .map(|(i, path, size)| {
             let store = store.clone();
             async move {
                 // The object's own name, as in `append.rs`'s `remove_files` (not encoded again).
-                let object = Path::parse(&path).map_err(|e| ZError::invalid(format!("action {i}: file '{path}': {e}")))?;
+                let object = Path::parse(&path)
+                    .map_err(|e| ZError::invalid(format!("action {i}: file '{path}': {e}")))?;
                 let meta = store.head(&object).await.map_err(|e| match e {
-                    deltalake::ObjectStoreError::NotFound { .. } => ZError::invalid(format!("action {i}: file '{path}' does not exist")),
+                    deltalake::ObjectStoreError::NotFound { .. } => {
+                        ZError::invalid(format!("action {i}: file '{path}' does not exist"))
+                    }
                     other => ZError::from(other),
                 })?;
                 if meta.size as i64 != size {
-                    return Err(ZError::invalid(format!("action {i}: file '{path}' has {} bytes, the action says {size}", meta.size)));
+                    return Err(ZError::invalid(format!(
+                        "action {i}: file '{path}' has {} bytes, the action says {size}",
+                        meta.size
+                    )));
                 }
                 Ok(())
             }
@@ -141,12 +184,22 @@ async fn validate(actions: &[FileAction], table: &DeltaTable, exists: bool) -> Z
 }
 
 /// The version whose commit holds the txn action (app_id, app_version), searching newest first.
-async fn txn_commit_version(table: &DeltaTable, app_id: &str, app_version: i64) -> ZResult<Option<u64>> {
+async fn txn_commit_version(
+    table: &DeltaTable,
+    app_id: &str,
+    app_version: i64,
+) -> ZResult<Option<u64>> {
     let log_store = table.log_store();
     let mut version = table.version().unwrap_or(0);
     loop {
-        let Some(actions) = storage::commit_actions(&log_store, version).await? else { return Ok(None) };
-        if actions.iter().filter_map(|a| a.get("txn")).any(|t| t["appId"] == app_id && t["version"] == app_version) {
+        let Some(actions) = storage::commit_actions(&log_store, version).await? else {
+            return Ok(None);
+        };
+        if actions
+            .iter()
+            .filter_map(|a| a.get("txn"))
+            .any(|t| t["appId"] == app_id && t["version"] == app_version)
+        {
             return Ok(Some(version));
         }
         if version == 0 {
@@ -157,8 +210,18 @@ async fn txn_commit_version(table: &DeltaTable, app_id: &str, app_version: i64) 
 }
 
 /// If (app_id, app_version) is already in the table, the version that committed it.
-pub(crate) async fn already_committed(table: &DeltaTable, app_id: &str, app_version: i64) -> ZResult<Option<i64>> {
-    let Some(last) = table.snapshot()?.transaction_version(table.log_store().as_ref(), app_id).await? else { return Ok(None) };
+pub(crate) async fn already_committed(
+    table: &DeltaTable,
+    app_id: &str,
+    app_version: i64,
+) -> ZResult<Option<i64>> {
+    let Some(last) = table
+        .snapshot()?
+        .transaction_version(table.log_store().as_ref(), app_id)
+        .await?
+    else {
+        return Ok(None);
+    };
     if last < app_version {
         return Ok(None);
     }
@@ -166,7 +229,9 @@ pub(crate) async fn already_committed(table: &DeltaTable, app_id: &str, app_vers
         Some(v) => Ok(Some(v as i64)),
         None => Err(ZError::new(
             Code::CommitConflict,
-            format!("appId '{app_id}' already committed appVersion {last}, newer than {app_version}"),
+            format!(
+                "appId '{app_id}' already committed appVersion {last}, newer than {app_version}"
+            ),
         )),
     }
 }
@@ -196,20 +261,49 @@ async fn try_commit_adds(
     let state = table.snapshot()?;
     let mut actions: Vec<Action> = Vec::new();
     if mode == SaveMode::Overwrite {
-        actions.extend(state.log_data().iter().map(|f| Action::Remove(f.remove_action(true))));
+        actions.extend(
+            state
+                .log_data()
+                .iter()
+                .map(|f| Action::Remove(f.remove_action(true))),
+        );
     }
     let removed = actions.len();
     actions.extend(adds.into_iter().map(Action::Add));
-    let added: Vec<&Add> = actions.iter().filter_map(|a| if let Action::Add(add) = a { Some(add) } else { None }).collect();
-    let rows: i64 = added.iter().filter_map(|a| a.get_stats().ok().flatten()).map(|s| s.num_records).sum();
+    let added: Vec<&Add> = actions
+        .iter()
+        .filter_map(|a| {
+            if let Action::Add(add) = a {
+                Some(add)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let rows: i64 = added
+        .iter()
+        .filter_map(|a| a.get_stats().ok().flatten())
+        .map(|s| s.num_records)
+        .sum();
     // As delta-rs's WriteBuilder records them; the commit fills in `num_retries` (lost races).
     let metrics = serde_json::json!({ "num_added_files": added.len(), "num_removed_files": removed, "num_added_rows": rows });
-    let mut metadata: serde_json::Map<String, Value> = custom.and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut metadata: serde_json::Map<String, Value> = custom
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     metadata.insert("operationMetrics".into(), metrics);
-    let operation = DeltaOperation::Write { mode, partition_by, predicate: None };
+    let operation = DeltaOperation::Write {
+        mode,
+        partition_by,
+        predicate: None,
+    };
     let finalized = CommitBuilder::from(props.with_metadata(metadata))
         .with_actions(actions)
-        .build(Some(state as &dyn TableReference), table.log_store(), operation)
+        .build(
+            Some(state as &dyn TableReference),
+            table.log_store(),
+            operation,
+        )
         .await?;
     Ok(finalized.version())
 }
@@ -220,11 +314,21 @@ async fn try_commit_adds(
 /// isolation, WriteSerializable, lets blind appends through concurrent deletes, updates, merges and
 /// overwrites (Spark does); a table whose `delta.isolationLevel` is Serializable keeps the conflict.
 fn append_may_follow(table: &DeltaTable, mode: SaveMode, e: &DeltaTableError) -> bool {
-    let lost_to_delete = matches!(e, DeltaTableError::Transaction { source: TransactionError::CommitConflict(CommitConflictError::ConcurrentDeleteRead) });
+    let lost_to_delete = matches!(
+        e,
+        DeltaTableError::Transaction {
+            source: TransactionError::CommitConflict(CommitConflictError::ConcurrentDeleteRead)
+        }
+    );
     // The property's text, read here: the kernel parses only camelCase ("serializable"), not the
     // "Serializable" Spark writes, and defaults to Serializable, though its documentation, like
     // Delta's and Spark's, says WriteSerializable is the default.
-    let serializable = table.snapshot().map(|s| s.metadata().configuration().get("delta.isolationLevel").is_some_and(|v| v.eq_ignore_ascii_case("serializable")));
+    let serializable = table.snapshot().map(|s| {
+        s.metadata()
+            .configuration()
+            .get("delta.isolationLevel")
+            .is_some_and(|v| v.eq_ignore_ascii_case("serializable"))
+    });
     lost_to_delete && mode == SaveMode::Append && matches!(serializable, Ok(false))
 }
 
@@ -232,7 +336,10 @@ fn append_may_follow(table: &DeltaTable, mode: SaveMode, e: &DeltaTableError) ->
 /// reading the table and committing, so a test can commit something else in that window (the race
 /// that otherwise needs luck to see).
 async fn pause_for_tests() {
-    if let Some(ms) = std::env::var("ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS").ok().and_then(|v| v.parse().ok()) {
+    if let Some(ms) = std::env::var("ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
 }
@@ -250,7 +357,10 @@ pub(crate) async fn creation_error(table: &DeltaTable, e: ZError) -> ZError {
         return e;
     }
     match table.verify_deltatable_existence().await {
-        Ok(true) => ZError::new(Code::CommitConflict, "another writer created the table at the same time; nothing was committed (write again to add to it)"),
+        Ok(true) => ZError::new(
+            Code::CommitConflict,
+            "another writer created the table at the same time; nothing was committed (write again to add to it)",
+        ),
         _ => e,
     }
 }
@@ -259,7 +369,9 @@ pub(crate) async fn creation_error(table: &DeltaTable, e: ZError) -> ZError {
 fn integral_numbers(v: &mut Value) {
     match v {
         Value::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15)
+            if let Some(f) = n
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15)
                 && n.as_i64().is_none()
             {
                 *v = Value::from(f as i64);
@@ -276,10 +388,18 @@ impl NativeCoordinator {
     /// of the coordinator): `None` when another writer created the table meanwhile. No retries: on
     /// losing the race for version 0, delta-rs 1.1's commit would write this CREATE TABLE again as
     /// version 1, replacing the winner's metadata (seen with three racing coordinators).
-    async fn create_with_files(&self, table: &DeltaTable, actions: &[FileAction], props: CommitProperties) -> ZResult<Option<i64>> {
+    async fn create_with_files(
+        &self,
+        table: &DeltaTable,
+        actions: &[FileAction],
+        props: CommitProperties,
+    ) -> ZResult<Option<i64>> {
         let (schema, partition_columns) = match &self.create_with {
             Some((schema, parts)) => (schema.clone(), parts.clone()),
-            None => (serde_json::from_value(actions[0].schema.clone())?, actions[0].partition_columns.clone()),
+            None => (
+                serde_json::from_value(actions[0].schema.clone())?,
+                actions[0].partition_columns.clone(),
+            ),
         };
         let created = CreateBuilder::new()
             .with_log_store(table.log_store())
@@ -298,15 +418,27 @@ impl NativeCoordinator {
         }
     }
 
-    async fn commit_once(&self, actions: &[FileAction], options: &CommitOptions) -> ZResult<CommitResult> {
+    async fn commit_once(
+        &self,
+        actions: &[FileAction],
+        options: &CommitOptions,
+    ) -> ZResult<CommitResult> {
         if actions.is_empty() {
             return Err(ZError::invalid("commit() needs at least one file action"));
         }
-        let mut props = commit_properties(options.custom_metadata.as_ref(), options.app_id.as_deref(), options.app_version)?;
+        let mut props = commit_properties(
+            options.custom_metadata.as_ref(),
+            options.app_id.as_deref(),
+            options.app_version,
+        )?;
         if let Some(n) = options.max_retries {
             props = props.with_max_retries(n as usize);
         }
-        let committed = |version: i64| CommitResult { version, num_files: actions.len() as u32, committed: true };
+        let committed = |version: i64| CommitResult {
+            version,
+            num_files: actions.len() as u32,
+            committed: true,
+        };
         // A table another writer creates meanwhile is committed to as an existing one; an append
         // that loses to a commit removing data is committed again on the latest version.
         let mut rebases = 0;
@@ -316,23 +448,48 @@ impl NativeCoordinator {
                 && exists
                 && let Some(version) = already_committed(&table, id, v).await?
             {
-                return Ok(CommitResult { version, num_files: 0, committed: false });
+                return Ok(CommitResult {
+                    version,
+                    num_files: 0,
+                    committed: false,
+                });
             }
             if let Err(e) = validate(actions, &table, exists).await {
                 // On a second attempt the files were good for the table as it was: a commit in between
                 // changed it (a new schema, a CHECK constraint).
                 return Err(match rebases {
                     0 => e,
-                    _ => ZError::new(Code::CommitConflict, format!("a concurrent commit changed the table so that these files no longer fit it: {}", e.message)),
+                    _ => ZError::new(
+                        Code::CommitConflict,
+                        format!(
+                            "a concurrent commit changed the table so that these files no longer fit it: {}",
+                            e.message
+                        ),
+                    ),
                 });
             }
             if exists {
                 if rebases == 0 {
                     pause_for_tests().await;
                 }
-                match try_commit_adds(&table, self.mode, actions.iter().map(|a| a.add.clone()), None, props.clone(), options.custom_metadata.as_ref()).await {
+                match try_commit_adds(
+                    &table,
+                    self.mode,
+                    actions.iter().map(|a| a.add.clone()),
+                    None,
+                    props.clone(),
+                    options.custom_metadata.as_ref(),
+                )
+                .await
+                {
                     Ok(version) => return Ok(committed(version as i64)),
-                    Err(e) if rebases < options.max_retries.map_or(APPEND_REBASES, |n| APPEND_REBASES.min(n as usize)) && append_may_follow(&table, self.mode, &e) => {
+                    Err(e)
+                        if rebases
+                            < options
+                                .max_retries
+                                .map_or(APPEND_REBASES, |n| APPEND_REBASES.min(n as usize))
+                            && append_may_follow(&table, self.mode, &e) =>
+                    {
                         rebases += 1;
                         continue;
                     }
@@ -340,11 +497,17 @@ impl NativeCoordinator {
                 }
             }
             if let Some((schema, parts)) = &self.create_with
-                && (!same_columns(&actions[0].schema, &serde_json::to_value(schema)?) || &actions[0].partition_columns != parts)
+                && (!same_columns(&actions[0].schema, &serde_json::to_value(schema)?)
+                    || &actions[0].partition_columns != parts)
             {
-                return Err(ZError::invalid("the files' schema or partition columns differ from the schema given to the coordinator"));
+                return Err(ZError::invalid(
+                    "the files' schema or partition columns differ from the schema given to the coordinator",
+                ));
             }
-            if let Some(version) = self.create_with_files(&table, actions, props.clone()).await? {
+            if let Some(version) = self
+                .create_with_files(&table, actions, props.clone())
+                .await?
+            {
                 return Ok(committed(version));
             }
         }
@@ -358,23 +521,37 @@ impl NativeCoordinator {
         let options = options.unwrap_or_default();
         let mode = save_mode(options.mode.as_deref())?;
         if !matches!(mode, SaveMode::Append | SaveMode::Overwrite) {
-            return Err(ZError::invalid("a coordinator commits with mode 'append' or 'overwrite'").into());
+            return Err(
+                ZError::invalid("a coordinator commits with mode 'append' or 'overwrite'").into(),
+            );
         }
         let create_with = match &options.schema {
             Some(ipc) => {
                 let (arrow_schema, _) = convert::decode_ipc(ipc)?;
-                let schema: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| ZError::invalid(format!("schema: {e}")))?;
+                let schema: StructType = arrow_schema
+                    .as_ref()
+                    .try_into_kernel()
+                    .map_err(|e| ZError::invalid(format!("schema: {e}")))?;
                 Some((schema, options.partition_by.clone().unwrap_or_default()))
             }
             None => None,
         };
         let storage = storage::storage_options(&uri, options.storage_options);
-        Ok(Self { uri, mode, storage, create_with })
+        Ok(Self {
+            uri,
+            mode,
+            storage,
+            create_with,
+        })
     }
 
     /// Commit every file of every worker as one new version.
     #[napi]
-    pub async fn commit(&self, files: Vec<Value>, options: Option<CommitOptions>) -> napi::Result<CommitResult> {
+    pub async fn commit(
+        &self,
+        files: Vec<Value>,
+        options: Option<CommitOptions>,
+    ) -> napi::Result<CommitResult> {
         guard(async move {
             let options = options.unwrap_or_default();
             let actions = files
@@ -382,11 +559,14 @@ impl NativeCoordinator {
                 .enumerate()
                 .map(|(i, mut f)| {
                     integral_numbers(&mut f);
-                    serde_json::from_value::<FileAction>(f).map_err(|e| ZError::invalid(format!("action {i} is not a DeltaWriter file action: {e}")))
+                    serde_json::from_value::<FileAction>(f).map_err(|e| {
+                        ZError::invalid(format!("action {i} is not a DeltaWriter file action: {e}"))
+                    })
                 })
                 .collect::<ZResult<Vec<_>>>()?;
             let budget = crate::log_store::budget(options.commit_timeout_ms)?;
-            match crate::log_store::with_budget(budget, self.commit_once(&actions, &options)).await {
+            match crate::log_store::with_budget(budget, self.commit_once(&actions, &options)).await
+            {
                 // A concurrent commit of the same (appId, appVersion) won the race: that is success.
                 Err(e) if e.code == Code::CommitConflict && options.app_id.is_some() => {
                     let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
@@ -394,7 +574,11 @@ impl NativeCoordinator {
                         && let (Some(id), Some(v)) = (&options.app_id, options.app_version)
                         && let Some(version) = already_committed(&table, id, v).await?
                     {
-                        return Ok(CommitResult { version, num_files: 0, committed: false });
+                        return Ok(CommitResult {
+                            version,
+                            num_files: 0,
+                            committed: false,
+                        });
                     }
                     Err(e)
                 }

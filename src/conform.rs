@@ -8,10 +8,15 @@
 
 use std::sync::Arc;
 
-use deltalake::arrow::array::{Array as _, ArrayRef, AsArray as _, Date32Array, LargeListArray, ListArray, RecordBatch, StructArray, new_null_array};
+use deltalake::arrow::array::{
+    Array as _, ArrayRef, AsArray as _, Date32Array, LargeListArray, ListArray, RecordBatch,
+    StructArray, new_null_array,
+};
 use deltalake::arrow::compute::kernels::arity::unary;
 use deltalake::arrow::compute::{CastOptions, cast_with_options};
-use deltalake::arrow::datatypes::{DataType, Date64Type, Decimal128Type, Field, FieldRef, Float64Type, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::datatypes::{
+    DataType, Date64Type, Decimal128Type, Field, FieldRef, Float64Type, Schema, SchemaRef, TimeUnit,
+};
 
 use deltalake::DeltaTable;
 
@@ -37,7 +42,9 @@ fn stored_type(dt: &DataType) -> Option<DataType> {
         DataType::LargeBinary | DataType::FixedSizeBinary(_) => Some(DataType::Binary),
         DataType::Float16 => Some(DataType::Float32),
         DataType::Date64 => Some(DataType::Date32),
-        DataType::Timestamp(unit, Some(tz)) if tz.as_ref() != UTC => Some(DataType::Timestamp(*unit, Some(UTC.into()))),
+        DataType::Timestamp(unit, Some(tz)) if tz.as_ref() != UTC => {
+            Some(DataType::Timestamp(*unit, Some(UTC.into())))
+        }
         _ => None,
     })
 }
@@ -54,7 +61,13 @@ pub fn to_stored(batch: RecordBatch) -> ZResult<RecordBatch> {
         .columns()
         .iter()
         .zip(target.fields())
-        .map(|(c, f)| if c.data_type() == f.data_type() { Ok(c.clone()) } else { exact_cast(c, f.data_type(), f.name()) })
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c.clone())
+            } else {
+                exact_cast(c, f.data_type(), f.name())
+            }
+        })
         .collect::<ZResult<Vec<_>>>()?;
     Ok(RecordBatch::try_new(target, columns)?)
 }
@@ -62,17 +75,35 @@ pub fn to_stored(batch: RecordBatch) -> ZResult<RecordBatch> {
 /// The partition columns of a new table of `schema`, checked: each must be a column, and at least
 /// one column must stay a data column (delta-rs's writer failed on a batch with no columns left).
 pub fn check_new_partitioning(schema: &Schema, partition_by: &[String]) -> ZResult<()> {
-    if let Some(c) = partition_by.iter().find(|c| schema.field_with_name(c).is_err()) {
+    if let Some(c) = partition_by
+        .iter()
+        .find(|c| schema.field_with_name(c).is_err())
+    {
         return Err(ZError::invalid(format!("unknown partition column '{c}'")));
     }
     // The protocol writes binary partition values as escaped text ("\u0001\u0002"), and delta-rs's
     // readers (ours, Python `deltalake`) read that text back as the bytes: [1, 2, 255] came back as
     // the 18 bytes of "\u0001\u0002\u00FF".
-    if let Some(f) = schema.fields().iter().find(|f| partition_by.contains(f.name()) && matches!(f.data_type(), DataType::Binary | DataType::LargeBinary | DataType::BinaryView)) {
-        return Err(ZError::invalid(format!("partition column '{}' is binary, which delta-rs does not read back as written; partition by another column", f.name())));
+    if let Some(f) = schema.fields().iter().find(|f| {
+        partition_by.contains(f.name())
+            && matches!(
+                f.data_type(),
+                DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+            )
+    }) {
+        return Err(ZError::invalid(format!(
+            "partition column '{}' is binary, which delta-rs does not read back as written; partition by another column",
+            f.name()
+        )));
     }
-    if schema.fields().iter().all(|f| partition_by.contains(f.name())) {
-        return Err(ZError::invalid("partitionBy takes every column: a Delta table needs at least one column that is not a partition column"));
+    if schema
+        .fields()
+        .iter()
+        .all(|f| partition_by.contains(f.name()))
+    {
+        return Err(ZError::invalid(
+            "partitionBy takes every column: a Delta table needs at least one column that is not a partition column",
+        ));
     }
     Ok(())
 }
@@ -81,7 +112,10 @@ pub fn check_new_partitioning(schema: &Schema, partition_by: &[String]) -> ZResu
 /// overwrite with `schemaMode: 'overwrite'` may change it, which the caller allows). Checked here,
 /// before any file is written, for every writer: delta-rs's `WriteBuilder` says so only as a
 /// generic error after reading the input, and its `RecordBatchWriter` follows the table silently.
-pub fn check_same_partitioning(table_columns: &[String], partition_by: Option<&Vec<String>>) -> ZResult<()> {
+pub fn check_same_partitioning(
+    table_columns: &[String],
+    partition_by: Option<&Vec<String>>,
+) -> ZResult<()> {
     match partition_by {
         Some(p) if p.as_slice() != table_columns => Err(ZError::invalid(format!(
             "partitionBy [{}] differs from the table's [{}] (an overwrite with schemaMode 'overwrite' may change it)",
@@ -103,13 +137,34 @@ pub fn check_same_partitioning(table_columns: &[String], partition_by: Option<&V
 pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
     // Named here: delta-rs says "Field z not found in schema", and its RecordBatchWriter (the slim
     // build) drops such columns from a partitioned table without a word.
-    let extra: Vec<&str> = input.fields().iter().map(|f| f.name().as_str()).filter(|n| table.field_with_name(n).is_err()).collect();
+    let extra: Vec<&str> = input
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .filter(|n| table.field_with_name(n).is_err())
+        .collect();
     if !extra.is_empty() {
-        let msg = format!("the table has no column {} (schemaMode: 'merge' adds new columns)", extra.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "));
+        let msg = format!(
+            "the table has no column {} (schemaMode: 'merge' adds new columns)",
+            extra
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         return Err(ZError::new(Code::SchemaMismatch, msg));
     }
-    if let Some(path) = input.fields().iter().find_map(|f| extra_field(f.data_type(), table.field_with_name(f.name()).ok()?.data_type(), f.name())) {
-        return Err(ZError::new(Code::SchemaMismatch, format!("the table has no column '{path}' (schemaMode: 'merge' adds new columns)")));
+    if let Some(path) = input.fields().iter().find_map(|f| {
+        extra_field(
+            f.data_type(),
+            table.field_with_name(f.name()).ok()?.data_type(),
+            f.name(),
+        )
+    }) {
+        return Err(ZError::new(
+            Code::SchemaMismatch,
+            format!("the table has no column '{path}' (schemaMode: 'merge' adds new columns)"),
+        ));
     }
     let fields = table
         .fields()
@@ -119,17 +174,28 @@ pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
             // Left out: delta-rs computes it.
             Err(_) if is_generated(t) => None,
             Err(_) if t.is_nullable() => Some(Ok(t.clone())),
-            Err(_) => Some(Err(ZError::new(Code::SchemaMismatch, format!("the data lacks the table's column '{}', which is not nullable", t.name())))),
+            Err(_) => Some(Err(ZError::new(
+                Code::SchemaMismatch,
+                format!(
+                    "the data lacks the table's column '{}', which is not nullable",
+                    t.name()
+                ),
+            ))),
         })
         .collect::<ZResult<Vec<FieldRef>>>()?;
-    Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
+    Ok(Arc::new(Schema::new_with_metadata(
+        fields,
+        input.metadata().clone(),
+    )))
 }
 
 /// `schema` for a new table (or new columns): a column of nulls only (`Null`, which CSV and JSON
 /// inference give a column with no value) as a nullable string. delta-rs stored it as `void`,
 /// declared non-null, which other readers lack and which refused every later value.
 pub fn typed_nulls(schema: SchemaRef) -> SchemaRef {
-    ipc::map_schema(&schema, &|dt| (*dt == DataType::Null).then_some(DataType::Utf8))
+    ipc::map_schema(&schema, &|dt| {
+        (*dt == DataType::Null).then_some(DataType::Utf8)
+    })
 }
 
 /// What a write with `schemaMode: 'merge'` streams: the input's columns in its order, those the
@@ -145,7 +211,10 @@ pub fn merge_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
             Err(_) => Ok(f.clone()),
         })
         .collect::<ZResult<Vec<FieldRef>>>()?;
-    Ok(typed_nulls(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone()))))
+    Ok(typed_nulls(Arc::new(Schema::new_with_metadata(
+        fields,
+        input.metadata().clone(),
+    ))))
 }
 
 /// The input's column `f` as it goes into the table's column `t`: in `t`'s type where it [`fits`]
@@ -157,8 +226,16 @@ fn into_column(f: &Field, t: &Field) -> ZResult<FieldRef> {
     if let Some((path, from, to)) = unconvertible_at(f.data_type(), t.data_type(), t.name()) {
         return Err(type_mismatch(&path, from, to));
     }
-    let dt = if fits(f.data_type(), t.data_type()) { t.data_type() } else { f.data_type() };
-    Ok(Arc::new(f.clone().with_data_type(dt.clone()).with_nullable(f.is_nullable() || t.is_nullable())))
+    let dt = if fits(f.data_type(), t.data_type()) {
+        t.data_type()
+    } else {
+        f.data_type()
+    };
+    Ok(Arc::new(
+        f.clone()
+            .with_data_type(dt.clone())
+            .with_nullable(f.is_nullable() || t.is_nullable()),
+    ))
 }
 
 /// Whether a column of `from` is refused for one of `to`: plain types that differ and do not
@@ -172,21 +249,33 @@ fn unconvertible(from: &DataType, to: &DataType) -> bool {
 /// The first place (a column, a struct field `s.a`, list items `l[]`) where `from` is
 /// [`unconvertible`] into `to`, with its two types: the same rule inside structs and lists (the
 /// full build's delta-rs cast made a nested 5 into '5', the slim build's writer listed both schemas).
-fn unconvertible_at<'a>(from: &'a DataType, to: &'a DataType, path: &str) -> Option<(String, &'a DataType, &'a DataType)> {
+fn unconvertible_at<'a>(
+    from: &'a DataType,
+    to: &'a DataType,
+    path: &str,
+) -> Option<(String, &'a DataType, &'a DataType)> {
     use DataType::*;
     match (from, to) {
         (Struct(a), Struct(b)) => a.iter().find_map(|f| {
             let (_, t) = b.find(f.name())?;
-            unconvertible_at(f.data_type(), t.data_type(), &format!("{path}.{}", f.name()))
+            unconvertible_at(
+                f.data_type(),
+                t.data_type(),
+                &format!("{path}.{}", f.name()),
+            )
         }),
-        (List(a), List(b)) | (LargeList(a), LargeList(b)) => unconvertible_at(a.data_type(), b.data_type(), &format!("{path}[]")),
+        (List(a), List(b)) | (LargeList(a), LargeList(b)) => {
+            unconvertible_at(a.data_type(), b.data_type(), &format!("{path}[]"))
+        }
         _ => unconvertible(from, to).then(|| (path.to_string(), from, to)),
     }
 }
 
 /// The error for such a column: delta-rs would list both schemas whole.
 fn type_mismatch(name: &str, from: &DataType, to: &DataType) -> ZError {
-    let msg = format!("column '{name}' is {from} in the data and {to} in the table: writes convert only between representations of the same values (cast the column first)");
+    let msg = format!(
+        "column '{name}' is {from} in the data and {to} in the table: writes convert only between representations of the same values (cast the column first)"
+    );
     ZError::new(Code::SchemaMismatch, msg)
 }
 
@@ -196,15 +285,24 @@ fn extra_field(from: &DataType, to: &DataType, path: &str) -> Option<String> {
     match (from, to) {
         (Struct(a), Struct(b)) => a.iter().find_map(|f| match b.find(f.name()) {
             None => Some(format!("{path}.{}", f.name())),
-            Some((_, t)) => extra_field(f.data_type(), t.data_type(), &format!("{path}.{}", f.name())),
+            Some((_, t)) => extra_field(
+                f.data_type(),
+                t.data_type(),
+                &format!("{path}.{}", f.name()),
+            ),
         }),
-        (List(a), List(b)) | (LargeList(a), LargeList(b)) => extra_field(a.data_type(), b.data_type(), &format!("{path}[]")),
+        (List(a), List(b)) | (LargeList(a), LargeList(b)) => {
+            extra_field(a.data_type(), b.data_type(), &format!("{path}[]"))
+        }
         _ => None,
     }
 }
 
 fn is_unsigned(t: &DataType) -> bool {
-    matches!(t, DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64)
+    matches!(
+        t,
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64
+    )
 }
 
 fn int_bits(t: &DataType) -> Option<i32> {
@@ -235,18 +333,26 @@ fn fits(from: &DataType, to: &DataType) -> bool {
         (Null, _) => true,
         // Text parses into numbers, booleans, dates, timestamps and decimals, as row objects' text
         // does (arrow-json): what NDJSON and CSV sources infer as strings. Never the other way.
-        (Utf8 | LargeUtf8 | Utf8View, _) => to.is_numeric() || matches!(to, Boolean | Date32 | Timestamp(..)),
+        (Utf8 | LargeUtf8 | Utf8View, _) => {
+            to.is_numeric() || matches!(to, Boolean | Date32 | Timestamp(..))
+        }
         // Structs by field name, in any order; a nullable field the data lacks is filled with nulls.
         (Struct(a), Struct(b)) => {
             a.iter().all(|f| b.find(f.name()).is_some())
-                && b.iter().all(|t| a.find(t.name()).map_or(t.is_nullable(), |(_, f)| goes(f.data_type(), t.data_type())))
+                && b.iter().all(|t| {
+                    a.find(t.name())
+                        .map_or(t.is_nullable(), |(_, f)| goes(f.data_type(), t.data_type()))
+                })
         }
         (List(a), List(b)) | (LargeList(a), LargeList(b)) => goes(a.data_type(), b.data_type()),
         (Timestamp(..) | Date32 | Date64, Timestamp(TimeUnit::Microsecond, _)) => true,
         (Float32 | Float64, Decimal128(..)) => true,
         (Decimal128(_, a), Decimal128(_, b)) => a <= b,
         (_, Decimal128(..)) => int_bits(from).is_some(),
-        (Float32, Float64) | (Float64, Float32) | (Int8 | Int16, Float32) | (Int8 | Int16 | Int32, Float64) => true,
+        (Float32, Float64)
+        | (Float64, Float32)
+        | (Int8 | Int16, Float32)
+        | (Int8 | Int16 | Int32, Float64) => true,
         (Float32 | Float64, _) => int_bits(to).is_some(),
         _ => matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a != b),
     }
@@ -256,13 +362,27 @@ fn fits(from: &DataType, to: &DataType) -> bool {
 /// are INVALID_DATA naming the column, never wrapped or made infinite; floats go into integers only
 /// when every value is a whole number, since Arrow's cast would truncate 2.5 to 2.
 fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef> {
-    let checked = CastOptions { safe: false, ..Default::default() };
-    let nested = |c: &ArrayRef, to: &DataType, path: String| if c.data_type() == to { Ok(c.clone()) } else { exact_cast(c, to, &path) };
-    let invalid = |e: deltalake::arrow::error::ArrowError| ZError::new(Code::InvalidData, format!("column '{name}': {e}"));
+    let checked = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let nested = |c: &ArrayRef, to: &DataType, path: String| {
+        if c.data_type() == to {
+            Ok(c.clone())
+        } else {
+            exact_cast(c, to, &path)
+        }
+    };
+    let invalid = |e: deltalake::arrow::error::ArrowError| {
+        ZError::new(Code::InvalidData, format!("column '{name}': {e}"))
+    };
     match (column.data_type(), to) {
         (DataType::Struct(_), DataType::Struct(fields)) => {
             if let Some(path) = extra_field(column.data_type(), to, name) {
-                return Err(ZError::new(Code::SchemaMismatch, format!("the write has no column '{path}'")));
+                return Err(ZError::new(
+                    Code::SchemaMismatch,
+                    format!("the write has no column '{path}'"),
+                ));
             }
             let s = column.as_struct();
             let children = fields
@@ -272,33 +392,75 @@ fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef>
                     None => Ok(new_null_array(t.data_type(), s.len())),
                 })
                 .collect::<ZResult<Vec<_>>>()?;
-            return Ok(Arc::new(StructArray::try_new(fields.clone(), children, s.nulls().cloned()).map_err(invalid)?));
+            return Ok(Arc::new(
+                StructArray::try_new(fields.clone(), children, s.nulls().cloned())
+                    .map_err(invalid)?,
+            ));
         }
         (DataType::List(_), DataType::List(item)) => {
             let l = column.as_list::<i32>();
             let values = nested(l.values(), item.data_type(), format!("{name}[]"))?;
-            return Ok(Arc::new(ListArray::try_new(item.clone(), l.offsets().clone(), values, l.nulls().cloned()).map_err(invalid)?));
+            return Ok(Arc::new(
+                ListArray::try_new(
+                    item.clone(),
+                    l.offsets().clone(),
+                    values,
+                    l.nulls().cloned(),
+                )
+                .map_err(invalid)?,
+            ));
         }
         (DataType::LargeList(_), DataType::LargeList(item)) => {
             let l = column.as_list::<i64>();
             let values = nested(l.values(), item.data_type(), format!("{name}[]"))?;
-            return Ok(Arc::new(LargeListArray::try_new(item.clone(), l.offsets().clone(), values, l.nulls().cloned()).map_err(invalid)?));
+            return Ok(Arc::new(
+                LargeListArray::try_new(
+                    item.clone(),
+                    l.offsets().clone(),
+                    values,
+                    l.nulls().cloned(),
+                )
+                .map_err(invalid)?,
+            ));
         }
         _ => {}
     }
-    let out_of_range = |v: &dyn std::fmt::Display| ZError::new(Code::InvalidData, format!("column '{name}': {v} is not a whole number within the table's type {to}"));
-    let into_type = |e: deltalake::arrow::error::ArrowError| ZError::new(Code::InvalidData, format!("column '{name}' into the table's type {to}: {e}"));
+    let out_of_range = |v: &dyn std::fmt::Display| {
+        ZError::new(
+            Code::InvalidData,
+            format!("column '{name}': {v} is not a whole number within the table's type {to}"),
+        )
+    };
+    let into_type = |e: deltalake::arrow::error::ArrowError| {
+        ZError::new(
+            Code::InvalidData,
+            format!("column '{name}' into the table's type {to}: {e}"),
+        )
+    };
     match (column.data_type(), to) {
         (DataType::Float32 | DataType::Float64, DataType::Float32) => {
             let doubles = cast_with_options(column, &DataType::Float64, &CastOptions::default())?;
-            if let Some(v) = doubles.as_primitive::<Float64Type>().iter().flatten().find(|v| v.is_finite() && v.abs() > f64::from(f32::MAX)) {
-                return Err(ZError::new(Code::InvalidData, format!("column '{name}': {v} is out of the range of the table's type {to}")));
+            if let Some(v) = doubles
+                .as_primitive::<Float64Type>()
+                .iter()
+                .flatten()
+                .find(|v| v.is_finite() && v.abs() > f64::from(f32::MAX))
+            {
+                return Err(ZError::new(
+                    Code::InvalidData,
+                    format!("column '{name}': {v} is out of the range of the table's type {to}"),
+                ));
             }
         }
         (DataType::Float32 | DataType::Float64, _) if int_bits(to).is_some() => {
             let doubles = cast_with_options(column, &DataType::Float64, &CastOptions::default())?;
             let limit = 2f64.powi(int_bits(to).unwrap_or(64) - 1);
-            if let Some(v) = doubles.as_primitive::<Float64Type>().iter().flatten().find(|v| v.fract() != 0.0 || *v < -limit || *v >= limit) {
+            if let Some(v) = doubles
+                .as_primitive::<Float64Type>()
+                .iter()
+                .flatten()
+                .find(|v| v.fract() != 0.0 || *v < -limit || *v >= limit)
+            {
                 return Err(out_of_range(&v));
             }
         }
@@ -307,34 +469,63 @@ fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef>
             let doubles = cast_with_options(column, &DataType::Float64, &CastOptions::default())?;
             let decimals = cast_with_options(&doubles, to, &checked).map_err(into_type)?;
             let back = cast_with_options(&decimals, &DataType::Float64, &CastOptions::default())?;
-            let (given, kept) = (doubles.as_primitive::<Float64Type>(), back.as_primitive::<Float64Type>());
-            if let Some(v) = given.iter().zip(kept.iter()).find_map(|(a, b)| a.filter(|a| Some(*a) != b)) {
-                return Err(ZError::new(Code::InvalidData, format!("column '{name}': {v} has more than the {scale} decimal places of the table's type {to}")));
+            let (given, kept) = (
+                doubles.as_primitive::<Float64Type>(),
+                back.as_primitive::<Float64Type>(),
+            );
+            if let Some(v) = given
+                .iter()
+                .zip(kept.iter())
+                .find_map(|(a, b)| a.filter(|a| Some(*a) != b))
+            {
+                return Err(ZError::new(
+                    Code::InvalidData,
+                    format!(
+                        "column '{name}': {v} has more than the {scale} decimal places of the table's type {to}"
+                    ),
+                ));
             }
             return Ok(decimals);
         }
         (from, DataType::Decimal128(p, scale)) if from.is_string() => {
             // Arrow's parse rounds '1.239' into decimal(10,2) to 1.24: read with every place a
             // decimal128 leaves (as `rows::decimals_exact` does for row objects) and refuse more.
-            let Some((wide, unit)) = finer_decimal(*p, *scale) else { return cast_with_options(column, to, &checked).map_err(into_type) };
+            let Some((wide, unit)) = finer_decimal(*p, *scale) else {
+                return cast_with_options(column, to, &checked).map_err(into_type);
+            };
             let finer = cast_with_options(column, &wide, &checked).map_err(into_type)?;
             let values = finer.as_primitive::<Decimal128Type>();
-            if let Some(i) = (0..values.len()).find(|&i| values.is_valid(i) && values.value(i) % unit != 0) {
+            if let Some(i) =
+                (0..values.len()).find(|&i| values.is_valid(i) && values.value(i) % unit != 0)
+            {
                 let text = cast_with_options(column, &DataType::Utf8, &CastOptions::default())?;
-                let msg = format!("column '{name}': '{}' has more than the {scale} decimal places of the table's type {to}", text.as_string::<i32>().value(i));
+                let msg = format!(
+                    "column '{name}': '{}' has more than the {scale} decimal places of the table's type {to}",
+                    text.as_string::<i32>().value(i)
+                );
                 return Err(ZError::new(Code::InvalidData, msg));
             }
             // Every value is a whole multiple of `unit`: narrowing the parsed decimals is exact (the
             // text is not parsed a second time).
             return cast_with_options(&finer, to, &checked).map_err(into_type);
         }
-        (from, _) if matches!(to, DataType::Decimal128(..)) || matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a > b) || is_unsigned(from) || from.is_string() => {
+        (from, _)
+            if matches!(to, DataType::Decimal128(..))
+                || matches!((int_bits(from), int_bits(to)), (Some(a), Some(b)) if a > b)
+                || is_unsigned(from)
+                || from.is_string() =>
+        {
             // Arrow's checked cast names the first value that does not fit.
             return cast_with_options(column, to, &checked).map_err(into_type);
         }
         _ => {}
     }
-    cast_with_options(column, to, &checked).map_err(|e| ZError::new(Code::SchemaMismatch, format!("column '{name}' does not fit the write's type {to}: {e}")))
+    cast_with_options(column, to, &checked).map_err(|e| {
+        ZError::new(
+            Code::SchemaMismatch,
+            format!("column '{name}' does not fit the write's type {to}: {e}"),
+        )
+    })
 }
 
 /// For a decimal(p, s) column, the decimal128 type that keeps every place it can beyond `s` (the same
@@ -342,43 +533,43 @@ fn exact_cast(column: &ArrayRef, to: &DataType, name: &str) -> ZResult<ArrayRef>
 /// decimal(p, s); `None` at precision 38 (no room to look).
 pub fn finer_decimal(precision: u8, scale: i8) -> Option<(DataType, i128)> {
     let extra = 38u8.checked_sub(precision).filter(|e| *e > 0)?;
-    Some((DataType::Decimal128(38, scale + extra as i8), 10i128.pow(u32::from(extra))))
+    Some((
+        DataType::Decimal128(38, scale + extra as i8),
+        10i128.pow(u32::from(extra)),
+    ))
 }
 
 /// Millisecond dates as days, floored: Arrow's Date64 -> Date32 cast truncates toward zero, a day
 /// late before 1970.
 pub fn floor_days(column: &ArrayRef) -> Date32Array {
-    unary(column.as_primitive::<Date64Type>(), |ms| ms.div_euclid(86_400_000) as i32)
+    unary(column.as_primitive::<Date64Type>(), |ms| {
+        ms.div_euclid(86_400_000) as i32
+    })
 }
 
 /// A generated column (`delta.generationExpression`): delta-rs's `WriteBuilder` computes its values
 /// when the data leaves it out, and checks them when the data gives them.
-fn is_generated(f: &Field) -> bool {
+pub(crate) fn is_generated(f: &Field) -> bool {
     f.metadata().contains_key(GENERATION_EXPRESSION)
-}
-
-/// The schema row objects are decoded with into `table`: without the generated columns no row names,
-/// which delta-rs then computes (decoded, they would be nulls that fail its check).
-pub fn for_rows(table: SchemaRef, rows: &str) -> SchemaRef {
-    let given = |f: &FieldRef| !is_generated(f) || crate::rows::mentions_key(rows, f.name());
-    if table.fields().iter().all(given) {
-        return table;
-    }
-    let fields: Vec<FieldRef> = table.fields().iter().filter(|f| given(f)).cloned().collect();
-    Arc::new(Schema::new_with_metadata(fields, table.metadata().clone()))
 }
 
 const GENERATION_EXPRESSION: &str = "delta.generationExpression";
 
 /// Field metadata keys that make delta-rs compute or check values on write.
-const COMPUTED_FIELD_KEYS: [&str; 3] = ["delta.invariants", GENERATION_EXPRESSION, "delta.identity."];
+const COMPUTED_FIELD_KEYS: [&str; 3] =
+    ["delta.invariants", GENERATION_EXPRESSION, "delta.identity."];
 
 /// What `table` asks of its writers that `RecordBatchWriter` does not do (CHECK constraints;
 /// invariants, generated or identity columns), which only delta-rs's `WriteBuilder` evaluates.
 /// `None` when it asks none of it.
 pub fn unchecked_rules(table: &DeltaTable) -> ZResult<Option<&'static str>> {
     let state = table.snapshot()?;
-    if state.metadata().configuration().keys().any(|k| k.starts_with("delta.constraints.")) {
+    if state
+        .metadata()
+        .configuration()
+        .keys()
+        .any(|k| k.starts_with("delta.constraints."))
+    {
         return Ok(Some("CHECK constraints"));
     }
     if has_computed_field(&serde_json::to_value(state.snapshot().schema().as_ref())?) {
@@ -392,7 +583,13 @@ pub fn has_computed_field(v: &serde_json::Value) -> bool {
     use serde_json::Value;
     match v {
         Value::Object(map) => {
-            let computed = map.get("metadata").and_then(Value::as_object).is_some_and(|m| m.keys().any(|k| COMPUTED_FIELD_KEYS.iter().any(|c| k.starts_with(c))));
+            let computed = map
+                .get("metadata")
+                .and_then(Value::as_object)
+                .is_some_and(|m| {
+                    m.keys()
+                        .any(|k| COMPUTED_FIELD_KEYS.iter().any(|c| k.starts_with(c)))
+                });
             computed || map.values().any(has_computed_field)
         }
         Value::Array(items) => items.iter().any(has_computed_field),
@@ -409,9 +606,24 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
     if batch.schema().fields() == schema.fields() {
         return Ok(batch);
     }
-    let names = |s: &SchemaRef| s.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>().join(", ");
-    if batch.schema().fields().iter().any(|f| schema.field_with_name(f.name()).is_err()) {
-        let msg = format!("batch columns [{}] differ from the write's [{}]", names(&batch.schema()), names(schema));
+    let names = |s: &SchemaRef| {
+        s.fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| schema.field_with_name(f.name()).is_err())
+    {
+        let msg = format!(
+            "batch columns [{}] differ from the write's [{}]",
+            names(&batch.schema()),
+            names(schema)
+        );
         return Err(ZError::new(Code::SchemaMismatch, msg));
     }
     let input = batch.schema();
@@ -441,7 +653,11 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
         .collect::<ZResult<Vec<_>>>()?
         .into_iter()
         .unzip();
-    let out = if cast { schema.clone() } else { Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())) };
+    let out = if cast {
+        schema.clone()
+    } else {
+        Arc::new(Schema::new_with_metadata(fields, input.metadata().clone()))
+    };
     Ok(RecordBatch::try_new(out, columns)?)
 }
 

@@ -7,7 +7,7 @@ use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::arrow::ipc::reader::{FileReader, StreamReader};
 
-use crate::error::{panic_message, Code, ZError, ZResult};
+use crate::error::{Code, ZError, ZResult, panic_message};
 
 const ARROW_FILE_MAGIC: &[u8] = b"ARROW1";
 
@@ -17,12 +17,17 @@ pub fn decode_ipc(bytes: &[u8]) -> ZResult<(SchemaRef, Vec<RecordBatch>)> {
     // error, e.g. a field of type NONE, which apache-arrow JS writes for a Field built from a plain
     // object. The bytes are the caller's input: INVALID_DATA, not a native panic (INTERNAL).
     std::panic::catch_unwind(|| read_ipc(bytes)).unwrap_or_else(|payload| {
-        Err(ZError::new(Code::InvalidData, format!("malformed Arrow IPC data: {}", panic_message(payload))))
+        Err(ZError::new(
+            Code::InvalidData,
+            format!("malformed Arrow IPC data: {}", panic_message(payload)),
+        ))
     })
 }
 
 fn read_ipc(bytes: &[u8]) -> ZResult<(SchemaRef, Vec<RecordBatch>)> {
-    let bad = |e: deltalake::arrow::error::ArrowError| ZError::new(Code::InvalidData, format!("malformed Arrow IPC data: {e}"));
+    let bad = |e: deltalake::arrow::error::ArrowError| {
+        ZError::new(Code::InvalidData, format!("malformed Arrow IPC data: {e}"))
+    };
     if bytes.starts_with(ARROW_FILE_MAGIC) {
         let reader = FileReader::try_new(Cursor::new(bytes), None).map_err(bad)?;
         let schema = reader.schema();

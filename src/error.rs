@@ -57,12 +57,20 @@ pub type ZResult<T> = Result<T, ZError>;
 
 impl ZError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     /// What the slim build (no DataFusion) cannot do.
     pub fn needs_full(what: &str) -> Self {
-        ZError::new(Code::UnsupportedFeature, format!("{what} needs the full zoopipe build (this is the slim build, without DataFusion)"))
+        ZError::new(
+            Code::UnsupportedFeature,
+            format!(
+                "{what} needs the full zoopipe build (this is the slim build, without DataFusion)"
+            ),
+        )
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -88,7 +96,10 @@ static SECRETS: LazyLock<RwLock<BTreeSet<String>>> = LazyLock::new(|| RwLock::ne
 /// Remember a credential value so that no error message can ever carry it.
 pub fn register_secret(value: &str) {
     if value.len() >= 4 {
-        SECRETS.write().unwrap_or_else(|e| e.into_inner()).insert(value.to_string());
+        SECRETS
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(value.to_string());
     }
 }
 
@@ -111,7 +122,9 @@ fn redact_url_passwords(message: &str) -> String {
     while let Some(pos) = out[from..].find("://") {
         let start = from + pos + 3;
         // To the end of the URL, not of its host: a secret pasted raw may hold a '/'.
-        let end = out[start..].find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')').map_or(out.len(), |e| start + e);
+        let end = out[start..]
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')')
+            .map_or(out.len(), |e| start + e);
         let url = &out[start..end];
         from = end;
         if let Some(at) = url.find('@')
@@ -127,7 +140,14 @@ fn redact_url_passwords(message: &str) -> String {
 
 /// Signed URLs (SAS tokens, presigned S3 URLs) carry their secret in the query string.
 fn redact_url_queries(message: &str) -> String {
-    const MARKERS: [&str; 6] = ["sig=", "Signature=", "X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Security-Token=", "token="];
+    const MARKERS: [&str; 6] = [
+        "sig=",
+        "Signature=",
+        "X-Amz-Signature=",
+        "X-Amz-Credential=",
+        "X-Amz-Security-Token=",
+        "token=",
+    ];
     let mut out = message.to_string();
     for marker in MARKERS {
         let mut from = 0;
@@ -145,16 +165,26 @@ fn redact_url_queries(message: &str) -> String {
 
 impl From<ZError> for napi::Error {
     fn from(e: ZError) -> Self {
-        napi::Error::new(napi::Status::GenericFailure, redact(&missing_file_hint(e.code, without_backtrace(&e.to_string()))))
+        napi::Error::new(
+            napi::Status::GenericFailure,
+            redact(&missing_file_hint(
+                e.code,
+                without_backtrace(&e.to_string()),
+            )),
+        )
     }
 }
 
 /// A data file the log lists but the store lacks: the reader's message names the path and "not
 /// found"; say what usually did it.
 fn missing_file_hint(code: Code, message: &str) -> String {
-    let missing = code == Code::Storage && message.contains(".parquet") && (message.contains("not found") || message.contains("No such file"));
+    let missing = code == Code::Storage
+        && message.contains(".parquet")
+        && (message.contains("not found") || message.contains("No such file"));
     if missing {
-        format!("{message} (a data file of this version is gone: removed by vacuum, or deleted outside Delta)")
+        format!(
+            "{message} (a data file of this version is gone: removed by vacuum, or deleted outside Delta)"
+        )
     } else {
         message.to_string()
     }
@@ -163,9 +193,14 @@ fn missing_file_hint(code: Code, message: &str) -> String {
 /// With RUST_BACKTRACE set, kernel errors print their backtrace after the message ("\n   0: ...",
 /// at any depth of the error chain): a DeltaError carries the message only.
 fn without_backtrace(message: &str) -> &str {
-    let frames = message.match_indices('\n').find(|(i, _)| message[i + 1..].trim_start().starts_with("0: "));
+    let frames = message
+        .match_indices('\n')
+        .find(|(i, _)| message[i + 1..].trim_start().starts_with("0: "));
     match frames {
-        Some((i, _)) => message[..i].trim_end().trim_end_matches("Stack backtrace:").trim_end(),
+        Some((i, _)) => message[..i]
+            .trim_end()
+            .trim_end_matches("Stack backtrace:")
+            .trim_end(),
         None => message,
     }
 }
@@ -175,7 +210,9 @@ fn without_backtrace(message: &str) -> &str {
 fn object_store_code(e: &ObjectStoreError) -> Code {
     match e {
         ObjectStoreError::NotFound { .. } => Code::Storage,
-        ObjectStoreError::AlreadyExists { .. } | ObjectStoreError::Precondition { .. } => Code::CommitConflict,
+        ObjectStoreError::AlreadyExists { .. } | ObjectStoreError::Precondition { .. } => {
+            Code::CommitConflict
+        }
         ObjectStoreError::NotImplemented { .. } => Code::UnsupportedFeature,
         _ => Code::Storage,
     }
@@ -197,9 +234,16 @@ fn delta_kernel_code(e: &delta_kernel::Error) -> Code {
     use delta_kernel::Error as K;
     match e {
         K::Backtraced { source, .. } => delta_kernel_code(source),
-        K::Unsupported(_) | K::ChangeDataFeedUnsupported(_) | K::InvalidColumnMappingMode(_) => Code::UnsupportedFeature,
-        K::InvalidProtocol(_) | K::MissingProtocol | K::MissingMetadata | K::MissingMetadataAndProtocol
-        | K::MalformedJson(_) | K::InvalidCheckpoint(_) | K::InvalidLogPath(_) => Code::Protocol,
+        K::Unsupported(_) | K::ChangeDataFeedUnsupported(_) | K::InvalidColumnMappingMode(_) => {
+            Code::UnsupportedFeature
+        }
+        K::InvalidProtocol(_)
+        | K::MissingProtocol
+        | K::MissingMetadata
+        | K::MissingMetadataAndProtocol
+        | K::MalformedJson(_)
+        | K::InvalidCheckpoint(_)
+        | K::InvalidLogPath(_) => Code::Protocol,
         K::MissingVersion => Code::VersionNotFound,
         K::FileNotFound(_) | K::ObjectStore(_) | K::IOError(_) | K::Reqwest(_) => Code::Storage,
         K::InvalidTableLocation(_) => Code::TableNotFound,
@@ -214,9 +258,12 @@ fn delta_kernel_code(e: &delta_kernel::Error) -> Code {
 
 fn transaction_code(e: &TransactionError) -> Code {
     match e {
-        TransactionError::VersionAlreadyExists(_) | TransactionError::CommitConflict(_) | TransactionError::MaxCommitAttempts(_) => Code::CommitConflict,
+        TransactionError::VersionAlreadyExists(_)
+        | TransactionError::CommitConflict(_)
+        | TransactionError::MaxCommitAttempts(_) => Code::CommitConflict,
         TransactionError::ObjectStore { source } => object_store_code(source),
-        TransactionError::UnsupportedTableFeatures(_) | TransactionError::TableFeaturesRequired(_) => Code::UnsupportedFeature,
+        TransactionError::UnsupportedTableFeatures(_)
+        | TransactionError::TableFeaturesRequired(_) => Code::UnsupportedFeature,
         TransactionError::DeltaTableAppendOnly => Code::Protocol,
         _ => Code::Internal,
     }
@@ -226,10 +273,16 @@ pub fn delta_code(e: &DeltaTableError) -> Code {
     use DeltaTableError as E;
     match e {
         E::NotATable(_) => Code::TableNotFound,
-        E::InvalidTableLocation(m) if m.contains("Unknown scheme") || m.contains("Could not parse") => Code::InvalidArgument,
+        E::InvalidTableLocation(m)
+            if m.contains("Unknown scheme") || m.contains("Could not parse") =>
+        {
+            Code::InvalidArgument
+        }
         E::InvalidTableLocation(_) => Code::TableNotFound,
         // ChangeDataTimestampGreaterThanCommit: the change data feed asked from after the last commit.
-        E::InvalidVersion(_) | E::VersionDowngrade { .. } | E::ChangeDataTimestampGreaterThanCommit { .. } => Code::VersionNotFound,
+        E::InvalidVersion(_)
+        | E::VersionDowngrade { .. }
+        | E::ChangeDataTimestampGreaterThanCommit { .. } => Code::VersionNotFound,
         E::KernelError(k) => delta_kernel_code(k),
         E::Kernel { source } => kernel_code(source),
         E::ObjectStore { source } => object_store_code(source),
@@ -238,11 +291,17 @@ pub fn delta_code(e: &DeltaTableError) -> Code {
         E::InvalidData { .. } | E::InvalidStatsJson { .. } => Code::InvalidData,
         E::InvalidJsonLog { .. } | E::MetadataError(_) | E::NoSchema => Code::Protocol,
         E::SchemaMismatch { .. } => Code::SchemaMismatch,
-        E::PartitionError { .. } | E::InvalidPartitionFilter { .. } | E::InvalidDateTimeString { .. }
-        | E::ChangeDataInvalidVersionRange { .. } | E::NoStartingVersionOrTimestamp => Code::InvalidArgument,
+        E::PartitionError { .. }
+        | E::InvalidPartitionFilter { .. }
+        | E::InvalidDateTimeString { .. }
+        | E::ChangeDataInvalidVersionRange { .. }
+        | E::NoStartingVersionOrTimestamp => Code::InvalidArgument,
         E::Transaction { source } => transaction_code(source),
         E::VersionAlreadyExists(_) | E::VersionMismatch(..) => Code::CommitConflict,
-        E::MissingFeature { .. } | E::UnsupportedColumnMapping { .. } | E::ChangeDataNotEnabled { .. } | E::ChangeDataNotRecorded { .. } => Code::UnsupportedFeature,
+        E::MissingFeature { .. }
+        | E::UnsupportedColumnMapping { .. }
+        | E::ChangeDataNotEnabled { .. }
+        | E::ChangeDataNotRecorded { .. } => Code::UnsupportedFeature,
         E::NotInitialized | E::NotInitializedWithFiles(_) => Code::TableNotFound,
         E::Io { .. } => Code::Storage,
         E::GenericError { source } => boxed_code(source.as_ref()),
@@ -293,7 +352,9 @@ fn parquet_code(e: &ParquetError) -> Code {
     match e {
         ParquetError::External(inner) => boxed_code(inner.as_ref()),
         // The reader flattens object store errors into text ("... Object Store error: ...").
-        ParquetError::General(m) if m.contains("Object Store error") || m.contains("not found") => Code::Storage,
+        ParquetError::General(m) if m.contains("Object Store error") || m.contains("not found") => {
+            Code::Storage
+        }
         _ => Code::InvalidData,
     }
 }
@@ -308,7 +369,9 @@ pub fn datafusion_code(e: &DataFusionError) -> Code {
         D::ObjectStore(o) => object_store_code(o),
         D::ArrowError(a, _) => arrow_code(a),
         D::ParquetError(p) => parquet_code(p),
-        D::Plan(_) | D::SchemaError(..) | D::SQL(..) | D::NotImplemented(_) => Code::InvalidArgument,
+        D::Plan(_) | D::SchemaError(..) | D::SQL(..) | D::NotImplemented(_) => {
+            Code::InvalidArgument
+        }
         D::IoError(_) => Code::Storage,
         _ => Code::Internal,
     }
@@ -320,9 +383,15 @@ fn code_from_text(message: &str) -> Code {
     const PATTERNS: [(&str, Code); 14] = [
         ("Invalid retention period", Code::InvalidArgument),
         // addConstraint under a name the table uses for another expression.
-        ("a constraint with this name already exists", Code::InvalidArgument),
+        (
+            "a constraint with this name already exists",
+            Code::InvalidArgument,
+        ),
         // Source rows that match one target row more than once (as Spark, a data error).
-        ("matched a target row with multiple source rows", Code::InvalidData),
+        (
+            "matched a target row with multiple source rows",
+            Code::InvalidData,
+        ),
         // A cloud URI without a bucket or container ("s3://").
         ("Unable to recognise URL", Code::InvalidArgument),
         // DataFusion planning the caller's SQL (DML predicates and expressions), as text; typed
@@ -338,17 +407,25 @@ fn code_from_text(message: &str) -> Code {
         ("Cannot cast field", Code::SchemaMismatch),
         ("Schema error", Code::SchemaMismatch),
     ];
-    PATTERNS.iter().find(|(p, _)| message.contains(p)).map_or(Code::Internal, |(_, c)| *c)
+    PATTERNS
+        .iter()
+        .find(|(p, _)| message.contains(p))
+        .map_or(Code::Internal, |(_, c)| *c)
 }
 
 impl From<DeltaTableError> for ZError {
     fn from(e: DeltaTableError) -> Self {
-        if let DeltaTableError::Transaction { source: TransactionError::LogStoreError { source, .. } } = &e
-            && let Some(spent) = source.downcast_ref::<crate::log_store::BudgetSpent>()
+        if let DeltaTableError::Transaction {
+            source: TransactionError::LogStoreError { source, .. },
+        } = &e
+            && let Some(spent) = source.downcast_ref::<BudgetSpent>()
         {
             return ZError::new(Code::CommitConflict, spent.to_string());
         }
-        if let DeltaTableError::Transaction { source: TransactionError::MaxCommitAttempts(n) } = &e {
+        if let DeltaTableError::Transaction {
+            source: TransactionError::MaxCommitAttempts(n),
+        } = &e
+        {
             // delta-rs says "Failed to commit transaction: 0".
             let msg = match n {
                 0 => "another writer committed the next version first, and maxRetries 0 allows no retry; nothing was committed".to_string(),
@@ -436,7 +513,11 @@ where
 {
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(result) => result.map_err(Into::into),
-        Err(payload) => Err(ZError::new(Code::Internal, format!("native panic: {}", panic_message(payload))).into()),
+        Err(payload) => Err(ZError::new(
+            Code::Internal,
+            format!("native panic: {}", panic_message(payload)),
+        )
+        .into()),
     }
 }
 
@@ -444,7 +525,11 @@ where
 pub fn guard_sync<T>(f: impl FnOnce() -> ZResult<T>) -> napi::Result<T> {
     match std::panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result.map_err(Into::into),
-        Err(payload) => Err(ZError::new(Code::Internal, format!("native panic: {}", panic_message(payload))).into()),
+        Err(payload) => Err(ZError::new(
+            Code::Internal,
+            format!("native panic: {}", panic_message(payload)),
+        )
+        .into()),
     }
 }
 
@@ -454,9 +539,15 @@ mod tests {
 
     #[test]
     fn a_backtrace_after_the_message_is_cut() {
-        assert_eq!(without_backtrace("bad type: Duration\n   0: kernel::Error::with_backtrace\n   1: x"), "bad type: Duration");
+        assert_eq!(
+            without_backtrace("bad type: Duration\n   0: kernel::Error::with_backtrace\n   1: x"),
+            "bad type: Duration"
+        );
         assert_eq!(without_backtrace("a\nStack backtrace:\n   0: f"), "a");
-        assert_eq!(without_backtrace("line one\nline two 0: not a frame"), "line one\nline two 0: not a frame");
+        assert_eq!(
+            without_backtrace("line one\nline two 0: not a frame"),
+            "line one\nline two 0: not a frame"
+        );
     }
 
     #[test]
@@ -470,7 +561,32 @@ mod tests {
 
     #[test]
     fn redacts_passwords_in_urls() {
-        let msg = redact("s3://AKIAX:wJalr/K7MDENG@bucket/t: failed; endpoint 'ftp://user:pa:ss@host:9000/x' and http://host:9000/p");
-        assert_eq!(msg, "s3://AKIAX:***@bucket/t: failed; endpoint 'ftp://user:***@host:9000/x' and http://host:9000/p");
+        let msg = redact(
+            "s3://AKIAX:wJalr/K7MDENG@bucket/t: failed; endpoint 'ftp://user:pa:ss@host:9000/x' and http://host:9000/p",
+        );
+        assert_eq!(
+            msg,
+            "s3://AKIAX:***@bucket/t: failed; endpoint 'ftp://user:***@host:9000/x' and http://host:9000/p"
+        );
     }
 }
+
+/// The error of a commit whose budget ran out (`log_store.rs`): COMMIT_CONFLICT.
+#[derive(Debug)]
+pub struct BudgetSpent {
+    pub budget: std::time::Duration,
+    pub attempts: u32,
+}
+
+impl std::fmt::Display for BudgetSpent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "other writers committed first on each of {} attempts within the commit budget of {} ms (commitTimeoutMs); nothing was committed",
+            self.attempts,
+            self.budget.as_millis()
+        )
+    }
+}
+
+impl std::error::Error for BudgetSpent {}

@@ -15,11 +15,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use deltalake::arrow::buffer::BooleanBuffer;
-use deltalake::arrow::compute::prep_null_mask_filter;
-use deltalake::arrow::datatypes::{DataType as ArrowType, Fields};
-use deltalake::arrow::error::ArrowError;
 use delta_kernel::engine::arrow_conversion::TryFromKernel as _;
 use delta_kernel::engine::arrow_data::ArrowEngineData;
 use delta_kernel::engine::arrow_utils::RowIndexBuilder;
@@ -29,8 +24,15 @@ use delta_kernel::parquet::arrow::ProjectionMask;
 use delta_kernel::parquet::arrow::arrow_reader::{ArrowPredicateFn, ArrowReaderBuilder, RowFilter};
 use delta_kernel::parquet::basic::{ConvertedType, Type as PhysicalType};
 use delta_kernel::parquet::schema::types::SchemaDescriptor;
-use delta_kernel::schema::{DataType as KernelType, PrimitiveType, SchemaRef, StructField, StructType};
+use delta_kernel::schema::{
+    DataType as KernelType, PrimitiveType, SchemaRef, StructField, StructType,
+};
 use delta_kernel::{Engine, PredicateEvaluator};
+use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use deltalake::arrow::buffer::BooleanBuffer;
+use deltalake::arrow::compute::prep_null_mask_filter;
+use deltalake::arrow::datatypes::{DataType as ArrowType, Fields};
+use deltalake::arrow::error::ArrowError;
 
 use crate::error::ZResult;
 
@@ -75,7 +77,8 @@ impl Record {
             0 => mask.values().clone(),
             _ => prep_null_mask_filter(mask).values().clone(),
         };
-        let add = |total: &AtomicU64, n: usize| total.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        let add =
+            |total: &AtomicU64, n: usize| total.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
         let seen = add(&self.seen, mask.len());
         let kept_all = add(&self.kept, kept.count_set_bits());
         let runs = add(&self.runs, kept.set_slices().count());
@@ -92,18 +95,32 @@ impl Record {
 impl FileFilter {
     /// `None` when the scan has no predicate.
     pub fn new(scan: &delta_kernel::scan::Scan, engine: &dyn Engine) -> ZResult<Option<Self>> {
-        let Some(predicate) = scan.physical_predicate() else { return Ok(None) };
+        let Some(predicate) = scan.physical_predicate() else {
+            return Ok(None);
+        };
         let schema = scan.physical_schema().clone();
         let early = EarlyRows::new(&predicate, &schema, engine)?;
-        Ok(Some(Self { predicate, schema, early }))
+        Ok(Some(Self {
+            predicate,
+            schema,
+            early,
+        }))
     }
 
     /// `builder` (a file's reader) with the row groups and rows it can rule out left out.
     /// `row_indexes`, when the scan reads row indexes, learns which row groups stay; rows are then
     /// not filtered early (the indexes could no longer be told apart).
-    pub fn apply<T>(&self, mut builder: ArrowReaderBuilder<T>, row_indexes: Option<&mut RowIndexBuilder>) -> ArrowReaderBuilder<T> {
-        let early = self.early.as_ref().filter(|e| row_indexes.is_none() && !e.record.stopped());
-        let early = early.and_then(|e| e.row_filter(builder.parquet_schema(), builder.schema().fields()));
+    pub fn apply<T>(
+        &self,
+        mut builder: ArrowReaderBuilder<T>,
+        row_indexes: Option<&mut RowIndexBuilder>,
+    ) -> ArrowReaderBuilder<T> {
+        let early = self
+            .early
+            .as_ref()
+            .filter(|e| row_indexes.is_none() && !e.record.stopped());
+        let early =
+            early.and_then(|e| e.row_filter(builder.parquet_schema(), builder.schema().fields()));
         if stats_mean_table_values(builder.parquet_schema(), &self.predicate, &self.schema) {
             builder = builder.with_row_group_filter(&self.predicate, row_indexes);
         }
@@ -115,7 +132,11 @@ impl FileFilter {
 }
 
 impl EarlyRows {
-    fn new(predicate: &Predicate, schema: &StructType, engine: &dyn Engine) -> ZResult<Option<Self>> {
+    fn new(
+        predicate: &Predicate,
+        schema: &StructType,
+        engine: &dyn Engine,
+    ) -> ZResult<Option<Self>> {
         let conjuncts: Vec<&Predicate> = match predicate {
             Predicate::Junction(j) if j.op == JunctionPredicateOp::And => j.preds.iter().collect(),
             p => vec![p],
@@ -127,7 +148,9 @@ impl EarlyRows {
             for column in conjunct.references() {
                 // Top-level primitive columns of the files (partition columns are not in them).
                 let field = match column.path() {
-                    [name] => schema.field(name).filter(|f| matches!(f.data_type(), KernelType::Primitive(_))),
+                    [name] => schema
+                        .field(name)
+                        .filter(|f| matches!(f.data_type(), KernelType::Primitive(_))),
                     _ => None,
                 };
                 match field {
@@ -145,10 +168,19 @@ impl EarlyRows {
         if usable.is_empty() {
             return Ok(None);
         }
-        let columns = fields.iter().map(|f| Ok((f.name().clone(), ArrowType::try_from_kernel(f.data_type())?))).collect::<ZResult<Vec<_>>>()?;
+        let columns = fields
+            .iter()
+            .map(|f| Ok((f.name().clone(), ArrowType::try_from_kernel(f.data_type())?)))
+            .collect::<ZResult<Vec<_>>>()?;
         let input = Arc::new(StructType::try_new(fields.into_iter().cloned())?);
-        let evaluator = engine.evaluation_handler().new_predicate_evaluator(input, Arc::new(Predicate::and_from(usable)))?;
-        Ok(Some(Self { columns, evaluator, record: Arc::default() }))
+        let evaluator = engine
+            .evaluation_handler()
+            .new_predicate_evaluator(input, Arc::new(Predicate::and_from(usable)))?;
+        Ok(Some(Self {
+            columns,
+            evaluator,
+            record: Arc::default(),
+        }))
     }
 
     /// The reader's row filter for a file whose Arrow schema is `fields`, or `None` when one of the
@@ -167,17 +199,25 @@ impl EarlyRows {
         // The reader's Arrow fields are the Parquet schema's root fields, in order.
         let mask = ProjectionMask::roots(parquet, roots);
         let (evaluator, record) = (self.evaluator.clone(), self.record.clone());
-        let filter = ArrowPredicateFn::new(mask, move |batch: RecordBatch| -> Result<BooleanArray, ArrowError> {
-            if record.stopped() {
-                return Ok(BooleanArray::new(BooleanBuffer::new_set(batch.num_rows()), None));
-            }
-            let external = |e: delta_kernel::Error| ArrowError::ExternalError(Box::new(e));
-            let result = evaluator.evaluate(&ArrowEngineData::new(batch)).map_err(external)?;
-            let result = ArrowEngineData::try_from_engine_data(result).map_err(external)?;
-            let mask = result.record_batch().column(0).as_boolean().clone();
-            record.add(&mask);
-            Ok(mask)
-        });
+        let filter = ArrowPredicateFn::new(
+            mask,
+            move |batch: RecordBatch| -> Result<BooleanArray, ArrowError> {
+                if record.stopped() {
+                    return Ok(BooleanArray::new(
+                        BooleanBuffer::new_set(batch.num_rows()),
+                        None,
+                    ));
+                }
+                let external = |e: delta_kernel::Error| ArrowError::ExternalError(Box::new(e));
+                let result = evaluator
+                    .evaluate(&ArrowEngineData::new(batch))
+                    .map_err(external)?;
+                let result = ArrowEngineData::try_from_engine_data(result).map_err(external)?;
+                let mask = result.record_batch().column(0).as_boolean().clone();
+                record.add(&mask);
+                Ok(mask)
+            },
+        );
         Some(RowFilter::new(vec![Box::new(filter)]))
     }
 }
@@ -187,17 +227,37 @@ impl EarlyRows {
 /// timestamps stored as microseconds (not the millis or nanos other writers may use; INT96 has no
 /// stats it reads), decimals stored at the table's scale (type widening can change it), signed
 /// integers. Columns the file lacks have no stats and never skip a row group.
-fn stats_mean_table_values(parquet: &SchemaDescriptor, predicate: &Predicate, schema: &StructType) -> bool {
+fn stats_mean_table_values(
+    parquet: &SchemaDescriptor,
+    predicate: &Predicate,
+    schema: &StructType,
+) -> bool {
     let columns = parquet.columns();
     predicate.references().into_iter().all(|name| {
-        let Some(column) = columns.iter().find(|c| c.path().parts() == name.path()) else { return true };
+        let Some(column) = columns.iter().find(|c| c.path().parts() == name.path()) else {
+            return true;
+        };
         let converted = column.converted_type();
         match table_type(schema, name.path()) {
-            Some(PrimitiveType::Timestamp | PrimitiveType::TimestampNtz) => column.physical_type() != PhysicalType::INT64 || converted == ConvertedType::TIMESTAMP_MICROS,
-            Some(PrimitiveType::Decimal(d)) => converted == ConvertedType::DECIMAL && column.type_scale() == i32::from(d.scale()),
-            Some(PrimitiveType::Byte | PrimitiveType::Short | PrimitiveType::Integer | PrimitiveType::Long) => {
-                !matches!(converted, ConvertedType::UINT_8 | ConvertedType::UINT_16 | ConvertedType::UINT_32 | ConvertedType::UINT_64)
+            Some(PrimitiveType::Timestamp | PrimitiveType::TimestampNtz) => {
+                column.physical_type() != PhysicalType::INT64
+                    || converted == ConvertedType::TIMESTAMP_MICROS
             }
+            Some(PrimitiveType::Decimal(d)) => {
+                converted == ConvertedType::DECIMAL && column.type_scale() == i32::from(d.scale())
+            }
+            Some(
+                PrimitiveType::Byte
+                | PrimitiveType::Short
+                | PrimitiveType::Integer
+                | PrimitiveType::Long,
+            ) => !matches!(
+                converted,
+                ConvertedType::UINT_8
+                    | ConvertedType::UINT_16
+                    | ConvertedType::UINT_32
+                    | ConvertedType::UINT_64
+            ),
             Some(_) => true,
             None => false,
         }

@@ -49,48 +49,80 @@ impl Term<'_> {
 
     /// The bytes of a binary value (a JS `Uint8Array` arrives as `{"$bytes": "<hex>"}`).
     pub fn bytes(&self, value: &Value) -> ZResult<Vec<u8>> {
-        value.get(BYTES).and_then(Value::as_str).and_then(|h| hex::decode(h).ok()).ok_or_else(|| self.not_comparable(value))
+        value
+            .get(BYTES)
+            .and_then(Value::as_str)
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or_else(|| self.not_comparable(value))
     }
 
     pub fn not_comparable(&self, value: &Value) -> ZError {
-        ZError::invalid(format!("filter[{}]: value {value} cannot be compared with column '{}' of type {}", self.at, self.name, self.data_type))
+        ZError::invalid(format!(
+            "filter[{}]: value {value} cannot be compared with column '{}' of type {}",
+            self.at, self.name, self.data_type
+        ))
     }
 }
 
 /// Every name must be a column of `schema`, once.
 pub fn check_columns(schema: &Schema, columns: &[String]) -> ZResult<()> {
-    if let Some((i, j, name)) = columns.iter().enumerate().find_map(|(j, name)| columns[..j].iter().position(|c| c == name).map(|i| (i, j, name))) {
-        return Err(ZError::invalid(format!("column '{name}' is listed twice in columns (at {i} and {j})")));
+    if let Some((i, j, name)) = columns.iter().enumerate().find_map(|(j, name)| {
+        columns[..j]
+            .iter()
+            .position(|c| c == name)
+            .map(|i| (i, j, name))
+    }) {
+        return Err(ZError::invalid(format!(
+            "column '{name}' is listed twice in columns (at {i} and {j})"
+        )));
     }
-    match columns.iter().find(|name| schema.field_with_name(name).is_err()) {
+    match columns
+        .iter()
+        .find(|name| schema.field_with_name(name).is_err())
+    {
         Some(name) => {
             let known: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            Err(ZError::invalid(format!("unknown column '{name}' in columns (table columns: {})", known.join(", "))))
+            Err(ZError::invalid(format!(
+                "unknown column '{name}' in columns (table columns: {})",
+                known.join(", ")
+            )))
         }
         None => Ok(()),
     }
 }
 
 fn term<'a>(schema: &Schema, t: &'a Value, at: usize) -> ZResult<Term<'a>> {
-    let parts = t
-        .as_array()
-        .filter(|a| a.len() == 3)
-        .ok_or_else(|| ZError::invalid(format!("filter[{at}] must be a [column, op, value] triple, got {t}")))?;
-    let name = parts[0]
-        .as_str()
-        .ok_or_else(|| ZError::invalid(format!("filter[{at}]: column must be a string, got {}", parts[0])))?;
-    let op = parts[1]
-        .as_str()
-        .ok_or_else(|| ZError::invalid(format!("filter[{at}]: operator must be a string, got {}", parts[1])))?;
+    let parts = t.as_array().filter(|a| a.len() == 3).ok_or_else(|| {
+        ZError::invalid(format!(
+            "filter[{at}] must be a [column, op, value] triple, got {t}"
+        ))
+    })?;
+    let name = parts[0].as_str().ok_or_else(|| {
+        ZError::invalid(format!(
+            "filter[{at}]: column must be a string, got {}",
+            parts[0]
+        ))
+    })?;
+    let op = parts[1].as_str().ok_or_else(|| {
+        ZError::invalid(format!(
+            "filter[{at}]: operator must be a string, got {}",
+            parts[1]
+        ))
+    })?;
     let field = schema.field_with_name(name).map_err(|_| {
         let known: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        ZError::invalid(format!("filter[{at}]: unknown column '{name}' (table columns: {})", known.join(", ")))
+        ZError::invalid(format!(
+            "filter[{at}]: unknown column '{name}' (table columns: {})",
+            known.join(", ")
+        ))
     })?;
     let value = &parts[2];
     let data_type = field.data_type();
     let scalar = |v: &Value| match v {
         Value::Object(o) if o.len() == 1 && o.contains_key(BYTES) => Ok(()),
-        Value::Array(_) | Value::Object(_) => Err(ZError::invalid(format!("filter[{at}]: value for '{name}' must be a scalar, got {v}"))),
+        Value::Array(_) | Value::Object(_) => Err(ZError::invalid(format!(
+            "filter[{at}]: value for '{name}' must be a scalar, got {v}"
+        ))),
         _ => Ok(()),
     };
     let time = |v: &Value| {
@@ -101,18 +133,30 @@ fn term<'a>(schema: &Schema, t: &'a Value, at: usize) -> ZResult<Term<'a>> {
     };
     let (op, values, with_null) = match op {
         "in" | "not in" => {
-            let list = value
-                .as_array()
-                .ok_or_else(|| ZError::invalid(format!("filter[{at}]: '{op}' needs an array of values, got {value}")))?;
+            let list = value.as_array().ok_or_else(|| {
+                ZError::invalid(format!(
+                    "filter[{at}]: '{op}' needs an array of values, got {value}"
+                ))
+            })?;
             list.iter().try_for_each(scalar)?;
-            let values = list.iter().filter(|v| !v.is_null()).map(time).collect::<ZResult<_>>()?;
-            (if op == "in" { Op::In } else { Op::NotIn }, values, list.iter().any(Value::is_null))
+            let values = list
+                .iter()
+                .filter(|v| !v.is_null())
+                .map(time)
+                .collect::<ZResult<_>>()?;
+            (
+                if op == "in" { Op::In } else { Op::NotIn },
+                values,
+                list.iter().any(Value::is_null),
+            )
         }
         "=" | "==" if value.is_null() => (Op::IsNull, vec![], false),
         "!=" if value.is_null() => (Op::IsNotNull, vec![], false),
         "=" | "==" | "!=" | "<" | "<=" | ">" | ">=" => {
             if value.is_null() {
-                return Err(ZError::invalid(format!("filter[{at}]: '{op}' cannot compare with null (use '=' or '!=')")));
+                return Err(ZError::invalid(format!(
+                    "filter[{at}]: '{op}' cannot compare with null (use '=' or '!=')"
+                )));
             }
             scalar(value)?;
             let op = match op {
@@ -125,14 +169,27 @@ fn term<'a>(schema: &Schema, t: &'a Value, at: usize) -> ZResult<Term<'a>> {
             };
             (op, vec![time(value)?], false)
         }
-        other => return Err(ZError::invalid(format!("filter[{at}]: unknown operator '{other}' (expected one of {OPS})"))),
+        other => {
+            return Err(ZError::invalid(format!(
+                "filter[{at}]: unknown operator '{other}' (expected one of {OPS})"
+            )));
+        }
     };
     // A struct, list or map against a scalar: the slim build refused it, DataFusion's coercion
     // failed with a planner error for a struct and compared a list with 'q' as the list ['q'].
     if data_type.is_nested() && !matches!(op, Op::IsNull | Op::IsNotNull) {
-        return Err(ZError::invalid(format!("filter[{at}]: column '{name}' is {data_type}: filters compare values of scalar columns ('=' and '!=' null work on any column)")));
+        return Err(ZError::invalid(format!(
+            "filter[{at}]: column '{name}' is {data_type}: filters compare values of scalar columns ('=' and '!=' null work on any column)"
+        )));
     }
-    Ok(Term { at, name, data_type: data_type.clone(), op, values, with_null })
+    Ok(Term {
+        at,
+        name,
+        data_type: data_type.clone(),
+        op,
+        values,
+        with_null,
+    })
 }
 
 /// JS numbers arrive as doubles: a whole one within ±2^53 becomes an integer, so it casts exactly to
@@ -148,14 +205,24 @@ fn normalise(value: &Value, data_type: &DataType) -> Option<Value> {
     if value.get(BYTES).is_some() && *data_type != DataType::Binary {
         return None;
     }
-    if matches!(value, Value::Bool(_) | Value::Number(_)) && value.is_boolean() != (*data_type == DataType::Boolean) {
+    if matches!(value, Value::Bool(_) | Value::Number(_))
+        && value.is_boolean() != (*data_type == DataType::Boolean)
+    {
         return None;
     }
-    let Value::Number(n) = value else { return Some(value.clone()) };
-    let whole = n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT).map(|f| f as i64));
+    let Value::Number(n) = value else {
+        return Some(value.clone());
+    };
+    let whole = n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
+            .map(|f| f as i64)
+    });
     if is_time(data_type) {
         let at = chrono::DateTime::from_timestamp_millis(whole?)?;
-        return Some(Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+        return Some(Value::String(
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ));
     }
     Some(whole.map_or_else(|| value.clone(), Value::from))
 }
@@ -164,15 +231,23 @@ fn normalise(value: &Value, data_type: &DataType) -> Option<Value> {
 const BYTES: &str = "$bytes";
 
 fn is_time(data_type: &DataType) -> bool {
-    matches!(data_type, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64)
+    matches!(
+        data_type,
+        DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
+    )
 }
 
 /// The checked terms of a filter (empty for `[]`).
 pub fn terms<'a>(schema: &Schema, filter: &'a Value) -> ZResult<Vec<Term<'a>>> {
-    let list = filter
-        .as_array()
-        .ok_or_else(|| ZError::invalid(format!("filter must be an array of [column, op, value] triples, got {filter}")))?;
-    list.iter().enumerate().map(|(i, t)| term(schema, t, i)).collect()
+    let list = filter.as_array().ok_or_else(|| {
+        ZError::invalid(format!(
+            "filter must be an array of [column, op, value] triples, got {filter}"
+        ))
+    })?;
+    list.iter()
+        .enumerate()
+        .map(|(i, t)| term(schema, t, i))
+        .collect()
 }
 
 #[cfg(feature = "datafusion")]
@@ -221,14 +296,20 @@ mod datafusion {
         let e = comparison(t)?;
         // NaN != v: see `Op` (the `isnan` keeps stats-based pruning off this term).
         Ok(match t.op {
-            Op::Ne | Op::NotIn if t.is_float() => e.or(isnan(Expr::Column(Column::new_unqualified(t.name)))),
+            Op::Ne | Op::NotIn if t.is_float() => {
+                e.or(isnan(Expr::Column(Column::new_unqualified(t.name))))
+            }
             _ => e,
         })
     }
 
     fn comparison(t: &Term) -> ZResult<Expr> {
         let col = Expr::Column(Column::new_unqualified(t.name));
-        let mut values = t.values.iter().map(|v| literal(t, v)).collect::<ZResult<Vec<_>>>()?;
+        let mut values = t
+            .values
+            .iter()
+            .map(|v| literal(t, v))
+            .collect::<ZResult<Vec<_>>>()?;
         Ok(match t.op {
             Op::IsNull => col.is_null(),
             Op::IsNotNull => col.is_not_null(),
@@ -244,7 +325,11 @@ mod datafusion {
                     Op::Le => col.lt_eq(v),
                     // NaN matches no range: see `Op`.
                     Op::Gt | Op::Ge if t.is_float() => {
-                        let cmp = if op == Op::Gt { col.clone().gt(v) } else { col.clone().gt_eq(v) };
+                        let cmp = if op == Op::Gt {
+                            col.clone().gt(v)
+                        } else {
+                            col.clone().gt_eq(v)
+                        };
                         cmp.and(Expr::Not(Box::new(isnan(col))))
                     }
                     Op::Gt => col.gt(v),
@@ -265,15 +350,23 @@ mod datafusion {
     }
 
     fn partition_text(t: &Term, value: &Value) -> ZResult<String> {
-        let Expr::Literal(v, _) = literal(t, value)? else { return Err(t.not_comparable(value)) };
-        let micros = |us: i64| chrono::DateTime::from_timestamp_micros(us).map(|at| at.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+        let Expr::Literal(v, _) = literal(t, value)? else {
+            return Err(t.not_comparable(value));
+        };
+        let micros = |us: i64| {
+            chrono::DateTime::from_timestamp_micros(us)
+                .map(|at| at.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+        };
         if t.data_type == DataType::Binary {
             // delta-rs writes binary partition values as escaped text that it does not read back (see
             // `conform::check_new_partitioning`): no text of ours would match them.
             return Err(t.not_comparable(value));
         }
         let text = match v.cast_to(&t.data_type) {
-            Ok(ScalarValue::Date32(Some(days))) => chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0).map(|at| at.format("%Y-%m-%d").to_string()),
+            Ok(ScalarValue::Date32(Some(days))) => {
+                chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0)
+                    .map(|at| at.format("%Y-%m-%d").to_string())
+            }
             Ok(ScalarValue::TimestampMicrosecond(Some(us), _)) => micros(us),
             Ok(ScalarValue::Utf8(Some(s))) => Some(s),
             Ok(v) if !v.is_null() => Some(v.to_string()),
@@ -287,7 +380,11 @@ mod datafusion {
     pub fn to_partition_terms(schema: &Schema, filter: &Value) -> ZResult<Vec<PartitionTerm>> {
         let mut out = Vec::new();
         for t in terms(schema, filter)? {
-            let values = t.values.iter().map(|v| partition_text(&t, v)).collect::<ZResult<Vec<_>>>()?;
+            let values = t
+                .values
+                .iter()
+                .map(|v| partition_text(&t, v))
+                .collect::<ZResult<Vec<_>>>()?;
             let column = t.name.to_string();
             let (op, set) = match t.op {
                 Op::IsNull | Op::Eq => ("=", false),
@@ -297,17 +394,34 @@ mod datafusion {
                 Op::Gt => (">", false),
                 Op::Ge => (">=", false),
                 Op::In if t.with_null => {
-                    return Err(ZError::invalid(format!("filter[{}]: this filter cannot match null inside 'in' (use ['{column}', '=', null] apart)", t.at)));
+                    return Err(ZError::invalid(format!(
+                        "filter[{}]: this filter cannot match null inside 'in' (use ['{column}', '=', null] apart)",
+                        t.at
+                    )));
                 }
                 Op::In => ("in", true),
                 Op::NotIn => ("not in", true),
             };
             if t.with_null {
-                out.push(PartitionTerm { column: column.clone(), op: "!=", values: vec![String::new()], set: false });
+                out.push(PartitionTerm {
+                    column: column.clone(),
+                    op: "!=",
+                    values: vec![String::new()],
+                    set: false,
+                });
             }
             // A null partition value is the empty text.
-            let values = if matches!(t.op, Op::IsNull | Op::IsNotNull) { vec![String::new()] } else { values };
-            out.push(PartitionTerm { column, op, values, set });
+            let values = if matches!(t.op, Op::IsNull | Op::IsNotNull) {
+                vec![String::new()]
+            } else {
+                values
+            };
+            out.push(PartitionTerm {
+                column,
+                op,
+                values,
+                set,
+            });
         }
         Ok(out)
     }
@@ -315,7 +429,9 @@ mod datafusion {
     /// The AND of all terms as a DataFusion expression, or `None` for an empty filter.
     pub fn to_expr(schema: &Schema, filter: &Value) -> ZResult<Option<Expr>> {
         let mut exprs = terms(schema, filter)?.into_iter().map(|t| expr(&t));
-        let Some(first) = exprs.next() else { return Ok(None) };
+        let Some(first) = exprs.next() else {
+            return Ok(None);
+        };
         exprs.try_fold(first?, |acc, e| Ok(acc.and(e?))).map(Some)
     }
 }
@@ -326,10 +442,12 @@ pub use datafusion::{to_expr, to_partition_terms};
 mod kernel {
     use std::sync::Arc;
 
-    use deltalake::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, Int64Array, StringArray};
+    use delta_kernel::expressions::{Expression, Predicate, Scalar};
+    use deltalake::arrow::array::{
+        Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, Int64Array, StringArray,
+    };
     use deltalake::arrow::compute::{CastOptions, cast_with_options};
     use deltalake::arrow::datatypes::{self as arrow, DataType, Schema, TimeUnit};
-    use delta_kernel::expressions::{Expression, Predicate, Scalar};
     use serde_json::Value;
 
     use super::{Op, Term, terms};
@@ -347,9 +465,18 @@ mod kernel {
             DataType::Utf8 => Scalar::String(a.as_string::<i32>().value(0).to_string()),
             DataType::Boolean => Scalar::Boolean(a.as_boolean().value(0)),
             DataType::Date32 => Scalar::Date(a.as_primitive::<arrow::Date32Type>().value(0)),
-            DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => Scalar::Timestamp(a.as_primitive::<arrow::TimestampMicrosecondType>().value(0)),
-            DataType::Timestamp(TimeUnit::Microsecond, None) => Scalar::TimestampNtz(a.as_primitive::<arrow::TimestampMicrosecondType>().value(0)),
-            DataType::Decimal128(p, s) => Scalar::decimal(a.as_primitive::<arrow::Decimal128Type>().value(0), *p, *s as u8).ok()?,
+            DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => {
+                Scalar::Timestamp(a.as_primitive::<arrow::TimestampMicrosecondType>().value(0))
+            }
+            DataType::Timestamp(TimeUnit::Microsecond, None) => {
+                Scalar::TimestampNtz(a.as_primitive::<arrow::TimestampMicrosecondType>().value(0))
+            }
+            DataType::Decimal128(p, s) => Scalar::decimal(
+                a.as_primitive::<arrow::Decimal128Type>().value(0),
+                *p,
+                *s as u8,
+            )
+            .ok()?,
             DataType::Binary => Scalar::Binary(a.as_binary::<i32>().value(0).to_vec()),
             _ => return None,
         })
@@ -371,9 +498,18 @@ mod kernel {
             Value::Object(_) => Arc::new(BinaryArray::from_vec(vec![t.bytes(value)?.as_slice()])),
             _ => return Err(t.not_comparable(value)),
         };
-        let cast = cast_with_options(&natural, &t.data_type, &CastOptions { safe: false, ..Default::default() });
+        let cast = cast_with_options(
+            &natural,
+            &t.data_type,
+            &CastOptions {
+                safe: false,
+                ..Default::default()
+            },
+        );
         match cast {
-            Ok(a) if !a.is_null(0) && !rounded(&natural, &a) => scalar(&a).ok_or_else(|| t.not_comparable(value)),
+            Ok(a) if !a.is_null(0) && !rounded(&natural, &a) => {
+                scalar(&a).ok_or_else(|| t.not_comparable(value))
+            }
             _ => Err(t.not_comparable(value)),
         }
     }
@@ -384,26 +520,45 @@ mod kernel {
         if !matches!(cast.data_type(), DataType::Decimal128(..)) {
             return false;
         }
-        let double = |a: &ArrayRef| cast_with_options(a, &DataType::Float64, &CastOptions::default()).ok().map(|d| d.as_primitive::<arrow::Float64Type>().value(0));
+        let double = |a: &ArrayRef| {
+            cast_with_options(a, &DataType::Float64, &CastOptions::default())
+                .ok()
+                .map(|d| d.as_primitive::<arrow::Float64Type>().value(0))
+        };
         double(natural) != double(cast)
     }
 
     fn predicate(t: &Term) -> ZResult<Predicate> {
         let col = || Expression::column([t.name]);
-        let values = t.values.iter().map(|v| literal(t, v)).collect::<ZResult<Vec<_>>>()?;
+        let values = t
+            .values
+            .iter()
+            .map(|v| literal(t, v))
+            .collect::<ZResult<Vec<_>>>()?;
         Ok(match t.op {
             Op::IsNull => Predicate::is_null(col()),
             Op::IsNotNull => Predicate::is_not_null(col()),
             Op::In => {
                 let any = Predicate::or_from(values.into_iter().map(|v| Predicate::eq(col(), v)));
-                if t.with_null { Predicate::or(any, Predicate::is_null(col())) } else { any }
+                if t.with_null {
+                    Predicate::or(any, Predicate::is_null(col()))
+                } else {
+                    any
+                }
             }
             Op::NotIn => {
                 let none = Predicate::and_from(values.into_iter().map(|v| Predicate::ne(col(), v)));
-                if t.with_null { Predicate::and(none, Predicate::is_not_null(col())) } else { none }
+                if t.with_null {
+                    Predicate::and(none, Predicate::is_not_null(col()))
+                } else {
+                    none
+                }
             }
             op => {
-                let v = values.into_iter().next().expect("comparison terms carry one value");
+                let v = values
+                    .into_iter()
+                    .next()
+                    .expect("comparison terms carry one value");
                 let nan = match t.data_type {
                     DataType::Float64 => Some(Scalar::Double(f64::NAN)),
                     DataType::Float32 => Some(Scalar::Float(f32::NAN)),
@@ -416,7 +571,11 @@ mod kernel {
                     Op::Le => Predicate::le(col(), v),
                     // NaN matches no range: see `Op`.
                     Op::Gt | Op::Ge if let Some(nan) = nan => {
-                        let cmp = if op == Op::Gt { Predicate::gt(col(), v) } else { Predicate::ge(col(), v) };
+                        let cmp = if op == Op::Gt {
+                            Predicate::gt(col(), v)
+                        } else {
+                            Predicate::ge(col(), v)
+                        };
                         Predicate::and(cmp, Predicate::ne(col(), nan))
                     }
                     Op::Gt => Predicate::gt(col(), v),
@@ -451,9 +610,18 @@ mod kernel {
             let nan_sensitive = matches!(t.op, Op::Ne | Op::NotIn) && t.is_float();
             !nan_sensitive && !t.data_type.is_nested()
         };
-        let skipping: Vec<Predicate> = terms.iter().zip(&preds).filter(|(t, _)| may_skip(t)).map(|(_, p)| p.clone()).collect();
+        let skipping: Vec<Predicate> = terms
+            .iter()
+            .zip(&preds)
+            .filter(|(t, _)| may_skip(t))
+            .map(|(_, p)| p.clone())
+            .collect();
         let skipping = (!skipping.is_empty()).then(|| Predicate::and_from(skipping));
-        Ok(Some(SlimFilter { exact: Predicate::and_from(preds), skipping, columns }))
+        Ok(Some(SlimFilter {
+            exact: Predicate::and_from(preds),
+            skipping,
+            columns,
+        }))
     }
 }
 #[cfg(not(feature = "datafusion"))]

@@ -68,9 +68,27 @@ fn export(data: &ArrayData, nodes: &mut Vec<i64>, buffers: &mut Vec<Option<Uint8
     }
     use DataType::*;
     match dt {
-        Boolean | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32 | Float64
-        | Date32 | Date64 | Time32(_) | Time64(_) | Timestamp(_, _) | Duration(_) | Decimal128(_, _)
-        | Decimal256(_, _) | FixedSizeBinary(_) => {
+        Boolean
+        | Int8
+        | Int16
+        | Int32
+        | Int64
+        | UInt8
+        | UInt16
+        | UInt32
+        | UInt64
+        | Float16
+        | Float32
+        | Float64
+        | Date32
+        | Date64
+        | Time32(_)
+        | Time64(_)
+        | Timestamp(_, _)
+        | Duration(_)
+        | Decimal128(_, _)
+        | Decimal256(_, _)
+        | FixedSizeBinary(_) => {
             buffers.push(Some(external(&data.buffers()[0])));
             true
         }
@@ -83,7 +101,10 @@ fn export(data: &ArrayData, nodes: &mut Vec<i64>, buffers: &mut Vec<Option<Uint8
             buffers.push(Some(external(&data.buffers()[0])));
             export(&data.child_data()[0], nodes, buffers)
         }
-        FixedSizeList(_, _) | Struct(_) => data.child_data().iter().all(|child| export(child, nodes, buffers)),
+        FixedSizeList(_, _) | Struct(_) => data
+            .child_data()
+            .iter()
+            .all(|child| export(child, nodes, buffers)),
         _ => false,
     }
 }
@@ -93,12 +114,26 @@ pub fn to_js(batch: RecordBatch, schema: &SchemaRef) -> Result<JsBatch, ArrowErr
     let length = batch.num_rows() as i64;
     if batch.schema().as_ref() == schema.as_ref() {
         let (mut nodes, mut buffers) = (Vec::new(), Vec::new());
-        if batch.columns().iter().all(|c| export(&c.to_data(), &mut nodes, &mut buffers)) {
-            return Ok(JsBatch { length, nodes, buffers, ipc: None });
+        if batch
+            .columns()
+            .iter()
+            .all(|c| export(&c.to_data(), &mut nodes, &mut buffers))
+        {
+            return Ok(JsBatch {
+                length,
+                nodes,
+                buffers,
+                ipc: None,
+            });
         }
     }
     let ipc = ipc::encode(&batch.schema(), &[batch])?;
-    Ok(JsBatch { length, nodes: Vec::new(), buffers: Vec::new(), ipc: Some(ipc.into()) })
+    Ok(JsBatch {
+        length,
+        nodes: Vec::new(),
+        buffers: Vec::new(),
+        ipc: Some(ipc.into()),
+    })
 }
 
 fn bad(msg: impl std::fmt::Display) -> ZError {
@@ -114,16 +149,23 @@ struct Parts<'a> {
 impl Parts<'_> {
     fn node(&mut self) -> ZResult<usize> {
         let (len, _nulls) = (self.nodes.next(), self.nodes.next());
-        len.and_then(|l| usize::try_from(*l).ok()).ok_or_else(|| bad("missing or negative node length"))
+        len.and_then(|l| usize::try_from(*l).ok())
+            .ok_or_else(|| bad("missing or negative node length"))
     }
 
     fn buffer(&mut self) -> ZResult<Option<ArrowBuffer>> {
-        let next = self.buffers.next().ok_or_else(|| bad("fewer buffers than the schema needs"))?;
-        Ok(next.as_ref().map(|b| ArrowBuffer::from_slice_ref(b.as_ref())))
+        let next = self
+            .buffers
+            .next()
+            .ok_or_else(|| bad("fewer buffers than the schema needs"))?;
+        Ok(next
+            .as_ref()
+            .map(|b| ArrowBuffer::from_slice_ref(b.as_ref())))
     }
 
     fn required(&mut self) -> ZResult<ArrowBuffer> {
-        self.buffer()?.ok_or_else(|| bad("a required buffer is missing"))
+        self.buffer()?
+            .ok_or_else(|| bad("a required buffer is missing"))
     }
 
     fn array(&mut self, dt: &DataType) -> ZResult<ArrayData> {
@@ -132,16 +174,43 @@ impl Parts<'_> {
         if matches!(dt, Null) {
             return Ok(ArrayData::new_null(dt, len));
         }
-        let mut builder = ArrayData::builder(dt.clone()).len(len).null_bit_buffer(self.buffer()?);
+        let mut builder = ArrayData::builder(dt.clone())
+            .len(len)
+            .null_bit_buffer(self.buffer()?);
         builder = match dt {
-            Boolean | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32 | Float64
-            | Date32 | Date64 | Time32(_) | Time64(_) | Timestamp(_, _) | Duration(_) | Decimal128(_, _)
-            | Decimal256(_, _) | FixedSizeBinary(_) => builder.add_buffer(self.required()?),
-            Utf8 | Binary | LargeUtf8 | LargeBinary => builder.add_buffer(self.required()?).add_buffer(self.required()?),
-            List(f) | Map(f, _) => builder.add_buffer(self.required()?).add_child_data(self.array(f.data_type())?),
+            Boolean
+            | Int8
+            | Int16
+            | Int32
+            | Int64
+            | UInt8
+            | UInt16
+            | UInt32
+            | UInt64
+            | Float16
+            | Float32
+            | Float64
+            | Date32
+            | Date64
+            | Time32(_)
+            | Time64(_)
+            | Timestamp(_, _)
+            | Duration(_)
+            | Decimal128(_, _)
+            | Decimal256(_, _)
+            | FixedSizeBinary(_) => builder.add_buffer(self.required()?),
+            Utf8 | Binary | LargeUtf8 | LargeBinary => builder
+                .add_buffer(self.required()?)
+                .add_buffer(self.required()?),
+            List(f) | Map(f, _) => builder
+                .add_buffer(self.required()?)
+                .add_child_data(self.array(f.data_type())?),
             FixedSizeList(f, _) => builder.add_child_data(self.array(f.data_type())?),
             Struct(fields) => {
-                let children = fields.iter().map(|f| self.array(f.data_type())).collect::<ZResult<Vec<_>>>()?;
+                let children = fields
+                    .iter()
+                    .map(|f| self.array(f.data_type()))
+                    .collect::<ZResult<Vec<_>>>()?;
                 builder.child_data(children)
             }
             other => return Err(bad(format!("type {other} cannot be sent buffer by buffer"))),
@@ -156,7 +225,10 @@ pub fn from_js(schema: &SchemaRef, batches: &[JsBatch]) -> ZResult<Vec<RecordBat
     batches
         .iter()
         .map(|b| {
-            let mut parts = Parts { nodes: b.nodes.iter(), buffers: b.buffers.iter() };
+            let mut parts = Parts {
+                nodes: b.nodes.iter(),
+                buffers: b.buffers.iter(),
+            };
             let columns = schema
                 .fields()
                 .iter()
@@ -166,7 +238,8 @@ pub fn from_js(schema: &SchemaRef, batches: &[JsBatch]) -> ZResult<Vec<RecordBat
                 return Err(bad("more nodes or buffers than the schema has"));
             }
             let length = usize::try_from(b.length).map_err(bad)?;
-            let options = deltalake::arrow::array::RecordBatchOptions::new().with_row_count(Some(length));
+            let options =
+                deltalake::arrow::array::RecordBatchOptions::new().with_row_count(Some(length));
             RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(bad)
         })
         .collect()

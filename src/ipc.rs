@@ -19,9 +19,13 @@ fn map_type(dt: &DataType, leaf: &dyn Fn(&DataType) -> Option<DataType>) -> Data
     match dt {
         DataType::Dictionary(_, value) => map_type(value, leaf),
         DataType::ListView(f) | DataType::List(f) => DataType::List(map_field(f, leaf)),
-        DataType::LargeListView(f) | DataType::LargeList(f) => DataType::LargeList(map_field(f, leaf)),
+        DataType::LargeListView(f) | DataType::LargeList(f) => {
+            DataType::LargeList(map_field(f, leaf))
+        }
         DataType::FixedSizeList(f, n) => DataType::FixedSizeList(map_field(f, leaf), *n),
-        DataType::Struct(fields) => DataType::Struct(fields.iter().map(|f| map_field(f, leaf)).collect()),
+        DataType::Struct(fields) => {
+            DataType::Struct(fields.iter().map(|f| map_field(f, leaf)).collect())
+        }
         DataType::Map(f, sorted) => DataType::Map(map_field(f, leaf), *sorted),
         other => other.clone(),
     }
@@ -41,7 +45,11 @@ fn map_field(f: &FieldRef, leaf: &dyn Fn(&DataType) -> Option<DataType>) -> Fiel
 /// `schema` with [`map_type`] applied to its columns (the same schema when nothing changes).
 pub fn map_schema(schema: &SchemaRef, leaf: &dyn Fn(&DataType) -> Option<DataType>) -> SchemaRef {
     let fields: Vec<FieldRef> = schema.fields().iter().map(|f| map_field(f, leaf)).collect();
-    if fields.iter().zip(schema.fields().iter()).all(|(a, b)| Arc::ptr_eq(a, b)) {
+    if fields
+        .iter()
+        .zip(schema.fields().iter())
+        .all(|(a, b)| Arc::ptr_eq(a, b))
+    {
         schema.clone()
     } else {
         Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
@@ -71,7 +79,13 @@ pub fn to_js_batch(batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch
         .columns()
         .iter()
         .zip(target.fields())
-        .map(|(col, field)| if col.data_type() == field.data_type() { Ok(col.clone()) } else { cast(col, field.data_type()) })
+        .map(|(col, field)| {
+            if col.data_type() == field.data_type() {
+                Ok(col.clone())
+            } else {
+                cast(col, field.data_type())
+            }
+        })
         .collect::<Result<Vec<_>, _>>()?;
     RecordBatch::try_new(target.clone(), columns)
 }

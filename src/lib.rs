@@ -2,6 +2,8 @@
 //! delta-rs, DataFusion and arrow-rs do the data work. Without the `datafusion` feature this is the
 //! slim build: the kernel scans, `RecordBatchWriter` writes, and `slim.rs` refuses the rest.
 #![deny(clippy::all)]
+// The unit-test harness has no JS caller: what only the #[napi] exports use is dead there.
+#![cfg_attr(test, allow(dead_code))]
 
 #[macro_use]
 extern crate napi_derive;
@@ -15,26 +17,27 @@ mod convert;
 #[cfg(feature = "datafusion")]
 mod dml;
 mod error;
+#[cfg(not(feature = "datafusion"))]
+mod file_filter;
 mod filter;
 mod handover;
 mod ipc;
 mod local;
 mod log_store;
 mod maintain;
+mod options;
+#[cfg(not(feature = "datafusion"))]
+mod parquet_slim;
 mod read;
 mod rows;
 #[cfg(feature = "datafusion")]
 mod scan_datafusion;
 #[cfg(not(feature = "datafusion"))]
-mod parquet_slim;
-#[cfg(not(feature = "datafusion"))]
-mod file_filter;
-#[cfg(not(feature = "datafusion"))]
 mod scan_slim;
-#[cfg(not(feature = "datafusion"))]
-mod slim;
 #[cfg(feature = "datafusion")]
 mod session;
+#[cfg(not(feature = "datafusion"))]
+mod slim;
 #[cfg(feature = "datafusion")]
 mod source;
 #[cfg(feature = "datafusion")]

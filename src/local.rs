@@ -18,8 +18,8 @@ use bytes::Bytes;
 use deltalake::logstore::object_store::local::LocalFileSystem;
 use deltalake::logstore::object_store::path::Path;
 use deltalake::logstore::object_store::{
-    self, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions,
-    PutOptions, PutPayload, PutResult,
+    self, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 use futures::stream::BoxStream;
 
@@ -54,7 +54,11 @@ fn read_ranges(path: &std::path::Path, ranges: &[Range<u64>]) -> std::io::Result
 
 #[async_trait]
 impl ObjectStore for LocalStore {
-    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> object_store::Result<Vec<Bytes>> {
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
         let path = self.inner.path_to_filesystem(location)?;
         let owned = ranges.to_vec();
         match tokio::task::spawn_blocking(move || read_ranges(&path, &owned)).await {
@@ -64,7 +68,12 @@ impl ObjectStore for LocalStore {
         }
     }
 
-    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
         self.inner.put_opts(location, payload, opts).await
     }
 
@@ -76,7 +85,11 @@ impl ObjectStore for LocalStore {
         self.inner.put_multipart_opts(location, opts).await
     }
 
-    async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
         self.inner.get_opts(location, options).await
     }
 
@@ -91,7 +104,11 @@ impl ObjectStore for LocalStore {
         self.inner.list(prefix)
     }
 
-    fn list_with_offset(&self, prefix: Option<&Path>, offset: &Path) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
         self.inner.list_with_offset(prefix, offset)
     }
 
@@ -99,11 +116,21 @@ impl ObjectStore for LocalStore {
         self.inner.list_with_delimiter(prefix).await
     }
 
-    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> object_store::Result<()> {
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
         self.inner.copy_opts(from, to, options).await
     }
 
-    async fn rename_opts(&self, from: &Path, to: &Path, options: object_store::RenameOptions) -> object_store::Result<()> {
+    async fn rename_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: object_store::RenameOptions,
+    ) -> object_store::Result<()> {
         self.inner.rename_opts(from, to, options).await
     }
 }
@@ -139,7 +166,12 @@ mod tests {
         assert_eq!(got[1].as_ref(), &data[4096..9000]);
         assert_eq!(got[2].as_ref(), &data[9999..10_000]);
         assert!(got[3].is_empty());
-        assert_eq!(read_ranges(&path, &[0..10, 9000..10_001]).unwrap_err().kind(), std::io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            read_ranges(&path, &[0..10, 9000..10_001])
+                .unwrap_err()
+                .kind(),
+            std::io::ErrorKind::UnexpectedEof
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

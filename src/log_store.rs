@@ -29,11 +29,14 @@ use bytes::Bytes;
 use deltalake::kernel::transaction::TransactionError;
 use deltalake::logstore::object_store::ObjectStore;
 use deltalake::logstore::{
-    CommitOrBytes, LogStore, LogStoreConfig, LogStoreFactory, LogStoreRef, ObjectStoreRef, StorageConfig, logstore_factories,
+    CommitOrBytes, LogStore, LogStoreConfig, LogStoreFactory, LogStoreRef, ObjectStoreRef,
+    StorageConfig, logstore_factories,
 };
 use deltalake::{DeltaResult, Path};
 use url::Url;
 use uuid::Uuid;
+
+use crate::error::BudgetSpent;
 
 /// How long a commit may keep retrying lost races when the caller gives no `commitTimeoutMs`.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
@@ -58,29 +61,11 @@ pub fn budget(ms: Option<f64>) -> crate::error::ZResult<Option<Duration>> {
     match ms {
         None => Ok(None),
         Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(Some(Duration::from_millis(ms as u64))),
-        Some(_) => Err(crate::error::ZError::invalid("commitTimeoutMs must be a number of milliseconds >= 0")),
+        Some(_) => Err(crate::error::ZError::invalid(
+            "commitTimeoutMs must be a number of milliseconds >= 0",
+        )),
     }
 }
-
-/// The error of a commit whose budget ran out (mapped to COMMIT_CONFLICT in `error.rs`).
-#[derive(Debug)]
-pub struct BudgetSpent {
-    pub budget: Duration,
-    pub attempts: u32,
-}
-
-impl std::fmt::Display for BudgetSpent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "other writers committed first on each of {} attempts within the commit budget of {} ms (commitTimeoutMs); nothing was committed",
-            self.attempts,
-            self.budget.as_millis()
-        )
-    }
-}
-
-impl std::error::Error for BudgetSpent {}
 
 /// One commit's lost races so far.
 struct Attempts {
@@ -97,8 +82,12 @@ struct SafeLogStore {
 
 /// A pause in `[d/2, d)` for `d` the capped exponential delay after `lost` losses.
 fn pause(lost: u32) -> Duration {
-    let d = FIRST_PAUSE.saturating_mul(1u32 << lost.min(16).saturating_sub(1)).min(MAX_PAUSE);
-    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let d = FIRST_PAUSE
+        .saturating_mul(1u32 << lost.min(16).saturating_sub(1))
+        .min(MAX_PAUSE);
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
     let half = d.as_micros() as u64 / 2;
     Duration::from_micros(half + random % half.max(1))
 }
@@ -114,7 +103,10 @@ impl SafeLogStore {
     }
 
     fn finish(&self, id: Uuid) {
-        self.commits.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        self.commits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
     }
 
     /// A lost race: pause, or give up when the budget is spent.
@@ -122,14 +114,23 @@ impl SafeLogStore {
         let budget = BUDGET.try_with(|b| *b).unwrap_or(DEFAULT_BUDGET);
         let (elapsed, lost) = {
             let mut commits = self.commits.lock().unwrap_or_else(|e| e.into_inner());
-            let a = commits.entry(id).or_insert_with(|| Attempts { started: Instant::now(), lost: 0 });
+            let a = commits.entry(id).or_insert_with(|| Attempts {
+                started: Instant::now(),
+                lost: 0,
+            });
             a.lost += 1;
             (a.started.elapsed(), a.lost)
         };
         let wait = pause(lost);
         if elapsed + wait > budget {
             self.finish(id);
-            return TransactionError::LogStoreError { msg: "commit budget spent".into(), source: Box::new(BudgetSpent { budget, attempts: lost }) };
+            return TransactionError::LogStoreError {
+                msg: "commit budget spent".into(),
+                source: Box::new(BudgetSpent {
+                    budget,
+                    attempts: lost,
+                }),
+            };
         }
         tokio::time::sleep(wait).await;
         TransactionError::VersionAlreadyExists(version)
@@ -151,7 +152,12 @@ impl LogStore for SafeLogStore {
         self.inner.read_commit_entry(version).await
     }
 
-    async fn write_commit_entry(&self, version: u64, commit: CommitOrBytes, id: Uuid) -> Result<(), TransactionError> {
+    async fn write_commit_entry(
+        &self,
+        version: u64,
+        commit: CommitOrBytes,
+        id: Uuid,
+    ) -> Result<(), TransactionError> {
         let CommitOrBytes::LogBytes(bytes) = &commit else {
             // Stores that commit by renaming a temporary file (none of ours): as delta-rs does.
             return self.inner.write_commit_entry(version, commit, id).await;
@@ -159,7 +165,11 @@ impl LogStore for SafeLogStore {
         let bytes = bytes.clone();
         let mut failures = 0;
         loop {
-            match self.inner.write_commit_entry(version, commit.clone(), id).await {
+            match self
+                .inner
+                .write_commit_entry(version, commit.clone(), id)
+                .await
+            {
                 Ok(()) => {
                     self.finish(id);
                     return Ok(());
@@ -217,7 +227,12 @@ impl LogStore for SafeLogStore {
         }
     }
 
-    async fn abort_commit_entry(&self, version: u64, commit: CommitOrBytes, id: Uuid) -> Result<(), TransactionError> {
+    async fn abort_commit_entry(
+        &self,
+        version: u64,
+        commit: CommitOrBytes,
+        id: Uuid,
+    ) -> Result<(), TransactionError> {
         self.finish(id);
         self.inner.abort_commit_entry(version, commit, id).await
     }
@@ -272,9 +287,18 @@ impl LogStore for SafeLogStore {
 struct SafeFactory(Arc<dyn LogStoreFactory>);
 
 impl LogStoreFactory for SafeFactory {
-    fn with_options(&self, prefixed: ObjectStoreRef, root: ObjectStoreRef, location: &Url, options: &StorageConfig) -> DeltaResult<LogStoreRef> {
+    fn with_options(
+        &self,
+        prefixed: ObjectStoreRef,
+        root: ObjectStoreRef,
+        location: &Url,
+        options: &StorageConfig,
+    ) -> DeltaResult<LogStoreRef> {
         let inner = self.0.with_options(prefixed, root, location, options)?;
-        Ok(Arc::new(SafeLogStore { inner, commits: Mutex::new(HashMap::new()) }))
+        Ok(Arc::new(SafeLogStore {
+            inner,
+            commits: Mutex::new(HashMap::new()),
+        }))
     }
 }
 
@@ -286,9 +310,15 @@ pub fn ensure_registered() {
     static OURS: Mutex<Vec<(Url, Arc<dyn LogStoreFactory>)>> = Mutex::new(Vec::new());
     let registry = logstore_factories();
     let mut ours = OURS.lock().unwrap_or_else(|e| e.into_inner());
-    let current: Vec<(Url, Arc<dyn LogStoreFactory>)> = registry.iter().map(|e| (e.key().clone(), e.value().clone())).collect();
+    let current: Vec<(Url, Arc<dyn LogStoreFactory>)> = registry
+        .iter()
+        .map(|e| (e.key().clone(), e.value().clone()))
+        .collect();
     for (scheme, factory) in current {
-        if ours.iter().any(|(s, f)| *s == scheme && Arc::ptr_eq(f, &factory)) {
+        if ours
+            .iter()
+            .any(|(s, f)| *s == scheme && Arc::ptr_eq(f, &factory))
+        {
             continue;
         }
         let wrapped: Arc<dyn LogStoreFactory> = Arc::new(SafeFactory(factory));
@@ -306,15 +336,30 @@ mod tests {
     fn pauses_grow_with_losses_and_stay_under_the_cap() {
         for lost in 1..40 {
             let p = pause(lost);
-            let d = FIRST_PAUSE.saturating_mul(1u32 << (lost.min(16) - 1)).min(MAX_PAUSE);
-            assert!(p >= d / 2 && p < d, "pause {p:?} after {lost} losses outside [{:?}, {d:?})", d / 2);
+            let d = FIRST_PAUSE
+                .saturating_mul(1u32 << (lost.min(16) - 1))
+                .min(MAX_PAUSE);
+            assert!(
+                p >= d / 2 && p < d,
+                "pause {p:?} after {lost} losses outside [{:?}, {d:?})",
+                d / 2
+            );
         }
         assert!(pause(30) >= MAX_PAUSE / 2);
     }
 
     #[test]
     fn a_spent_budget_says_how_long_and_how_often() {
-        let msg = BudgetSpent { budget: Duration::from_millis(1500), attempts: 7 }.to_string();
-        assert!(msg.contains("1500 ms") && msg.contains("commitTimeoutMs") && msg.contains("7 attempts"), "{msg}");
+        let msg = BudgetSpent {
+            budget: Duration::from_millis(1500),
+            attempts: 7,
+        }
+        .to_string();
+        assert!(
+            msg.contains("1500 ms")
+                && msg.contains("commitTimeoutMs")
+                && msg.contains("7 attempts"),
+            "{msg}"
+        );
     }
 }

@@ -5,27 +5,17 @@
 
 use std::collections::HashMap;
 
+use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::DeltaTable;
 use deltalake::kernel::StructType;
-use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use napi::bindgen_prelude::Buffer;
 use serde_json::{Value, json};
 
 use crate::convert;
 use crate::error::{Code, ZError, ZResult, guard};
+use crate::options::{OpOptions, check_table_properties, props};
 use crate::storage::{At, load_at, to_datetime};
 use crate::table::NativeTable;
-use crate::write::commit_properties;
-
-#[napi(object)]
-#[derive(Default)]
-pub struct OpOptions {
-    pub custom_metadata: Option<Value>,
-    pub app_id: Option<String>,
-    pub app_version: Option<i64>,
-    /// How long the commit may keep retrying lost races (`log_store.rs`); default 2 minutes.
-    pub commit_timeout_ms: Option<f64>,
-}
 
 #[napi(object)]
 #[derive(Default)]
@@ -35,39 +25,14 @@ pub struct VacuumOptions {
     pub enforce_retention_duration: Option<bool>,
 }
 
-/// Keys delta-rs takes that the kernel's `TableProperties` does not parse (delta-rs checks the
-/// version values itself; the others are its aliases and its own setting).
-const KEYS_KERNEL_DOES_NOT_PARSE: [&str; 6] =
-    ["delta.minReaderVersion", "delta.minWriterVersion", "delta-rs.checkpoint.useRunLengthEncoding", "deletedFileRetentionDuration", "logRetentionDuration", "enableExpiredLogCleanup"];
-
-/// Table properties (`setProperties`, a new table's `configuration`) must be ones delta-rs knows,
-/// with values the kernel can read. delta-rs refuses an unknown key only with a generic error, and
-/// stores a bad value without a word, after which the kernel ignores it: `delta.appendOnly: 'maybe'`
-/// left the table open to deletes, `delta.logRetentionDuration: 'forever'` let `cleanupMetadata`
-/// use the 30-day default. Spark refuses both when they are set.
-pub(crate) fn check_table_properties<'a>(properties: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> ZResult<()> {
-    for (key, value) in properties {
-        if key.parse::<deltalake::TableProperty>().is_err() {
-            return Err(ZError::invalid(format!("unknown table property '{key}' (delta-rs sets the delta.* properties it knows)")));
-        }
-        let Some(value) = value else { continue };
-        let parsed = delta_kernel::table_properties::TableProperties::from([(key, value)]);
-        if !parsed.unknown_properties.is_empty() && !KEYS_KERNEL_DOES_NOT_PARSE.contains(&key) {
-            return Err(ZError::invalid(format!("table property '{key}' cannot be '{value}'")));
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn props(o: &Option<OpOptions>) -> ZResult<deltalake::kernel::transaction::CommitProperties> {
-    let o = o.as_ref();
-    commit_properties(o.and_then(|o| o.custom_metadata.as_ref()), o.and_then(|o| o.app_id.as_deref()), o.and_then(|o| o.app_version))
-}
-
 impl NativeTable {
     /// Run `op` on the handle's table within the commit budget of `options`; the handle moves to
     /// the version it committed.
-    pub(crate) async fn run<T>(&self, options: &Option<OpOptions>, op: impl AsyncFnOnce(DeltaTable) -> ZResult<(DeltaTable, T)>) -> ZResult<T> {
+    pub(crate) async fn run<T>(
+        &self,
+        options: &Option<OpOptions>,
+        op: impl AsyncFnOnce(DeltaTable) -> ZResult<(DeltaTable, T)>,
+    ) -> ZResult<T> {
         let budget = crate::log_store::budget(options.as_ref().and_then(|o| o.commit_timeout_ms))?;
         let table = self.table();
         match crate::log_store::with_budget(budget, op(table.clone())).await {
@@ -79,10 +44,16 @@ impl NativeTable {
                 // A handle behind the table (time travel, or another writer since it loaded)
                 // conflicts with the commits it has not seen, however often it is retried: say so.
                 if e.code == Code::CommitConflict
-                    && let (Some(at), Some(latest)) = (table.version(), crate::storage::latest_version(&table).await)
+                    && let (Some(at), Some(latest)) = (
+                        table.version(),
+                        crate::storage::latest_version(&table).await,
+                    )
                     && latest > at
                 {
-                    e.message = format!("{} (this handle is at version {at} and the table at {latest}: load the latest version, e.g. with DeltaTable.open, and run it again)", e.message);
+                    e.message = format!(
+                        "{} (this handle is at version {at} and the table at {latest}: load the latest version, e.g. with DeltaTable.open, and run it again)",
+                        e.message
+                    );
                 }
                 Err(e.context(self.uri()))
             }
@@ -95,18 +66,27 @@ impl NativeTable {
     #[napi]
     pub async fn create_checkpoint(&self) -> napi::Result<()> {
         guard(async move {
-            deltalake::checkpoints::create_checkpoint(&self.table(), None).await.map_err(|e| ZError::from(e).context(self.uri()))
+            deltalake::checkpoints::create_checkpoint(&self.table(), None)
+                .await
+                .map_err(|e| ZError::from(e).context(self.uri()))
         })
         .await
     }
 
     #[napi]
     pub async fn cleanup_metadata(&self) -> napi::Result<u32> {
-        guard(async move { Ok(deltalake::checkpoints::cleanup_metadata(&self.table(), None).await? as u32) }).await
+        guard(async move {
+            Ok(deltalake::checkpoints::cleanup_metadata(&self.table(), None).await? as u32)
+        })
+        .await
     }
 
     #[napi]
-    pub async fn vacuum(&self, options: Option<VacuumOptions>, op: Option<OpOptions>) -> napi::Result<Value> {
+    pub async fn vacuum(
+        &self,
+        options: Option<VacuumOptions>,
+        op: Option<OpOptions>,
+    ) -> napi::Result<Value> {
         guard(async move {
             let o = options.unwrap_or_default();
             let props = props(&op)?;
@@ -116,11 +96,18 @@ impl NativeTable {
                     if h.is_nan() || h < 0.0 {
                         return Err(ZError::invalid("retentionHours must be >= 0"));
                     }
-                    b = b.with_retention_period(chrono::Duration::milliseconds((h * 3_600_000.0) as i64));
+                    b = b.with_retention_period(chrono::Duration::milliseconds(
+                        (h * 3_600_000.0) as i64,
+                    ));
                 }
-                b = b.with_dry_run(o.dry_run.unwrap_or(false)).with_enforce_retention_duration(o.enforce_retention_duration.unwrap_or(true));
+                b = b
+                    .with_dry_run(o.dry_run.unwrap_or(false))
+                    .with_enforce_retention_duration(o.enforce_retention_duration.unwrap_or(true));
                 let (t, m) = b.await?;
-                Ok((t, json!({ "dryRun": m.dry_run, "filesDeleted": m.files_deleted })))
+                Ok((
+                    t,
+                    json!({ "dryRun": m.dry_run, "filesDeleted": m.files_deleted }),
+                ))
             })
             .await
         })
@@ -128,7 +115,12 @@ impl NativeTable {
     }
 
     #[napi]
-    pub async fn restore(&self, version: Option<i64>, timestamp_ms: Option<f64>, op: Option<OpOptions>) -> napi::Result<Value> {
+    pub async fn restore(
+        &self,
+        version: Option<i64>,
+        timestamp_ms: Option<f64>,
+        op: Option<OpOptions>,
+    ) -> napi::Result<Value> {
         guard(async move {
             let props = props(&op)?;
             self.run(&op, async move |t| {
@@ -155,11 +147,28 @@ impl NativeTable {
     }
 
     #[napi]
-    pub async fn set_properties(&self, properties: HashMap<String, String>, op: Option<OpOptions>) -> napi::Result<()> {
+    pub async fn set_properties(
+        &self,
+        properties: HashMap<String, String>,
+        op: Option<OpOptions>,
+    ) -> napi::Result<()> {
         guard(async move {
-            check_table_properties(properties.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))?;
+            check_table_properties(
+                properties
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
+            )?;
             let props = props(&op)?;
-            self.run(&op, async move |t| Ok((t.set_tbl_properties().with_properties(properties).with_commit_properties(props).await?, ()))).await
+            self.run(&op, async move |t| {
+                Ok((
+                    t.set_tbl_properties()
+                        .with_properties(properties)
+                        .with_commit_properties(props)
+                        .await?,
+                    (),
+                ))
+            })
+            .await
         })
         .await
     }

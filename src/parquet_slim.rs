@@ -11,12 +11,16 @@
 
 use std::sync::Arc;
 
-use deltalake::arrow::datatypes::{DataType, FieldRef, Fields, Schema, SchemaRef as ArrowSchemaRef, TimeUnit};
 use delta_kernel::engine::arrow_data::ArrowEngineData;
-use delta_kernel::engine::arrow_utils::{RowIndexBuilder, fixup_parquet_read, ordering_needs_row_indexes, parquet_read_plan};
+use delta_kernel::engine::arrow_utils::{
+    RowIndexBuilder, fixup_parquet_read, ordering_needs_row_indexes, parquet_read_plan,
+};
 use delta_kernel::object_store::DynObjectStore;
 use delta_kernel::object_store::path::Path;
 use delta_kernel::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use deltalake::arrow::datatypes::{
+    DataType, FieldRef, Fields, Schema, SchemaRef as ArrowSchemaRef, TimeUnit,
+};
 // ParquetObjectReader is deprecated in parquet 59 in favour of hand-written `AsyncFileReader`s; the
 // kernel's own reader (which this mirrors) still uses it.
 #[allow(deprecated)]
@@ -42,28 +46,49 @@ pub struct ParquetReader {
 
 impl ParquetReader {
     pub fn new(store: Arc<DynObjectStore>, runtime: Handle, batch_size: usize) -> Self {
-        Self { store, runtime, batch_size }
+        Self {
+            store,
+            runtime,
+            batch_size,
+        }
     }
 
     /// The batches of `file` with the columns of `schema` (the scan's physical schema), in order,
     /// less the row groups and rows `filter` rules out (the caller passes none for a file with a
     /// deletion vector).
     #[allow(deprecated)] // ParquetObjectReader, see the imports
-    pub fn read<'a>(&'a self, file: &FileMeta, schema: &'a SchemaRef, filter: Option<&FileFilter>) -> ZResult<impl Iterator<Item = ZResult<Box<dyn EngineData>>> + 'a> {
-        let path = Path::from_url_path(file.location.path()).map_err(|e| ZError::new(Code::Protocol, format!("data file path '{}': {e}", file.location)))?;
+    pub fn read<'a>(
+        &'a self,
+        file: &FileMeta,
+        schema: &'a SchemaRef,
+        filter: Option<&FileFilter>,
+    ) -> ZResult<impl Iterator<Item = ZResult<Box<dyn EngineData>>> + 'a> {
+        let path = Path::from_url_path(file.location.path()).map_err(|e| {
+            ZError::new(
+                Code::Protocol,
+                format!("data file path '{}': {e}", file.location),
+            )
+        })?;
         let mut reader = ParquetObjectReader::new(self.store.clone(), path);
         if file.size != 0 {
             reader = reader.with_file_size(file.size); // saves the footer's suffix request
         }
         let options = || options(filter.is_some());
-        let metadata = self.runtime.block_on(ArrowReaderMetadata::load_async(&mut reader, options()))?;
+        let metadata = self
+            .runtime
+            .block_on(ArrowReaderMetadata::load_async(&mut reader, options()))?;
         let metadata = match int96_as_micros(&metadata) {
-            Some(hint) => ArrowReaderMetadata::try_new(metadata.metadata().clone(), options().with_schema(hint))?,
+            Some(hint) => ArrowReaderMetadata::try_new(
+                metadata.metadata().clone(),
+                options().with_schema(hint),
+            )?,
             None => metadata,
         };
         let (ordering, mask) = parquet_read_plan(schema, &metadata)?;
-        let mut row_indexes = ordering_needs_row_indexes(&ordering).then(|| RowIndexBuilder::new(metadata.metadata().row_groups()));
-        let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata).with_batch_size(self.batch_size);
+        let mut row_indexes = ordering_needs_row_indexes(&ordering)
+            .then(|| RowIndexBuilder::new(metadata.metadata().row_groups()));
+        let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata)
+            .with_batch_size(self.batch_size);
         if let Some(mask) = mask {
             builder = builder.with_projection(mask);
         }
@@ -82,7 +107,13 @@ impl ParquetReader {
                     // building a struct of no fields).
                     return Ok(Box::new(ArrowEngineData::new(b)) as Box<dyn EngineData>);
                 }
-                let data = fixup_parquet_read(b, &ordering, row_indexes.as_mut(), Some(&location), Some(schema))?;
+                let data = fixup_parquet_read(
+                    b,
+                    &ordering,
+                    row_indexes.as_mut(),
+                    Some(&location),
+                    Some(schema),
+                )?;
                 Ok(Box::new(data) as Box<dyn EngineData>)
             }))
         }))
@@ -94,7 +125,11 @@ impl ParquetReader {
 /// (the page locations that let it fetch only the pages of the rows that pass).
 fn options(filtered: bool) -> ArrowReaderOptions {
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
-    if filtered { options.with_offset_index_policy(PageIndexPolicy::Optional) } else { options }
+    if filtered {
+        options.with_offset_index_policy(PageIndexPolicy::Optional)
+    } else {
+        options
+    }
 }
 
 /// The file's Arrow schema with its INT96 columns as `Timestamp(µs, UTC)`, or `None` when it has none.
@@ -103,13 +138,23 @@ fn options(filtered: bool) -> ArrowReaderOptions {
 /// when Parquet column `i` is (Parquet paths would not do: lists and maps add group names that the
 /// Arrow fields lack).
 fn int96_as_micros(metadata: &ArrowReaderMetadata) -> Option<ArrowSchemaRef> {
-    let int96: Vec<bool> = metadata.parquet_schema().columns().iter().map(|c| c.physical_type() == PhysicalType::INT96).collect();
+    let int96: Vec<bool> = metadata
+        .parquet_schema()
+        .columns()
+        .iter()
+        .map(|c| c.physical_type() == PhysicalType::INT96)
+        .collect();
     if !int96.contains(&true) {
         return None;
     }
     fn walk(field: &FieldRef, leaf: &mut usize, int96: &[bool]) -> FieldRef {
         let data_type = match field.data_type() {
-            DataType::Struct(children) => DataType::Struct(children.iter().map(|c| walk(c, leaf, int96)).collect::<Fields>()),
+            DataType::Struct(children) => DataType::Struct(
+                children
+                    .iter()
+                    .map(|c| walk(c, leaf, int96))
+                    .collect::<Fields>(),
+            ),
             DataType::List(item) => DataType::List(walk(item, leaf, int96)),
             DataType::LargeList(item) => DataType::LargeList(walk(item, leaf, int96)),
             DataType::Map(entries, sorted) => DataType::Map(walk(entries, leaf, int96), *sorted),
@@ -120,7 +165,9 @@ fn int96_as_micros(metadata: &ArrowReaderMetadata) -> Option<ArrowSchemaRef> {
                     // UTC: INT96 holds instants (Spark writes `timestamp`, never `timestamp_ntz`, as
                     // INT96), and the table's type says so; with the same type no cast is needed
                     // (delta-kernel's cast of a list's items fails: "Cannot cast LIST to non-list").
-                    DataType::Timestamp(TimeUnit::Nanosecond, None) if is_int96 => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    DataType::Timestamp(TimeUnit::Nanosecond, None) if is_int96 => {
+                        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+                    }
                     _ => return field.clone(),
                 }
             }
@@ -129,6 +176,13 @@ fn int96_as_micros(metadata: &ArrowReaderMetadata) -> Option<ArrowSchemaRef> {
     }
     let schema = metadata.schema();
     let mut leaf = 0;
-    let fields: Fields = schema.fields().iter().map(|f| walk(f, &mut leaf, &int96)).collect();
-    Some(Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
+    let fields: Fields = schema
+        .fields()
+        .iter()
+        .map(|f| walk(f, &mut leaf, &int96))
+        .collect();
+    Some(Arc::new(Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    )))
 }

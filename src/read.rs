@@ -100,7 +100,11 @@ impl Batches {
                 return Ok(Some(batch));
             }
             let next = self.stream.next().await.transpose();
-            let next = if self.files { next.map_err(crate::error::as_data_error) } else { next };
+            let next = if self.files {
+                next.map_err(crate::error::as_data_error)
+            } else {
+                next
+            };
             let Some(batch) = next? else { return Ok(None) };
             let batch = ipc::to_js_batch(batch, &self.stream_schema)?;
             let batches = match &mut self.rework {
@@ -123,7 +127,9 @@ impl Batches {
 /// The next batch of the scan in `slot`; the end or an error also releases the scan.
 async fn pull(slot: &Mutex<Option<Batches>>) -> ZResult<Option<RecordBatch>> {
     let mut slot = slot.lock().await;
-    let Some(batches) = slot.as_mut() else { return Ok(None) };
+    let Some(batches) = slot.as_mut() else {
+        return Ok(None);
+    };
     let next = batches.next_batch().await;
     if !matches!(next, Ok(Some(_))) {
         *slot = None;
@@ -144,7 +150,11 @@ impl NativeBatchStream {
     pub fn new(batches: Batches) -> ZResult<Self> {
         let schema = batches.schema().clone();
         let schema_ipc = ipc::encode(&schema, &[])?;
-        Ok(Self { inner: Arc::new(Mutex::new(Some(batches))), schema, schema_ipc })
+        Ok(Self {
+            inner: Arc::new(Mutex::new(Some(batches))),
+            schema,
+            schema_ipc,
+        })
     }
 }
 
@@ -161,7 +171,9 @@ impl NativeBatchStream {
     pub async fn next(&self) -> napi::Result<Option<Buffer>> {
         let inner = self.inner.clone();
         guard(async move {
-            let Some(batch) = pull(&inner).await? else { return Ok(None) };
+            let Some(batch) = pull(&inner).await? else {
+                return Ok(None);
+            };
             Ok(Some(ipc::encode(&batch.schema(), &[batch])?.into()))
         })
         .await
@@ -172,7 +184,9 @@ impl NativeBatchStream {
     pub async fn next_batch(&self) -> napi::Result<Option<JsBatch>> {
         let (inner, schema) = (self.inner.clone(), self.schema.clone());
         guard(async move {
-            let Some(batch) = pull(&inner).await? else { return Ok(None) };
+            let Some(batch) = pull(&inner).await? else {
+                return Ok(None);
+            };
             Ok(Some(handover::to_js(batch, &schema)?))
         })
         .await

@@ -23,12 +23,19 @@ use crate::read::{Batches, ScanOptions, batch_size};
 /// A DataFusion stream as the batches JS reads.
 pub fn batches(stream: SendableRecordBatchStream, batch_size: usize) -> Batches {
     let schema = stream.schema();
-    Batches::new(&schema, stream.map(|r| r.map_err(ZError::from)).boxed(), batch_size)
+    Batches::new(
+        &schema,
+        stream.map(|r| r.map_err(ZError::from)).boxed(),
+        batch_size,
+    )
 }
 
 fn projection(schema: &SchemaRef, columns: &[String]) -> ZResult<Vec<Expr>> {
     filter::check_columns(schema, columns)?;
-    Ok(columns.iter().map(|name| Expr::Column(Column::new_unqualified(name))).collect())
+    Ok(columns
+        .iter()
+        .map(|name| Expr::Column(Column::new_unqualified(name)))
+        .collect())
 }
 
 /// Plan and start the scan of `table`'s loaded snapshot.
@@ -40,13 +47,21 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
         Some(f) => filter::to_expr(&schema, f)?,
         None => None,
     };
-    let select = options.columns.as_deref().map(|c| projection(&schema, c)).transpose()?;
+    let select = options
+        .columns
+        .as_deref()
+        .map(|c| projection(&schema, c))
+        .transpose()?;
 
     let ctx = crate::session::context(Some(batch_size))?;
     table.update_datafusion_session(&ctx.state())?;
     // Plain Utf8/Binary and un-wrapped partition values: the types JS reads, so batches cross
     // without a cast (view types and dictionary-wrapped partition columns each cost a copy).
-    let config = DeltaScanConfig { wrap_partition_values: false, schema_force_view_types: false, ..DeltaScanConfig::new() };
+    let config = DeltaScanConfig {
+        wrap_partition_values: false,
+        schema_force_view_types: false,
+        ..DeltaScanConfig::new()
+    };
     let provider = DeltaScanNext::new(snapshot.snapshot().clone(), config)?;
     let mut df = ctx.read_table(Arc::new(provider))?;
     if let Some(predicate) = predicate {
@@ -69,7 +84,10 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
 /// the values.
 fn inexact_file_stats(plan: Arc<dyn ExecutionPlan>) -> ZResult<Arc<dyn ExecutionPlan>> {
     let plan = plan.transform_up(|node| {
-        let Some(config) = node.downcast_ref::<DataSourceExec>().and_then(|e| e.data_source().downcast_ref::<FileScanConfig>()) else {
+        let Some(config) = node
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|e| e.data_source().downcast_ref::<FileScanConfig>())
+        else {
             return Ok(Transformed::no(node));
         };
         let mut config = config.clone();
@@ -77,13 +95,17 @@ fn inexact_file_stats(plan: Arc<dyn ExecutionPlan>) -> ZResult<Arc<dyn Execution
             .into_iter()
             .map(|group| {
                 let files = group.into_inner().into_iter().map(|mut f| {
-                    f.statistics = f.statistics.map(|s| Arc::new(s.as_ref().clone().to_inexact()));
+                    f.statistics = f
+                        .statistics
+                        .map(|s| Arc::new(s.as_ref().clone().to_inexact()));
                     f
                 });
                 FileGroup::new(files.collect())
             })
             .collect();
-        Ok(Transformed::yes(DataSourceExec::from_data_source(config) as Arc<dyn ExecutionPlan>))
+        Ok(Transformed::yes(
+            DataSourceExec::from_data_source(config) as Arc<dyn ExecutionPlan>
+        ))
     })?;
     Ok(plan.data)
 }

@@ -12,14 +12,14 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use delta_kernel::FileMeta;
+use delta_kernel::engine::arrow_conversion::TryFromKernel as _;
+use delta_kernel::engine::arrow_data::ArrowEngineData;
+use delta_kernel::scan::state::{ScanFile, transform_to_logical};
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use deltalake::arrow::compute::{BatchCoalescer, and, prep_null_mask_filter};
 use deltalake::arrow::datatypes::Schema as ArrowSchema;
-use delta_kernel::FileMeta;
-use delta_kernel::scan::state::{ScanFile, transform_to_logical};
-use delta_kernel::engine::arrow_conversion::TryFromKernel as _;
-use delta_kernel::engine::arrow_data::ArrowEngineData;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
@@ -47,7 +47,11 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
             filter::check_columns(&arrow_schema, columns)?;
             columns.clone()
         }
-        None => arrow_schema.fields().iter().map(|f| f.name().clone()).collect(),
+        None => arrow_schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect(),
     };
     // Read the wanted columns first, then the ones only the filter needs (dropped after filtering).
     let mut read = wanted.clone();
@@ -58,11 +62,16 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
     }
     let keep: Vec<usize> = (0..wanted.len()).collect();
     let read_schema = kernel_schema.project(&read)?;
-    let out_schema = Arc::new(ArrowSchema::try_from_kernel(kernel_schema.project(&wanted)?.as_ref())?);
-    let version = table.version().ok_or_else(|| ZError::new(Code::TableNotFound, "no table loaded"))?;
+    let out_schema = Arc::new(ArrowSchema::try_from_kernel(
+        kernel_schema.project(&wanted)?.as_ref(),
+    )?);
+    let version = table
+        .version()
+        .ok_or_else(|| ZError::new(Code::TableNotFound, "no table loaded"))?;
     // delta-rs keeps the loaded kernel snapshot private (EagerSnapshot), so the kernel builds its own
     // at the same version: a log listing and a protocol/metadata read, not a file replay.
-    let snapshot = deltalake::kernel::Snapshot::try_new(table.log_store().as_ref(), Some(version)).await?;
+    let snapshot =
+        deltalake::kernel::Snapshot::try_new(table.log_store().as_ref(), Some(version)).await?;
     let kernel_snapshot = snapshot.scan_builder().build()?.snapshot().clone();
     let engine = table.log_store().engine(None);
     // The engine reads Parquet in 1,000-row batches that would all be copied again to coalesce them;
@@ -85,15 +94,33 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
             .with_schema(read_schema.clone())
             .with_predicate(skipping.clone())
             .build()?;
-        let evaluator = predicate.map(|p| engine.evaluation_handler().new_predicate_evaluator(read_schema, p)).transpose()?;
+        let evaluator = predicate
+            .map(|p| {
+                engine
+                    .evaluation_handler()
+                    .new_predicate_evaluator(read_schema, p)
+            })
+            .transpose()?;
         let file_filter = FileFilter::new(&scan, engine.as_ref())?;
         let mut files: Vec<ScanFile> = Vec::new();
         for metadata in scan.scan_metadata(engine.as_ref())? {
             files = metadata?.visit_scan_files(files, |files, file| files.push(file))?;
         }
-        let job = FileJob { scan: &scan, engine: engine.as_ref(), parquet: &parquet, evaluator: evaluator.as_deref(), file_filter: file_filter.as_ref(), keep: &keep, batch_size, tx: &tx };
+        let job = FileJob {
+            scan: &scan,
+            engine: engine.as_ref(),
+            parquet: &parquet,
+            evaluator: evaluator.as_deref(),
+            file_filter: file_filter.as_ref(),
+            keep: &keep,
+            batch_size,
+            tx: &tx,
+        };
         let next = AtomicUsize::new(0);
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(files.len())
+            .max(1);
         std::thread::scope(|s| {
             let handles: Vec<_> = (0..workers)
                 .map(|_| {
@@ -115,7 +142,9 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
                 .collect();
             let mut result = Ok(());
             for h in handles {
-                let r = h.join().unwrap_or_else(|_| Err(ZError::new(Code::Internal, "native panic while reading")));
+                let r = h.join().unwrap_or_else(|_| {
+                    Err(ZError::new(Code::Internal, "native panic while reading"))
+                });
                 if r.is_err() {
                     next.store(files.len(), Ordering::Relaxed);
                     result = result.and(r);
@@ -127,13 +156,18 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
     let failed = move |e: ZError| {
         let _ = tx_failed.blocking_send(Err(e));
     };
-    tokio::task::spawn_blocking(move || match std::panic::catch_unwind(AssertUnwindSafe(reader)) {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => failed(e),
-        // Never a silently short result: a panic in the reader fails the stream.
-        Err(_) => failed(ZError::new(Code::Internal, "native panic while reading")),
-    });
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed();
+    tokio::task::spawn_blocking(
+        move || match std::panic::catch_unwind(AssertUnwindSafe(reader)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failed(e),
+            // Never a silently short result: a panic in the reader fails the stream.
+            Err(_) => failed(ZError::new(Code::Internal, "native panic while reading")),
+        },
+    );
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .boxed();
     Ok(Batches::new(&out_schema, stream, batch_size))
 }
 
@@ -159,12 +193,30 @@ impl FileJob<'_> {
         // Row groups and rows are filtered in the read only where no deletion vector has to line
         // up with the file's rows.
         let file_filter = self.file_filter.filter(|_| deleted.is_none());
-        let meta = FileMeta { last_modified: 0, size: file.size.try_into().unwrap_or(0), location: root.join(&file.path).map_err(|e| ZError::new(Code::Protocol, format!("data file path '{}': {e}", file.path)))? };
+        let meta = FileMeta {
+            last_modified: 0,
+            size: file.size.try_into().unwrap_or(0),
+            location: root.join(&file.path).map_err(|e| {
+                ZError::new(
+                    Code::Protocol,
+                    format!("data file path '{}': {e}", file.path),
+                )
+            })?,
+        };
         let physical = self.scan.physical_schema();
         for data in self.parquet.read(&meta, physical, file_filter)? {
-            let logical = transform_to_logical(self.engine, data?, physical, self.scan.logical_schema(), file.transform.clone())?;
+            let logical = transform_to_logical(
+                self.engine,
+                data?,
+                physical,
+                self.scan.logical_schema(),
+                file.transform.clone(),
+            )?;
             let rows = logical.len();
-            let mask = self.evaluator.map(|e| e.evaluate(logical.as_ref())).transpose()?;
+            let mask = self
+                .evaluator
+                .map(|e| e.evaluate(logical.as_ref()))
+                .transpose()?;
             let batch: RecordBatch = (*ArrowEngineData::try_from_engine_data(logical)?).into();
             // Rows to keep: the predicate's (null is not a match) and the deletion vector's, whose
             // selection covers the file's rows in order; rows past its end are kept.
@@ -172,7 +224,11 @@ impl FileJob<'_> {
                 .map(|m| -> ZResult<BooleanArray> {
                     let m = ArrowEngineData::try_from_engine_data(m)?;
                     let m = m.record_batch().column(0).as_boolean();
-                    Ok(if m.null_count() > 0 { prep_null_mask_filter(m) } else { m.clone() })
+                    Ok(if m.null_count() > 0 {
+                        prep_null_mask_filter(m)
+                    } else {
+                        m.clone()
+                    })
                 })
                 .transpose()?;
             if let Some(selection) = deleted.as_mut() {
@@ -209,8 +265,15 @@ impl FileJob<'_> {
     /// The coalescer for `batch`: the coalescer needs exact types, and the kernel's may differ from
     /// the declared schema in details such as list item names (`Batches` conforms them for JS), so
     /// it takes the batches' own schema and starts over if that changes.
-    fn coalescer_for<'o>(&self, out: &'o mut Option<BatchCoalescer>, batch: &RecordBatch) -> ZResult<&'o mut BatchCoalescer> {
-        if let Some(current) = out.as_mut().filter(|c| c.schema().fields() != batch.schema().fields()) {
+    fn coalescer_for<'o>(
+        &self,
+        out: &'o mut Option<BatchCoalescer>,
+        batch: &RecordBatch,
+    ) -> ZResult<&'o mut BatchCoalescer> {
+        if let Some(current) = out
+            .as_mut()
+            .filter(|c| c.schema().fields() != batch.schema().fields())
+        {
             current.finish_buffered_batch()?;
             self.send_completed(current);
             *out = None;

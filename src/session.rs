@@ -17,7 +17,10 @@ pub fn context(batch_size: Option<usize>) -> ZResult<SessionContext> {
     // nanoseconds unless told otherwise, and values past 2262-04-11 (the 9999-12-31 "valid until"
     // sentinel of many warehouse tables) wrap around to dates in the 1800s: wrong rows on read, and
     // stored wrong by any operation that rewrites the file. Delta timestamps are microseconds.
-    let mut overrides = HashMap::from([("datafusion.execution.parquet.coerce_int96".to_string(), "us".to_string())]);
+    let mut overrides = HashMap::from([(
+        "datafusion.execution.parquet.coerce_int96".to_string(),
+        "us".to_string(),
+    )]);
     if let Some(n) = batch_size {
         overrides.insert("datafusion.execution.batch_size".to_string(), n.to_string());
     }

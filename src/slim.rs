@@ -18,32 +18,60 @@ fn needs_full<T>(what: &str) -> napi::Result<T> {
 #[napi]
 impl NativeTable {
     #[napi]
-    pub async fn optimize(&self, _options: Option<Value>, _op: Option<Value>) -> napi::Result<Value> {
+    pub async fn optimize(
+        &self,
+        _options: Option<Value>,
+        _op: Option<Value>,
+    ) -> napi::Result<Value> {
         needs_full("optimize")
     }
 
     #[napi]
-    pub async fn delete(&self, _predicate: Option<String>, _op: Option<Value>) -> napi::Result<Value> {
+    pub async fn delete(
+        &self,
+        _predicate: Option<String>,
+        _op: Option<Value>,
+    ) -> napi::Result<Value> {
         needs_full("delete")
     }
 
     #[napi]
-    pub async fn update(&self, _set: HashMap<String, String>, _predicate: Option<String>, _op: Option<Value>) -> napi::Result<Value> {
+    pub async fn update(
+        &self,
+        _set: HashMap<String, String>,
+        _predicate: Option<String>,
+        _op: Option<Value>,
+    ) -> napi::Result<Value> {
         needs_full("update")
     }
 
     #[napi]
-    pub async fn merge(&self, _source: Buffer, _spec: Value, _op: Option<Value>) -> napi::Result<Value> {
+    pub async fn merge(
+        &self,
+        _source: Buffer,
+        _spec: Value,
+        _op: Option<Value>,
+    ) -> napi::Result<Value> {
         needs_full("merge")
     }
 
     #[napi]
-    pub async fn add_constraint(&self, _name: String, _expression: String, _op: Option<Value>) -> napi::Result<()> {
+    pub async fn add_constraint(
+        &self,
+        _name: String,
+        _expression: String,
+        _op: Option<Value>,
+    ) -> napi::Result<()> {
         needs_full("addConstraint")
     }
 
     #[napi]
-    pub async fn drop_constraint(&self, _name: String, _raise_if_not_exists: bool, _op: Option<Value>) -> napi::Result<()> {
+    pub async fn drop_constraint(
+        &self,
+        _name: String,
+        _raise_if_not_exists: bool,
+        _op: Option<Value>,
+    ) -> napi::Result<()> {
         needs_full("dropConstraint")
     }
 

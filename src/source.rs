@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use deltalake::DeltaTableBuilder;
 use deltalake::datafusion::common::Column;
-use deltalake::datafusion::datasource::file_format::options::{CsvReadOptions, JsonReadOptions, ParquetReadOptions};
+use deltalake::datafusion::datasource::file_format::options::{
+    CsvReadOptions, JsonReadOptions, ParquetReadOptions,
+};
 use std::sync::Arc;
 
 use deltalake::arrow::array::{Array, BooleanArray, RecordBatch, StringArray};
@@ -59,7 +61,10 @@ const REJECTED: &str = "zoopipe.rejected";
 /// Cast the text columns of `raw` to `target`; rows with a value that does not cast become a
 /// rejected batch (their raw text and the reason) instead of failing the whole read.
 fn validate(raw: RecordBatch, target: &SchemaRef) -> ZResult<Vec<RecordBatch>> {
-    let opts = CastOptions { safe: true, ..Default::default() };
+    let opts = CastOptions {
+        safe: true,
+        ..Default::default()
+    };
     let n = raw.num_rows();
     let mut errors: Vec<Option<String>> = vec![None; n];
     let mut columns = Vec::with_capacity(target.fields().len());
@@ -70,7 +75,14 @@ fn validate(raw: RecordBatch, target: &SchemaRef) -> ZResult<Vec<RecordBatch>> {
             let strings = text.as_any().downcast_ref::<StringArray>();
             for row in (0..n).filter(|&r| text.is_valid(r) && typed.is_null(r)) {
                 let value = strings.map_or(String::new(), |s| s.value(row).to_string());
-                errors[row].get_or_insert_with(|| format!("column '{}': '{}' is not a valid {}", f.name(), value, f.data_type()));
+                errors[row].get_or_insert_with(|| {
+                    format!(
+                        "column '{}': '{}' is not a valid {}",
+                        f.name(),
+                        value,
+                        f.data_type()
+                    )
+                });
             }
         }
         columns.push(typed);
@@ -83,9 +95,17 @@ fn validate(raw: RecordBatch, target: &SchemaRef) -> ZResult<Vec<RecordBatch>> {
     let good = filter_record_batch(&typed, &not(&bad)?)?;
     let rejected_raw = filter_record_batch(&raw, &bad)?;
     let reasons: StringArray = errors.into_iter().flatten().map(Some).collect();
-    let mut fields: Vec<Field> = rejected_raw.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields: Vec<Field> = rejected_raw
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
     fields.push(Field::new("_error", DataType::Utf8, false));
-    let schema = Arc::new(Schema::new_with_metadata(fields, HashMap::from([(REJECTED.to_string(), "true".to_string())])));
+    let schema = Arc::new(Schema::new_with_metadata(
+        fields,
+        HashMap::from([(REJECTED.to_string(), "true".to_string())]),
+    ));
     let mut cols = rejected_raw.columns().to_vec();
     cols.push(Arc::new(reasons));
     Ok(vec![good, RecordBatch::try_new(schema, cols)?])
@@ -95,7 +115,9 @@ fn one_byte(what: &str, v: &Option<String>, default: u8) -> ZResult<u8> {
     match v.as_deref() {
         None => Ok(default),
         Some(s) if s.len() == 1 => Ok(s.as_bytes()[0]),
-        Some(s) => Err(ZError::invalid(format!("{what} must be a single ASCII character, got '{s}'"))),
+        Some(s) => Err(ZError::invalid(format!(
+            "{what} must be a single ASCII character, got '{s}'"
+        ))),
     }
 }
 
@@ -103,12 +125,27 @@ fn null_regex(values: &[String]) -> String {
     // Exact matches only: escape every character that regex treats specially.
     let alts: Vec<String> = values
         .iter()
-        .map(|v| v.chars().map(|c| if "\\.+*?()|[]{}^$#&-~".contains(c) { format!("\\{c}") } else { c.to_string() }).collect())
+        .map(|v| {
+            v.chars()
+                .map(|c| {
+                    if "\\.+*?()|[]{}^$#&-~".contains(c) {
+                        format!("\\{c}")
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect()
+        })
         .collect();
     format!("^({})$", alts.join("|"))
 }
 
-fn csv_options<'a>(o: &'a FileSourceOptions, ext: &'a str, infer: usize, schema: Option<&'a Schema>) -> ZResult<CsvReadOptions<'a>> {
+fn csv_options<'a>(
+    o: &'a FileSourceOptions,
+    ext: &'a str,
+    infer: usize,
+    schema: Option<&'a Schema>,
+) -> ZResult<CsvReadOptions<'a>> {
     let mut opts = CsvReadOptions::new()
         .has_header(o.header.unwrap_or(true))
         .delimiter(one_byte("delimiter", &o.delimiter, b',')?)
@@ -130,11 +167,14 @@ fn csv_options<'a>(o: &'a FileSourceOptions, ext: &'a str, infer: usize, schema:
 
 /// The URL DataFusion reads, registering the cloud store for its bucket when needed.
 fn resolve(ctx: &SessionContext, path: &str, options: &HashMap<String, String>) -> ZResult<String> {
-    let Ok(url) = Url::parse(path) else { return Ok(path.to_string()) };
+    let Ok(url) = Url::parse(path) else {
+        return Ok(path.to_string());
+    };
     if url.scheme() == "file" || url.scheme().len() == 1 {
         return Ok(path.to_string());
     }
-    let root = Url::parse(&format!("{}://{}/", url.scheme(), url.authority())).map_err(|e| ZError::invalid(e.to_string()))?;
+    let root = Url::parse(&format!("{}://{}/", url.scheme(), url.authority()))
+        .map_err(|e| ZError::invalid(e.to_string()))?;
     crate::storage::check_s3_endpoint(&root, options)?;
     let store = DeltaTableBuilder::from_url(root.clone())?
         .with_storage_options(options.clone())
@@ -146,7 +186,11 @@ fn resolve(ctx: &SessionContext, path: &str, options: &HashMap<String, String>) 
 }
 
 /// The rows to read, and (in reject mode) the typed schema they are validated against.
-async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, String>) -> ZResult<(DataFrame, Option<SchemaRef>)> {
+async fn frame(
+    path: &str,
+    o: &FileSourceOptions,
+    options: &HashMap<String, String>,
+) -> ZResult<(DataFrame, Option<SchemaRef>)> {
     let batch_size = o.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
     let mut config = SessionConfig::new().with_batch_size(batch_size);
     // Spark's INT96 timestamps as microseconds, as Delta tables hold them (`session.rs` says why).
@@ -175,18 +219,37 @@ async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, Stri
                 // markers to NULL, then cast to the column type.
                 nulls => {
                     let typed_schema = typed.schema().as_arrow().clone();
-                    let text = Schema::new(typed_schema.fields().iter().map(|f| Field::new(f.name(), DataType::Utf8, true)).collect::<Vec<_>>());
+                    let text = Schema::new(
+                        typed_schema
+                            .fields()
+                            .iter()
+                            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+                            .collect::<Vec<_>>(),
+                    );
                     let raw = ctx.read_csv(url, base(Some(&text))?).await?;
-                    let markers: Vec<Expr> = nulls.iter().flatten().map(|v| lit(v.clone())).collect();
+                    let markers: Vec<Expr> =
+                        nulls.iter().flatten().map(|v| lit(v.clone())).collect();
                     let exprs = typed_schema
                         .fields()
                         .iter()
                         .map(|f| {
                             let c = Expr::Column(Column::new_unqualified(f.name()));
-                            let to = if reject { DataType::Utf8 } else { f.data_type().clone() };
+                            let to = if reject {
+                                DataType::Utf8
+                            } else {
+                                f.data_type().clone()
+                            };
                             let null = lit(ScalarValue::try_from(&to)?);
-                            let value = if reject { c.clone() } else { cast(c.clone(), to) };
-                            let e = if markers.is_empty() { value } else { when(c.in_list(markers.clone(), false), null).otherwise(value)? };
+                            let value = if reject {
+                                c.clone()
+                            } else {
+                                cast(c.clone(), to)
+                            };
+                            let e = if markers.is_empty() {
+                                value
+                            } else {
+                                when(c.in_list(markers.clone(), false), null).otherwise(value)?
+                            };
                             Ok(e.alias(f.name()))
                         })
                         .collect::<ZResult<Vec<_>>>()?;
@@ -198,27 +261,48 @@ async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, Stri
             }
         }
         "json" => {
-            let mut opts = JsonReadOptions::default().file_extension(o.file_extension.as_deref().unwrap_or("")).schema_infer_max_records(infer);
+            let mut opts = JsonReadOptions::default()
+                .file_extension(o.file_extension.as_deref().unwrap_or(""))
+                .schema_infer_max_records(infer);
             if let Some(s) = &schema {
                 opts = opts.schema(s.as_ref());
             }
             ctx.read_json(url, opts).await?
         }
         "parquet" => {
-            let mut opts = ParquetReadOptions::default().file_extension(o.file_extension.as_deref().unwrap_or(""));
+            let mut opts = ParquetReadOptions::default()
+                .file_extension(o.file_extension.as_deref().unwrap_or(""));
             if let Some(s) = &schema {
                 opts = opts.schema(s.as_ref());
             }
             ctx.read_parquet(url, opts).await?
         }
-        other => return Err(ZError::invalid(format!("format must be 'csv', 'json' or 'parquet', got '{other}'"))),
+        other => {
+            return Err(ZError::invalid(format!(
+                "format must be 'csv', 'json' or 'parquet', got '{other}'"
+            )));
+        }
     };
     // A UTF-8 byte order mark is not part of the first column's name.
     let strip = |s: &SchemaRef| -> SchemaRef {
-        Arc::new(Schema::new(s.fields().iter().map(|f| f.as_ref().clone().with_name(f.name().trim_start_matches(BOM))).collect::<Vec<_>>()))
+        Arc::new(Schema::new(
+            s.fields()
+                .iter()
+                .map(|f| {
+                    f.as_ref()
+                        .clone()
+                        .with_name(f.name().trim_start_matches(BOM))
+                })
+                .collect::<Vec<_>>(),
+        ))
     };
     let target = target.map(|t| strip(&t));
-    let names: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let names: Vec<String> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let df = if names.first().is_some_and(|n| n.starts_with(BOM)) {
         let exprs = names
             .iter()
@@ -230,15 +314,37 @@ async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, Stri
     };
     match &o.columns {
         Some(cols) => {
-            let known: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+            let known: Vec<String> = df
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
             if let Some(c) = cols.iter().find(|c| !known.contains(c)) {
-                return Err(ZError::invalid(format!("unknown column '{c}' (columns: {})", known.join(", "))));
+                return Err(ZError::invalid(format!(
+                    "unknown column '{c}' (columns: {})",
+                    known.join(", ")
+                )));
             }
             let target = match target {
-                Some(t) => Some(Arc::new(t.project(&cols.iter().map(|c| t.index_of(c)).collect::<Result<Vec<_>, _>>()?)?)),
+                Some(t) => Some(Arc::new(
+                    t.project(
+                        &cols
+                            .iter()
+                            .map(|c| t.index_of(c))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    )?,
+                )),
                 None => None,
             };
-            Ok((df.select(cols.iter().map(|c| Expr::Column(Column::new_unqualified(c))).collect::<Vec<_>>())?, target))
+            Ok((
+                df.select(
+                    cols.iter()
+                        .map(|c| Expr::Column(Column::new_unqualified(c)))
+                        .collect::<Vec<_>>(),
+                )?,
+                target,
+            ))
         }
         None => Ok((df, target)),
     }
@@ -246,12 +352,20 @@ async fn frame(path: &str, o: &FileSourceOptions, options: &HashMap<String, Stri
 
 /// Start streaming the rows of CSV / NDJSON / Parquet files.
 #[napi]
-pub async fn open_file_source(path: String, options: FileSourceOptions) -> napi::Result<NativeBatchStream> {
+pub async fn open_file_source(
+    path: String,
+    options: FileSourceOptions,
+) -> napi::Result<NativeBatchStream> {
     guard(async move {
         let storage = storage::storage_options(&path, options.storage_options.clone());
         let batch_size = options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
-        let (df, target) = frame(&path, &options, &storage).await.map_err(|e| as_data_error(e).context(&path))?;
-        let stream = df.execute_stream().await.map_err(|e| as_data_error(ZError::from(e)).context(&path))?;
+        let (df, target) = frame(&path, &options, &storage)
+            .await
+            .map_err(|e| as_data_error(e).context(&path))?;
+        let stream = df
+            .execute_stream()
+            .await
+            .map_err(|e| as_data_error(ZError::from(e)).context(&path))?;
         let mut batches = batches(stream, batch_size);
         if let Some(target) = target {
             let t = target.clone();
@@ -262,4 +376,3 @@ pub async fn open_file_source(path: String, options: FileSourceOptions) -> napi:
     })
     .await
 }
-

@@ -15,13 +15,22 @@ use crate::error::{ZError, ZResult};
 /// `what` names it in the message ("delete predicate", "update value for 's'", ...).
 pub fn whole_expression(text: &str, what: &str) -> ZResult<()> {
     let dialect = GenericDialect {};
-    let bad = |detail: String| ZError::invalid(format!("{what} {text:?} is not one SQL expression: {detail}"));
-    let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| bad(e.to_string()))?;
+    let bad = |detail: String| {
+        ZError::invalid(format!(
+            "{what} {text:?} is not one SQL expression: {detail}"
+        ))
+    };
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(text)
+        .map_err(|e| bad(e.to_string()))?;
     parser.parse_expr().map_err(|e| bad(e.to_string()))?;
     let next = parser.peek_token();
     if next.token != Token::EOF {
         let at = next.span.start;
-        return Err(bad(format!("it goes on with '{}' at line {}, column {}", next.token, at.line, at.column)));
+        return Err(bad(format!(
+            "it goes on with '{}' at line {}, column {}",
+            next.token, at.line, at.column
+        )));
     }
     Ok(())
 }
@@ -32,12 +41,32 @@ mod tests {
 
     #[test]
     fn one_expression_passes_and_anything_after_it_is_refused() {
-        for ok in ["id = 1", "id IN (1, 2) AND s <> 'x;y'", "id = 1 -- note", "id = 1 /* c */", " (a = 1) OR b IS NULL ", "\"a b\" = 1"] {
+        for ok in [
+            "id = 1",
+            "id IN (1, 2) AND s <> 'x;y'",
+            "id = 1 -- note",
+            "id = 1 /* c */",
+            " (a = 1) OR b IS NULL ",
+            "\"a b\" = 1",
+        ] {
             assert!(whole_expression(ok, "predicate").is_ok(), "{ok}");
         }
-        for bad in ["id = 1 id = 2", "id = 1; DROP TABLE t", "id = 1)", "id IN (1, 2) 3", "id > 0 junk", "", "id = 1 OR", "(id = 1"] {
+        for bad in [
+            "id = 1 id = 2",
+            "id = 1; DROP TABLE t",
+            "id = 1)",
+            "id IN (1, 2) 3",
+            "id > 0 junk",
+            "",
+            "id = 1 OR",
+            "(id = 1",
+        ] {
             let e = whole_expression(bad, "predicate").unwrap_err();
-            assert!(e.message.contains("is not one SQL expression"), "{bad}: {}", e.message);
+            assert!(
+                e.message.contains("is not one SQL expression"),
+                "{bad}: {}",
+                e.message
+            );
         }
     }
 }

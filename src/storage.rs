@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
+use deltalake::Path;
 use deltalake::logstore::object_store::ObjectStoreExt as _;
 use deltalake::logstore::object_store::memory::InMemory;
-use deltalake::logstore::{ObjectStoreFactory, ObjectStoreRef, StorageConfig, object_store_factories};
-use deltalake::Path;
+use deltalake::logstore::{
+    ObjectStoreFactory, ObjectStoreRef, StorageConfig, object_store_factories,
+};
 use deltalake::table::builder::parse_table_uri;
 use deltalake::{DeltaTable, DeltaTableBuilder};
 use url::Url;
@@ -34,24 +36,44 @@ pub fn register_handlers() {
 struct SharedMemory(std::sync::Mutex<HashMap<String, Arc<InMemory>>>);
 
 impl ObjectStoreFactory for SharedMemory {
-    fn parse_url_opts(&self, url: &Url, _config: &StorageConfig) -> deltalake::DeltaResult<(ObjectStoreRef, Path)> {
+    fn parse_url_opts(
+        &self,
+        url: &Url,
+        _config: &StorageConfig,
+    ) -> deltalake::DeltaResult<(ObjectStoreRef, Path)> {
         let mut stores = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let store = stores.entry(url.host_str().unwrap_or("").to_string()).or_default().clone();
-        let path = Path::from_url_path(url.path()).map_err(|e| deltalake::DeltaTableError::InvalidTableLocation(e.to_string()))?;
+        let store = stores
+            .entry(url.host_str().unwrap_or("").to_string())
+            .or_default()
+            .clone();
+        let path = Path::from_url_path(url.path())
+            .map_err(|e| deltalake::DeltaTableError::InvalidTableLocation(e.to_string()))?;
         Ok((store, path))
     }
 }
 
 fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_uppercase();
-    ["SECRET", "KEY", "TOKEN", "SAS", "PASSWORD", "CREDENTIAL", "SIGNATURE"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "SECRET",
+        "KEY",
+        "TOKEN",
+        "SAS",
+        "PASSWORD",
+        "CREDENTIAL",
+        "SIGNATURE",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 /// Defaults that bound how long a request to an unreachable or failing store can take (object_store
 /// alone retries for up to 3 minutes). Any of them can be overridden with the same key.
-const CLOUD_DEFAULTS: [(&str, &str); 3] = [("max_retries", "4"), ("retry_timeout", "30s"), ("connect_timeout", "10s")];
+const CLOUD_DEFAULTS: [(&str, &str); 3] = [
+    ("max_retries", "4"),
+    ("retry_timeout", "30s"),
+    ("connect_timeout", "10s"),
+];
 
 fn is_local(uri: &str) -> bool {
     uri.starts_with("file:") || !uri.contains("://")
@@ -60,7 +82,10 @@ fn is_local(uri: &str) -> bool {
 /// Storage options as delta-rs takes them, plus [`CLOUD_DEFAULTS`] for remote stores. Secret values
 /// (given here or in the environment, which delta-rs falls back to) are registered for redaction
 /// from every error message.
-pub fn storage_options(uri: &str, given: Option<HashMap<String, String>>) -> HashMap<String, String> {
+pub fn storage_options(
+    uri: &str,
+    given: Option<HashMap<String, String>>,
+) -> HashMap<String, String> {
     let mut given = given.unwrap_or_default();
     if !is_local(uri) {
         for (k, v) in CLOUD_DEFAULTS {
@@ -75,11 +100,22 @@ pub fn storage_options(uri: &str, given: Option<HashMap<String, String>>) -> Has
         }
     }
     for (k, v) in std::env::vars() {
-        if (k.starts_with("AWS_") || k.starts_with("AZURE_") || k.starts_with("GOOGLE_")) && is_secret_key(&k) {
+        if (k.starts_with("AWS_") || k.starts_with("AZURE_") || k.starts_with("GOOGLE_"))
+            && is_secret_key(&k)
+        {
             register_secret(&v);
         }
     }
     given
+}
+
+/// `url` with exactly one trailing slash, so that table URLs compare equal however they were given.
+pub(crate) fn trailing_slash(url: &str) -> String {
+    if url.ends_with('/') {
+        url.to_string()
+    } else {
+        format!("{url}/")
+    }
 }
 
 /// The table URL of an existing table (local paths must exist).
@@ -103,10 +139,16 @@ pub enum At {
 impl At {
     pub fn from_options(version: Option<i64>, timestamp_ms: Option<f64>) -> ZResult<At> {
         match (version, timestamp_ms) {
-            (Some(_), Some(_)) => Err(ZError::invalid("give either version or timestamp, not both")),
-            (Some(v), None) if v < 0 => Err(ZError::invalid(format!("version must be >= 0, got {v}"))),
+            (Some(_), Some(_)) => Err(ZError::invalid(
+                "give either version or timestamp, not both",
+            )),
+            (Some(v), None) if v < 0 => {
+                Err(ZError::invalid(format!("version must be >= 0, got {v}")))
+            }
             (Some(v), None) => Ok(At::Version(v)),
-            (None, Some(t)) if !t.is_finite() => Err(ZError::invalid("timestamp is not a valid date")),
+            (None, Some(t)) if !t.is_finite() => {
+                Err(ZError::invalid("timestamp is not a valid date"))
+            }
             (None, Some(t)) => Ok(At::Timestamp(t)),
             (None, None) => Ok(At::Latest),
         }
@@ -126,13 +168,29 @@ pub(crate) fn check_s3_endpoint(url: &Url, options: &HashMap<String, String>) ->
     if !matches!(url.scheme(), "s3" | "s3a") {
         return Ok(());
     }
-    const KEYS: [&str; 4] = ["aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint"];
-    let given = options.iter().find(|(k, _)| KEYS.iter().any(|key| k.eq_ignore_ascii_case(key))).map(|(k, v)| (k.clone(), v.clone()));
-    let from_env = || ["AWS_ENDPOINT_URL", "AWS_ENDPOINT"].iter().find_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)));
-    let Some((key, value)) = given.or_else(from_env) else { return Ok(()) };
+    const KEYS: [&str; 4] = [
+        "aws_endpoint_url",
+        "aws_endpoint",
+        "endpoint_url",
+        "endpoint",
+    ];
+    let given = options
+        .iter()
+        .find(|(k, _)| KEYS.iter().any(|key| k.eq_ignore_ascii_case(key)))
+        .map(|(k, v)| (k.clone(), v.clone()));
+    let from_env = || {
+        ["AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+    };
+    let Some((key, value)) = given.or_else(from_env) else {
+        return Ok(());
+    };
     match Url::parse(&value) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
-        _ => Err(ZError::invalid(format!("storage option {key} must be an http(s) URL such as http://127.0.0.1:9000, got '{value}'"))),
+        _ => Err(ZError::invalid(format!(
+            "storage option {key} must be an http(s) URL such as http://127.0.0.1:9000, got '{value}'"
+        ))),
     }
 }
 
@@ -143,9 +201,15 @@ fn builder(url: Url, options: &HashMap<String, String>) -> ZResult<DeltaTableBui
 }
 
 /// Open a table at the latest version, a version, or a point in time.
-pub async fn open_table(uri: &str, options: &HashMap<String, String>, at: At) -> ZResult<DeltaTable> {
+pub async fn open_table(
+    uri: &str,
+    options: &HashMap<String, String>,
+    at: At,
+) -> ZResult<DeltaTable> {
     let url = existing_table_url(uri)?;
-    let mut table = builder(url, options)?.build().map_err(|e| ZError::from(e).context(uri))?;
+    let mut table = builder(url, options)?
+        .build()
+        .map_err(|e| ZError::from(e).context(uri))?;
     load_at(&mut table, at).await.map_err(|e| e.context(uri))?;
     Ok(table)
 }
@@ -165,12 +229,17 @@ pub async fn load_at(table: &mut DeltaTable, at: At) -> ZResult<()> {
             // segment", which delta-rs reports as not a table).
             if let Some(latest) = latest_version(table).await {
                 if v as u64 > latest {
-                    return Err(ZError::new(Code::VersionNotFound, format!("version {v} does not exist (latest version is {latest})")));
+                    return Err(ZError::new(
+                        Code::VersionNotFound,
+                        format!("version {v} does not exist (latest version is {latest})"),
+                    ));
                 }
                 if err.code == Code::TableNotFound {
                     return Err(ZError::new(
                         Code::VersionNotFound,
-                        format!("version {v} can no longer be read: its commits are gone from the log (log retention, cleanupMetadata); the latest version is {latest}"),
+                        format!(
+                            "version {v} can no longer be read: its commits are gone from the log (log retention, cleanupMetadata); the latest version is {latest}"
+                        ),
                     ));
                 }
             }
@@ -203,7 +272,13 @@ async fn commit_time(table: &DeltaTable, version: u64) -> Option<i64> {
         return Some(t);
     }
     let commit = deltalake::logstore::commit_uri_from_version(Some(version));
-    table.log_store().object_store(None).head(&commit).await.ok().map(|m| m.last_modified.timestamp_millis())
+    table
+        .log_store()
+        .object_store(None)
+        .head(&commit)
+        .await
+        .ok()
+        .map(|m| m.last_modified.timestamp_millis())
 }
 
 /// The table's latest version, if it has one, however its load at another version failed. Listing
@@ -212,28 +287,52 @@ async fn commit_time(table: &DeltaTable, version: u64) -> Option<i64> {
 pub(crate) async fn latest_version(table: &DeltaTable) -> Option<u64> {
     match table.get_latest_version().await {
         Ok(v) => Some(v),
-        Err(_) => deltalake::kernel::Snapshot::try_new(table.log_store().as_ref(), None).await.ok().map(|s| s.version()),
+        Err(_) => deltalake::kernel::Snapshot::try_new(table.log_store().as_ref(), None)
+            .await
+            .ok()
+            .map(|s| s.version()),
     }
 }
 
 /// The actions of the commit at `version`, or `None` when its log file is gone (log retention).
-pub async fn commit_actions(log_store: &deltalake::logstore::LogStoreRef, version: u64) -> ZResult<Option<Vec<serde_json::Value>>> {
-    let Some(bytes) = log_store.read_commit_entry(version).await? else { return Ok(None) };
+pub async fn commit_actions(
+    log_store: &deltalake::logstore::LogStoreRef,
+    version: u64,
+) -> ZResult<Option<Vec<serde_json::Value>>> {
+    let Some(bytes) = log_store.read_commit_entry(version).await? else {
+        return Ok(None);
+    };
     bytes
         .split(|b| *b == b'\n')
         .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
-        .map(|line| serde_json::from_slice(line).map_err(|e| ZError::new(Code::Protocol, format!("invalid JSON in log version {version}: {e}"))))
+        .map(|line| {
+            serde_json::from_slice(line).map_err(|e| {
+                ZError::new(
+                    Code::Protocol,
+                    format!("invalid JSON in log version {version}: {e}"),
+                )
+            })
+        })
         .collect::<ZResult<Vec<_>>>()
         .map(Some)
 }
 
 /// The table at `uri` if it exists (loaded), else an unloaded handle to create it with (writers).
-pub async fn table_or_new(uri: &str, options: &HashMap<String, String>) -> ZResult<(DeltaTable, bool)> {
+pub async fn table_or_new(
+    uri: &str,
+    options: &HashMap<String, String>,
+) -> ZResult<(DeltaTable, bool)> {
     let url = deltalake::ensure_table_uri(uri).map_err(|e| ZError::from(e).context(uri))?;
     let mut table = builder(url, options)?.build()?;
-    let exists = table.verify_deltatable_existence().await.map_err(|e| ZError::from(e).context(uri))?;
+    let exists = table
+        .verify_deltatable_existence()
+        .await
+        .map_err(|e| ZError::from(e).context(uri))?;
     if exists {
-        table.load().await.map_err(|e| ZError::from(e).context(uri))?;
+        table
+            .load()
+            .await
+            .map_err(|e| ZError::from(e).context(uri))?;
     }
     Ok((table, exists))
 }

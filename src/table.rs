@@ -10,9 +10,9 @@ use napi::bindgen_prelude::Buffer;
 use serde_json::{Value, json};
 
 use crate::error::{ZError, ZResult, guard, guard_sync};
+use crate::ipc;
 use crate::read::{NativeBatchStream, ScanOptions, scan};
 use crate::storage::{self, At};
-use crate::ipc;
 
 #[napi(object)]
 #[derive(Default)]
@@ -34,7 +34,10 @@ impl NativeTable {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn with_state<T>(&self, f: impl FnOnce(&deltalake::table::state::DeltaTableState) -> ZResult<T>) -> ZResult<T> {
+    fn with_state<T>(
+        &self,
+        f: impl FnOnce(&deltalake::table::state::DeltaTableState) -> ZResult<T>,
+    ) -> ZResult<T> {
         let table = self.inner.read().unwrap_or_else(|e| e.into_inner());
         f(table.snapshot()?)
     }
@@ -46,7 +49,9 @@ impl NativeTable {
 
     async fn reload(&self, at: At) -> ZResult<i64> {
         let mut table = self.table();
-        storage::load_at(&mut table, at).await.map_err(|e| e.context(&self.uri))?;
+        storage::load_at(&mut table, at)
+            .await
+            .map_err(|e| e.context(&self.uri))?;
         let version = table.version().unwrap_or(0) as i64;
         self.replace(table);
         Ok(version)
@@ -61,14 +66,23 @@ pub async fn open_table(uri: String, options: Option<OpenOptions>) -> napi::Resu
         let at = At::from_options(options.version, options.timestamp)?;
         let storage_options = storage::storage_options(&uri, options.storage_options);
         let table = storage::open_table(&uri, &storage_options, at).await?;
-        Ok(NativeTable { uri, inner: Arc::new(RwLock::new(table)) })
+        Ok(NativeTable {
+            uri,
+            inner: Arc::new(RwLock::new(table)),
+        })
     })
     .await
 }
 
 #[napi]
-pub async fn is_delta_table(uri: String, storage_options: Option<HashMap<String, String>>) -> napi::Result<bool> {
-    guard(async move { storage::is_delta_table(&uri, &storage::storage_options(&uri, storage_options)).await }).await
+pub async fn is_delta_table(
+    uri: String,
+    storage_options: Option<HashMap<String, String>>,
+) -> napi::Result<bool> {
+    guard(async move {
+        storage::is_delta_table(&uri, &storage::storage_options(&uri, storage_options)).await
+    })
+    .await
 }
 
 /// Everything the log says about one commit, newest first, with its version.
@@ -86,7 +100,9 @@ async fn history(table: &DeltaTable, limit: Option<u32>) -> ZResult<Vec<Value>> 
         .map(|version| {
             let log_store = log_store.clone();
             async move {
-                let Some(actions) = storage::commit_actions(&log_store, version).await? else { return Ok(None) };
+                let Some(actions) = storage::commit_actions(&log_store, version).await? else {
+                    return Ok(None);
+                };
                 let mut entry = actions
                     .into_iter()
                     .find_map(|a| match a.get("commitInfo") {
@@ -134,7 +150,11 @@ impl NativeTable {
 
     #[napi(getter)]
     pub fn version(&self) -> i64 {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).version().map_or(-1, |v| v as i64)
+        self.inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .version()
+            .map_or(-1, |v| v as i64)
     }
 
     /// The table schema as an Arrow IPC stream with no batches.
@@ -189,7 +209,11 @@ impl NativeTable {
 
     #[napi]
     pub async fn load_timestamp(&self, timestamp_ms: f64) -> napi::Result<i64> {
-        guard(async move { self.reload(At::from_options(None, Some(timestamp_ms))?).await }).await
+        guard(async move {
+            self.reload(At::from_options(None, Some(timestamp_ms))?)
+                .await
+        })
+        .await
     }
 
     /// Start streaming this snapshot.
@@ -198,7 +222,11 @@ impl NativeTable {
         let table = self.table();
         let uri = self.uri.clone();
         guard(async move {
-            NativeBatchStream::new(scan(&table, &options.unwrap_or_default()).await.map_err(|e| e.context(&uri))?)
+            NativeBatchStream::new(
+                scan(&table, &options.unwrap_or_default())
+                    .await
+                    .map_err(|e| e.context(&uri))?,
+            )
         })
         .await
     }

@@ -5,24 +5,25 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::DeltaTable;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::{Add, StructType};
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
-use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use napi::bindgen_prelude::Buffer;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::convert;
-use crate::rows;
-use crate::handover::{self, JsBatch};
-use crate::error::{Code, ZError, ZResult, guard};
-use crate::storage::{self, table_or_new};
 use crate::conform::{by_name, to_stored, typed_nulls};
-use crate::write::writer_properties;
+use crate::convert;
+use crate::error::{Code, ZError, ZResult, guard};
+use crate::handover::{self, JsBatch};
+use crate::options::writer_properties;
+use crate::rows;
+use crate::storage::trailing_slash;
+use crate::storage::{self, table_or_new};
 
 /// Flush a worker's buffered Parquet file once it holds this many bytes.
 const DEFAULT_FLUSH_BYTES: usize = 128 * 1024 * 1024;
@@ -67,10 +68,6 @@ pub struct NativeFileWriter {
     finished: std::sync::atomic::AtomicBool,
 }
 
-pub(crate) fn trailing_slash(url: &str) -> String {
-    if url.ends_with('/') { url.to_string() } else { format!("{url}/") }
-}
-
 /// A `RecordBatchWriter` for `table` and its partition columns: the table's schema and partitioning
 /// when it exists (batches that do not fit are a SCHEMA_MISMATCH), else `schema` and `partition_by`.
 pub(crate) fn open_writer(
@@ -86,7 +83,9 @@ pub(crate) fn open_writer(
         if let Some(rules) = crate::conform::unchecked_rules(table)? {
             return Err(ZError::new(
                 Code::UnsupportedFeature,
-                format!("the table has {rules}, which this writer (delta-rs's RecordBatchWriter: DeltaWriter, and every write of the slim build) does not evaluate; DeltaOutputAdapter / writeDelta of the full build does"),
+                format!(
+                    "the table has {rules}, which this writer (delta-rs's RecordBatchWriter: DeltaWriter, and every write of the slim build) does not evaluate; DeltaOutputAdapter / writeDelta of the full build does"
+                ),
             ));
         }
         let actual: Vec<String> = table.snapshot()?.metadata().partition_columns().to_vec();
@@ -95,7 +94,15 @@ pub(crate) fn open_writer(
     } else {
         let partition_by = partition_by.cloned().unwrap_or_default();
         crate::conform::check_new_partitioning(&schema, &partition_by)?;
-        (RecordBatchWriter::try_new(table.table_url().as_str(), schema, Some(partition_by.clone()), Some(storage.clone()))?, partition_by)
+        (
+            RecordBatchWriter::try_new(
+                table.table_url().as_str(),
+                schema,
+                Some(partition_by.clone()),
+                Some(storage.clone()),
+            )?,
+            partition_by,
+        )
     };
     Ok(match writer_properties(compression)? {
         Some(props) => (writer.with_writer_properties(props), partition_columns),
@@ -107,11 +114,26 @@ impl NativeFileWriter {
     async fn open(&self, first: &RecordBatch) -> ZResult<Open> {
         let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
         let table_uri = trailing_slash(table.table_url().as_str());
-        let (writer, partition_columns) =
-            open_writer(&table, exists, typed_nulls(first.schema()), self.options.partition_by.as_ref(), &self.storage, self.options.compression.as_deref())?;
+        let (writer, partition_columns) = open_writer(
+            &table,
+            exists,
+            typed_nulls(first.schema()),
+            self.options.partition_by.as_ref(),
+            &self.storage,
+            self.options.compression.as_deref(),
+        )?;
         let arrow_schema = writer.arrow_schema();
-        let kernel: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
-        Ok(Open { writer, table_uri, schema: serde_json::to_value(&kernel)?, partition_columns, flushed: Vec::new() })
+        let kernel: StructType = arrow_schema
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
+        Ok(Open {
+            writer,
+            table_uri,
+            schema: serde_json::to_value(&kernel)?,
+            partition_columns,
+            flushed: Vec::new(),
+        })
     }
 
     async fn push(&self, batches: Vec<RecordBatch>) -> ZResult<()> {
@@ -149,7 +171,13 @@ impl NativeFileWriter {
         let options = options.unwrap_or_default();
         writer_properties(options.compression.as_deref())?;
         let storage = storage::storage_options(&uri, options.storage_options.clone());
-        Ok(Self { uri, options, storage, state: Arc::new(Mutex::new(None)), finished: false.into() })
+        Ok(Self {
+            uri,
+            options,
+            storage,
+            state: Arc::new(Mutex::new(None)),
+            finished: false.into(),
+        })
     }
 
     #[napi]
@@ -170,7 +198,12 @@ impl NativeFileWriter {
     /// `first_row`: their index in what `write()` was given (error messages name rows by it);
     /// `hints`: the types of new columns that JSON cannot say (timestamps, binary).
     #[napi]
-    pub async fn write_rows(&self, rows: String, first_row: u32, hints: rows::RowHints) -> napi::Result<()> {
+    pub async fn write_rows(
+        &self,
+        rows: String,
+        first_row: u32,
+        hints: rows::RowHints,
+    ) -> napi::Result<()> {
         guard(async move {
             if rows.is_empty() {
                 return Ok(());
@@ -179,10 +212,21 @@ impl NativeFileWriter {
                 Some(open) => Some(open.writer.arrow_schema()),
                 None => {
                     let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
-                    if exists { Some(table.snapshot()?.snapshot().arrow_schema()) } else { None }
+                    if exists {
+                        Some(table.snapshot()?.snapshot().arrow_schema())
+                    } else {
+                        None
+                    }
                 }
             };
-            self.push(rows::rows_to_batches(&rows, first_row as usize, existing.as_ref(), false, &hints)?).await
+            self.push(rows::rows_to_batches(
+                &rows,
+                first_row as usize,
+                existing.as_ref(),
+                false,
+                &hints,
+            )?)
+            .await
         })
         .await
     }
@@ -191,10 +235,15 @@ impl NativeFileWriter {
     #[napi]
     pub async fn finish(&self) -> napi::Result<Vec<Value>> {
         guard(async move {
-            if self.finished.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            if self
+                .finished
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
                 return Err(ZError::invalid("finish() was already called"));
             }
-            let Some(mut open) = self.state.lock().await.take() else { return Ok(Vec::new()) };
+            let Some(mut open) = self.state.lock().await.take() else {
+                return Ok(Vec::new());
+            };
             let mut adds = std::mem::take(&mut open.flushed);
             adds.extend(open.writer.flush().await?);
             adds.into_iter()
@@ -212,4 +261,3 @@ impl NativeFileWriter {
         .await
     }
 }
-

@@ -6,17 +6,12 @@
 //! the slim build (`write_slim.rs`).
 
 use std::collections::HashMap;
-use std::num::NonZeroU64;
 use std::sync::Arc;
 
+use deltalake::DeltaTable;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
-use deltalake::kernel::transaction::CommitProperties;
-use deltalake::kernel::Transaction;
-use deltalake::parquet::basic::{Compression, GzipLevel, ZstdLevel};
-use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
-use deltalake::DeltaTable;
 use napi::bindgen_prelude::Buffer;
 use serde_json::Value;
 use tokio::sync::{Mutex, mpsc};
@@ -25,38 +20,23 @@ use tokio::sync::{Mutex, mpsc};
 use crate::write_datafusion::spawn_writer;
 #[cfg(not(feature = "datafusion"))]
 use crate::write_slim::spawn_writer;
-use tokio::task::JoinHandle;
 
-use crate::conform::{by_name, check_new_partitioning, check_same_partitioning, for_rows, merge_order, table_order, to_stored, typed_nulls};
+use crate::conform::{
+    by_name, check_new_partitioning, check_same_partitioning, merge_order, table_order, to_stored,
+    typed_nulls,
+};
 use crate::convert;
-use crate::rows;
-use crate::handover::{self, JsBatch};
 use crate::error::{Code, ZError, ZResult, guard};
+use crate::handover::{self, JsBatch};
+use crate::options::{
+    Msg, WriteOptions, WriteTask, commit_properties, save_mode, schema_mode, target_file_size,
+    writer_properties,
+};
+use crate::rows;
 use crate::storage::{self, table_or_new};
-
 
 /// Batches in flight between `write()` and the Parquet writers.
 const CHANNEL_BATCHES: usize = 4;
-
-#[napi(object)]
-#[derive(Default, Clone)]
-pub struct WriteOptions {
-    pub storage_options: Option<HashMap<String, String>>,
-    pub mode: Option<String>,
-    pub partition_by: Option<Vec<String>>,
-    pub schema_mode: Option<String>,
-    pub predicate: Option<String>,
-    pub target_file_size: Option<i64>,
-    pub compression: Option<String>,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub configuration: Option<HashMap<String, Option<String>>>,
-    pub custom_metadata: Option<Value>,
-    pub app_id: Option<String>,
-    pub app_version: Option<i64>,
-    /// How long the commit may keep retrying lost races (`log_store.rs`); default 2 minutes.
-    pub commit_timeout_ms: Option<f64>,
-}
 
 #[napi(object)]
 pub struct WriteResult {
@@ -69,90 +49,14 @@ pub struct WriteResult {
 impl WriteResult {
     /// No commit: the table stays at `version`.
     fn nothing(version: i64) -> Self {
-        Self { version, num_files: 0, num_rows: 0, num_bytes: 0 }
-    }
-}
-
-pub fn save_mode(mode: Option<&str>) -> ZResult<SaveMode> {
-    match mode.unwrap_or("append") {
-        "append" => Ok(SaveMode::Append),
-        "overwrite" => Ok(SaveMode::Overwrite),
-        "error" => Ok(SaveMode::ErrorIfExists),
-        "ignore" => Ok(SaveMode::Ignore),
-        other => Err(ZError::invalid(format!("mode must be 'append', 'overwrite', 'error' or 'ignore', got '{other}'"))),
-    }
-}
-
-/// `schemaMode`, checked: `Some(true)` for merge, `Some(false)` for overwrite.
-pub fn schema_mode(mode: Option<&str>) -> ZResult<Option<bool>> {
-    match mode {
-        None => Ok(None),
-        Some("merge") => Ok(Some(true)),
-        Some("overwrite") => Ok(Some(false)),
-        Some(other) => Err(ZError::invalid(format!("schemaMode must be 'merge' or 'overwrite', got '{other}'"))),
-    }
-}
-
-/// `targetFileSize`, checked.
-pub fn target_file_size(size: Option<i64>) -> ZResult<Option<NonZeroU64>> {
-    size.map(|s| u64::try_from(s).ok().and_then(NonZeroU64::new).ok_or_else(|| ZError::invalid("targetFileSize must be a positive number of bytes")))
-        .transpose()
-}
-
-pub fn writer_properties(compression: Option<&str>) -> ZResult<Option<WriterProperties>> {
-    let c = match compression {
-        None => return Ok(None),
-        Some("snappy") => Compression::SNAPPY,
-        Some("zstd") => Compression::ZSTD(ZstdLevel::default()),
-        Some("gzip") => Compression::GZIP(GzipLevel::default()),
-        Some("lz4") => Compression::LZ4_RAW,
-        Some("uncompressed") => Compression::UNCOMPRESSED,
-        Some(other) => return Err(ZError::invalid(format!("compression must be snappy, zstd, gzip, lz4 or uncompressed, got '{other}'"))),
-    };
-    Ok(Some(WriterProperties::builder().set_compression(c).build()))
-}
-
-/// The commitInfo fields delta-rs (and the Delta protocol) write themselves. delta-rs merges custom
-/// metadata over them, so `customMetadata: { isBlindAppend: true, readVersion: 7 }` rewrote what
-/// this commit says it read and did (Spark's conflict checks trust isBlindAppend): refused.
-const COMMIT_INFO_FIELDS: [&str; 14] = [
-    "timestamp", "operation", "operationParameters", "operationMetrics", "readVersion", "isolationLevel", "isBlindAppend",
-    "engineInfo", "clientVersion", "version", "userId", "userName", "txnId", "inCommitTimestamp",
-];
-
-/// Retries of a lost race that every commit allows: in effect unbounded, as a commit gives up when
-/// its time budget runs out instead (`log_store.rs`), and each retry re-runs delta-rs's conflict checks.
-pub const COMMIT_RETRIES: usize = 1_000_000;
-
-pub fn commit_properties(custom: Option<&Value>, app_id: Option<&str>, app_version: Option<i64>) -> ZResult<CommitProperties> {
-    let mut props = CommitProperties::default().with_max_retries(COMMIT_RETRIES);
-    if let Some(custom) = custom {
-        let Value::Object(map) = custom else { return Err(ZError::invalid("commitProperties.customMetadata must be an object")) };
-        if let Some(k) = map.keys().find(|k| COMMIT_INFO_FIELDS.contains(&k.as_str())) {
-            return Err(ZError::invalid(format!("commitProperties.customMetadata key '{k}' is a commitInfo field the commit writes itself; use another name")));
+        Self {
+            version,
+            num_files: 0,
+            num_rows: 0,
+            num_bytes: 0,
         }
-        props = props.with_metadata(map.clone());
     }
-    match (app_id, app_version) {
-        (Some(id), Some(v)) => props = props.with_application_transaction(Transaction::new(id, v)),
-        (None, None) => {}
-        _ => return Err(ZError::invalid("commitProperties.appId and appVersion go together")),
-    }
-    Ok(props)
 }
-
-/// `None` marks the end of the input. A channel that closes without it (the adapter was dropped
-/// or aborted) fails the write, so it can never commit partial input.
-pub type Msg = Option<RecordBatch>;
-
-/// The next batch for a writer: `None` once close() marked the end; a channel closed without that
-/// mark is ABORTED.
-pub async fn next_batch(rx: &mut mpsc::Receiver<Msg>) -> ZResult<Option<RecordBatch>> {
-    rx.recv().await.ok_or_else(|| ZError::new(Code::Aborted, "write input ended without close()"))
-}
-
-/// What the writer task ends with: the table at the version it committed.
-pub type WriteTask = JoinHandle<ZResult<DeltaTable>>;
 
 struct Running {
     tx: mpsc::Sender<Msg>,
@@ -211,28 +115,47 @@ impl NativeTableWriter {
         if exists {
             match mode {
                 SaveMode::ErrorIfExists => {
-                    return Err(ZError::invalid(format!("{}: a table already exists here (mode 'error')", self.uri)));
+                    return Err(ZError::invalid(format!(
+                        "{}: a table already exists here (mode 'error')",
+                        self.uri
+                    )));
                 }
-                SaveMode::Ignore => return Ok(State::Ignoring(table.version().unwrap_or(0) as i64)),
+                SaveMode::Ignore => {
+                    return Ok(State::Ignoring(table.version().unwrap_or(0) as i64));
+                }
                 _ => {}
             }
             if !(mode == SaveMode::Overwrite && o.schema_mode.as_deref() == Some("overwrite")) {
                 let actual = table.snapshot()?.metadata().partition_columns().to_vec();
-                check_same_partitioning(&actual, o.partition_by.as_ref()).map_err(|e| e.context(&self.uri))?;
+                check_same_partitioning(&actual, o.partition_by.as_ref())
+                    .map_err(|e| e.context(&self.uri))?;
             }
         } else if let Some(cols) = &o.partition_by {
             check_new_partitioning(&schema, cols).map_err(|e| e.context(&self.uri))?;
         }
         if !exists && o.predicate.is_some() {
-            return Err(ZError::new(Code::TableNotFound, format!("{}: predicate needs an existing table", self.uri)));
+            return Err(ZError::new(
+                Code::TableNotFound,
+                format!("{}: predicate needs an existing table", self.uri),
+            ));
         }
         let schema = match (exists, o.schema_mode.as_deref()) {
-            (true, None) => table_order(schema, &table.snapshot()?.snapshot().arrow_schema()).map_err(|e| e.context(&self.uri))?,
-            (true, Some("merge")) => merge_order(schema, &table.snapshot()?.snapshot().arrow_schema()).map_err(|e| e.context(&self.uri))?,
+            (true, None) => table_order(schema, &table.snapshot()?.snapshot().arrow_schema())
+                .map_err(|e| e.context(&self.uri))?,
+            (true, Some("merge")) => {
+                merge_order(schema, &table.snapshot()?.snapshot().arrow_schema())
+                    .map_err(|e| e.context(&self.uri))?
+            }
             _ => typed_nulls(schema),
         };
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
-        let target = crate::append::Target { table, exists, schema: schema.clone(), mode, storage: self.storage.clone() };
+        let target = crate::append::Target {
+            table,
+            exists,
+            schema: schema.clone(),
+            mode,
+            storage: self.storage.clone(),
+        };
         let task = spawn_writer(target, o, &self.uri, rx)?;
         Ok(State::Running(Running { tx, task, schema }))
     }
@@ -253,10 +176,15 @@ impl NativeTableWriter {
             }
             match &mut *state {
                 State::Running(running) => {
-                    let batch = by_name(batch, &running.schema, true).map_err(|e| e.context(&self.uri))?;
+                    let batch =
+                        by_name(batch, &running.schema, true).map_err(|e| e.context(&self.uri))?;
                     if running.tx.send(Some(batch)).await.is_err() {
                         // The writer stopped early: its error says why.
-                        let State::Running(running) = std::mem::replace(&mut *state, State::Finished) else { unreachable!() };
+                        let State::Running(running) =
+                            std::mem::replace(&mut *state, State::Finished)
+                        else {
+                            unreachable!()
+                        };
                         return Err(running.finish_with_error().await);
                     }
                 }
@@ -278,7 +206,13 @@ impl NativeTableWriter {
         let schema = match seen {
             Some(s) if overwrite || !exists => to_stored(RecordBatch::new_empty(s))?.schema(),
             None if overwrite && exists => table.snapshot()?.snapshot().arrow_schema(),
-            _ => return Ok(State::Ignoring(if exists { table.version().unwrap_or(0) as i64 } else { -1 })),
+            _ => {
+                return Ok(State::Ignoring(if exists {
+                    table.version().unwrap_or(0) as i64
+                } else {
+                    -1
+                }));
+            }
         };
         self.start(schema).await
     }
@@ -308,7 +242,10 @@ impl Running {
     }
 
     async fn finish_with_error(mut self) -> ZError {
-        join(&mut self.task).await.err().unwrap_or_else(|| ZError::new(Code::Internal, "writer stopped without an error"))
+        join(&mut self.task)
+            .await
+            .err()
+            .unwrap_or_else(|| ZError::new(Code::Internal, "writer stopped without an error"))
     }
 }
 
@@ -322,12 +259,17 @@ async fn join(task: &mut WriteTask) -> ZResult<DeltaTable> {
 
 /// What the commit at `version` added: (files, rows, bytes).
 pub async fn commit_stats(table: &DeltaTable, version: u64) -> ZResult<(u32, i64, i64)> {
-    let Some(actions) = storage::commit_actions(&table.log_store(), version).await? else { return Ok((0, 0, 0)) };
+    let Some(actions) = storage::commit_actions(&table.log_store(), version).await? else {
+        return Ok((0, 0, 0));
+    };
     let (mut files, mut rows, mut size) = (0u32, 0i64, 0i64);
     for add in actions.iter().filter_map(|a| a.get("add")) {
         files += 1;
         size += add["size"].as_i64().unwrap_or(0);
-        if let Some(stats) = add["stats"].as_str().and_then(|s| serde_json::from_str::<Value>(s).ok()) {
+        if let Some(stats) = add["stats"]
+            .as_str()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        {
             rows += stats["numRecords"].as_i64().unwrap_or(0);
         }
     }
@@ -344,10 +286,16 @@ impl NativeTableWriter {
             schema_mode(options.schema_mode.as_deref())?;
             target_file_size(options.target_file_size)?;
             writer_properties(options.compression.as_deref())?;
-            commit_properties(options.custom_metadata.as_ref(), options.app_id.as_deref(), options.app_version)?;
+            commit_properties(
+                options.custom_metadata.as_ref(),
+                options.app_id.as_deref(),
+                options.app_version,
+            )?;
             crate::log_store::budget(options.commit_timeout_ms)?;
             if let Some(conf) = &options.configuration {
-                crate::maintain::check_table_properties(conf.iter().map(|(k, v)| (k.as_str(), v.as_deref())))?;
+                crate::options::check_table_properties(
+                    conf.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
+                )?;
             }
             #[cfg(feature = "datafusion")]
             if let Some(p) = &options.predicate {
@@ -357,7 +305,13 @@ impl NativeTableWriter {
         };
         check()?;
         let storage = storage::storage_options(&uri, options.storage_options.clone());
-        Ok(Self { uri, options, storage, state: Arc::new(Mutex::new(State::Idle(None))), loaded: Default::default() })
+        Ok(Self {
+            uri,
+            options,
+            storage,
+            state: Arc::new(Mutex::new(State::Idle(None))),
+            loaded: Default::default(),
+        })
     }
 
     /// Write Arrow IPC bytes (stream or file format).
@@ -386,14 +340,25 @@ impl NativeTableWriter {
     /// `first_row`: their index in what `write()` was given (error messages name rows by it);
     /// `hints`: the types of new columns that JSON cannot say (timestamps, binary).
     #[napi]
-    pub async fn write_rows(&self, rows: String, first_row: u32, hints: rows::RowHints) -> napi::Result<()> {
+    pub async fn write_rows(
+        &self,
+        rows: String,
+        first_row: u32,
+        hints: rows::RowHints,
+    ) -> napi::Result<()> {
         guard(async move {
             if rows.is_empty() {
                 return Ok(());
             }
-            let table_schema = self.table_schema().await?.map(|s| for_rows(s, &rows));
+            let table_schema = self.table_schema().await?.map(|s| rows::for_rows(s, &rows));
             let allow_new = self.options.schema_mode.is_some();
-            let batches = rows::rows_to_batches(&rows, first_row as usize, table_schema.as_ref(), allow_new, &hints)?;
+            let batches = rows::rows_to_batches(
+                &rows,
+                first_row as usize,
+                table_schema.as_ref(),
+                allow_new,
+                &hints,
+            )?;
             match batches.first() {
                 Some(b) => self.push(b.schema(), batches).await,
                 None => Ok(()),
@@ -414,12 +379,19 @@ impl NativeTableWriter {
             let running = match running {
                 State::Running(running) => running,
                 State::Ignoring(version) => return Ok(WriteResult::nothing(version)),
-                State::Idle(_) | State::Finished => return Err(ZError::invalid("the output adapter is already closed")),
+                State::Idle(_) | State::Finished => {
+                    return Err(ZError::invalid("the output adapter is already closed"));
+                }
             };
             let table = running.commit().await?;
             let version = table.version().unwrap_or(0);
             let (num_files, num_rows, num_bytes) = commit_stats(&table, version).await?;
-            Ok(WriteResult { version: version as i64, num_files, num_rows, num_bytes })
+            Ok(WriteResult {
+                version: version as i64,
+                num_files,
+                num_rows,
+                num_bytes,
+            })
         })
         .await
     }

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex as StdMutex};
 
+use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
 use deltalake::arrow::datatypes::{Schema, SchemaRef};
 use deltalake::datafusion::catalog::streaming::StreamingTable;
 use deltalake::datafusion::datasource::provider_as_source;
@@ -15,13 +16,15 @@ use deltalake::datafusion::physical_plan::streaming::PartitionStream;
 use deltalake::kernel::StructType;
 use deltalake::operations::write::{SchemaMode, WriteBuilder};
 use deltalake::protocol::SaveMode;
-use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::append;
 use crate::error::ZResult;
-use crate::write::{Msg, WriteOptions, WriteTask, commit_properties, next_batch, schema_mode, target_file_size, writer_properties};
+use crate::options::{
+    Msg, WriteOptions, WriteTask, commit_properties, next_batch, schema_mode, target_file_size,
+    writer_properties,
+};
 
 /// One-shot source of the channel's batches for DataFusion.
 #[derive(Debug)]
@@ -47,7 +50,12 @@ impl PartitionStream for ChannelSource {
                 }
             })
             .boxed(),
-            None => futures::stream::once(async { Err(DataFusionError::Execution("write input consumed twice".into())) }).boxed(),
+            None => futures::stream::once(async {
+                Err(DataFusionError::Execution(
+                    "write input consumed twice".into(),
+                ))
+            })
+            .boxed(),
         };
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
     }
@@ -55,61 +63,89 @@ impl PartitionStream for ChannelSource {
 
 /// Start the write of the batches arriving through `rx`: delta-rs's `WriteBuilder`, or for a large
 /// plain append that needs nothing of it (`fast_path_ok`), parallel writers (`append.rs`).
-pub fn spawn_writer(target: append::Target, o: &WriteOptions, uri: &str, mut rx: mpsc::Receiver<Msg>) -> ZResult<WriteTask> {
+pub fn spawn_writer(
+    target: append::Target,
+    o: &WriteOptions,
+    uri: &str,
+    mut rx: mpsc::Receiver<Msg>,
+) -> ZResult<WriteTask> {
     let fast = fast_path_ok(&target, o)?;
     let o = o.clone();
     let uri = uri.to_string();
     let budget = crate::log_store::budget(o.commit_timeout_ms)?;
-    Ok(tokio::spawn(crate::log_store::with_budget(budget, async move {
-        let run = async move {
-            // A write of more than one run goes parallel; a smaller one (all of it is in `head`
-            // then) goes through WriteBuilder.
-            let mut head = Vec::new();
-            let mut rows = 0;
-            let mut ended = false;
-            while fast && rows <= append::RUN_ROWS {
-                let Some(b) = next_batch(&mut rx).await? else {
-                    ended = true;
-                    break;
-                };
-                rows += b.num_rows();
-                head.push(b);
-            }
-            if fast && !ended {
-                return append::Append::open(target, &o)?.write(head, rx).await;
-            }
-            // Input that ended (a small write, or none at all) is replayed with its end mark.
-            let rx = if !ended {
-                rx
-            } else {
-                let (tx, rest) = mpsc::channel(head.len() + 1);
-                for b in head {
-                    let _ = tx.try_send(Some(b));
+    Ok(tokio::spawn(crate::log_store::with_budget(
+        budget,
+        async move {
+            let run = async move {
+                // A write of more than one run goes parallel; a smaller one (all of it is in `head`
+                // then) goes through WriteBuilder.
+                let mut head = Vec::new();
+                let mut rows = 0;
+                let mut ended = false;
+                while fast && rows <= append::RUN_ROWS {
+                    let Some(b) = next_batch(&mut rx).await? else {
+                        ended = true;
+                        break;
+                    };
+                    rows += b.num_rows();
+                    head.push(b);
                 }
-                let _ = tx.try_send(None);
-                rest
+                if fast && !ended {
+                    return append::Append::open(target, &o)?.write(head, rx).await;
+                }
+                // Input that ended (a small write, or none at all) is replayed with its end mark.
+                let rx = if !ended {
+                    rx
+                } else {
+                    let (tx, rest) = mpsc::channel(head.len() + 1);
+                    for b in head {
+                        let _ = tx.try_send(Some(b));
+                    }
+                    let _ = tx.try_send(None);
+                    rest
+                };
+                let created = (!target.exists).then(|| target.table.clone());
+                match write_builder(target, &o, rx)?.await {
+                    Ok(t) => Ok(t),
+                    Err(e) => match created {
+                        Some(table) => Err(crate::commit::creation_error(&table, e.into()).await),
+                        None => Err(e.into()),
+                    },
+                }
             };
-            let created = (!target.exists).then(|| target.table.clone());
-            match write_builder(target, &o, rx)?.await {
-                Ok(t) => Ok(t),
-                Err(e) => match created {
-                    Some(table) => Err(crate::commit::creation_error(&table, e.into()).await),
-                    None => Err(e.into()),
-                },
-            }
-        };
-        run.await.map_err(|e| e.context(uri))
-    })))
+            run.await.map_err(|e| e.context(uri))
+        },
+    )))
 }
 
 /// delta-rs's `WriteBuilder` over the batches arriving through `rx`.
-fn write_builder(t: append::Target, o: &WriteOptions, rx: mpsc::Receiver<Msg>) -> ZResult<WriteBuilder> {
-    let source = ChannelSource { schema: t.schema.clone(), rx: StdMutex::new(Some(rx)) };
+fn write_builder(
+    t: append::Target,
+    o: &WriteOptions,
+    rx: mpsc::Receiver<Msg>,
+) -> ZResult<WriteBuilder> {
+    let source = ChannelSource {
+        schema: t.schema.clone(),
+        rx: StdMutex::new(Some(rx)),
+    };
     let provider = StreamingTable::try_new(t.schema.clone(), vec![Arc::new(source)])?;
-    let plan = LogicalPlanBuilder::scan("zoopipe_input", provider_as_source(Arc::new(provider)), None)?.build()?;
+    let plan = LogicalPlanBuilder::scan(
+        "zoopipe_input",
+        provider_as_source(Arc::new(provider)),
+        None,
+    )?
+    .build()?;
 
-    let snapshot = if t.exists { Some(t.table.snapshot()?.snapshot().clone()) } else { None };
-    let mut props = commit_properties(o.custom_metadata.as_ref(), o.app_id.as_deref(), o.app_version)?;
+    let snapshot = if t.exists {
+        Some(t.table.snapshot()?.snapshot().clone())
+    } else {
+        None
+    };
+    let mut props = commit_properties(
+        o.custom_metadata.as_ref(),
+        o.app_id.as_deref(),
+        o.app_version,
+    )?;
     if !t.exists {
         // Creating the table: no retries. On losing the race for version 0, delta-rs 1.1 would
         // commit this table's creation again as version 1, replacing the winner's metadata
@@ -125,7 +161,11 @@ fn write_builder(t: append::Target, o: &WriteOptions, rx: mpsc::Receiver<Msg>) -
         builder = builder.with_partition_columns(cols.clone());
     }
     if let Some(merge) = schema_mode(o.schema_mode.as_deref())? {
-        builder = builder.with_schema_mode(if merge { SchemaMode::Merge } else { SchemaMode::Overwrite });
+        builder = builder.with_schema_mode(if merge {
+            SchemaMode::Merge
+        } else {
+            SchemaMode::Overwrite
+        });
     }
     if let Some(p) = &o.predicate {
         builder = builder.with_replace_where(p.as_str());
@@ -157,13 +197,22 @@ const PLAIN_WRITER_FEATURES: [&str; 3] = ["appendOnly", "timestampNtz", "deletio
 /// column and no table feature beyond `PLAIN_WRITER_FEATURES`, and batches whose Arrow schema is
 /// exactly the table's (so `WriteBuilder` would neither cast nor reject them).
 pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
-    let append::Target { table, exists, schema, mode, .. } = t;
+    let append::Target {
+        table,
+        exists,
+        schema,
+        mode,
+        ..
+    } = t;
     // Partitioned writes stay with WriteBuilder, which hash-partitions rows by partition value, so
     // each value is one writer's: one file per value. Dealt to parallel writers instead, every
     // writer writes a file per value it gets (twice the files on 2 cores); side by side on
     // 2026-12-01 (1M rows, release builds) that was faster only for a write into few values
     // (3: 0.31-0.46 s vs 0.39-0.77 s), even for 8 and slower for 100 (0.73-0.84 s vs 0.68-0.72 s).
-    if o.predicate.is_some() || o.schema_mode.is_some() || o.partition_by.as_ref().is_some_and(|p| !p.is_empty()) {
+    if o.predicate.is_some()
+        || o.schema_mode.is_some()
+        || o.partition_by.as_ref().is_some_and(|p| !p.is_empty())
+    {
         return Ok(false);
     }
     if !*exists {
@@ -184,14 +233,19 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
         return Ok(false);
     }
     let state = table.snapshot()?;
-    if !state.metadata().partition_columns().is_empty() || crate::conform::unchecked_rules(table)?.is_some() {
+    if !state.metadata().partition_columns().is_empty()
+        || crate::conform::unchecked_rules(table)?.is_some()
+    {
         return Ok(false);
     }
     let protocol = serde_json::to_value(state.protocol())?;
     let writer_version = protocol["minWriterVersion"].as_i64().unwrap_or(i64::MAX);
-    let features_plain = protocol["writerFeatures"]
-        .as_array()
-        .is_none_or(|f| f.iter().all(|f| f.as_str().is_some_and(|f| PLAIN_WRITER_FEATURES.contains(&f))));
+    let features_plain = protocol["writerFeatures"].as_array().is_none_or(|f| {
+        f.iter().all(|f| {
+            f.as_str()
+                .is_some_and(|f| PLAIN_WRITER_FEATURES.contains(&f))
+        })
+    });
     if !(writer_version <= 2 || (writer_version == 7 && features_plain)) {
         return Ok(false);
     }
@@ -201,5 +255,9 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
 /// Same column names, types and nullability, in order (field metadata aside).
 fn same_fields(a: &Schema, b: &Schema) -> bool {
     a.fields().len() == b.fields().len()
-        && a.fields().iter().zip(b.fields()).all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type() && x.is_nullable() == y.is_nullable())
+        && a.fields().iter().zip(b.fields()).all(|(x, y)| {
+            x.name() == y.name()
+                && x.data_type() == y.data_type()
+                && x.is_nullable() == y.is_nullable()
+        })
 }

@@ -6,10 +6,15 @@ use tokio::sync::mpsc;
 
 use crate::append;
 use crate::error::{ZError, ZResult};
-use crate::write::{Msg, WriteOptions, WriteTask};
+use crate::options::{Msg, WriteOptions, WriteTask};
 
 /// Start the writers on the batches arriving through `rx`; they commit at the end.
-pub fn spawn_writer(target: append::Target, o: &WriteOptions, uri: &str, rx: mpsc::Receiver<Msg>) -> ZResult<WriteTask> {
+pub fn spawn_writer(
+    target: append::Target,
+    o: &WriteOptions,
+    uri: &str,
+    rx: mpsc::Receiver<Msg>,
+) -> ZResult<WriteTask> {
     if o.schema_mode.is_some() {
         return Err(ZError::needs_full("schemaMode"));
     }
@@ -19,5 +24,13 @@ pub fn spawn_writer(target: append::Target, o: &WriteOptions, uri: &str, rx: mps
     let append = append::Append::open(target, o)?;
     let uri = uri.to_string();
     let budget = crate::log_store::budget(o.commit_timeout_ms)?;
-    Ok(tokio::spawn(crate::log_store::with_budget(budget, async move { append.write(Vec::new(), rx).await.map_err(|e| e.context(uri)) })))
+    Ok(tokio::spawn(crate::log_store::with_budget(
+        budget,
+        async move {
+            append
+                .write(Vec::new(), rx)
+                .await
+                .map_err(|e| e.context(uri))
+        },
+    )))
 }

@@ -13,7 +13,8 @@ const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.m
 
 const results = await Promise.all(
   Array.from({ length: Number(workers) }, (_, shard) =>
-    run(process.execPath, [worker, table, String(shard), workers, rows]).then((r) => JSON.parse(r.stdout) as { files: DeltaFileAction[] })),
+    run(process.execPath, [worker, table, String(shard), workers, rows]).then((r) => JSON.parse(r.stdout) as { files: DeltaFileAction[] }),
+  ),
 )
 const files = results.flatMap((r) => r.files)
 const { version, committed } = await new DeltaCoordinator(table).commit(files, { appId: job, appVersion: 1 })

@@ -5,7 +5,9 @@ import { DeltaWriter } from 'zoopipe'
 export async function handler(event: { table: string; shard: number; shards: number; rows: number }) {
   const writer = new DeltaWriter(event.table, { partitionBy: ['shard'] })
   const rows = Array.from({ length: event.rows }, (_, i) => ({
-    id: event.shard * event.rows + i, shard: `s${event.shard}`, value: (i * 31 + event.shard) % 97,
+    id: event.shard * event.rows + i,
+    shard: `s${event.shard}`,
+    value: (i * 31 + event.shard) % 97,
   }))
   await writer.write(rows)
   return { files: await writer.finish() }

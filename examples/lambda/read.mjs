@@ -11,6 +11,9 @@ export async function handler(event = {}) {
     columns: event.columns,
     version: event.version,
   })
-  const rows = table.toArray().slice(0, event.limit ?? 1000).map((r) => jsonSafe(r.toJSON()))
+  const rows = table
+    .toArray()
+    .slice(0, event.limit ?? 1000)
+    .map((r) => jsonSafe(r.toJSON()))
   return { statusCode: 200, body: JSON.stringify({ count: table.numRows, rows }) }
 }

@@ -1,0 +1,221 @@
+//! Options as the writers and operations take them, checked once, and the channel between a
+//! writer's `write()` calls and its Parquet writers. Below every writer and every JS class: it
+//! imports only errors and the log store's budget, so any of them can use it.
+
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+
+use deltalake::DeltaTable;
+use deltalake::arrow::array::RecordBatch;
+use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::parquet::basic::{Compression, GzipLevel, ZstdLevel};
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::protocol::SaveMode;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::error::{Code, ZError, ZResult};
+
+#[napi(object)]
+#[derive(Default, Clone)]
+pub struct WriteOptions {
+    pub storage_options: Option<HashMap<String, String>>,
+    pub mode: Option<String>,
+    pub partition_by: Option<Vec<String>>,
+    pub schema_mode: Option<String>,
+    pub predicate: Option<String>,
+    pub target_file_size: Option<i64>,
+    pub compression: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub configuration: Option<HashMap<String, Option<String>>>,
+    pub custom_metadata: Option<Value>,
+    pub app_id: Option<String>,
+    pub app_version: Option<i64>,
+    /// How long the commit may keep retrying lost races (`log_store.rs`); default 2 minutes.
+    pub commit_timeout_ms: Option<f64>,
+}
+
+pub fn save_mode(mode: Option<&str>) -> ZResult<SaveMode> {
+    match mode.unwrap_or("append") {
+        "append" => Ok(SaveMode::Append),
+        "overwrite" => Ok(SaveMode::Overwrite),
+        "error" => Ok(SaveMode::ErrorIfExists),
+        "ignore" => Ok(SaveMode::Ignore),
+        other => Err(ZError::invalid(format!(
+            "mode must be 'append', 'overwrite', 'error' or 'ignore', got '{other}'"
+        ))),
+    }
+}
+
+/// `schemaMode`, checked: `Some(true)` for merge, `Some(false)` for overwrite.
+pub fn schema_mode(mode: Option<&str>) -> ZResult<Option<bool>> {
+    match mode {
+        None => Ok(None),
+        Some("merge") => Ok(Some(true)),
+        Some("overwrite") => Ok(Some(false)),
+        Some(other) => Err(ZError::invalid(format!(
+            "schemaMode must be 'merge' or 'overwrite', got '{other}'"
+        ))),
+    }
+}
+
+/// `targetFileSize`, checked.
+pub fn target_file_size(size: Option<i64>) -> ZResult<Option<NonZeroU64>> {
+    size.map(|s| {
+        u64::try_from(s)
+            .ok()
+            .and_then(NonZeroU64::new)
+            .ok_or_else(|| ZError::invalid("targetFileSize must be a positive number of bytes"))
+    })
+    .transpose()
+}
+
+pub fn writer_properties(compression: Option<&str>) -> ZResult<Option<WriterProperties>> {
+    let c = match compression {
+        None => return Ok(None),
+        Some("snappy") => Compression::SNAPPY,
+        Some("zstd") => Compression::ZSTD(ZstdLevel::default()),
+        Some("gzip") => Compression::GZIP(GzipLevel::default()),
+        Some("lz4") => Compression::LZ4_RAW,
+        Some("uncompressed") => Compression::UNCOMPRESSED,
+        Some(other) => {
+            return Err(ZError::invalid(format!(
+                "compression must be snappy, zstd, gzip, lz4 or uncompressed, got '{other}'"
+            )));
+        }
+    };
+    Ok(Some(WriterProperties::builder().set_compression(c).build()))
+}
+
+/// The commitInfo fields delta-rs (and the Delta protocol) write themselves. delta-rs merges custom
+/// metadata over them, so `customMetadata: { isBlindAppend: true, readVersion: 7 }` rewrote what
+/// this commit says it read and did (Spark's conflict checks trust isBlindAppend): refused.
+const COMMIT_INFO_FIELDS: [&str; 14] = [
+    "timestamp",
+    "operation",
+    "operationParameters",
+    "operationMetrics",
+    "readVersion",
+    "isolationLevel",
+    "isBlindAppend",
+    "engineInfo",
+    "clientVersion",
+    "version",
+    "userId",
+    "userName",
+    "txnId",
+    "inCommitTimestamp",
+];
+
+/// Retries of a lost race that every commit allows: in effect unbounded, as a commit gives up when
+/// its time budget runs out instead (`log_store.rs`), and each retry re-runs delta-rs's conflict checks.
+pub const COMMIT_RETRIES: usize = 1_000_000;
+
+pub fn commit_properties(
+    custom: Option<&Value>,
+    app_id: Option<&str>,
+    app_version: Option<i64>,
+) -> ZResult<CommitProperties> {
+    let mut props = CommitProperties::default().with_max_retries(COMMIT_RETRIES);
+    if let Some(custom) = custom {
+        let Value::Object(map) = custom else {
+            return Err(ZError::invalid(
+                "commitProperties.customMetadata must be an object",
+            ));
+        };
+        if let Some(k) = map
+            .keys()
+            .find(|k| COMMIT_INFO_FIELDS.contains(&k.as_str()))
+        {
+            return Err(ZError::invalid(format!(
+                "commitProperties.customMetadata key '{k}' is a commitInfo field the commit writes itself; use another name"
+            )));
+        }
+        props = props.with_metadata(map.clone());
+    }
+    match (app_id, app_version) {
+        (Some(id), Some(v)) => props = props.with_application_transaction(Transaction::new(id, v)),
+        (None, None) => {}
+        _ => {
+            return Err(ZError::invalid(
+                "commitProperties.appId and appVersion go together",
+            ));
+        }
+    }
+    Ok(props)
+}
+
+/// `None` marks the end of the input. A channel that closes without it (the adapter was dropped
+/// or aborted) fails the write, so it can never commit partial input.
+pub type Msg = Option<RecordBatch>;
+
+/// The next batch for a writer: `None` once close() marked the end; a channel closed without that
+/// mark is ABORTED.
+pub async fn next_batch(rx: &mut mpsc::Receiver<Msg>) -> ZResult<Option<RecordBatch>> {
+    rx.recv()
+        .await
+        .ok_or_else(|| ZError::new(Code::Aborted, "write input ended without close()"))
+}
+
+/// What the writer task ends with: the table at the version it committed.
+pub type WriteTask = JoinHandle<ZResult<DeltaTable>>;
+
+#[napi(object)]
+#[derive(Default)]
+pub struct OpOptions {
+    pub custom_metadata: Option<Value>,
+    pub app_id: Option<String>,
+    pub app_version: Option<i64>,
+    /// How long the commit may keep retrying lost races (`log_store.rs`); default 2 minutes.
+    pub commit_timeout_ms: Option<f64>,
+}
+
+/// Keys delta-rs takes that the kernel's `TableProperties` does not parse (delta-rs checks the
+/// version values itself; the others are its aliases and its own setting).
+const KEYS_KERNEL_DOES_NOT_PARSE: [&str; 6] = [
+    "delta.minReaderVersion",
+    "delta.minWriterVersion",
+    "delta-rs.checkpoint.useRunLengthEncoding",
+    "deletedFileRetentionDuration",
+    "logRetentionDuration",
+    "enableExpiredLogCleanup",
+];
+
+/// Table properties (`setProperties`, a new table's `configuration`) must be ones delta-rs knows,
+/// with values the kernel can read. delta-rs refuses an unknown key only with a generic error, and
+/// stores a bad value without a word, after which the kernel ignores it: `delta.appendOnly: 'maybe'`
+/// left the table open to deletes, `delta.logRetentionDuration: 'forever'` let `cleanupMetadata`
+/// use the 30-day default. Spark refuses both when they are set.
+pub(crate) fn check_table_properties<'a>(
+    properties: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> ZResult<()> {
+    for (key, value) in properties {
+        if key.parse::<deltalake::TableProperty>().is_err() {
+            return Err(ZError::invalid(format!(
+                "unknown table property '{key}' (delta-rs sets the delta.* properties it knows)"
+            )));
+        }
+        let Some(value) = value else { continue };
+        let parsed = delta_kernel::table_properties::TableProperties::from([(key, value)]);
+        if !parsed.unknown_properties.is_empty() && !KEYS_KERNEL_DOES_NOT_PARSE.contains(&key) {
+            return Err(ZError::invalid(format!(
+                "table property '{key}' cannot be '{value}'"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn props(
+    o: &Option<OpOptions>,
+) -> ZResult<deltalake::kernel::transaction::CommitProperties> {
+    let o = o.as_ref();
+    commit_properties(
+        o.and_then(|o| o.custom_metadata.as_ref()),
+        o.and_then(|o| o.app_id.as_deref()),
+        o.and_then(|o| o.app_version),
+    )
+}
