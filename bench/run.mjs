@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Bool, makeVector, Table, TimestampMicrosecond, vectorFromArray, Utf8 } from 'apache-arrow'
+import { chunk } from './data.mjs'
 import { DeltaCoordinator, DeltaWriter, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -32,46 +32,6 @@ if (!fs.existsSync(path.join(venv, '.complete'))) {
 }
 
 // ---- data: 10 columns of mixed types, a low-cardinality partition column, several files, 2 versions ----
-function chunk(start, n) {
-  let seed = start + 1
-  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
-  const id = new BigInt64Array(n),
-    user = new Int32Array(n),
-    qty = new Int32Array(n)
-  const amount = new Float64Array(n),
-    score = new Float64Array(n),
-    ts = new BigInt64Array(n)
-  const name = new Array(n),
-    category = new Array(n),
-    flag = new Array(n),
-    part = new Array(n)
-  const t0 = 1_704_067_200_000_000n
-  for (let i = 0; i < n; i++) {
-    const k = start + i
-    id[i] = BigInt(k)
-    user[i] = Math.floor(rand() * 1e6)
-    qty[i] = 1 + Math.floor(rand() * 9)
-    amount[i] = Math.round(rand() * 1e6) / 100
-    score[i] = rand()
-    ts[i] = t0 + BigInt(k) * 1_000_000n
-    name[i] = `customer-${user[i]}-${'x'.repeat(k % 23)}`
-    category[i] = `cat-${k % 50}`
-    flag[i] = k % 3 === 0
-    part[i] = `p${k % 8}`
-  }
-  return new Table({
-    id: makeVector(id),
-    ts: makeVector({ type: new TimestampMicrosecond('UTC'), data: ts }),
-    user_id: makeVector(user),
-    amount: makeVector(amount),
-    quantity: makeVector(qty),
-    score: makeVector(score),
-    name: vectorFromArray(name, new Utf8()),
-    category: vectorFromArray(category, new Utf8()),
-    flag: vectorFromArray(flag, new Bool()),
-    part: vectorFromArray(part, new Utf8()),
-  })
-}
 async function* chunks(from, to) {
   for (let s = from; s < to; s += 500_000) yield chunk(s, Math.min(500_000, to - s))
 }

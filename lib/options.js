@@ -109,4 +109,30 @@ function checkUri(uri) {
   return uri
 }
 
-module.exports = { toMillis, toVersion, openOptions, scanOptions, filterOption, storageOptions, checkUri, isPlainObject }
+// How long a commit may keep retrying lost races to other writers (default 2 minutes).
+function commitTimeout(o) {
+  const ms = o.commitTimeoutMs
+  if (ms === undefined || ms === null) return undefined
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
+    throw invalid(`commitTimeoutMs must be a number of milliseconds >= 0, got ${String(ms)}`)
+  return ms
+}
+
+/** `commitProperties` of an operation as the native layer takes them. */
+function opOptions(cp) {
+  cp ??= {} // null as well as undefined
+  return { customMetadata: cp.customMetadata, appId: cp.appId, appVersion: cp.appVersion, commitTimeoutMs: commitTimeout(cp) }
+}
+
+module.exports = {
+  commitTimeout,
+  opOptions,
+  toMillis,
+  toVersion,
+  openOptions,
+  scanOptions,
+  filterOption,
+  storageOptions,
+  checkUri,
+  isPlainObject,
+}

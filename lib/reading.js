@@ -1,0 +1,115 @@
+'use strict'
+// Reading: native batch streams as async generators of apache-arrow RecordBatches, whole reads into a
+// Table, and the file input adapters (CSV, NDJSON, Parquet parsed in Rust).
+const native = require('./native')
+const { call, invalid } = require('./errors')
+const { scanOptions, storageOptions } = require('./options')
+
+function createReading(arrow, handover) {
+  const { toRecordBatch } = handover
+  const decodeSchema = (buf) => arrow.tableFromIPC(buf).schema
+
+  // A native batch stream as an async generator of RecordBatches (or IPC Buffers); leaving the
+  // loop early (break, throw) closes the stream, which stops the native work. Streaming bounds
+  // memory: the scan's large native buffers go back to the OS when freed (src/alloc.rs).
+  async function* streamBatches(open, format) {
+    if (format !== undefined && format !== 'arrow' && format !== 'ipc') throw invalid(`format must be 'arrow' or 'ipc', got ${format}`)
+    const stream = await call(open)
+    stream.boundMemory()
+    try {
+      if (format === 'ipc') {
+        for (let buf; (buf = await call(() => stream.next())) != null; ) yield buf
+      } else {
+        const schema = decodeSchema(stream.schema())
+        for (let batch; (batch = await call(() => stream.nextBatch())) != null; ) yield toRecordBatch(schema, batch)
+      }
+    } finally {
+      stream.close()
+    }
+  }
+
+  // Reading a whole table into memory has no batch-size memory bound to keep, and bigger batches
+  // decode faster (measured: a 10 M-row full read 0.59 s at 65,536 rows per batch, 0.50 s at 262,144).
+  const COLLECT_BATCH_SIZE = 262_144
+  const forCollect = (opts) => (opts.batchSize === undefined ? { ...opts, batchSize: COLLECT_BATCH_SIZE } : opts)
+
+  async function collect(open) {
+    const stream = await call(open)
+    try {
+      const schemaIpc = stream.schema()
+      const schema = decodeSchema(schemaIpc)
+      const batches = []
+      for (let batch; (batch = await call(() => stream.nextBatch())) != null; ) batches.push(toRecordBatch(schema, batch))
+      return batches.length ? new arrow.Table(batches) : arrow.tableFromIPC(schemaIpc)
+    } finally {
+      stream.close()
+    }
+  }
+
+  // ---- file input adapters (parsed in Rust) -------------------------------------------------
+
+  const path = require('node:path')
+  const oneChar = (name, v) => {
+    if (v !== undefined && (typeof v !== 'string' || v.length !== 1)) throw invalid(`${name} must be a single character`)
+    return v
+  }
+
+  class FileInputAdapter {
+    constructor(format, uri, options) {
+      options ??= {}
+      if (typeof uri !== 'string' || uri.length === 0) throw invalid('path must be a non-empty string')
+      this.uri = uri
+      this.format = format
+      const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(uri)
+      this._path = isUrl ? uri : path.resolve(uri)
+      const { columns, batchSize } = scanOptions({ columns: options.columns, batchSize: options.batchSize })
+      this._opts = {
+        format,
+        storageOptions: storageOptions(options),
+        batchSize,
+        columns,
+        schema: options.schema === undefined ? undefined : Buffer.from(arrow.tableToIPC(new arrow.Table(options.schema), 'stream')),
+        fileExtension: options.fileExtension,
+        header: options.header,
+        delimiter: oneChar('delimiter', options.delimiter),
+        quote: oneChar('quote', options.quote),
+        escape: oneChar('escape', options.escape),
+        nullValues: options.nullValues,
+        newlinesInValues: options.newlinesInValues,
+        inferRows: options.inferRows,
+      }
+    }
+
+    /** `rejects: true` (CSV): rows with values that do not fit their column come back as separate
+     *  batches marked with schema metadata `zoopipe.rejected` (raw text + `_error`) instead of failing. */
+    getBatches(options) {
+      options ??= {}
+      const opts = options.rejects ? { ...this._opts, rejectInvalid: true } : this._opts
+      return streamBatches(() => native.openFileSource(this._path, opts), options.format)
+    }
+
+    readAll() {
+      return collect(() => native.openFileSource(this._path, forCollect(this._opts)))
+    }
+  }
+
+  class CsvInputAdapter extends FileInputAdapter {
+    constructor(uri, options) {
+      super('csv', uri, options)
+    }
+  }
+  class JsonLinesInputAdapter extends FileInputAdapter {
+    constructor(uri, options) {
+      super('json', uri, options)
+    }
+  }
+  class ParquetInputAdapter extends FileInputAdapter {
+    constructor(uri, options) {
+      super('parquet', uri, options)
+    }
+  }
+
+  return { decodeSchema, streamBatches, collect, forCollect, CsvInputAdapter, JsonLinesInputAdapter, ParquetInputAdapter }
+}
+
+module.exports = { createReading }

@@ -1,0 +1,280 @@
+'use strict'
+// DeltaTable (metadata, history, reads, maintenance, DML, change data feed), its merge builder, and
+// DeltaInputAdapter / readDelta over it.
+const native = require('./native')
+const { call, invalid } = require('./errors')
+const { toMillis, toVersion, openOptions, scanOptions, filterOption, checkUri, opOptions, storageOptions } = require('./options')
+
+function createTable(arrow, { reading, rows }) {
+  const { decodeSchema, streamBatches, collect, forCollect } = reading
+  const { toIpc } = rows
+
+  class DeltaTable {
+    /** @internal use DeltaTable.open */
+    constructor(handle) {
+      if (!handle || typeof handle.scan !== 'function') throw invalid('use `await DeltaTable.open(uri, options)`')
+      this._t = handle
+    }
+
+    static async open(uri, options) {
+      options ??= {}
+      checkUri(uri)
+      const opts = openOptions(options)
+      return new DeltaTable(await call(() => native.openTable(uri, opts)))
+    }
+
+    static async isDeltaTable(uri, options) {
+      options ??= {}
+      checkUri(uri)
+      return call(() => native.isDeltaTable(uri, storageOptions(options)))
+    }
+
+    get uri() {
+      return this._t.uri
+    }
+    get version() {
+      return this._t.version
+    }
+    schema() {
+      return decodeSchema(this._t.schema())
+    }
+    metadata() {
+      return this._t.metadata()
+    }
+    protocol() {
+      return this._t.protocol()
+    }
+
+    async history(limit) {
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+        throw invalid(`history limit must be a positive integer, got ${limit}`)
+      return call(() => this._t.history(limit))
+    }
+
+    async files() {
+      return call(() => this._t.files())
+    }
+
+    async loadVersion(version) {
+      const v = toVersion(version)
+      if (v === undefined) throw invalid('loadVersion needs a version number')
+      await call(() => this._t.loadVersion(v))
+      return this
+    }
+
+    async loadTimestamp(timestamp) {
+      const ms = toMillis(timestamp)
+      if (ms === undefined) throw invalid('loadTimestamp needs a Date, ISO string or epoch milliseconds')
+      await call(() => this._t.loadTimestamp(ms))
+      return this
+    }
+
+    // ---- maintenance, DML, change data feed (one commit each; the handle moves to it) ----
+
+    async createCheckpoint() {
+      await call(() => this._t.createCheckpoint())
+      return this
+    }
+    async cleanupMetadata() {
+      return call(() => this._t.cleanupMetadata())
+    }
+
+    /** Delete files no version within the retention needs. Refuses a retention below the table's
+     *  (delta.deletedFileRetentionDuration, 7 days) unless enforceRetentionDuration is false. */
+    async vacuum(options) {
+      options ??= {}
+      const { retentionHours, dryRun, enforceRetentionDuration, commitProperties } = options
+      return call(() => this._t.vacuum({ retentionHours, dryRun, enforceRetentionDuration }, opOptions(commitProperties)))
+    }
+
+    get optimize() {
+      const t = this._t
+      return {
+        compact: async (options) => call(() => t.optimize(optimizeOptions(options), opOptions(options?.commitProperties))),
+        zOrder: async (columns, options) => {
+          options ??= {}
+          if (!Array.isArray(columns) || columns.length === 0) throw invalid('zOrder needs an array of column names')
+          return call(() => t.optimize({ ...optimizeOptions(options), zOrder: columns }, opOptions(options.commitProperties)))
+        },
+      }
+    }
+
+    /** Restore the table to a version (number) or a point in time (Date / ISO string). */
+    async restore(target, options) {
+      options ??= {}
+      const byVersion = typeof target === 'number'
+      if (byVersion && !Number.isInteger(target)) throw invalid('restore version must be an integer')
+      const ms = byVersion ? undefined : toMillis(target, 'restore target')
+      return call(() => this._t.restore(byVersion ? target : undefined, ms, opOptions(options.commitProperties)))
+    }
+
+    /** Delete the rows matching a SQL predicate (all rows without one). */
+    async delete(predicate, options) {
+      options ??= {}
+      if (predicate !== undefined && typeof predicate !== 'string') throw invalid('delete predicate must be a SQL string')
+      return call(() => this._t.delete(predicate, opOptions(options.commitProperties)))
+    }
+
+    /** Set columns to SQL expressions on the rows matching predicate. */
+    async update(options) {
+      const { set, predicate, commitProperties } = options ?? {}
+      if (!set || typeof set !== 'object') throw invalid('update needs { set: { column: sqlExpression } }')
+      return call(() => this._t.update(sqlMap(set), predicate, opOptions(commitProperties)))
+    }
+
+    /** Start a merge: chain when…() clauses, then execute(). */
+    merge(source, options) {
+      const { predicate, sourceAlias = 'source', targetAlias = 'target', commitProperties } = options ?? {}
+      if (typeof predicate !== 'string') throw invalid('merge needs a predicate (SQL), e.g. "target.id = source.id"')
+      return new MergeBuilder(this, source, { predicate, sourceAlias, targetAlias }, commitProperties)
+    }
+
+    /** Stream the change data feed (tables with delta.enableChangeDataFeed = true). */
+    loadCdf(options) {
+      options ??= {}
+      const { startingVersion, endingVersion, startingTimestamp, endingTimestamp, columns, batchSize } = options
+      const o = {
+        startingVersion,
+        endingVersion,
+        columns,
+        batchSize,
+        startingTimestamp: toMillis(startingTimestamp, 'startingTimestamp'),
+        endingTimestamp: toMillis(endingTimestamp, 'endingTimestamp'),
+      }
+      return streamBatches(() => this._t.loadCdf(o), options.format)
+    }
+
+    get alterTable() {
+      const t = this._t
+      return {
+        setProperties: (properties, options) => call(() => t.setProperties(sqlMap(properties), opOptions(options?.commitProperties))),
+        addConstraint: async (constraints, options) => {
+          options ??= {}
+          const entries = Object.entries(constraints || {})
+          if (entries.length !== 1) throw invalid('addConstraint takes { name: "SQL check expression" } (one constraint)')
+          return call(() => t.addConstraint(entries[0][0], String(entries[0][1]), opOptions(options.commitProperties)))
+        },
+        dropConstraint: async (name, options) => {
+          options ??= {}
+          if (typeof name !== 'string' || name === '') throw invalid('dropConstraint takes the name of a constraint')
+          return call(() => t.dropConstraint(name, options.raiseIfNotExists ?? true, opOptions(options.commitProperties)))
+        },
+        addColumns: async (fields, options) => {
+          options ??= {}
+          const list = fields instanceof arrow.Schema ? fields.fields : fields
+          if (!Array.isArray(list) || list.length === 0)
+            throw invalid('addColumns takes a non-empty array of apache-arrow Fields or a Schema')
+          list.forEach((f, i) => {
+            // Duck-typed like isArrowTable (another copy of apache-arrow is fine); typeId 0 is Type.NONE.
+            if (!f || typeof f.name !== 'string' || !f.type || typeof f.type.typeId !== 'number' || f.type.typeId === 0) {
+              throw invalid(
+                `addColumns: field ${i} is not an apache-arrow Field with a data type, e.g. new Field('note', new Utf8(), true)`,
+              )
+            }
+          })
+          const schema = fields instanceof arrow.Schema ? fields : new arrow.Schema(list)
+          return call(() =>
+            t.addColumns(Buffer.from(arrow.tableToIPC(new arrow.Table(schema), 'stream')), opOptions(options.commitProperties)),
+          )
+        },
+      }
+    }
+
+    /** Stream this snapshot (the same options as DeltaInputAdapter, minus time travel). */
+    getBatches(options) {
+      options ??= {}
+      const { format, ...rest } = options
+      return streamBatches(() => this._t.scan(scanOptions(rest)), format)
+    }
+
+    async toTable(options) {
+      options ??= {}
+      return collect(() => this._t.scan(forCollect(scanOptions(options))))
+    }
+  }
+
+  function optimizeOptions(options) {
+    const { targetSize, filter, compression } = options ?? {}
+    return { targetSize, filter: filterOption(filter), compression }
+  }
+  function sqlMap(obj) {
+    const out = {}
+    for (const [k, v] of Object.entries(obj)) out[k] = String(v)
+    return out
+  }
+
+  class MergeBuilder {
+    constructor(table, source, spec, commitProperties) {
+      Object.assign(this, { _table: table, _source: source, _spec: { ...spec, clauses: [] }, _cp: commitProperties })
+    }
+    _add(kind, options) {
+      const { predicate, updates, values, set } = options ?? {}
+      if (predicate !== undefined && typeof predicate !== 'string') throw invalid(`${kind}: predicate must be a SQL string`)
+      this._spec.clauses.push({ kind, predicate, set: sqlMap(updates || values || set || {}) })
+      return this
+    }
+    whenMatchedUpdate(o) {
+      return this._add('whenMatchedUpdate', o)
+    }
+    /** Every source column into the target column of its name (Python's when_matched_update_all). */
+    whenMatchedUpdateAll(o) {
+      return this._add('whenMatchedUpdateAll', { predicate: o?.predicate })
+    }
+    whenMatchedDelete(o) {
+      return this._add('whenMatchedDelete', o)
+    }
+    whenNotMatchedInsert(o) {
+      return this._add('whenNotMatchedInsert', o)
+    }
+    /** Insert every source column into the target column of its name (when_not_matched_insert_all). */
+    whenNotMatchedInsertAll(o) {
+      return this._add('whenNotMatchedInsertAll', { predicate: o?.predicate })
+    }
+    whenNotMatchedBySourceUpdate(o) {
+      return this._add('whenNotMatchedBySourceUpdate', o)
+    }
+    whenNotMatchedBySourceDelete(o) {
+      return this._add('whenNotMatchedBySourceDelete', o)
+    }
+    async execute() {
+      const ipc = await toIpc(this._source)
+      return call(() => this._table._t.merge(ipc, this._spec, opOptions(this._cp)))
+    }
+  }
+
+  class DeltaInputAdapter {
+    constructor(uri, options) {
+      options ??= {}
+      checkUri(uri)
+      this.uri = uri
+      this._open = openOptions(options) // validated now, opened lazily
+      this._scan = scanOptions(options)
+      this._table = null
+    }
+
+    async table() {
+      if (!this._table) this._table = new DeltaTable(await call(() => native.openTable(this.uri, this._open)))
+      return this._table
+    }
+
+    async *getBatches(options) {
+      options ??= {}
+      const table = await this.table()
+      yield* table.getBatches({ ...this._scan, ...options })
+    }
+
+    async readAll() {
+      const table = await this.table()
+      return table.toTable(this._scan)
+    }
+  }
+
+  async function readDelta(uri, options) {
+    options ??= {}
+    return new DeltaInputAdapter(uri, options).readAll()
+  }
+
+  return { DeltaTable, MergeBuilder, DeltaInputAdapter, readDelta }
+}
+
+module.exports = { createTable }

@@ -1,0 +1,216 @@
+'use strict'
+// Writing: DeltaOutputAdapter / writeDelta (one commit per write), DeltaWriter (files, no commit) and
+// DeltaCoordinator (one commit of many writers' files), fed any WriteData.
+const native = require('./native')
+const { DeltaError, call, invalid, toDeltaError } = require('./errors')
+const { checkUri, storageOptions, commitTimeout } = require('./options')
+
+function createWriting(arrow, { handover, rows }) {
+  const { fromRecordBatch } = handover
+  const { ROWS_PER_CALL, isArrowTable, isArrowBatch, rowsText } = rows
+
+  /** Feed any WriteData into a native sink with writeIpc/writeRows. */
+  async function feed(sink, data) {
+    if (data === null || data === undefined)
+      throw invalid('write() needs data: an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an async iterable of those')
+    if (Buffer.isBuffer(data) || data instanceof Uint8Array) {
+      return call(() => sink.writeIpc(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)))
+    }
+    if (isArrowTable(data)) {
+      const schemaIpc = () => Buffer.from(arrow.tableToIPC(new arrow.Table(data.schema), 'stream'))
+      // No rows still carries a schema: an overwrite with it empties the table, a new table gets it.
+      if (data.numRows === 0) return call(() => sink.writeIpc(schemaIpc()))
+      const parts = data.batches.map(fromRecordBatch)
+      if (parts.every(Boolean)) return call(() => sink.writeBatches(schemaIpc(), parts))
+      return call(() => sink.writeIpc(Buffer.from(arrow.tableToIPC(data, 'stream'))))
+    }
+    if (isArrowBatch(data)) return feed(sink, new arrow.Table(data))
+    if (Array.isArray(data) && data.length > 0 && (isArrowTable(data[0]) || isArrowBatch(data[0]) || data[0] instanceof Uint8Array)) {
+      for (const item of data) await feed(sink, item) // an array of batches/tables/IPC buffers
+      return
+    }
+    if (Array.isArray(data)) {
+      // One call in flight: the next rows turn into JSON here while Rust decodes and writes these.
+      let inFlight = null
+      try {
+        for (let i = 0; i < data.length; i += ROWS_PER_CALL) {
+          const chunk = data.slice(i, i + ROWS_PER_CALL)
+          const [text, hints] = rowsText(chunk, i)
+          await inFlight
+          inFlight = call(() => sink.writeRows(text, i, hints))
+        }
+        await inFlight
+      } catch (err) {
+        await inFlight?.catch(() => {}) // settled before write() rejects: nothing left running
+        throw err
+      }
+      return
+    }
+    // A string is iterable too (of one-character strings, themselves iterable): never data.
+    if (typeof data !== 'string' && (typeof data[Symbol.asyncIterator] === 'function' || typeof data[Symbol.iterator] === 'function')) {
+      try {
+        for await (const item of data) await feed(sink, item)
+      } catch (err) {
+        if (err instanceof DeltaError) throw err
+        throw new DeltaError('ABORTED', `write aborted: the data source failed: ${err?.message}`, { cause: err })
+      }
+      return
+    }
+    throw invalid(
+      `cannot write a ${Object.prototype.toString.call(data)}: expected an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an (async) iterable of those`,
+    )
+  }
+
+  function writeOptions(options) {
+    options ??= {}
+    const cp = options.commitProperties || {}
+    const o = {
+      storageOptions: storageOptions(options),
+      mode: options.mode,
+      partitionBy: options.partitionBy,
+      schemaMode: options.schemaMode,
+      predicate: options.predicate,
+      targetFileSize: options.targetFileSize,
+      compression: options.compression,
+      name: options.name,
+      description: options.description,
+      configuration: options.configuration,
+      customMetadata: cp.customMetadata,
+      appId: cp.appId,
+      appVersion: cp.appVersion,
+      commitTimeoutMs: commitTimeout(cp),
+    }
+    if (o.partitionBy !== undefined && (!Array.isArray(o.partitionBy) || !o.partitionBy.every((c) => typeof c === 'string'))) {
+      throw invalid('partitionBy must be an array of column names')
+    }
+    return o
+  }
+
+  class DeltaOutputAdapter {
+    constructor(uri, options) {
+      options ??= {}
+      checkUri(uri)
+      this.uri = uri
+      const opts = writeOptions(options)
+      try {
+        this._w = new native.NativeTableWriter(uri, opts)
+      } catch (err) {
+        throw toDeltaError(err)
+      }
+      this._closed = false
+      this._queue = Promise.resolve()
+    }
+
+    /** Stage data; nothing is visible in the table until close(). */
+    write(data) {
+      if (this._closed) return Promise.reject(invalid('the output adapter is closed'))
+      // Writes are applied in call order even when not awaited.
+      const p = this._queue.then(() => feed(this._w, data))
+      this._queue = p.catch(() => {})
+      return p
+    }
+
+    /** Commit everything written as ONE new table version. */
+    async close() {
+      if (this._closed) throw invalid('the output adapter is already closed')
+      this._closed = true
+      await this._queue
+      return call(() => this._w.close())
+    }
+
+    /** Discard everything written; the table is left exactly as it was. */
+    async abort() {
+      this._closed = true
+      await this._queue
+      return call(() => this._w.abort())
+    }
+  }
+
+  async function writeDelta(uri, data, options) {
+    options ??= {}
+    const out = new DeltaOutputAdapter(uri, options)
+    try {
+      await out.write(data)
+    } catch (err) {
+      await out.abort().catch(() => {})
+      throw err
+    }
+    return out.close()
+  }
+
+  class DeltaWriter {
+    constructor(uri, options) {
+      options ??= {}
+      checkUri(uri)
+      this.uri = uri
+      if (options.partitionBy !== undefined && !Array.isArray(options.partitionBy))
+        throw invalid('partitionBy must be an array of column names')
+      try {
+        this._w = new native.NativeFileWriter(uri, {
+          storageOptions: storageOptions(options),
+          partitionBy: options.partitionBy,
+          targetFileSize: options.targetFileSize,
+          compression: options.compression,
+        })
+      } catch (err) {
+        throw toDeltaError(err)
+      }
+      this._queue = Promise.resolve()
+    }
+
+    /** Write Parquet data files into the table location. Nothing is committed. */
+    write(data) {
+      const p = this._queue.then(() => feed(this._w, data))
+      this._queue = p.catch(() => {})
+      return p
+    }
+
+    /** The add actions of every file written (plain JSON), for DeltaCoordinator.commit(). */
+    async finish() {
+      await this._queue
+      return call(() => this._w.finish())
+    }
+  }
+
+  class DeltaCoordinator {
+    constructor(uri, options) {
+      options ??= {}
+      checkUri(uri)
+      this.uri = uri
+      try {
+        const schema = options.schema === undefined ? undefined : Buffer.from(arrow.tableToIPC(new arrow.Table(options.schema), 'stream'))
+        this._c = new native.NativeCoordinator(uri, {
+          storageOptions: storageOptions(options),
+          mode: options.mode,
+          schema,
+          partitionBy: options.partitionBy,
+        })
+      } catch (err) {
+        throw toDeltaError(err)
+      }
+    }
+
+    /** Commit every worker's files as ONE new version. */
+    async commit(files, options) {
+      options ??= {}
+      if (!Array.isArray(files)) throw invalid('commit() takes an array of DeltaWriter file actions')
+      const flat = files.flat()
+      if (options.maxRetries !== undefined && (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)) {
+        throw invalid('maxRetries must be a non-negative integer')
+      }
+      return call(() =>
+        this._c.commit(flat, {
+          appId: options.appId,
+          appVersion: options.appVersion,
+          maxRetries: options.maxRetries,
+          customMetadata: options.customMetadata,
+          commitTimeoutMs: commitTimeout(options),
+        }),
+      )
+    }
+  }
+
+  return { DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator }
+}
+
+module.exports = { createWriting }
