@@ -274,6 +274,10 @@ export interface WriteOptions {
   predicate?: string
   targetFileSize?: number
   compression?: 'snappy' | 'zstd' | 'gzip' | 'lz4' | 'uncompressed'
+  /** Encoded bytes each open data file holds in memory before they are flushed as a row group
+   *  (default 8 MiB, at least 65536). What a streamed write holds is about 2x this plus a 5 MiB
+   *  upload part per open file (one per partition value being written), plus a few input batches. */
+  maxRowGroupBytes?: number
   name?: string
   description?: string
   configuration?: Record<string, string | null>
@@ -324,6 +328,8 @@ export interface DeltaWriterOptions {
   /** Bytes buffered per file before it is written out (default 128 MiB). */
   targetFileSize?: number
   compression?: WriteOptions['compression']
+  /** As WriteOptions.maxRowGroupBytes. */
+  maxRowGroupBytes?: number
 }
 
 /** Worker side of a distributed write: writes Parquet files, commits nothing. */

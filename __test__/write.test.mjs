@@ -1,7 +1,8 @@
 // The write path: real commits, every mode, every input shape, atomicity, concurrency, and interop
 // with Python deltalake in both directions.
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { execFile, spawn, spawnSync } from 'node:child_process'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -40,6 +41,7 @@ import {
   fixture,
   idColumns,
   people,
+  python,
   pyRead,
   rejectsWith,
   rows,
@@ -52,6 +54,11 @@ const ids = async (uri, opts) =>
   rows(await readDelta(uri, opts))
     .map((r) => Number(r.id))
     .sort((a, b) => a - b)
+const spawnSyncPy = (script, ...args) => {
+  const res = spawnSync(python, ['-c', script, ...args], { encoding: 'utf8' })
+  if (res.status !== 0) throw new Error(res.stderr)
+  return res.stdout
+}
 const logFiles = (uri) =>
   fs
     .readdirSync(path.join(uri, '_delta_log'))
@@ -709,6 +716,45 @@ describe('partitions, options and commit properties', () => {
     const head = fs.readFileSync(path.join(uri, files[0].path))
     assert.ok(head.includes(Buffer.from('ZSTD')) || files[0].path.includes('zstd'), 'zstd pages')
     await rejectsWith(writeDelta(uri, data, { compression: 'brotli9' }), 'INVALID_ARGUMENT')
+  })
+
+  it('row groups are flushed at maxRowGroupBytes (default 8 MiB), so a streamed file is not held whole in memory; every writer', async () => {
+    // 300,000 rows of 80 random hex characters: ~27 MB of text, which one row group held before.
+    const rowGroups = (uri) => {
+      const script =
+        'import sys, glob, json, pyarrow.parquet as pq\nfs = sorted(glob.glob(sys.argv[1] + "/**/*.parquet", recursive=True))\nprint(json.dumps([[pq.ParquetFile(f).metadata.row_group(i).total_byte_size for i in range(pq.ParquetFile(f).metadata.num_row_groups)] for f in fs]))'
+      return JSON.parse(spawnSyncPy(script, uri))
+    }
+    const batch = (from, n = 50_000) =>
+      tableFromArrays({
+        id: Int32Array.from({ length: n }, (_, i) => from + i),
+        name: Array.from({ length: n }, () => crypto.randomBytes(40).toString('hex')),
+      })
+    // A batch larger than the limit is one row group: the limit splits between batches.
+    const write = async (uri, options, n = 50_000) => {
+      const out = new DeltaOutputAdapter(uri, options)
+      for (let from = 0; from < 300_000; from += n) await out.write(batch(from, n))
+      return out.close()
+    }
+    const byDefault = scratch('rowgroups-default')
+    assert.equal((await write(byDefault, {})).numRows, 300_000)
+    const groups = rowGroups(byDefault).flat()
+    assert.ok(groups.length >= 3, `${groups.length} row groups`)
+    assert.ok(Math.max(...groups) < 12 << 20, `largest row group ${Math.max(...groups)} bytes`)
+    const small = scratch('rowgroups-small')
+    await write(small, { maxRowGroupBytes: 1 << 20 }, 5_000)
+    const smallGroups = rowGroups(small).flat()
+    assert.ok(
+      smallGroups.length >= 20 && Math.max(...smallGroups) < 2 << 20,
+      `${smallGroups.length} row groups, largest ${Math.max(...smallGroups)}`,
+    )
+    const viaWriter = scratch('rowgroups-writer')
+    const w = new DeltaWriter(viaWriter, { maxRowGroupBytes: 1 << 20 })
+    for (let from = 0; from < 50_000; from += 5_000) await w.write(batch(from, 5_000))
+    await new DeltaCoordinator(viaWriter).commit(await w.finish())
+    assert.ok(rowGroups(viaWriter).flat().length >= 3)
+    assert.equal(rows(await readDelta(small)).length, 300_000)
+    await rejectsWith(writeDelta(scratch('rowgroups-bad'), people([1]), { maxRowGroupBytes: 100 }), 'INVALID_ARGUMENT', /maxRowGroupBytes/)
   })
 
   it('checkpoints are written every delta.checkpointInterval commits', async () => {

@@ -72,6 +72,7 @@ function createWriting(arrow, { handover, rows }) {
       predicate: options.predicate,
       targetFileSize: options.targetFileSize,
       compression: options.compression,
+      maxRowGroupBytes: options.maxRowGroupBytes,
       name: options.name,
       description: options.description,
       configuration: options.configuration,
@@ -151,6 +152,7 @@ function createWriting(arrow, { handover, rows }) {
           partitionBy: options.partitionBy,
           targetFileSize: options.targetFileSize,
           compression: options.compression,
+          maxRowGroupBytes: options.maxRowGroupBytes,
         })
       } catch (err) {
         throw toDeltaError(err)

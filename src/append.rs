@@ -177,6 +177,7 @@ fn open(t: &Target, o: &WriteOptions) -> ZResult<(RecordBatchWriter, Vec<String>
         o.partition_by.as_ref(),
         &t.storage,
         o.compression.as_deref(),
+        o.max_row_group_bytes,
     )?;
     Ok(match target_file_size(o.target_file_size)? {
         Some(s) => (w.with_target_file_size(s.get()), partition_by),

@@ -151,9 +151,7 @@ impl NativeTable {
                             .ok_or_else(|| ZError::invalid("targetSize must be positive"))?,
                     );
                 }
-                if let Some(wp) = writer_properties(o.compression.as_deref())? {
-                    b = b.with_writer_properties(wp);
-                }
+                b = b.with_writer_properties(writer_properties(o.compression.as_deref(), None)?);
                 let (t, m) = b.await?;
                 Ok((t, metrics(m)?))
             })

@@ -49,6 +49,8 @@ pub struct FileWriterOptions {
     pub partition_by: Option<Vec<String>>,
     pub target_file_size: Option<i64>,
     pub compression: Option<String>,
+    /// Encoded bytes held per open file before they are flushed as a row group (default 8 MiB).
+    pub max_row_group_bytes: Option<i64>,
 }
 
 struct Open {
@@ -77,6 +79,7 @@ pub(crate) fn open_writer(
     partition_by: Option<&Vec<String>>,
     storage: &HashMap<String, String>,
     compression: Option<&str>,
+    max_row_group_bytes: Option<i64>,
 ) -> ZResult<(RecordBatchWriter, Vec<String>)> {
     let (writer, partition_columns) = if exists {
         // It would write values the table forbids, unchecked (and nulls where it computes values).
@@ -104,10 +107,8 @@ pub(crate) fn open_writer(
             partition_by,
         )
     };
-    Ok(match writer_properties(compression)? {
-        Some(props) => (writer.with_writer_properties(props), partition_columns),
-        None => (writer, partition_columns),
-    })
+    let props = writer_properties(compression, max_row_group_bytes)?;
+    Ok((writer.with_writer_properties(props), partition_columns))
 }
 
 impl NativeFileWriter {
@@ -121,6 +122,7 @@ impl NativeFileWriter {
             self.options.partition_by.as_ref(),
             &self.storage,
             self.options.compression.as_deref(),
+            self.options.max_row_group_bytes,
         )?;
         let arrow_schema = writer.arrow_schema();
         let kernel: StructType = arrow_schema
@@ -169,7 +171,7 @@ impl NativeFileWriter {
     #[napi(constructor)]
     pub fn new(uri: String, options: Option<FileWriterOptions>) -> napi::Result<Self> {
         let options = options.unwrap_or_default();
-        writer_properties(options.compression.as_deref())?;
+        writer_properties(options.compression.as_deref(), options.max_row_group_bytes)?;
         let storage = storage::storage_options(&uri, options.storage_options.clone());
         Ok(Self {
             uri,

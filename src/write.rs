@@ -285,7 +285,7 @@ impl NativeTableWriter {
             save_mode(options.mode.as_deref())?;
             schema_mode(options.schema_mode.as_deref())?;
             target_file_size(options.target_file_size)?;
-            writer_properties(options.compression.as_deref())?;
+            writer_properties(options.compression.as_deref(), options.max_row_group_bytes)?;
             commit_properties(
                 options.custom_metadata.as_ref(),
                 options.app_id.as_deref(),

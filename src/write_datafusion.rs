@@ -173,9 +173,10 @@ fn write_builder(
     if let Some(size) = target_file_size(o.target_file_size)? {
         builder = builder.with_target_file_size(Some(size));
     }
-    if let Some(props) = writer_properties(o.compression.as_deref())? {
-        builder = builder.with_writer_properties(props);
-    }
+    builder = builder.with_writer_properties(writer_properties(
+        o.compression.as_deref(),
+        o.max_row_group_bytes,
+    )?);
     if let Some(name) = &o.name {
         builder = builder.with_table_name(name);
     }
