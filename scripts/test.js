@@ -33,9 +33,11 @@ step('npm dependencies', () => {
 // Style first: it takes seconds and fails before any build does.
 step('lint: JS/TS format and lint (biome ci)', () => run(path.join(root, 'node_modules', '.bin', 'biome'), ['ci', '--reporter=summary']))
 step('lint: Rust format (cargo fmt --check)', () => run('cargo', ['fmt', '--check']))
-step('native addon', () => run(process.execPath, [path.join(__dirname, 'build.js')]))
+// --if-missing: the napi CLI forces cargo to rebuild the crate on every call (NAPI_FORCE_BUILD_*),
+// 20-30 s each even when nothing changed; an addon newer than every source is kept.
+step('native addon', () => run(process.execPath, [path.join(__dirname, 'build.js'), '--if-missing']))
 // The slim variant (no DataFusion) shares the target dir; __test__/slim.test.mjs runs against it.
-step('slim native addon', () => run(process.execPath, [path.join(__dirname, 'build.js'), '--slim']))
+step('slim native addon', () => run(process.execPath, [path.join(__dirname, 'build.js'), '--slim', '--if-missing']))
 // Same target triple and profile as the napi build, so the compiled dependencies are shared.
 const host = /host: (\S+)/.exec(spawnSync('rustc', ['-vV'], { encoding: 'utf8' }).stdout)[1]
 step('Rust unit tests', () => {

@@ -249,3 +249,61 @@ pub(crate) fn props(
         o.and_then(|o| o.app_version),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_and_unknown_ones_name_the_choices() {
+        assert_eq!(save_mode(None).unwrap(), SaveMode::Append);
+        assert_eq!(save_mode(Some("overwrite")).unwrap(), SaveMode::Overwrite);
+        assert_eq!(save_mode(Some("error")).unwrap(), SaveMode::ErrorIfExists);
+        assert_eq!(save_mode(Some("ignore")).unwrap(), SaveMode::Ignore);
+        let e = save_mode(Some("upsert")).unwrap_err();
+        assert_eq!(e.code, Code::InvalidArgument);
+        assert!(e.message.contains("'upsert'"), "{}", e.message);
+        assert_eq!(schema_mode(Some("merge")).unwrap(), Some(true));
+        assert_eq!(schema_mode(Some("overwrite")).unwrap(), Some(false));
+        assert!(schema_mode(Some("evolve")).is_err());
+    }
+
+    #[test]
+    fn a_target_file_size_must_be_positive() {
+        assert_eq!(target_file_size(Some(1)).unwrap().map(|s| s.get()), Some(1));
+        assert!(target_file_size(None).unwrap().is_none());
+        assert!(target_file_size(Some(0)).is_err());
+        assert!(target_file_size(Some(-5)).is_err());
+    }
+
+    #[test]
+    fn every_file_gets_bounded_row_groups_and_the_compression_asked_for() {
+        let p = writer_properties(None, None).unwrap();
+        assert_eq!(p.max_row_group_bytes(), Some(DEFAULT_ROW_GROUP_BYTES));
+        let path = deltalake::parquet::schema::types::ColumnPath::from("x");
+        assert_eq!(p.compression(&path), Compression::SNAPPY);
+        assert!(p.created_by().starts_with("delta-rs version"));
+        let p = writer_properties(Some("zstd"), Some(1 << 20)).unwrap();
+        assert_eq!(p.max_row_group_bytes(), Some(1 << 20));
+        assert!(matches!(p.compression(&path), Compression::ZSTD(_)));
+        assert!(writer_properties(Some("brotli9"), None).is_err());
+        assert!(
+            writer_properties(None, Some(100))
+                .unwrap_err()
+                .message
+                .contains("maxRowGroupBytes")
+        );
+    }
+
+    #[test]
+    fn commit_properties_refuse_commit_info_fields_and_half_a_transaction() {
+        let custom = serde_json::json!({ "job": "nightly" });
+        assert!(commit_properties(Some(&custom), Some("etl"), Some(3)).is_ok());
+        let forged = serde_json::json!({ "isBlindAppend": true });
+        let e = commit_properties(Some(&forged), None, None).unwrap_err();
+        assert!(e.message.contains("isBlindAppend"), "{}", e.message);
+        assert!(commit_properties(Some(&serde_json::json!([1])), None, None).is_err());
+        assert!(commit_properties(None, Some("etl"), None).is_err());
+        assert!(commit_properties(None, None, Some(1)).is_err());
+    }
+}
