@@ -67,6 +67,17 @@ pub fn budget(ms: Option<f64>) -> crate::error::ZResult<Option<Duration>> {
     }
 }
 
+/// What a log version holds, read back after a write that did not plainly succeed.
+enum Entry {
+    /// Exactly the bytes this attempt wrote: the commit is in the log.
+    Ours,
+    /// Another writer's commit.
+    Theirs,
+    Absent,
+    /// It could not be read.
+    Unknown,
+}
+
 /// One commit's lost races so far.
 struct Attempts {
     started: Instant,
@@ -93,13 +104,17 @@ fn pause(lost: u32) -> Duration {
 }
 
 impl SafeLogStore {
-    /// Whether `version` holds exactly `bytes`: `None` when that cannot be read now.
-    async fn holds(&self, version: u64, bytes: &Bytes) -> Option<bool> {
-        match self.inner.read_commit_entry(version).await {
-            Ok(Some(found)) => Some(found == *bytes),
-            Ok(None) => Some(false),
-            Err(_) => None,
+    /// What `version` holds, read back up to [`CHECK_READS`] times while the read fails.
+    async fn read_back(&self, version: u64, bytes: &Bytes) -> Entry {
+        for attempt in 0..CHECK_READS {
+            match self.inner.read_commit_entry(version).await {
+                Ok(Some(found)) if found == *bytes => return Entry::Ours,
+                Ok(Some(_)) => return Entry::Theirs,
+                Ok(None) => return Entry::Absent,
+                Err(_) => tokio::time::sleep(pause(attempt + 2)).await,
+            }
         }
+        Entry::Unknown
     }
 
     fn finish(&self, id: Uuid) {
@@ -114,6 +129,8 @@ impl SafeLogStore {
         let budget = BUDGET.try_with(|b| *b).unwrap_or(DEFAULT_BUDGET);
         let (elapsed, lost) = {
             let mut commits = self.commits.lock().unwrap_or_else(|e| e.into_inner());
+            // A commit that a conflict ended never writes again: forget entries past any budget.
+            commits.retain(|k, a| *k == id || a.started.elapsed() <= budget.max(DEFAULT_BUDGET));
             let a = commits.entry(id).or_insert_with(|| Attempts {
                 started: Instant::now(),
                 lost: 0,
@@ -165,7 +182,9 @@ impl LogStore for SafeLogStore {
         let bytes = bytes.clone();
         let mut failures = 0;
         loop {
-            match self
+            // "Already exists" may be our own earlier try of this very write (object_store retried
+            // it after a lost response); any other error may have been applied all the same.
+            let error = match self
                 .inner
                 .write_commit_entry(version, commit.clone(), id)
                 .await
@@ -174,54 +193,26 @@ impl LogStore for SafeLogStore {
                     self.finish(id);
                     return Ok(());
                 }
-                Err(TransactionError::VersionAlreadyExists(v)) => {
-                    // Our own earlier try of this very write (retried by object_store after a lost
-                    // response), or another writer's commit.
-                    for _ in 0..CHECK_READS {
-                        match self.holds(v, &bytes).await {
-                            Some(true) => {
-                                self.finish(id);
-                                return Ok(());
-                            }
-                            Some(false) => return Err(self.lost(id, v).await),
-                            None => tokio::time::sleep(pause(2)).await,
-                        }
-                    }
-                    return Err(self.lost(id, v).await);
+                Err(TransactionError::VersionAlreadyExists(_)) => None,
+                Err(e) => Some(e),
+            };
+            match (self.read_back(version, &bytes).await, error) {
+                (Entry::Ours, _) => {
+                    self.finish(id);
+                    return Ok(());
                 }
-                Err(e) => {
-                    // The write may have been applied all the same: look before failing or retrying.
-                    let mut seen = None;
-                    for _ in 0..CHECK_READS {
-                        seen = self.holds(version, &bytes).await;
-                        if seen.is_some() {
-                            break;
-                        }
-                        tokio::time::sleep(pause(3)).await;
-                    }
-                    match seen {
-                        Some(true) => {
-                            self.finish(id);
-                            return Ok(());
-                        }
-                        // Not there: another writer's (a lost race), or nothing yet (the put failed
-                        // before it was applied; a put-if-absent is safe to try again).
-                        Some(false) => match self.inner.read_commit_entry(version).await {
-                            Ok(Some(_)) => return Err(self.lost(id, version).await),
-                            _ if failures < CHECK_READS => {
-                                failures += 1;
-                                tokio::time::sleep(pause(failures + 1)).await;
-                            }
-                            _ => {
-                                self.finish(id);
-                                return Err(e);
-                            }
-                        },
-                        None => {
-                            self.finish(id);
-                            return Err(e);
-                        }
-                    }
+                (Entry::Theirs, _) | (Entry::Absent | Entry::Unknown, None) => {
+                    return Err(self.lost(id, version).await);
+                }
+                // Nothing there after an error: the put failed before it was applied, and a
+                // put-if-absent is safe to try again, a few times.
+                (Entry::Absent, Some(_)) if failures < CHECK_READS => {
+                    failures += 1;
+                    tokio::time::sleep(pause(failures + 1)).await;
+                }
+                (Entry::Absent | Entry::Unknown, Some(e)) => {
+                    self.finish(id);
+                    return Err(e);
                 }
             }
         }
