@@ -2,12 +2,13 @@
 // moment, while other processes keep every core busy. zoopipe and Python `deltalake` run the same
 // storm (same table shape, same start barrier, same busy load), one after the other.
 //   node bench/storm.mjs PROCS COUNT [PYTHON]   prints one JSON line per engine
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import { busyMachine } from '../__test__/storm.mjs'
 import { DeltaTable, readDelta, writeDelta } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -18,7 +19,7 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 10
 export async function storm(engine, { procs, count, python }) {
   const uri = fs.mkdtempSync(path.join(os.tmpdir(), `storm-${engine}-`))
   await writeDelta(uri, [{ worker: -1, seq: -1, key: 'seed' }])
-  const burners = os.cpus().map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }))
+  const idle = busyMachine()
   const startAt = Date.now() + (engine === 'zoopipe' ? 1500 : 3000)
   const t0 = startAt
   let outs
@@ -33,7 +34,7 @@ export async function storm(engine, { procs, count, python }) {
       }),
     )
   } finally {
-    for (const b of burners) b.kill('SIGKILL')
+    idle()
   }
   const seconds = (Date.now() - t0) / 1000
   const ms = outs.flatMap((o) => o.ms).sort((a, b) => a - b)
