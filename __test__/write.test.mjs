@@ -1055,7 +1055,7 @@ describe('interop with Python deltalake', () => {
       [{ length: 1, nodes: [1, 0], buffers: [null, int64s([1n])] }, /Arrow batch/],
     ]
     for (const [batch, message] of cases) {
-      const w = new native.NativeTableWriter(uri, { mode: 'append' })
+      const w = new native.DeltaOutputAdapter(uri, { mode: 'append' })
       await rejectsWith(
         call(() => w.writeBatches(schema, [batch])),
         'INVALID_DATA',

@@ -6,7 +6,7 @@
 function createHandover(arrow) {
   const { makeData, RecordBatch, Struct, Type, tableFromIPC } = arrow
 
-  /** A RecordBatch of `schema` from one JsBatch of NativeBatchStream.nextBatch(). */
+  /** A RecordBatch of `schema` from one JsBatch of the native RecordBatchStream.nextBatch(). */
   function toRecordBatch(schema, batch) {
     if (batch.ipc) return tableFromIPC(batch.ipc).batches[0]
     const { nodes, buffers } = batch

@@ -94,7 +94,7 @@ function createWriting(arrow, { handover, rows }) {
       this.uri = uri
       const opts = writeOptions(options)
       try {
-        this._w = new native.NativeTableWriter(uri, opts)
+        this._w = new native.DeltaOutputAdapter(uri, opts)
       } catch (err) {
         throw toDeltaError(err)
       }
@@ -147,7 +147,7 @@ function createWriting(arrow, { handover, rows }) {
       if (options.partitionBy !== undefined && !Array.isArray(options.partitionBy))
         throw invalid('partitionBy must be an array of column names')
       try {
-        this._w = new native.NativeFileWriter(uri, {
+        this._w = new native.DeltaWriter(uri, {
           storageOptions: storageOptions(options),
           partitionBy: options.partitionBy,
           targetFileSize: options.targetFileSize,
@@ -181,7 +181,7 @@ function createWriting(arrow, { handover, rows }) {
       this.uri = uri
       try {
         const schema = options.schema === undefined ? undefined : Buffer.from(arrow.tableToIPC(new arrow.Table(options.schema), 'stream'))
-        this._c = new native.NativeCoordinator(uri, {
+        this._c = new native.DeltaCoordinator(uri, {
           storageOptions: storageOptions(options),
           mode: options.mode,
           schema,

@@ -30,8 +30,8 @@ use tokio::task::JoinSet;
 
 use crate::commit::commit_adds;
 use crate::error::{Code, ZError, ZResult};
+use crate::file_writer::open_writer;
 use crate::options::{Msg, WriteOptions, commit_properties, next_batch, target_file_size};
-use crate::worker::open_writer;
 
 /// Rows dealt to one writer before moving to the next (~10 MB of a typical 10-column batch).
 pub const RUN_ROWS: usize = 262_144;
@@ -168,7 +168,7 @@ impl Append {
     }
 }
 
-/// A `RecordBatchWriter` for the target (see `worker::open_writer`) with the write's file size.
+/// A `RecordBatchWriter` for the target (see `file_writer::open_writer`) with the write's file size.
 fn open(t: &Target, o: &WriteOptions) -> ZResult<(RecordBatchWriter, Vec<String>)> {
     let (w, partition_by) = open_writer(
         &t.table,

@@ -3,7 +3,7 @@
 //! values cast into the table's types only where none is lost (beyond a float's rounding, and
 //! nanoseconds cut to Delta's microseconds); a column of another kind of value is refused. Types
 //! Delta lacks (dictionaries, views, unsigned integers, large and zoned variants) become the ones
-//! it stores first. One rule for every writer (`write.rs`, `worker.rs`) and both builds, with the
+//! it stores first. One rule for every writer (`write.rs`, `file_writer.rs`) and both builds, with the
 //! table rules only delta-rs's `WriteBuilder` evaluates ([`unchecked_rules`]).
 
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The operations that need DataFusion: optimize (compaction, Z-order), delete, update, merge,
 //! constraints and the change data feed. Each is a delta-rs operation with one atomic commit (or
 //! none), returning delta-rs's metrics; the slim build (no DataFusion) answers them with
-//! UNSUPPORTED_FEATURE (`slim.rs`).
+//! UNSUPPORTED_FEATURE (`api/delta_table.rs`).
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
@@ -12,20 +12,19 @@ use deltalake::datafusion::logical_expr::Expr;
 use deltalake::delta_datafusion::DeltaCdfTableProvider;
 use deltalake::kernel::schema::partitions::{FilterValue, filter_literal};
 use deltalake::operations::optimize::OptimizeType;
-use napi::bindgen_prelude::Buffer;
 use serde_json::Value;
 
 use crate::convert;
-use crate::error::{Code, ZError, ZResult, guard};
+use crate::error::{Code, ZError, ZResult};
 use crate::filter;
 use crate::options::writer_properties;
 use crate::options::{OpOptions, props};
-use crate::read::{DEFAULT_BATCH_SIZE, NativeBatchStream};
+use crate::read::{Batches, DEFAULT_BATCH_SIZE};
 use crate::scan_datafusion::batches;
 use crate::session;
 use crate::sql::whole_expression;
 use crate::storage::to_datetime;
-use crate::table::NativeTable;
+use crate::table::Table;
 
 #[napi(object)]
 #[derive(Default)]
@@ -106,386 +105,346 @@ fn object_text(v: Value) -> Value {
     }
 }
 
-#[napi]
-impl NativeTable {
-    #[napi]
+impl Table {
     pub async fn optimize(
         &self,
         options: Option<OptimizeOptions>,
         op: Option<OpOptions>,
-    ) -> napi::Result<Value> {
-        guard(async move {
-            let o = options.unwrap_or_default();
-            let props = props(&op)?;
-            self.run(&op, async move |t| {
-                let terms = match &o.filter {
-                    Some(f) => {
-                        filter::to_partition_terms(&t.snapshot()?.snapshot().arrow_schema(), f)?
-                    }
-                    None => Vec::new(),
-                };
-                let literals = terms
-                    .iter()
-                    .map(|p| {
-                        let value = if p.set {
-                            FilterValue::Set(p.values.iter().map(String::as_str).collect())
-                        } else {
-                            FilterValue::Scalar(&p.values[0])
-                        };
-                        Ok(filter_literal(&p.column, p.op, value)?)
-                    })
-                    .collect::<ZResult<Vec<_>>>()?;
-                let mut b = t
-                    .optimize()
-                    .with_filters(&literals)
-                    .with_commit_properties(props)
-                    .with_session_state(session::state()?);
-                if let Some(cols) = o.z_order {
-                    b = b.with_type(OptimizeType::ZOrder(cols));
-                }
-                if let Some(size) = o.target_size {
-                    b = b.with_target_size(
-                        u64::try_from(size)
-                            .ok()
-                            .and_then(NonZeroU64::new)
-                            .ok_or_else(|| ZError::invalid("targetSize must be positive"))?,
-                    );
-                }
-                b = b.with_writer_properties(writer_properties(o.compression.as_deref(), None)?);
-                let (t, m) = b.await?;
-                Ok((t, metrics(m)?))
-            })
-            .await
-        })
-        .await
-    }
-
-    #[napi]
-    pub async fn delete(
-        &self,
-        predicate: Option<String>,
-        op: Option<OpOptions>,
-    ) -> napi::Result<Value> {
-        guard(async move {
-            if let Some(p) = &predicate {
-                whole_expression(p, "delete predicate")?;
+    ) -> ZResult<Value> {
+        let o = options.unwrap_or_default();
+        let props = props(&op)?;
+        self.run(&op, async move |t| {
+            let terms = match &o.filter {
+                Some(f) => filter::to_partition_terms(&t.snapshot()?.snapshot().arrow_schema(), f)?,
+                None => Vec::new(),
+            };
+            let literals = terms
+                .iter()
+                .map(|p| {
+                    let value = if p.set {
+                        FilterValue::Set(p.values.iter().map(String::as_str).collect())
+                    } else {
+                        FilterValue::Scalar(&p.values[0])
+                    };
+                    Ok(filter_literal(&p.column, p.op, value)?)
+                })
+                .collect::<ZResult<Vec<_>>>()?;
+            let mut b = t
+                .optimize()
+                .with_filters(&literals)
+                .with_commit_properties(props)
+                .with_session_state(session::state()?);
+            if let Some(cols) = o.z_order {
+                b = b.with_type(OptimizeType::ZOrder(cols));
             }
-            let props = props(&op)?;
-            self.run(&op, async move |t| {
-                let mut b = t
-                    .delete()
-                    .with_commit_properties(props)
-                    .with_session_state(session::state()?);
-                if let Some(p) = predicate {
-                    b = b.with_predicate(p);
-                }
-                let (t, m) = b.await?;
-                Ok((t, metrics(m)?))
-            })
-            .await
+            if let Some(size) = o.target_size {
+                b = b.with_target_size(
+                    u64::try_from(size)
+                        .ok()
+                        .and_then(NonZeroU64::new)
+                        .ok_or_else(|| ZError::invalid("targetSize must be positive"))?,
+                );
+            }
+            b = b.with_writer_properties(writer_properties(o.compression.as_deref(), None)?);
+            let (t, m) = b.await?;
+            Ok((t, metrics(m)?))
         })
         .await
     }
 
-    #[napi]
+    pub async fn delete(&self, predicate: Option<String>, op: Option<OpOptions>) -> ZResult<Value> {
+        if let Some(p) = &predicate {
+            whole_expression(p, "delete predicate")?;
+        }
+        let props = props(&op)?;
+        self.run(&op, async move |t| {
+            let mut b = t
+                .delete()
+                .with_commit_properties(props)
+                .with_session_state(session::state()?);
+            if let Some(p) = predicate {
+                b = b.with_predicate(p);
+            }
+            let (t, m) = b.await?;
+            Ok((t, metrics(m)?))
+        })
+        .await
+    }
+
     pub async fn update(
         &self,
         set: HashMap<String, String>,
         predicate: Option<String>,
         op: Option<OpOptions>,
-    ) -> napi::Result<Value> {
-        guard(async move {
-            if set.is_empty() {
-                return Err(ZError::invalid("update needs at least one column in set"));
+    ) -> ZResult<Value> {
+        if set.is_empty() {
+            return Err(ZError::invalid("update needs at least one column in set"));
+        }
+        let schema = self.table().snapshot()?.snapshot().arrow_schema();
+        if let Some(c) = set.keys().find(|c| schema.field_with_name(c).is_err()) {
+            return Err(ZError::invalid(format!("update: unknown column '{c}'")));
+        }
+        for (c, e) in &set {
+            whole_expression(e, &format!("update value for '{c}'"))?;
+        }
+        if let Some(p) = &predicate {
+            whole_expression(p, "update predicate")?;
+        }
+        let props = props(&op)?;
+        self.run(&op, async move |t| {
+            let mut b = t
+                .update()
+                .with_commit_properties(props)
+                .with_session_state(session::state()?);
+            for (c, e) in set {
+                b = b.with_update(c, e);
             }
-            let schema = self.table().snapshot()?.snapshot().arrow_schema();
-            if let Some(c) = set.keys().find(|c| schema.field_with_name(c).is_err()) {
-                return Err(ZError::invalid(format!("update: unknown column '{c}'")));
+            if let Some(p) = predicate {
+                b = b.with_predicate(p);
             }
-            for (c, e) in &set {
-                whole_expression(e, &format!("update value for '{c}'"))?;
-            }
-            if let Some(p) = &predicate {
-                whole_expression(p, "update predicate")?;
-            }
-            let props = props(&op)?;
-            self.run(&op, async move |t| {
-                let mut b = t
-                    .update()
-                    .with_commit_properties(props)
-                    .with_session_state(session::state()?);
-                for (c, e) in set {
-                    b = b.with_update(c, e);
-                }
-                if let Some(p) = predicate {
-                    b = b.with_predicate(p);
-                }
-                let (t, m) = b.await?;
-                Ok((t, metrics(m)?))
-            })
-            .await
+            let (t, m) = b.await?;
+            Ok((t, metrics(m)?))
         })
         .await
     }
 
-    #[napi]
-    pub async fn merge(
-        &self,
-        source: Buffer,
-        spec: Value,
-        op: Option<OpOptions>,
-    ) -> napi::Result<Value> {
-        guard(async move {
-            let spec: MergeSpec =
-                serde_json::from_value(spec).map_err(|e| ZError::invalid(format!("merge: {e}")))?;
-            whole_expression(&spec.predicate, "merge predicate")?;
-            if spec.clauses.is_empty() {
-                return Err(ZError::invalid(
-                    "merge needs at least one when…() clause before execute()",
-                ));
+    pub async fn merge(&self, source: &[u8], spec: Value, op: Option<OpOptions>) -> ZResult<Value> {
+        let spec: MergeSpec =
+            serde_json::from_value(spec).map_err(|e| ZError::invalid(format!("merge: {e}")))?;
+        whole_expression(&spec.predicate, "merge predicate")?;
+        if spec.clauses.is_empty() {
+            return Err(ZError::invalid(
+                "merge needs at least one when…() clause before execute()",
+            ));
+        }
+        let table_schema = self.table().snapshot()?.snapshot().arrow_schema();
+        let target_alias = spec.target_alias.as_deref().unwrap_or("target");
+        for c in &spec.clauses {
+            if let Some(p) = &c.predicate {
+                whole_expression(p, &format!("{} predicate", c.kind))?;
             }
-            let table_schema = self.table().snapshot()?.snapshot().arrow_schema();
-            let target_alias = spec.target_alias.as_deref().unwrap_or("target");
-            for c in &spec.clauses {
-                if let Some(p) = &c.predicate {
-                    whole_expression(p, &format!("{} predicate", c.kind))?;
-                }
-                for (col, e) in &c.set {
-                    whole_expression(e, &format!("{} value for '{col}'", c.kind))?;
-                    // delta-rs 1.1 skips an update of a column the table does not have, without a word.
-                    let name = col
-                        .strip_prefix(&format!("{target_alias}."))
-                        .unwrap_or(col)
-                        .trim_matches('`')
-                        .trim_matches('"');
-                    if table_schema.field_with_name(name).is_err() {
-                        return Err(ZError::invalid(format!(
-                            "merge {}: the table has no column '{col}'",
-                            c.kind
-                        )));
-                    }
+            for (col, e) in &c.set {
+                whole_expression(e, &format!("{} value for '{col}'", c.kind))?;
+                // delta-rs 1.1 skips an update of a column the table does not have, without a word.
+                let name = col
+                    .strip_prefix(&format!("{target_alias}."))
+                    .unwrap_or(col)
+                    .trim_matches('`')
+                    .trim_matches('"');
+                if table_schema.field_with_name(name).is_err() {
+                    return Err(ZError::invalid(format!(
+                        "merge {}: the table has no column '{col}'",
+                        c.kind
+                    )));
                 }
             }
-            let (schema, batches) = convert::decode_ipc(&source)?;
-            // No rows and so no columns (`merge([])`): the source has the table's columns, so the
-            // predicate resolves and not-matched-by-source clauses see every target row unmatched.
-            let schema = if batches.is_empty() && schema.fields().is_empty() {
-                table_schema.clone()
-            } else {
-                schema
+        }
+        let (schema, batches) = convert::decode_ipc(source)?;
+        // No rows and so no columns (`merge([])`): the source has the table's columns, so the
+        // predicate resolves and not-matched-by-source clauses see every target row unmatched.
+        let schema = if batches.is_empty() && schema.fields().is_empty() {
+            table_schema.clone()
+        } else {
+            schema
+        };
+        let source_columns: Vec<String> =
+            schema.fields().iter().map(|f| f.name().clone()).collect();
+        let ctx = session::context(None)?;
+        let df = if batches.is_empty() {
+            ctx.read_batch(deltalake::arrow::array::RecordBatch::new_empty(schema))?
+        } else {
+            ctx.read_batches(batches)?
+        };
+        let props = props(&op)?;
+        self.run(&op, async move |t| {
+            let mut b = t
+                .merge(df, spec.predicate.as_str())
+                .with_commit_properties(props)
+                .with_session_state(Arc::new(ctx.state()));
+            if let Some(a) = &spec.source_alias {
+                b = b.with_source_alias(a);
+            }
+            if let Some(a) = &spec.target_alias {
+                b = b.with_target_alias(a);
+            }
+            // The `…All` clauses: every source column into the target column of its name (as
+            // Python's when_matched_update_all / when_not_matched_insert_all).
+            let alias = spec.source_alias.as_deref().unwrap_or("source");
+            let all = || -> ZResult<HashMap<String, String>> {
+                source_columns
+                    .iter()
+                    .map(|name| match table_schema.field_with_name(name) {
+                        Ok(_) => Ok((
+                            name.clone(),
+                            format!(
+                                "\"{}\".\"{}\"",
+                                alias.replace('"', "\"\""),
+                                name.replace('"', "\"\"")
+                            ),
+                        )),
+                        Err(_) => Err(ZError::new(
+                            Code::SchemaMismatch,
+                            format!("merge: the table has no column '{name}' of the source"),
+                        )),
+                    })
+                    .collect()
             };
-            let source_columns: Vec<String> =
-                schema.fields().iter().map(|f| f.name().clone()).collect();
-            let ctx = session::context(None)?;
-            let df = if batches.is_empty() {
-                ctx.read_batch(deltalake::arrow::array::RecordBatch::new_empty(schema))?
-            } else {
-                ctx.read_batches(batches)?
-            };
-            let props = props(&op)?;
-            self.run(&op, async move |t| {
-                let mut b = t
-                    .merge(df, spec.predicate.as_str())
-                    .with_commit_properties(props)
-                    .with_session_state(Arc::new(ctx.state()));
-                if let Some(a) = &spec.source_alias {
-                    b = b.with_source_alias(a);
-                }
-                if let Some(a) = &spec.target_alias {
-                    b = b.with_target_alias(a);
-                }
-                // The `…All` clauses: every source column into the target column of its name (as
-                // Python's when_matched_update_all / when_not_matched_insert_all).
-                let alias = spec.source_alias.as_deref().unwrap_or("source");
-                let all = || -> ZResult<HashMap<String, String>> {
-                    source_columns
-                        .iter()
-                        .map(|name| match table_schema.field_with_name(name) {
-                            Ok(_) => Ok((
-                                name.clone(),
-                                format!(
-                                    "\"{}\".\"{}\"",
-                                    alias.replace('"', "\"\""),
-                                    name.replace('"', "\"\"")
-                                ),
-                            )),
-                            Err(_) => Err(ZError::new(
-                                Code::SchemaMismatch,
-                                format!("merge: the table has no column '{name}' of the source"),
-                            )),
-                        })
-                        .collect()
+            for mut c in spec.clauses {
+                let kind = match c.kind.as_str() {
+                    "whenMatchedUpdateAll" => "whenMatchedUpdate",
+                    "whenNotMatchedInsertAll" => "whenNotMatchedInsert",
+                    other => other,
                 };
-                for mut c in spec.clauses {
-                    let kind = match c.kind.as_str() {
-                        "whenMatchedUpdateAll" => "whenMatchedUpdate",
-                        "whenNotMatchedInsertAll" => "whenNotMatchedInsert",
-                        other => other,
-                    };
-                    if kind != c.kind {
-                        c.set = all()?;
-                    }
-                    let p = c.predicate.clone();
-                    b = match kind {
-                        "whenMatchedUpdate" => b.when_matched_update(|mut u| {
+                if kind != c.kind {
+                    c.set = all()?;
+                }
+                let p = c.predicate.clone();
+                b = match kind {
+                    "whenMatchedUpdate" => b.when_matched_update(|mut u| {
+                        if let Some(p) = p {
+                            u = u.predicate(p)
+                        }
+                        c.set
+                            .iter()
+                            .fold(u, |u, (k, v)| u.update(k.as_str(), v.as_str()))
+                    })?,
+                    "whenMatchedDelete" => b.when_matched_delete(|d| match p {
+                        Some(p) => d.predicate(p),
+                        None => d,
+                    })?,
+                    "whenNotMatchedInsert" => b.when_not_matched_insert(|mut i| {
+                        if let Some(p) = p {
+                            i = i.predicate(p)
+                        }
+                        c.set
+                            .iter()
+                            .fold(i, |i, (k, v)| i.set(k.as_str(), v.as_str()))
+                    })?,
+                    "whenNotMatchedBySourceUpdate" => {
+                        b.when_not_matched_by_source_update(|mut u| {
                             if let Some(p) = p {
                                 u = u.predicate(p)
                             }
                             c.set
                                 .iter()
                                 .fold(u, |u, (k, v)| u.update(k.as_str(), v.as_str()))
-                        })?,
-                        "whenMatchedDelete" => b.when_matched_delete(|d| match p {
+                        })?
+                    }
+                    "whenNotMatchedBySourceDelete" => {
+                        b.when_not_matched_by_source_delete(|d| match p {
                             Some(p) => d.predicate(p),
                             None => d,
-                        })?,
-                        "whenNotMatchedInsert" => b.when_not_matched_insert(|mut i| {
-                            if let Some(p) = p {
-                                i = i.predicate(p)
-                            }
-                            c.set
-                                .iter()
-                                .fold(i, |i, (k, v)| i.set(k.as_str(), v.as_str()))
-                        })?,
-                        "whenNotMatchedBySourceUpdate" => {
-                            b.when_not_matched_by_source_update(|mut u| {
-                                if let Some(p) = p {
-                                    u = u.predicate(p)
-                                }
-                                c.set
-                                    .iter()
-                                    .fold(u, |u, (k, v)| u.update(k.as_str(), v.as_str()))
-                            })?
-                        }
-                        "whenNotMatchedBySourceDelete" => {
-                            b.when_not_matched_by_source_delete(|d| match p {
-                                Some(p) => d.predicate(p),
-                                None => d,
-                            })?
-                        }
-                        other => {
-                            return Err(ZError::invalid(format!("unknown merge clause '{other}'")));
-                        }
-                    };
-                }
-                let (t, m) = b.await?;
-                Ok((t, metrics(m)?))
-            })
-            .await
+                        })?
+                    }
+                    other => {
+                        return Err(ZError::invalid(format!("unknown merge clause '{other}'")));
+                    }
+                };
+            }
+            let (t, m) = b.await?;
+            Ok((t, metrics(m)?))
         })
         .await
     }
 
-    #[napi]
     pub async fn add_constraint(
         &self,
         name: String,
         expression: String,
         op: Option<OpOptions>,
-    ) -> napi::Result<()> {
-        guard(async move {
-            whole_expression(&expression, &format!("constraint '{name}'"))?;
-            let props = props(&op)?;
-            self.run(&op, async move |t| {
-                Ok((
-                    t.add_constraint()
-                        .with_constraint(name, expression)
-                        .with_commit_properties(props)
-                        .with_session_state(session::state()?)
-                        .await?,
-                    (),
-                ))
-            })
-            .await
+    ) -> ZResult<()> {
+        whole_expression(&expression, &format!("constraint '{name}'"))?;
+        let props = props(&op)?;
+        self.run(&op, async move |t| {
+            Ok((
+                t.add_constraint()
+                    .with_constraint(name, expression)
+                    .with_commit_properties(props)
+                    .with_session_state(session::state()?)
+                    .await?,
+                (),
+            ))
         })
         .await
     }
 
     /// Drop the CHECK constraint `name`; without `raise_if_not_exists` a name the table lacks is a
     /// no-op (no version is committed), as in Python `deltalake`. delta-rs builds this with DataFusion only.
-    #[napi]
     pub async fn drop_constraint(
         &self,
         name: String,
         raise_if_not_exists: bool,
         op: Option<OpOptions>,
-    ) -> napi::Result<()> {
-        guard(async move {
-            // Names compare without case, as in Spark; delta-rs wants the one stored.
-            let known = constraint_names(&self.table())?;
-            let stored = match (
-                known.iter().find(|k| k.eq_ignore_ascii_case(&name)),
-                raise_if_not_exists,
-            ) {
-                (Some(stored), _) => stored.clone(),
-                (None, true) => {
-                    let list = if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    };
-                    return Err(ZError::invalid(format!(
-                        "the table has no constraint '{name}' (constraints: {list})"
-                    )));
-                }
-                (None, false) => return Ok(()),
-            };
-            let props = props(&op)?;
-            self.run(&op, async move |t| {
-                Ok((
-                    t.drop_constraints()
-                        .with_constraint(stored)
-                        .with_commit_properties(props)
-                        .await?,
-                    (),
-                ))
-            })
-            .await
+    ) -> ZResult<()> {
+        // Names compare without case, as in Spark; delta-rs wants the one stored.
+        let known = constraint_names(&self.table())?;
+        let stored = match (
+            known.iter().find(|k| k.eq_ignore_ascii_case(&name)),
+            raise_if_not_exists,
+        ) {
+            (Some(stored), _) => stored.clone(),
+            (None, true) => {
+                let list = if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                };
+                return Err(ZError::invalid(format!(
+                    "the table has no constraint '{name}' (constraints: {list})"
+                )));
+            }
+            (None, false) => return Ok(()),
+        };
+        let props = props(&op)?;
+        self.run(&op, async move |t| {
+            Ok((
+                t.drop_constraints()
+                    .with_constraint(stored)
+                    .with_commit_properties(props)
+                    .await?,
+                (),
+            ))
         })
         .await
     }
 
-    #[napi]
-    pub async fn load_cdf(&self, options: Option<CdfOptions>) -> napi::Result<NativeBatchStream> {
-        guard(async move {
-            let o = options.unwrap_or_default();
-            let t = self.table();
-            let mut b = t.clone().scan_cdf();
-            match (o.starting_version, o.starting_timestamp) {
-                (Some(v), None) if v >= 0 => b = b.with_starting_version(v as u64),
-                (None, Some(ms)) => b = b.with_starting_timestamp(to_datetime(ms)?),
-                (None, None) => b = b.with_starting_version(0),
-                _ => {
-                    return Err(ZError::invalid(
-                        "give startingVersion (>= 0) or startingTimestamp",
-                    ));
-                }
+    pub async fn load_cdf(&self, options: Option<CdfOptions>) -> ZResult<Batches> {
+        let o = options.unwrap_or_default();
+        let t = self.table();
+        let mut b = t.clone().scan_cdf();
+        match (o.starting_version, o.starting_timestamp) {
+            (Some(v), None) if v >= 0 => b = b.with_starting_version(v as u64),
+            (None, Some(ms)) => b = b.with_starting_timestamp(to_datetime(ms)?),
+            (None, None) => b = b.with_starting_version(0),
+            _ => {
+                return Err(ZError::invalid(
+                    "give startingVersion (>= 0) or startingTimestamp",
+                ));
             }
-            if let Some(v) = o.ending_version {
-                b = b.with_ending_version(
-                    u64::try_from(v).map_err(|_| ZError::invalid("endingVersion must be >= 0"))?,
-                );
-            }
-            if let Some(ms) = o.ending_timestamp {
-                b = b.with_ending_timestamp(to_datetime(ms)?);
-            }
-            let ctx = session::context(None)?;
-            t.update_datafusion_session(&ctx.state())?;
-            let mut df = ctx.read_table(Arc::new(DeltaCdfTableProvider::try_new(b)?))?;
-            if let Some(cols) = &o.columns {
-                df = df.select(
-                    cols.iter()
-                        .map(|c| Expr::Column(Column::new_unqualified(c)))
-                        .collect::<Vec<_>>(),
-                )?;
-            }
-            let stream = df.execute_stream().await?;
-            NativeBatchStream::new(batches(
-                stream,
-                o.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize,
-            ))
-        })
-        .await
+        }
+        if let Some(v) = o.ending_version {
+            b = b.with_ending_version(
+                u64::try_from(v).map_err(|_| ZError::invalid("endingVersion must be >= 0"))?,
+            );
+        }
+        if let Some(ms) = o.ending_timestamp {
+            b = b.with_ending_timestamp(to_datetime(ms)?);
+        }
+        let ctx = session::context(None)?;
+        t.update_datafusion_session(&ctx.state())?;
+        let mut df = ctx.read_table(Arc::new(DeltaCdfTableProvider::try_new(b)?))?;
+        if let Some(cols) = &o.columns {
+            df = df.select(
+                cols.iter()
+                    .map(|c| Expr::Column(Column::new_unqualified(c)))
+                    .collect::<Vec<_>>(),
+            )?;
+        }
+        let stream = df.execute_stream().await?;
+        Ok(batches(
+            stream,
+            o.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize,
+        ))
     }
 }
 

@@ -1,6 +1,9 @@
-//! zoopipe: Delta Lake for Node.js. The binding layer only converts types and errors;
-//! delta-rs, DataFusion and arrow-rs do the data work. Without the `datafusion` feature this is the
-//! slim build: the kernel scans, `RecordBatchWriter` writes, and `slim.rs` refuses the rest.
+//! zoopipe: Delta Lake for Node.js. `api/` is the JS boundary (one file per JS class, converting
+//! types and errors); the modules beside it are the engine, each importing only those below it:
+//! errors → storage (and the log store) → options and conversion → commit primitives → writers and
+//! scans → `api/`. delta-rs, DataFusion and arrow-rs do the data work. Without the `datafusion`
+//! feature this is the slim build: the kernel scans, `RecordBatchWriter` writes, and the API refuses
+//! the rest with UNSUPPORTED_FEATURE.
 #![deny(clippy::all)]
 // The unit-test harness has no JS caller: what only the #[napi] exports use is dead there.
 #![cfg_attr(test, allow(dead_code))]
@@ -10,15 +13,18 @@ extern crate napi_derive;
 
 #[cfg(target_os = "linux")]
 mod alloc;
+mod api;
 mod append;
 mod commit;
 mod conform;
 mod convert;
+mod coordinator;
 #[cfg(feature = "datafusion")]
 mod dml;
 mod error;
 #[cfg(not(feature = "datafusion"))]
 mod file_filter;
+mod file_writer;
 mod filter;
 mod handover;
 mod ipc;
@@ -36,15 +42,12 @@ mod scan_datafusion;
 mod scan_slim;
 #[cfg(feature = "datafusion")]
 mod session;
-#[cfg(not(feature = "datafusion"))]
-mod slim;
 #[cfg(feature = "datafusion")]
 mod source;
 #[cfg(feature = "datafusion")]
 mod sql;
 mod storage;
 mod table;
-mod worker;
 mod write;
 #[cfg(feature = "datafusion")]
 mod write_datafusion;
@@ -55,17 +58,6 @@ mod write_slim;
 #[cfg(target_os = "linux")]
 #[global_allocator]
 static ALLOCATOR: alloc::Allocator = alloc::Allocator;
-
-/// How many large buffers the addon has mapped from the kernel (`alloc.rs`) since it loaded; tests
-/// use it to see which reads bound their memory.
-#[napi]
-pub fn native_mappings() -> u32 {
-    #[cfg(target_os = "linux")]
-    let n = alloc::mappings() as u32;
-    #[cfg(not(target_os = "linux"))]
-    let n = 0;
-    n
-}
 
 #[napi_derive::module_init]
 fn init() {

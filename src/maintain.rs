@@ -8,14 +8,13 @@ use std::collections::HashMap;
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::DeltaTable;
 use deltalake::kernel::StructType;
-use napi::bindgen_prelude::Buffer;
 use serde_json::{Value, json};
 
 use crate::convert;
-use crate::error::{Code, ZError, ZResult, guard};
+use crate::error::{Code, ZError, ZResult};
 use crate::options::{OpOptions, check_table_properties, props};
 use crate::storage::{At, load_at, to_datetime};
-use crate::table::NativeTable;
+use crate::table::Table;
 
 #[napi(object)]
 #[derive(Default)]
@@ -25,7 +24,7 @@ pub struct VacuumOptions {
     pub enforce_retention_duration: Option<bool>,
 }
 
-impl NativeTable {
+impl Table {
     /// Run `op` on the handle's table within the commit budget of `options`; the handle moves to
     /// the version it committed.
     pub(crate) async fn run<T>(
@@ -61,138 +60,135 @@ impl NativeTable {
     }
 }
 
-#[napi]
-impl NativeTable {
-    #[napi]
-    pub async fn create_checkpoint(&self) -> napi::Result<()> {
-        guard(async move {
-            deltalake::checkpoints::create_checkpoint(&self.table(), None)
-                .await
-                .map_err(|e| ZError::from(e).context(self.uri()))
-        })
-        .await
+impl Table {
+    pub async fn create_checkpoint(&self) -> ZResult<()> {
+        deltalake::checkpoints::create_checkpoint(&self.table(), None)
+            .await
+            .map_err(|e| ZError::from(e).context(self.uri()))
     }
 
-    #[napi]
-    pub async fn cleanup_metadata(&self) -> napi::Result<u32> {
-        guard(async move {
-            Ok(deltalake::checkpoints::cleanup_metadata(&self.table(), None).await? as u32)
-        })
-        .await
+    pub async fn cleanup_metadata(&self) -> ZResult<u32> {
+        Ok(deltalake::checkpoints::cleanup_metadata(&self.table(), None).await? as u32)
     }
 
-    #[napi]
     pub async fn vacuum(
         &self,
         options: Option<VacuumOptions>,
         op: Option<OpOptions>,
-    ) -> napi::Result<Value> {
-        guard(async move {
-            let o = options.unwrap_or_default();
-            let props = props(&op)?;
-            self.run(&op, async move |t| {
-                let mut b = t.vacuum().with_commit_properties(props);
-                if let Some(h) = o.retention_hours {
-                    if h.is_nan() || h < 0.0 {
-                        return Err(ZError::invalid("retentionHours must be >= 0"));
-                    }
-                    b = b.with_retention_period(chrono::Duration::milliseconds(
-                        (h * 3_600_000.0) as i64,
-                    ));
+    ) -> ZResult<Value> {
+        let o = options.unwrap_or_default();
+        let props = props(&op)?;
+        self.run(&op, async move |t| {
+            let mut b = t.vacuum().with_commit_properties(props);
+            if let Some(h) = o.retention_hours {
+                if h.is_nan() || h < 0.0 {
+                    return Err(ZError::invalid("retentionHours must be >= 0"));
                 }
-                b = b
-                    .with_dry_run(o.dry_run.unwrap_or(false))
-                    .with_enforce_retention_duration(o.enforce_retention_duration.unwrap_or(true));
-                let (t, m) = b.await?;
-                Ok((
-                    t,
-                    json!({ "dryRun": m.dry_run, "filesDeleted": m.files_deleted }),
-                ))
-            })
-            .await
+                b = b.with_retention_period(chrono::Duration::milliseconds(
+                    (h * 3_600_000.0) as i64,
+                ));
+            }
+            b = b
+                .with_dry_run(o.dry_run.unwrap_or(false))
+                .with_enforce_retention_duration(o.enforce_retention_duration.unwrap_or(true));
+            let (t, m) = b.await?;
+            Ok((
+                t,
+                json!({ "dryRun": m.dry_run, "filesDeleted": m.files_deleted }),
+            ))
         })
         .await
     }
 
-    #[napi]
     pub async fn restore(
         &self,
         version: Option<i64>,
         timestamp_ms: Option<f64>,
         op: Option<OpOptions>,
-    ) -> napi::Result<Value> {
-        guard(async move {
-            let props = props(&op)?;
-            self.run(&op, async move |t| {
-                let at = match (version, timestamp_ms) {
-                    (Some(v), None) if v >= 0 => At::Version(v),
-                    (None, Some(ms)) => At::Timestamp(ms),
-                    _ => return Err(ZError::invalid("restore takes a version (>= 0) or a timestamp")),
-                };
-                // Loaded first for the errors that say what exists (delta-rs: "LogSegment end
-                // version 2 not the same as the specified end version 99").
-                load_at(&mut t.clone(), at).await?;
-                let b = t.restore().with_commit_properties(props);
-                let b = match at {
-                    At::Timestamp(ms) => b.with_datetime_to_restore(to_datetime(ms)?),
-                    At::Version(v) => b.with_version_to_restore(v as u64),
-                    At::Latest => b,
-                };
-                let (t, m) = b.await?;
-                Ok((t, json!({ "numRemovedFile": m.num_removed_file, "numRestoredFile": m.num_restored_file })))
-            })
-            .await
+    ) -> ZResult<Value> {
+        let props = props(&op)?;
+        self.run(&op, async move |t| {
+            let at = match (version, timestamp_ms) {
+                (Some(v), None) if v >= 0 => At::Version(v),
+                (None, Some(ms)) => At::Timestamp(ms),
+                _ => return Err(ZError::invalid("restore takes a version (>= 0) or a timestamp")),
+            };
+            // Loaded first for the errors that say what exists (delta-rs: "LogSegment end
+            // version 2 not the same as the specified end version 99").
+            load_at(&mut t.clone(), at).await?;
+            let b = t.restore().with_commit_properties(props);
+            let b = match at {
+                At::Timestamp(ms) => b.with_datetime_to_restore(to_datetime(ms)?),
+                At::Version(v) => b.with_version_to_restore(v as u64),
+                At::Latest => b,
+            };
+            let (t, m) = b.await?;
+            Ok((t, json!({ "numRemovedFile": m.num_removed_file, "numRestoredFile": m.num_restored_file })))
         })
         .await
     }
 
-    #[napi]
     pub async fn set_properties(
         &self,
         properties: HashMap<String, String>,
         op: Option<OpOptions>,
-    ) -> napi::Result<()> {
-        guard(async move {
-            check_table_properties(
-                properties
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
-            )?;
-            let props = props(&op)?;
-            self.run(&op, async move |t| {
-                Ok((
-                    t.set_tbl_properties()
-                        .with_properties(properties)
-                        .with_commit_properties(props)
-                        .await?,
-                    (),
-                ))
-            })
-            .await
+    ) -> ZResult<()> {
+        check_table_properties(
+            properties
+                .iter()
+                .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
+        )?;
+        let props = props(&op)?;
+        self.run(&op, async move |t| {
+            Ok((
+                t.set_tbl_properties()
+                    .with_properties(properties)
+                    .with_commit_properties(props)
+                    .await?,
+                (),
+            ))
         })
         .await
     }
 
-    #[napi]
-    pub async fn add_columns(&self, schema: Buffer, op: Option<OpOptions>) -> napi::Result<()> {
-        guard(async move {
-            let (arrow_schema, _) = convert::decode_ipc(&schema)?;
-            // delta-rs 1.1 commits a column the table has (same type) as a version that changes
-            // nothing, and a non-null one as such: the table's files have no values for it, and
-            // every read then failed ("Non-nullable column 'q' is missing from the physical schema").
-            let table_schema = self.table().snapshot()?.snapshot().arrow_schema();
-            for f in arrow_schema.fields() {
-                if let Some(have) = table_schema.fields().iter().find(|t| t.name().eq_ignore_ascii_case(f.name())) {
-                    return Err(ZError::invalid(format!("addColumns: the table already has a column '{}' (names are case-insensitive)", have.name())));
-                }
-                if !f.is_nullable() {
-                    return Err(ZError::invalid(format!("addColumns: column '{}' must be nullable: the rows already in the table have no value for it", f.name())));
-                }
+    pub async fn add_columns(&self, schema: &[u8], op: Option<OpOptions>) -> ZResult<()> {
+        let (arrow_schema, _) = convert::decode_ipc(schema)?;
+        // delta-rs 1.1 commits a column the table has (same type) as a version that changes
+        // nothing, and a non-null one as such: the table's files have no values for it, and
+        // every read then failed ("Non-nullable column 'q' is missing from the physical schema").
+        let table_schema = self.table().snapshot()?.snapshot().arrow_schema();
+        for f in arrow_schema.fields() {
+            if let Some(have) = table_schema
+                .fields()
+                .iter()
+                .find(|t| t.name().eq_ignore_ascii_case(f.name()))
+            {
+                return Err(ZError::invalid(format!(
+                    "addColumns: the table already has a column '{}' (names are case-insensitive)",
+                    have.name()
+                )));
             }
-            let fields: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| ZError::invalid(format!("addColumns: {e}")))?;
-            let fields: Vec<_> = fields.fields().cloned().collect();
-            let props = props(&op)?;
-            self.run(&op, async move |t| Ok((t.add_columns().with_fields(fields).with_commit_properties(props).await?, ()))).await
+            if !f.is_nullable() {
+                return Err(ZError::invalid(format!(
+                    "addColumns: column '{}' must be nullable: the rows already in the table have no value for it",
+                    f.name()
+                )));
+            }
+        }
+        let fields: StructType = arrow_schema
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| ZError::invalid(format!("addColumns: {e}")))?;
+        let fields: Vec<_> = fields.fields().cloned().collect();
+        let props = props(&op)?;
+        self.run(&op, async move |t| {
+            Ok((
+                t.add_columns()
+                    .with_fields(fields)
+                    .with_commit_properties(props)
+                    .await?,
+                (),
+            ))
         })
         .await
     }

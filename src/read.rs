@@ -1,19 +1,16 @@
-//! A running scan as JS sees it: batches re-sliced to the batch size, handed over buffer by buffer
-//! (or as IPC), memory bounded by a few batches in flight. The scan itself is planned by
+//! A running scan: batches re-sliced to the batch size, memory bounded by a few batches in flight
+//! (JS pulls them through `api/record_batch_stream.rs`). The scan itself is planned by
 //! `scan_datafusion.rs` (full build) or `scan_slim.rs` (kernel only).
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use napi::bindgen_prelude::Buffer;
 use tokio::sync::Mutex;
 
-use crate::error::{ZError, ZResult, guard};
-use crate::handover::{self, JsBatch};
+use crate::error::{ZError, ZResult};
 use crate::ipc;
 
 #[cfg(target_os = "linux")]
@@ -125,7 +122,7 @@ impl Batches {
 }
 
 /// The next batch of the scan in `slot`; the end or an error also releases the scan.
-async fn pull(slot: &Mutex<Option<Batches>>) -> ZResult<Option<RecordBatch>> {
+pub async fn pull(slot: &Mutex<Option<Batches>>) -> ZResult<Option<RecordBatch>> {
     let mut slot = slot.lock().await;
     let Some(batches) = slot.as_mut() else {
         return Ok(None);
@@ -137,86 +134,11 @@ async fn pull(slot: &Mutex<Option<Batches>>) -> ZResult<Option<RecordBatch>> {
     next
 }
 
-/// A running scan as JS sees it: `next()` resolves one Arrow IPC stream per batch, or null at the
-/// end. Dropping it (or `close()`) stops the native work.
-#[napi]
-pub struct NativeBatchStream {
-    inner: Arc<Mutex<Option<Batches>>>,
-    schema: SchemaRef,
-    schema_ipc: Vec<u8>,
-}
-
-impl NativeBatchStream {
-    pub fn new(batches: Batches) -> ZResult<Self> {
-        let schema = batches.schema().clone();
-        let schema_ipc = ipc::encode(&schema, &[])?;
-        Ok(Self {
-            inner: Arc::new(Mutex::new(Some(batches))),
-            schema,
-            schema_ipc,
-        })
-    }
-}
-
-#[napi]
-impl NativeBatchStream {
-    /// The schema of the batches, as an IPC stream with no batches.
-    #[napi]
-    pub fn schema(&self) -> Buffer {
-        self.schema_ipc.clone().into()
-    }
-
-    /// The next batch as one Arrow IPC stream, or null at the end.
-    #[napi]
-    pub async fn next(&self) -> napi::Result<Option<Buffer>> {
-        let inner = self.inner.clone();
-        guard(async move {
-            let Some(batch) = pull(&inner).await? else {
-                return Ok(None);
-            };
-            Ok(Some(ipc::encode(&batch.schema(), &[batch])?.into()))
-        })
-        .await
-    }
-
-    /// The next batch handed over buffer by buffer without copying (see `handover.rs`), or null.
-    #[napi]
-    pub async fn next_batch(&self) -> napi::Result<Option<JsBatch>> {
-        let (inner, schema) = (self.inner.clone(), self.schema.clone());
-        guard(async move {
-            let Some(batch) = pull(&inner).await? else {
-                return Ok(None);
-            };
-            Ok(Some(handover::to_js(batch, &schema)?))
-        })
-        .await
-    }
-
-    /// Called by streaming readers (not by `readAll`) before the first batch: until the scan ends,
-    /// its large buffers are returned to the OS when freed instead of kept by malloc for reuse, so
-    /// memory stays bounded (`alloc.rs`; Linux, unless `ZOOPIPE_LOW_MEMORY=0`).
-    #[napi]
-    pub fn bound_memory(&self) {
+impl Batches {
+    /// Until the scan ends, its large buffers go back to the OS when freed instead of staying with
+    /// malloc for reuse, so memory stays bounded (`alloc.rs`; Linux, unless `ZOOPIPE_LOW_MEMORY=0`).
+    pub fn bound_memory(&mut self) {
         #[cfg(target_os = "linux")]
-        if let Ok(mut slot) = self.inner.try_lock()
-            && let Some(batches) = slot.as_mut()
-        {
-            batches.bound.get_or_insert_with(BoundMemory::start);
-        }
-    }
-
-    /// Stop the scan and free its resources; later `next()` calls resolve null.
-    #[napi]
-    pub fn close(&self) {
-        match self.inner.try_lock() {
-            Ok(mut slot) => *slot = None,
-            Err(_) => {
-                // A next() is in flight: drop the scan as soon as it finishes.
-                let inner = self.inner.clone();
-                napi::bindgen_prelude::spawn(async move {
-                    inner.lock().await.take();
-                });
-            }
-        }
+        self.bound.get_or_insert_with(BoundMemory::start);
     }
 }

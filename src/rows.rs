@@ -15,9 +15,8 @@ use deltalake::arrow::datatypes::{
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::json::ReaderBuilder;
 use deltalake::arrow::json::reader::infer_json_schema;
-use napi::bindgen_prelude::Buffer;
 
-use crate::error::{Code, ZError, ZResult, guard};
+use crate::error::{Code, ZError, ZResult};
 use crate::ipc;
 
 /// What JSON cannot say about the rows' columns, from the JS values they came from: the columns
@@ -561,18 +560,14 @@ pub fn mentions_key(rows: &str, name: &str) -> bool {
 /// inference: integers Int64, other numbers Float64, strings Utf8, objects structs, arrays lists),
 /// for JS paths that need a batch of rows before any table is involved: a Pipe's input rows (its
 /// transform takes RecordBatches) and a merge source.
-#[napi]
-pub async fn rows_to_ipc(rows: String, hints: RowHints) -> napi::Result<Buffer> {
-    guard(async move {
-        // One batch for the rows (`decode` sizes arrow-json's batches to them), none for no rows.
-        let batches = rows_to_batches(&rows, 0, None, false, &hints)?;
-        let schema = match batches.first() {
-            Some(b) => b.schema(),
-            None => Arc::new(Schema::empty()),
-        };
-        Ok(ipc::encode(&schema, &batches)?.into())
-    })
-    .await
+pub fn rows_to_ipc(rows: &str, hints: &RowHints) -> ZResult<Vec<u8>> {
+    // One batch for the rows (`decode` sizes arrow-json's batches to them), none for no rows.
+    let batches = rows_to_batches(rows, 0, None, false, hints)?;
+    let schema = match batches.first() {
+        Some(b) => b.schema(),
+        None => Arc::new(Schema::empty()),
+    };
+    Ok(ipc::encode(&schema, &batches)?)
 }
 
 fn infer(rows: &str) -> ZResult<Schema> {

@@ -21,8 +21,8 @@ use deltalake::datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use napi::bindgen_prelude::Buffer;
 use url::Url;
 
-use crate::error::{ZError, ZResult, as_data_error, guard};
-use crate::read::{DEFAULT_BATCH_SIZE, NativeBatchStream};
+use crate::error::{ZError, ZResult, as_data_error};
+use crate::read::{Batches, DEFAULT_BATCH_SIZE};
 use crate::scan_datafusion::batches;
 use crate::{convert, storage};
 
@@ -351,28 +351,21 @@ async fn frame(
 }
 
 /// Start streaming the rows of CSV / NDJSON / Parquet files.
-#[napi]
-pub async fn open_file_source(
-    path: String,
-    options: FileSourceOptions,
-) -> napi::Result<NativeBatchStream> {
-    guard(async move {
-        let storage = storage::storage_options(&path, options.storage_options.clone());
-        let batch_size = options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
-        let (df, target) = frame(&path, &options, &storage)
-            .await
-            .map_err(|e| as_data_error(e).context(&path))?;
-        let stream = df
-            .execute_stream()
-            .await
-            .map_err(|e| as_data_error(ZError::from(e)).context(&path))?;
-        let mut batches = batches(stream, batch_size);
-        if let Some(target) = target {
-            let t = target.clone();
-            batches = batches.with_rework(target, Box::new(move |raw| validate(raw, &t)));
-        }
-        batches.files = true;
-        NativeBatchStream::new(batches)
-    })
-    .await
+pub async fn open(path: &str, options: &FileSourceOptions) -> ZResult<Batches> {
+    let storage = storage::storage_options(path, options.storage_options.clone());
+    let batch_size = options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1) as usize;
+    let (df, target) = frame(path, options, &storage)
+        .await
+        .map_err(|e| as_data_error(e).context(path))?;
+    let stream = df
+        .execute_stream()
+        .await
+        .map_err(|e| as_data_error(ZError::from(e)).context(path))?;
+    let mut batches = batches(stream, batch_size);
+    if let Some(target) = target {
+        let t = target.clone();
+        batches = batches.with_rework(target, Box::new(move |raw| validate(raw, &t)));
+    }
+    batches.files = true;
+    Ok(batches)
 }

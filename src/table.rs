@@ -1,17 +1,17 @@
-//! `DeltaTable`: a handle on one snapshot of a table — metadata, history, files, time travel,
-//! and the scan that `DeltaInputAdapter` streams.
+//! A handle on one snapshot of a table — metadata, history, files, time travel, and the scan that
+//! `DeltaInputAdapter` streams. Maintenance (`maintain.rs`) and DML (`dml.rs`) extend it; JS sees
+//! it as `DeltaTable` (`api/delta_table.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use deltalake::DeltaTable;
 use futures::{StreamExt, TryStreamExt};
-use napi::bindgen_prelude::Buffer;
 use serde_json::{Value, json};
 
-use crate::error::{ZError, ZResult, guard, guard_sync};
+use crate::error::{ZError, ZResult};
 use crate::ipc;
-use crate::read::{NativeBatchStream, ScanOptions, scan};
+use crate::read::{Batches, ScanOptions, scan};
 use crate::storage::{self, At};
 
 #[napi(object)]
@@ -23,13 +23,30 @@ pub struct OpenOptions {
     pub timestamp: Option<f64>,
 }
 
-#[napi]
-pub struct NativeTable {
+/// The handle behind a JS `DeltaTable`: one loaded snapshot, replaced when the handle loads
+/// another version or an operation commits one.
+pub struct Table {
     uri: String,
     inner: Arc<RwLock<DeltaTable>>,
 }
 
-impl NativeTable {
+impl Table {
+    /// Open a table (the JS `DeltaTable.open`).
+    pub async fn open(uri: String, options: Option<OpenOptions>) -> ZResult<Self> {
+        let options = options.unwrap_or_default();
+        let at = At::from_options(options.version, options.timestamp)?;
+        let storage_options = storage::storage_options(&uri, options.storage_options);
+        let table = storage::open_table(&uri, &storage_options, at).await?;
+        Ok(Self {
+            uri,
+            inner: Arc::new(RwLock::new(table)),
+        })
+    }
+
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
     pub(crate) fn table(&self) -> DeltaTable {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -56,33 +73,67 @@ impl NativeTable {
         self.replace(table);
         Ok(version)
     }
-}
 
-/// Open a table (the JS `DeltaTable.open`).
-#[napi]
-pub async fn open_table(uri: String, options: Option<OpenOptions>) -> napi::Result<NativeTable> {
-    guard(async move {
-        let options = options.unwrap_or_default();
-        let at = At::from_options(options.version, options.timestamp)?;
-        let storage_options = storage::storage_options(&uri, options.storage_options);
-        let table = storage::open_table(&uri, &storage_options, at).await?;
-        Ok(NativeTable {
-            uri,
-            inner: Arc::new(RwLock::new(table)),
+    /// The loaded version, -1 for a table with no commit.
+    pub fn version(&self) -> i64 {
+        self.inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .version()
+            .map_or(-1, |v| v as i64)
+    }
+
+    /// The table schema as an Arrow IPC stream with no batches.
+    pub fn schema_ipc(&self) -> ZResult<Vec<u8>> {
+        self.with_state(|s| {
+            Ok(ipc::encode(
+                &ipc::js_schema(&s.snapshot().arrow_schema()),
+                &[],
+            )?)
         })
-    })
-    .await
-}
+    }
 
-#[napi]
-pub async fn is_delta_table(
-    uri: String,
-    storage_options: Option<HashMap<String, String>>,
-) -> napi::Result<bool> {
-    guard(async move {
-        storage::is_delta_table(&uri, &storage::storage_options(&uri, storage_options)).await
-    })
-    .await
+    pub fn metadata(&self) -> ZResult<Value> {
+        self.with_state(|s| {
+            let m = serde_json::to_value(s.metadata())?;
+            Ok(json!({
+                "id": m["id"],
+                "name": m["name"],
+                "description": m["description"],
+                "partitionColumns": m["partitionColumns"],
+                "configuration": m["configuration"],
+                "createdTime": m["createdTime"],
+            }))
+        })
+    }
+
+    pub fn protocol(&self) -> ZResult<Value> {
+        self.with_state(|s| Ok(serde_json::to_value(s.protocol())?))
+    }
+
+    pub async fn history(&self, limit: Option<u32>) -> ZResult<Vec<Value>> {
+        history(&self.table(), limit).await
+    }
+
+    pub fn files(&self) -> ZResult<Vec<Value>> {
+        files(&self.table())
+    }
+
+    pub async fn load_version(&self, version: i64) -> ZResult<i64> {
+        self.reload(At::from_options(Some(version), None)?).await
+    }
+
+    pub async fn load_timestamp(&self, timestamp_ms: f64) -> ZResult<i64> {
+        self.reload(At::from_options(None, Some(timestamp_ms))?)
+            .await
+    }
+
+    /// Start streaming this snapshot.
+    pub async fn scan(&self, options: Option<ScanOptions>) -> ZResult<Batches> {
+        scan(&self.table(), &options.unwrap_or_default())
+            .await
+            .map_err(|e| e.context(&self.uri))
+    }
 }
 
 /// Everything the log says about one commit, newest first, with its version.
@@ -139,95 +190,4 @@ fn files(table: &DeltaTable) -> ZResult<Vec<Value>> {
             entry
         })
         .collect())
-}
-
-#[napi]
-impl NativeTable {
-    #[napi(getter)]
-    pub fn uri(&self) -> String {
-        self.uri.clone()
-    }
-
-    #[napi(getter)]
-    pub fn version(&self) -> i64 {
-        self.inner
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .version()
-            .map_or(-1, |v| v as i64)
-    }
-
-    /// The table schema as an Arrow IPC stream with no batches.
-    #[napi(catch_unwind)]
-    pub fn schema(&self) -> napi::Result<Buffer> {
-        guard_sync(|| {
-            self.with_state(|s| {
-                let schema = ipc::js_schema(&s.snapshot().arrow_schema());
-                Ok(ipc::encode(&schema, &[])?.into())
-            })
-        })
-    }
-
-    #[napi(catch_unwind)]
-    pub fn metadata(&self) -> napi::Result<Value> {
-        guard_sync(|| {
-            self.with_state(|s| {
-                let m = serde_json::to_value(s.metadata())?;
-                Ok(json!({
-                    "id": m["id"],
-                    "name": m["name"],
-                    "description": m["description"],
-                    "partitionColumns": m["partitionColumns"],
-                    "configuration": m["configuration"],
-                    "createdTime": m["createdTime"],
-                }))
-            })
-        })
-    }
-
-    #[napi(catch_unwind)]
-    pub fn protocol(&self) -> napi::Result<Value> {
-        guard_sync(|| self.with_state(|s| Ok(serde_json::to_value(s.protocol())?)))
-    }
-
-    #[napi]
-    pub async fn history(&self, limit: Option<u32>) -> napi::Result<Vec<Value>> {
-        let table = self.table();
-        guard(async move { history(&table, limit).await }).await
-    }
-
-    #[napi]
-    pub async fn files(&self) -> napi::Result<Vec<Value>> {
-        let table = self.table();
-        guard(async move { files(&table) }).await
-    }
-
-    #[napi]
-    pub async fn load_version(&self, version: i64) -> napi::Result<i64> {
-        guard(async move { self.reload(At::from_options(Some(version), None)?).await }).await
-    }
-
-    #[napi]
-    pub async fn load_timestamp(&self, timestamp_ms: f64) -> napi::Result<i64> {
-        guard(async move {
-            self.reload(At::from_options(None, Some(timestamp_ms))?)
-                .await
-        })
-        .await
-    }
-
-    /// Start streaming this snapshot.
-    #[napi]
-    pub async fn scan(&self, options: Option<ScanOptions>) -> napi::Result<NativeBatchStream> {
-        let table = self.table();
-        let uri = self.uri.clone();
-        guard(async move {
-            NativeBatchStream::new(
-                scan(&table, &options.unwrap_or_default())
-                    .await
-                    .map_err(|e| e.context(&uri))?,
-            )
-        })
-        .await
-    }
 }

@@ -1,4 +1,5 @@
-//! `DeltaOutputAdapter`: any number of `write()`s, then one atomic commit at `close()`.
+//! The engine of `DeltaOutputAdapter` (`api/delta_output_adapter.rs`): any number of `write()`s, then
+//! one atomic commit at `close()`.
 //!
 //! The first write starts a writer task fed by a bounded channel, so memory stays bounded by a few
 //! batches plus the Parquet writers' buffers, and nothing reaches the log before `close()`: delta-rs's
@@ -12,7 +13,6 @@ use deltalake::DeltaTable;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::protocol::SaveMode;
-use napi::bindgen_prelude::Buffer;
 use serde_json::Value;
 use tokio::sync::{Mutex, mpsc};
 
@@ -26,7 +26,7 @@ use crate::conform::{
     typed_nulls,
 };
 use crate::convert;
-use crate::error::{Code, ZError, ZResult, guard};
+use crate::error::{Code, ZError, ZResult};
 use crate::handover::{self, JsBatch};
 use crate::options::{
     Msg, WriteOptions, WriteTask, commit_properties, save_mode, schema_mode, target_file_size,
@@ -81,8 +81,8 @@ enum State {
     Finished,
 }
 
-#[napi]
-pub struct NativeTableWriter {
+/// The engine behind a JS `DeltaOutputAdapter` (`api/delta_output_adapter.rs`).
+pub struct TableWriter {
     uri: String,
     options: WriteOptions,
     storage: HashMap<String, String>,
@@ -91,7 +91,7 @@ pub struct NativeTableWriter {
     loaded: std::sync::Mutex<Option<(DeltaTable, bool)>>,
 }
 
-impl NativeTableWriter {
+impl TableWriter {
     /// The table (loaded) and whether it exists: the one `table_schema` loaded, or a fresh load.
     async fn load(&self) -> ZResult<(DeltaTable, bool)> {
         let cached = self.loaded.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -276,10 +276,8 @@ pub async fn commit_stats(table: &DeltaTable, version: u64) -> ZResult<(u32, i64
     Ok((files, rows, size))
 }
 
-#[napi]
-impl NativeTableWriter {
-    #[napi(constructor)]
-    pub fn new(uri: String, options: Option<WriteOptions>) -> napi::Result<Self> {
+impl TableWriter {
+    pub fn new(uri: String, options: Option<WriteOptions>) -> ZResult<Self> {
         let options = options.unwrap_or_default();
         let check = || -> ZResult<()> {
             save_mode(options.mode.as_deref())?;
@@ -315,98 +313,78 @@ impl NativeTableWriter {
     }
 
     /// Write Arrow IPC bytes (stream or file format).
-    #[napi]
-    pub async fn write_ipc(&self, data: Buffer) -> napi::Result<()> {
-        guard(async move {
-            let (schema, batches) = convert::decode_ipc(&data)?;
-            self.push(schema, batches).await
-        })
-        .await
+    pub async fn write_ipc(&self, data: &[u8]) -> ZResult<()> {
+        let (schema, batches) = convert::decode_ipc(data)?;
+        self.push(schema, batches).await
     }
 
     /// Write apache-arrow batches sent buffer by buffer (`lib/handover.js`); `schema` is an IPC
     /// stream carrying their schema.
-    #[napi]
-    pub async fn write_batches(&self, schema: Buffer, batches: Vec<JsBatch>) -> napi::Result<()> {
-        guard(async move {
-            let (schema, _) = convert::decode_ipc(&schema)?;
-            let batches = handover::from_js(&schema, &batches)?;
-            self.push(schema, batches).await
-        })
-        .await
+    pub async fn write_batches(&self, schema: &[u8], batches: Vec<JsBatch>) -> ZResult<()> {
+        let (schema, _) = convert::decode_ipc(schema)?;
+        let batches = handover::from_js(&schema, &batches)?;
+        self.push(schema, batches).await
     }
 
     /// Write plain row objects, sent as newline-delimited JSON (one object per line);
     /// `first_row`: their index in what `write()` was given (error messages name rows by it);
     /// `hints`: the types of new columns that JSON cannot say (timestamps, binary).
-    #[napi]
     pub async fn write_rows(
         &self,
         rows: String,
         first_row: u32,
         hints: rows::RowHints,
-    ) -> napi::Result<()> {
-        guard(async move {
-            if rows.is_empty() {
-                return Ok(());
-            }
-            let table_schema = self.table_schema().await?.map(|s| rows::for_rows(s, &rows));
-            let allow_new = self.options.schema_mode.is_some();
-            let batches = rows::rows_to_batches(
-                &rows,
-                first_row as usize,
-                table_schema.as_ref(),
-                allow_new,
-                &hints,
-            )?;
-            match batches.first() {
-                Some(b) => self.push(b.schema(), batches).await,
-                None => Ok(()),
-            }
-        })
-        .await
+    ) -> ZResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let table_schema = self.table_schema().await?.map(|s| rows::for_rows(s, &rows));
+        let allow_new = self.options.schema_mode.is_some();
+        let batches = rows::rows_to_batches(
+            &rows,
+            first_row as usize,
+            table_schema.as_ref(),
+            allow_new,
+            &hints,
+        )?;
+        match batches.first() {
+            Some(b) => self.push(b.schema(), batches).await,
+            None => Ok(()),
+        }
     }
 
     /// Commit everything written as one new version.
-    #[napi]
-    pub async fn close(&self) -> napi::Result<WriteResult> {
-        guard(async move {
-            let mut state = self.state.lock().await;
-            let running = match std::mem::replace(&mut *state, State::Finished) {
-                State::Idle(seen) => self.start_empty(seen).await?,
-                other => other,
-            };
-            let running = match running {
-                State::Running(running) => running,
-                State::Ignoring(version) => return Ok(WriteResult::nothing(version)),
-                State::Idle(_) | State::Finished => {
-                    return Err(ZError::invalid("the output adapter is already closed"));
-                }
-            };
-            let table = running.commit().await?;
-            let version = table.version().unwrap_or(0);
-            let (num_files, num_rows, num_bytes) = commit_stats(&table, version).await?;
-            Ok(WriteResult {
-                version: version as i64,
-                num_files,
-                num_rows,
-                num_bytes,
-            })
+    pub async fn close(&self) -> ZResult<WriteResult> {
+        let mut state = self.state.lock().await;
+        let running = match std::mem::replace(&mut *state, State::Finished) {
+            State::Idle(seen) => self.start_empty(seen).await?,
+            other => other,
+        };
+        let running = match running {
+            State::Running(running) => running,
+            State::Ignoring(version) => return Ok(WriteResult::nothing(version)),
+            State::Idle(_) | State::Finished => {
+                return Err(ZError::invalid("the output adapter is already closed"));
+            }
+        };
+        let table = running.commit().await?;
+        let version = table.version().unwrap_or(0);
+        let (num_files, num_rows, num_bytes) = commit_stats(&table, version).await?;
+        Ok(WriteResult {
+            version: version as i64,
+            num_files,
+            num_rows,
+            num_bytes,
         })
-        .await
     }
 
     /// Drop everything written so far; nothing is committed.
-    #[napi]
-    pub async fn abort(&self) -> napi::Result<()> {
-        guard(async move {
-            let mut state = self.state.lock().await;
-            if let State::Running(mut running) = std::mem::replace(&mut *state, State::Finished) {
-                running.task.abort();
-                let _ = (&mut running.task).await;
-            }
-            Ok(())
-        })
-        .await
+    pub async fn abort(&self) -> ZResult<()> {
+        let mut state = self.state.lock().await;
+        if let State::Running(mut running) = std::mem::replace(&mut *state, State::Finished) {
+            running.task.abort();
+            let _ = (&mut running.task).await;
+        }
+        Ok(())
     }
 }

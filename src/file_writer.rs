@@ -1,6 +1,7 @@
-//! `DeltaWriter`: the worker side of a distributed write. Workers write Parquet files into the table
-//! location with delta-rs's `RecordBatchWriter` and return the add actions (with stats) as plain JSON;
-//! they commit nothing. `commit.rs` commits them.
+//! The engine of `DeltaWriter` (`api/delta_writer.rs`), the worker side of a distributed write:
+//! workers write Parquet files into the table location with delta-rs's `RecordBatchWriter` and
+//! return the add actions (with stats) as plain JSON; they commit nothing. The coordinator
+//! (`coordinator.rs`) commits them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,14 +12,13 @@ use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::{Add, StructType};
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
-use napi::bindgen_prelude::Buffer;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::conform::{by_name, to_stored, typed_nulls};
 use crate::convert;
-use crate::error::{Code, ZError, ZResult, guard};
+use crate::error::{Code, ZError, ZResult};
 use crate::handover::{self, JsBatch};
 use crate::options::writer_properties;
 use crate::rows;
@@ -61,8 +61,8 @@ struct Open {
     flushed: Vec<Add>,
 }
 
-#[napi]
-pub struct NativeFileWriter {
+/// The engine behind a JS `DeltaWriter` (`api/delta_writer.rs`).
+pub struct FileWriter {
     uri: String,
     options: FileWriterOptions,
     storage: HashMap<String, String>,
@@ -111,7 +111,7 @@ pub(crate) fn open_writer(
     Ok((writer.with_writer_properties(props), partition_columns))
 }
 
-impl NativeFileWriter {
+impl FileWriter {
     async fn open(&self, first: &RecordBatch) -> ZResult<Open> {
         let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
         let table_uri = trailing_slash(table.table_url().as_str());
@@ -166,10 +166,8 @@ impl NativeFileWriter {
     }
 }
 
-#[napi]
-impl NativeFileWriter {
-    #[napi(constructor)]
-    pub fn new(uri: String, options: Option<FileWriterOptions>) -> napi::Result<Self> {
+impl FileWriter {
+    pub fn new(uri: String, options: Option<FileWriterOptions>) -> ZResult<Self> {
         let options = options.unwrap_or_default();
         writer_properties(options.compression.as_deref(), options.max_row_group_bytes)?;
         let storage = storage::storage_options(&uri, options.storage_options.clone());
@@ -182,84 +180,71 @@ impl NativeFileWriter {
         })
     }
 
-    #[napi]
-    pub async fn write_ipc(&self, data: Buffer) -> napi::Result<()> {
-        guard(async move { self.push(convert::decode_ipc(&data)?.1).await }).await
+    pub async fn write_ipc(&self, data: &[u8]) -> ZResult<()> {
+        self.push(convert::decode_ipc(data)?.1).await
     }
 
-    #[napi]
-    pub async fn write_batches(&self, schema: Buffer, batches: Vec<JsBatch>) -> napi::Result<()> {
-        guard(async move {
-            let (schema, _) = convert::decode_ipc(&schema)?;
-            self.push(handover::from_js(&schema, &batches)?).await
-        })
-        .await
+    pub async fn write_batches(&self, schema: &[u8], batches: Vec<JsBatch>) -> ZResult<()> {
+        let (schema, _) = convert::decode_ipc(schema)?;
+        self.push(handover::from_js(&schema, &batches)?).await
     }
 
     /// Plain row objects, sent as newline-delimited JSON (one object per line);
     /// `first_row`: their index in what `write()` was given (error messages name rows by it);
     /// `hints`: the types of new columns that JSON cannot say (timestamps, binary).
-    #[napi]
     pub async fn write_rows(
         &self,
         rows: String,
         first_row: u32,
         hints: rows::RowHints,
-    ) -> napi::Result<()> {
-        guard(async move {
-            if rows.is_empty() {
-                return Ok(());
-            }
-            let existing = match &*self.state.lock().await {
-                Some(open) => Some(open.writer.arrow_schema()),
-                None => {
-                    let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
-                    if exists {
-                        Some(table.snapshot()?.snapshot().arrow_schema())
-                    } else {
-                        None
-                    }
+    ) -> ZResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let existing = match &*self.state.lock().await {
+            Some(open) => Some(open.writer.arrow_schema()),
+            None => {
+                let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+                if exists {
+                    Some(table.snapshot()?.snapshot().arrow_schema())
+                } else {
+                    None
                 }
-            };
-            self.push(rows::rows_to_batches(
-                &rows,
-                first_row as usize,
-                existing.as_ref(),
-                false,
-                &hints,
-            )?)
-            .await
-        })
+            }
+        };
+        self.push(rows::rows_to_batches(
+            &rows,
+            first_row as usize,
+            existing.as_ref(),
+            false,
+            &hints,
+        )?)
         .await
     }
 
     /// Flush the remaining data and return every file written, as JSON add actions.
-    #[napi]
-    pub async fn finish(&self) -> napi::Result<Vec<Value>> {
-        guard(async move {
-            if self
-                .finished
-                .swap(true, std::sync::atomic::Ordering::SeqCst)
-            {
-                return Err(ZError::invalid("finish() was already called"));
-            }
-            let Some(mut open) = self.state.lock().await.take() else {
-                return Ok(Vec::new());
-            };
-            let mut adds = std::mem::take(&mut open.flushed);
-            adds.extend(open.writer.flush().await?);
-            adds.into_iter()
-                .map(|add| {
-                    let action = FileAction {
-                        add,
-                        table_uri: open.table_uri.clone(),
-                        schema: open.schema.clone(),
-                        partition_columns: open.partition_columns.clone(),
-                    };
-                    Ok(serde_json::to_value(action)?)
-                })
-                .collect()
-        })
-        .await
+    pub async fn finish(&self) -> ZResult<Vec<Value>> {
+        if self
+            .finished
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(ZError::invalid("finish() was already called"));
+        }
+        let Some(mut open) = self.state.lock().await.take() else {
+            return Ok(Vec::new());
+        };
+        let mut adds = std::mem::take(&mut open.flushed);
+        adds.extend(open.writer.flush().await?);
+        adds.into_iter()
+            .map(|add| {
+                let action = FileAction {
+                    add,
+                    table_uri: open.table_uri.clone(),
+                    schema: open.schema.clone(),
+                    partition_columns: open.partition_columns.clone(),
+                };
+                Ok(serde_json::to_value(action)?)
+            })
+            .collect()
     }
 }

@@ -1,0 +1,22 @@
+//! The JS boundary: one file per class (or function) the JS layer calls, named after it, each
+//! method converting arguments and errors and delegating to the engine modules beside `api/`.
+//! Nothing below this folder uses it.
+
+pub mod delta_coordinator;
+pub mod delta_output_adapter;
+pub mod delta_table;
+pub mod delta_writer;
+pub mod file_input_adapter;
+pub mod record_batch_stream;
+pub mod rows;
+
+/// How many large buffers the addon has mapped from the kernel (`alloc.rs`) since it loaded; tests
+/// use it to see which reads bound their memory.
+#[napi]
+pub fn native_mappings() -> u32 {
+    #[cfg(target_os = "linux")]
+    let n = crate::alloc::mappings() as u32;
+    #[cfg(not(target_os = "linux"))]
+    let n = 0;
+    n
+}
