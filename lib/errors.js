@@ -1,5 +1,8 @@
 'use strict'
-// DeltaError: the one error type zoopipe throws. Native errors arrive as "[CODE] message".
+// DeltaError: the one error type zoopipe throws. Native errors arrive as "[CODE] message" (why not
+// as napi's error status: src/error.rs). CODES is src/error.rs's list, which the native errorCodes()
+// returns; __test__/boundary.test.mjs holds this copy and index.d.ts to it. Kept as a copy so a
+// DeltaError can still be made when the addon fails to load.
 
 const CODES = new Set([
   'TABLE_NOT_FOUND',

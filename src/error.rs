@@ -1,5 +1,11 @@
 //! The one place where every library error becomes a zoopipe error code (like delta-rs's
 //! `python/src/error.rs`). The JS layer turns the `[CODE] message` reason into a `DeltaError`.
+//!
+//! Why the code travels in the reason and not as napi's error status (`napi::Error<S>`, which
+//! becomes `err.code`): napi-rs 3.16 settles an async method's promise through
+//! `execute_tokio_future`, which takes `Into<napi::Error>` — napi's own fixed `Status` enum — so a
+//! custom status cannot cross an async method, and two mechanisms (sync vs async) would be worse
+//! than one.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -30,6 +36,22 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, the one list (JS reads it through `errorCodes()`; a test holds `lib/errors.js`
+    /// and `index.d.ts` to it).
+    pub const ALL: [Code; 11] = [
+        Code::TableNotFound,
+        Code::VersionNotFound,
+        Code::SchemaMismatch,
+        Code::InvalidArgument,
+        Code::InvalidData,
+        Code::CommitConflict,
+        Code::Storage,
+        Code::UnsupportedFeature,
+        Code::Protocol,
+        Code::Aborted,
+        Code::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Code::TableNotFound => "TABLE_NOT_FOUND",

@@ -10,6 +10,15 @@ pub mod file_input_adapter;
 pub mod record_batch_stream;
 pub mod rows;
 
+/// Every error code a `DeltaError` can carry (`error.rs`'s list).
+#[napi]
+pub fn error_codes() -> Vec<String> {
+    crate::error::Code::ALL
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect()
+}
+
 /// How many large buffers the addon has mapped from the kernel (`alloc.rs`) since it loaded; tests
 /// use it to see which reads bound their memory.
 #[napi]
