@@ -1,7 +1,7 @@
 // The native binding and the public contract agree: one list of error codes (Rust's, which
 // lib/errors.js and index.d.ts must both carry), and every option field the native layer reads is one
-// index.d.ts documents (read from the generated binding.d.ts, so a Rust option added without
-// documenting it fails here).
+// index.d.ts documents, as is every field of its typed results (read from the generated
+// binding.d.ts, so a Rust option or result field added without documenting it fails here).
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
@@ -35,7 +35,7 @@ it('the error codes are one list: the native one, which DeltaError and index.d.t
   assert.equal(new DeltaError('NOT_A_CODE', 'x').code, 'INTERNAL')
 })
 
-it('every option field the native layer reads is documented in index.d.ts', () => {
+it('every option field the native layer reads, and every result field it returns, is documented in index.d.ts', () => {
   // native interface -> public interface(s) that carry its fields; commit fields travel in
   // `commitProperties` publicly (lib/options.js flattens them).
   const pairs = [
@@ -49,6 +49,11 @@ it('every option field the native layer reads is documented in index.d.ts', () =
     ['FileWriterOptions', ['DeltaWriterOptions']],
     ['CommitOptions', ['CoordinatorCommitOptions']],
     ['WriteResult', ['WriteResult']],
+    ['TableMetadata', ['TableMetadata']],
+    ['TableProtocol', ['TableProtocol']],
+    ['TableFile', ['TableFile']],
+    ['VacuumMetrics', ['VacuumMetrics']],
+    ['RestoreMetrics', ['RestoreMetrics']],
   ]
   for (const [nativeName, publicNames, elsewhere = []] of pairs) {
     const documented = new Set(publicNames.flatMap((n) => fields(publicTypes, n)).concat(elsewhere))

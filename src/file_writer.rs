@@ -189,9 +189,7 @@ impl FileWriter {
         self.push(handover::from_js(&schema, &batches)?).await
     }
 
-    /// Plain row objects, sent as newline-delimited JSON (one object per line);
-    /// `first_row`: their index in what `write()` was given (error messages name rows by it);
-    /// `hints`: the types of new columns that JSON cannot say (timestamps, binary).
+    /// Row objects as newline-delimited JSON (arguments: `api/delta_writer.rs`).
     pub async fn write_rows(
         &self,
         rows: String,

@@ -8,13 +8,26 @@ use std::collections::HashMap;
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::DeltaTable;
 use deltalake::kernel::StructType;
-use serde_json::{Value, json};
 
 use crate::convert;
 use crate::error::{Code, ZError, ZResult};
 use crate::options::{OpOptions, check_table_properties, props};
 use crate::storage::{At, load_at, to_datetime};
 use crate::table::Table;
+
+/// What `vacuum()` deleted (or, in a dry run, would delete).
+#[napi(object)]
+pub struct VacuumMetrics {
+    pub dry_run: bool,
+    pub files_deleted: Vec<String>,
+}
+
+/// What `restore()` changed.
+#[napi(object)]
+pub struct RestoreMetrics {
+    pub num_removed_file: i64,
+    pub num_restored_file: i64,
+}
 
 #[napi(object)]
 #[derive(Default)]
@@ -75,7 +88,7 @@ impl Table {
         &self,
         options: Option<VacuumOptions>,
         op: Option<OpOptions>,
-    ) -> ZResult<Value> {
+    ) -> ZResult<VacuumMetrics> {
         let o = options.unwrap_or_default();
         let props = props(&op)?;
         self.run(&op, async move |t| {
@@ -94,7 +107,10 @@ impl Table {
             let (t, m) = b.await?;
             Ok((
                 t,
-                json!({ "dryRun": m.dry_run, "filesDeleted": m.files_deleted }),
+                VacuumMetrics {
+                    dry_run: m.dry_run,
+                    files_deleted: m.files_deleted,
+                },
             ))
         })
         .await
@@ -105,13 +121,17 @@ impl Table {
         version: Option<i64>,
         timestamp_ms: Option<f64>,
         op: Option<OpOptions>,
-    ) -> ZResult<Value> {
+    ) -> ZResult<RestoreMetrics> {
         let props = props(&op)?;
         self.run(&op, async move |t| {
             let at = match (version, timestamp_ms) {
                 (Some(v), None) if v >= 0 => At::Version(v),
                 (None, Some(ms)) => At::Timestamp(ms),
-                _ => return Err(ZError::invalid("restore takes a version (>= 0) or a timestamp")),
+                _ => {
+                    return Err(ZError::invalid(
+                        "restore takes a version (>= 0) or a timestamp",
+                    ));
+                }
             };
             // Loaded first for the errors that say what exists (delta-rs: "LogSegment end
             // version 2 not the same as the specified end version 99").
@@ -123,7 +143,13 @@ impl Table {
                 At::Latest => b,
             };
             let (t, m) = b.await?;
-            Ok((t, json!({ "numRemovedFile": m.num_removed_file, "numRestoredFile": m.num_restored_file })))
+            Ok((
+                t,
+                RestoreMetrics {
+                    num_removed_file: m.num_removed_file as i64,
+                    num_restored_file: m.num_restored_file as i64,
+                },
+            ))
         })
         .await
     }

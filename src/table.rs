@@ -14,6 +14,38 @@ use crate::ipc;
 use crate::read::{Batches, ScanOptions, scan};
 use crate::storage::{self, At};
 
+/// The table's metadata action, as `DeltaTable.metadata()` returns it.
+#[napi(object, use_nullable = true)]
+pub struct TableMetadata {
+    pub id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub partition_columns: Vec<String>,
+    pub configuration: HashMap<String, String>,
+    /// Milliseconds since the epoch.
+    pub created_time: Option<i64>,
+}
+
+/// The table's protocol: the reader and writer versions and features a client needs.
+#[napi(object)]
+pub struct TableProtocol {
+    pub min_reader_version: i32,
+    pub min_writer_version: i32,
+    pub reader_features: Option<Vec<String>>,
+    pub writer_features: Option<Vec<String>>,
+}
+
+/// One active data file of the snapshot.
+#[napi(object)]
+pub struct TableFile {
+    /// Relative to the table root, URL-encoded as in the log.
+    pub path: String,
+    pub size: i64,
+    pub partition_values: HashMap<String, Option<String>>,
+    pub num_records: Option<i64>,
+    pub modification_time: i64,
+}
+
 #[napi(object)]
 #[derive(Default)]
 pub struct OpenOptions {
@@ -93,29 +125,45 @@ impl Table {
         })
     }
 
-    pub fn metadata(&self) -> ZResult<Value> {
+    pub fn metadata(&self) -> ZResult<TableMetadata> {
+        // Through serde: the kernel's getters of these actions are crate-private.
         self.with_state(|s| {
             let m = serde_json::to_value(s.metadata())?;
-            Ok(json!({
-                "id": m["id"],
-                "name": m["name"],
-                "description": m["description"],
-                "partitionColumns": m["partitionColumns"],
-                "configuration": m["configuration"],
-                "createdTime": m["createdTime"],
-            }))
+            Ok(TableMetadata {
+                id: m["id"].as_str().unwrap_or_default().to_string(),
+                name: m["name"].as_str().map(str::to_string),
+                description: m["description"].as_str().map(str::to_string),
+                partition_columns: strings(&m["partitionColumns"]).unwrap_or_default(),
+                configuration: m["configuration"]
+                    .as_object()
+                    .map(|c| {
+                        c.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                created_time: m["createdTime"].as_i64(),
+            })
         })
     }
 
-    pub fn protocol(&self) -> ZResult<Value> {
-        self.with_state(|s| Ok(serde_json::to_value(s.protocol())?))
+    pub fn protocol(&self) -> ZResult<TableProtocol> {
+        self.with_state(|s| {
+            let p = serde_json::to_value(s.protocol())?;
+            Ok(TableProtocol {
+                min_reader_version: p["minReaderVersion"].as_i64().unwrap_or_default() as i32,
+                min_writer_version: p["minWriterVersion"].as_i64().unwrap_or_default() as i32,
+                reader_features: strings(&p["readerFeatures"]),
+                writer_features: strings(&p["writerFeatures"]),
+            })
+        })
     }
 
     pub async fn history(&self, limit: Option<u32>) -> ZResult<Vec<Value>> {
         history(&self.table(), limit).await
     }
 
-    pub fn files(&self) -> ZResult<Vec<Value>> {
+    pub fn files(&self) -> ZResult<Vec<TableFile>> {
         files(&self.table())
     }
 
@@ -134,6 +182,15 @@ impl Table {
             .await
             .map_err(|e| e.context(&self.uri))
     }
+}
+
+/// A JSON array of strings, or None.
+fn strings(v: &Value) -> Option<Vec<String>> {
+    v.as_array().map(|a| {
+        a.iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    })
 }
 
 /// Everything the log says about one commit, newest first, with its version.
@@ -172,22 +229,17 @@ async fn history(table: &DeltaTable, limit: Option<u32>) -> ZResult<Vec<Value>> 
     Ok(entries.into_iter().map_while(|e| e).collect())
 }
 
-fn files(table: &DeltaTable) -> ZResult<Vec<Value>> {
+fn files(table: &DeltaTable) -> ZResult<Vec<TableFile>> {
     let state = table.snapshot()?;
     Ok(state
         .log_data()
         .iter()
-        .map(|file| {
-            let mut entry = json!({
-                "path": file.path(),
-                "size": file.size(),
-                "partitionValues": file.partition_values_map(),
-                "modificationTime": file.modification_time(),
-            });
-            if let Some(n) = file.num_records() {
-                entry["numRecords"] = json!(n);
-            }
-            entry
+        .map(|file| TableFile {
+            path: file.path().to_string(),
+            size: file.size(),
+            partition_values: file.partition_values_map(),
+            num_records: file.num_records().map(|n| n as i64),
+            modification_time: file.modification_time(),
         })
         .collect())
 }

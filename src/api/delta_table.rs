@@ -10,10 +10,11 @@ use serde_json::Value;
 use super::record_batch_stream::RecordBatchStream;
 use crate::error::{guard, guard_sync};
 use crate::maintain::VacuumOptions;
+use crate::maintain::{RestoreMetrics, VacuumMetrics};
 use crate::options::OpOptions;
 use crate::read::ScanOptions;
 use crate::storage;
-use crate::table::{OpenOptions, Table};
+use crate::table::{OpenOptions, Table, TableFile, TableMetadata, TableProtocol};
 
 #[napi]
 pub struct DeltaTable(Table);
@@ -54,12 +55,12 @@ impl DeltaTable {
     }
 
     #[napi(catch_unwind)]
-    pub fn metadata(&self) -> napi::Result<Value> {
+    pub fn metadata(&self) -> napi::Result<TableMetadata> {
         guard_sync(|| self.0.metadata())
     }
 
     #[napi(catch_unwind)]
-    pub fn protocol(&self) -> napi::Result<Value> {
+    pub fn protocol(&self) -> napi::Result<TableProtocol> {
         guard_sync(|| self.0.protocol())
     }
 
@@ -69,7 +70,7 @@ impl DeltaTable {
     }
 
     #[napi]
-    pub async fn files(&self) -> napi::Result<Vec<Value>> {
+    pub async fn files(&self) -> napi::Result<Vec<TableFile>> {
         guard(async move { self.0.files() }).await
     }
 
@@ -104,7 +105,7 @@ impl DeltaTable {
         &self,
         options: Option<VacuumOptions>,
         op: Option<OpOptions>,
-    ) -> napi::Result<Value> {
+    ) -> napi::Result<VacuumMetrics> {
         guard(self.0.vacuum(options, op)).await
     }
 
@@ -114,7 +115,7 @@ impl DeltaTable {
         version: Option<i64>,
         timestamp_ms: Option<f64>,
         op: Option<OpOptions>,
-    ) -> napi::Result<Value> {
+    ) -> napi::Result<RestoreMetrics> {
         guard(self.0.restore(version, timestamp_ms, op)).await
     }
 
