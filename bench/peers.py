@@ -2,7 +2,9 @@
 
 Usage: python peers.py SCENARIO TABLE RUNS [EXTRA_JSON]
 Prints one JSON object: {"peer": [seconds, ...] | "error: ..."} for each peer of the scenario.
-Timed in-process after one warm-up run, like the zoopipe side.
+Timed in-process after one warm-up run, like the zoopipe side; what a peer needs before it can run
+(a DuckDB connection with the extension loaded, the rows to write) is set up outside the timing.
+`stream_once` is the exception: one stream in this fresh process, no warm-up, with its peak RSS.
 """
 import glob
 import json
@@ -29,6 +31,7 @@ def timed(fn):
 
 
 def duck():
+    """One connection with the delta extension loaded, made before the timing."""
     import duckdb
     import duckdb_extension_delta
     ext = glob.glob(os.path.join(os.path.dirname(duckdb_extension_delta.__file__), "extensions", "*", "delta.duckdb_extension"))[0]
@@ -42,25 +45,26 @@ def peers():
     import polars as pl
     lo, hi = extra.get("lo", 0), extra.get("hi", 0)
     part = extra.get("part", "p3")
+    con = duck() if scenario in ("read_full", "read_projected", "read_filtered") else None
     if scenario == "read_full":
         files = [f for f in glob.glob(os.path.join(table, "**", "*.parquet"), recursive=True)]
         return {
             "python-deltalake": lambda: DeltaTable(table).to_pyarrow_table(),
             "polars": lambda: pl.read_delta(table),
-            "duckdb": lambda: duck().execute(f"SELECT * FROM delta_scan('{table}')").fetch_arrow_table(),
+            "duckdb": lambda: con.execute(f"SELECT * FROM delta_scan('{table}')").fetch_arrow_table(),
             "pyarrow-parquet (raw files)": lambda: pq.read_table(files),
         }
     if scenario == "read_projected":
         return {
             "python-deltalake": lambda: DeltaTable(table).to_pyarrow_table(columns=["id", "amount"]),
             "polars": lambda: pl.scan_delta(table).select(["id", "amount"]).collect(),
-            "duckdb": lambda: duck().execute(f"SELECT id, amount FROM delta_scan('{table}')").fetch_arrow_table(),
+            "duckdb": lambda: con.execute(f"SELECT id, amount FROM delta_scan('{table}')").fetch_arrow_table(),
         }
     if scenario == "read_filtered":
         return {
             "python-deltalake": lambda: DeltaTable(table).to_pyarrow_table(filters=[("part", "=", part), ("id", ">=", lo), ("id", "<", hi)]),
             "polars": lambda: pl.scan_delta(table).filter((pl.col("part") == part) & (pl.col("id") >= lo) & (pl.col("id") < hi)).collect(),
-            "duckdb": lambda: duck().execute(f"SELECT * FROM delta_scan('{table}') WHERE part = '{part}' AND id >= {lo} AND id < {hi}").fetch_arrow_table(),
+            "duckdb": lambda: con.execute(f"SELECT * FROM delta_scan('{table}') WHERE part = '{part}' AND id >= {lo} AND id < {hi}").fetch_arrow_table(),
         }
     if scenario == "time_travel":
         return {
@@ -68,7 +72,8 @@ def peers():
             "polars": lambda: pl.read_delta(table, version=0),
         }
     if scenario == "append_table":
-        data = DeltaTable(table).to_pyarrow_table().slice(0, extra["rows"])
+        # The very rows zoopipe writes (bench/run.mjs saves them as Arrow IPC before timing).
+        data = pa.ipc.open_file(extra["src"]).read_all()
         out = extra["out"]
 
         def py():
@@ -82,7 +87,7 @@ def peers():
             df.write_delta(out, mode="append")
         return {"python-deltalake": py, "polars": polars}
     if scenario == "append_partitioned":
-        data = DeltaTable(table).to_pyarrow_table(filters=[("id", ">=", lo), ("id", "<", hi)])
+        data = pa.ipc.open_file(extra["src"]).read_all()
         out = extra["out"]
 
         def py():
@@ -95,7 +100,7 @@ def peers():
             shutil.rmtree(out, ignore_errors=True)
             df.write_delta(out, mode="append", delta_write_options={"partition_by": ["part"]})
         return {"python-deltalake": py, "polars": polars}
-    if scenario == "stream_rss":
+    if scenario == "stream_once":
         def stream():
             n = 0
             for b in DeltaTable(table).to_pyarrow_dataset().to_batches():
@@ -107,10 +112,15 @@ def peers():
 result = {}
 for name, fn in peers().items():
     try:
-        result[name] = timed(fn)
+        if scenario == "stream_once":
+            t = time.perf_counter()
+            fn()
+            result[name] = [time.perf_counter() - t]
+        else:
+            result[name] = timed(fn)
     except Exception as e:  # a peer that cannot run here is reported, not fatal
         result[name] = f"error: {type(e).__name__}: {str(e)[:200]}"
-if scenario == "stream_rss":
+if scenario == "stream_once":
     # VmHWM: peak RSS since exec (getrusage's maxrss would include the forking parent's)
     with open("/proc/self/status") as f:
         result["peak_rss_mb"] = next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
