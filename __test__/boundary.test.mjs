@@ -36,18 +36,17 @@ it('the error codes are one list: the native one, which DeltaError and index.d.t
 })
 
 it('every option field the native layer reads, and every result field it returns, is documented in index.d.ts', () => {
-  // native interface -> public interface(s) that carry its fields; commit fields travel in
-  // `commitProperties` publicly (lib/options.js flattens them).
+  // native interface -> public interface(s) that carry its fields (the one native commit-properties
+  // shape is public `commitProperties` everywhere, plus `maxRetries` for a coordinator's commit).
   const pairs = [
     ['OpenOptions', ['OpenOptions']],
     ['ScanOptions', ['ScanOptions']],
     ['CdfOptions', ['CdfOptions']],
     ['VacuumOptions', ['VacuumOptions']],
     ['OptimizeOptions', ['OptimizeOptions'], ['zOrder']], // zOrder is DeltaTable.optimize.zOrder(columns)
-    ['WriteOptions', ['WriteOptions', 'CommitProperties']],
-    ['OpOptions', ['CommitProperties']],
+    ['WriteOptions', ['WriteOptions']],
+    ['CommitProperties', ['CommitProperties', 'CoordinatorCommitOptions']],
     ['FileWriterOptions', ['DeltaWriterOptions']],
-    ['CommitOptions', ['CoordinatorCommitOptions']],
     ['WriteResult', ['WriteResult']],
     ['TableMetadata', ['TableMetadata']],
     ['TableProtocol', ['TableProtocol']],

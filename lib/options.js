@@ -118,7 +118,8 @@ function commitTimeout(o) {
   return ms
 }
 
-/** `commitProperties` of an operation as the native layer takes them. */
+/** `commitProperties` of a write or an operation as the native layer takes them (maxRetries is a
+ *  coordinator commit's own option). */
 function opOptions(cp) {
   cp ??= {} // null as well as undefined
   return { customMetadata: cp.customMetadata, appId: cp.appId, appVersion: cp.appVersion, commitTimeoutMs: commitTimeout(cp) }

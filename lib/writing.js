@@ -3,7 +3,7 @@
 // DeltaCoordinator (one commit of many writers' files), fed any WriteData.
 const native = require('./native')
 const { DeltaError, call, invalid, toDeltaError } = require('./errors')
-const { checkUri, storageOptions, commitTimeout } = require('./options')
+const { checkUri, storageOptions, commitTimeout, opOptions } = require('./options')
 
 function createWriting(arrow, { handover, rows }) {
   const { fromRecordBatch } = handover
@@ -63,7 +63,6 @@ function createWriting(arrow, { handover, rows }) {
 
   function writeOptions(options) {
     options ??= {}
-    const cp = options.commitProperties || {}
     const o = {
       storageOptions: storageOptions(options),
       mode: options.mode,
@@ -76,10 +75,7 @@ function createWriting(arrow, { handover, rows }) {
       name: options.name,
       description: options.description,
       configuration: options.configuration,
-      customMetadata: cp.customMetadata,
-      appId: cp.appId,
-      appVersion: cp.appVersion,
-      commitTimeoutMs: commitTimeout(cp),
+      commitProperties: opOptions(options.commitProperties),
     }
     if (o.partitionBy !== undefined && (!Array.isArray(o.partitionBy) || !o.partitionBy.every((c) => typeof c === 'string'))) {
       throw invalid('partitionBy must be an array of column names')

@@ -20,15 +20,14 @@ use deltalake::Path;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::transaction::CommitProperties;
-use deltalake::kernel::{Action, Add, StructType};
+use deltalake::kernel::{Add, StructType};
 use deltalake::logstore::object_store::ObjectStoreExt as _;
-use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::commit::commit_adds;
+use crate::commit::{NewTable, commit_adds, create_with_files};
 use crate::error::{Code, ZError, ZResult};
 use crate::file_writer::open_writer;
 use crate::options::{Msg, WriteOptions, commit_properties, next_batch, target_file_size};
@@ -59,11 +58,7 @@ pub struct Append {
 
 impl Append {
     pub fn open(t: Target, o: &WriteOptions) -> ZResult<Self> {
-        let props = commit_properties(
-            o.custom_metadata.as_ref(),
-            o.app_id.as_deref(),
-            o.app_version,
-        )?;
+        let props = commit_properties(o.commit())?;
         let (first, partition_by) = open(&t, o)?;
         Ok(Self {
             t,
@@ -153,13 +148,17 @@ impl Append {
                 t.mode,
                 adds.clone(),
                 props,
-                o.custom_metadata.as_ref(),
+                o.commit().custom_metadata.as_ref(),
             )
             .await
         } else {
-            NewTable::from(&o, partition_by)
-                .commit(&t.table, file_schema, adds.clone(), props)
-                .await
+            let new = NewTable {
+                partition_by,
+                name: o.name.clone(),
+                description: o.description.clone(),
+                configuration: o.configuration.clone(),
+            };
+            create_with_files(&t.table, file_schema, new, adds.clone(), props).await
         };
         if committed.is_err() {
             remove_files(&t.table, &adds).await;
@@ -222,56 +221,4 @@ async fn commit(
     let mut table = table.clone();
     table.update_incremental(Some(version)).await?;
     Ok(table)
-}
-
-/// What a write that creates its table records in version 0.
-struct NewTable {
-    name: Option<String>,
-    description: Option<String>,
-    configuration: Option<HashMap<String, Option<String>>>,
-    partition_by: Vec<String>,
-}
-
-impl NewTable {
-    fn from(o: &WriteOptions, partition_by: Vec<String>) -> Self {
-        Self {
-            name: o.name.clone(),
-            description: o.description.clone(),
-            configuration: o.configuration.clone(),
-            partition_by,
-        }
-    }
-
-    /// Create the table with `adds` as its first version.
-    async fn commit(
-        self,
-        table: &DeltaTable,
-        schema: StructType,
-        adds: Vec<Add>,
-        props: CommitProperties,
-    ) -> ZResult<DeltaTable> {
-        let mut b = CreateBuilder::new()
-            .with_log_store(table.log_store())
-            .with_columns(schema.fields().cloned())
-            .with_partition_columns(self.partition_by)
-            .with_actions(adds.into_iter().map(Action::Add))
-            // Another writer created the table since this one started: fail (COMMIT_CONFLICT) rather
-            // than guess. Without retries: delta-rs 1.1 would commit this CREATE TABLE again as
-            // version 1 on losing the race for version 0, replacing the winner's metadata.
-            .with_commit_properties(props.with_max_retries(0))
-            .with_save_mode(SaveMode::ErrorIfExists);
-        if let Some(name) = self.name {
-            b = b.with_table_name(name);
-        }
-        if let Some(d) = self.description {
-            b = b.with_comment(d);
-        }
-        if let Some(conf) = self.configuration {
-            b = b.with_configuration(conf);
-        }
-        match b.await {
-            Ok(t) => Ok(t),
-            Err(e) => Err(crate::commit::creation_error(table, e.into()).await),
-        }
-    }
 }

@@ -1,10 +1,14 @@
 //! The commit primitives every writer shares: adding files to a table in one version
-//! (`commit_adds`), idempotence by (appId, appVersion) (`already_committed`), and what a lost race
-//! to create a table means (`creation_error`). How a single log entry is written, retried and
+//! (`commit_adds`), creating a table with its first files (`create_with_files`), idempotence by
+//! (appId, appVersion) (`already_committed`), and what a lost race to create a table means
+//! (`creation_error`). How a single log entry is written, retried and
 //! read back after an ambiguous failure is `log_store.rs`.
 
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
-use deltalake::kernel::{Action, Add};
+use std::collections::HashMap;
+
+use deltalake::kernel::{Action, Add, StructType};
+use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::{DeltaTable, DeltaTableError};
 use serde_json::Value;
@@ -150,5 +154,48 @@ pub(crate) async fn creation_error(table: &DeltaTable, e: ZError) -> ZError {
             "another writer created the table at the same time; nothing was committed (write again to add to it)",
         ),
         _ => e,
+    }
+}
+
+/// What a table is created with beside its columns and first files.
+#[derive(Default)]
+pub struct NewTable {
+    pub partition_by: Vec<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub configuration: Option<HashMap<String, Option<String>>>,
+}
+
+/// Create the missing table with `adds` as its first version: the one place a table is created
+/// with its files (large appends, the slim writer, the coordinator; delta-rs's `WriteBuilder`
+/// creates its own). No retries: on losing the race for version 0, delta-rs 1.1 would commit this
+/// CREATE TABLE again as version 1, replacing the winner's metadata (seen with three racing
+/// coordinators); another writer having created the table is COMMIT_CONFLICT instead.
+pub(crate) async fn create_with_files(
+    table: &DeltaTable,
+    schema: StructType,
+    new: NewTable,
+    adds: impl IntoIterator<Item = Add>,
+    props: CommitProperties,
+) -> ZResult<DeltaTable> {
+    let mut b = CreateBuilder::new()
+        .with_log_store(table.log_store())
+        .with_columns(schema.fields().cloned())
+        .with_partition_columns(new.partition_by)
+        .with_actions(adds.into_iter().map(Action::Add))
+        .with_commit_properties(props.with_max_retries(0))
+        .with_save_mode(SaveMode::ErrorIfExists);
+    if let Some(name) = new.name {
+        b = b.with_table_name(name);
+    }
+    if let Some(d) = new.description {
+        b = b.with_comment(d);
+    }
+    if let Some(conf) = new.configuration {
+        b = b.with_configuration(conf);
+    }
+    match b.await {
+        Ok(t) => Ok(t),
+        Err(e) => Err(creation_error(table, e.into()).await),
     }
 }

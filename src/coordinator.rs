@@ -6,21 +6,22 @@
 use std::collections::{HashMap, HashSet};
 
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
-use deltalake::kernel::transaction::{CommitConflictError, CommitProperties, TransactionError};
-use deltalake::kernel::{Action, StructType};
+use deltalake::kernel::StructType;
+use deltalake::kernel::transaction::{
+    CommitConflictError, CommitProperties as DeltaCommitProperties, TransactionError,
+};
 use deltalake::logstore::object_store::ObjectStoreExt as _;
-use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError, Path};
 use futures::{StreamExt, TryStreamExt};
 use napi::bindgen_prelude::Buffer;
 use serde_json::Value;
 
-use crate::commit::{already_committed, creation_error, try_commit_adds};
+use crate::commit::{NewTable, already_committed, create_with_files, try_commit_adds};
 use crate::convert;
 use crate::error::{Code, ZError, ZResult};
 use crate::file_writer::FileAction;
-use crate::options::{commit_properties, save_mode};
+use crate::options::{CommitProperties, commit_properties, save_mode};
 use crate::storage::trailing_slash;
 use crate::storage::{self, table_or_new};
 
@@ -33,17 +34,6 @@ pub struct CoordinatorOptions {
     /// not exist yet; otherwise the workers' schema is used.
     pub schema: Option<Buffer>,
     pub partition_by: Option<Vec<String>>,
-}
-
-#[napi(object)]
-#[derive(Default)]
-pub struct CommitOptions {
-    pub app_id: Option<String>,
-    pub app_version: Option<i64>,
-    pub max_retries: Option<u32>,
-    pub custom_metadata: Option<Value>,
-    /// How long the commit may keep retrying lost races (`log_store.rs`); default 2 minutes.
-    pub commit_timeout_ms: Option<f64>,
 }
 
 #[napi(object)]
@@ -244,14 +234,12 @@ fn integral_numbers(v: &mut Value) {
 
 impl Coordinator {
     /// Create the missing table with the files in its first version (one version, as every commit
-    /// of the coordinator): `None` when another writer created the table meanwhile. No retries: on
-    /// losing the race for version 0, delta-rs 1.1's commit would write this CREATE TABLE again as
-    /// version 1, replacing the winner's metadata (seen with three racing coordinators).
-    async fn create_with_files(
+    /// of the coordinator): `None` when another writer created the table meanwhile.
+    async fn create(
         &self,
         table: &DeltaTable,
         actions: &[FileAction],
-        props: CommitProperties,
+        props: DeltaCommitProperties,
     ) -> ZResult<Option<i64>> {
         let (schema, partition_columns) = match &self.create_with {
             Some((schema, parts)) => (schema.clone(), parts.clone()),
@@ -260,36 +248,27 @@ impl Coordinator {
                 actions[0].partition_columns.clone(),
             ),
         };
-        let created = CreateBuilder::new()
-            .with_log_store(table.log_store())
-            .with_columns(schema.fields().cloned())
-            .with_partition_columns(partition_columns)
-            .with_actions(actions.iter().map(|a| Action::Add(a.add.clone())))
-            .with_commit_properties(props.with_max_retries(0))
-            .with_save_mode(SaveMode::ErrorIfExists)
-            .await;
-        match created {
+        let new = NewTable {
+            partition_by: partition_columns,
+            ..Default::default()
+        };
+        let adds = actions.iter().map(|a| a.add.clone());
+        match create_with_files(table, schema, new, adds, props).await {
             Ok(t) => Ok(Some(t.version().unwrap_or(0) as i64)),
-            Err(e) => match creation_error(table, e.into()).await {
-                e if e.code == Code::CommitConflict => Ok(None),
-                e => Err(e),
-            },
+            Err(e) if e.code == Code::CommitConflict => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
     async fn commit_once(
         &self,
         actions: &[FileAction],
-        options: &CommitOptions,
+        options: &CommitProperties,
     ) -> ZResult<CommitResult> {
         if actions.is_empty() {
             return Err(ZError::invalid("commit() needs at least one file action"));
         }
-        let mut props = commit_properties(
-            options.custom_metadata.as_ref(),
-            options.app_id.as_deref(),
-            options.app_version,
-        )?;
+        let mut props = commit_properties(options)?;
         if let Some(n) = options.max_retries {
             props = props.with_max_retries(n as usize);
         }
@@ -363,10 +342,7 @@ impl Coordinator {
                     "the files' schema or partition columns differ from the schema given to the coordinator",
                 ));
             }
-            if let Some(version) = self
-                .create_with_files(&table, actions, props.clone())
-                .await?
-            {
+            if let Some(version) = self.create(&table, actions, props.clone()).await? {
                 return Ok(committed(version));
             }
         }
@@ -406,7 +382,7 @@ impl Coordinator {
     pub async fn commit(
         &self,
         files: Vec<Value>,
-        options: Option<CommitOptions>,
+        options: Option<CommitProperties>,
     ) -> ZResult<CommitResult> {
         let options = options.unwrap_or_default();
         let actions = files
@@ -438,5 +414,44 @@ impl Coordinator {
             }
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn worker_paths_must_stay_inside_the_table() {
+        assert!(is_safe_relative("part=a/file.parquet"));
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x.parquet",
+            "a/../../x",
+            "./x",
+            "s3://b/x",
+            "a\\b",
+            "a//b",
+        ] {
+            assert!(!is_safe_relative(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn schemas_match_by_names_and_types_not_nullability() {
+        let a = json!({"fields": [{"name": "id", "type": "long", "nullable": true}]});
+        let b = json!({"fields": [{"name": "id", "type": "long", "nullable": false}]});
+        let c = json!({"fields": [{"name": "id", "type": "string", "nullable": true}]});
+        assert!(same_columns(&a, &b));
+        assert!(!same_columns(&a, &c));
+    }
+
+    #[test]
+    fn js_doubles_that_are_whole_become_integers_at_any_depth() {
+        let mut v = json!({"size": 12.0, "stats": [1.5, 3.0], "big": 1e300});
+        integral_numbers(&mut v);
+        assert_eq!(v, json!({"size": 12, "stats": [1.5, 3], "big": 1e300}));
     }
 }

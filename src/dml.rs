@@ -18,7 +18,7 @@ use crate::convert;
 use crate::error::{Code, ZError, ZResult};
 use crate::filter;
 use crate::options::writer_properties;
-use crate::options::{OpOptions, props};
+use crate::options::{CommitProperties, props};
 use crate::read::{Batches, DEFAULT_BATCH_SIZE};
 use crate::scan_datafusion::batches;
 use crate::session;
@@ -109,7 +109,7 @@ impl Table {
     pub async fn optimize(
         &self,
         options: Option<OptimizeOptions>,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> ZResult<Value> {
         let o = options.unwrap_or_default();
         let props = props(&op)?;
@@ -152,7 +152,11 @@ impl Table {
         .await
     }
 
-    pub async fn delete(&self, predicate: Option<String>, op: Option<OpOptions>) -> ZResult<Value> {
+    pub async fn delete(
+        &self,
+        predicate: Option<String>,
+        op: Option<CommitProperties>,
+    ) -> ZResult<Value> {
         if let Some(p) = &predicate {
             whole_expression(p, "delete predicate")?;
         }
@@ -175,7 +179,7 @@ impl Table {
         &self,
         set: HashMap<String, String>,
         predicate: Option<String>,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> ZResult<Value> {
         if set.is_empty() {
             return Err(ZError::invalid("update needs at least one column in set"));
@@ -208,7 +212,12 @@ impl Table {
         .await
     }
 
-    pub async fn merge(&self, source: &[u8], spec: Value, op: Option<OpOptions>) -> ZResult<Value> {
+    pub async fn merge(
+        &self,
+        source: &[u8],
+        spec: Value,
+        op: Option<CommitProperties>,
+    ) -> ZResult<Value> {
         let spec: MergeSpec =
             serde_json::from_value(spec).map_err(|e| ZError::invalid(format!("merge: {e}")))?;
         whole_expression(&spec.predicate, "merge predicate")?;
@@ -351,7 +360,7 @@ impl Table {
         &self,
         name: String,
         expression: String,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> ZResult<()> {
         whole_expression(&expression, &format!("constraint '{name}'"))?;
         let props = props(&op)?;
@@ -374,7 +383,7 @@ impl Table {
         &self,
         name: String,
         raise_if_not_exists: bool,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> ZResult<()> {
         // Names compare without case, as in Spark; delta-rs wants the one stored.
         let known = constraint_names(&self.table())?;

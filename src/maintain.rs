@@ -11,7 +11,7 @@ use deltalake::kernel::StructType;
 
 use crate::convert;
 use crate::error::{Code, ZError, ZResult};
-use crate::options::{OpOptions, check_table_properties, props};
+use crate::options::{CommitProperties, check_table_properties, props};
 use crate::storage::{At, load_at, to_datetime};
 use crate::table::Table;
 
@@ -42,7 +42,7 @@ impl Table {
     /// the version it committed.
     pub(crate) async fn run<T>(
         &self,
-        options: &Option<OpOptions>,
+        options: &Option<CommitProperties>,
         op: impl AsyncFnOnce(DeltaTable) -> ZResult<(DeltaTable, T)>,
     ) -> ZResult<T> {
         let budget = crate::log_store::budget(options.as_ref().and_then(|o| o.commit_timeout_ms))?;
@@ -87,7 +87,7 @@ impl Table {
     pub async fn vacuum(
         &self,
         options: Option<VacuumOptions>,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> ZResult<VacuumMetrics> {
         let o = options.unwrap_or_default();
         let props = props(&op)?;
@@ -120,7 +120,7 @@ impl Table {
         &self,
         version: Option<i64>,
         timestamp_ms: Option<f64>,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> ZResult<RestoreMetrics> {
         let props = props(&op)?;
         self.run(&op, async move |t| {
@@ -157,7 +157,7 @@ impl Table {
     pub async fn set_properties(
         &self,
         properties: HashMap<String, String>,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> ZResult<()> {
         check_table_properties(
             properties
@@ -177,7 +177,7 @@ impl Table {
         .await
     }
 
-    pub async fn add_columns(&self, schema: &[u8], op: Option<OpOptions>) -> ZResult<()> {
+    pub async fn add_columns(&self, schema: &[u8], op: Option<CommitProperties>) -> ZResult<()> {
         let (arrow_schema, _) = convert::decode_ipc(schema)?;
         // delta-rs 1.1 commits a column the table has (same type) as a version that changes
         // nothing, and a non-null one as such: the table's files have no values for it, and

@@ -8,7 +8,7 @@ use std::num::NonZeroU64;
 use deltalake::DeltaTable;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::kernel::Transaction;
-use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::transaction::CommitProperties as DeltaCommitProperties;
 use deltalake::parquet::basic::{Compression, GzipLevel, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
@@ -33,12 +33,42 @@ pub struct WriteOptions {
     pub name: Option<String>,
     pub description: Option<String>,
     pub configuration: Option<HashMap<String, Option<String>>>,
+    pub commit_properties: Option<CommitProperties>,
+}
+
+impl WriteOptions {
+    /// The write's commit properties (none given: the defaults).
+    pub fn commit(&self) -> &CommitProperties {
+        self.commit_properties
+            .as_ref()
+            .unwrap_or(&NO_COMMIT_PROPERTIES)
+    }
+}
+
+/// The one commit-properties shape (JS `commitProperties` of every write and operation, and a
+/// coordinator's commit options): what the commit records and how long it may retry.
+#[napi(object)]
+#[derive(Default, Clone)]
+pub struct CommitProperties {
+    /// Extra commitInfo fields (not ones the commit writes itself).
     pub custom_metadata: Option<Value>,
+    /// An application transaction (with `app_version`): the commit records it, and a second commit
+    /// of the same pair is skipped.
     pub app_id: Option<String>,
     pub app_version: Option<i64>,
     /// How long the commit may keep retrying lost races (`log_store.rs`); default 2 minutes.
     pub commit_timeout_ms: Option<f64>,
+    /// A coordinator's append: how often it commits again on top of concurrent deletes (default 10).
+    pub max_retries: Option<u32>,
 }
+
+static NO_COMMIT_PROPERTIES: CommitProperties = CommitProperties {
+    custom_metadata: None,
+    app_id: None,
+    app_version: None,
+    commit_timeout_ms: None,
+    max_retries: None,
+};
 
 pub fn save_mode(mode: Option<&str>) -> ZResult<SaveMode> {
     match mode.unwrap_or("append") {
@@ -144,13 +174,10 @@ const COMMIT_INFO_FIELDS: [&str; 14] = [
 /// its time budget runs out instead (`log_store.rs`), and each retry re-runs delta-rs's conflict checks.
 pub const COMMIT_RETRIES: usize = 1_000_000;
 
-pub fn commit_properties(
-    custom: Option<&Value>,
-    app_id: Option<&str>,
-    app_version: Option<i64>,
-) -> ZResult<CommitProperties> {
-    let mut props = CommitProperties::default().with_max_retries(COMMIT_RETRIES);
-    if let Some(custom) = custom {
+/// delta-rs's commit properties for `o`, checked.
+pub fn commit_properties(o: &CommitProperties) -> ZResult<DeltaCommitProperties> {
+    let mut props = DeltaCommitProperties::default().with_max_retries(COMMIT_RETRIES);
+    if let Some(custom) = &o.custom_metadata {
         let Value::Object(map) = custom else {
             return Err(ZError::invalid(
                 "commitProperties.customMetadata must be an object",
@@ -166,8 +193,10 @@ pub fn commit_properties(
         }
         props = props.with_metadata(map.clone());
     }
-    match (app_id, app_version) {
-        (Some(id), Some(v)) => props = props.with_application_transaction(Transaction::new(id, v)),
+    match (&o.app_id, o.app_version) {
+        (Some(id), Some(v)) => {
+            props = props.with_application_transaction(Transaction::new(id.as_str(), v))
+        }
         (None, None) => {}
         _ => {
             return Err(ZError::invalid(
@@ -192,16 +221,6 @@ pub async fn next_batch(rx: &mut mpsc::Receiver<Msg>) -> ZResult<Option<RecordBa
 
 /// What the writer task ends with: the table at the version it committed.
 pub type WriteTask = JoinHandle<ZResult<DeltaTable>>;
-
-#[napi(object)]
-#[derive(Default)]
-pub struct OpOptions {
-    pub custom_metadata: Option<Value>,
-    pub app_id: Option<String>,
-    pub app_version: Option<i64>,
-    /// How long the commit may keep retrying lost races (`log_store.rs`); default 2 minutes.
-    pub commit_timeout_ms: Option<f64>,
-}
 
 /// Keys delta-rs takes that the kernel's `TableProperties` does not parse (delta-rs checks the
 /// version values itself; the others are its aliases and its own setting).
@@ -239,15 +258,9 @@ pub(crate) fn check_table_properties<'a>(
     Ok(())
 }
 
-pub(crate) fn props(
-    o: &Option<OpOptions>,
-) -> ZResult<deltalake::kernel::transaction::CommitProperties> {
-    let o = o.as_ref();
-    commit_properties(
-        o.and_then(|o| o.custom_metadata.as_ref()),
-        o.and_then(|o| o.app_id.as_deref()),
-        o.and_then(|o| o.app_version),
-    )
+/// delta-rs's commit properties of an operation's (optional) `commitProperties`.
+pub(crate) fn props(o: &Option<CommitProperties>) -> ZResult<DeltaCommitProperties> {
+    commit_properties(o.as_ref().unwrap_or(&NO_COMMIT_PROPERTIES))
 }
 
 #[cfg(test)]
@@ -297,13 +310,19 @@ mod tests {
 
     #[test]
     fn commit_properties_refuse_commit_info_fields_and_half_a_transaction() {
+        let cp = |custom: Option<Value>, id: Option<&str>, v: Option<i64>| CommitProperties {
+            custom_metadata: custom,
+            app_id: id.map(str::to_string),
+            app_version: v,
+            ..Default::default()
+        };
         let custom = serde_json::json!({ "job": "nightly" });
-        assert!(commit_properties(Some(&custom), Some("etl"), Some(3)).is_ok());
+        assert!(commit_properties(&cp(Some(custom), Some("etl"), Some(3))).is_ok());
         let forged = serde_json::json!({ "isBlindAppend": true });
-        let e = commit_properties(Some(&forged), None, None).unwrap_err();
+        let e = commit_properties(&cp(Some(forged), None, None)).unwrap_err();
         assert!(e.message.contains("isBlindAppend"), "{}", e.message);
-        assert!(commit_properties(Some(&serde_json::json!([1])), None, None).is_err());
-        assert!(commit_properties(None, Some("etl"), None).is_err());
-        assert!(commit_properties(None, None, Some(1)).is_err());
+        assert!(commit_properties(&cp(Some(serde_json::json!([1])), None, None)).is_err());
+        assert!(commit_properties(&cp(None, Some("etl"), None)).is_err());
+        assert!(commit_properties(&cp(None, None, Some(1))).is_err());
     }
 }

@@ -106,7 +106,7 @@ impl TableWriter {
         let o = &self.options;
         let mode = save_mode(o.mode.as_deref())?;
         let (table, exists) = self.load().await?;
-        if let (true, Some(id), Some(v)) = (exists, &o.app_id, o.app_version) {
+        if let (true, Some(id), Some(v)) = (exists, &o.commit().app_id, o.commit().app_version) {
             // The same application transaction already committed (e.g. a retried invocation): no-op.
             if let Some(version) = crate::commit::already_committed(&table, id, v).await? {
                 return Ok(State::Ignoring(version));
@@ -284,12 +284,8 @@ impl TableWriter {
             schema_mode(options.schema_mode.as_deref())?;
             target_file_size(options.target_file_size)?;
             writer_properties(options.compression.as_deref(), options.max_row_group_bytes)?;
-            commit_properties(
-                options.custom_metadata.as_ref(),
-                options.app_id.as_deref(),
-                options.app_version,
-            )?;
-            crate::log_store::budget(options.commit_timeout_ms)?;
+            commit_properties(options.commit())?;
+            crate::log_store::budget(options.commit().commit_timeout_ms)?;
             if let Some(conf) = &options.configuration {
                 crate::options::check_table_properties(
                     conf.iter().map(|(k, v)| (k.as_str(), v.as_deref())),

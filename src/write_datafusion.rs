@@ -72,7 +72,7 @@ pub fn spawn_writer(
     let fast = fast_path_ok(&target, o)?;
     let o = o.clone();
     let uri = uri.to_string();
-    let budget = crate::log_store::budget(o.commit_timeout_ms)?;
+    let budget = crate::log_store::budget(o.commit().commit_timeout_ms)?;
     Ok(tokio::spawn(crate::log_store::with_budget(
         budget,
         async move {
@@ -141,15 +141,9 @@ fn write_builder(
     } else {
         None
     };
-    let mut props = commit_properties(
-        o.custom_metadata.as_ref(),
-        o.app_id.as_deref(),
-        o.app_version,
-    )?;
+    let mut props = commit_properties(o.commit())?;
     if !t.exists {
-        // Creating the table: no retries. On losing the race for version 0, delta-rs 1.1 would
-        // commit this table's creation again as version 1, replacing the winner's metadata
-        // (schema, id); COMMIT_CONFLICT instead.
+        // Creating the table: no retries, for the reason `commit::create_with_files` gives.
         props = props.with_max_retries(0);
     }
     let mut builder = WriteBuilder::new(t.table.log_store(), snapshot)

@@ -23,7 +23,7 @@ pub fn spawn_writer(
     }
     let append = append::Append::open(target, o)?;
     let uri = uri.to_string();
-    let budget = crate::log_store::budget(o.commit_timeout_ms)?;
+    let budget = crate::log_store::budget(o.commit().commit_timeout_ms)?;
     Ok(tokio::spawn(crate::log_store::with_budget(
         budget,
         async move {

@@ -3,8 +3,9 @@
 
 use serde_json::Value;
 
-use crate::coordinator::{CommitOptions, CommitResult, Coordinator, CoordinatorOptions};
+use crate::coordinator::{CommitResult, Coordinator, CoordinatorOptions};
 use crate::error::guard;
+use crate::options::CommitProperties;
 
 #[napi]
 pub struct DeltaCoordinator(Coordinator);
@@ -21,7 +22,7 @@ impl DeltaCoordinator {
     pub async fn commit(
         &self,
         files: Vec<Value>,
-        options: Option<CommitOptions>,
+        options: Option<CommitProperties>,
     ) -> napi::Result<CommitResult> {
         guard(self.0.commit(files, options)).await
     }

@@ -11,7 +11,7 @@ use super::record_batch_stream::RecordBatchStream;
 use crate::error::{guard, guard_sync};
 use crate::maintain::VacuumOptions;
 use crate::maintain::{RestoreMetrics, VacuumMetrics};
-use crate::options::OpOptions;
+use crate::options::CommitProperties;
 use crate::read::ScanOptions;
 use crate::storage;
 use crate::table::{OpenOptions, Table, TableFile, TableMetadata, TableProtocol};
@@ -104,7 +104,7 @@ impl DeltaTable {
     pub async fn vacuum(
         &self,
         options: Option<VacuumOptions>,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> napi::Result<VacuumMetrics> {
         guard(self.0.vacuum(options, op)).await
     }
@@ -114,7 +114,7 @@ impl DeltaTable {
         &self,
         version: Option<i64>,
         timestamp_ms: Option<f64>,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> napi::Result<RestoreMetrics> {
         guard(self.0.restore(version, timestamp_ms, op)).await
     }
@@ -123,13 +123,17 @@ impl DeltaTable {
     pub async fn set_properties(
         &self,
         properties: HashMap<String, String>,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> napi::Result<()> {
         guard(self.0.set_properties(properties, op)).await
     }
 
     #[napi]
-    pub async fn add_columns(&self, schema: Buffer, op: Option<OpOptions>) -> napi::Result<()> {
+    pub async fn add_columns(
+        &self,
+        schema: Buffer,
+        op: Option<CommitProperties>,
+    ) -> napi::Result<()> {
         guard(self.0.add_columns(&schema, op)).await
     }
 }
@@ -142,7 +146,7 @@ impl DeltaTable {
     pub async fn optimize(
         &self,
         options: Option<crate::dml::OptimizeOptions>,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> napi::Result<Value> {
         guard(self.0.optimize(options, op)).await
     }
@@ -151,7 +155,7 @@ impl DeltaTable {
     pub async fn delete(
         &self,
         predicate: Option<String>,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> napi::Result<Value> {
         guard(self.0.delete(predicate, op)).await
     }
@@ -161,7 +165,7 @@ impl DeltaTable {
         &self,
         set: HashMap<String, String>,
         predicate: Option<String>,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> napi::Result<Value> {
         guard(self.0.update(set, predicate, op)).await
     }
@@ -171,7 +175,7 @@ impl DeltaTable {
         &self,
         source: Buffer,
         spec: Value,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> napi::Result<Value> {
         guard(self.0.merge(&source, spec, op)).await
     }
@@ -181,7 +185,7 @@ impl DeltaTable {
         &self,
         name: String,
         expression: String,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> napi::Result<()> {
         guard(self.0.add_constraint(name, expression, op)).await
     }
@@ -191,7 +195,7 @@ impl DeltaTable {
         &self,
         name: String,
         raise_if_not_exists: bool,
-        op: Option<OpOptions>,
+        op: Option<CommitProperties>,
     ) -> napi::Result<()> {
         guard(self.0.drop_constraint(name, raise_if_not_exists, op)).await
     }
