@@ -664,6 +664,59 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use deltalake::arrow::array::{Float64Array, Int64Array, UInt8Array};
+
+    #[test]
+    fn types_delta_lacks_are_stored_as_the_ones_it_reads_back() {
+        assert_eq!(stored_type(&DataType::UInt8), Some(DataType::Int16));
+        assert_eq!(stored_type(&DataType::UInt32), Some(DataType::Int64));
+        assert_eq!(stored_type(&DataType::LargeUtf8), Some(DataType::Utf8));
+        assert_eq!(stored_type(&DataType::Float16), Some(DataType::Float32));
+        let paris = DataType::Timestamp(TimeUnit::Microsecond, Some("Europe/Paris".into()));
+        let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        assert_eq!(stored_type(&paris), Some(utc.clone()));
+        assert_eq!(stored_type(&utc), None);
+        assert_eq!(stored_type(&DataType::Int64), None);
+    }
+
+    #[test]
+    fn what_fits_a_column_follows_store_assignment() {
+        use DataType::*;
+        assert!(
+            fits(&Int32, &Int64) && fits(&Int64, &Int32),
+            "integers either way, checked by value"
+        );
+        assert!(fits(&Float64, &Int64), "whole doubles into longs");
+        assert!(fits(&Utf8, &Int64) && fits(&Utf8, &Date32), "text parses");
+        assert!(!fits(&Int64, &Utf8), "a number never becomes text");
+        assert!(!fits(&Boolean, &Int64));
+        assert!(fits(&Decimal128(10, 2), &Decimal128(12, 4)));
+        assert!(
+            !fits(&Decimal128(10, 4), &Decimal128(12, 2)),
+            "digits would be lost"
+        );
+        assert!(fits(&Null, &Utf8));
+    }
+
+    #[test]
+    fn casts_refuse_values_they_would_change() {
+        let halves: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.5]));
+        assert!(
+            exact_cast(&halves, &DataType::Int64, "q").is_err(),
+            "2.5 is not truncated"
+        );
+        let whole: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0]));
+        let cast = exact_cast(&whole, &DataType::Int64, "q").unwrap();
+        assert_eq!(
+            cast.as_any().downcast_ref::<Int64Array>().unwrap().values(),
+            &[1, 2]
+        );
+        let big: ArrayRef = Arc::new(Int64Array::from(vec![300]));
+        let e = exact_cast(&big, &DataType::Int8, "small").unwrap_err();
+        assert!(e.message.contains("small"), "{}", e.message);
+        let bytes: ArrayRef = Arc::new(UInt8Array::from(vec![255]));
+        assert!(exact_cast(&bytes, &DataType::Int16, "b").is_ok());
+    }
 
     #[test]
     fn computed_fields_are_found_at_any_depth() {

@@ -626,3 +626,76 @@ mod kernel {
 }
 #[cfg(not(feature = "datafusion"))]
 pub use kernel::to_predicate;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deltalake::arrow::datatypes::{Field, TimeUnit};
+    use serde_json::json;
+
+    fn schema() -> Schema {
+        Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("ok", DataType::Boolean, true),
+            Field::new(
+                "at",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+            Field::new("blob", DataType::Binary, true),
+            Field::new("name", DataType::Utf8, true),
+        ])
+    }
+
+    #[test]
+    fn whole_js_numbers_become_integers_and_others_stay() {
+        assert_eq!(normalise(&json!(3.0), &DataType::Int64), Some(json!(3)));
+        assert_eq!(normalise(&json!(2.5), &DataType::Float64), Some(json!(2.5)));
+        // Past 2^53 a double is not an exact integer: left as it came.
+        assert_eq!(normalise(&json!(1e17), &DataType::Int64), Some(json!(1e17)));
+        assert_eq!(normalise(&json!("x"), &DataType::Utf8), Some(json!("x")));
+    }
+
+    #[test]
+    fn numbers_on_time_columns_are_epoch_milliseconds() {
+        let ts = DataType::Timestamp(TimeUnit::Microsecond, None);
+        assert_eq!(
+            normalise(&json!(0), &ts),
+            Some(json!("1970-01-01T00:00:00.000Z"))
+        );
+        assert_eq!(normalise(&json!(1.5), &ts), None, "not whole milliseconds");
+    }
+
+    #[test]
+    fn booleans_numbers_and_bytes_compare_only_with_their_kind() {
+        assert_eq!(normalise(&json!(true), &DataType::Int64), None);
+        assert_eq!(normalise(&json!(1), &DataType::Boolean), None);
+        assert_eq!(
+            normalise(&json!(true), &DataType::Boolean),
+            Some(json!(true))
+        );
+        assert_eq!(normalise(&json!({ "$bytes": "00" }), &DataType::Utf8), None);
+        assert!(normalise(&json!({ "$bytes": "00" }), &DataType::Binary).is_some());
+    }
+
+    #[test]
+    fn terms_check_shape_columns_and_values() {
+        let s = schema();
+        let ok = json!([
+            ["id", ">=", 1.0],
+            ["name", "in", ["a", null]],
+            ["ok", "=", true]
+        ]);
+        let t = terms(&s, &ok).unwrap();
+        assert_eq!(t.len(), 3);
+        assert_eq!(t[0].values, vec![json!(1)]);
+        assert!(t[1].with_null && t[1].values == vec![json!("a")]);
+        let bad = |f: serde_json::Value| terms(&s, &f).map(|_| ()).unwrap_err().message;
+        assert!(bad(json!([["id", ">="]])).contains("triple"));
+        assert!(bad(json!([["nope", "=", 1]])).contains("unknown column 'nope'"));
+        assert!(bad(json!([["id", "=", [1]]])).contains("scalar"));
+        assert!(bad(json!([["id", "=", true]])).contains("id"));
+        assert!(bad(json!({ "id": 1 })).contains("array"));
+        assert!(terms(&s, &json!([])).unwrap().is_empty());
+    }
+}
