@@ -62,6 +62,8 @@ const napiArgs = slim
 // No --strip: the release profile strips already, and napi's --strip adds RUSTFLAGS, which rebuilds every
 // dependency instead of reusing a plain `cargo build --release`.
 if (release) napiArgs.push('--release')
+// Dev builds (npm install from source, npm test) carry the tests' failpoints; release builds do not.
+else napiArgs.push('--features', 'test-hooks')
 console.error(
   `zoopipe: building the ${slim ? 'slim ' : ''}native addon (${release ? 'release' : 'dev'} profile, target dir ${env.CARGO_TARGET_DIR})`,
 )

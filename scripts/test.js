@@ -46,7 +46,7 @@ step('Rust unit tests', () => {
 })
 step('lint: cargo clippy, warnings denied (full and slim builds)', () => {
   const env = { ...process.env, CARGO_TARGET_DIR: process.env.CARGO_TARGET_DIR || path.join(cache, 'target') }
-  for (const features of [[], ['--no-default-features']]) {
+  for (const features of [[], ['--no-default-features'], ['--features', 'test-hooks']]) {
     run('cargo', ['clippy', '--quiet', '--lib', '--all-targets', ...features, '--', '-D', 'warnings'], { env })
   }
 })

@@ -199,8 +199,9 @@ fn append_may_follow(table: &DeltaTable, mode: SaveMode, e: &DeltaTableError) ->
 
 /// A failpoint for the tests: `ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS` holds a coordinator between
 /// reading the table and committing, so a test can commit something else in that window (the race
-/// that otherwise needs luck to see).
+/// that otherwise needs luck to see). Compiled into dev builds only (feature `test-hooks`).
 async fn pause_for_tests() {
+    #[cfg(feature = "test-hooks")]
     if let Some(ms) = std::env::var("ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS")
         .ok()
         .and_then(|v| v.parse().ok())
