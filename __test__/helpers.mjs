@@ -116,6 +116,29 @@ export function rows(table, { sort = true } = {}) {
 
 export const columnNames = (table) => table.schema.fields.map((f) => f.name)
 
+/**
+ * Column types as comparable text, after the differences two correct readers may have: large and
+ * view variants of strings, binary and lists are the plain ones (Arrow representations of the same
+ * Delta type), and a UTC zone may be spelled '+00:00' or 'Etc/UTC'. Everything else — integer width
+ * and sign, float width, decimal precision and scale, timestamp unit, zone or none — must match.
+ */
+export function columnTypes(table) {
+  return table.schema.fields.map((f) => [
+    f.name,
+    String(f.type)
+      .replace(/LargeUtf8|Utf8View/g, 'Utf8')
+      .replace(/LargeBinary|BinaryView/g, 'Binary')
+      .replace(/LargeList/g, 'List')
+      .replace(/\+00:00|Etc\/UTC/g, 'UTC'),
+  ])
+}
+
+/** Two readers' tables are the same: column names and types (see columnTypes), then rows. */
+export function assertSameTable(actual, expected, what = '') {
+  assert.deepEqual(columnTypes(actual), columnTypes(expected), `${what} column types`)
+  assert.deepEqual(rows(actual), rows(expected), `${what} rows`)
+}
+
 /** Rows { id, name: `n${id}`, ...extra } for the given ids. */
 export const people = (ids, extra = {}) => ids.map((id) => ({ id, name: `n${id}`, ...extra }))
 

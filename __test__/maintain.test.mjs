@@ -5,10 +5,22 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { DateDay, Field, Int32, Table, Utf8, vectorFromArray } from 'apache-arrow'
 import { DeltaTable, readDelta, writeDelta } from '../index.mjs'
-import { DV_TABLE, INT96_BIG_DATES, INT96_TABLE, engineTable, int96Rows, people, pyRead, rejectsWith, rows, scratch } from './helpers.mjs'
+import {
+  DV_TABLE,
+  INT96_BIG_DATES,
+  INT96_TABLE,
+  assertSameTable,
+  engineTable,
+  int96Rows,
+  people,
+  pyRead,
+  rejectsWith,
+  rows,
+  scratch,
+} from './helpers.mjs'
 
 const byId = (t) => rows(t).sort((a, b) => Number(a.id) - Number(b.id))
-const samePython = async (uri) => assert.deepEqual(rows(pyRead(uri)), rows(await readDelta(uri)))
+const samePython = async (uri) => assertSameTable(pyRead(uri), await readDelta(uri), uri)
 
 async function smallFiles(name, n = 8, opts = {}) {
   const uri = scratch(name)

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test'
 import { RecordBatch, Table, makeVector } from 'apache-arrow'
 import { DeltaInputAdapter, DeltaTable, DeltaError, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
 import {
+  assertSameTable,
   DV_TABLE,
   INT96_NESTED,
   INT96_TABLE,
@@ -31,11 +32,20 @@ async function assertSameAsPython(name, opts = {}) {
   assert.ok(ours instanceof Table)
   assert.deepEqual(columnNames(ours), columnNames(theirs), `${name}: columns`)
   assert.equal(ours.numRows, theirs.numRows, `${name}: row count`)
-  assert.deepEqual(rows(ours), rows(theirs), `${name}: rows`)
+  assertSameTable(ours, theirs, name)
   return ours
 }
 
 describe('reads what Python deltalake wrote, row for row', () => {
+  it('the comparison with a peer sees types: the same values as int32 and int64, or long and double, differ', () => {
+    const ints = new Table({ id: makeVector(Int32Array.from([1, 2])) })
+    const longs = new Table({ id: makeVector(BigInt64Array.from([1n, 2n])) })
+    const doubles = new Table({ id: makeVector(Float64Array.from([1, 2])) })
+    assert.deepEqual(rows(ints), rows(longs), 'values alone compare equal')
+    assert.throws(() => assertSameTable(ints, longs), /column types/)
+    assert.throws(() => assertSameTable(longs, doubles), /column types/)
+    assertSameTable(longs, new Table({ id: makeVector(BigInt64Array.from([2n, 1n])) }))
+  })
   for (const version of [0, 1, 2, 3]) {
     it(`simple table at version ${version} (appends and an overwrite)`, async () => {
       const t = await assertSameAsPython('simple', { version })
