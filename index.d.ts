@@ -144,6 +144,9 @@ export interface VacuumOptions {
   dryRun?: boolean
   /** Default true: a retention below the table's setting is refused (INVALID_ARGUMENT). */
   enforceRetentionDuration?: boolean
+  /** Also delete files no version references at all (e.g. left by a write that died before its
+   *  commit), not only files a commit removed. Default false. */
+  full?: boolean
   commitProperties?: CommitProperties
 }
 export interface VacuumMetrics {

@@ -868,6 +868,47 @@ describe('atomicity', () => {
     assert.equal(dt.version, 0)
     assert.deepEqual(await ids(uri), [1, 2])
   })
+
+  it('a process killed at the moment of its log write leaves the table at its previous version; its data files are never referenced, vacuum finds them, and a rerun commits', async () => {
+    const uri = scratch('sigkill-commit')
+    await writeDelta(uri, people([1, 2]))
+    const dataFiles = () => fs.readdirSync(uri).filter((f) => f.endsWith('.parquet'))
+    const before = dataFiles()
+    const env = { ...process.env, ZOOPIPE_TEST_PAUSE_BEFORE_LOG_WRITE_MS: '4000' }
+    const child = spawn(process.execPath, [path.join(here, 'workers', 'closing-writer.mjs'), uri], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env,
+    })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    await new Promise((resolve) => child.stdout.once('data', resolve))
+    // close() finishes its files, then is held for 4 s before the log write: wait until every
+    // data file of the write is there, then kill it inside that hold.
+    const deadline = Date.now() + 3000
+    while (Date.now() < deadline && dataFiles().length === before.length) await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 1000))
+    child.kill('SIGKILL')
+    await new Promise((resolve) => child.once('exit', resolve))
+    assert.doesNotMatch(out, /closed/, 'the commit was still held when the process died')
+    const orphans = dataFiles().filter((f) => !before.includes(f))
+    assert.ok(orphans.length > 0, 'the write had put its data files down before the kill')
+    const dt = await DeltaTable.open(uri)
+    assert.equal(dt.version, 0)
+    assert.deepEqual(await ids(uri), [1, 2])
+    const referenced = (await dt.files()).map((f) => f.path)
+    assert.ok(
+      orphans.every((f) => !referenced.includes(f)),
+      'no orphan is in the table',
+    )
+    const lite = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false, dryRun: true })
+    assert.deepEqual(lite.filesDeleted, [], 'no commit removed them')
+    const full = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false, dryRun: true, full: true })
+    assert.deepEqual(full.filesDeleted.map((f) => path.basename(f)).sort(), [...orphans].sort(), 'a full vacuum finds exactly the orphans')
+    // Run again (no hold): it commits version 1 with its rows.
+    await run(process.execPath, [path.join(here, 'workers', 'closing-writer.mjs'), uri])
+    assert.equal((await DeltaTable.open(uri)).version, 1)
+    assert.equal((await ids(uri)).length, 2 + 20_000)
+  })
 })
 
 describe('concurrency', () => {

@@ -83,8 +83,8 @@ function createTable(arrow, { reading, rows }) {
      *  (delta.deletedFileRetentionDuration, 7 days) unless enforceRetentionDuration is false. */
     async vacuum(options) {
       options ??= {}
-      const { retentionHours, dryRun, enforceRetentionDuration, commitProperties } = options
-      return call(() => this._t.vacuum({ retentionHours, dryRun, enforceRetentionDuration }, opOptions(commitProperties)))
+      const { retentionHours, dryRun, enforceRetentionDuration, full, commitProperties } = options
+      return call(() => this._t.vacuum({ retentionHours, dryRun, enforceRetentionDuration, full }, opOptions(commitProperties)))
     }
 
     get optimize() {

@@ -180,6 +180,15 @@ impl LogStore for SafeLogStore {
             return self.inner.write_commit_entry(version, commit, id).await;
         };
         let bytes = bytes.clone();
+        // A failpoint for the tests (dev builds only): hold every commit just before its log write,
+        // so a test can kill the process at that moment.
+        #[cfg(feature = "test-hooks")]
+        if let Some(ms) = std::env::var("ZOOPIPE_TEST_PAUSE_BEFORE_LOG_WRITE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
         let mut failures = 0;
         loop {
             // "Already exists" may be our own earlier try of this very write (object_store retried

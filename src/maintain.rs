@@ -35,6 +35,9 @@ pub struct VacuumOptions {
     pub retention_hours: Option<f64>,
     pub dry_run: Option<bool>,
     pub enforce_retention_duration: Option<bool>,
+    /// Also files no version references at all (e.g. left by a write that died before its commit),
+    /// not only those removed by a commit (delta-rs's `VacuumMode::Full`).
+    pub full: Option<bool>,
 }
 
 impl Table {
@@ -104,6 +107,9 @@ impl Table {
             b = b
                 .with_dry_run(o.dry_run.unwrap_or(false))
                 .with_enforce_retention_duration(o.enforce_retention_duration.unwrap_or(true));
+            if o.full.unwrap_or(false) {
+                b = b.with_mode(deltalake::operations::vacuum::VacuumMode::Full);
+            }
             let (t, m) = b.await?;
             Ok((
                 t,
