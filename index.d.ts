@@ -164,7 +164,7 @@ export interface OptimizeOptions {
 export interface OptimizeMetrics {
   numFilesAdded: number
   numFilesRemoved: number
-  numPartitionsOptimized: number
+  partitionsOptimized: number
   numBatches: number
   totalConsideredFiles: number
   totalFilesSkipped: number

@@ -133,6 +133,15 @@ export function columnTypes(table) {
   ])
 }
 
+/** Every field `interface name` of index.d.ts declares (not its index signature) is on `obj`. */
+export function assertDeclaredFields(obj, name) {
+  const text = fs.readFileSync(path.join(here, '..', 'index.d.ts'), 'utf8')
+  const body = new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`).exec(text)?.[1]
+  assert.ok(body, `index.d.ts declares ${name}`)
+  for (const [, field, optional] of body.matchAll(/^ {2}([a-zA-Z]+)(\??):/gm))
+    if (!optional) assert.ok(field in obj, `${name}.${field} is declared in index.d.ts but missing from ${JSON.stringify(obj)}`)
+}
+
 /** Two readers' tables are the same: column names and types (see columnTypes), then rows. */
 export function assertSameTable(actual, expected, what = '') {
   assert.deepEqual(columnTypes(actual), columnTypes(expected), `${what} column types`)

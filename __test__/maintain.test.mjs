@@ -9,6 +9,7 @@ import {
   DV_TABLE,
   INT96_BIG_DATES,
   INT96_TABLE,
+  assertDeclaredFields,
   assertSameTable,
   engineTable,
   int96Rows,
@@ -67,6 +68,8 @@ describe('maintenance', () => {
     const m = await dt.optimize.compact({ commitProperties: { customMetadata: { by: 'test' } } })
     assert.equal(m.numFilesRemoved, 8)
     assert.equal(m.numFilesAdded, 2)
+    assertDeclaredFields(m, 'OptimizeMetrics')
+    assertDeclaredFields(m.filesAdded, 'FileSizeMetrics')
     assert.equal(dt.version, 8)
     const files = await dt.files()
     assert.equal(files.length, 2)
@@ -208,12 +211,14 @@ describe('DML', () => {
     const dt = await DeltaTable.open(uri)
     const d = await dt.delete('id >= 3')
     assert.equal(d.numDeletedRows, 2)
+    assertDeclaredFields(d, 'DeleteMetrics')
     assert.deepEqual(
       byId(await readDelta(uri)).map((r) => r.id),
       ['1', '2'],
     )
     const u = await dt.update({ set: { score: 'score * 10', name: "concat(name, '!')" }, predicate: 'id = 2' })
     assert.equal(u.numUpdatedRows, 1)
+    assertDeclaredFields(u, 'UpdateMetrics')
     assert.deepEqual(byId(await readDelta(uri)), [
       { id: '1', name: 'n1', score: 1.5 },
       { id: '2', name: 'n2!', score: '30' },
@@ -250,6 +255,7 @@ describe('DML', () => {
       .whenNotMatchedBySourceUpdate({ updates: { name: "'untouched'" } })
       .execute()
     assert.equal(m.numTargetRowsUpdated, 2)
+    assertDeclaredFields(m, 'MergeMetrics')
     assert.equal(m.numTargetRowsInserted, 1)
     assert.equal(m.numTargetRowsDeleted, 1)
     assert.deepEqual(byId(await readDelta(uri)), [
