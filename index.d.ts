@@ -164,14 +164,18 @@ export interface OptimizeOptions {
 export interface OptimizeMetrics {
   numFilesAdded: number
   numFilesRemoved: number
+  /** Sizes in bytes of the files written and removed. */
+  filesAdded: FileSizeMetrics
+  filesRemoved: FileSizeMetrics
   partitionsOptimized: number
   numBatches: number
   totalConsideredFiles: number
   totalFilesSkipped: number
-  /** Sizes in bytes of the files written and removed. */
-  filesAdded: FileSizeMetrics
-  filesRemoved: FileSizeMetrics
-  [key: string]: unknown
+  preserveInsertionOrder: boolean
+  /** 'preserveLocality' (compaction) or 'zOrder'. */
+  plannerStrategy: string
+  preservedStableOrder: boolean
+  maxBinSpanFiles: number
 }
 export interface FileSizeMetrics {
   avg: number
@@ -187,16 +191,20 @@ export interface RestoreMetrics {
 export interface DeleteMetrics {
   numAddedFiles: number
   numRemovedFiles: number
-  numDeletedRows: number
+  /** Absent when whole files were removed without counting their rows. */
+  numDeletedRows?: number
   numCopiedRows: number
-  [key: string]: unknown
+  executionTimeMs: number
+  scanTimeMs: number
+  rewriteTimeMs: number
 }
 export interface UpdateMetrics {
   numAddedFiles: number
   numRemovedFiles: number
   numUpdatedRows: number
   numCopiedRows: number
-  [key: string]: unknown
+  executionTimeMs: number
+  scanTimeMs: number
 }
 export interface MergeMetrics {
   numSourceRows: number
@@ -205,9 +213,13 @@ export interface MergeMetrics {
   numTargetRowsDeleted: number
   numTargetRowsCopied: number
   numOutputRows: number
+  numTargetFilesScanned: number
+  numTargetFilesSkippedDuringScan: number
   numTargetFilesAdded: number
   numTargetFilesRemoved: number
-  [key: string]: unknown
+  executionTimeMs: number
+  scanTimeMs: number
+  rewriteTimeMs: number
 }
 
 /** Clauses are SQL over the aliases, e.g. { updates: { name: 'source.name' } }. First matching clause wins. */

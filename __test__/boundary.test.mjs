@@ -53,6 +53,11 @@ it('every option field the native layer reads, and every result field it returns
     ['TableFile', ['TableFile']],
     ['VacuumMetrics', ['VacuumMetrics']],
     ['RestoreMetrics', ['RestoreMetrics']],
+    ['OptimizeMetrics', ['OptimizeMetrics']],
+    ['FileSizeMetrics', ['FileSizeMetrics']],
+    ['DeleteMetrics', ['DeleteMetrics']],
+    ['UpdateMetrics', ['UpdateMetrics']],
+    ['MergeMetrics', ['MergeMetrics']],
   ]
   for (const [nativeName, publicNames, elsewhere = []] of pairs) {
     const documented = new Set(publicNames.flatMap((n) => fields(publicTypes, n)).concat(elsewhere))

@@ -66,6 +66,91 @@ struct MergeSpec {
     clauses: Vec<Clause>,
 }
 
+/// File sizes of what optimize wrote or removed.
+#[napi(object)]
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileSizeMetrics {
+    pub avg: f64,
+    pub max: i64,
+    pub min: i64,
+    pub total_files: i64,
+    pub total_size: i64,
+}
+
+// delta-rs's metric structs, field for field (`deny_unknown_fields`: a field a new delta-rs adds
+// fails the tests instead of disappearing).
+
+#[napi(object)]
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OptimizeMetrics {
+    pub num_files_added: i64,
+    pub num_files_removed: i64,
+    pub files_added: FileSizeMetrics,
+    pub files_removed: FileSizeMetrics,
+    pub partitions_optimized: i64,
+    pub num_batches: i64,
+    pub total_considered_files: i64,
+    pub total_files_skipped: i64,
+    pub preserve_insertion_order: bool,
+    /// `preserveLocality` (compaction) or `zOrder`.
+    pub planner_strategy: String,
+    pub preserved_stable_order: bool,
+    pub max_bin_span_files: i64,
+}
+
+#[napi(object)]
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeleteMetrics {
+    pub num_added_files: i64,
+    pub num_removed_files: i64,
+    /// Absent when delta-rs removed whole files without counting their rows.
+    pub num_deleted_rows: Option<i64>,
+    pub num_copied_rows: i64,
+    pub execution_time_ms: i64,
+    pub scan_time_ms: i64,
+    pub rewrite_time_ms: i64,
+}
+
+#[napi(object)]
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateMetrics {
+    pub num_added_files: i64,
+    pub num_removed_files: i64,
+    pub num_updated_rows: i64,
+    pub num_copied_rows: i64,
+    pub execution_time_ms: i64,
+    pub scan_time_ms: i64,
+}
+
+#[napi(object)]
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MergeMetrics {
+    pub num_source_rows: i64,
+    pub num_target_rows_inserted: i64,
+    pub num_target_rows_updated: i64,
+    pub num_target_rows_deleted: i64,
+    pub num_target_rows_copied: i64,
+    pub num_output_rows: i64,
+    pub num_target_files_scanned: i64,
+    pub num_target_files_skipped_during_scan: i64,
+    pub num_target_files_added: i64,
+    pub num_target_files_removed: i64,
+    pub execution_time_ms: i64,
+    pub scan_time_ms: i64,
+    pub rewrite_time_ms: i64,
+}
+
+/// delta-rs's metrics `m` as `T` (through their camelCase JSON, see [`metrics`]).
+fn typed<T: serde::de::DeserializeOwned>(m: impl serde::Serialize) -> ZResult<T> {
+    serde_json::from_value(metrics(m)?)
+        .map_err(|e| ZError::new(Code::Internal, format!("delta-rs metrics: {e}")))
+}
+
 /// delta-rs's metrics with camelCase keys, as TypeScript users expect (num_files_added -> numFilesAdded).
 /// Values delta-rs serialises as JSON text (optimize's `files_added`: '{"avg":1399.0,...}') are
 /// the objects they hold.
@@ -110,7 +195,7 @@ impl Table {
         &self,
         options: Option<OptimizeOptions>,
         op: Option<CommitProperties>,
-    ) -> ZResult<Value> {
+    ) -> ZResult<OptimizeMetrics> {
         let o = options.unwrap_or_default();
         let props = props(&op)?;
         self.run(&op, async move |t| {
@@ -147,7 +232,7 @@ impl Table {
             }
             b = b.with_writer_properties(writer_properties(o.compression.as_deref(), None)?);
             let (t, m) = b.await?;
-            Ok((t, metrics(m)?))
+            Ok((t, typed(m)?))
         })
         .await
     }
@@ -156,7 +241,7 @@ impl Table {
         &self,
         predicate: Option<String>,
         op: Option<CommitProperties>,
-    ) -> ZResult<Value> {
+    ) -> ZResult<DeleteMetrics> {
         if let Some(p) = &predicate {
             whole_expression(p, "delete predicate")?;
         }
@@ -170,7 +255,7 @@ impl Table {
                 b = b.with_predicate(p);
             }
             let (t, m) = b.await?;
-            Ok((t, metrics(m)?))
+            Ok((t, typed(m)?))
         })
         .await
     }
@@ -180,7 +265,7 @@ impl Table {
         set: HashMap<String, String>,
         predicate: Option<String>,
         op: Option<CommitProperties>,
-    ) -> ZResult<Value> {
+    ) -> ZResult<UpdateMetrics> {
         if set.is_empty() {
             return Err(ZError::invalid("update needs at least one column in set"));
         }
@@ -207,7 +292,7 @@ impl Table {
                 b = b.with_predicate(p);
             }
             let (t, m) = b.await?;
-            Ok((t, metrics(m)?))
+            Ok((t, typed(m)?))
         })
         .await
     }
@@ -217,7 +302,7 @@ impl Table {
         source: &[u8],
         spec: Value,
         op: Option<CommitProperties>,
-    ) -> ZResult<Value> {
+    ) -> ZResult<MergeMetrics> {
         let spec: MergeSpec =
             serde_json::from_value(spec).map_err(|e| ZError::invalid(format!("merge: {e}")))?;
         whole_expression(&spec.predicate, "merge predicate")?;
@@ -351,7 +436,7 @@ impl Table {
                 };
             }
             let (t, m) = b.await?;
-            Ok((t, metrics(m)?))
+            Ok((t, typed(m)?))
         })
         .await
     }

@@ -147,7 +147,7 @@ impl DeltaTable {
         &self,
         options: Option<crate::dml::OptimizeOptions>,
         op: Option<CommitProperties>,
-    ) -> napi::Result<Value> {
+    ) -> napi::Result<crate::dml::OptimizeMetrics> {
         guard(self.0.optimize(options, op)).await
     }
 
@@ -156,7 +156,7 @@ impl DeltaTable {
         &self,
         predicate: Option<String>,
         op: Option<CommitProperties>,
-    ) -> napi::Result<Value> {
+    ) -> napi::Result<crate::dml::DeleteMetrics> {
         guard(self.0.delete(predicate, op)).await
     }
 
@@ -166,7 +166,7 @@ impl DeltaTable {
         set: HashMap<String, String>,
         predicate: Option<String>,
         op: Option<CommitProperties>,
-    ) -> napi::Result<Value> {
+    ) -> napi::Result<crate::dml::UpdateMetrics> {
         guard(self.0.update(set, predicate, op)).await
     }
 
@@ -176,7 +176,7 @@ impl DeltaTable {
         source: Buffer,
         spec: Value,
         op: Option<CommitProperties>,
-    ) -> napi::Result<Value> {
+    ) -> napi::Result<crate::dml::MergeMetrics> {
         guard(self.0.merge(&source, spec, op)).await
     }
 
