@@ -8,6 +8,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { declaredFields } from './helpers.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
@@ -17,11 +18,7 @@ const publicTypes = fs.readFileSync(path.join(root, 'index.d.ts'), 'utf8')
 const bindingTypes = fs.readFileSync(path.join(root, 'binding.d.ts'), 'utf8')
 
 /** Field names of `interface name` in a .d.ts text. */
-function fields(text, name) {
-  const m = new RegExp(`export interface ${name} (?:extends [^{]+)?\\{([\\s\\S]*?)\\n\\}`).exec(text)
-  assert.ok(m, `interface ${name} is declared`)
-  return [...m[1].matchAll(/^ {2}(?:readonly )?([a-zA-Z]+)\??:/gm)].map((f) => f[1])
-}
+const fields = (text, name) => declaredFields(text, name).map((f) => f.field)
 
 it('the error codes are one list: the native one, which DeltaError and index.d.ts both carry', () => {
   const codes = native.errorCodes()

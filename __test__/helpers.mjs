@@ -133,12 +133,18 @@ export function columnTypes(table) {
   ])
 }
 
+/** The fields `export interface name` declares in .d.ts `text` (not an index signature), each with
+ *  whether it is optional. */
+export function declaredFields(text, name) {
+  const m = new RegExp(`export interface ${name} (?:extends [^{]+)?\\{([\\s\\S]*?)\\n\\}`).exec(text)
+  assert.ok(m, `interface ${name} is declared`)
+  return [...m[1].matchAll(/^ {2}(?:readonly )?([a-zA-Z]+)(\??):/gm)].map(([, field, q]) => ({ field, optional: q === '?' }))
+}
+
 /** Every field `interface name` of index.d.ts declares (not its index signature) is on `obj`. */
 export function assertDeclaredFields(obj, name) {
   const text = fs.readFileSync(path.join(here, '..', 'index.d.ts'), 'utf8')
-  const body = new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`).exec(text)?.[1]
-  assert.ok(body, `index.d.ts declares ${name}`)
-  for (const [, field, optional] of body.matchAll(/^ {2}([a-zA-Z]+)(\??):/gm))
+  for (const { field, optional } of declaredFields(text, name))
     if (!optional) assert.ok(field in obj, `${name}.${field} is declared in index.d.ts but missing from ${JSON.stringify(obj)}`)
 }
 
