@@ -46,6 +46,8 @@ export interface ScanOptions {
   filter?: Filter
   /** Max rows per batch (default 65536). */
   batchSize?: number
+  /** At most this many rows: the scan stops once they came (no full read, then a slice). */
+  limit?: number
 }
 
 export interface ReadOptions extends OpenOptions, ScanOptions {}
@@ -91,6 +93,9 @@ export declare class DeltaTable {
   private constructor()
   static open(uri: string, options?: OpenOptions): Promise<DeltaTable>
   static isDeltaTable(uri: string, options?: { storageOptions?: StorageOptions }): Promise<boolean>
+  /** A new table with a schema and no rows, at version 0 (mode 'error' by default: an existing
+   *  table is INVALID_ARGUMENT; 'ignore' opens it; 'overwrite' replaces its schema and files). */
+  static create(uri: string, options: CreateOptions): Promise<DeltaTable>
   readonly uri: string
   /** The loaded version. */
   readonly version: number
@@ -100,6 +105,20 @@ export declare class DeltaTable {
   /** Commits newest first (at most `limit`), up to the loaded version. */
   history(limit?: number): Promise<CommitInfo[]>
   files(): Promise<TableFile[]>
+  /** The absolute URI of every active data file. */
+  fileUris(): Promise<string[]>
+  /** The active files' add actions as a Table: path, size_bytes, modification_time, num_records,
+   *  null_count / min / max per column and partition values (nested structs, or dotted names such
+   *  as `min.id` and `partition.day` with `flatten`). */
+  addActions(options?: { flatten?: boolean }): Promise<Table>
+  /** The distinct partition values of the active files. */
+  partitions(): Promise<Array<Record<string, string | null>>>
+  /** Rows in the loaded snapshot: from the log's counts when every file has them, else a scan. */
+  count(): Promise<number>
+  /** Load what was committed since the loaded version (new log entries only); the new version. */
+  refresh(): Promise<number>
+  /** The last appVersion committed with `appId` in the loaded snapshot, or null. */
+  transactionVersion(appId: string): Promise<number | null>
   loadVersion(version: number): Promise<this>
   loadTimestamp(timestamp: string | Date | number): Promise<this>
   /** Stream the loaded snapshot. */
@@ -118,7 +137,16 @@ export declare class DeltaTable {
     zOrder(columns: string[], options?: OptimizeOptions): Promise<OptimizeMetrics>
   }
   /** Restore to a version, or to the latest version committed at or before a time. */
-  restore(target: number | Date | string, options?: { commitProperties?: CommitProperties }): Promise<RestoreMetrics>
+  restore(
+    target: number | Date | string,
+    options?: {
+      /** Restore even when data files of the target version are gone: they are referenced again (as delta-rs and Spark restore), and reads of them fail. Default false. */
+      ignoreMissingFiles?: boolean
+      /** Allow restoring a version with a lower protocol than the table's now. Default false. */
+      protocolDowngradeAllowed?: boolean
+      commitProperties?: CommitProperties
+    },
+  ): Promise<RestoreMetrics>
   /** Delete the rows matching a SQL predicate (every row without one). */
   delete(predicate?: string, options?: { commitProperties?: CommitProperties }): Promise<DeleteMetrics>
   update(options: { set: Record<string, string>; predicate?: string; commitProperties?: CommitProperties }): Promise<UpdateMetrics>
@@ -141,7 +169,11 @@ export declare class DeltaTable {
 export interface VacuumOptions {
   /** Default: the table's delta.deletedFileRetentionDuration (7 days). */
   retentionHours?: number
+  /** Default true, as in Python deltalake: list what would be deleted, delete nothing. Pass
+   *  `dryRun: false` to delete. */
   dryRun?: boolean
+  /** Versions whose files are kept even past the retention. */
+  keepVersions?: number[]
   /** Default true: a retention below the table's setting is refused (INVALID_ARGUMENT). */
   enforceRetentionDuration?: boolean
   /** Also delete files no version references at all (e.g. left by a write that died before its
@@ -254,6 +286,40 @@ export declare class DeltaInputAdapter {
   getBatches(options?: { format?: 'arrow' }): AsyncGenerator<RecordBatch, void, undefined>
   getBatches(options: { format: 'ipc' }): AsyncGenerator<Buffer, void, undefined>
   readAll(): Promise<Table>
+  /** `for await (const batch of adapter)`. */
+  [Symbol.asyncIterator](): AsyncGenerator<RecordBatch, void, undefined>
+}
+
+export interface ChangesOptions {
+  storageOptions?: StorageOptions
+  /** First source version read (default 0). */
+  startingVersion?: number
+  /** Last source version read (default: the latest when the read starts; with follow, none). */
+  endingVersion?: number
+  /** false (default): the rows commits appended, each batch with `_commit_version` and
+   *  `_commit_timestamp`; a commit that removed or rewrote data is UNSUPPORTED_FEATURE naming its
+   *  version. true: the change data feed (`_change_type` too; needs delta.enableChangeDataFeed). */
+  changeFeed?: boolean
+  columns?: string[]
+  /** As ReadOptions.filter (appended-data reads). */
+  filter?: Filter
+  batchSize?: number
+  /** After the latest version, keep polling for new commits until `signal` aborts. */
+  follow?: boolean
+  /** Poll interval while following (default 1000 ms), backing off up to 8x while idle. */
+  pollIntervalMs?: number
+  signal?: AbortSignal
+}
+
+/** What a table's commits added, version by version (bronze -> silver jobs; see Pipe). */
+export declare class DeltaChangesInputAdapter {
+  constructor(uri: string, options?: ChangesOptions)
+  readonly uri: string
+  /** The last source version whose rows were all yielded (null before the first). */
+  readonly lastVersion: number | null
+  getBatches(): AsyncGenerator<RecordBatch, void, undefined>
+  readAll(): Promise<Table>
+  [Symbol.asyncIterator](): AsyncGenerator<RecordBatch, void, undefined>
 }
 
 /** The same as `new DeltaInputAdapter(uri, options).readAll()`. */
@@ -278,6 +344,24 @@ export interface CommitProperties {
   commitTimeoutMs?: number
 }
 
+/** A schema: an apache-arrow Schema, or column names mapped to Delta type names: 'string',
+ *  'long', 'integer', 'short', 'byte', 'float', 'double', 'boolean', 'binary', 'date', 'timestamp',
+ *  'timestamp_ntz', 'decimal(p,s)', 'array<T>', 'map<K,V>', 'struct<name:T,...>'; a type ending in
+ *  ' not null' makes the column required. */
+export type SchemaLike = Schema | Record<string, string>
+
+export interface CreateOptions {
+  schema: SchemaLike
+  partitionBy?: string[]
+  /** Default 'error'. */
+  mode?: 'error' | 'ignore' | 'overwrite'
+  name?: string
+  description?: string
+  configuration?: Record<string, string | null>
+  storageOptions?: StorageOptions
+  commitProperties?: CommitProperties
+}
+
 export interface WriteOptions {
   storageOptions?: StorageOptions
   /** Default 'append'. 'error' fails on an existing table; 'ignore' writes nothing to one. */
@@ -293,6 +377,10 @@ export interface WriteOptions {
    *  (default 8 MiB, at least 65536). What a streamed write holds is about 2x this plus a 5 MiB
    *  upload part per open file (one per partition value being written), plus a few input batches. */
   maxRowGroupBytes?: number
+  /** Encoded bytes all open files of the write hold together (default 64 MiB, at least 1 MiB):
+   *  each open file's row groups are its share, budget / (2.5 x files), between 1 MiB and
+   *  maxRowGroupBytes; the files are counted in the first batch (one per partition value). */
+  maxBufferedBytes?: number
   name?: string
   description?: string
   configuration?: Record<string, string | null>
@@ -318,6 +406,8 @@ export declare class DeltaOutputAdapter {
   close(): Promise<WriteResult>
   /** Discard everything written; the table stays exactly as it was. */
   abort(): Promise<void>
+  /** `await using out = new DeltaOutputAdapter(...)`: a write never closed is aborted. */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 /** write + close in one call. */
@@ -345,6 +435,8 @@ export interface DeltaWriterOptions {
   compression?: WriteOptions['compression']
   /** As WriteOptions.maxRowGroupBytes. */
   maxRowGroupBytes?: number
+  /** As WriteOptions.maxBufferedBytes. */
+  maxBufferedBytes?: number
 }
 
 /** Worker side of a distributed write: writes Parquet files, commits nothing. */
@@ -396,7 +488,7 @@ export interface FileInputOptions {
   /** Max rows per batch (default 65536). */
   batchSize?: number
   /** Explicit schema (else inferred from the first `inferRows` rows). */
-  schema?: Schema
+  schema?: SchemaLike
   inferRows?: number
   /** Only files with this suffix are read from a directory. */
   fileExtension?: string
@@ -420,6 +512,7 @@ declare class FileInputAdapter {
   getBatches(options?: { format?: 'arrow' }): AsyncGenerator<RecordBatch, void, undefined>
   getBatches(options: { format: 'ipc' }): AsyncGenerator<Buffer, void, undefined>
   readAll(): Promise<Table>
+  [Symbol.asyncIterator](): AsyncGenerator<RecordBatch, void, undefined>
 }
 export declare class CsvInputAdapter extends FileInputAdapter {
   constructor(uri: string, options?: CsvOptions)
@@ -444,6 +537,7 @@ export type TransformResult = RecordBatch | Table | RowObject[] | null | undefin
 export interface PipeOptions {
   input:
     | DeltaInputAdapter
+    | DeltaChangesInputAdapter
     | FileInputAdapter
     | AsyncIterable<RowObject | RowObject[] | RecordBatch | Table>
     | Iterable<RowObject | RowObject[] | RecordBatch | Table>
@@ -455,8 +549,13 @@ export interface PipeOptions {
   progressIntervalMs?: number
   /** NDJSON file for rows that fail the transform or validation: { error, position, row } per line. Created (emptied) when the pipe starts: it holds this run's rows only. */
   deadLetter?: string
-  /** Abort: the pipe rejects with ABORTED and nothing is committed. */
+  /** Abort: the pipe rejects with ABORTED and nothing is committed (a following incremental
+   *  pipe that is waiting for new source commits returns its report instead). */
   signal?: AbortSignal
+  /** Incremental pipes (a DeltaChangesInputAdapter into a DeltaOutputAdapter with
+   *  commitProperties.appId and no appVersion): source versions per target commit (default all of
+   *  them; 1 with follow). */
+  maxVersionsPerCommit?: number
 }
 
 export interface PipeReport {
@@ -469,6 +568,10 @@ export interface PipeReport {
   durationMs: number
   /** For a DeltaWriter output: the file actions to hand to a DeltaCoordinator. */
   files?: DeltaFileAction[]
+  /** Incremental pipes: the source versions consumed (null when nothing was new) and the target
+   *  commits made (0 when nothing was new). */
+  sourceVersions?: { from: number; to: number } | null
+  commits?: number
 }
 
 export declare class Pipe {

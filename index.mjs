@@ -17,6 +17,7 @@ export const {
   CsvInputAdapter,
   JsonLinesInputAdapter,
   ParquetInputAdapter,
+  DeltaChangesInputAdapter,
   Pipe,
 } = api
 export default api

@@ -142,7 +142,7 @@ describe('maintenance', () => {
     await samePython(uri)
   })
 
-  it('vacuum: refuses a short retention, dryRun lists, never deletes what retained versions need', async () => {
+  it('vacuum: refuses a short retention, is a dry run unless dryRun: false (as Python), keeps keepVersions, never deletes what retained versions need', async () => {
     const uri = scratch('vacuum')
     await writeDelta(uri, people([1, 2]))
     await writeDelta(uri, people([3]), { mode: 'overwrite' })
@@ -154,11 +154,17 @@ describe('maintenance', () => {
       byId(await readDelta(uri, { version: 0 })).map((r) => r.id),
       ['1', '2'],
     )
-    const dry = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false, dryRun: true })
-    assert.equal(dry.dryRun, true)
+    const dry = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false })
+    assert.equal(dry.dryRun, true, 'a dry run by default')
     assert.equal(dry.filesDeleted.length, 1)
     assert.ok(fs.existsSync(path.join(uri, dry.filesDeleted[0].replace(/^.*\//, ''))), 'dry run deletes nothing')
-    const real = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false })
+    const keep = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false, dryRun: false, keepVersions: [0] })
+    assert.deepEqual(keep.filesDeleted, [], 'version 0 is kept')
+    assert.equal((await readDelta(uri, { version: 0 })).numRows, 2)
+    await rejectsWith(dt.vacuum({ keepVersions: [-1] }), 'INVALID_ARGUMENT', /keepVersions/)
+    await rejectsWith(dt.vacuum({ dryRun: 'no' }), 'INVALID_ARGUMENT', /dryRun/)
+    const real = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false, dryRun: false })
+    assert.equal(real.dryRun, false)
     assert.deepEqual(real.filesDeleted, dry.filesDeleted)
     assert.ok(!fs.existsSync(path.join(uri, real.filesDeleted[0].replace(/^.*\//, ''))))
     assert.deepEqual(
@@ -168,6 +174,15 @@ describe('maintenance', () => {
     // The version before the overwrite lost its file: the error says what usually did that.
     await rejectsWith(readDelta(uri, { version: 0 }), 'STORAGE', /not found.*a data file of this version is gone: removed by vacuum/)
     await samePython(uri)
+    // Restoring that version needs ignoreMissingFiles (its file is gone); then the table refers to
+    // the missing file again (as delta-rs and Spark restore), and reads say it is gone.
+    const before = (await DeltaTable.open(uri)).version
+    await assert.rejects(dt.restore(0), (e) => e.name === 'DeltaError' && /missing|not found|gone/i.test(e.message))
+    assert.equal((await DeltaTable.open(uri)).version, before, 'the failed restore committed nothing')
+    const restored = await dt.restore(0, { ignoreMissingFiles: true })
+    assert.equal(restored.numRestoredFile, 1)
+    assert.equal((await DeltaTable.open(uri)).version, before + 1)
+    await rejectsWith(readDelta(uri), 'STORAGE', /not found/)
   })
 
   it('restore to a version and to a time', async () => {

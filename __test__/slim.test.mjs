@@ -14,7 +14,9 @@ if (!addon) throw new Error('the slim addon is missing: `npm test` builds it (no
 // The loader (lib/native.js) then takes slim/ instead of the full addon; set before zoopipe is first imported.
 process.env.ZOOPIPE_VARIANT = 'slim'
 
-const { DeltaCoordinator, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import('../index.mjs')
+const { DeltaCoordinator, DeltaInputAdapter, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import(
+  '../index.mjs'
+)
 const {
   assertSameTable,
   DV_TABLE,
@@ -46,6 +48,8 @@ const {
 } = await import('./helpers.mjs')
 
 const { appendStormTests } = await import('./storm.mjs')
+const { bufferBudgetTests } = await import('./memory.mjs')
+const { tableApiTests } = await import('./table-api.mjs')
 const ids = (uri, opts) => readIds(readDelta, uri, opts)
 const logFiles = (uri) =>
   fs
@@ -189,7 +193,6 @@ describe('slim build: reads', () => {
   })
 
   it('streams batches no larger than batchSize, every row exactly once, filtered or not', async () => {
-    const { DeltaInputAdapter } = await import('../index.mjs')
     // 25,000-row files in batches of 7,000: whole batches and file tails (4,000) pass through as
     // read; the filter's batches are smaller and get coalesced.
     const cases = [
@@ -221,6 +224,8 @@ describe('slim build: writes', () => {
   )
   coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   partitionByMismatchTests({ writeDelta, readDelta, DeltaOutputAdapter, DeltaWriter })
+  bufferBudgetTests({ DeltaOutputAdapter, DeltaWriter, DeltaCoordinator, readDelta })
+  tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter })
 
   it('names a column whose type its writer cannot take (the full build casts it); nothing is written', async () => {
     const uri = scratch('slim-type')
@@ -380,7 +385,7 @@ describe('slim build: writes', () => {
     await dt.createCheckpoint()
     assert.ok(fs.existsSync(path.join(uri, '_delta_log', '00000000000000000001.checkpoint.parquet')))
     const before = dataFiles(uri).length
-    const vac = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false })
+    const vac = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false, dryRun: false })
     assert.equal(vac.filesDeleted.length, 1)
     assert.equal(dataFiles(uri).length, before - 1)
     assert.deepEqual(await ids(uri), [3])

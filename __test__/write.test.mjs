@@ -28,6 +28,7 @@ import {
   Table,
 } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
+import { bufferBudgetTests } from './memory.mjs'
 import { appendStormTests } from './storm.mjs'
 import {
   RUN,
@@ -909,6 +910,10 @@ describe('atomicity', () => {
     assert.equal((await DeltaTable.open(uri)).version, 1)
     assert.equal((await ids(uri)).length, 2 + 20_000)
   })
+})
+
+describe('memory of a streamed write', () => {
+  bufferBudgetTests({ DeltaOutputAdapter, DeltaWriter, DeltaCoordinator, readDelta })
 })
 
 describe('concurrency', () => {

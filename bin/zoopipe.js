@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict'
-// zoopipe CLI: inspect, history, cat, convert. Storage options from --option KEY=VALUE and the environment.
+// zoopipe CLI: inspect, history, cat, convert, sync. Storage options from --option KEY=VALUE and the environment.
 const { parseArgs } = require('node:util')
 const path = require('node:path')
 const zp = require('..')
@@ -16,6 +16,7 @@ Commands:
   history <uri> [--limit N]          commits, newest first
   cat <uri> [--version N] [--timestamp T] [--columns a,b] [--filter EXPR]... [--limit N] [--format table|ndjson|csv]
   convert <csv|ndjson|parquet path> <delta uri> [--partition-by a,b] [--mode append|overwrite|error|ignore]
+  sync <source uri> <target uri> --app-id ID [--follow]   append what the source's commits added since the last sync, exactly once
 
 Every command takes --option KEY=VALUE (storage options, repeatable) and --help.`,
   inspect:
@@ -34,6 +35,14 @@ Every command takes --option KEY=VALUE (storage options, repeatable) and --help.
   --format F           csv, ndjson or parquet (default: from the extension)
   --partition-by a,b   partition columns of a new table
   --mode M             append (default), overwrite, error or ignore`,
+  sync: `Usage: zoopipe sync <source uri> <target uri> --app-id ID [options]
+  Appends to the target the rows the source's commits added since the version the target last
+  recorded for ID (each row with _commit_version and _commit_timestamp), in one commit that also
+  records the new version: a sync killed at any point and run again writes every row exactly once.
+  --app-id ID              the sync's name in the target's log (required)
+  --follow                 then keep polling the source, one target commit per source version (Ctrl-C stops)
+  --poll-interval-ms N     poll interval while following (default 1000)
+  --partition-by a,b       partition columns of a new target table`,
 }
 
 class UsageError extends Error {}
@@ -182,6 +191,34 @@ async function convert(src, dst, so, v) {
   console.log(`wrote ${plural(report.rowsWritten, 'row')} to ${dst} (version ${report.version}) in ${report.durationMs} ms`)
 }
 
+async function sync(src, dst, so, v) {
+  if (!v['app-id']) throw new UsageError(`sync needs --app-id ID\n\n${HELP.sync}`)
+  const controller = new AbortController()
+  const stop = () => controller.abort(new Error('interrupted'))
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  const report = await new zp.Pipe({
+    input: new zp.DeltaChangesInputAdapter(src, {
+      storageOptions: so,
+      follow: Boolean(v.follow),
+      pollIntervalMs: v['poll-interval-ms'] === undefined ? undefined : Number(v['poll-interval-ms']),
+    }),
+    output: new zp.DeltaOutputAdapter(dst, {
+      storageOptions: so,
+      partitionBy: v['partition-by'] ? v['partition-by'].split(',') : undefined,
+      commitProperties: { appId: v['app-id'] },
+    }),
+    signal: controller.signal,
+  }).run()
+  process.off('SIGINT', stop)
+  process.off('SIGTERM', stop)
+  if (report.sourceVersions === null) console.log(`nothing new in ${src} for '${v['app-id']}'`)
+  else
+    console.log(
+      `synced source versions ${report.sourceVersions.from}..${report.sourceVersions.to}: ${plural(report.rowsWritten, 'row')} to ${dst} in ${plural(report.commits, 'commit')} (target version ${report.version})`,
+    )
+}
+
 async function main(argv) {
   const [command, ...rest] = argv
   if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -203,6 +240,9 @@ async function main(argv) {
       format: { type: 'string' },
       'partition-by': { type: 'string' },
       mode: { type: 'string' },
+      'app-id': { type: 'string' },
+      follow: { type: 'boolean' },
+      'poll-interval-ms': { type: 'string' },
     },
   })
   if (v.help) {
@@ -210,12 +250,13 @@ async function main(argv) {
     return 0
   }
   const so = storageOptions(v.option)
-  const need = command === 'convert' ? 2 : 1
+  const need = command === 'convert' || command === 'sync' ? 2 : 1
   if (positionals.length !== need)
     throw new UsageError(`${command} takes ${need === 2 ? '<source> <delta uri>' : '<uri>'}\n\n${HELP[command]}`)
   if (command === 'inspect') await inspect(positionals[0], so)
   else if (command === 'history') await history(positionals[0], so, v.limit === undefined ? undefined : Number(v.limit))
   else if (command === 'cat') await cat(positionals[0], so, v)
+  else if (command === 'sync') await sync(positionals[0], positionals[1], so, v)
   else await convert(positionals[0], positionals[1], so, v)
   return 0
 }

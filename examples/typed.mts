@@ -1,12 +1,14 @@
 // Type-checked against index.d.ts by the tests (tsc --noEmit); also a usage example.
 import type { Table } from 'apache-arrow'
 import {
+  DeltaChangesInputAdapter,
   DeltaCoordinator,
   DeltaError,
   DeltaInputAdapter,
   DeltaOutputAdapter,
   DeltaTable,
   DeltaWriter,
+  Pipe,
   readDelta,
   writeDelta,
   type DeltaFileAction,
@@ -40,7 +42,16 @@ export async function etl(src: string, dst: string): Promise<number> {
     .whenNotMatchedInsert({ values: { order_id: 'source.order_id', amount: 'source.amount' } })
     .execute()
   for await (const change of dt.loadCdf({ startingVersion: 0, columns: ['order_id', '_change_type'] })) void change.numRows
-  await dt.vacuum({ dryRun: true })
+  await dt.vacuum({ dryRun: true, keepVersions: [0] })
+  const created = await DeltaTable.create(`${dst}-empty`, { schema: { id: 'long not null', tags: 'array<string>' }, mode: 'ignore' })
+  const adds: Table = await created.addActions({ flatten: true })
+  const counted: number = (await created.count()) + (await created.refresh()) + adds.numRows
+  const marker: number | null = await created.transactionVersion('typed')
+  const report = await new Pipe({
+    input: new DeltaChangesInputAdapter(src, { startingVersion: 0 }),
+    output: new DeltaOutputAdapter(`${dst}-silver`, { commitProperties: { appId: 'typed' } }),
+  }).run()
+  void (counted + (marker ?? 0) + (report.sourceVersions?.to ?? 0) + (await readDelta(dst, { limit: 1 })).numRows)
   void (compacted + merged.numTargetRowsInserted)
   try {
     await DeltaTable.open('/nope')

@@ -13,6 +13,7 @@ function createApi(arrow) {
   const { DeltaTable, DeltaInputAdapter, readDelta } = require('./table').createTable(arrow, { reading, rows })
   const { DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator } = require('./writing').createWriting(arrow, { handover, rows })
   const { CsvInputAdapter, JsonLinesInputAdapter, ParquetInputAdapter } = reading
+  const { DeltaChangesInputAdapter } = require('./changes').createChanges(arrow, { DeltaTable, streamBatches: reading.streamBatches })
   const api = {
     DeltaTable,
     DeltaInputAdapter,
@@ -25,9 +26,10 @@ function createApi(arrow) {
     CsvInputAdapter,
     JsonLinesInputAdapter,
     ParquetInputAdapter,
+    DeltaChangesInputAdapter,
   }
   const rowsToBatch = async (r) => arrow.tableFromIPC(await rows.rowsToIpc(r)).batches[0]
-  api.Pipe = require('./pipe').createPipe({ feedable: rows.isArrowTable, isArrowBatch: rows.isArrowBatch, rowsToBatch })
+  api.Pipe = require('./pipe').createPipe({ feedable: rows.isArrowTable, isArrowBatch: rows.isArrowBatch, rowsToBatch, DeltaTable })
   return api
 }
 

@@ -104,6 +104,13 @@ function scanOptions(opts = {}) {
   return out
 }
 
+/** A read's `limit`: at most this many rows (undefined: all). */
+function limitOption(limit) {
+  if (limit === undefined || limit === null) return undefined
+  if (!Number.isSafeInteger(limit) || limit < 0) throw invalid(`limit must be an integer >= 0, got ${String(limit)}`)
+  return limit
+}
+
 function checkUri(uri) {
   if (typeof uri !== 'string' || uri.length === 0) throw invalid('table URI must be a non-empty string')
   return uri
@@ -126,6 +133,7 @@ function opOptions(cp) {
 }
 
 module.exports = {
+  limitOption,
   commitTimeout,
   opOptions,
   toMillis,

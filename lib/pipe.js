@@ -3,6 +3,7 @@
 // (backpressure comes from awaiting each write; the native writer buffers a few batches more).
 const fs = require('node:fs')
 const { DeltaError, toDeltaError, invalid } = require('./errors')
+const { incremental, runIncremental } = require('./incremental')
 
 const ROWS_PER_BATCH = 10_000
 
@@ -15,7 +16,7 @@ const userFailure = (what, err) =>
         cause: err,
       })
 
-function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
+function createPipe({ feedable, isArrowBatch, rowsToBatch, DeltaTable }) {
   const isRowArray = (v) =>
     Array.isArray(v) && (v.length === 0 || (v[0] !== null && typeof v[0] === 'object' && !feedable(v[0]) && !isArrowBatch(v[0])))
 
@@ -73,13 +74,15 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
 
   class Pipe {
     constructor(options) {
-      const { input, transform, output, onProgress, deadLetter, signal, progressIntervalMs = 250 } = options ?? {}
+      const { input, transform, output, onProgress, deadLetter, signal, progressIntervalMs = 250, maxVersionsPerCommit } = options ?? {}
       if (!input) throw invalid('Pipe needs an input')
       if (!output || typeof output.write !== 'function') throw invalid('Pipe needs an output adapter (DeltaOutputAdapter or DeltaWriter)')
       if (transform !== undefined && typeof transform !== 'function') throw invalid('transform must be a function')
       if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid('onProgress must be a function')
       if (deadLetter !== undefined && typeof deadLetter !== 'string') throw invalid('deadLetter must be a file path')
-      Object.assign(this, { input, transform, output, onProgress, deadLetter, signal, progressIntervalMs })
+      if (maxVersionsPerCommit !== undefined && (!Number.isSafeInteger(maxVersionsPerCommit) || maxVersionsPerCommit < 1))
+        throw invalid('maxVersionsPerCommit must be a positive integer')
+      Object.assign(this, { input, transform, output, onProgress, deadLetter, signal, progressIntervalMs, maxVersionsPerCommit })
     }
 
     async run() {
@@ -143,9 +146,10 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
         }
         return null
       }
+      let out = this.output
       const writeRows = (rows, position) =>
         withoutBadRows(rows, position, async (left) => {
-          await this.output.write(left)
+          await out.write(left)
           stats.rowsWritten += left.length
         })
       const writeResult = async (result, position) => {
@@ -153,7 +157,7 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
         if (Array.isArray(result) && !result.some((r) => feedable(r) || isArrowBatch(r))) {
           await writeRows(result, position)
         } else {
-          await this.output.write(result)
+          await out.write(result)
           stats.rowsWritten += Array.isArray(result) ? result.reduce((n, r) => n + numRows(r), 0) : numRows(result)
         }
       }
@@ -179,19 +183,10 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
         }
       }
 
-      try {
-        checkAbort()
-        // Opened (emptied) now: a path that cannot be written fails before anything is read, and
-        // the file holds this run's rows only.
-        if (this.deadLetter) {
-          try {
-            dead = fs.openSync(this.deadLetter, 'w')
-          } catch (err) {
-            throw new DeltaError('INVALID_ARGUMENT', `deadLetter '${this.deadLetter}' cannot be written: ${err.message}`, { cause: err })
-          }
-        }
-        let index = 0
-        for await (const item of batchesOf(this.input, Boolean(this.deadLetter))) {
+      // Every batch of `items` through the transform into `out`.
+      let index = 0
+      const pump = async (items) => {
+        for await (const item of items) {
           checkAbort()
           const position = { batch: index++, row: stats.rowsRead }
           stats.rowsRead += numRows(item)
@@ -223,11 +218,37 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch }) {
           for (const { result, position: at } of results) await writeResult(result, at)
           progress(false)
         }
+      }
+
+      try {
+        checkAbort()
+        // Opened (emptied) now: a path that cannot be written fails before anything is read, and
+        // the file holds this run's rows only.
+        if (this.deadLetter) {
+          try {
+            dead = fs.openSync(this.deadLetter, 'w')
+          } catch (err) {
+            throw new DeltaError('INVALID_ARGUMENT', `deadLetter '${this.deadLetter}' cannot be written: ${err.message}`, { cause: err })
+          }
+        }
+        if (incremental(this.input, this.output)) {
+          const report = await runIncremental(this, {
+            DeltaTable,
+            pump,
+            setOutput: (o) => {
+              out = o
+            },
+            progress,
+            checkAbort,
+          })
+          return { ...stats, ...report, durationMs: Date.now() - started }
+        }
+        await pump(batchesOf(this.input, Boolean(this.deadLetter)))
         checkAbort()
         // The last report comes before the commit: an onProgress that throws still commits nothing.
         progress(true)
       } catch (err) {
-        if (typeof this.output.abort === 'function') await this.output.abort().catch(() => {})
+        if (typeof out.abort === 'function') await out.abort().catch(() => {})
         throw toDeltaError(err)
       } finally {
         if (dead !== null) fs.closeSync(dead)

@@ -4,6 +4,7 @@
 const native = require('./native')
 const { call, invalid } = require('./errors')
 const { scanOptions, storageOptions } = require('./options')
+const { toArrowSchema } = require('./schema')
 
 function createReading(arrow, handover) {
   const { toRecordBatch } = handover
@@ -12,16 +13,28 @@ function createReading(arrow, handover) {
   // A native batch stream as an async generator of RecordBatches (or IPC Buffers); leaving the
   // loop early (break, throw) closes the stream, which stops the native work. Streaming bounds
   // memory: the scan's large native buffers go back to the OS when freed (src/alloc.rs).
-  async function* streamBatches(open, format) {
+  // With a `limit`, the stream is closed (its native scan stopped) once that many rows came.
+  async function* streamBatches(open, format, limit) {
     if (format !== undefined && format !== 'arrow' && format !== 'ipc') throw invalid(`format must be 'arrow' or 'ipc', got ${format}`)
     const stream = await call(open)
     stream.boundMemory()
+    let left = limit ?? Infinity
     try {
       if (format === 'ipc') {
-        for (let buf; (buf = await call(() => stream.next())) != null; ) yield buf
+        for (let buf; left > 0 && (buf = await call(() => stream.next())) != null; ) {
+          const t = arrow.tableFromIPC(buf)
+          if (t.numRows > left) buf = Buffer.from(arrow.tableToIPC(t.slice(0, left), 'stream'))
+          left -= Math.min(left, t.numRows)
+          yield buf
+        }
       } else {
         const schema = decodeSchema(stream.schema())
-        for (let batch; (batch = await call(() => stream.nextBatch())) != null; ) yield toRecordBatch(schema, batch)
+        for (let batch; left > 0 && (batch = await call(() => stream.nextBatch())) != null; ) {
+          let b = toRecordBatch(schema, batch)
+          if (b.numRows > left) b = b.slice(0, left)
+          left -= b.numRows
+          yield b
+        }
       }
     } finally {
       stream.close()
@@ -33,13 +46,19 @@ function createReading(arrow, handover) {
   const COLLECT_BATCH_SIZE = 262_144
   const forCollect = (opts) => (opts.batchSize === undefined ? { ...opts, batchSize: COLLECT_BATCH_SIZE } : opts)
 
-  async function collect(open) {
+  async function collect(open, limit) {
     const stream = await call(open)
+    let left = limit ?? Infinity
     try {
       const schemaIpc = stream.schema()
       const schema = decodeSchema(schemaIpc)
       const batches = []
-      for (let batch; (batch = await call(() => stream.nextBatch())) != null; ) batches.push(toRecordBatch(schema, batch))
+      for (let batch; left > 0 && (batch = await call(() => stream.nextBatch())) != null; ) {
+        let b = toRecordBatch(schema, batch)
+        if (b.numRows > left) b = b.slice(0, left)
+        left -= b.numRows
+        batches.push(b)
+      }
       return batches.length ? new arrow.Table(batches) : arrow.tableFromIPC(schemaIpc)
     } finally {
       stream.close()
@@ -68,7 +87,10 @@ function createReading(arrow, handover) {
         storageOptions: storageOptions(options),
         batchSize,
         columns,
-        schema: options.schema === undefined ? undefined : Buffer.from(arrow.tableToIPC(new arrow.Table(options.schema), 'stream')),
+        schema:
+          options.schema === undefined
+            ? undefined
+            : Buffer.from(arrow.tableToIPC(new arrow.Table(toArrowSchema(arrow, options.schema)), 'stream')),
         fileExtension: options.fileExtension,
         header: options.header,
         delimiter: oneChar('delimiter', options.delimiter),
@@ -90,6 +112,11 @@ function createReading(arrow, handover) {
 
     readAll() {
       return collect(() => native.openFileSource(this._path, forCollect(this._opts)))
+    }
+
+    /** `for await (const batch of adapter)`: getBatches() with no options. */
+    [Symbol.asyncIterator]() {
+      return this.getBatches()
     }
   }
 

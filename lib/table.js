@@ -3,7 +3,18 @@
 // DeltaInputAdapter / readDelta over it.
 const native = require('./native')
 const { call, invalid } = require('./errors')
-const { toMillis, toVersion, openOptions, scanOptions, filterOption, checkUri, opOptions, storageOptions } = require('./options')
+const { toArrowSchema } = require('./schema')
+const {
+  toMillis,
+  toVersion,
+  openOptions,
+  scanOptions,
+  filterOption,
+  checkUri,
+  opOptions,
+  storageOptions,
+  limitOption,
+} = require('./options')
 
 function createTable(arrow, { reading, rows }) {
   const { decodeSchema, streamBatches, collect, forCollect } = reading
@@ -21,6 +32,25 @@ function createTable(arrow, { reading, rows }) {
       checkUri(uri)
       const opts = openOptions(options)
       return new DeltaTable(await call(() => native.openTable(uri, opts)))
+    }
+
+    /** A new table with `schema` (an apache-arrow Schema or { column: 'delta type' }) and no rows. */
+    static async create(uri, options) {
+      options ??= {}
+      checkUri(uri)
+      const { schema, partitionBy, mode, name, description, configuration, commitProperties } = options
+      if (partitionBy !== undefined && !Array.isArray(partitionBy)) throw invalid('partitionBy must be an array of column names')
+      const ipc = Buffer.from(arrow.tableToIPC(new arrow.Table(toArrowSchema(arrow, schema)), 'stream'))
+      const opts = {
+        storageOptions: storageOptions(options),
+        partitionBy,
+        mode,
+        name,
+        description,
+        configuration,
+        commitProperties: opOptions(commitProperties),
+      }
+      return new DeltaTable(await call(() => native.createTable(uri, ipc, opts)))
     }
 
     static async isDeltaTable(uri, options) {
@@ -55,6 +85,57 @@ function createTable(arrow, { reading, rows }) {
       return call(() => this._t.files())
     }
 
+    /** The absolute URI of every active data file. */
+    async fileUris() {
+      return call(() => this._t.fileUris())
+    }
+
+    /** The active files' add actions (path, size, modification time, stats, partition values) as
+     *  an apache-arrow Table; `flatten` gives dotted column names (min.id, partition.day). */
+    async addActions(options) {
+      const { flatten = false } = options ?? {}
+      if (typeof flatten !== 'boolean') throw invalid('addActions: flatten must be a boolean')
+      return arrow.tableFromIPC(await call(() => this._t.addActions(flatten)))
+    }
+
+    /** The distinct partition values of the active files, one object per partition. */
+    async partitions() {
+      const seen = new Map()
+      for (const f of await this.files()) {
+        const key = JSON.stringify(Object.entries(f.partitionValues).sort(([a], [b]) => (a < b ? -1 : 1)))
+        if (!seen.has(key)) seen.set(key, f.partitionValues)
+      }
+      return [...seen.values()]
+    }
+
+    /** The row count: from the log's per-file counts (less deleted rows) when every file has
+     *  them, else by reading the rows. */
+    async count() {
+      const adds = await this.addActions({ flatten: true })
+      const records = adds.getChild('num_records')
+      const deleted = adds.getChild('deletion_vector.cardinality')
+      if (records && records.nullCount === 0) {
+        let n = 0
+        for (let i = 0; i < adds.numRows; i++) n += Number(records.get(i)) - Number(deleted?.get(i) ?? 0)
+        return n
+      }
+      const first = this.schema().fields[0].name
+      let n = 0
+      for await (const batch of this.getBatches({ columns: [first] })) n += batch.numRows
+      return n
+    }
+
+    /** Load what was committed since the loaded version; the new version. */
+    async refresh() {
+      return call(() => this._t.refresh())
+    }
+
+    /** The last appVersion committed for `appId` (writes with commitProperties { appId, appVersion }), or null. */
+    async transactionVersion(appId) {
+      if (typeof appId !== 'string' || appId === '') throw invalid('transactionVersion needs an appId string')
+      return (await call(() => this._t.transactionVersion(appId))) ?? null
+    }
+
     async loadVersion(version) {
       const v = toVersion(version)
       if (v === undefined) throw invalid('loadVersion needs a version number')
@@ -83,8 +164,13 @@ function createTable(arrow, { reading, rows }) {
      *  (delta.deletedFileRetentionDuration, 7 days) unless enforceRetentionDuration is false. */
     async vacuum(options) {
       options ??= {}
-      const { retentionHours, dryRun, enforceRetentionDuration, full, commitProperties } = options
-      return call(() => this._t.vacuum({ retentionHours, dryRun, enforceRetentionDuration, full }, opOptions(commitProperties)))
+      const { retentionHours, dryRun, enforceRetentionDuration, full, keepVersions, commitProperties } = options
+      if (dryRun !== undefined && typeof dryRun !== 'boolean') throw invalid('vacuum: dryRun must be a boolean')
+      if (keepVersions !== undefined && (!Array.isArray(keepVersions) || !keepVersions.every((v) => Number.isInteger(v) && v >= 0)))
+        throw invalid('vacuum: keepVersions must be an array of version numbers')
+      return call(() =>
+        this._t.vacuum({ retentionHours, dryRun, enforceRetentionDuration, full, keepVersions }, opOptions(commitProperties)),
+      )
     }
 
     get optimize() {
@@ -105,7 +191,15 @@ function createTable(arrow, { reading, rows }) {
       const byVersion = typeof target === 'number'
       if (byVersion && !Number.isInteger(target)) throw invalid('restore version must be an integer')
       const ms = byVersion ? undefined : toMillis(target, 'restore target')
-      return call(() => this._t.restore(byVersion ? target : undefined, ms, opOptions(options.commitProperties)))
+      const { ignoreMissingFiles, protocolDowngradeAllowed } = options
+      return call(() =>
+        this._t.restore(
+          byVersion ? target : undefined,
+          ms,
+          { ignoreMissingFiles, protocolDowngradeAllowed },
+          opOptions(options.commitProperties),
+        ),
+      )
     }
 
     /** Delete the rows matching a SQL predicate (all rows without one). */
@@ -183,13 +277,14 @@ function createTable(arrow, { reading, rows }) {
     /** Stream this snapshot (the same options as DeltaInputAdapter, minus time travel). */
     getBatches(options) {
       options ??= {}
-      const { format, ...rest } = options
-      return streamBatches(() => this._t.scan(scanOptions(rest)), format)
+      const { format, limit, ...rest } = options
+      return streamBatches(() => this._t.scan(scanOptions(rest)), format, limitOption(limit))
     }
 
     async toTable(options) {
       options ??= {}
-      return collect(() => this._t.scan(forCollect(scanOptions(options))))
+      const { limit, ...rest } = options
+      return collect(() => this._t.scan(forCollect(scanOptions(rest))), limitOption(limit))
     }
   }
 
@@ -249,6 +344,7 @@ function createTable(arrow, { reading, rows }) {
       this.uri = uri
       this._open = openOptions(options) // validated now, opened lazily
       this._scan = scanOptions(options)
+      this._limit = limitOption(options.limit)
       this._table = null
     }
 
@@ -260,12 +356,17 @@ function createTable(arrow, { reading, rows }) {
     async *getBatches(options) {
       options ??= {}
       const table = await this.table()
-      yield* table.getBatches({ ...this._scan, ...options })
+      yield* table.getBatches({ ...this._scan, limit: this._limit, ...options })
+    }
+
+    /** `for await (const batch of new DeltaInputAdapter(uri))`: getBatches() with no options. */
+    [Symbol.asyncIterator]() {
+      return this.getBatches()
     }
 
     async readAll() {
       const table = await this.table()
-      return table.toTable(this._scan)
+      return table.toTable({ ...this._scan, limit: this._limit })
     }
   }
 

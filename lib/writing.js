@@ -72,6 +72,7 @@ function createWriting(arrow, { handover, rows }) {
       targetFileSize: options.targetFileSize,
       compression: options.compression,
       maxRowGroupBytes: options.maxRowGroupBytes,
+      maxBufferedBytes: options.maxBufferedBytes,
       name: options.name,
       description: options.description,
       configuration: options.configuration,
@@ -83,12 +84,22 @@ function createWriting(arrow, { handover, rows }) {
     return o
   }
 
+  const appVersionMissing = () =>
+    invalid(
+      'commitProperties.appId without appVersion: give both, or make this adapter the output of a Pipe from a DeltaChangesInputAdapter (it sets appVersion to the source version of each commit)',
+    )
+
   class DeltaOutputAdapter {
     constructor(uri, options) {
       options ??= {}
       checkUri(uri)
       this.uri = uri
-      const opts = writeOptions(options)
+      this._options = options
+      // appId without appVersion: the output of an incremental Pipe, which sets the version per
+      // commit (_withAppVersion). Its other options are checked now all the same.
+      const cp = options.commitProperties
+      this._appOnly = Boolean(cp && cp.appId !== undefined && (cp.appVersion === undefined || cp.appVersion === null))
+      const opts = writeOptions(this._appOnly ? { ...options, commitProperties: { ...cp, appId: undefined } } : options)
       try {
         this._w = new native.DeltaOutputAdapter(uri, opts)
       } catch (err) {
@@ -101,6 +112,7 @@ function createWriting(arrow, { handover, rows }) {
     /** Stage data; nothing is visible in the table until close(). */
     write(data) {
       if (this._closed) return Promise.reject(invalid('the output adapter is closed'))
+      if (this._appOnly) return Promise.reject(appVersionMissing())
       // Writes are applied in call order even when not awaited.
       const p = this._queue.then(() => feed(this._w, data))
       this._queue = p.catch(() => {})
@@ -110,6 +122,7 @@ function createWriting(arrow, { handover, rows }) {
     /** Commit everything written as ONE new table version. */
     async close() {
       if (this._closed) throw invalid('the output adapter is already closed')
+      if (this._appOnly) throw appVersionMissing()
       this._closed = true
       await this._queue
       return call(() => this._w.close())
@@ -120,6 +133,17 @@ function createWriting(arrow, { handover, rows }) {
       this._closed = true
       await this._queue
       return call(() => this._w.abort())
+    }
+
+    /** `await using out = new DeltaOutputAdapter(...)`: a write never closed is aborted. */
+    async [Symbol.asyncDispose]() {
+      if (!this._closed) await this.abort()
+    }
+
+    /** @internal A new adapter with these options, committing appVersion `v` (incremental pipes). */
+    _withAppVersion(v) {
+      const cp = this._options.commitProperties
+      return new DeltaOutputAdapter(this.uri, { ...this._options, commitProperties: { ...cp, appVersion: v } })
     }
   }
 
@@ -149,6 +173,7 @@ function createWriting(arrow, { handover, rows }) {
           targetFileSize: options.targetFileSize,
           compression: options.compression,
           maxRowGroupBytes: options.maxRowGroupBytes,
+          maxBufferedBytes: options.maxBufferedBytes,
         })
       } catch (err) {
         throw toDeltaError(err)

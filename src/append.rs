@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::DeltaTable;
 use deltalake::Path;
-use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::array::{BooleanArray, RecordBatch};
+use deltalake::arrow::compute::filter_record_batch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Add, StructType};
@@ -28,9 +29,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::commit::{NewTable, commit_adds, create_with_files};
+use crate::conform::{partition_count, partition_keys};
 use crate::error::{Code, ZError, ZResult};
 use crate::file_writer::open_writer;
-use crate::options::{Msg, WriteOptions, commit_properties, next_batch, target_file_size};
+use crate::options::{
+    Msg, WriteOptions, commit_properties, next_batch, row_group_bytes, target_file_size,
+    writer_properties,
+};
 
 /// Rows dealt to one writer before moving to the next (~10 MB of a typical 10-column batch).
 pub const RUN_ROWS: usize = 262_144;
@@ -59,7 +64,7 @@ pub struct Append {
 impl Append {
     pub fn open(t: Target, o: &WriteOptions) -> ZResult<Self> {
         let props = commit_properties(o.commit())?;
-        let (first, partition_by) = open(&t, o)?;
+        let (first, partition_by) = open(&t, o, o.max_row_group_bytes)?;
         Ok(Self {
             t,
             o: o.clone(),
@@ -87,35 +92,58 @@ impl Append {
             .as_ref()
             .try_into_kernel()
             .map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
-        let mut spare = Some(first);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-
-        // Writers are spawned as runs reach them; dropping the set (abort, error) stops them all.
-        let mut tasks: JoinSet<ZResult<Vec<Add>>> = JoinSet::new();
-        let mut queues: Vec<mpsc::Sender<RecordBatch>> = Vec::new();
-        let (mut current, mut run) = (0usize, 0usize);
         let mut head = head.into_iter();
-        loop {
+        let first_batch = match head.next() {
+            Some(b) => Some(b),
+            None => next_batch(&mut rx).await?,
+        };
+        // The files open at once: one per partition value in each writer, or one per writer.
+        let files = match &first_batch {
+            Some(b) if !partition_by.is_empty() => partition_count(b, &partition_by)?,
+            _ => cores,
+        };
+        let row_group = row_group_bytes(o.max_row_group_bytes, o.max_buffered_bytes, files)?;
+        let first =
+            first.with_writer_properties(writer_properties(o.compression.as_deref(), row_group)?);
+        let mut spare = Some(first);
+        let ended = first_batch.is_none();
+        let mut head = first_batch.into_iter().chain(head);
+
+        // Writers are spawned as rows reach them; dropping the set (abort, error) stops them all.
+        let mut tasks: JoinSet<ZResult<Vec<Add>>> = JoinSet::new();
+        let mut queues: Vec<Option<mpsc::Sender<RecordBatch>>> = (0..cores).map(|_| None).collect();
+        let router = Router::new(&partition_by, cores)?;
+        let (mut current, mut run) = (0usize, 0usize);
+        'input: loop {
             let batch = match head.next() {
                 Some(b) => b,
+                None if ended => break,
                 None => match next_batch(&mut rx).await? {
                     Some(b) => b,
                     None => break,
                 },
             };
-            if current == queues.len() {
-                let writer = match spare.take() {
-                    Some(w) => w,
-                    None => open(&t, &o)?.0,
-                };
-                let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-                tasks.spawn(drain(writer, rx));
-                queues.push(tx);
-            }
             let rows = batch.num_rows();
-            if queues[current].send(batch).await.is_err() {
-                // That writer stopped: its error says why.
-                break;
+            let parts = match &router {
+                Some(r) => r.split(batch)?,
+                None => vec![(current, batch)],
+            };
+            for (to, part) in parts {
+                if queues[to].is_none() {
+                    let writer = match spare.take() {
+                        Some(w) => w,
+                        None => open(&t, &o, row_group)?.0,
+                    };
+                    let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+                    tasks.spawn(drain(writer, rx));
+                    queues[to] = Some(tx);
+                }
+                let queue = queues[to].as_ref().expect("opened above");
+                if queue.send(part).await.is_err() {
+                    // That writer stopped: its error says why.
+                    break 'input;
+                }
             }
             run += rows;
             if run >= RUN_ROWS {
@@ -167,8 +195,59 @@ impl Append {
     }
 }
 
+/// Deals the rows of a partitioned write to writers by partition value, so each value is one
+/// writer's (one file per value up to the target size, as delta-rs's `WriteBuilder` makes them)
+/// and each writer keeps open only the files of its values.
+struct Router {
+    columns: Vec<String>,
+    writers: usize,
+}
+
+impl Router {
+    fn new(partition_by: &[String], writers: usize) -> ZResult<Option<Self>> {
+        if partition_by.is_empty() || writers < 2 {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            columns: partition_by.to_vec(),
+            writers,
+        }))
+    }
+
+    /// `batch` cut into one batch per writer it goes to (the whole batch when all its rows go
+    /// to one).
+    fn split(&self, batch: RecordBatch) -> ZResult<Vec<(usize, RecordBatch)>> {
+        let keys = partition_keys(&batch, &self.columns)?;
+        // FNV-1a of the row's encoded partition values: the same writer for a value all write long.
+        let to: Vec<usize> = keys
+            .iter()
+            .map(|r| {
+                let h = r.as_ref().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                    (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+                });
+                (h % self.writers as u64) as usize
+            })
+            .collect();
+        if to.iter().all(|w| *w == to[0]) {
+            return Ok(vec![(to[0], batch)]);
+        }
+        let mut out = Vec::new();
+        for w in 0..self.writers {
+            let mask: BooleanArray = to.iter().map(|x| Some(*x == w)).collect();
+            if mask.true_count() > 0 {
+                out.push((w, filter_record_batch(&batch, &mask)?));
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// A `RecordBatchWriter` for the target (see `file_writer::open_writer`) with the write's file size.
-fn open(t: &Target, o: &WriteOptions) -> ZResult<(RecordBatchWriter, Vec<String>)> {
+fn open(
+    t: &Target,
+    o: &WriteOptions,
+    row_group: Option<i64>,
+) -> ZResult<(RecordBatchWriter, Vec<String>)> {
     let (w, partition_by) = open_writer(
         &t.table,
         t.exists,
@@ -176,7 +255,7 @@ fn open(t: &Target, o: &WriteOptions) -> ZResult<(RecordBatchWriter, Vec<String>
         o.partition_by.as_ref(),
         &t.storage,
         o.compression.as_deref(),
-        o.max_row_group_bytes,
+        row_group,
     )?;
     Ok(match target_file_size(o.target_file_size)? {
         Some(s) => (w.with_target_file_size(s.get()), partition_by),

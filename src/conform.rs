@@ -23,6 +23,43 @@ use deltalake::DeltaTable;
 use crate::error::{Code, ZError, ZResult};
 use crate::ipc;
 
+/// The rows' partition values, one comparable key per row (an empty list for no partition
+/// columns), for dealing rows by value and counting the values.
+pub fn partition_keys(
+    batch: &RecordBatch,
+    columns: &[String],
+) -> ZResult<deltalake::arrow::row::Rows> {
+    let columns = columns
+        .iter()
+        .map(|c| {
+            batch.column_by_name(c).cloned().ok_or_else(|| {
+                ZError::new(
+                    Code::SchemaMismatch,
+                    format!("partition column '{c}' is missing"),
+                )
+            })
+        })
+        .collect::<ZResult<Vec<_>>>()?;
+    let fields = columns
+        .iter()
+        .map(|c| deltalake::arrow::row::SortField::new(c.data_type().clone()))
+        .collect();
+    Ok(deltalake::arrow::row::RowConverter::new(fields)?.convert_columns(&columns)?)
+}
+
+/// How many files writing `batch` opens: its distinct partition values (1 unpartitioned).
+pub fn partition_count(batch: &RecordBatch, columns: &[String]) -> ZResult<usize> {
+    if columns.is_empty() {
+        return Ok(1);
+    }
+    let keys = partition_keys(batch, columns)?;
+    Ok(keys
+        .iter()
+        .map(|r| r.as_ref().to_vec())
+        .collect::<std::collections::HashSet<_>>()
+        .len())
+}
+
 /// The type a column is stored as: view and dictionary-encoded types as their plain ones, the
 /// types JS reads back (`ipc::js_schema`); Delta has neither, and delta-rs cannot partition by a
 /// dictionary column (apache-arrow's `tableFromArrays` dictionary-encodes every string column).

@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::conform::{by_name, to_stored, typed_nulls};
+use crate::conform::{by_name, partition_count, to_stored, typed_nulls};
 use crate::convert;
 use crate::error::{Code, ZError, ZResult};
 use crate::handover::{self, JsBatch};
-use crate::options::writer_properties;
+use crate::options::{row_group_bytes, writer_properties};
 use crate::rows;
 use crate::storage::trailing_slash;
 use crate::storage::{self, table_or_new};
@@ -51,6 +51,8 @@ pub struct FileWriterOptions {
     pub compression: Option<String>,
     /// Encoded bytes held per open file before they are flushed as a row group (default 8 MiB).
     pub max_row_group_bytes: Option<i64>,
+    /// As `WriteOptions.max_buffered_bytes`.
+    pub max_buffered_bytes: Option<i64>,
 }
 
 struct Open {
@@ -115,14 +117,23 @@ impl FileWriter {
     async fn open(&self, first: &RecordBatch) -> ZResult<Open> {
         let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
         let table_uri = trailing_slash(table.table_url().as_str());
+        let o = &self.options;
+        let partition_by = match (&o.partition_by, exists) {
+            (_, true) => table.snapshot()?.metadata().partition_columns().to_vec(),
+            (Some(p), false) => p.clone(),
+            (None, false) => Vec::new(),
+        };
+        // An unknown partition column is open_writer's to report.
+        let files = partition_count(first, &partition_by).unwrap_or(1);
+        let row_group = row_group_bytes(o.max_row_group_bytes, o.max_buffered_bytes, files)?;
         let (writer, partition_columns) = open_writer(
             &table,
             exists,
             typed_nulls(first.schema()),
-            self.options.partition_by.as_ref(),
+            o.partition_by.as_ref(),
             &self.storage,
-            self.options.compression.as_deref(),
-            self.options.max_row_group_bytes,
+            o.compression.as_deref(),
+            row_group,
         )?;
         let arrow_schema = writer.arrow_schema();
         let kernel: StructType = arrow_schema
@@ -170,6 +181,7 @@ impl FileWriter {
     pub fn new(uri: String, options: Option<FileWriterOptions>) -> ZResult<Self> {
         let options = options.unwrap_or_default();
         writer_properties(options.compression.as_deref(), options.max_row_group_bytes)?;
+        row_group_bytes(options.max_row_group_bytes, options.max_buffered_bytes, 1)?;
         let storage = storage::storage_options(&uri, options.storage_options.clone());
         Ok(Self {
             uri,

@@ -19,6 +19,7 @@ mod commit;
 mod conform;
 mod convert;
 mod coordinator;
+mod create;
 #[cfg(feature = "datafusion")]
 mod dml;
 mod error;

@@ -24,6 +24,15 @@ pub struct VacuumMetrics {
 
 /// What `restore()` changed.
 #[napi(object)]
+#[derive(Default)]
+pub struct RestoreOptions {
+    /// Restore even when files of the target version are gone (they are left out).
+    pub ignore_missing_files: Option<bool>,
+    /// Allow a restore to a version of a lower protocol than the table's now.
+    pub protocol_downgrade_allowed: Option<bool>,
+}
+
+#[napi(object)]
 pub struct RestoreMetrics {
     pub num_removed_file: i64,
     pub num_restored_file: i64,
@@ -33,7 +42,10 @@ pub struct RestoreMetrics {
 #[derive(Default)]
 pub struct VacuumOptions {
     pub retention_hours: Option<f64>,
+    /// Default true, as Python `deltalake`'s `vacuum`: list what would go, delete nothing.
     pub dry_run: Option<bool>,
+    /// Versions whose files stay even past the retention (delta-rs's `keep_versions`).
+    pub keep_versions: Option<Vec<i64>>,
     pub enforce_retention_duration: Option<bool>,
     /// Also files no version references at all (e.g. left by a write that died before its commit),
     /// not only those removed by a commit (delta-rs's `VacuumMode::Full`).
@@ -104,8 +116,19 @@ impl Table {
                     (h * 3_600_000.0) as i64,
                 ));
             }
+            if let Some(keep) = &o.keep_versions {
+                let keep = keep
+                    .iter()
+                    .map(|v| {
+                        u64::try_from(*v).map_err(|_| {
+                            ZError::invalid(format!("keepVersions: {v} is not a version"))
+                        })
+                    })
+                    .collect::<ZResult<Vec<_>>>()?;
+                b = b.with_keep_versions(&keep);
+            }
             b = b
-                .with_dry_run(o.dry_run.unwrap_or(false))
+                .with_dry_run(o.dry_run.unwrap_or(true))
                 .with_enforce_retention_duration(o.enforce_retention_duration.unwrap_or(true));
             if o.full.unwrap_or(false) {
                 b = b.with_mode(deltalake::operations::vacuum::VacuumMode::Full);
@@ -126,8 +149,10 @@ impl Table {
         &self,
         version: Option<i64>,
         timestamp_ms: Option<f64>,
+        options: Option<RestoreOptions>,
         op: Option<CommitProperties>,
     ) -> ZResult<RestoreMetrics> {
+        let o = options.unwrap_or_default();
         let props = props(&op)?;
         self.run(&op, async move |t| {
             let at = match (version, timestamp_ms) {
@@ -142,7 +167,11 @@ impl Table {
             // Loaded first for the errors that say what exists (delta-rs: "LogSegment end
             // version 2 not the same as the specified end version 99").
             load_at(&mut t.clone(), at).await?;
-            let b = t.restore().with_commit_properties(props);
+            let b = t
+                .restore()
+                .with_commit_properties(props)
+                .with_ignore_missing_files(o.ignore_missing_files.unwrap_or(false))
+                .with_protocol_downgrade_allowed(o.protocol_downgrade_allowed.unwrap_or(false));
             let b = match at {
                 At::Timestamp(ms) => b.with_datetime_to_restore(to_datetime(ms)?),
                 At::Version(v) => b.with_version_to_restore(v as u64),

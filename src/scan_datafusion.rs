@@ -13,7 +13,7 @@ use deltalake::datafusion::datasource::source::DataSourceExec;
 use deltalake::datafusion::execution::SendableRecordBatchStream;
 use deltalake::datafusion::logical_expr::Expr;
 use deltalake::datafusion::physical_plan::{ExecutionPlan, execute_stream};
-use deltalake::delta_datafusion::{DeltaScanConfig, DeltaScanNext};
+use deltalake::delta_datafusion::{DeltaScanConfig, DeltaScanNext, FileSelection};
 use futures::StreamExt;
 
 use crate::error::{ZError, ZResult};
@@ -38,8 +38,13 @@ fn projection(schema: &SchemaRef, columns: &[String]) -> ZResult<Vec<Expr>> {
         .collect())
 }
 
-/// Plan and start the scan of `table`'s loaded snapshot.
-pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches> {
+/// Plan and start the scan of `table`'s loaded snapshot; with `files`, of only those data files
+/// (paths as the log has them, each active in the snapshot: the files one commit added).
+pub async fn scan(
+    table: &DeltaTable,
+    options: &ScanOptions,
+    files: Option<&[String]>,
+) -> ZResult<Batches> {
     let batch_size = batch_size(options)?;
     let snapshot = table.snapshot()?;
     let schema = snapshot.snapshot().arrow_schema();
@@ -62,7 +67,10 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
         schema_force_view_types: false,
         ..DeltaScanConfig::new()
     };
-    let provider = DeltaScanNext::new(snapshot.snapshot().clone(), config)?;
+    let mut provider = DeltaScanNext::new(snapshot.snapshot().clone(), config)?;
+    if let Some(files) = files {
+        provider = provider.with_file_selection(FileSelection::from_file_paths(files.to_vec()));
+    }
     let mut df = ctx.read_table(Arc::new(provider))?;
     if let Some(predicate) = predicate {
         df = df.filter(predicate)?;

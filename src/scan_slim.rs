@@ -32,8 +32,13 @@ use crate::read::{Batches, ScanOptions, batch_size};
 /// Batches read ahead of the JS consumer.
 const READ_AHEAD: usize = 2;
 
-/// Plan and start the scan of `table`'s loaded snapshot.
-pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches> {
+/// Plan and start the scan of `table`'s loaded snapshot; with `files`, of only those data files
+/// (paths as the log has them, each active in the snapshot: the files one commit added).
+pub async fn scan(
+    table: &DeltaTable,
+    options: &ScanOptions,
+    files: Option<&[String]>,
+) -> ZResult<Batches> {
     let batch_size = batch_size(options)?;
     let state = table.snapshot()?;
     let arrow_schema = state.snapshot().arrow_schema();
@@ -87,6 +92,8 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
         None => (None, None),
     };
 
+    let only_files: Option<std::collections::HashSet<String>> =
+        files.map(|f| f.iter().cloned().collect());
     let (tx, rx) = mpsc::channel::<ZResult<RecordBatch>>(READ_AHEAD);
     let tx_failed = tx.clone();
     let reader = move || -> ZResult<()> {
@@ -105,6 +112,15 @@ pub async fn scan(table: &DeltaTable, options: &ScanOptions) -> ZResult<Batches>
         let mut files: Vec<ScanFile> = Vec::new();
         for metadata in scan.scan_metadata(engine.as_ref())? {
             files = metadata?.visit_scan_files(files, |files, file| files.push(file))?;
+        }
+        if let Some(only) = &only_files {
+            files.retain(|f| only.contains(&f.path));
+            if files.len() < only.len() {
+                return Err(ZError::new(
+                    Code::InvalidArgument,
+                    "a selected data file is not active in this version",
+                ));
+            }
         }
         let job = FileJob {
             scan: &scan,

@@ -46,6 +46,20 @@ pub struct TableFile {
     pub modification_time: i64,
 }
 
+/// What one commit did to the table's data, as an incremental reader needs it.
+#[napi(object, use_nullable = true)]
+pub struct CommitChanges {
+    pub version: i64,
+    /// The commit's time (its in-commit timestamp, else commitInfo's), epoch milliseconds.
+    pub timestamp: Option<i64>,
+    pub operation: Option<String>,
+    /// Data files the commit added (dataChange), paths as in the log.
+    pub added: Vec<String>,
+    /// Whether the commit removed data or wrote change-data files (delete, update, merge,
+    /// overwrite): then its added files are not all new rows.
+    pub rewrote: bool,
+}
+
 #[napi(object)]
 #[derive(Default)]
 pub struct OpenOptions {
@@ -75,8 +89,97 @@ impl Table {
         })
     }
 
+    /// A handle on `table` as loaded (e.g. just created).
+    pub fn from_table(uri: String, table: DeltaTable) -> Self {
+        Self {
+            uri,
+            inner: Arc::new(RwLock::new(table)),
+        }
+    }
+
     pub fn uri(&self) -> &str {
         &self.uri
+    }
+
+    /// Load what was committed since the loaded version (only the new log entries, as delta-rs's
+    /// `update_incremental`); the new version.
+    pub async fn refresh(&self) -> ZResult<i64> {
+        let mut table = self.table();
+        table
+            .update_incremental(None)
+            .await
+            .map_err(|e| ZError::from(e).context(&self.uri))?;
+        let version = table.version().map_or(-1, |v| v as i64);
+        self.replace(table);
+        Ok(version)
+    }
+
+    /// The last `appVersion` committed for `app_id` in the loaded snapshot, if any.
+    pub async fn transaction_version(&self, app_id: &str) -> ZResult<Option<i64>> {
+        let table = self.table();
+        Ok(table
+            .snapshot()?
+            .transaction_version(table.log_store().as_ref(), app_id)
+            .await?)
+    }
+
+    /// The snapshot's add actions as an Arrow IPC stream (delta-rs's `add_actions_table`): path,
+    /// size, modification time, stats and partition values, nested or `flatten`ed to dotted names.
+    pub fn add_actions(&self, flatten: bool) -> ZResult<Vec<u8>> {
+        self.with_state(|s| {
+            let batch = s.add_actions_table(flatten)?;
+            let schema = ipc::js_schema(&batch.schema());
+            let batch = ipc::to_js_batch(batch, &schema)?;
+            Ok(ipc::encode(&schema, &[batch])?)
+        })
+    }
+
+    /// What commit `version` added and whether it removed or rewrote data.
+    pub async fn commit_changes(&self, version: i64) -> ZResult<CommitChanges> {
+        let v = u64::try_from(version)
+            .map_err(|_| ZError::invalid(format!("version must be >= 0, got {version}")))?;
+        let table = self.table();
+        let actions = storage::commit_actions(&table.log_store(), v)
+            .await?
+            .ok_or_else(|| {
+                ZError::new(
+                    crate::error::Code::VersionNotFound,
+                    format!("{}: version {version} is not in the log", self.uri),
+                )
+            })?;
+        let mut out = CommitChanges {
+            version,
+            timestamp: None,
+            operation: None,
+            added: Vec::new(),
+            rewrote: false,
+        };
+        let data_change = |a: &Value| a["dataChange"].as_bool().unwrap_or(true);
+        for action in &actions {
+            if let Some(info) = action.get("commitInfo") {
+                out.timestamp = info["inCommitTimestamp"]
+                    .as_i64()
+                    .or(info["timestamp"].as_i64())
+                    .or(out.timestamp);
+                out.operation = info["operation"].as_str().map(str::to_string);
+            } else if let Some(add) = action.get("add") {
+                if data_change(add)
+                    && let Some(path) = add["path"].as_str()
+                {
+                    out.added.push(path.to_string());
+                }
+            } else if let Some(rm) = action.get("remove") {
+                out.rewrote |= data_change(rm);
+            } else if action.get("cdc").is_some() {
+                out.rewrote = true;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The absolute URI of every active data file.
+    pub fn file_uris(&self) -> ZResult<Vec<String>> {
+        Ok(self.table().get_file_uris()?.collect())
     }
 
     pub(crate) fn table(&self) -> DeltaTable {
@@ -177,10 +280,18 @@ impl Table {
     }
 
     /// Start streaming this snapshot.
-    pub async fn scan(&self, options: Option<ScanOptions>) -> ZResult<Batches> {
-        scan(&self.table(), &options.unwrap_or_default())
-            .await
-            .map_err(|e| e.context(&self.uri))
+    pub async fn scan(
+        &self,
+        options: Option<ScanOptions>,
+        files: Option<Vec<String>>,
+    ) -> ZResult<Batches> {
+        scan(
+            &self.table(),
+            &options.unwrap_or_default(),
+            files.as_deref(),
+        )
+        .await
+        .map_err(|e| e.context(&self.uri))
     }
 }
 

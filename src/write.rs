@@ -284,6 +284,11 @@ impl TableWriter {
             schema_mode(options.schema_mode.as_deref())?;
             target_file_size(options.target_file_size)?;
             writer_properties(options.compression.as_deref(), options.max_row_group_bytes)?;
+            crate::options::row_group_bytes(
+                options.max_row_group_bytes,
+                options.max_buffered_bytes,
+                1,
+            )?;
             commit_properties(options.commit())?;
             crate::log_store::budget(options.commit().commit_timeout_ms)?;
             if let Some(conf) = &options.configuration {

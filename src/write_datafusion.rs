@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex as StdMutex};
 
 use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
+use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::{Schema, SchemaRef};
 use deltalake::datafusion::catalog::streaming::StreamingTable;
 use deltalake::datafusion::datasource::provider_as_source;
@@ -20,17 +21,21 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::append;
+use crate::conform::partition_count;
 use crate::error::ZResult;
 use crate::options::{
-    Msg, WriteOptions, WriteTask, commit_properties, next_batch, schema_mode, target_file_size,
-    writer_properties,
+    Msg, WriteOptions, WriteTask, commit_properties, next_batch, row_group_bytes, schema_mode,
+    target_file_size, writer_properties,
 };
+
+/// Batches already taken from the channel, then the channel (none once it ended).
+type Input = (Vec<RecordBatch>, Option<mpsc::Receiver<Msg>>);
 
 /// One-shot source of the channel's batches for DataFusion.
 #[derive(Debug)]
 struct ChannelSource {
     schema: SchemaRef,
-    rx: StdMutex<Option<mpsc::Receiver<Msg>>>,
+    input: StdMutex<Option<Input>>,
 }
 
 impl PartitionStream for ChannelSource {
@@ -39,17 +44,18 @@ impl PartitionStream for ChannelSource {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let rx = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let stream = match rx {
-            Some(rx) => futures::stream::unfold(Some(rx), |rx| async move {
-                let mut rx = rx?;
-                match next_batch(&mut rx).await {
-                    Ok(Some(batch)) => Some((Ok(batch), Some(rx))),
-                    Ok(None) => None,
-                    Err(e) => Some((Err(DataFusionError::Execution(e.message)), None)),
-                }
-            })
-            .boxed(),
+        let input = self.input.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let stream = match input {
+            Some((head, rx)) => futures::stream::iter(head.into_iter().map(Ok))
+                .chain(futures::stream::unfold(rx, |rx| async move {
+                    let mut rx = rx?;
+                    match next_batch(&mut rx).await {
+                        Ok(Some(batch)) => Some((Ok(batch), Some(rx))),
+                        Ok(None) => None,
+                        Err(e) => Some((Err(DataFusionError::Execution(e.message)), None)),
+                    }
+                }))
+                .boxed(),
             None => futures::stream::once(async {
                 Err(DataFusionError::Execution(
                     "write input consumed twice".into(),
@@ -78,11 +84,12 @@ pub fn spawn_writer(
         async move {
             let run = async move {
                 // A write of more than one run goes parallel; a smaller one (all of it is in `head`
-                // then) goes through WriteBuilder.
+                // then) goes through WriteBuilder, which also gets the first batch read ahead (its
+                // partition values size the row groups).
                 let mut head = Vec::new();
                 let mut rows = 0;
                 let mut ended = false;
-                while fast && rows <= append::RUN_ROWS {
+                while head.is_empty() || (fast && rows <= append::RUN_ROWS) {
                     let Some(b) = next_batch(&mut rx).await? else {
                         ended = true;
                         break;
@@ -93,19 +100,9 @@ pub fn spawn_writer(
                 if fast && !ended {
                     return append::Append::open(target, &o)?.write(head, rx).await;
                 }
-                // Input that ended (a small write, or none at all) is replayed with its end mark.
-                let rx = if !ended {
-                    rx
-                } else {
-                    let (tx, rest) = mpsc::channel(head.len() + 1);
-                    for b in head {
-                        let _ = tx.try_send(Some(b));
-                    }
-                    let _ = tx.try_send(None);
-                    rest
-                };
                 let created = (!target.exists).then(|| target.table.clone());
-                match write_builder(target, &o, rx)?.await {
+                let rx = (!ended).then_some(rx);
+                match write_builder(target, &o, head, rx)?.await {
                     Ok(t) => Ok(t),
                     Err(e) => match created {
                         Some(table) => Err(crate::commit::creation_error(&table, e.into()).await),
@@ -122,11 +119,23 @@ pub fn spawn_writer(
 fn write_builder(
     t: append::Target,
     o: &WriteOptions,
-    rx: mpsc::Receiver<Msg>,
+    head: Vec<RecordBatch>,
+    rx: Option<mpsc::Receiver<Msg>>,
 ) -> ZResult<WriteBuilder> {
+    // Each partition value is one open file (delta-rs hash-partitions rows by value).
+    let partition_by = match (&o.partition_by, t.exists) {
+        (Some(p), _) => p.clone(),
+        (None, true) => t.table.snapshot()?.metadata().partition_columns().to_vec(),
+        (None, false) => Vec::new(),
+    };
+    let files = match head.first() {
+        Some(b) if !partition_by.is_empty() => partition_count(b, &partition_by)?,
+        _ => 1,
+    };
+    let row_group = row_group_bytes(o.max_row_group_bytes, o.max_buffered_bytes, files)?;
     let source = ChannelSource {
         schema: t.schema.clone(),
-        rx: StdMutex::new(Some(rx)),
+        input: StdMutex::new(Some((head, rx))),
     };
     let provider = StreamingTable::try_new(t.schema.clone(), vec![Arc::new(source)])?;
     let plan = LogicalPlanBuilder::scan(
@@ -167,10 +176,8 @@ fn write_builder(
     if let Some(size) = target_file_size(o.target_file_size)? {
         builder = builder.with_target_file_size(Some(size));
     }
-    builder = builder.with_writer_properties(writer_properties(
-        o.compression.as_deref(),
-        o.max_row_group_bytes,
-    )?);
+    builder =
+        builder.with_writer_properties(writer_properties(o.compression.as_deref(), row_group)?);
     if let Some(name) = &o.name {
         builder = builder.with_table_name(name);
     }
@@ -200,10 +207,9 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
         ..
     } = t;
     // Partitioned writes stay with WriteBuilder, which hash-partitions rows by partition value, so
-    // each value is one writer's: one file per value. Dealt to parallel writers instead, every
-    // writer writes a file per value it gets (twice the files on 2 cores); side by side on
-    // 2026-12-01 (1M rows, release builds) that was faster only for a write into few values
-    // (3: 0.31-0.46 s vs 0.39-0.77 s), even for 8 and slower for 100 (0.73-0.84 s vs 0.68-0.72 s).
+    // each value is one writer's: one file per value. append.rs deals them by value the same way
+    // (the slim build's path); side by side (release builds, 8 values) it was no faster: 1 M rows
+    // in memory 0.28-0.36 s either way, 5 M streamed 2.6-2.8 s at 400-413 MB peak vs 396-431 MB.
     if o.predicate.is_some()
         || o.schema_mode.is_some()
         || o.partition_by.as_ref().is_some_and(|p| !p.is_empty())

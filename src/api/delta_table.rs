@@ -8,13 +8,14 @@ use napi::bindgen_prelude::Buffer;
 use serde_json::Value;
 
 use super::record_batch_stream::RecordBatchStream;
+use crate::create::{CreateOptions, create};
 use crate::error::{guard, guard_sync};
 use crate::maintain::VacuumOptions;
-use crate::maintain::{RestoreMetrics, VacuumMetrics};
+use crate::maintain::{RestoreMetrics, RestoreOptions, VacuumMetrics};
 use crate::options::CommitProperties;
 use crate::read::ScanOptions;
 use crate::storage;
-use crate::table::{OpenOptions, Table, TableFile, TableMetadata, TableProtocol};
+use crate::table::{CommitChanges, OpenOptions, Table, TableFile, TableMetadata, TableProtocol};
 
 #[napi]
 pub struct DeltaTable(Table);
@@ -23,6 +24,21 @@ pub struct DeltaTable(Table);
 #[napi]
 pub async fn open_table(uri: String, options: Option<OpenOptions>) -> napi::Result<DeltaTable> {
     guard(async move { Ok(DeltaTable(Table::open(uri, options).await?)) }).await
+}
+
+/// Create a table with a schema (an Arrow IPC stream) and no data (the JS `DeltaTable.create`).
+#[napi]
+pub async fn create_table(
+    uri: String,
+    schema: Buffer,
+    options: Option<CreateOptions>,
+) -> napi::Result<DeltaTable> {
+    guard(async move {
+        Ok(DeltaTable(
+            create(uri, &schema, options.unwrap_or_default()).await?,
+        ))
+    })
+    .await
 }
 
 #[napi]
@@ -75,6 +91,32 @@ impl DeltaTable {
     }
 
     #[napi]
+    pub async fn file_uris(&self) -> napi::Result<Vec<String>> {
+        guard(async move { self.0.file_uris() }).await
+    }
+
+    /// The active files' add actions as an Arrow IPC stream.
+    #[napi]
+    pub async fn add_actions(&self, flatten: bool) -> napi::Result<Buffer> {
+        guard(async move { Ok(self.0.add_actions(flatten)?.into()) }).await
+    }
+
+    #[napi]
+    pub async fn commit_changes(&self, version: i64) -> napi::Result<CommitChanges> {
+        guard(self.0.commit_changes(version)).await
+    }
+
+    #[napi]
+    pub async fn refresh(&self) -> napi::Result<i64> {
+        guard(self.0.refresh()).await
+    }
+
+    #[napi]
+    pub async fn transaction_version(&self, app_id: String) -> napi::Result<Option<i64>> {
+        guard(async move { self.0.transaction_version(&app_id).await }).await
+    }
+
+    #[napi]
     pub async fn load_version(&self, version: i64) -> napi::Result<i64> {
         guard(self.0.load_version(version)).await
     }
@@ -84,10 +126,14 @@ impl DeltaTable {
         guard(self.0.load_timestamp(timestamp_ms)).await
     }
 
-    /// Start streaming this snapshot.
+    /// Start streaming this snapshot; with `files`, only those data files (paths as in the log).
     #[napi]
-    pub async fn scan(&self, options: Option<ScanOptions>) -> napi::Result<RecordBatchStream> {
-        guard(async move { RecordBatchStream::new(self.0.scan(options).await?) }).await
+    pub async fn scan(
+        &self,
+        options: Option<ScanOptions>,
+        files: Option<Vec<String>>,
+    ) -> napi::Result<RecordBatchStream> {
+        guard(async move { RecordBatchStream::new(self.0.scan(options, files).await?) }).await
     }
 
     #[napi]
@@ -114,9 +160,10 @@ impl DeltaTable {
         &self,
         version: Option<i64>,
         timestamp_ms: Option<f64>,
+        options: Option<RestoreOptions>,
         op: Option<CommitProperties>,
     ) -> napi::Result<RestoreMetrics> {
-        guard(self.0.restore(version, timestamp_ms, op)).await
+        guard(self.0.restore(version, timestamp_ms, options, op)).await
     }
 
     #[napi]

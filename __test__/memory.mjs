@@ -1,0 +1,65 @@
+// What a streamed write holds: one open file per partition value, and row groups sized so all open
+// files share maxBufferedBytes (checked in the written Parquet footers). Shared by both builds.
+import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
+import { it } from 'node:test'
+import { tableFromArrays } from 'apache-arrow'
+import { dataFiles, py, rejectsWith, scratch } from './helpers.mjs'
+
+/** Per data file (sorted by path): its partition folder and its row groups' byte sizes. */
+const rowGroups = (uri) => JSON.parse(py('row_groups.py', uri))
+
+/** 50,000 rows from `from`: 80 random hex characters each (barely compressible), 8 partition values. */
+const batch = (from, n = 50_000) =>
+  tableFromArrays({
+    id: Int32Array.from({ length: n }, (_, i) => from + i),
+    name: Array.from({ length: n }, () => crypto.randomBytes(40).toString('hex')),
+    part: Array.from({ length: n }, (_, i) => `p${(from + i) % 8}`),
+  })
+
+export function bufferBudgetTests({ DeltaOutputAdapter, DeltaWriter, DeltaCoordinator, readDelta }) {
+  const write = async (uri, options) => {
+    const out = new DeltaOutputAdapter(uri, { partitionBy: ['part'], ...options })
+    for (let from = 0; from < 400_000; from += 50_000) await out.write(batch(from))
+    return out.close()
+  }
+
+  it('a streamed partitioned write keeps one file per partition value open, and its row groups share maxBufferedBytes', async () => {
+    // 400,000 rows, ~34 MB of text: 4 MB per value. A 20 MiB budget over 8 open files is 1 MiB
+    // row groups (20 MiB x 2 / (5 x 8)); the default 64 MiB budget is 3.2 MiB ones.
+    const small = scratch('budget-small')
+    const res = await write(small, { maxBufferedBytes: 20 << 20 })
+    assert.equal(res.numRows, 400_000)
+    const files = rowGroups(small)
+    assert.deepEqual(
+      files.map(([dir]) => dir),
+      ['part=p0', 'part=p1', 'part=p2', 'part=p3', 'part=p4', 'part=p5', 'part=p6', 'part=p7'],
+      'one file per partition value',
+    )
+    const groups = files.flatMap(([, g]) => g)
+    assert.ok(Math.max(...groups) < 1.5 * (1 << 20), `largest row group ${Math.max(...groups)} bytes`)
+    assert.ok(groups.length >= 24, `${groups.length} row groups`)
+
+    const byDefault = scratch('budget-default')
+    await write(byDefault, {})
+    const defaultGroups = rowGroups(byDefault).flatMap(([, g]) => g)
+    assert.equal(dataFiles(byDefault).length, 8)
+    assert.ok(Math.max(...defaultGroups) > 2 << 20, `largest row group ${Math.max(...defaultGroups)} bytes`)
+    assert.ok(Math.max(...defaultGroups) < 4 << 20, `largest row group ${Math.max(...defaultGroups)} bytes`)
+    const back = await readDelta(small)
+    assert.equal(back.numRows, 400_000)
+    assert.equal(new Set(back.getChild('id').toArray()).size, 400_000)
+  })
+
+  it('a DeltaWriter sizes its row groups from maxBufferedBytes too, and a budget under 1 MiB is INVALID_ARGUMENT', async () => {
+    const uri = scratch('budget-writer')
+    const w = new DeltaWriter(uri, { partitionBy: ['part'], maxBufferedBytes: 20 << 20 })
+    for (let from = 0; from < 200_000; from += 50_000) await w.write(batch(from))
+    await new DeltaCoordinator(uri).commit(await w.finish())
+    const groups = rowGroups(uri).flatMap(([, g]) => g)
+    assert.equal(rowGroups(uri).length, 8)
+    assert.ok(Math.max(...groups) < 1.5 * (1 << 20), `largest row group ${Math.max(...groups)} bytes`)
+    await rejectsWith(write(scratch('budget-bad'), { maxBufferedBytes: 1000 }), 'INVALID_ARGUMENT', /maxBufferedBytes/)
+    assert.throws(() => new DeltaWriter(scratch('budget-bad2'), { maxBufferedBytes: 1000 }), /maxBufferedBytes/)
+  })
+}

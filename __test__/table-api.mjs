@@ -1,0 +1,181 @@
+// The DeltaTable API Python `deltalake` users rely on — create, refresh, add actions, counts,
+// partitions, file URIs, transaction versions — each held to what Python deltalake says about the
+// same table. Shared by both builds.
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import { Field, Int64, Schema, Utf8 } from 'apache-arrow'
+import { people, py, rejectsWith, scratch } from './helpers.mjs'
+
+const python = (uri, appId) => JSON.parse(py('table_info.py', uri, ...(appId ? [appId] : [])))
+
+export function tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter }) {
+  it('limit stops a read once enough rows came; adapters are async iterables; an unclosed output disposed with Symbol.asyncDispose commits nothing', async () => {
+    const uri = scratch('limit')
+    await writeDelta(uri, people([1, 2, 3, 4, 5]))
+    await writeDelta(uri, people([6, 7, 8]))
+    assert.equal((await readDelta(uri, { limit: 4 })).numRows, 4)
+    assert.equal((await readDelta(uri, { limit: 0 })).numRows, 0)
+    assert.equal((await readDelta(uri, { limit: 100 })).numRows, 8)
+    let rows = 0
+    let batches = 0
+    for await (const b of new DeltaInputAdapter(uri, { batchSize: 2, limit: 5 })) {
+      rows += b.numRows
+      batches++
+    }
+    assert.equal(rows, 5)
+    assert.ok(batches <= 3, `${batches} batches`)
+    const dt = await DeltaTable.open(uri)
+    let ipcRows = 0
+    for await (const buf of dt.getBatches({ format: 'ipc', limit: 3 })) ipcRows += (await import('apache-arrow')).tableFromIPC(buf).numRows
+    assert.equal(ipcRows, 3)
+    await rejectsWith(readDelta(uri, { limit: -1 }), 'INVALID_ARGUMENT', /limit/)
+    await rejectsWith(readDelta(uri, { limit: 1.5 }), 'INVALID_ARGUMENT', /limit/)
+
+    const out = new DeltaOutputAdapter(uri)
+    await out.write(people([99]))
+    await out[Symbol.asyncDispose]()
+    assert.equal((await DeltaTable.open(uri)).version, 1, 'nothing committed')
+    await rejectsWith(out.close(), 'INVALID_ARGUMENT', /closed/)
+    const closed = new DeltaOutputAdapter(uri)
+    await closed.write(people([9]))
+    await closed.close()
+    await closed[Symbol.asyncDispose]() // a closed write stays committed
+    assert.equal((await readDelta(uri)).numRows, 9)
+  })
+
+  it('DeltaTable.create makes an empty table at version 0 from an apache-arrow Schema or Delta type names, as Python sees it', async () => {
+    const uri = scratch('create-map')
+    const dt = await DeltaTable.create(uri, {
+      schema: {
+        id: 'long not null',
+        name: 'string',
+        amount: 'decimal(10,2)',
+        tags: 'array<string>',
+        attrs: 'map<string,long>',
+        point: 'struct<x:double,y:double>',
+        day: 'date',
+        at: 'timestamp',
+      },
+      partitionBy: ['day'],
+      name: 'orders',
+      description: 'created empty',
+      configuration: { 'delta.appendOnly': 'true' },
+    })
+    assert.equal(dt.version, 0)
+    const p = python(uri)
+    assert.equal(p.version, 0)
+    assert.equal(p.count, 0)
+    assert.equal(p.name, 'orders')
+    assert.equal(p.description, 'created empty')
+    assert.deepEqual(p.partitionColumns, ['day'])
+    assert.equal(p.configuration['delta.appendOnly'], 'true')
+    const types = Object.fromEntries(p.schema.fields.map((f) => [f.name, [f.type, f.nullable]]))
+    assert.deepEqual(types.id, ['long', false])
+    assert.deepEqual(types.name, ['string', true])
+    assert.deepEqual(types.amount, ['decimal(10,2)', true])
+    assert.deepEqual(types.tags[0], { type: 'array', elementType: 'string', containsNull: true })
+    assert.deepEqual(types.attrs[0], { type: 'map', keyType: 'string', valueType: 'long', valueContainsNull: true })
+    assert.deepEqual(
+      types.point[0].fields.map((f) => [f.name, f.type]),
+      [
+        ['x', 'double'],
+        ['y', 'double'],
+      ],
+    )
+    assert.deepEqual(types.day, ['date', true])
+    assert.deepEqual(types.at, ['timestamp', true])
+    // Rows then append to it with its types.
+    await writeDelta(uri, [{ id: 1n, name: 'a', day: '2024-01-01' }])
+    assert.equal((await readDelta(uri)).numRows, 1)
+
+    const arrowUri = scratch('create-arrow')
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('name', new Utf8(), true)])
+    const t = await DeltaTable.create(arrowUri, { schema })
+    assert.deepEqual(
+      t.schema().fields.map((f) => [f.name, String(f.type), f.nullable]),
+      [
+        ['id', 'Int64', false],
+        ['name', 'Utf8', true],
+      ],
+    )
+    assert.equal(python(arrowUri).version, 0)
+  })
+
+  it("DeltaTable.create: mode 'error' refuses an existing table, 'ignore' opens it, 'overwrite' replaces its schema and files; bad schemas are INVALID_ARGUMENT", async () => {
+    const uri = scratch('create-modes')
+    await writeDelta(uri, people([1, 2]))
+    await rejectsWith(DeltaTable.create(uri, { schema: { id: 'long' } }), 'INVALID_ARGUMENT', /already exists/)
+    const ignored = await DeltaTable.create(uri, { schema: { x: 'string' }, mode: 'ignore' })
+    assert.equal(ignored.version, 0)
+    assert.deepEqual(
+      ignored.schema().fields.map((f) => f.name),
+      ['id', 'name'],
+    )
+    const replaced = await DeltaTable.create(uri, { schema: { x: 'string' }, mode: 'overwrite' })
+    assert.equal(replaced.version, 1)
+    const p = python(uri)
+    assert.deepEqual(
+      p.schema.fields.map((f) => f.name),
+      ['x'],
+    )
+    assert.equal(p.count, 0)
+    const bad = scratch('create-bad')
+    await rejectsWith(DeltaTable.create(bad, { schema: { id: 'bigint' } }), 'INVALID_ARGUMENT', /column 'id'.*unknown Delta type 'bigint'/)
+    await rejectsWith(DeltaTable.create(bad, { schema: {} }), 'INVALID_ARGUMENT', /no columns/)
+    await rejectsWith(DeltaTable.create(bad), 'INVALID_ARGUMENT', /schema/)
+    await rejectsWith(DeltaTable.create(bad, { schema: { id: 'long' }, partitionBy: ['nope'] }), 'INVALID_ARGUMENT')
+    await rejectsWith(DeltaTable.create(bad, { schema: { id: 'long' }, mode: 'append' }), 'INVALID_ARGUMENT', /mode/)
+    assert.equal(await DeltaTable.isDeltaTable(bad), false)
+  })
+
+  it('refresh() loads what other writers committed since, and transactionVersion(appId) is the last appVersion committed', async () => {
+    const uri = scratch('refresh')
+    await writeDelta(uri, people([1]))
+    const dt = await DeltaTable.open(uri)
+    assert.equal(await dt.transactionVersion('etl'), null)
+    await writeDelta(uri, people([2]), { commitProperties: { appId: 'etl', appVersion: 7 } })
+    await writeDelta(uri, people([3]))
+    assert.equal(dt.version, 0)
+    assert.equal(await dt.refresh(), 2)
+    assert.equal(dt.version, 2)
+    assert.equal((await dt.toTable()).numRows, 3)
+    assert.equal(await dt.transactionVersion('etl'), 7)
+    assert.equal(python(uri, 'etl').transactionVersion, 7)
+    assert.equal(await dt.refresh(), 2)
+    await rejectsWith(dt.transactionVersion(''), 'INVALID_ARGUMENT')
+  })
+
+  it('addActions, count, partitions and fileUris say what Python deltalake says about the same table', async () => {
+    const uri = scratch('add-actions')
+    const out = new DeltaOutputAdapter(uri, { partitionBy: ['part'] })
+    await out.write(people([1, 2, 3], { part: 'a' }))
+    await out.close()
+    await writeDelta(uri, people([4, 5], { part: 'b' }))
+    await writeDelta(uri, [{ id: 6, name: null, part: null }])
+    const dt = await DeltaTable.open(uri)
+    const p = python(uri)
+    assert.equal(await dt.count(), 6)
+    assert.equal(p.count, 6)
+    const key = (o) => JSON.stringify(Object.entries(o).sort())
+    assert.deepEqual((await dt.partitions()).map(key).sort(), p.partitions.map(key).sort())
+    assert.deepEqual((await dt.fileUris()).sort(), p.fileUris)
+    const adds = await dt.addActions({ flatten: true })
+    assert.equal(adds.numRows, 3)
+    const ours = adds
+      .toArray()
+      .map((r) => {
+        const o = {}
+        for (const c of Object.keys(p.addActions[0])) {
+          const v = r[c]
+          o[c] = v === null || v === undefined ? null : String(v)
+        }
+        return o
+      })
+      .sort((a, b) => (a.path < b.path ? -1 : 1))
+    assert.deepEqual(ours, p.addActions)
+    assert.ok(adds.getChild('modification_time'))
+    const nested = await dt.addActions()
+    assert.ok(nested.getChild('min'), 'nested stats are a struct column')
+    await rejectsWith(dt.addActions({ flatten: 'yes' }), 'INVALID_ARGUMENT')
+  })
+}

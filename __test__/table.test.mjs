@@ -1,0 +1,38 @@
+// The DeltaTable API beyond reads (create, refresh, add actions, counts, limits), against Python
+// deltalake; schemas given as Delta type names.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import { describe, it } from 'node:test'
+import { CsvInputAdapter, DeltaInputAdapter, DeltaOutputAdapter, DeltaTable, readDelta, writeDelta } from '../index.mjs'
+import { rejectsWith, scratch } from './helpers.mjs'
+import { tableApiTests } from './table-api.mjs'
+
+describe('DeltaTable API', () => {
+  tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter })
+
+  it('file input adapters take a schema as Delta type names too, and a bad one is INVALID_ARGUMENT, not a TypeError', async () => {
+    const dir = scratch('csv-schema')
+    fs.mkdirSync(dir, { recursive: true })
+    const file = `${dir}/rows.csv`
+    fs.writeFileSync(file, 'id,amount,day\n1,2.50,2024-01-02\n2,3.25,2024-01-03\n')
+    const t = await new CsvInputAdapter(file, { schema: { id: 'long', amount: 'decimal(10,2)', day: 'date' } }).readAll()
+    assert.deepEqual(
+      t.schema.fields.map((f) => [f.name, String(f.type)]),
+      [
+        ['id', 'Int64'],
+        ['amount', 'Decimal[10e+2]'],
+        ['day', 'Date32<DAY>'],
+      ],
+    )
+    assert.deepEqual([t.schema.fields[1].type.precision, t.schema.fields[1].type.scale], [10, 2])
+    assert.equal(t.numRows, 2)
+    assert.throws(
+      () => new CsvInputAdapter(file, { schema: { id: 'number' } }),
+      (e) => e.code === 'INVALID_ARGUMENT' && /unknown Delta type/.test(e.message),
+    )
+    assert.throws(
+      () => new CsvInputAdapter(file, { schema: 42 }),
+      (e) => e.code === 'INVALID_ARGUMENT',
+    )
+  })
+})
