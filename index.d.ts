@@ -9,7 +9,10 @@ export type FilterOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not in'
  * `[column, op, value]` triples joined with AND. Used for partition pruning, file skipping by
  * stats, and exact row filtering. `['c', '=', null]` matches nulls; `in` lists may contain null.
  */
-export type Filter = Array<[string, FilterOp, unknown]>
+export type FilterAnd = Array<[string, FilterOp, unknown]>
+/** A read's filter: triples joined with AND, or a list of such lists joined with OR
+ *  (`[[a], [b, c]]` = a OR (b AND c), as Python deltalake's DNF filters). */
+export type Filter = FilterAnd | FilterAnd[]
 
 export type ErrorCode =
   | 'TABLE_NOT_FOUND'
@@ -188,8 +191,8 @@ export interface VacuumMetrics {
 
 export interface OptimizeOptions {
   targetSize?: number
-  /** Partition filter: only these partitions are rewritten. */
-  filter?: Filter
+  /** Partition filter (triples joined with AND): only these partitions are rewritten. */
+  filter?: FilterAnd
   compression?: WriteOptions['compression']
   commitProperties?: CommitProperties
 }

@@ -10,6 +10,14 @@ import { tableApiTests } from './table-api.mjs'
 describe('DeltaTable API', () => {
   tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter })
 
+  it("optimize's partition filter takes one AND-list: an OR of them is INVALID_ARGUMENT", async () => {
+    const uri = scratch('optimize-dnf')
+    await writeDelta(uri, [{ id: 1, part: 'a' }], { partitionBy: ['part'] })
+    const dt = await DeltaTable.open(uri)
+    await rejectsWith(dt.optimize.compact({ filter: [[['part', '=', 'a']], [['part', '=', 'b']]] }), 'INVALID_ARGUMENT', /joined with AND/)
+    assert.equal(dt.version, 0)
+  })
+
   it('file input adapters take a schema as Delta type names too, and a bad one is INVALID_ARGUMENT, not a TypeError', async () => {
     const dir = scratch('csv-schema')
     fs.mkdirSync(dir, { recursive: true })

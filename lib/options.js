@@ -81,8 +81,12 @@ function filterValue(v) {
 /** A `filter` option as it crosses to the native layer (undefined when not given). */
 function filterOption(filter) {
   if (filter === undefined || filter === null) return undefined
-  if (!Array.isArray(filter)) throw invalid('filter must be an array of [column, op, value] triples')
-  return filter.map((t) => (Array.isArray(t) ? t.map(filterValue) : t))
+  if (!Array.isArray(filter))
+    throw invalid('filter must be an array of [column, op, value] triples (AND), or an array of such arrays (their OR)')
+  const triple = (t) => (Array.isArray(t) ? t.map(filterValue) : t)
+  // [[a], [b, c]] = a OR (b AND c), as Python deltalake's DNF filters.
+  const dnf = filter.length > 0 && filter.every((g) => Array.isArray(g) && g.every(Array.isArray)) && filter.some((g) => g.length > 0)
+  return dnf ? filter.map((g) => g.map(triple)) : filter.map(triple)
 }
 
 function scanOptions(opts = {}) {

@@ -1,5 +1,6 @@
 //! The contract's filter — `[column, op, value]` triples joined with AND, as in delta-rs's
-//! `partitions`/`filters` — checked once into `Term`s, then built for the engine at hand: a
+//! `partitions`/`filters`, or a list of such lists joined with OR (disjunctive normal form, as
+//! Python `deltalake`'s `filters`) — checked once into `Term`s, then built for the engine at hand: a
 //! DataFusion expression (full build) or a kernel predicate (slim build). Either is used three ways:
 //! partition pruning and file skipping by stats, and exact row filtering.
 
@@ -237,6 +238,48 @@ fn is_time(data_type: &DataType) -> bool {
     )
 }
 
+/// Whether `filter` is a list of AND-lists (`[[a], [b, c]]` = a OR (b AND c)) rather than one.
+fn is_dnf(filter: &Value) -> bool {
+    filter.as_array().is_some_and(|groups| {
+        !groups.is_empty()
+            && groups.iter().all(|g| {
+                g.as_array()
+                    .is_some_and(|terms| terms.iter().all(Value::is_array))
+            })
+            && groups
+                .iter()
+                .any(|g| g.as_array().is_some_and(|t| !t.is_empty()))
+    })
+}
+
+/// The AND-lists of a filter whose OR it is: one for a plain list of triples.
+pub fn groups(filter: &Value) -> ZResult<Vec<&Value>> {
+    if !is_dnf(filter) {
+        return Ok(vec![filter]);
+    }
+    let groups: Vec<&Value> = filter.as_array().into_iter().flatten().collect();
+    if let Some(i) = groups
+        .iter()
+        .position(|g| g.as_array().is_some_and(Vec::is_empty))
+    {
+        return Err(ZError::invalid(format!(
+            "filter[{i}] is an empty AND-list: every list of an OR needs a [column, op, value] triple"
+        )));
+    }
+    Ok(groups)
+}
+
+/// Refuses an OR of AND-lists where only one AND-list is taken (optimize's partition filter).
+#[cfg(feature = "datafusion")]
+pub fn only_and(filter: &Value, what: &str) -> ZResult<()> {
+    if is_dnf(filter) {
+        return Err(ZError::invalid(format!(
+            "{what} takes [column, op, value] triples joined with AND, not a list of them"
+        )));
+    }
+    Ok(())
+}
+
 /// The checked terms of a filter (empty for `[]`).
 pub fn terms<'a>(schema: &Schema, filter: &'a Value) -> ZResult<Vec<Term<'a>>> {
     let list = filter.as_array().ok_or_else(|| {
@@ -258,7 +301,7 @@ mod datafusion {
     use deltalake::datafusion::logical_expr::{Expr, lit};
     use serde_json::Value;
 
-    use super::{Op, Term, terms};
+    use super::{Op, Term, groups, terms};
     use crate::error::{ZError, ZResult};
 
     /// A JSON value as a literal of the column's type where that is lossless; otherwise the natural
@@ -378,6 +421,7 @@ mod datafusion {
     /// The filter as partition terms (see [`PartitionTerm`]). They are ANDed, so `not in` a list
     /// with null adds `!= null`; `in` a list with null cannot be said and is refused.
     pub fn to_partition_terms(schema: &Schema, filter: &Value) -> ZResult<Vec<PartitionTerm>> {
+        super::only_and(filter, "optimize's filter")?;
         let mut out = Vec::new();
         for t in terms(schema, filter)? {
             let values = t
@@ -426,13 +470,16 @@ mod datafusion {
         Ok(out)
     }
 
-    /// The AND of all terms as a DataFusion expression, or `None` for an empty filter.
+    /// The filter as a DataFusion expression (the OR of its AND-lists), or `None` for an empty one.
     pub fn to_expr(schema: &Schema, filter: &Value) -> ZResult<Option<Expr>> {
-        let mut exprs = terms(schema, filter)?.into_iter().map(|t| expr(&t));
-        let Some(first) = exprs.next() else {
-            return Ok(None);
-        };
-        exprs.try_fold(first?, |acc, e| Ok(acc.and(e?))).map(Some)
+        let mut ors = Vec::new();
+        for group in groups(filter)? {
+            let mut exprs = terms(schema, group)?.into_iter().map(|t| expr(&t));
+            if let Some(first) = exprs.next() {
+                ors.push(exprs.try_fold(first?, |acc, e| Ok::<_, ZError>(acc.and(e?)))?);
+            }
+        }
+        Ok(ors.into_iter().reduce(|a, b| a.or(b)))
     }
 }
 #[cfg(feature = "datafusion")]
@@ -450,7 +497,7 @@ mod kernel {
     use deltalake::arrow::datatypes::{self as arrow, DataType, Schema, TimeUnit};
     use serde_json::Value;
 
-    use super::{Op, Term, terms};
+    use super::{Op, Term, groups, terms};
     use crate::error::ZResult;
 
     /// The value at 0 of a one-element array of a column's type, as a kernel scalar.
@@ -593,11 +640,41 @@ mod kernel {
         pub columns: Vec<String>,
     }
 
-    /// The AND of all terms (see [`SlimFilter`]), or `None` for an empty filter. Float `!=` and
-    /// `not in` terms do not skip: the stats leave NaN out, so a file of [1.5, NaN] looks all 1.5 to
-    /// `x != 1.5` and its NaN row (a match) was skipped with it. See `Op`. Nor do the null tests of
-    /// struct, list and map columns.
+    /// The filter (see [`SlimFilter`]): the OR of its AND-lists, or `None` for an empty one.
     pub fn to_predicate(schema: &Schema, filter: &Value) -> ZResult<Option<SlimFilter>> {
+        let mut parts = Vec::new();
+        for group in groups(filter)? {
+            if let Some(p) = and_predicate(schema, group)? {
+                parts.push(p);
+            }
+        }
+        if parts.len() <= 1 {
+            return Ok(parts.pop());
+        }
+        let mut columns: Vec<String> = Vec::new();
+        for c in parts.iter().flat_map(|p| p.columns.iter()) {
+            if !columns.contains(c) {
+                columns.push(c.clone());
+            }
+        }
+        // An AND-list that cannot skip may match in any file: then the OR skips nothing.
+        let skipping = parts
+            .iter()
+            .map(|p| p.skipping.clone())
+            .collect::<Option<Vec<_>>>()
+            .map(Predicate::or_from);
+        Ok(Some(SlimFilter {
+            exact: Predicate::or_from(parts.into_iter().map(|p| p.exact)),
+            skipping,
+            columns,
+        }))
+    }
+
+    /// The AND of one list's terms, or `None` for an empty list. Float `!=` and `not in` terms do
+    /// not skip: the stats leave NaN out, so a file of [1.5, NaN] looks all 1.5 to `x != 1.5` and
+    /// its NaN row (a match) was skipped with it. See `Op`. Nor do the null tests of struct, list
+    /// and map columns.
+    fn and_predicate(schema: &Schema, filter: &Value) -> ZResult<Option<SlimFilter>> {
         let terms = terms(schema, filter)?;
         if terms.is_empty() {
             return Ok(None);
@@ -645,6 +722,23 @@ mod tests {
             Field::new("blob", DataType::Binary, true),
             Field::new("name", DataType::Utf8, true),
         ])
+    }
+
+    #[test]
+    fn a_list_of_and_lists_is_their_or_and_a_list_of_triples_one_and() {
+        let triples = json!([["id", "=", 1], ["ok", "=", true]]);
+        assert_eq!(groups(&triples).unwrap().len(), 1);
+        let dnf = json!([[["id", "=", 1]], [["id", "=", 2], ["ok", "=", true]]]);
+        let g = groups(&dnf).unwrap();
+        assert_eq!(g.len(), 2);
+        assert_eq!(terms(&schema(), g[1]).unwrap().len(), 2);
+        assert!(groups(&json!([[["id", "=", 1]], []])).is_err());
+        assert_eq!(groups(&json!([])).unwrap().len(), 1);
+        #[cfg(feature = "datafusion")]
+        {
+            assert!(only_and(&dnf, "x").is_err());
+            assert!(only_and(&triples, "x").is_ok());
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 """Read a Delta table with Python `deltalake` and write it to stdout as an Arrow IPC stream.
 
 Usage: python read_table.py PATH '{"version": 1, "columns": [...], "filters": [[col, op, value], ...]}'
+(filters may also be a list of such lists: their OR)
 """
 import json
 import os
@@ -12,7 +13,12 @@ from deltalake import DeltaTable
 path = sys.argv[1]
 opts = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
 dt = DeltaTable(path, version=opts.get("version"), storage_options=opts.get("storage_options"))
-filters = [tuple(f) for f in opts["filters"]] if opts.get("filters") else None
+raw = opts.get("filters")
+# A list of triples (AND), or a list of such lists (their OR: disjunctive normal form).
+if raw and all(isinstance(g, list) and all(isinstance(t, list) for t in g) for g in raw):
+    filters = [[tuple(t) for t in g] for g in raw]
+else:
+    filters = [tuple(f) for f in raw] if raw else None
 deletion_vectors = "deletionVectors" in (dt.protocol().reader_features or [])
 column_mapping = dt.metadata().configuration.get("delta.columnMapping.mode", "none") != "none"
 if deletion_vectors or column_mapping:
