@@ -51,6 +51,15 @@ export interface ScanOptions {
   batchSize?: number
   /** At most this many rows: the scan stops once they came (no full read, then a slice). */
   limit?: number
+  /** Aborting stops the read: the pending batch rejects with ABORTED and the native scan stops. */
+  signal?: AbortSignal
+}
+
+/** `signal` of a long operation: aborting stops its native work and commits nothing (ABORTED). An
+ *  operation whose commit had begun its log write when the signal aborted completes instead (a
+ *  dropped log write could still land) and resolves with what it committed. */
+export interface Abortable {
+  signal?: AbortSignal
 }
 
 export interface ReadOptions extends OpenOptions, ScanOptions {}
@@ -134,10 +143,10 @@ export declare class DeltaTable {
   createCheckpoint(): Promise<this>
   /** Deletes log files older than delta.logRetentionDuration; returns how many. */
   cleanupMetadata(): Promise<number>
-  vacuum(options?: VacuumOptions): Promise<VacuumMetrics>
+  vacuum(options?: VacuumOptions & Abortable): Promise<VacuumMetrics>
   readonly optimize: {
-    compact(options?: OptimizeOptions): Promise<OptimizeMetrics>
-    zOrder(columns: string[], options?: OptimizeOptions): Promise<OptimizeMetrics>
+    compact(options?: OptimizeOptions & Abortable): Promise<OptimizeMetrics>
+    zOrder(columns: string[], options?: OptimizeOptions & Abortable): Promise<OptimizeMetrics>
   }
   /** Restore to a version, or to the latest version committed at or before a time. */
   restore(
@@ -148,14 +157,18 @@ export declare class DeltaTable {
       /** Allow restoring a version with a lower protocol than the table's now. Default false. */
       protocolDowngradeAllowed?: boolean
       commitProperties?: CommitProperties
+      signal?: AbortSignal
     },
   ): Promise<RestoreMetrics>
   /** Delete the rows matching a SQL predicate (every row without one). */
-  delete(predicate?: string, options?: { commitProperties?: CommitProperties }): Promise<DeleteMetrics>
-  update(options: { set: Record<string, string>; predicate?: string; commitProperties?: CommitProperties }): Promise<UpdateMetrics>
+  delete(predicate?: string, options?: { commitProperties?: CommitProperties } & Abortable): Promise<DeleteMetrics>
+  update(
+    options: { set: Record<string, string>; predicate?: string; commitProperties?: CommitProperties } & Abortable,
+  ): Promise<UpdateMetrics>
+  /** `signal` here (or on execute()) aborts the merge. */
   merge(
     source: WriteData,
-    options: { predicate: string; sourceAlias?: string; targetAlias?: string; commitProperties?: CommitProperties },
+    options: { predicate: string; sourceAlias?: string; targetAlias?: string; commitProperties?: CommitProperties } & Abortable,
   ): MergeBuilder
   loadCdf(options?: CdfOptions & { format?: 'arrow' }): AsyncGenerator<RecordBatch, void, undefined>
   loadCdf(options: CdfOptions & { format: 'ipc' }): AsyncGenerator<Buffer, void, undefined>
@@ -194,6 +207,7 @@ export interface OptimizeOptions {
   /** Partition filter (triples joined with AND): only these partitions are rewritten. */
   filter?: FilterAnd
   compression?: WriteOptions['compression']
+  writerProperties?: WriterProperties
   commitProperties?: CommitProperties
 }
 export interface OptimizeMetrics {
@@ -268,7 +282,7 @@ export declare class MergeBuilder {
   whenNotMatchedInsertAll(options?: { predicate?: string }): this
   whenNotMatchedBySourceUpdate(options: { updates: Record<string, string>; predicate?: string }): this
   whenNotMatchedBySourceDelete(options?: { predicate?: string }): this
-  execute(): Promise<MergeMetrics>
+  execute(options?: Abortable): Promise<MergeMetrics>
 }
 
 export interface CdfOptions {
@@ -278,6 +292,12 @@ export interface CdfOptions {
   endingTimestamp?: string | Date | number
   columns?: string[]
   batchSize?: number
+  /** SQL over the feed's columns (e.g. "_change_type = 'insert' AND id > 10"): only matching rows. */
+  predicate?: string
+  /** A start after the latest version (or time) reads an empty feed instead of VERSION_NOT_FOUND. Default false. */
+  allowOutOfRange?: boolean
+  /** Aborting stops the read (the pending batch rejects with ABORTED). */
+  signal?: AbortSignal
 }
 
 export declare class DeltaInputAdapter {
@@ -286,9 +306,9 @@ export declare class DeltaInputAdapter {
   /** The opened table (opened on first use). */
   table(): Promise<DeltaTable>
   /** Batches are produced while files are read; `break` stops the native work. */
-  getBatches(options?: { format?: 'arrow' }): AsyncGenerator<RecordBatch, void, undefined>
-  getBatches(options: { format: 'ipc' }): AsyncGenerator<Buffer, void, undefined>
-  readAll(): Promise<Table>
+  getBatches(options?: { format?: 'arrow' } & Abortable): AsyncGenerator<RecordBatch, void, undefined>
+  getBatches(options: { format: 'ipc' } & Abortable): AsyncGenerator<Buffer, void, undefined>
+  readAll(options?: Abortable): Promise<Table>
   /** `for await (const batch of adapter)`. */
   [Symbol.asyncIterator](): AsyncGenerator<RecordBatch, void, undefined>
 }
@@ -313,6 +333,16 @@ export interface ChangesOptions {
   pollIntervalMs?: number
   signal?: AbortSignal
 }
+
+export interface ToRowsOptions {
+  /** 64-bit integers as numbers (default; a value beyond Number.MAX_SAFE_INTEGER is INVALID_DATA), strings or bigints. */
+  int64?: 'number' | 'string' | 'bigint'
+}
+
+/** Rows of a Table or RecordBatch as plain objects JSON.stringify takes: 64-bit integers per `int64`,
+ *  decimals as exact strings ('12.30'), timestamps as Dates, dates as 'YYYY-MM-DD', binary as base64,
+ *  dictionary values as their values, structs / lists / maps as objects and arrays; null stays null. */
+export declare function toRows(data: Table | RecordBatch, options?: ToRowsOptions): Array<Record<string, unknown>>
 
 /** What a table's commits added, version by version (bronze -> silver jobs; see Pipe). */
 export declare class DeltaChangesInputAdapter {
@@ -365,6 +395,48 @@ export interface CreateOptions {
   commitProperties?: CommitProperties
 }
 
+/** Parquet writer properties, as Python deltalake's `WriterProperties` (camelCase); unset: arrow-rs's
+ *  defaults. Applied by every writer: writeDelta / DeltaOutputAdapter, DeltaWriter, optimize. */
+export interface WriterProperties {
+  dataPageSizeLimit?: number
+  dictionaryPageSizeLimit?: number
+  dataPageRowCountLimit?: number
+  writeBatchSize?: number
+  /** Rows per row group at most (row groups also end at maxRowGroupBytes). */
+  maxRowGroupSize?: number
+  /** Any case; not together with the writer's own `compression` option. */
+  compression?:
+    | 'UNCOMPRESSED'
+    | 'SNAPPY'
+    | 'GZIP'
+    | 'BROTLI'
+    | 'LZ4'
+    | 'LZ4_RAW'
+    | 'ZSTD'
+    | Lowercase<'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI' | 'LZ4' | 'LZ4_RAW' | 'ZSTD'>
+  /** GZIP 0-9, BROTLI 0-11, ZSTD 1-22. */
+  compressionLevel?: number
+  statisticsTruncateLength?: number
+  defaultColumnProperties?: ColumnProperties
+  /** By column name (a nested field by its dotted path). */
+  columnProperties?: Record<string, ColumnProperties>
+}
+
+export interface ColumnProperties {
+  dictionaryEnabled?: boolean
+  statisticsEnabled?: 'NONE' | 'CHUNK' | 'PAGE'
+  bloomFilterProperties?: BloomFilterProperties
+}
+
+export interface BloomFilterProperties {
+  /** Default true when bloomFilterProperties are given. */
+  setBloomFilterEnabled?: boolean
+  /** False-positive probability, between 0 and 1. */
+  fpp?: number
+  /** Distinct values expected. */
+  ndv?: number
+}
+
 export interface WriteOptions {
   storageOptions?: StorageOptions
   /** Default 'append'. 'error' fails on an existing table; 'ignore' writes nothing to one. */
@@ -388,6 +460,10 @@ export interface WriteOptions {
   description?: string
   configuration?: Record<string, string | null>
   commitProperties?: CommitProperties
+  writerProperties?: WriterProperties
+  /** Aborting before close() discards what was written (the pending write() rejects with ABORTED
+   *  at its next batch); during close() it cancels the commit unless its log write had begun. */
+  signal?: AbortSignal
 }
 
 export interface WriteResult {
@@ -440,6 +516,7 @@ export interface DeltaWriterOptions {
   maxRowGroupBytes?: number
   /** As WriteOptions.maxBufferedBytes. */
   maxBufferedBytes?: number
+  writerProperties?: WriterProperties
 }
 
 /** Worker side of a distributed write: writes Parquet files, commits nothing. */
@@ -495,6 +572,8 @@ export interface FileInputOptions {
   inferRows?: number
   /** Only files with this suffix are read from a directory. */
   fileExtension?: string
+  /** Aborting stops the read (the pending batch rejects with ABORTED). */
+  signal?: AbortSignal
 }
 
 export interface CsvOptions extends FileInputOptions {
@@ -512,9 +591,9 @@ export interface CsvOptions extends FileInputOptions {
 /** Batches from files (a file, a directory or a glob; local or cloud), parsed in Rust. */
 declare class FileInputAdapter {
   readonly uri: string
-  getBatches(options?: { format?: 'arrow' }): AsyncGenerator<RecordBatch, void, undefined>
-  getBatches(options: { format: 'ipc' }): AsyncGenerator<Buffer, void, undefined>
-  readAll(): Promise<Table>
+  getBatches(options?: { format?: 'arrow'; rejects?: boolean } & Abortable): AsyncGenerator<RecordBatch, void, undefined>
+  getBatches(options: { format: 'ipc'; rejects?: boolean } & Abortable): AsyncGenerator<Buffer, void, undefined>
+  readAll(options?: Abortable): Promise<Table>
   [Symbol.asyncIterator](): AsyncGenerator<RecordBatch, void, undefined>
 }
 export declare class CsvInputAdapter extends FileInputAdapter {

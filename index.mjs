@@ -19,5 +19,6 @@ export const {
   ParquetInputAdapter,
   DeltaChangesInputAdapter,
   Pipe,
+  toRows,
 } = api
 export default api

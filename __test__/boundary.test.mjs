@@ -42,8 +42,11 @@ it('every option field the native layer reads, and every result field it returns
     ['VacuumOptions', ['VacuumOptions']],
     ['OptimizeOptions', ['OptimizeOptions'], ['zOrder']], // zOrder is DeltaTable.optimize.zOrder(columns)
     ['WriteOptions', ['WriteOptions']],
-    ['CommitProperties', ['CommitProperties', 'CoordinatorCommitOptions']],
+    ['CommitProperties', ['CommitProperties', 'CoordinatorCommitOptions'], ['cancel']], // cancel: lib/abort.js's token for `signal`
     ['FileWriterOptions', ['DeltaWriterOptions']],
+    ['ParquetProperties', ['WriterProperties']],
+    ['ColumnProperties', ['ColumnProperties']],
+    ['BloomFilterProperties', ['BloomFilterProperties']],
     ['WriteResult', ['WriteResult']],
     ['TableMetadata', ['TableMetadata']],
     ['TableProtocol', ['TableProtocol']],

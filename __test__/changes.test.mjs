@@ -8,7 +8,7 @@ import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { DeltaChangesInputAdapter, DeltaOutputAdapter, DeltaTable, Pipe, readDelta, writeDelta } from '../index.mjs'
-import { people, rejectsWith, scratch } from './helpers.mjs'
+import { duckRead, people, py, pyRead, rejectsWith, scratch } from './helpers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -197,6 +197,101 @@ describe('incremental Pipe (DeltaChangesInputAdapter -> DeltaOutputAdapter with 
     assert.deepEqual(report.sourceVersions, { from: 0, to: 2 })
     assert.equal(report.commits, 3, 'one commit per source version')
     assert.deepEqual(ids(await readDelta(dst)), [0, 1, 2, 3, 4, 5, 77])
+  })
+
+  it('a source Python wrote, synced through a JS transform, reads back in Python and DuckDB with every row exactly once and its types; the next run takes only the new versions', async () => {
+    const src = scratch('py-src')
+    for (let v = 0; v < 3; v++) py('append_rows.py', src, String(v * 4), String(v * 4 + 4))
+    const dst = scratch('py-dst')
+    const sync = () =>
+      new Pipe({
+        input: new DeltaChangesInputAdapter(src),
+        transform: (b) => b.toArray().map((r) => ({ id: r.id, name: r.name.toUpperCase(), from_version: r._commit_version })),
+        output: new DeltaOutputAdapter(dst, { commitProperties: { appId: 'py-silver' } }),
+      }).run()
+    const expected = (n) => range(0, n).map((id) => [id, `N${id}`, Math.floor(id / 4)])
+    const asRows = (t) =>
+      t
+        .toArray()
+        .map((r) => [Number(r.id), r.name, Number(r.from_version)])
+        .sort((a, b) => a[0] - b[0])
+    assert.deepEqual((await sync()).sourceVersions, { from: 0, to: 2 })
+    for (const t of [pyRead(dst), duckRead(dst)]) {
+      assert.deepEqual(asRows(t), expected(12))
+      assert.deepEqual(
+        t.schema.fields.map((f) => `${f.name}:${f.type}`),
+        ['id:Int64', 'name:Utf8', 'from_version:Int64'],
+      )
+    }
+    py('append_rows.py', src, '12', '16')
+    py('append_rows.py', src, '16', '20')
+    const next = await sync()
+    assert.deepEqual(next.sourceVersions, { from: 3, to: 4 })
+    assert.equal(next.rowsWritten, 8)
+    assert.deepEqual(asRows(pyRead(dst)), expected(20))
+    assert.deepEqual(asRows(duckRead(dst)), expected(20))
+  })
+
+  it('bad inputs: a startingVersion after the latest is VERSION_NOT_FOUND; appId must be a non-empty string; a source vacuumed past the resume point names the missing version and leaves the target as it was', async () => {
+    const src = await source('inc-bad-src', 3)
+    const dst = scratch('inc-bad-dst')
+    await rejectsWith(
+      new DeltaChangesInputAdapter(src, { startingVersion: 5 }).readAll(),
+      'VERSION_NOT_FOUND',
+      /startingVersion 5 is after the latest version 2/,
+    )
+    await rejectsWith(
+      new Pipe({
+        input: new DeltaChangesInputAdapter(src, { startingVersion: 5 }),
+        output: new DeltaOutputAdapter(dst, { commitProperties: { appId: 'silver' } }),
+      }).run(),
+      'VERSION_NOT_FOUND',
+      /startingVersion 5/,
+    )
+    assert.equal(await DeltaTable.isDeltaTable(dst), false, 'nothing written')
+    for (const appId of [5, '', {}])
+      assert.throws(
+        () => new DeltaOutputAdapter(dst, { commitProperties: { appId } }),
+        (e) => e.code === 'INVALID_ARGUMENT' && /appId must be a non-empty string/.test(e.message),
+      )
+    const first = await new Pipe({
+      input: new DeltaChangesInputAdapter(src, { endingVersion: 0 }),
+      output: new DeltaOutputAdapter(dst, { commitProperties: { appId: 'silver' } }),
+    }).run()
+    assert.deepEqual(first.sourceVersions, { from: 0, to: 0 })
+    // Compaction (no data change, so not a rewrite to follow) then vacuum: the files versions 1 and 2 added are gone.
+    const dt = await DeltaTable.open(src)
+    await dt.optimize.compact()
+    const vacuumed = await dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false, dryRun: false })
+    assert.equal(vacuumed.filesDeleted.length, 3)
+    await rejectsWith(pipe(src, dst), 'VERSION_NOT_FOUND', /source version 1 can no longer be read/)
+    const target = await DeltaTable.open(dst)
+    assert.equal(target.version, 0, 'target unchanged')
+    assert.equal(await target.transactionVersion('silver'), 0)
+    // Skipping ahead is the way on: version 3 (the compaction) and the vacuum's commits added nothing.
+    const latest = (await DeltaTable.open(src)).version
+    const skipped = await new Pipe({
+      input: new DeltaChangesInputAdapter(src, { startingVersion: 3 }),
+      output: new DeltaOutputAdapter(dst, { commitProperties: { appId: 'silver' } }),
+    }).run()
+    assert.deepEqual([skipped.sourceVersions, skipped.commits], [{ from: 3, to: latest }, 0])
+  })
+
+  it("another appId's marker in the target is not this pipe's progress: two sources sync into one target, each exactly once", async () => {
+    const a = await source('fan-a', 2)
+    const b = scratch('fan-b')
+    for (let v = 0; v < 3; v++) await writeDelta(b, people(range(100 + v * 2, 102 + v * 2)))
+    const dst = scratch('fan-dst')
+    const sync = (src, appId) =>
+      new Pipe({ input: new DeltaChangesInputAdapter(src), output: new DeltaOutputAdapter(dst, { commitProperties: { appId } }) }).run()
+    assert.deepEqual((await sync(a, 'from-a')).sourceVersions, { from: 0, to: 1 })
+    assert.deepEqual((await sync(b, 'from-b')).sourceVersions, { from: 0, to: 2 }, "b starts at its own beginning, not after a's marker")
+    await writeDelta(a, people([50]))
+    assert.deepEqual((await sync(a, 'from-a')).sourceVersions, { from: 2, to: 2 })
+    assert.equal((await sync(b, 'from-b')).commits, 0)
+    const target = await DeltaTable.open(dst)
+    assert.deepEqual([await target.transactionVersion('from-a'), await target.transactionVersion('from-b')], [2, 2])
+    assert.deepEqual(ids(await readDelta(dst)), [...range(0, 6), 50, ...range(100, 106)])
   })
 
   it('CLI: zoopipe sync SOURCE TARGET --app-id ID', async () => {

@@ -561,6 +561,25 @@ describe('change data feed and alterTable', () => {
       fromV1.push(...rows(new (await import('apache-arrow')).Table(b)))
     assert.deepEqual(fromV1.map((c) => c._change_type).sort(), ['update_postimage', 'update_preimage'])
     assert.deepEqual(Object.keys(fromV1[0]).sort(), ['_change_type', 'id'])
+    // predicate (SQL over the feed, its own columns too) and allowOutOfRange, as Python's load_cdf.
+    const feed = async (o) => {
+      const out = []
+      for await (const b of dt.loadCdf(o)) out.push(...rows(new (await import('apache-arrow')).Table(b)))
+      return out.map((c) => `${c._commit_version}:${c._change_type}:${c.id}`).sort()
+    }
+    assert.deepEqual(
+      await feed({
+        startingVersion: 0,
+        predicate: "_change_type = 'insert' AND id > 1",
+        columns: ['id', '_change_type', '_commit_version'],
+      }),
+      ['0:insert:2', '0:insert:3'],
+    )
+    assert.deepEqual(await feed({ startingVersion: 9, allowOutOfRange: true }), [])
+    await rejectsWith(feed({ startingVersion: 9 }), 'VERSION_NOT_FOUND')
+    await rejectsWith(feed({ predicate: 'id = 1 junk' }), 'INVALID_ARGUMENT', /loadCdf predicate/)
+    await rejectsWith(feed({ predicate: 'no_such_column = 1' }), 'INVALID_ARGUMENT', /no_such_column/)
+    await rejectsWith(feed({ allowOutOfRange: 'yes' }), 'INVALID_ARGUMENT', /allowOutOfRange/)
   })
 
   it('SQL text with anything after its one expression is INVALID_ARGUMENT, nothing changes (delta-rs ran the part before it)', async () => {

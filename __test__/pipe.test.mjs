@@ -512,6 +512,51 @@ describe('CLI, examples and the demo', () => {
     assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr)
   })
 
+  it('CLI: --version; --json for inspect, history and files; vacuum prints what it would delete unless --yes; optimize and restore', async () => {
+    const ok = (...args) => {
+      const r = cli(...args)
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`)
+      return r
+    }
+    assert.equal(ok('--version').stdout.trim(), JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version)
+    const uri = scratch('cli-maintain')
+    for (let i = 0; i < 3; i++) await writeDelta(uri, [{ id: i, day: i < 2 ? 'mon' : 'tue' }], { partitionBy: ['day'] })
+    const info = JSON.parse(ok('inspect', uri, '--json').stdout)
+    assert.deepEqual([info.version, info.numFiles, info.numRows, info.metadata.partitionColumns], [2, 3, 3, ['day']])
+    assert.deepEqual(
+      info.schema.map((f) => f.name),
+      ['id', 'day'],
+    )
+    const commits = JSON.parse(ok('history', uri, '--json', '--limit', '2').stdout)
+    assert.deepEqual(
+      commits.map((c) => c.version),
+      [2, 1],
+    )
+    const files = JSON.parse(ok('files', uri, '--json').stdout)
+    assert.equal(files.length, 3)
+    assert.ok(files.every((f) => f.numRecords === 1 && ['mon', 'tue'].includes(f.partitionValues.day)))
+
+    const optimized = JSON.parse(ok('optimize', uri, '--filter', 'day = mon', '--json').stdout)
+    assert.deepEqual([optimized.numFilesRemoved, optimized.numFilesAdded], [2, 1])
+    const vacuumArgs = ['vacuum', uri, '--retention-hours', '0', '--no-enforce-retention']
+    const dry = ok(...vacuumArgs)
+    assert.equal(dry.stdout.trim().split('\n').length, 2, dry.stdout)
+    assert.match(dry.stderr, /would delete 2 files \(a dry run/)
+    const parquet = () => fs.readdirSync(uri, { recursive: true }).filter((f) => String(f).endsWith('.parquet')).length
+    assert.equal(parquet(), 4, 'a dry run deletes nothing')
+    assert.equal(
+      cli('vacuum', uri, '--retention-hours', '0', '--yes').status,
+      1,
+      'the retention check holds without --no-enforce-retention',
+    )
+    assert.match(ok(...vacuumArgs, '--yes').stderr, /deleted 2 files/)
+    assert.equal(parquet(), 2)
+    const restored = ok('restore', uri, '1', '--ignore-missing-files')
+    assert.match(restored.stdout, /restored to 1: version \d+ \(2 files removed, 2 restored\)/)
+    assert.equal(cli('restore', uri).status, 2, 'restore needs a target')
+    assert.equal(cli('vacuum', uri, '--retention-hours', 'soon').status, 2)
+  })
+
   it('inspect, history, cat and convert', async () => {
     const t = fixture('partitioned')
     const ins = cli('inspect', t)

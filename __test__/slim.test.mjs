@@ -14,7 +14,7 @@ if (!addon) throw new Error('the slim addon is missing: `npm test` builds it (no
 // The loader (lib/native.js) then takes slim/ instead of the full addon; set before zoopipe is first imported.
 process.env.ZOOPIPE_VARIANT = 'slim'
 
-const { DeltaCoordinator, DeltaInputAdapter, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } = await import(
+const { DeltaCoordinator, DeltaInputAdapter, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, toRows, writeDelta } = await import(
   '../index.mjs'
 )
 const {
@@ -50,6 +50,7 @@ const {
 const { appendStormTests } = await import('./storm.mjs')
 const { bufferBudgetTests } = await import('./memory.mjs')
 const { tableApiTests } = await import('./table-api.mjs')
+const { abortTests } = await import('./abort-cases.mjs')
 const ids = (uri, opts) => readIds(readDelta, uri, opts)
 const logFiles = (uri) =>
   fs
@@ -225,7 +226,8 @@ describe('slim build: writes', () => {
   coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   partitionByMismatchTests({ writeDelta, readDelta, DeltaOutputAdapter, DeltaWriter })
   bufferBudgetTests({ DeltaOutputAdapter, DeltaWriter, DeltaCoordinator, readDelta })
-  tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter })
+  tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter, toRows })
+  abortTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter })
 
   it('names a column whose type its writer cannot take (the full build casts it); nothing is written', async () => {
     const uri = scratch('slim-type')

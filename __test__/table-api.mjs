@@ -2,13 +2,16 @@
 // partitions, file URIs, transaction versions — each held to what Python deltalake says about the
 // same table. Shared by both builds.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
 import { it } from 'node:test'
+import * as arrow from 'apache-arrow'
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow'
 import { fixture, people, py, pyRead, readIds, rejectsWith, rows, scratch } from './helpers.mjs'
 
 const python = (uri, appId) => JSON.parse(py('table_info.py', uri, ...(appId ? [appId] : [])))
 
-export function tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter }) {
+export function tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter, toRows }) {
   it("filters accept OR: a list of AND-lists (as Python deltalake's DNF filters), with the same row-group skipping and rows as Python", async () => {
     const ids = (uri, filter) => readIds(readDelta, uri, { filter })
     // row_groups: one file of four 1,000-row groups (ids in order); the broken copy's last group is
@@ -213,4 +216,137 @@ export function tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAd
     assert.ok(nested.getChild('min'), 'nested stats are a struct column')
     await rejectsWith(dt.addActions({ flatten: 'yes' }), 'INVALID_ARGUMENT')
   })
+
+  it('writerProperties (Python WriterProperties names) reach the Parquet files, as DuckDB reads their metadata; bad ones are INVALID_ARGUMENT and write nothing', async () => {
+    const uri = scratch('writer-props')
+    const data = Array.from({ length: 2500 }, (_, i) => ({ id: i, city: `city-${i % 7}`, note: `${'x'.repeat(100)}-${i}` }))
+    await writeDelta(uri, data, {
+      writerProperties: {
+        maxRowGroupSize: 1000,
+        compression: 'zstd',
+        compressionLevel: 7,
+        statisticsTruncateLength: 16,
+        defaultColumnProperties: { dictionaryEnabled: false },
+        columnProperties: {
+          city: { dictionaryEnabled: true, bloomFilterProperties: { setBloomFilterEnabled: true, fpp: 0.01, ndv: 10 } },
+          id: { statisticsEnabled: 'NONE' },
+        },
+      },
+    })
+    const meta = parquetMeta(uri)
+    const chunks = (c) => meta.filter((m) => m.column === c)
+    assert.equal(
+      chunks('id').reduce((n, m) => n + m.rows, 0),
+      2500,
+    )
+    assert.ok(
+      chunks('id').every((m) => m.rows <= 1000),
+      `row groups of at most 1000 rows: ${chunks('id').map((m) => m.rows)}`,
+    )
+    assert.ok(meta.every((m) => m.compression === 'ZSTD'))
+    assert.ok(chunks('city').every((m) => m.dictionaryPageOffset !== null && m.bloomFilterOffset !== null))
+    assert.ok(chunks('note').every((m) => m.dictionaryPageOffset === null && m.bloomFilterOffset === null))
+    assert.ok(chunks('id').every((m) => m.min === null && m.max === null))
+    assert.ok(chunks('note').every((m) => m.min.length <= 16 && m.max.length <= 16 && m.min.startsWith('xxxx')))
+    assert.equal((await readDelta(uri)).numRows, 2500)
+
+    const bad = [
+      [{ compression: 'ZSTD', compressionLevel: 99 }, /compressionLevel/],
+      [{ compression: 'SNAPPY', compressionLevel: 3 }, /compressionLevel applies to/],
+      [{ compression: 'ZIP' }, /writerProperties.compression must be/],
+      [{ maxRowGroupSize: 0 }, /maxRowGroupSize must be at least 1/],
+      [{ maxRowGroupsize: 10 }, /unknown writerProperties option 'maxRowGroupsize'/],
+      [{ columnProperties: { city: { statisticsEnabled: 'ALL' } } }, /statisticsEnabled must be NONE, CHUNK or PAGE/],
+      [{ defaultColumnProperties: { bloomFilterProperties: { fpp: 2 } } }, /fpp must be between 0 and 1/],
+      [{ columnProperties: { city: { dictionary: true } } }, /unknown columnProperties option 'dictionary'/],
+      ['zstd', /writerProperties must be an object/],
+    ]
+    for (const [writerProperties, re] of bad) await rejectsWith(writeDelta(uri, data, { writerProperties }), 'INVALID_ARGUMENT', re)
+    await rejectsWith(
+      writeDelta(uri, data, { compression: 'zstd', writerProperties: { compression: 'ZSTD' } }),
+      'INVALID_ARGUMENT',
+      /not both/,
+    )
+    assert.equal((await DeltaTable.open(uri)).version, 0, 'nothing written')
+  })
+
+  it('toRows gives plain JSON-safe rows: int64 as numbers (unsafe ones refused), strings or bigints; decimals exact; dates, binary, nested and dictionary values', async () => {
+    const v = (type, data, extra = {}) => arrow.makeVector({ type, data, ...extra })
+    const struct = new arrow.Struct([new arrow.Field('x', new arrow.Int64()), new arrow.Field('tag', new arrow.Utf8())])
+    const table = new arrow.Table({
+      id: v(new arrow.Int64(), new BigInt64Array([1n, 9007199254740993n])),
+      amount: v(new arrow.Decimal(2, 10, 128), new Uint32Array([1230, 0, 0, 0, 4294967291, 4294967295, 4294967295, 4294967295])),
+      at: v(new arrow.TimestampMicrosecond('UTC'), new BigInt64Array([1700000000123000n, 0n])),
+      day: v(new arrow.DateDay(), new Int32Array([19000, 0])),
+      bytes: arrow.vectorFromArray([new Uint8Array([1, 2, 255]), null], new arrow.Binary()),
+      city: arrow.vectorFromArray(['oslo', 'oslo']),
+      point: arrow.vectorFromArray(
+        [
+          { x: 5n, tag: 'a' },
+          { x: null, tag: null },
+        ],
+        struct,
+      ),
+      tags: arrow.vectorFromArray([[1, 2], []], new arrow.List(new arrow.Field('item', new arrow.Int32()))),
+    })
+    assert.equal(table.getChild('city').type.typeId, arrow.Type.Dictionary, 'vectorFromArray made a dictionary column')
+    const first = {
+      id: 1,
+      amount: '12.30',
+      at: new Date(1700000000123),
+      day: '2022-01-08',
+      bytes: Buffer.from([1, 2, 255]).toString('base64'),
+      city: 'oslo',
+      point: { x: 5, tag: 'a' },
+      tags: [1, 2],
+    }
+    await rejectsWith(
+      Promise.resolve().then(() => toRows(table)),
+      'INVALID_DATA',
+      /column 'id', row 1 holds 9007199254740993.*int64: 'string'/,
+    )
+    assert.deepEqual(toRows(table.slice(0, 1)), [first])
+    const strings = toRows(table, { int64: 'string' })
+    assert.deepEqual(strings[0], { ...first, id: '1', point: { x: '5', tag: 'a' } })
+    assert.deepEqual(strings[1], {
+      id: '9007199254740993',
+      amount: '-0.05',
+      at: new Date(0),
+      day: '1970-01-01',
+      bytes: null,
+      city: 'oslo',
+      point: { x: null, tag: null },
+      tags: [],
+    })
+    assert.equal(toRows(table, { int64: 'bigint' })[1].id, 9007199254740993n)
+    assert.equal(JSON.parse(JSON.stringify(strings))[0].at, '2023-11-14T22:13:20.123Z')
+    assert.throws(
+      () => toRows(table, { int64: 'float' }),
+      (e) => e.code === 'INVALID_ARGUMENT',
+    )
+    assert.throws(
+      () => toRows([{ id: 1 }]),
+      (e) => e.code === 'INVALID_ARGUMENT',
+    )
+    // What a read returns, as rows (a RecordBatch too).
+    const uri = scratch('to-rows')
+    await writeDelta(uri, people([1, 2]))
+    const read = await readDelta(uri)
+    assert.deepEqual(
+      toRows(read).sort((a, b) => a.id - b.id),
+      [
+        { id: 1, name: 'n1' },
+        { id: 2, name: 'n2' },
+      ],
+    )
+    assert.equal(toRows(read.batches[0]).length, read.batches[0].numRows)
+  })
+}
+
+/** DuckDB's view of every column chunk of a table's data files. */
+export function parquetMeta(uri) {
+  return fs
+    .readdirSync(uri, { recursive: true })
+    .filter((f) => f.endsWith('.parquet'))
+    .flatMap((f) => JSON.parse(py('parquet_meta.py', path.join(uri, f))))
 }

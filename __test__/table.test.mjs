@@ -2,13 +2,45 @@
 // deltalake; schemas given as Delta type names.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import path from 'node:path'
 import { describe, it } from 'node:test'
-import { CsvInputAdapter, DeltaInputAdapter, DeltaOutputAdapter, DeltaTable, readDelta, writeDelta } from '../index.mjs'
-import { rejectsWith, scratch } from './helpers.mjs'
-import { tableApiTests } from './table-api.mjs'
+import {
+  CsvInputAdapter,
+  DeltaCoordinator,
+  DeltaInputAdapter,
+  DeltaOutputAdapter,
+  DeltaTable,
+  DeltaWriter,
+  readDelta,
+  toRows,
+  writeDelta,
+} from '../index.mjs'
+import { py, rejectsWith, scratch } from './helpers.mjs'
+import { parquetMeta, tableApiTests } from './table-api.mjs'
 
 describe('DeltaTable API', () => {
-  tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter })
+  tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter, toRows })
+
+  it('writerProperties apply to optimize and to DeltaWriter files too', async () => {
+    const uri = scratch('writer-props-optimize')
+    for (let i = 0; i < 3; i++) await writeDelta(uri, [{ id: i, name: `n${i}` }])
+    const dt = await DeltaTable.open(uri)
+    await dt.optimize.compact({ writerProperties: { compression: 'GZIP', compressionLevel: 9 } })
+    const [compacted, ...others] = await dt.files()
+    assert.equal(others.length, 0)
+    const meta = JSON.parse(py('parquet_meta.py', path.join(uri, compacted.path)))
+    assert.ok(meta.length === 2 && meta.every((m) => m.compression === 'GZIP'))
+    await rejectsWith(dt.optimize.compact({ writerProperties: { writeBatchSize: 0 } }), 'INVALID_ARGUMENT', /writeBatchSize/)
+
+    const fanout = scratch('writer-props-fanout')
+    const w = new DeltaWriter(fanout, {
+      writerProperties: { compression: 'BROTLI', defaultColumnProperties: { statisticsEnabled: 'NONE' } },
+    })
+    await w.write([{ id: 1, name: 'a' }])
+    await new DeltaCoordinator(fanout).commit(await w.finish())
+    const written = parquetMeta(fanout)
+    assert.ok(written.length === 2 && written.every((m) => m.compression === 'BROTLI' && m.min === null))
+  })
 
   it("optimize's partition filter takes one AND-list: an OR of them is INVALID_ARGUMENT", async () => {
     const uri = scratch('optimize-dnf')

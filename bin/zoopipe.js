@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 'use strict'
-// zoopipe CLI: inspect, history, cat, convert, sync. Storage options from --option KEY=VALUE and the environment.
+// zoopipe CLI: inspect, history, cat, convert, sync here; files, vacuum, optimize, restore in maintain.js.
+// Storage options from --option KEY=VALUE and the environment.
 const { parseArgs } = require('node:util')
 const path = require('node:path')
 const zp = require('..')
 const { Type } = require('apache-arrow')
+const maintain = require('./maintain')
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`
 
@@ -12,16 +14,21 @@ const HELP = {
   main: `Usage: zoopipe <command> [options]
 
 Commands:
-  inspect <uri>                      version, schema, partition columns, files, protocol, properties
-  history <uri> [--limit N]          commits, newest first
+  inspect <uri> [--json]             version, schema, partition columns, files, protocol, properties
+  history <uri> [--limit N] [--json] commits, newest first
+  files <uri> [--json]               the active data files
   cat <uri> [--version N] [--timestamp T] [--columns a,b] [--filter EXPR]... [--limit N] [--format table|ndjson|csv]
   convert <csv|ndjson|parquet path> <delta uri> [--partition-by a,b] [--mode append|overwrite|error|ignore]
   sync <source uri> <target uri> --app-id ID [--follow]   append what the source's commits added since the last sync, exactly once
+  vacuum <uri> [--retention-hours N] [--no-enforce-retention] [--full] [--yes]   delete unneeded files (a dry run without --yes)
+  optimize <uri> [--target-size N] [--filter EXPR]... [--z-order a,b]            compact small files
+  restore <uri> <version | timestamp>                                            restore an earlier version
 
-Every command takes --option KEY=VALUE (storage options, repeatable) and --help.`,
+Every command takes --option KEY=VALUE (storage options, repeatable) and --help; zoopipe --version
+prints the version.`,
   inspect:
-    'Usage: zoopipe inspect <uri> [--option KEY=VALUE]...\n  Prints version, schema, partition columns, file count and size, protocol and table properties.',
-  history: 'Usage: zoopipe history <uri> [--limit N] [--option KEY=VALUE]...\n  Prints the commits of the table, newest first.',
+    'Usage: zoopipe inspect <uri> [--json] [--option KEY=VALUE]...\n  Prints version, schema, partition columns, file count and size, protocol and table properties.',
+  history: 'Usage: zoopipe history <uri> [--limit N] [--json] [--option KEY=VALUE]...\n  Prints the commits of the table, newest first.',
   cat: `Usage: zoopipe cat <uri> [options]
   --version N          time travel to version N
   --timestamp T        time travel to the latest version at or before T (ISO 8601)
@@ -43,6 +50,7 @@ Every command takes --option KEY=VALUE (storage options, repeatable) and --help.
   --follow                 then keep polling the source, one target commit per source version (Ctrl-C stops)
   --poll-interval-ms N     poll interval while following (default 1000)
   --partition-by a,b       partition columns of a new target table`,
+  ...maintain.HELP,
 }
 
 class UsageError extends Error {}
@@ -91,6 +99,8 @@ const csvCell = (v) => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
+const printJson = (value) => console.log(JSON.stringify(value, jsonSafe, 2))
+
 function printTable(rows, columns) {
   const widths = columns.map((c) => Math.min(40, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))))
   const fmt = (vals) => vals.map((v, i) => v.slice(0, widths[i]).padEnd(widths[i])).join('  ')
@@ -99,10 +109,21 @@ function printTable(rows, columns) {
   for (const r of rows) console.log(fmt(columns.map((c) => cell(r[c]))))
 }
 
-async function inspect(uri, so) {
+async function inspect(uri, so, v) {
   const dt = await zp.DeltaTable.open(uri, { storageOptions: so })
   const files = await dt.files()
   const md = dt.metadata()
+  if (v.json)
+    return printJson({
+      uri,
+      version: dt.version,
+      metadata: md,
+      protocol: dt.protocol(),
+      numFiles: files.length,
+      sizeBytes: files.reduce((n, f) => n + f.size, 0),
+      numRows: files.every((f) => f.numRecords != null) ? files.reduce((n, f) => n + f.numRecords, 0) : null,
+      schema: dt.schema().fields.map((f) => ({ name: f.name, type: String(f.type), nullable: f.nullable })),
+    })
   console.log(`table:      ${uri}`)
   console.log(`version:    ${dt.version}`)
   if (md.name) console.log(`name:       ${md.name}`)
@@ -125,9 +146,11 @@ async function inspect(uri, so) {
   for (const f of dt.schema().fields) console.log(`  ${f.name}: ${f.type}${f.nullable ? '' : ' not null'}`)
 }
 
-async function history(uri, so, limit) {
+async function history(uri, so, limit, v) {
   const dt = await zp.DeltaTable.open(uri, { storageOptions: so })
-  for (const h of await dt.history(limit)) {
+  const commits = await dt.history(limit)
+  if (v.json) return printJson(commits)
+  for (const h of commits) {
     console.log(
       `${String(h.version).padStart(6)}  ${h.timestamp ? new Date(h.timestamp).toISOString() : '-'.padEnd(24)}  ${h.operation ?? '?'}  ${JSON.stringify(h.operationParameters ?? {})}`,
     )
@@ -221,6 +244,10 @@ async function sync(src, dst, so, v) {
 
 async function main(argv) {
   const [command, ...rest] = argv
+  if (command === '--version' || command === '-v') {
+    console.log(require('../package.json').version)
+    return 0
+  }
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     console.log(HELP.main)
     return command ? 0 : 2
@@ -243,6 +270,7 @@ async function main(argv) {
       'app-id': { type: 'string' },
       follow: { type: 'boolean' },
       'poll-interval-ms': { type: 'string' },
+      ...maintain.OPTIONS,
     },
   })
   if (v.help) {
@@ -250,14 +278,23 @@ async function main(argv) {
     return 0
   }
   const so = storageOptions(v.option)
-  const need = command === 'convert' || command === 'sync' ? 2 : 1
-  if (positionals.length !== need)
-    throw new UsageError(`${command} takes ${need === 2 ? '<source> <delta uri>' : '<uri>'}\n\n${HELP[command]}`)
-  if (command === 'inspect') await inspect(positionals[0], so)
-  else if (command === 'history') await history(positionals[0], so, v.limit === undefined ? undefined : Number(v.limit))
-  else if (command === 'cat') await cat(positionals[0], so, v)
-  else if (command === 'sync') await sync(positionals[0], positionals[1], so, v)
-  else await convert(positionals[0], positionals[1], so, v)
+  const operands = { convert: '<source> <delta uri>', sync: '<source> <target uri>', restore: '<uri> <version | timestamp>' }
+  const need = operands[command] ? 2 : 1
+  if (positionals.length !== need) throw new UsageError(`${command} takes ${operands[command] ?? '<uri>'}\n\n${HELP[command]}`)
+  const m = maintain.createMaintain({ zp, UsageError, parseFilter, plural, printJson })
+  const [a, b] = positionals
+  const commands = {
+    inspect: () => inspect(a, so, v),
+    history: () => history(a, so, v.limit === undefined ? undefined : Number(v.limit), v),
+    cat: () => cat(a, so, v),
+    convert: () => convert(a, b, so, v),
+    sync: () => sync(a, b, so, v),
+    files: () => m.files(a, so, v),
+    vacuum: () => m.vacuum(a, so, v),
+    optimize: () => m.optimize(a, so, v),
+    restore: () => m.restore(a, b, so, v),
+  }
+  await commands[command]()
   return 0
 }
 

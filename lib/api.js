@@ -1,7 +1,8 @@
 'use strict'
 // The public API, built over one apache-arrow module instance: index.js passes the CommonJS build,
 // index.mjs the ES module build, so objects we return are instances of the caller's own classes.
-// One module per concept: reading.js, table.js, rows.js (write inputs), writing.js, pipe.js.
+// One module per concept: reading.js, table.js, rows.js (write inputs), writing.js, pipe.js,
+// to-rows.js (rows out).
 const { DeltaError } = require('./errors')
 
 // Options arguments may be left out or given as null (`options ??= {}`): a TypeError from
@@ -27,6 +28,7 @@ function createApi(arrow) {
     JsonLinesInputAdapter,
     ParquetInputAdapter,
     DeltaChangesInputAdapter,
+    toRows: require('./to-rows').createToRows(arrow).toRows,
   }
   const rowsToBatch = async (r) => arrow.tableFromIPC(await rows.rowsToIpc(r)).batches[0]
   api.Pipe = require('./pipe').createPipe({ feedable: rows.isArrowTable, isArrowBatch: rows.isArrowBatch, rowsToBatch, DeltaTable })

@@ -5,28 +5,13 @@
 // commits (pipe.js), which makes bronze -> silver jobs exactly once.
 const { DeltaError, invalid } = require('./errors')
 const { scanOptions, storageOptions } = require('./options')
+const { abortError, signalOption, sleep } = require('./abort')
 
 const nonNegative = (name, v) => {
   if (v === undefined || v === null) return undefined
   if (!Number.isSafeInteger(v) || v < 0) throw invalid(`${name} must be an integer >= 0, got ${String(v)}`)
   return v
 }
-
-/** Resolves after `ms`, or rejects with ABORTED when `signal` aborts first. */
-const sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(aborted(signal))
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(t)
-      reject(aborted(signal))
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-const aborted = (signal) => new DeltaError('ABORTED', `changes aborted: ${signal.reason?.message ?? signal.reason ?? 'signal'}`)
 
 function createChanges(arrow, { DeltaTable, streamBatches }) {
   /** `batch` with `_commit_version` (Int64) and `_commit_timestamp` (Timestamp ms) columns. */
@@ -60,9 +45,7 @@ function createChanges(arrow, { DeltaTable, streamBatches }) {
       this.changeFeed = options.changeFeed ?? false
       this.follow = options.follow ?? false
       this.pollIntervalMs = nonNegative('pollIntervalMs', options.pollIntervalMs) ?? 1000
-      if (options.signal !== undefined && (typeof options.signal !== 'object' || typeof options.signal.aborted !== 'boolean'))
-        throw invalid('signal must be an AbortSignal')
-      this.signal = options.signal
+      this.signal = signalOption(options.signal)
       this._storage = { storageOptions: storageOptions(options) }
       this._scan = scanOptions({ columns: options.columns, filter: options.filter, batchSize: options.batchSize })
       /** The last source version whose rows were all yielded (null before the first). */
@@ -78,6 +61,15 @@ function createChanges(arrow, { DeltaTable, streamBatches }) {
       return this._probe.version
     }
 
+    /** A startingVersion after the latest version is VERSION_NOT_FOUND (following waits for it). */
+    checkStart(latest) {
+      if (!this.follow && this.startingVersion > latest)
+        throw new DeltaError(
+          'VERSION_NOT_FOUND',
+          `${this.uri}: startingVersion ${this.startingVersion} is after the latest version ${latest}`,
+        )
+    }
+
     /** The batches of versions `from` to `to`, in order; lastVersion follows each finished one. */
     async *versions(from, to) {
       for (let v = from; v <= to; v++) {
@@ -86,7 +78,7 @@ function createChanges(arrow, { DeltaTable, streamBatches }) {
           if (!this._reader) this._reader = await DeltaTable.open(this.uri, this._storage)
           const { columns, batchSize } = this._scan
           try {
-            yield* this._reader.loadCdf({ columns, batchSize, startingVersion: v, endingVersion: v })
+            yield* this._reader.loadCdf({ columns, batchSize, startingVersion: v, endingVersion: v, signal: this.signal })
           } catch (err) {
             if (err instanceof DeltaError && /change ?data|not enabled|not recorded/i.test(err.message))
               throw new DeltaError(
@@ -97,9 +89,14 @@ function createChanges(arrow, { DeltaTable, streamBatches }) {
             throw err
           }
         } else {
-          if (!this._reader) this._reader = await DeltaTable.open(this.uri, { ...this._storage, version: v })
-          else await this._reader.loadVersion(v)
-          const c = await this._reader._t.commitChanges(v)
+          let c
+          try {
+            if (!this._reader) this._reader = await DeltaTable.open(this.uri, { ...this._storage, version: v })
+            else await this._reader.loadVersion(v)
+            c = await this._reader._t.commitChanges(v)
+          } catch (err) {
+            throw this._gone(v, err)
+          }
           if (c.rewrote)
             throw new DeltaError(
               'UNSUPPORTED_FEATURE',
@@ -107,15 +104,33 @@ function createChanges(arrow, { DeltaTable, streamBatches }) {
             )
           if (c.added.length > 0) {
             const reader = this._reader._t
-            for await (const b of streamBatches(() => reader.scan(this._scan, c.added))) yield withCommit(b, v, c.timestamp)
+            let started = false
+            try {
+              for await (const b of streamBatches(() => reader.scan(this._scan, c.added), undefined, undefined, this.signal)) {
+                started = true
+                yield withCommit(b, v, c.timestamp)
+              }
+            } catch (err) {
+              throw started ? err : this._gone(v, err)
+            }
           }
         }
         this.lastVersion = v
       }
     }
 
+    /** A version whose log entry or files are gone (log cleanup, vacuum) is VERSION_NOT_FOUND naming it. */
+    _gone(v, err) {
+      if (!(err instanceof DeltaError) || !/not found|no such file|not in the log|NotFound|cannot be read/i.test(err.message)) return err
+      return new DeltaError(
+        'VERSION_NOT_FOUND',
+        `${this.uri}: source version ${v} can no longer be read (its log entry or data files were removed, e.g. by vacuum or log cleanup); start from a later startingVersion to skip it: ${err.message}`,
+        { cause: err },
+      )
+    }
+
     _checkAbort() {
-      if (this.signal?.aborted) throw aborted(this.signal)
+      if (this.signal?.aborted) throw abortError(this.signal, 'reading changes')
     }
 
     /** Every version from startingVersion to endingVersion (default: the latest when the read
@@ -126,6 +141,7 @@ function createChanges(arrow, { DeltaTable, streamBatches }) {
       for (;;) {
         this._checkAbort()
         const latest = await this.latestVersion()
+        if (next === this.startingVersion) this.checkStart(latest)
         const to = this.endingVersion === undefined ? latest : Math.min(latest, this.endingVersion)
         if (next <= to) {
           yield* this.versions(next, to)
@@ -152,4 +168,4 @@ function createChanges(arrow, { DeltaTable, streamBatches }) {
   return { DeltaChangesInputAdapter }
 }
 
-module.exports = { createChanges, sleep }
+module.exports = { createChanges }

@@ -3,7 +3,7 @@
 // construction. The progress marker is the target's own transaction (appId, appVersion = the last
 // source version written), committed atomically with the rows; a run starts after the marker.
 const { DeltaError } = require('./errors')
-const { sleep } = require('./changes')
+const { sleep } = require('./abort')
 
 /** Whether `pipe` runs incrementally: changes in, a DeltaOutputAdapter with appId (and no appVersion) out. */
 function incremental(input, output) {
@@ -11,6 +11,7 @@ function incremental(input, output) {
   return (
     typeof input?.versions === 'function' &&
     typeof input?.latestVersion === 'function' &&
+    typeof input?.checkStart === 'function' &&
     typeof output?._withAppVersion === 'function' &&
     typeof cp?.appId === 'string' &&
     (cp.appVersion === undefined || cp.appVersion === null)
@@ -48,6 +49,7 @@ async function runIncremental(pipe, { DeltaTable, pump, setOutput, progress, che
   for (;;) {
     checkAbort()
     const latest = await input.latestVersion()
+    if (commits === 0 && from === null) input.checkStart(latest)
     const end = input.endingVersion === undefined ? latest : Math.min(latest, input.endingVersion)
     while (next <= end) {
       const groupEnd = Math.min(end, next + per - 1)

@@ -130,13 +130,52 @@ function commitTimeout(o) {
 }
 
 /** `commitProperties` of a write or an operation as the native layer takes them (maxRetries is a
- *  coordinator commit's own option). */
-function opOptions(cp) {
+ *  coordinator commit's own option), with the operation's cancel token (lib/abort.js). */
+function opOptions(cp, cancel) {
   cp ??= {} // null as well as undefined
-  return { customMetadata: cp.customMetadata, appId: cp.appId, appVersion: cp.appVersion, commitTimeoutMs: commitTimeout(cp) }
+  return { customMetadata: cp.customMetadata, appId: cp.appId, appVersion: cp.appVersion, commitTimeoutMs: commitTimeout(cp), cancel }
+}
+
+// Python deltalake's WriterProperties / ColumnProperties / BloomFilterProperties, camelCased. Unknown
+// keys are refused here: the native layer would ignore a misspelt one.
+const WRITER_PROPERTIES = new Set([
+  'dataPageSizeLimit',
+  'dictionaryPageSizeLimit',
+  'dataPageRowCountLimit',
+  'writeBatchSize',
+  'maxRowGroupSize',
+  'compression',
+  'compressionLevel',
+  'statisticsTruncateLength',
+  'defaultColumnProperties',
+  'columnProperties',
+])
+const COLUMN_PROPERTIES = new Set(['dictionaryEnabled', 'statisticsEnabled', 'bloomFilterProperties'])
+const BLOOM_FILTER_PROPERTIES = new Set(['setBloomFilterEnabled', 'fpp', 'ndv'])
+
+function onlyKeys(obj, allowed, what) {
+  if (!isPlainObject(obj)) throw invalid(`${what} must be an object`)
+  for (const k of Object.keys(obj)) if (!allowed.has(k)) throw invalid(`unknown ${what} option '${k}' (one of ${[...allowed].join(', ')})`)
+}
+
+/** A writer's `writerProperties`, checked (undefined when not given). */
+function writerPropertiesOption(wp) {
+  if (wp === undefined || wp === null) return undefined
+  onlyKeys(wp, WRITER_PROPERTIES, 'writerProperties')
+  const column = (c) => {
+    onlyKeys(c, COLUMN_PROPERTIES, 'columnProperties')
+    if (c.bloomFilterProperties != null) onlyKeys(c.bloomFilterProperties, BLOOM_FILTER_PROPERTIES, 'bloomFilterProperties')
+  }
+  if (wp.defaultColumnProperties != null) column(wp.defaultColumnProperties)
+  if (wp.columnProperties != null) {
+    if (!isPlainObject(wp.columnProperties)) throw invalid('writerProperties.columnProperties must map column names to properties')
+    Object.values(wp.columnProperties).forEach(column)
+  }
+  return wp
 }
 
 module.exports = {
+  writerPropertiesOption,
   limitOption,
   commitTimeout,
   opOptions,

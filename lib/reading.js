@@ -4,6 +4,7 @@
 const native = require('./native')
 const { call, invalid } = require('./errors')
 const { scanOptions, storageOptions } = require('./options')
+const { abortRace, signalOption, throwIfAborted } = require('./abort')
 const { toArrowSchema } = require('./schema')
 
 function createReading(arrow, handover) {
@@ -13,15 +14,16 @@ function createReading(arrow, handover) {
   // A native batch stream as an async generator of RecordBatches (or IPC Buffers); leaving the
   // loop early (break, throw) closes the stream, which stops the native work. Streaming bounds
   // memory: the scan's large native buffers go back to the OS when freed (src/alloc.rs).
-  // With a `limit`, the stream is closed (its native scan stopped) once that many rows came.
-  async function* streamBatches(open, format, limit) {
+  // With a `limit`, the stream is closed (its native scan stopped) once that many rows came; with a
+  // `signal`, when it aborts (the pending batch rejects with ABORTED at once).
+  async function* streamBatches(open, format, limit, signal) {
     if (format !== undefined && format !== 'arrow' && format !== 'ipc') throw invalid(`format must be 'arrow' or 'ipc', got ${format}`)
-    const stream = await call(open)
+    const { stream, pull, done } = await opened(open, signal)
     stream.boundMemory()
     let left = limit ?? Infinity
     try {
       if (format === 'ipc') {
-        for (let buf; left > 0 && (buf = await call(() => stream.next())) != null; ) {
+        for (let buf; left > 0 && (buf = await pull(() => stream.next())) != null; ) {
           const t = arrow.tableFromIPC(buf)
           if (t.numRows > left) buf = Buffer.from(arrow.tableToIPC(t.slice(0, left), 'stream'))
           left -= Math.min(left, t.numRows)
@@ -29,7 +31,7 @@ function createReading(arrow, handover) {
         }
       } else {
         const schema = decodeSchema(stream.schema())
-        for (let batch; left > 0 && (batch = await call(() => stream.nextBatch())) != null; ) {
+        for (let batch; left > 0 && (batch = await pull(() => stream.nextBatch())) != null; ) {
           let b = toRecordBatch(schema, batch)
           if (b.numRows > left) b = b.slice(0, left)
           left -= b.numRows
@@ -37,7 +39,24 @@ function createReading(arrow, handover) {
         }
       }
     } finally {
-      stream.close()
+      done()
+    }
+  }
+
+  /** The native stream `open` returns, `pull` (a next call raced against `signal`) and `done`. */
+  async function opened(open, signal) {
+    signal = signalOption(signal)
+    throwIfAborted(signal, 'read')
+    const stream = await call(open)
+    if (!signal) return { stream, pull: (next) => call(next), done: () => stream.close() }
+    const race = abortRace(signal, 'read')
+    return {
+      stream,
+      pull: (next) => Promise.race([call(next), race.promise]),
+      done: () => {
+        race.dispose()
+        stream.close()
+      },
     }
   }
 
@@ -46,14 +65,14 @@ function createReading(arrow, handover) {
   const COLLECT_BATCH_SIZE = 262_144
   const forCollect = (opts) => (opts.batchSize === undefined ? { ...opts, batchSize: COLLECT_BATCH_SIZE } : opts)
 
-  async function collect(open, limit) {
-    const stream = await call(open)
+  async function collect(open, limit, signal) {
+    const { stream, pull, done } = await opened(open, signal)
     let left = limit ?? Infinity
     try {
       const schemaIpc = stream.schema()
       const schema = decodeSchema(schemaIpc)
       const batches = []
-      for (let batch; left > 0 && (batch = await call(() => stream.nextBatch())) != null; ) {
+      for (let batch; left > 0 && (batch = await pull(() => stream.nextBatch())) != null; ) {
         let b = toRecordBatch(schema, batch)
         if (b.numRows > left) b = b.slice(0, left)
         left -= b.numRows
@@ -61,7 +80,7 @@ function createReading(arrow, handover) {
       }
       return batches.length ? new arrow.Table(batches) : arrow.tableFromIPC(schemaIpc)
     } finally {
-      stream.close()
+      done()
     }
   }
 
@@ -100,6 +119,7 @@ function createReading(arrow, handover) {
         newlinesInValues: options.newlinesInValues,
         inferRows: options.inferRows,
       }
+      this._signal = signalOption(options.signal)
     }
 
     /** `rejects: true` (CSV): rows with values that do not fit their column come back as separate
@@ -107,11 +127,11 @@ function createReading(arrow, handover) {
     getBatches(options) {
       options ??= {}
       const opts = options.rejects ? { ...this._opts, rejectInvalid: true } : this._opts
-      return streamBatches(() => native.openFileSource(this._path, opts), options.format)
+      return streamBatches(() => native.openFileSource(this._path, opts), options.format, undefined, options.signal ?? this._signal)
     }
 
-    readAll() {
-      return collect(() => native.openFileSource(this._path, forCollect(this._opts)))
+    readAll(options) {
+      return collect(() => native.openFileSource(this._path, forCollect(this._opts)), undefined, options?.signal ?? this._signal)
     }
 
     /** `for await (const batch of adapter)`: getBatches() with no options. */

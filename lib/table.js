@@ -4,6 +4,8 @@
 const native = require('./native')
 const { call, invalid } = require('./errors')
 const { toArrowSchema } = require('./schema')
+const { signalOption, withSignal } = require('./abort')
+const { createMerge, sqlMap } = require('./merge')
 const {
   toMillis,
   toVersion,
@@ -14,11 +16,12 @@ const {
   opOptions,
   storageOptions,
   limitOption,
+  writerPropertiesOption,
 } = require('./options')
 
 function createTable(arrow, { reading, rows }) {
   const { decodeSchema, streamBatches, collect, forCollect } = reading
-  const { toIpc } = rows
+  const { MergeBuilder } = createMerge(rows)
 
   class DeltaTable {
     /** @internal use DeltaTable.open */
@@ -168,19 +171,20 @@ function createTable(arrow, { reading, rows }) {
       if (dryRun !== undefined && typeof dryRun !== 'boolean') throw invalid('vacuum: dryRun must be a boolean')
       if (keepVersions !== undefined && (!Array.isArray(keepVersions) || !keepVersions.every((v) => Number.isInteger(v) && v >= 0)))
         throw invalid('vacuum: keepVersions must be an array of version numbers')
-      return call(() =>
-        this._t.vacuum({ retentionHours, dryRun, enforceRetentionDuration, full, keepVersions }, opOptions(commitProperties)),
-      )
+      const o = { retentionHours, dryRun, enforceRetentionDuration, full, keepVersions }
+      return withSignal(options.signal, (c) => this._t.vacuum(o, opOptions(commitProperties, c)))
     }
 
     get optimize() {
       const t = this._t
       return {
-        compact: async (options) => call(() => t.optimize(optimizeOptions(options), opOptions(options?.commitProperties))),
+        compact: async (options) =>
+          withSignal(options?.signal, (c) => t.optimize(optimizeOptions(options), opOptions(options?.commitProperties, c))),
         zOrder: async (columns, options) => {
           options ??= {}
           if (!Array.isArray(columns) || columns.length === 0) throw invalid('zOrder needs an array of column names')
-          return call(() => t.optimize({ ...optimizeOptions(options), zOrder: columns }, opOptions(options.commitProperties)))
+          const o = { ...optimizeOptions(options), zOrder: columns }
+          return withSignal(options.signal, (c) => t.optimize(o, opOptions(options.commitProperties, c)))
         },
       }
     }
@@ -192,50 +196,49 @@ function createTable(arrow, { reading, rows }) {
       if (byVersion && !Number.isInteger(target)) throw invalid('restore version must be an integer')
       const ms = byVersion ? undefined : toMillis(target, 'restore target')
       const { ignoreMissingFiles, protocolDowngradeAllowed } = options
-      return call(() =>
-        this._t.restore(
-          byVersion ? target : undefined,
-          ms,
-          { ignoreMissingFiles, protocolDowngradeAllowed },
-          opOptions(options.commitProperties),
-        ),
-      )
+      const version = byVersion ? target : undefined
+      const o = { ignoreMissingFiles, protocolDowngradeAllowed }
+      return withSignal(options.signal, (c) => this._t.restore(version, ms, o, opOptions(options.commitProperties, c)))
     }
 
     /** Delete the rows matching a SQL predicate (all rows without one). */
     async delete(predicate, options) {
       options ??= {}
       if (predicate !== undefined && typeof predicate !== 'string') throw invalid('delete predicate must be a SQL string')
-      return call(() => this._t.delete(predicate, opOptions(options.commitProperties)))
+      return withSignal(options.signal, (c) => this._t.delete(predicate, opOptions(options.commitProperties, c)))
     }
 
     /** Set columns to SQL expressions on the rows matching predicate. */
     async update(options) {
-      const { set, predicate, commitProperties } = options ?? {}
+      const { set, predicate, commitProperties, signal } = options ?? {}
       if (!set || typeof set !== 'object') throw invalid('update needs { set: { column: sqlExpression } }')
-      return call(() => this._t.update(sqlMap(set), predicate, opOptions(commitProperties)))
+      return withSignal(signal, (c) => this._t.update(sqlMap(set), predicate, opOptions(commitProperties, c)))
     }
 
     /** Start a merge: chain when…() clauses, then execute(). */
     merge(source, options) {
-      const { predicate, sourceAlias = 'source', targetAlias = 'target', commitProperties } = options ?? {}
+      const { predicate, sourceAlias = 'source', targetAlias = 'target', commitProperties, signal } = options ?? {}
       if (typeof predicate !== 'string') throw invalid('merge needs a predicate (SQL), e.g. "target.id = source.id"')
-      return new MergeBuilder(this, source, { predicate, sourceAlias, targetAlias }, commitProperties)
+      return new MergeBuilder(this, source, { predicate, sourceAlias, targetAlias }, commitProperties, signalOption(signal))
     }
 
     /** Stream the change data feed (tables with delta.enableChangeDataFeed = true). */
     loadCdf(options) {
       options ??= {}
-      const { startingVersion, endingVersion, startingTimestamp, endingTimestamp, columns, batchSize } = options
+      const { startingVersion, endingVersion, startingTimestamp, endingTimestamp, columns, batchSize, predicate, allowOutOfRange } = options
+      if (predicate !== undefined && typeof predicate !== 'string') throw invalid('loadCdf: predicate must be a SQL string')
+      if (allowOutOfRange !== undefined && typeof allowOutOfRange !== 'boolean') throw invalid('loadCdf: allowOutOfRange must be a boolean')
       const o = {
         startingVersion,
         endingVersion,
         columns,
         batchSize,
+        predicate,
+        allowOutOfRange,
         startingTimestamp: toMillis(startingTimestamp, 'startingTimestamp'),
         endingTimestamp: toMillis(endingTimestamp, 'endingTimestamp'),
       }
-      return streamBatches(() => this._t.loadCdf(o), options.format)
+      return streamBatches(() => this._t.loadCdf(o), options.format, undefined, options.signal)
     }
 
     get alterTable() {
@@ -277,64 +280,20 @@ function createTable(arrow, { reading, rows }) {
     /** Stream this snapshot (the same options as DeltaInputAdapter, minus time travel). */
     getBatches(options) {
       options ??= {}
-      const { format, limit, ...rest } = options
-      return streamBatches(() => this._t.scan(scanOptions(rest)), format, limitOption(limit))
+      const { format, limit, signal, ...rest } = options
+      return streamBatches(() => this._t.scan(scanOptions(rest)), format, limitOption(limit), signal)
     }
 
     async toTable(options) {
       options ??= {}
-      const { limit, ...rest } = options
-      return collect(() => this._t.scan(forCollect(scanOptions(rest))), limitOption(limit))
+      const { limit, signal, ...rest } = options
+      return collect(() => this._t.scan(forCollect(scanOptions(rest))), limitOption(limit), signal)
     }
   }
 
   function optimizeOptions(options) {
-    const { targetSize, filter, compression } = options ?? {}
-    return { targetSize, filter: filterOption(filter), compression }
-  }
-  function sqlMap(obj) {
-    const out = {}
-    for (const [k, v] of Object.entries(obj)) out[k] = String(v)
-    return out
-  }
-
-  class MergeBuilder {
-    constructor(table, source, spec, commitProperties) {
-      Object.assign(this, { _table: table, _source: source, _spec: { ...spec, clauses: [] }, _cp: commitProperties })
-    }
-    _add(kind, options) {
-      const { predicate, updates, values, set } = options ?? {}
-      if (predicate !== undefined && typeof predicate !== 'string') throw invalid(`${kind}: predicate must be a SQL string`)
-      this._spec.clauses.push({ kind, predicate, set: sqlMap(updates || values || set || {}) })
-      return this
-    }
-    whenMatchedUpdate(o) {
-      return this._add('whenMatchedUpdate', o)
-    }
-    /** Every source column into the target column of its name (Python's when_matched_update_all). */
-    whenMatchedUpdateAll(o) {
-      return this._add('whenMatchedUpdateAll', { predicate: o?.predicate })
-    }
-    whenMatchedDelete(o) {
-      return this._add('whenMatchedDelete', o)
-    }
-    whenNotMatchedInsert(o) {
-      return this._add('whenNotMatchedInsert', o)
-    }
-    /** Insert every source column into the target column of its name (when_not_matched_insert_all). */
-    whenNotMatchedInsertAll(o) {
-      return this._add('whenNotMatchedInsertAll', { predicate: o?.predicate })
-    }
-    whenNotMatchedBySourceUpdate(o) {
-      return this._add('whenNotMatchedBySourceUpdate', o)
-    }
-    whenNotMatchedBySourceDelete(o) {
-      return this._add('whenNotMatchedBySourceDelete', o)
-    }
-    async execute() {
-      const ipc = await toIpc(this._source)
-      return call(() => this._table._t.merge(ipc, this._spec, opOptions(this._cp)))
-    }
+    const { targetSize, filter, compression, writerProperties } = options ?? {}
+    return { targetSize, filter: filterOption(filter), compression, writerProperties: writerPropertiesOption(writerProperties) }
   }
 
   class DeltaInputAdapter {
@@ -345,6 +304,7 @@ function createTable(arrow, { reading, rows }) {
       this._open = openOptions(options) // validated now, opened lazily
       this._scan = scanOptions(options)
       this._limit = limitOption(options.limit)
+      this._signal = signalOption(options.signal)
       this._table = null
     }
 
@@ -356,7 +316,7 @@ function createTable(arrow, { reading, rows }) {
     async *getBatches(options) {
       options ??= {}
       const table = await this.table()
-      yield* table.getBatches({ ...this._scan, limit: this._limit, ...options })
+      yield* table.getBatches({ ...this._scan, limit: this._limit, signal: this._signal, ...options })
     }
 
     /** `for await (const batch of new DeltaInputAdapter(uri))`: getBatches() with no options. */
@@ -364,9 +324,9 @@ function createTable(arrow, { reading, rows }) {
       return this.getBatches()
     }
 
-    async readAll() {
+    async readAll(options) {
       const table = await this.table()
-      return table.toTable({ ...this._scan, limit: this._limit })
+      return table.toTable({ ...this._scan, limit: this._limit, signal: options?.signal ?? this._signal })
     }
   }
 

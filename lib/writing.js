@@ -3,7 +3,21 @@
 // DeltaCoordinator (one commit of many writers' files), fed any WriteData.
 const native = require('./native')
 const { DeltaError, call, invalid, toDeltaError } = require('./errors')
-const { checkUri, storageOptions, commitTimeout, opOptions } = require('./options')
+const { checkUri, storageOptions, commitTimeout, opOptions, writerPropertiesOption } = require('./options')
+const { abortError, signalOption, throwIfAborted, withSignal } = require('./abort')
+
+/** The adapter's native writer, checking `signal` before each call: an abort stops the write at
+ *  the next batch. */
+function signalled(w, signal) {
+  if (!signal) return w
+  const checked =
+    (method) =>
+    (...args) => {
+      throwIfAborted(signal, 'write')
+      return w[method](...args)
+    }
+  return { writeIpc: checked('writeIpc'), writeBatches: checked('writeBatches'), writeRows: checked('writeRows') }
+}
 
 function createWriting(arrow, { handover, rows }) {
   const { fromRecordBatch } = handover
@@ -77,6 +91,7 @@ function createWriting(arrow, { handover, rows }) {
       description: options.description,
       configuration: options.configuration,
       commitProperties: opOptions(options.commitProperties),
+      writerProperties: writerPropertiesOption(options.writerProperties),
     }
     if (o.partitionBy !== undefined && (!Array.isArray(o.partitionBy) || !o.partitionBy.every((c) => typeof c === 'string'))) {
       throw invalid('partitionBy must be an array of column names')
@@ -98,6 +113,8 @@ function createWriting(arrow, { handover, rows }) {
       // appId without appVersion: the output of an incremental Pipe, which sets the version per
       // commit (_withAppVersion). Its other options are checked now all the same.
       const cp = options.commitProperties
+      if (cp?.appId !== undefined && (typeof cp.appId !== 'string' || cp.appId.length === 0))
+        throw invalid(`commitProperties.appId must be a non-empty string, got ${typeof cp.appId === 'string' ? "''" : String(cp.appId)}`)
       this._appOnly = Boolean(cp && cp.appId !== undefined && (cp.appVersion === undefined || cp.appVersion === null))
       const opts = writeOptions(this._appOnly ? { ...options, commitProperties: { ...cp, appId: undefined } } : options)
       try {
@@ -107,30 +124,50 @@ function createWriting(arrow, { handover, rows }) {
       }
       this._closed = false
       this._queue = Promise.resolve()
+      // An abort before close() drops what was staged; during close() it cancels the commit.
+      this._signal = signalOption(options.signal)
+      this._sink = signalled(this._w, this._signal)
+      this._onAbort = () => {
+        if (this._closed) return
+        this._abortedBySignal = true
+        this.abort().catch(() => {})
+      }
+      if (this._signal?.aborted) this._abortedBySignal = true
+      else this._signal?.addEventListener('abort', this._onAbort, { once: true })
     }
 
     /** Stage data; nothing is visible in the table until close(). */
     write(data) {
+      if (this._abortedBySignal) return Promise.reject(abortError(this._signal, 'write'))
       if (this._closed) return Promise.reject(invalid('the output adapter is closed'))
       if (this._appOnly) return Promise.reject(appVersionMissing())
       // Writes are applied in call order even when not awaited.
-      const p = this._queue.then(() => feed(this._w, data))
+      const p = this._queue.then(() => feed(this._sink, data))
       this._queue = p.catch(() => {})
       return p
     }
 
     /** Commit everything written as ONE new table version. */
     async close() {
+      if (this._abortedBySignal) throw abortError(this._signal, 'write')
       if (this._closed) throw invalid('the output adapter is already closed')
       if (this._appOnly) throw appVersionMissing()
       this._closed = true
       await this._queue
-      return call(() => this._w.close())
+      try {
+        return await withSignal(this._signal, (c) => this._w.close(c))
+      } catch (err) {
+        if (err.code === 'ABORTED') await call(() => this._w.abort()).catch(() => {})
+        throw err
+      } finally {
+        this._signal?.removeEventListener('abort', this._onAbort)
+      }
     }
 
     /** Discard everything written; the table is left exactly as it was. */
     async abort() {
       this._closed = true
+      this._signal?.removeEventListener('abort', this._onAbort)
       await this._queue
       return call(() => this._w.abort())
     }
@@ -174,6 +211,7 @@ function createWriting(arrow, { handover, rows }) {
           compression: options.compression,
           maxRowGroupBytes: options.maxRowGroupBytes,
           maxBufferedBytes: options.maxBufferedBytes,
+          writerProperties: writerPropertiesOption(options.writerProperties),
         })
       } catch (err) {
         throw toDeltaError(err)

@@ -104,8 +104,11 @@ impl Append {
             _ => cores,
         };
         let row_group = row_group_bytes(o.max_row_group_bytes, o.max_buffered_bytes, files)?;
-        let first =
-            first.with_writer_properties(writer_properties(o.compression.as_deref(), row_group)?);
+        let first = first.with_writer_properties(writer_properties(
+            o.compression.as_deref(),
+            row_group,
+            o.writer_properties.as_ref(),
+        )?);
         let mut spare = Some(first);
         let ended = first_batch.is_none();
         let mut head = first_batch.into_iter().chain(head);
@@ -254,8 +257,11 @@ fn open(
         t.schema.clone(),
         o.partition_by.as_ref(),
         &t.storage,
-        o.compression.as_deref(),
-        row_group,
+        writer_properties(
+            o.compression.as_deref(),
+            row_group,
+            o.writer_properties.as_ref(),
+        )?,
     )?;
     Ok(match target_file_size(o.target_file_size)? {
         Some(s) => (w.with_target_file_size(s.get()), partition_by),

@@ -17,8 +17,8 @@ use serde_json::Value;
 use crate::convert;
 use crate::error::{Code, ZError, ZResult};
 use crate::filter;
-use crate::options::writer_properties;
 use crate::options::{CommitProperties, props};
+use crate::options::{ParquetProperties, writer_properties};
 use crate::read::{Batches, DEFAULT_BATCH_SIZE};
 use crate::scan_datafusion::batches;
 use crate::session;
@@ -34,6 +34,7 @@ pub struct OptimizeOptions {
     pub filter: Option<Value>,
     pub z_order: Option<Vec<String>>,
     pub compression: Option<String>,
+    pub writer_properties: Option<ParquetProperties>,
 }
 
 #[napi(object)]
@@ -45,6 +46,10 @@ pub struct CdfOptions {
     pub ending_timestamp: Option<f64>,
     pub columns: Option<Vec<String>>,
     pub batch_size: Option<u32>,
+    /// SQL over the feed's columns (`_change_type` and the others too): only matching rows.
+    pub predicate: Option<String>,
+    /// A start past the latest version (or time) is an empty feed instead of an error.
+    pub allow_out_of_range: Option<bool>,
 }
 
 /// One `when…` clause of a merge, as the JS builder chain recorded it.
@@ -230,7 +235,11 @@ impl Table {
                         .ok_or_else(|| ZError::invalid("targetSize must be positive"))?,
                 );
             }
-            b = b.with_writer_properties(writer_properties(o.compression.as_deref(), None)?);
+            b = b.with_writer_properties(writer_properties(
+                o.compression.as_deref(),
+                None,
+                o.writer_properties.as_ref(),
+            )?);
             let (t, m) = b.await?;
             Ok((t, typed(m)?))
         })
@@ -524,9 +533,30 @@ impl Table {
         if let Some(ms) = o.ending_timestamp {
             b = b.with_ending_timestamp(to_datetime(ms)?);
         }
+        if o.allow_out_of_range == Some(true) {
+            b = b.with_allow_out_of_range();
+        } else if let Some(start) = o.starting_version
+            && let Some(latest) = crate::storage::latest_version(&t).await
+            && start > latest as i64
+        {
+            return Err(ZError::new(
+                Code::VersionNotFound,
+                format!(
+                    "{}: startingVersion {start} is after the latest version {latest} (allowOutOfRange: true reads an empty feed)",
+                    self.uri()
+                ),
+            ));
+        }
         let ctx = session::context(None)?;
         t.update_datafusion_session(&ctx.state())?;
         let mut df = ctx.read_table(Arc::new(DeltaCdfTableProvider::try_new(b)?))?;
+        if let Some(p) = &o.predicate {
+            crate::sql::whole_expression(p, "loadCdf predicate")?;
+            let expr = df
+                .parse_sql_expr(p)
+                .map_err(|e| ZError::invalid(format!("loadCdf predicate '{p}': {e}")))?;
+            df = df.filter(expr)?;
+        }
         if let Some(cols) = &o.columns {
             df = df.select(
                 cols.iter()

@@ -11,6 +11,7 @@ use deltalake::DeltaTable;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::{Add, StructType};
+use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,7 +21,7 @@ use crate::conform::{by_name, partition_count, to_stored, typed_nulls};
 use crate::convert;
 use crate::error::{Code, ZError, ZResult};
 use crate::handover::{self, JsBatch};
-use crate::options::{row_group_bytes, writer_properties};
+use crate::options::{ParquetProperties, row_group_bytes, writer_properties};
 use crate::rows;
 use crate::storage::trailing_slash;
 use crate::storage::{self, table_or_new};
@@ -53,6 +54,7 @@ pub struct FileWriterOptions {
     pub max_row_group_bytes: Option<i64>,
     /// As `WriteOptions.max_buffered_bytes`.
     pub max_buffered_bytes: Option<i64>,
+    pub writer_properties: Option<ParquetProperties>,
 }
 
 struct Open {
@@ -80,8 +82,7 @@ pub(crate) fn open_writer(
     schema: SchemaRef,
     partition_by: Option<&Vec<String>>,
     storage: &HashMap<String, String>,
-    compression: Option<&str>,
-    max_row_group_bytes: Option<i64>,
+    props: WriterProperties,
 ) -> ZResult<(RecordBatchWriter, Vec<String>)> {
     let (writer, partition_columns) = if exists {
         // It would write values the table forbids, unchecked (and nulls where it computes values).
@@ -109,7 +110,6 @@ pub(crate) fn open_writer(
             partition_by,
         )
     };
-    let props = writer_properties(compression, max_row_group_bytes)?;
     Ok((writer.with_writer_properties(props), partition_columns))
 }
 
@@ -132,8 +132,11 @@ impl FileWriter {
             typed_nulls(first.schema()),
             o.partition_by.as_ref(),
             &self.storage,
-            o.compression.as_deref(),
-            row_group,
+            writer_properties(
+                o.compression.as_deref(),
+                row_group,
+                o.writer_properties.as_ref(),
+            )?,
         )?;
         let arrow_schema = writer.arrow_schema();
         let kernel: StructType = arrow_schema
@@ -180,7 +183,11 @@ impl FileWriter {
 impl FileWriter {
     pub fn new(uri: String, options: Option<FileWriterOptions>) -> ZResult<Self> {
         let options = options.unwrap_or_default();
-        writer_properties(options.compression.as_deref(), options.max_row_group_bytes)?;
+        writer_properties(
+            options.compression.as_deref(),
+            options.max_row_group_bytes,
+            options.writer_properties.as_ref(),
+        )?;
         row_group_bytes(options.max_row_group_bytes, options.max_buffered_bytes, 1)?;
         let storage = storage::storage_options(&uri, options.storage_options.clone());
         Ok(Self {

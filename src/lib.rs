@@ -15,6 +15,7 @@ extern crate napi_derive;
 mod alloc;
 mod api;
 mod append;
+mod cancel;
 mod commit;
 mod conform;
 mod convert;

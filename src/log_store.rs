@@ -189,6 +189,13 @@ impl LogStore for SafeLogStore {
         {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }
+        if !crate::cancel::enter_commit() {
+            self.finish(id);
+            return Err(TransactionError::LogStoreError {
+                msg: "aborted by its signal before the log write".into(),
+                source: "aborted".into(),
+            });
+        }
         let mut failures = 0;
         loop {
             // "Already exists" may be our own earlier try of this very write (object_store retried
@@ -211,6 +218,8 @@ impl LogStore for SafeLogStore {
                     return Ok(());
                 }
                 (Entry::Theirs, _) | (Entry::Absent | Entry::Unknown, None) => {
+                    // Not ours: a signal may stop the retry at the next version.
+                    crate::cancel::leave_commit();
                     return Err(self.lost(id, version).await);
                 }
                 // Nothing there after an error: the put failed before it was applied, and a

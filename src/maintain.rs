@@ -62,7 +62,9 @@ impl Table {
     ) -> ZResult<T> {
         let budget = crate::log_store::budget(options.as_ref().and_then(|o| o.commit_timeout_ms))?;
         let table = self.table();
-        match crate::log_store::with_budget(budget, op(table.clone())).await {
+        let cancel = options.as_ref().and_then(|o| o.cancel);
+        let op = crate::log_store::with_budget(budget, op(table.clone()));
+        match crate::cancel::run(cancel, op).await {
             Ok((table, out)) => {
                 self.replace(table);
                 Ok(out)

@@ -89,6 +89,8 @@ pub struct TableWriter {
     state: Arc<Mutex<State>>,
     /// The table as `write_rows` loaded it to type the rows, kept for `start` (one load per write).
     loaded: std::sync::Mutex<Option<(DeltaTable, bool)>>,
+    /// Its writer task commits under this (`cancel.rs`): `close(cancel)` lends it to the signal's token.
+    cancel: Arc<crate::cancel::Cancel>,
 }
 
 impl TableWriter {
@@ -156,7 +158,7 @@ impl TableWriter {
             mode,
             storage: self.storage.clone(),
         };
-        let task = spawn_writer(target, o, &self.uri, rx)?;
+        let task = spawn_writer(target, o, &self.uri, rx, self.cancel.clone())?;
         Ok(State::Running(Running { tx, task, schema }))
     }
 
@@ -283,7 +285,11 @@ impl TableWriter {
             save_mode(options.mode.as_deref())?;
             schema_mode(options.schema_mode.as_deref())?;
             target_file_size(options.target_file_size)?;
-            writer_properties(options.compression.as_deref(), options.max_row_group_bytes)?;
+            writer_properties(
+                options.compression.as_deref(),
+                options.max_row_group_bytes,
+                options.writer_properties.as_ref(),
+            )?;
             crate::options::row_group_bytes(
                 options.max_row_group_bytes,
                 options.max_buffered_bytes,
@@ -310,6 +316,7 @@ impl TableWriter {
             storage,
             state: Arc::new(Mutex::new(State::Idle(None))),
             loaded: Default::default(),
+            cancel: Default::default(),
         })
     }
 
@@ -353,7 +360,14 @@ impl TableWriter {
     }
 
     /// Commit everything written as one new version.
-    pub async fn close(&self) -> ZResult<WriteResult> {
+    pub async fn close(&self, cancel: Option<u32>) -> ZResult<WriteResult> {
+        if let Some(id) = cancel {
+            crate::cancel::adopt(id, &self.cancel);
+        }
+        crate::cancel::run(cancel, self.commit()).await
+    }
+
+    async fn commit(&self) -> ZResult<WriteResult> {
         let mut state = self.state.lock().await;
         let running = match std::mem::replace(&mut *state, State::Finished) {
             State::Idle(seen) => self.start_empty(seen).await?,

@@ -21,6 +21,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::append;
+use crate::cancel::Cancel;
 use crate::conform::partition_count;
 use crate::error::ZResult;
 use crate::options::{
@@ -74,14 +75,15 @@ pub fn spawn_writer(
     o: &WriteOptions,
     uri: &str,
     mut rx: mpsc::Receiver<Msg>,
+    cancel: Arc<Cancel>,
 ) -> ZResult<WriteTask> {
     let fast = fast_path_ok(&target, o)?;
     let o = o.clone();
     let uri = uri.to_string();
     let budget = crate::log_store::budget(o.commit().commit_timeout_ms)?;
-    Ok(tokio::spawn(crate::log_store::with_budget(
-        budget,
-        async move {
+    Ok(tokio::spawn(crate::cancel::scope(
+        cancel,
+        crate::log_store::with_budget(budget, async move {
             let run = async move {
                 // A write of more than one run goes parallel; a smaller one (all of it is in `head`
                 // then) goes through WriteBuilder, which also gets the first batch read ahead (its
@@ -111,7 +113,7 @@ pub fn spawn_writer(
                 }
             };
             run.await.map_err(|e| e.context(uri))
-        },
+        }),
     )))
 }
 
@@ -176,8 +178,11 @@ fn write_builder(
     if let Some(size) = target_file_size(o.target_file_size)? {
         builder = builder.with_target_file_size(Some(size));
     }
-    builder =
-        builder.with_writer_properties(writer_properties(o.compression.as_deref(), row_group)?);
+    builder = builder.with_writer_properties(writer_properties(
+        o.compression.as_deref(),
+        row_group,
+        o.writer_properties.as_ref(),
+    )?);
     if let Some(name) = &o.name {
         builder = builder.with_table_name(name);
     }

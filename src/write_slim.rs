@@ -2,9 +2,12 @@
 //! (partitioning, stats, target file size) and one commit. replaceWhere (`predicate`) and
 //! `schemaMode` need the full build.
 
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 
 use crate::append;
+use crate::cancel::Cancel;
 use crate::error::{ZError, ZResult};
 use crate::options::{Msg, WriteOptions, WriteTask};
 
@@ -14,6 +17,7 @@ pub fn spawn_writer(
     o: &WriteOptions,
     uri: &str,
     rx: mpsc::Receiver<Msg>,
+    cancel: Arc<Cancel>,
 ) -> ZResult<WriteTask> {
     if o.schema_mode.is_some() {
         return Err(ZError::needs_full("schemaMode"));
@@ -24,13 +28,13 @@ pub fn spawn_writer(
     let append = append::Append::open(target, o)?;
     let uri = uri.to_string();
     let budget = crate::log_store::budget(o.commit().commit_timeout_ms)?;
-    Ok(tokio::spawn(crate::log_store::with_budget(
-        budget,
-        async move {
+    Ok(tokio::spawn(crate::cancel::scope(
+        cancel,
+        crate::log_store::with_budget(budget, async move {
             append
                 .write(Vec::new(), rx)
                 .await
                 .map_err(|e| e.context(uri))
-        },
+        }),
     )))
 }

@@ -46,10 +46,11 @@ impl DeltaOutputAdapter {
         guard(self.0.write_rows(rows, first_row, hints)).await
     }
 
-    /// Commit everything written as one new version.
+    /// Commit everything written as one new version; `cancel`: a token of `newCancelToken()` for
+    /// the caller's signal.
     #[napi]
-    pub async fn close(&self) -> napi::Result<WriteResult> {
-        guard(self.0.close()).await
+    pub async fn close(&self, cancel: Option<u32>) -> napi::Result<WriteResult> {
+        guard(self.0.close(cancel)).await
     }
 
     /// Drop everything written so far; nothing is committed.

@@ -29,3 +29,16 @@ pub fn native_mappings() -> u32 {
     let n = 0;
     n
 }
+
+/// A token for one operation's `signal` (`cancel.rs`): passed to the operation, then
+/// `cancelOperation(token)` when the signal aborts.
+#[napi]
+pub fn new_cancel_token() -> u32 {
+    crate::cancel::token()
+}
+
+/// The signal of the operation holding `token` aborted: it stops unless its log write began.
+#[napi]
+pub fn cancel_operation(token: u32) {
+    crate::cancel::cancel(token)
+}
