@@ -467,8 +467,8 @@ export interface WriteOptions {
 }
 
 export interface WriteResult {
-  /** The new version (or the current one when nothing was committed; -1 if no table exists). */
-  version: number
+  /** The new version (or the current one when nothing was committed; null when no table exists). */
+  version: number | null
   numFiles: number
   numRows: number
   numBytes: number
@@ -527,13 +527,11 @@ export declare class DeltaWriter {
   finish(): Promise<DeltaFileAction[]>
 }
 
+/** The same commitProperties as every writer's, and how often the commit is retried on top of
+ *  concurrent deletes of the files it adds (default 10). Other keys are INVALID_ARGUMENT. */
 export interface CoordinatorCommitOptions {
-  appId?: string
-  appVersion?: number
+  commitProperties?: CommitProperties
   maxRetries?: number
-  customMetadata?: Record<string, unknown>
-  /** As CommitProperties.commitTimeoutMs. */
-  commitTimeoutMs?: number
 }
 
 export interface CoordinatorCommitResult {

@@ -74,9 +74,9 @@ for (const [label, start] of [
       }
       assert.equal(await DeltaTable.isDeltaTable(uri, { storageOptions: so }), false)
       const c = new DeltaCoordinator(uri, { storageOptions: so })
-      const res = await c.commit(files, { appId: 'cloud', appVersion: 1 })
+      const res = await c.commit(files, { commitProperties: { appId: 'cloud', appVersion: 1 } })
       assert.deepEqual(await ids(uri, { storageOptions: so }), [0, 1, 100, 101, 200, 201])
-      assert.equal((await c.commit(files, { appId: 'cloud', appVersion: 1 })).version, res.version)
+      assert.equal((await c.commit(files, { commitProperties: { appId: 'cloud', appVersion: 1 } })).version, res.version)
       await assert.rejects(c.commit([{ ...files[0][0], path: 'nope.parquet' }]), (e) => e.code === 'INVALID_ARGUMENT')
     })
 

@@ -473,7 +473,7 @@ export function emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaO
     )
 
     const fresh = scratch('empty-new')
-    assert.deepEqual(await writeDelta(fresh, []), { version: -1, numFiles: 0, numRows: 0, numBytes: 0 })
+    assert.deepEqual(await writeDelta(fresh, []), { version: null, numFiles: 0, numRows: 0, numBytes: 0 })
     assert.ok(!(await DeltaTable.isDeltaTable(fresh)))
     assert.deepEqual(await writeDelta(fresh, empty, { partitionBy: ['name'] }), { version: 0, numFiles: 0, numRows: 0, numBytes: 0 })
     const dt = await DeltaTable.open(fresh)
@@ -542,7 +542,7 @@ export function coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaW
       const files = await w.finish()
       process.env.ZOOPIPE_TEST_PAUSE_BEFORE_COMMIT_MS = '1500'
       try {
-        const committing = new DeltaCoordinator(uri).commit(files, { appId: 'ingest', appVersion: 1, ...options })
+        const committing = new DeltaCoordinator(uri).commit(files, { commitProperties: { appId: 'ingest', appVersion: 1 }, ...options })
         await new Promise((resolve) => setTimeout(resolve, 500))
         await writeDelta(uri, people([4]), { mode: 'overwrite' })
         await meanwhile()
@@ -564,7 +564,10 @@ export function coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaW
     // Idempotent still: the same job again commits nothing.
     const again = new DeltaWriter(uri)
     await again.write(people([10, 11]))
-    assert.equal((await new DeltaCoordinator(uri).commit(await again.finish(), { appId: 'ingest', appVersion: 1 })).version, 2)
+    assert.equal(
+      (await new DeltaCoordinator(uri).commit(await again.finish(), { commitProperties: { appId: 'ingest', appVersion: 1 } })).version,
+      2,
+    )
 
     // maxRetries: 0 asks for no second attempt of any kind.
     const once = scratch('coordinator-no-retries')

@@ -352,10 +352,10 @@ describe('slim build: writes', () => {
       actions.push(...(await w.finish()))
     }
     const c = new DeltaCoordinator(uri)
-    const res = await c.commit(actions, { appId: 'job', appVersion: 1 })
+    const res = await c.commit(actions, { commitProperties: { appId: 'job', appVersion: 1 } })
     assert.equal(res.committed, true)
     assert.deepEqual(await ids(uri), [1, 2, 3, 4, 5, 6])
-    const again = await c.commit(actions, { appId: 'job', appVersion: 1 })
+    const again = await c.commit(actions, { commitProperties: { appId: 'job', appVersion: 1 } })
     assert.equal(again.committed, false)
     assertSameTable(pyRead(uri), await readDelta(uri), uri)
   })

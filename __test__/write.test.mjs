@@ -687,7 +687,7 @@ describe('partitions, options and commit properties', () => {
     const w = new DeltaWriter(uri)
     await w.write(people([2]))
     await rejectsWith(
-      new DeltaCoordinator(uri).commit(await w.finish(), { customMetadata: { readVersion: 0 } }),
+      new DeltaCoordinator(uri).commit(await w.finish(), { commitProperties: { customMetadata: { readVersion: 0 } } }),
       'INVALID_ARGUMENT',
       /commitInfo field/,
     )
@@ -935,14 +935,20 @@ describe('DeltaWriter + DeltaCoordinator', () => {
     )
     assert.equal(await DeltaTable.isDeltaTable(uri), false, 'workers commit nothing')
     const c = new DeltaCoordinator(uri)
-    const res = await c.commit(files.flat(), { appId: 'job-1', appVersion: 1, customMetadata: { by: 'coordinator' } })
+    const res = await c.commit(files.flat(), { commitProperties: { appId: 'job-1', appVersion: 1, customMetadata: { by: 'coordinator' } } })
     const dt = await DeltaTable.open(uri)
     const [last] = await dt.history(1)
     assert.equal(res.version, dt.version)
     assert.equal(last.by, 'coordinator')
     assert.equal((await readDelta(uri)).numRows, 300)
     assertSameTable(pyRead(uri), await readDelta(uri), uri)
-    const again = await c.commit(files.flat(), { appId: 'job-1', appVersion: 1 })
+    // The writers' commitProperties shape: flat keys are refused, not ignored.
+    await rejectsWith(
+      c.commit(files.flat(), { appId: 'job-1', appVersion: 1 }),
+      'INVALID_ARGUMENT',
+      /unknown option 'appId'.*commitProperties/,
+    )
+    const again = await c.commit(files.flat(), { commitProperties: { appId: 'job-1', appVersion: 1 } })
     assert.equal(again.version, res.version)
     assert.equal((await DeltaTable.open(uri)).version, dt.version)
     assert.equal((await readDelta(uri)).numRows, 300)
@@ -1024,11 +1030,14 @@ describe('DeltaWriter + DeltaCoordinator', () => {
       await w.write(people(ids))
       return w.finish()
     }
-    const res = await new DeltaCoordinator(uri).commit(await written([1, 2]), { appId: 'create', appVersion: 1 })
+    const res = await new DeltaCoordinator(uri).commit(await written([1, 2]), { commitProperties: { appId: 'create', appVersion: 1 } })
     assert.deepEqual(res, { version: 0, numFiles: 1, committed: true })
     assert.deepEqual(logFiles(uri), ['00000000000000000000.json'])
     assert.deepEqual(await ids(uri), [1, 2])
-    assert.equal((await new DeltaCoordinator(uri).commit(await written([3]), { appId: 'create', appVersion: 1 })).committed, false)
+    assert.equal(
+      (await new DeltaCoordinator(uri).commit(await written([3]), { commitProperties: { appId: 'create', appVersion: 1 } })).committed,
+      false,
+    )
 
     const raced = scratch('coord-create-race')
     const batches = await Promise.all(

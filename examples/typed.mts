@@ -26,7 +26,7 @@ export async function etl(src: string, dst: string): Promise<number> {
   for await (const batch of input.getBatches()) await out.write(batch)
   const res: WriteResult = await out.close()
 
-  const dt = await DeltaTable.open(dst, { version: res.version })
+  const dt = await DeltaTable.open(dst, { version: res.version ?? undefined }) // null: no table was written
   const history = await dt.history(1)
   const t: Table = await readDelta(dst)
   await writeDelta(dst, [{ order_id: 1n, amount: 2.5 }], { mode: 'append' })
@@ -34,7 +34,7 @@ export async function etl(src: string, dst: string): Promise<number> {
   const w = new DeltaWriter(dst)
   await w.write(t)
   const files: DeltaFileAction[] = await w.finish()
-  const { version } = await new DeltaCoordinator(dst).commit(files, { appId: 'typed', appVersion: 1 })
+  const { version } = await new DeltaCoordinator(dst).commit(files, { commitProperties: { appId: 'typed', appVersion: 1 } })
   const compacted: number = (await dt.optimize.compact({ targetSize: 1 << 20 })).numFilesAdded
   const merged = await dt
     .merge([{ order_id: 1n, amount: 3 }], { predicate: 'target.order_id = source.order_id' })

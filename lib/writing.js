@@ -3,7 +3,7 @@
 // DeltaCoordinator (one commit of many writers' files), fed any WriteData.
 const native = require('./native')
 const { DeltaError, call, invalid, toDeltaError } = require('./errors')
-const { checkUri, storageOptions, commitTimeout, opOptions, writerPropertiesOption } = require('./options')
+const { checkUri, storageOptions, opOptions, writerPropertiesOption } = require('./options')
 const { abortError, signalOption, throwIfAborted, withSignal } = require('./abort')
 
 /** The adapter's native writer, checking `signal` before each call: an abort stops the write at
@@ -155,7 +155,8 @@ function createWriting(arrow, { handover, rows }) {
       this._closed = true
       await this._queue
       try {
-        return await withSignal(this._signal, (c) => this._w.close(c))
+        const res = await withSignal(this._signal, (c) => this._w.close(c))
+        return { ...res, version: res.version ?? null }
       } catch (err) {
         if (err.code === 'ABORTED') await call(() => this._w.abort()).catch(() => {})
         throw err
@@ -251,23 +252,21 @@ function createWriting(arrow, { handover, rows }) {
       }
     }
 
-    /** Commit every worker's files as ONE new version. */
+    /** Commit every worker's files as ONE new version: `{ commitProperties, maxRetries }`, the
+     *  same commitProperties as every writer's. */
     async commit(files, options) {
       options ??= {}
       if (!Array.isArray(files)) throw invalid('commit() takes an array of DeltaWriter file actions')
       const flat = files.flat()
+      for (const k of Object.keys(options))
+        if (k !== 'commitProperties' && k !== 'maxRetries')
+          throw invalid(
+            `DeltaCoordinator.commit: unknown option '${k}' (it takes { commitProperties: { appId, appVersion, customMetadata, commitTimeoutMs }, maxRetries })`,
+          )
       if (options.maxRetries !== undefined && (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)) {
         throw invalid('maxRetries must be a non-negative integer')
       }
-      return call(() =>
-        this._c.commit(flat, {
-          appId: options.appId,
-          appVersion: options.appVersion,
-          maxRetries: options.maxRetries,
-          customMetadata: options.customMetadata,
-          commitTimeoutMs: commitTimeout(options),
-        }),
-      )
+      return call(() => this._c.commit(flat, { ...opOptions(options.commitProperties), maxRetries: options.maxRetries }))
     }
   }
 

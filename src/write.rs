@@ -40,7 +40,8 @@ const CHANNEL_BATCHES: usize = 4;
 
 #[napi(object)]
 pub struct WriteResult {
-    pub version: i64,
+    /// None: no table exists (nothing was written to a missing one).
+    pub version: Option<i64>,
     pub num_files: u32,
     pub num_rows: i64,
     pub num_bytes: i64,
@@ -48,7 +49,7 @@ pub struct WriteResult {
 
 impl WriteResult {
     /// No commit: the table stays at `version`.
-    fn nothing(version: i64) -> Self {
+    fn nothing(version: Option<i64>) -> Self {
         Self {
             version,
             num_files: 0,
@@ -77,7 +78,7 @@ enum State {
     Idle(Option<SchemaRef>),
     Running(Running),
     /// `mode: 'ignore'` on an existing table: writes are dropped.
-    Ignoring(i64),
+    Ignoring(Option<i64>),
     Finished,
 }
 
@@ -111,7 +112,7 @@ impl TableWriter {
         if let (true, Some(id), Some(v)) = (exists, &o.commit().app_id, o.commit().app_version) {
             // The same application transaction already committed (e.g. a retried invocation): no-op.
             if let Some(version) = crate::commit::already_committed(&table, id, v).await? {
-                return Ok(State::Ignoring(version));
+                return Ok(State::Ignoring(Some(version)));
             }
         }
         if exists {
@@ -123,7 +124,7 @@ impl TableWriter {
                     )));
                 }
                 SaveMode::Ignore => {
-                    return Ok(State::Ignoring(table.version().unwrap_or(0) as i64));
+                    return Ok(State::Ignoring(Some(table.version().unwrap_or(0) as i64)));
                 }
                 _ => {}
             }
@@ -201,7 +202,7 @@ impl TableWriter {
     /// A write that got no rows still commits in two cases, as Spark and Python `deltalake` do: an
     /// overwrite of an existing table (it becomes empty, or loses the rows its `predicate` matches),
     /// and a new table whose schema an empty batch gave (it is created with no files). Otherwise
-    /// nothing is committed: `Ignoring` the current version (-1 without a table).
+    /// nothing is committed: `Ignoring` the current version (none without a table).
     async fn start_empty(&self, seen: Option<SchemaRef>) -> ZResult<State> {
         let (table, exists) = self.load().await?;
         let overwrite = save_mode(self.options.mode.as_deref())? == SaveMode::Overwrite;
@@ -209,11 +210,9 @@ impl TableWriter {
             Some(s) if overwrite || !exists => to_stored(RecordBatch::new_empty(s))?.schema(),
             None if overwrite && exists => table.snapshot()?.snapshot().arrow_schema(),
             _ => {
-                return Ok(State::Ignoring(if exists {
-                    table.version().unwrap_or(0) as i64
-                } else {
-                    -1
-                }));
+                return Ok(State::Ignoring(
+                    exists.then(|| table.version().unwrap_or(0) as i64),
+                ));
             }
         };
         self.start(schema).await
@@ -384,7 +383,7 @@ impl TableWriter {
         let version = table.version().unwrap_or(0);
         let (num_files, num_rows, num_bytes) = commit_stats(&table, version).await?;
         Ok(WriteResult {
-            version: version as i64,
+            version: Some(version as i64),
             num_files,
             num_rows,
             num_bytes,

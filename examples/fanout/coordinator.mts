@@ -17,6 +17,6 @@ const results = await Promise.all(
   ),
 )
 const files = results.flatMap((r) => r.files)
-const { version, committed } = await new DeltaCoordinator(table).commit(files, { appId: job, appVersion: 1 })
+const { version, committed } = await new DeltaCoordinator(table).commit(files, { commitProperties: { appId: job, appVersion: 1 } })
 const dt = await DeltaTable.open(table)
 console.log(JSON.stringify({ version, committed, files: files.length, tableVersion: dt.version }))
