@@ -572,7 +572,15 @@ export interface FileInputOptions {
   fileExtension?: string
   /** Aborting stops the read (the pending batch rejects with ABORTED). */
   signal?: AbortSignal
+  /** A stream input is parsed this many bytes at a time (cut at a record boundary; default 8 MiB). */
+  chunkBytes?: number
 }
+
+/** What a file input adapter reads: a path, URL, directory or glob (local or cloud); or the bytes
+ *  themselves, without a temp file: a Buffer / Uint8Array, a Node Readable, a web ReadableStream or
+ *  any async iterable of byte chunks. A stream is parsed chunk by chunk (CSV and NDJSON; the first
+ *  chunk fixes the schema) and can be read once; a Parquet stream is gathered whole first. */
+export type FileInput = string | Uint8Array | NodeJS.ReadableStream | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>
 
 export interface CsvOptions extends FileInputOptions {
   /** Default true. */
@@ -595,13 +603,13 @@ declare class FileInputAdapter {
   [Symbol.asyncIterator](): AsyncGenerator<RecordBatch, void, undefined>
 }
 export declare class CsvInputAdapter extends FileInputAdapter {
-  constructor(uri: string, options?: CsvOptions)
+  constructor(input: FileInput, options?: CsvOptions)
 }
 export declare class JsonLinesInputAdapter extends FileInputAdapter {
-  constructor(uri: string, options?: FileInputOptions)
+  constructor(input: FileInput, options?: FileInputOptions)
 }
 export declare class ParquetInputAdapter extends FileInputAdapter {
-  constructor(uri: string, options?: FileInputOptions)
+  constructor(input: FileInput, options?: FileInputOptions)
 }
 
 export interface PipeProgress {

@@ -2,10 +2,11 @@
 // Reading: native batch streams as async generators of apache-arrow RecordBatches, whole reads into a
 // Table, and the file input adapters (CSV, NDJSON, Parquet parsed in Rust).
 const native = require('./native')
-const { call, invalid } = require('./errors')
+const { DeltaError, call, invalid } = require('./errors')
 const { scanOptions, storageOptions } = require('./options')
 const { abortRace, signalOption, throwIfAborted } = require('./abort')
 const { toArrowSchema } = require('./schema')
+const { isByteInput, readBytes } = require('./byte-input')
 
 function createReading(arrow, handover) {
   const { toRecordBatch } = handover
@@ -93,13 +94,21 @@ function createReading(arrow, handover) {
   }
 
   class FileInputAdapter {
+    /** `uri`: a path, URL, directory or glob; or the bytes themselves (lib/byte-input.js). */
     constructor(format, uri, options) {
       options ??= {}
-      if (typeof uri !== 'string' || uri.length === 0) throw invalid('path must be a non-empty string')
+      if (isByteInput(uri)) {
+        this._bytes = uri
+        uri = uri instanceof Uint8Array ? `<${format} bytes>` : `<${format} stream>`
+        const c = options.chunkBytes
+        if (c !== undefined && (!Number.isSafeInteger(c) || c < 1)) throw invalid(`chunkBytes must be a positive integer, got ${c}`)
+        this._chunkBytes = c
+      } else if (typeof uri !== 'string' || uri.length === 0)
+        throw invalid('the input must be a path (a non-empty string), a Buffer, a Readable or a ReadableStream')
       this.uri = uri
       this.format = format
       const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(uri)
-      this._path = isUrl ? uri : path.resolve(uri)
+      this._path = isUrl || this._bytes ? uri : path.resolve(uri)
       const { columns, batchSize } = scanOptions({ columns: options.columns, batchSize: options.batchSize })
       this._opts = {
         format,
@@ -127,11 +136,28 @@ function createReading(arrow, handover) {
     getBatches(options) {
       options ??= {}
       const opts = options.rejects ? { ...this._opts, rejectInvalid: true } : this._opts
-      return streamBatches(() => native.openFileSource(this._path, opts), options.format, undefined, options.signal ?? this._signal)
+      const signal = options.signal ?? this._signal
+      if (this._bytes) return this._fromBytes(opts, (open) => streamBatches(open, options.format, undefined, signal))
+      return streamBatches(() => native.openFileSource(this._path, opts), options.format, undefined, signal)
     }
 
-    readAll(options) {
-      return collect(() => native.openFileSource(this._path, forCollect(this._opts)), undefined, options?.signal ?? this._signal)
+    async readAll(options) {
+      const signal = options?.signal ?? this._signal
+      if (this._bytes) {
+        const batches = []
+        for await (const b of this._fromBytes(forCollect(this._opts), (open) => streamBatches(open, undefined, undefined, signal)))
+          batches.push(b)
+        if (batches.length === 0) throw new DeltaError('INVALID_DATA', `${this.uri}: the input is empty`)
+        return new arrow.Table(batches)
+      }
+      return collect(() => native.openFileSource(this._path, forCollect(this._opts)), undefined, signal)
+    }
+
+    /** The batches of a byte input; a stream (unlike a Buffer) can be read once. */
+    _fromBytes(opts, openStream) {
+      if (this._consumed) throw invalid(`${this.uri}: a stream input can be read once`)
+      if (!(this._bytes instanceof Uint8Array)) this._consumed = true
+      return readBytes(this._bytes, this.format, opts, { chunkBytes: this._chunkBytes, label: this.uri }, openStream)
     }
 
     /** `for await (const batch of adapter)`: getBatches() with no options. */

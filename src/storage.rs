@@ -24,7 +24,7 @@ pub fn register_handlers() {
     deltalake::azure::register_handlers(None);
     deltalake::gcp::register_handlers(None);
     let memory = Url::parse("memory://").expect("a valid URL");
-    object_store_factories().insert(memory, Arc::new(SharedMemory::default()));
+    object_store_factories().insert(memory, MEMORY.clone());
     crate::log_store::ensure_registered();
 }
 
@@ -35,17 +35,46 @@ pub fn register_handlers() {
 #[derive(Debug, Default)]
 struct SharedMemory(std::sync::Mutex<HashMap<String, Arc<InMemory>>>);
 
+static MEMORY: std::sync::LazyLock<Arc<SharedMemory>> = std::sync::LazyLock::new(Default::default);
+
+impl SharedMemory {
+    fn store(&self, host: &str) -> Arc<InMemory> {
+        let mut stores = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        stores.entry(host.to_string()).or_default().clone()
+    }
+}
+
+/// Where the file input adapters' byte inputs (a Buffer, a chunk of a stream) are put to be read
+/// as files: `memory://zoopipe-inputs/`.
+const INPUTS: &str = "zoopipe-inputs";
+
+/// Put `bytes` as an input file named `name` (unique per input); its `memory://` URI.
+pub async fn put_memory_input(name: &str, bytes: Vec<u8>) -> ZResult<String> {
+    let path = Path::parse(name).map_err(|e| ZError::invalid(e.to_string()))?;
+    MEMORY
+        .store(INPUTS)
+        .put(&path, bytes.into())
+        .await
+        .map_err(ZError::from)?;
+    Ok(format!("memory://{INPUTS}/{path}"))
+}
+
+/// Forget an input file [`put_memory_input`] made (unknown: nothing to do).
+pub async fn delete_memory_input(name: &str) -> ZResult<()> {
+    let path = Path::parse(name).map_err(|e| ZError::invalid(e.to_string()))?;
+    match MEMORY.store(INPUTS).delete(&path).await {
+        Ok(()) | Err(deltalake::ObjectStoreError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl ObjectStoreFactory for SharedMemory {
     fn parse_url_opts(
         &self,
         url: &Url,
         _config: &StorageConfig,
     ) -> deltalake::DeltaResult<(ObjectStoreRef, Path)> {
-        let mut stores = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let store = stores
-            .entry(url.host_str().unwrap_or("").to_string())
-            .or_default()
-            .clone();
+        let store = self.store(url.host_str().unwrap_or(""));
         let path = Path::from_url_path(url.path())
             .map_err(|e| deltalake::DeltaTableError::InvalidTableLocation(e.to_string()))?;
         Ok((store, path))
