@@ -142,6 +142,30 @@ describe('maintenance', () => {
     await samePython(uri)
   })
 
+  it("vacuum first checks it supports every feature of the table's protocol (Delta's vacuum protocol check, vacuumProtocolCheck as Databricks sets it): else UNSUPPORTED_FEATURE naming them, dry run too, and nothing is deleted", async () => {
+    for (const features of [['vacuumProtocolCheck'], ['someFutureWriterFeature']]) {
+      const uri = scratch('vacuum-protocol')
+      await writeDelta(uri, people([1, 2]))
+      await writeDelta(uri, people([3]), { mode: 'overwrite' })
+      // The protocol upgrade a newer writer committed (by hand: no peer here writes it).
+      const reader = features[0] === 'vacuumProtocolCheck' ? { readerFeatures: features } : {}
+      const protocol = { minReaderVersion: reader.readerFeatures ? 3 : 1, minWriterVersion: 7, ...reader, writerFeatures: features }
+      const commitInfo = { timestamp: Date.now(), operation: 'SET TBLPROPERTIES', operationParameters: {} }
+      fs.writeFileSync(path.join(uri, '_delta_log', '00000000000000000002.json'), `${JSON.stringify({ commitInfo })}\n${JSON.stringify({ protocol })}\n`)
+      const files = () => fs.readdirSync(uri).filter((f) => f.endsWith('.parquet')).length
+      const dt = await DeltaTable.open(uri)
+      assert.deepEqual(dt.protocol().writerFeatures, features)
+      for (const dryRun of [true, false])
+        await rejectsWith(
+          dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false, dryRun }),
+          'UNSUPPORTED_FEATURE',
+          /vacuum refused: this writer must support every feature.*(VacuumProtocolCheck|someFutureWriterFeature)/,
+        )
+      assert.equal(files(), 2, 'nothing deleted')
+      assert.equal((await DeltaTable.open(uri)).version, 2)
+    }
+  })
+
   it('vacuum: refuses a short retention, is a dry run unless dryRun: false (as Python), keeps keepVersions, never deletes what retained versions need', async () => {
     const uri = scratch('vacuum')
     await writeDelta(uri, people([1, 2]))

@@ -109,6 +109,17 @@ impl Table {
         let o = options.unwrap_or_default();
         let props = props(&op)?;
         self.run(&op, async move |t| {
+            // Delta's vacuum protocol check (and the `vacuumProtocolCheck` feature's rule): a vacuum,
+            // dry run too, first checks that this writer supports every feature of the table's
+            // protocol; delta-rs's vacuum alone does not, and would delete files a feature it does
+            // not know still needs.
+            deltalake::kernel::transaction::PROTOCOL
+                .can_write_to(t.snapshot()?)
+                .map_err(|e| {
+                    ZError::from(deltalake::DeltaTableError::from(e)).context(
+                        "vacuum refused: this writer must support every feature of the table's protocol",
+                    )
+                })?;
             let mut b = t.vacuum().with_commit_properties(props);
             if let Some(h) = o.retention_hours {
                 if h.is_nan() || h < 0.0 {
