@@ -294,6 +294,28 @@ describe('incremental Pipe (DeltaChangesInputAdapter -> DeltaOutputAdapter with 
     assert.deepEqual(ids(await readDelta(dst)), [...range(0, 6), 50, ...range(100, 106)])
   })
 
+  it('changeFeed: a CDF table Python wrote (update, delete) syncs its change rows as Python reads them; without changeFeed the delete stops the pipe and the target stays as it was', async () => {
+    const src = scratch('py-cdf-src')
+    const python = JSON.parse(py('cdf_source.py', src))
+    assert.deepEqual([...new Set(python.map((r) => r.type))].sort(), ['delete', 'insert', 'update_postimage', 'update_preimage'])
+    const dst = scratch('py-cdf-dst')
+    const run = (changeFeed) =>
+      new Pipe({
+        input: new DeltaChangesInputAdapter(src, { changeFeed }),
+        output: new DeltaOutputAdapter(dst, { commitProperties: { appId: 'cdf' } }),
+      }).run()
+    await rejectsWith(run(false), 'UNSUPPORTED_FEATURE', /version 2 \(UPDATE\).*changeFeed: true/)
+    assert.equal(await DeltaTable.isDeltaTable(dst), false, 'nothing committed')
+    const report = await run(true)
+    assert.deepEqual(report.sourceVersions, { from: 0, to: 4 })
+    const got = (await readDelta(dst))
+      .toArray()
+      .map((r) => ({ id: Number(r.id), name: r.name, type: r._change_type, version: Number(r._commit_version) }))
+      .sort((a, b) => a.version - b.version || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0) || a.id - b.id)
+    assert.deepEqual(got, python)
+    assert.equal((await run(true)).commits, 0, 'nothing new')
+  })
+
   it('CLI: zoopipe sync SOURCE TARGET --app-id ID', async () => {
     const src = await source('cli-sync-src', 2)
     const dst = scratch('cli-sync-dst')

@@ -151,7 +151,10 @@ describe('maintenance', () => {
       const reader = features[0] === 'vacuumProtocolCheck' ? { readerFeatures: features } : {}
       const protocol = { minReaderVersion: reader.readerFeatures ? 3 : 1, minWriterVersion: 7, ...reader, writerFeatures: features }
       const commitInfo = { timestamp: Date.now(), operation: 'SET TBLPROPERTIES', operationParameters: {} }
-      fs.writeFileSync(path.join(uri, '_delta_log', '00000000000000000002.json'), `${JSON.stringify({ commitInfo })}\n${JSON.stringify({ protocol })}\n`)
+      fs.writeFileSync(
+        path.join(uri, '_delta_log', '00000000000000000002.json'),
+        `${JSON.stringify({ commitInfo })}\n${JSON.stringify({ protocol })}\n`,
+      )
       const files = () => fs.readdirSync(uri).filter((f) => f.endsWith('.parquet')).length
       const dt = await DeltaTable.open(uri)
       assert.deepEqual(dt.protocol().writerFeatures, features)
