@@ -42,6 +42,50 @@ describe('DeltaTable API', () => {
     assert.ok(written.length === 2 && written.every((m) => m.compression === 'BROTLI' && m.min === null))
   })
 
+  it('tables with the writer features Databricks enables (inCommitTimestamp, domainMetadata, checkConstraints, appendOnly) read; writes honour them or are UNSUPPORTED_FEATURE naming the feature', async () => {
+    // Protocol upgrades as a newer writer commits them (by hand: no peer here writes these).
+    const upgraded = async (feature, configuration = {}) => {
+      const uri = scratch(`feature-${feature}`)
+      await writeDelta(uri, [{ id: 1 }, { id: 2 }])
+      const commitInfo = { timestamp: Date.now(), operation: 'SET TBLPROPERTIES', operationParameters: {} }
+      const protocol = { minReaderVersion: 1, minWriterVersion: 7, writerFeatures: [feature] }
+      const { metaData } = fs
+        .readFileSync(path.join(uri, '_delta_log', '00000000000000000000.json'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .find((a) => a.metaData)
+      const metadata = { metaData: { ...metaData, configuration: { ...metaData.configuration, ...configuration } } }
+      const actions = [commitInfo, protocol, metadata].map((a, i) =>
+        JSON.stringify(i === 0 ? { commitInfo: a } : i === 1 ? { protocol: a } : a),
+      )
+      fs.writeFileSync(path.join(uri, '_delta_log', '00000000000000000001.json'), `${actions.join('\n')}\n`)
+      return uri
+    }
+    const ids = async (uri) => Array.from((await readDelta(uri)).getChild('id').toArray(), Number).sort((a, b) => a - b)
+    // delta-rs 1.1 writes neither: refused, naming the feature; the table stays readable and unchanged.
+    for (const [feature, conf] of [
+      ['inCommitTimestamp', { 'delta.enableInCommitTimestamps': 'true' }],
+      ['domainMetadata', {}],
+    ]) {
+      const uri = await upgraded(feature, conf)
+      assert.deepEqual(await ids(uri), [1, 2], `${feature}: reads`)
+      await rejectsWith(writeDelta(uri, [{ id: 3 }]), 'UNSUPPORTED_FEATURE', new RegExp(feature, 'i'))
+      assert.equal((await DeltaTable.open(uri)).version, 1)
+    }
+    // checkConstraints: enforced on writes.
+    const checked = await upgraded('checkConstraints', { 'delta.constraints.positive': 'id > 0' })
+    await writeDelta(checked, [{ id: 3 }])
+    await rejectsWith(writeDelta(checked, [{ id: -1 }]), 'INVALID_DATA', /failed validation/)
+    assert.deepEqual(await ids(checked), [1, 2, 3])
+    // appendOnly: appends go in, removing rows is refused.
+    const appendOnly = await upgraded('appendOnly', { 'delta.appendOnly': 'true' })
+    await writeDelta(appendOnly, [{ id: 3 }])
+    await rejectsWith((await DeltaTable.open(appendOnly)).delete('id = 1'), 'PROTOCOL', /append-only/)
+    await rejectsWith(writeDelta(appendOnly, [{ id: 9 }], { mode: 'overwrite' }), 'PROTOCOL', /append-only/)
+    assert.deepEqual(await ids(appendOnly), [1, 2, 3])
+  })
+
   it("optimize's partition filter takes one AND-list: an OR of them is INVALID_ARGUMENT", async () => {
     const uri = scratch('optimize-dnf')
     await writeDelta(uri, [{ id: 1, part: 'a' }], { partitionBy: ['part'] })
