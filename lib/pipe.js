@@ -4,6 +4,7 @@
 const fs = require('node:fs')
 const { DeltaError, toDeltaError, invalid } = require('./errors')
 const { incremental, runIncremental } = require('./incremental')
+const { signalOption, throwIfAborted } = require('./abort')
 
 const ROWS_PER_BATCH = 10_000
 
@@ -82,7 +83,16 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch, DeltaTable }) {
       if (deadLetter !== undefined && typeof deadLetter !== 'string') throw invalid('deadLetter must be a file path')
       if (maxVersionsPerCommit !== undefined && (!Number.isSafeInteger(maxVersionsPerCommit) || maxVersionsPerCommit < 1))
         throw invalid('maxVersionsPerCommit must be a positive integer')
-      Object.assign(this, { input, transform, output, onProgress, deadLetter, signal, progressIntervalMs, maxVersionsPerCommit })
+      Object.assign(this, {
+        input,
+        transform,
+        output,
+        onProgress,
+        deadLetter,
+        signal: signalOption(signal),
+        progressIntervalMs,
+        maxVersionsPerCommit,
+      })
     }
 
     async run() {
@@ -100,9 +110,7 @@ function createPipe({ feedable, isArrowBatch, rowsToBatch, DeltaTable }) {
           throw userFailure('onProgress', err)
         }
       }
-      const checkAbort = () => {
-        if (this.signal?.aborted) throw new DeltaError('ABORTED', `pipe aborted: ${this.signal.reason ?? 'signal'}`)
-      }
+      const checkAbort = () => throwIfAborted(this.signal, 'pipe')
       // Rows that failed go to the dead-letter file with the error and their source position;
       // without one, the first failure fails the whole pipe.
       const fail = async (rows, err, position) => {
