@@ -1,6 +1,7 @@
 // Type-checked against index.d.ts by the tests (tsc --noEmit); also a usage example.
 import type { Table } from 'apache-arrow'
 import {
+  CsvInputAdapter,
   DeltaChangesInputAdapter,
   DeltaCoordinator,
   DeltaError,
@@ -10,6 +11,7 @@ import {
   DeltaWriter,
   Pipe,
   readDelta,
+  toRows,
   writeDelta,
   type DeltaFileAction,
   type Filter,
@@ -53,6 +55,16 @@ export async function etl(src: string, dst: string): Promise<number> {
   }).run()
   void (counted + (marker ?? 0) + (report.sourceVersions?.to ?? 0) + (await readDelta(dst, { limit: 1 })).numRows)
   void (compacted + merged.numTargetRowsInserted)
+  const controller = new AbortController()
+  const json: Array<Record<string, unknown>> = toRows(await readDelta(dst, { limit: 5, signal: controller.signal }), { int64: 'string' })
+  const writerProperties = {
+    compression: 'ZSTD',
+    compressionLevel: 3,
+    columnProperties: { amount: { statisticsEnabled: 'PAGE' } },
+  } as const
+  await writeDelta(dst, t, { writerProperties, signal: controller.signal })
+  const uploaded: Table = await new CsvInputAdapter(Buffer.from('a,b\n1,2\n'), { chunkBytes: 1 << 20 }).readAll()
+  void (json.length + uploaded.numRows)
   try {
     await DeltaTable.open('/nope')
   } catch (e) {
