@@ -165,6 +165,13 @@ describe('incremental Pipe (DeltaChangesInputAdapter -> DeltaOutputAdapter with 
     const got = ids(await readDelta(dst))
     assert.equal(got.length, versions * 50, 'no row lost or doubled')
     assert.deepEqual(got, range(0, versions * 50))
+    // What the killed runs wrote is never referenced, and vacuum accounts for all of it.
+    const target = await DeltaTable.open(dst)
+    const referenced = new Set((await target.files()).map((f) => f.path))
+    const leftovers = fs.readdirSync(dst).filter((f) => f.endsWith('.parquet') && !referenced.has(f))
+    assert.ok(leftovers.length > 0, 'the killed runs left data files behind')
+    const swept = await target.vacuum({ full: true, retentionHours: 0, enforceRetentionDuration: false })
+    assert.deepEqual(swept.filesDeleted.map((f) => path.basename(f)).sort(), leftovers.sort())
     // The kills left the target part way: some progress, not all of it.
     assert.ok(
       partial.some((p) => p !== null && p < versions - 1),
