@@ -34,6 +34,7 @@ mod local;
 mod log_store;
 mod maintain;
 mod options;
+mod parquet_properties;
 #[cfg(not(feature = "datafusion"))]
 mod parquet_slim;
 mod read;
