@@ -76,7 +76,11 @@ describe('DeltaTable API', () => {
     // checkConstraints: enforced on writes.
     const checked = await upgraded('checkConstraints', { 'delta.constraints.positive': 'id > 0' })
     await writeDelta(checked, [{ id: 3 }])
-    await rejectsWith(writeDelta(checked, [{ id: -1 }]), 'INVALID_DATA', /failed validation/)
+    await rejectsWith(
+      writeDelta(checked, [{ id: -1 }]),
+      'INVALID_DATA',
+      /failed validation check \(the table's CHECK constraints: positive \(id > 0\)\)/,
+    )
     assert.deepEqual(await ids(checked), [1, 2, 3])
     // appendOnly: appends go in, removing rows is refused.
     const appendOnly = await upgraded('appendOnly', { 'delta.appendOnly': 'true' })

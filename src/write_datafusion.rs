@@ -103,18 +103,57 @@ pub fn spawn_writer(
                     return append::Append::open(target, &o)?.write(head, rx).await;
                 }
                 let created = (!target.exists).then(|| target.table.clone());
+                let checks = target
+                    .exists
+                    .then(|| check_constraints(&target.table))
+                    .flatten();
                 let rx = (!ended).then_some(rx);
                 match write_builder(target, &o, head, rx)?.await {
                     Ok(t) => Ok(t),
-                    Err(e) => match created {
-                        Some(table) => Err(crate::commit::creation_error(&table, e.into()).await),
-                        None => Err(e.into()),
-                    },
+                    Err(e) => Err(naming_checks(
+                        match created {
+                            Some(table) => crate::commit::creation_error(&table, e.into()).await,
+                            None => e.into(),
+                        },
+                        checks.as_deref(),
+                    )),
                 }
             };
             run.await.map_err(|e| e.context(uri))
         }),
     )))
+}
+
+/// The table's CHECK constraints as "name (expression)": delta-rs's validation error says how many
+/// rows failed, not which constraint they broke.
+fn check_constraints(table: &deltalake::DeltaTable) -> Option<String> {
+    let state = table.snapshot().ok()?;
+    let mut checks: Vec<String> = state
+        .metadata()
+        .configuration()
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("delta.constraints.")
+                .map(|name| format!("{name} ({v})"))
+        })
+        .collect();
+    checks.sort();
+    (!checks.is_empty()).then(|| checks.join(", "))
+}
+
+/// A failed validation names the table's CHECK constraints.
+fn naming_checks(mut e: crate::error::ZError, checks: Option<&str>) -> crate::error::ZError {
+    if let Some(checks) = checks
+        && e.code == crate::error::Code::InvalidData
+        && e.message.contains("failed validation check")
+    {
+        e.message = e.message.replacen(
+            "failed validation check",
+            &format!("failed validation check (the table's CHECK constraints: {checks})"),
+            1,
+        );
+    }
+    e
 }
 
 /// delta-rs's `WriteBuilder` over the batches arriving through `rx`.
