@@ -129,11 +129,13 @@ async function* readBytes(input, format, opts, { chunkBytes, label }, openStream
       if (n > 0) {
         // Later chunks: no header, the first chunk's schema; the BOM only ever starts the first.
         o = { ...opts, schema, ...(format === 'csv' ? { header: false } : {}) }
-      } else if (schema === undefined && format !== 'parquet') {
-        // The schema the first chunk gives, before any projection, for the chunks after it.
+      } else if (schema === undefined && format !== 'parquet' && !(input instanceof Uint8Array)) {
+        // A stream: the schema the first chunk gives, before any projection, for every chunk (this
+        // one is then read with it rather than inferred twice). A Buffer is one piece: no probe.
         const probe = await call(() => native.openFileSource(uri, { ...opts, columns: undefined, rejectInvalid: undefined }))
         schema = probe.schema()
         probe.close()
+        o = { ...opts, schema }
       }
       yield* openStream(() => native.openFileSource(uri, o))
     } catch (err) {

@@ -178,13 +178,26 @@ pub(crate) async fn create_with_files(
     adds: impl IntoIterator<Item = Add>,
     props: CommitProperties,
 ) -> ZResult<DeltaTable> {
-    let mut b = CreateBuilder::new()
-        .with_log_store(table.log_store())
-        .with_columns(schema.fields().cloned())
-        .with_partition_columns(new.partition_by)
+    let b = create_builder(table, &schema, new)
         .with_actions(adds.into_iter().map(Action::Add))
         .with_commit_properties(props.with_max_retries(0))
         .with_save_mode(SaveMode::ErrorIfExists);
+    match b.await {
+        Ok(t) => Ok(t),
+        Err(e) => Err(creation_error(table, e.into()).await),
+    }
+}
+
+/// delta-rs's CREATE TABLE of `table`'s location with `schema` and what `new` says.
+pub(crate) fn create_builder(
+    table: &DeltaTable,
+    schema: &StructType,
+    new: NewTable,
+) -> CreateBuilder {
+    let mut b = CreateBuilder::new()
+        .with_log_store(table.log_store())
+        .with_columns(schema.fields().cloned())
+        .with_partition_columns(new.partition_by);
     if let Some(name) = new.name {
         b = b.with_table_name(name);
     }
@@ -194,8 +207,5 @@ pub(crate) async fn create_with_files(
     if let Some(conf) = new.configuration {
         b = b.with_configuration(conf);
     }
-    match b.await {
-        Ok(t) => Ok(t),
-        Err(e) => Err(creation_error(table, e.into()).await),
-    }
+    b
 }

@@ -7,10 +7,9 @@ use std::collections::HashMap;
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::kernel::StructType;
-use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::SaveMode;
 
-use crate::commit::{NewTable, create_with_files, creation_error};
+use crate::commit::{NewTable, create_builder, create_with_files, creation_error};
 use crate::conform::{check_new_partitioning, to_stored};
 use crate::convert;
 use crate::error::{Code, ZError, ZResult};
@@ -76,21 +75,9 @@ pub async fn create(uri: String, schema: &[u8], o: CreateOptions) -> ZResult<Tab
         }
         (true, SaveMode::Ignore) => table,
         (true, _) => {
-            let mut b = CreateBuilder::new()
-                .with_log_store(table.log_store())
-                .with_columns(kernel.fields().cloned())
-                .with_partition_columns(new.partition_by)
+            let b = create_builder(&table, &kernel, new)
                 .with_commit_properties(commit)
                 .with_save_mode(SaveMode::Overwrite);
-            if let Some(name) = new.name {
-                b = b.with_table_name(name);
-            }
-            if let Some(d) = new.description {
-                b = b.with_comment(d);
-            }
-            if let Some(conf) = new.configuration {
-                b = b.with_configuration(conf);
-            }
             match b.await {
                 Ok(t) => t,
                 Err(e) => return Err(creation_error(&table, e.into()).await.context(&uri)),
