@@ -221,6 +221,40 @@ export async function readIds(readDelta, uri, opts) {
 export const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i)
 
 /** Filtering inside a file's read (row groups by stats, the other columns only for rows that pass): the full and slim suites share these. */
+/**
+ * A table whose protocol lists the reader/writer feature vacuumProtocolCheck, as Databricks sets it
+ * (committed by hand: no peer here writes it). Its only rule is for vacuum, so every read works.
+ */
+export function vacuumProtocolCheckReadTests({ readDelta, writeDelta }) {
+  it('reads a table whose protocol lists vacuumProtocolCheck (as Databricks sets it): whole, projected, filtered (AND and OR) and at an earlier version', async () => {
+    const uri = scratch('vacuum-protocol-read')
+    await writeDelta(uri, people([1, 2, 3]))
+    await writeDelta(uri, people([4]), { mode: 'append' })
+    const features = ['vacuumProtocolCheck']
+    const protocol = { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: features, writerFeatures: features }
+    const commitInfo = { timestamp: Date.now(), operation: 'SET TBLPROPERTIES', operationParameters: {} }
+    fs.writeFileSync(
+      path.join(uri, '_delta_log', '00000000000000000002.json'),
+      `${JSON.stringify({ commitInfo })}\n${JSON.stringify({ protocol })}\n`,
+    )
+    assert.deepEqual(await readIds(readDelta, uri), [1, 2, 3, 4])
+    assert.deepEqual(await readIds(readDelta, uri, { filter: [['id', '>', 2]] }), [3, 4])
+    assert.deepEqual(await readIds(readDelta, uri, { filter: [[['id', '=', 1]], [['name', '=', 'n4']]] }), [1, 4])
+    const names = await readDelta(uri, { columns: ['name'] })
+    assert.deepEqual(
+      names.schema.fields.map((f) => f.name),
+      ['name'],
+    )
+    assert.deepEqual(
+      rows(names)
+        .map((r) => r.name)
+        .sort(),
+      ['n1', 'n2', 'n3', 'n4'],
+    )
+    assert.deepEqual(await readIds(readDelta, uri, { version: 0 }), [1, 2, 3])
+  })
+}
+
 export function fileFilterTests(readDelta) {
   it('reads only the row groups whose stats can match the filter', async () => {
     // One file of four row groups; in the broken copy the last one is garbage, so a read that

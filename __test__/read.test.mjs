@@ -18,6 +18,7 @@ import {
   int96Rows,
   fixture,
   fileFilterTests,
+  vacuumProtocolCheckReadTests,
   filterValueTests,
   partitionFilterCases,
   pyRead,
@@ -259,6 +260,7 @@ describe('DeltaInputAdapter', () => {
   })
 
   fileFilterTests(readDelta)
+  vacuumProtocolCheckReadTests({ readDelta, writeDelta })
   filterValueTests({ writeDelta, readDelta })
 
   it('readAll keeps an explicit batchSize and otherwise collects in large batches', async () => {

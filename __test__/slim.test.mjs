@@ -37,6 +37,7 @@ const {
   int96Rows,
   partitionFilterCases,
   fileFilterTests,
+  vacuumProtocolCheckReadTests,
   filterValueTests,
   people,
   pyRead,
@@ -163,6 +164,7 @@ describe('slim build: reads', () => {
   })
 
   fileFilterTests(readDelta)
+  vacuumProtocolCheckReadTests({ readDelta, writeDelta })
   filterValueTests({ writeDelta, readDelta })
 
   it('a filter keeping many scattered rows returns exactly them (the read stops filtering early, the exact filter stays)', async () => {

@@ -469,7 +469,7 @@ impl From<delta_kernel::Error> for ZError {
     }
 }
 
-/// Parquet errors of the slim build's own file reader (`parquet_slim.rs`) map as the kernel's reader
+/// Parquet errors of the kernel scan's own file reader (`parquet_kernel.rs`) map as the kernel's reader
 /// reported them (a kernel Parquet error).
 impl From<ParquetError> for ZError {
     fn from(e: ParquetError) -> Self {

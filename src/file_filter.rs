@@ -1,4 +1,4 @@
-//! The slim scan's filter inside each Parquet file read (`parquet_slim.rs`): what DataFusion's
+//! The kernel scan's filter inside each Parquet file read (`parquet_kernel.rs`): what DataFusion's
 //! Parquet scan does for the full build, from delta-kernel's and arrow-rs's own parts.
 //!
 //! - Row groups whose footer stats prove that no row matches are skipped (the kernel's row group

@@ -1,7 +1,8 @@
 //! The contract's filter — `[column, op, value]` triples joined with AND, as in delta-rs's
 //! `partitions`/`filters`, or a list of such lists joined with OR (disjunctive normal form, as
 //! Python `deltalake`'s `filters`) — checked once into `Term`s, then built for the engine at hand: a
-//! DataFusion expression (full build) or a kernel predicate (slim build). Either is used three ways:
+//! DataFusion expression (the full build's DML, and its reads of filters only DataFusion evaluates) or a
+//! kernel predicate (every other read). Either is used three ways:
 //! partition pruning and file skipping by stats, and exact row filtering.
 
 use deltalake::arrow::datatypes::{DataType, Schema};
@@ -485,7 +486,6 @@ mod datafusion {
 #[cfg(feature = "datafusion")]
 pub use datafusion::{to_expr, to_partition_terms};
 
-#[cfg(not(feature = "datafusion"))]
 mod kernel {
     use std::sync::Arc;
 
@@ -632,16 +632,16 @@ mod kernel {
         })
     }
 
-    /// The filter for the slim scan: the exact predicate (every row is checked against it), the one
+    /// The filter for the kernel scan: the exact predicate (every row is checked against it), the one
     /// that may skip files and row groups by their stats (`None` if none), and the columns it reads.
-    pub struct SlimFilter {
+    pub struct KernelFilter {
         pub exact: Predicate,
         pub skipping: Option<Predicate>,
         pub columns: Vec<String>,
     }
 
-    /// The filter (see [`SlimFilter`]): the OR of its AND-lists, or `None` for an empty one.
-    pub fn to_predicate(schema: &Schema, filter: &Value) -> ZResult<Option<SlimFilter>> {
+    /// The filter (see [`KernelFilter`]): the OR of its AND-lists, or `None` for an empty one.
+    pub fn to_predicate(schema: &Schema, filter: &Value) -> ZResult<Option<KernelFilter>> {
         let mut parts = Vec::new();
         for group in groups(filter)? {
             if let Some(p) = and_predicate(schema, group)? {
@@ -663,7 +663,7 @@ mod kernel {
             .map(|p| p.skipping.clone())
             .collect::<Option<Vec<_>>>()
             .map(Predicate::or_from);
-        Ok(Some(SlimFilter {
+        Ok(Some(KernelFilter {
             exact: Predicate::or_from(parts.into_iter().map(|p| p.exact)),
             skipping,
             columns,
@@ -674,7 +674,7 @@ mod kernel {
     /// not skip: the stats leave NaN out, so a file of [1.5, NaN] looks all 1.5 to `x != 1.5` and
     /// its NaN row (a match) was skipped with it. See `Op`. Nor do the null tests of struct, list
     /// and map columns.
-    fn and_predicate(schema: &Schema, filter: &Value) -> ZResult<Option<SlimFilter>> {
+    fn and_predicate(schema: &Schema, filter: &Value) -> ZResult<Option<KernelFilter>> {
         let terms = terms(schema, filter)?;
         if terms.is_empty() {
             return Ok(None);
@@ -694,14 +694,13 @@ mod kernel {
             .map(|(_, p)| p.clone())
             .collect();
         let skipping = (!skipping.is_empty()).then(|| Predicate::and_from(skipping));
-        Ok(Some(SlimFilter {
+        Ok(Some(KernelFilter {
             exact: Predicate::and_from(preds),
             skipping,
             columns,
         }))
     }
 }
-#[cfg(not(feature = "datafusion"))]
 pub use kernel::to_predicate;
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! types and errors); the modules beside it are the engine, each importing only those below it:
 //! errors → storage (and the log store) → options and conversion → commit primitives → writers and
 //! scans → `api/`. delta-rs, DataFusion and arrow-rs do the data work. Without the `datafusion`
-//! feature this is the slim build: the kernel scans, `RecordBatchWriter` writes, and the API refuses
+//! feature this is the slim build: no DataFusion, `RecordBatchWriter` writes, and the API refuses
 //! the rest with UNSUPPORTED_FEATURE.
 #![deny(clippy::all)]
 // The unit-test harness has no JS caller: what only the #[napi] exports use is dead there.
@@ -24,7 +24,6 @@ mod create;
 #[cfg(feature = "datafusion")]
 mod dml;
 mod error;
-#[cfg(not(feature = "datafusion"))]
 mod file_filter;
 mod file_writer;
 mod filter;
@@ -34,15 +33,13 @@ mod local;
 mod log_store;
 mod maintain;
 mod options;
+mod parquet_kernel;
 mod parquet_properties;
-#[cfg(not(feature = "datafusion"))]
-mod parquet_slim;
 mod read;
 mod rows;
 #[cfg(feature = "datafusion")]
 mod scan_datafusion;
-#[cfg(not(feature = "datafusion"))]
-mod scan_slim;
+mod scan_kernel;
 #[cfg(feature = "datafusion")]
 mod session;
 #[cfg(feature = "datafusion")]

@@ -1,6 +1,7 @@
-//! The slim build's scan (no DataFusion): delta-kernel plans it — partition pruning and stats-based
+//! The scan of both builds (the full build's DataFusion scan takes only filters the kernel cannot
+//! express, `read.rs`): delta-kernel plans it — partition pruning and stats-based
 //! file skipping from the filter's predicate, deletion vectors, column mapping — and its default
-//! engine's per-file Parquet read does the rest (`parquet_slim.rs`, which also decodes Spark's INT96
+//! engine's per-file Parquet read does the rest (`parquet_kernel.rs`, which also decodes Spark's INT96
 //! timestamps correctly). Kernel's `Scan::execute` reads one file after another in
 //! 1,000-row batches; this is the same per-file work (read, `transform_to_logical`, deletion
 //! vector) spread over one blocking thread per core, with rows filtered exactly by the kernel's own
@@ -26,7 +27,7 @@ use tokio::sync::mpsc;
 use crate::error::{Code, ZError, ZResult};
 use crate::file_filter::FileFilter;
 use crate::filter;
-use crate::parquet_slim::ParquetReader;
+use crate::parquet_kernel::ParquetReader;
 use crate::read::{Batches, ScanOptions, batch_size};
 
 /// Batches read ahead of the JS consumer.
@@ -97,7 +98,7 @@ pub async fn scan(
     let (tx, rx) = mpsc::channel::<ZResult<RecordBatch>>(READ_AHEAD);
     let tx_failed = tx.clone();
     let reader = move || -> ZResult<()> {
-        let scan = delta_kernel::scan::ScanBuilder::new(kernel_snapshot)
+        let scan = delta_kernel::scan::ScanBuilder::new(kernel_snapshot.clone())
             .with_schema(read_schema.clone())
             .with_predicate(skipping.clone())
             .build()?;
@@ -115,7 +116,19 @@ pub async fn scan(
         }
         if let Some(only) = &only_files {
             files.retain(|f| only.contains(&f.path));
-            if files.len() < only.len() {
+            // Selected files the filter's stats skipped are not missing: those still count.
+            let active = if files.len() < only.len() && skipping.is_some() {
+                let all = delta_kernel::scan::ScanBuilder::new(kernel_snapshot).build()?;
+                let mut all_files: Vec<ScanFile> = Vec::new();
+                for metadata in all.scan_metadata(engine.as_ref())? {
+                    all_files =
+                        metadata?.visit_scan_files(all_files, |files, file| files.push(file))?;
+                }
+                all_files.iter().filter(|f| only.contains(&f.path)).count()
+            } else {
+                files.len()
+            };
+            if active < only.len() {
                 return Err(ZError::new(
                     Code::InvalidArgument,
                     "a selected data file is not active in this version",

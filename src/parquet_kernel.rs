@@ -1,4 +1,4 @@
-//! The slim build's Parquet file reader: what delta-kernel's default engine does per file (its
+//! The kernel scan's Parquet file reader: what delta-kernel's default engine does per file (its
 //! `DefaultParquetHandler` opener: footer, `parquet_read_plan`, arrow-rs's async reader,
 //! `fixup_parquet_read`), except that INT96 columns decode as microseconds, and that the scan's
 //! filter skips row groups and rows inside the read (`file_filter.rs`).
@@ -36,7 +36,7 @@ use tokio::runtime::Handle;
 use crate::error::{Code, ZError, ZResult};
 use crate::file_filter::FileFilter;
 
-/// Reads data files for the slim scan's reading threads (plain threads: `Handle::block_on` drives
+/// Reads data files for the kernel scan's reading threads (plain threads: `Handle::block_on` drives
 /// the async reader on them).
 pub struct ParquetReader {
     store: Arc<DynObjectStore>,
