@@ -1,8 +1,10 @@
 // Maintenance, DML and change data feed: each checked by content, and by Python deltalake afterwards.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import { DateDay, Field, Int32, Table, Utf8, vectorFromArray } from 'apache-arrow'
 import { DeltaTable, readDelta, writeDelta } from '../index.mjs'
 import {
@@ -20,6 +22,7 @@ import {
   scratch,
 } from './helpers.mjs'
 
+const run = promisify(execFile)
 const byId = (t) => rows(t).sort((a, b) => Number(a.id) - Number(b.id))
 const samePython = async (uri) => assertSameTable(pyRead(uri), await readDelta(uri), uri)
 
@@ -458,31 +461,101 @@ describe('DML', () => {
     await samePython(uri)
   })
 
-  it('merge racing concurrent appends on a partitioned table: success or COMMIT_CONFLICT with the table intact', async () => {
-    const uri = scratch('merge-race')
-    await writeDelta(uri, people([1, 2], { part: 'a' }), { partitionBy: ['part'] })
-    const dt = await DeltaTable.open(uri)
-    const [merge, append] = await Promise.allSettled([
-      dt
-        .merge([{ id: 1, name: 'merged', part: 'a' }], { predicate: 'target.id = source.id' })
-        .whenMatchedUpdate({ updates: { name: 'source.name' } })
-        .execute(),
-      writeDelta(uri, people([10], { part: 'b' })),
+  // Each operation is held at its log write (the test failpoint, every commit of this process) while
+  // another process appends `row`; only then may it commit. Its commitInfo proves the overlap: it
+  // read version 3 (before the append) and retried (num_retries) or failed.
+  const raced = async (name, op, row) => {
+    const uri = await smallFiles(name, 4) // versions 0-3: ids 0-7, part even (0, 1, 4, 5) and odd
+    const files = () => fs.readdirSync(uri, { recursive: true }).filter((f) => f.endsWith('.parquet'))
+    const until = async (ok, ms) => {
+      for (const t = Date.now(); !ok() && Date.now() - t < ms; ) await new Promise((r) => setTimeout(r, 5))
+    }
+    // The appending process loads zoopipe and writes once elsewhere first, then appends when told:
+    // its start-up is not in the race.
+    const [ready, go] = ['ready', 'go'].map((f) => `${uri}.${f}`)
+    const index = JSON.stringify(new URL('../index.mjs', import.meta.url).href)
+    const child = run(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `import fs from 'node:fs'; import { writeDelta } from ${index};
+       await writeDelta(${JSON.stringify(`${uri}.warm`)}, [${JSON.stringify(row)}]); fs.writeFileSync(${JSON.stringify(ready)}, '');
+       while (!fs.existsSync(${JSON.stringify(go)})) await new Promise((r) => setTimeout(r, 5));
+       await writeDelta(${JSON.stringify(uri)}, [${JSON.stringify(row)}])`,
     ])
-    // Each either commits or fails with COMMIT_CONFLICT and leaves no trace.
-    for (const r of [merge, append]) if (r.status === 'rejected') assert.equal(r.reason.code, 'COMMIT_CONFLICT', r.reason.message)
-    assert.ok(merge.status === 'fulfilled' || append.status === 'fulfilled', 'one of them commits')
-    const want = [
-      ['1', merge.status === 'fulfilled' ? 'merged' : 'n1'],
-      ['2', 'n2'],
-    ]
-    if (append.status === 'fulfilled') want.push(['10', 'n10'])
+    await until(() => fs.existsSync(ready), 30_000)
+    const before = new Set(files())
+    process.env.ZOOPIPE_TEST_PAUSE_BEFORE_LOG_WRITE_MS = '4000'
+    let held
+    try {
+      held = op(await DeltaTable.open(uri)).then(
+        (value) => ({ value }),
+        (error) => ({ error }),
+      )
+      // The operation's new files are down: it is at (or about to reach) its held log write.
+      await until(() => files().some((f) => !before.has(f)), 2000)
+    } finally {
+      delete process.env.ZOOPIPE_TEST_PAUSE_BEFORE_LOG_WRITE_MS
+    }
+    fs.writeFileSync(go, '')
+    await child
+    const result = await held
+    const [last, previous] = await (await DeltaTable.open(uri)).history()
+    return { uri, result, last, previous }
+  }
+  const ids = async (uri) => byId(await readDelta(uri)).map((r) => [Number(r.id), r.name])
+  const people8 = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => [i, `n${i}`])
+  const merge = (dt) =>
+    dt
+      .merge([{ id: 0, name: 'merged', part: 'even' }], { predicate: 'target.id = source.id' })
+      .whenMatchedUpdate({ updates: { name: 'source.name' } })
+      .execute()
+
+  it('merge held at its log write while another process appends a row it did not read: the merge retries and lands after the append', async () => {
+    const { uri, result, last, previous } = await raced('merge-race', merge, { id: 100, name: 'n100', part: 'odd' })
+    assert.equal(result.error, undefined, String(result.error))
     assert.deepEqual(
-      byId(await readDelta(uri)).map((r) => [r.id, r.name]),
-      want,
+      [last.version, last.operation, last.readVersion, last.operationMetrics.num_retries > 0, previous.version, previous.operation],
+      [5, 'MERGE', 3, true, 4, 'WRITE'],
     )
-    const versions = (merge.status === 'fulfilled') + (append.status === 'fulfilled')
-    assert.equal((await DeltaTable.open(uri)).version, versions)
+    assert.deepEqual(await ids(uri), [[0, 'merged'], ...people8.slice(1), [100, 'n100']])
+    await samePython(uri)
+  })
+
+  it('merge held at its log write while another process appends a row its predicate matches: COMMIT_CONFLICT, the merge leaves no trace', async () => {
+    const { uri, result, last } = await raced('merge-conflict', merge, { id: 0, name: 'late', part: 'even' })
+    assert.equal(result.error?.code, 'COMMIT_CONFLICT', String(result.error ?? 'the merge committed'))
+    assert.deepEqual([last.version, last.operation], [4, 'WRITE'])
+    assert.deepEqual(
+      await ids(uri),
+      [[0, 'late'], ...people8].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1)),
+    )
+    await samePython(uri)
+  })
+
+  it('delete held at its log write while another process appends a row it did not read: the delete retries and lands after the append', async () => {
+    const { uri, result, last, previous } = await raced('delete-race', (dt) => dt.delete('id = 2'), { id: 100, name: 'n100', part: 'odd' })
+    assert.equal(result.error, undefined, String(result.error))
+    assert.deepEqual(
+      [last.version, last.operation, last.readVersion, last.operationMetrics.num_retries > 0, previous.version, previous.operation],
+      [5, 'DELETE', 3, true, 4, 'WRITE'],
+    )
+    assert.deepEqual(await ids(uri), [...people8.filter(([i]) => i !== 2), [100, 'n100']])
+    await samePython(uri)
+  })
+
+  it("optimize held at its log write while another process appends: both land (compaction changes no data), the append's row stays", async () => {
+    const { uri, result, last, previous } = await raced('optimize-race', (dt) => dt.optimize.compact(), {
+      id: 100,
+      name: 'n100',
+      part: 'odd',
+    })
+    assert.equal(result.error, undefined, String(result.error))
+    assert.deepEqual(
+      [last.version, last.operation, last.readVersion, last.operationMetrics.num_retries > 0, previous.version, previous.operation],
+      [5, 'OPTIMIZE', 3, true, 4, 'WRITE'],
+    )
+    assert.deepEqual(await ids(uri), [...people8, [100, 'n100']])
+    await samePython(uri)
   })
 
   it('on a table with deletion vectors, DML, optimize and appends never bring deleted rows back', async () => {
