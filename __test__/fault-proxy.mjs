@@ -4,6 +4,7 @@
 //                       without a response (a timeout or reset after the write happened)
 //   'reset-mid-upload'  read part of the request body, then reset the connection (nothing forwarded)
 //   'precondition'      answer 412 Precondition Failed without forwarding (another writer took it)
+//   'stall'             take the request and never answer (an upload hanging mid-way)
 import http from 'node:http'
 
 const PRECONDITION =
@@ -22,6 +23,10 @@ export async function startFaultProxy(targetPort) {
     if (fault === 'precondition') {
       req.resume()
       req.on('end', () => res.writeHead(412, { 'content-type': 'application/xml' }).end(PRECONDITION))
+      return
+    }
+    if (fault === 'stall') {
+      req.resume()
       return
     }
     if (fault === 'reset-mid-upload') {

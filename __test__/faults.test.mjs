@@ -2,11 +2,17 @@
 // commit whose response is lost is applied exactly once and reported as the success it is; a
 // write whose uploads fail commits nothing; a commit that keeps losing gives up at its budget.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import path from 'node:path'
 import { after, before, beforeEach, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { DeltaCoordinator, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
 import { startS3 } from './emulators.mjs'
 import { DATA_FILE, LOG_COMMIT, startFaultProxy } from './fault-proxy.mjs'
 import { people, pyRead, rejectsWith, rows } from './helpers.mjs'
+
+const bigWrite = path.join(path.dirname(fileURLToPath(import.meta.url)), 'workers', 'big-write.mjs')
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('S3 (moto) behind a fault-injecting proxy', () => {
   let s3
@@ -104,6 +110,49 @@ describe('S3 (moto) behind a fault-injecting proxy', () => {
     proxy.disarm()
     assert.deepEqual(await versions(uri), [0])
     assert.deepEqual(await ids(uri), [1])
+  })
+
+  it('a writer killed mid-upload (SIGKILL while a part of its data file hangs): the table stays at its version, no object is left, only the unfinished multipart upload, and a rerun lands', async () => {
+    const uri = table('kill-mid-upload')
+    await writeDelta(uri, people([1]), { storageOptions: direct() })
+    // ~17 MB of incompressible rows: one data file, uploaded in 5 MiB parts; the second part hangs.
+    proxy.arm('stall', 'PUT', /\.parquet\?(.*&)?partNumber=2(&|$)/)
+    const child = spawn(process.execPath, [bigWrite, uri, '250000'], {
+      env: { ...process.env, ZOOPIPE_TEST_STORAGE: JSON.stringify(viaProxy()) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+    })
+    const exited = new Promise((resolve) => child.on('exit', resolve))
+    for (const t = Date.now(); !proxy.hits.some((h) => h.fault === 'stall') && Date.now() - t < 60_000; ) await sleep(20)
+    assert.ok(
+      proxy.hits.some((h) => h.fault === 'stall'),
+      'the upload reached its second part',
+    )
+    child.kill('SIGKILL')
+    await exited
+    proxy.disarm()
+    assert.equal(out, '', 'the killed writer never finished')
+    assert.deepEqual(await versions(uri), [0])
+    assert.deepEqual(await ids(uri), [1])
+    // What it left: one unfinished multipart upload of a data file (invisible to readers and to vacuum;
+    // a bucket lifecycle rule aborts those), and no object.
+    const prefix = `${new URL(uri).pathname.slice(1)}/`
+    const uploads = await (await fetch(`${s3.endpoint}/${new URL(uri).host}?uploads`)).text()
+    const keys = [...uploads.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => m[1]).filter((k) => k.startsWith(prefix))
+    assert.equal(keys.length, 1, uploads)
+    assert.match(keys[0], /\.parquet$/)
+    const dt = await DeltaTable.open(uri, { storageOptions: direct() })
+    assert.deepEqual((await dt.vacuum({ full: true, retentionHours: 0, enforceRetentionDuration: false })).filesDeleted, [])
+    assert.deepEqual(
+      (await dt.files()).map((f) => f.path),
+      (await dt.files()).map((f) => f.path).filter((p) => !keys[0].endsWith(p)),
+      'the unfinished file is never referenced',
+    )
+    assert.equal((await writeDelta(uri, people([2, 3]), { storageOptions: direct() })).version, 1)
+    assert.deepEqual(await ids(uri), [1, 2, 3])
   })
 
   it('a commit that loses every race gives up at commitTimeoutMs: COMMIT_CONFLICT naming the budget and the attempts, nothing committed', async () => {
