@@ -484,21 +484,26 @@ describe('DML', () => {
     ])
     await until(() => fs.existsSync(ready), 30_000)
     const before = new Set(files())
-    process.env.ZOOPIPE_TEST_PAUSE_BEFORE_LOG_WRITE_MS = '4000'
-    let held
+    // Set for the whole operation (the appending process started without it): its one commit is held.
+    process.env.ZOOPIPE_TEST_PAUSE_BEFORE_LOG_WRITE_MS = '3000'
+    let result
     try {
-      held = op(await DeltaTable.open(uri)).then(
+      const held = op(await DeltaTable.open(uri)).then(
         (value) => ({ value }),
         (error) => ({ error }),
       )
       // The operation's new files are down: it is at (or about to reach) its held log write.
-      await until(() => files().some((f) => !before.has(f)), 2000)
+      await until(() => files().some((f) => !before.has(f)), 60_000)
+      assert.ok(
+        files().some((f) => !before.has(f)),
+        'the operation wrote its files',
+      )
+      fs.writeFileSync(go, '')
+      await child
+      result = await held
     } finally {
       delete process.env.ZOOPIPE_TEST_PAUSE_BEFORE_LOG_WRITE_MS
     }
-    fs.writeFileSync(go, '')
-    await child
-    const result = await held
     const [last, previous] = await (await DeltaTable.open(uri)).history()
     return { uri, result, last, previous }
   }
