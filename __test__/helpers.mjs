@@ -221,13 +221,10 @@ export async function readIds(readDelta, uri, opts) {
 export const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i)
 
 /** Filtering inside a file's read (row groups by stats, the other columns only for rows that pass): the full and slim suites share these. */
-/**
- * A table whose protocol lists the reader/writer feature vacuumProtocolCheck, as Databricks sets it
- * (committed by hand: no peer here writes it). Its only rule is for vacuum, so every read works.
- */
-export function vacuumProtocolCheckReadTests({ readDelta, writeDelta }) {
-  it('reads a table whose protocol lists vacuumProtocolCheck (as Databricks sets it): whole, projected, filtered (AND and OR) and at an earlier version', async () => {
-    const uri = scratch('vacuum-protocol-read')
+/** A table of people 1-3 then 4 whose protocol then lists vacuumProtocolCheck, as Databricks sets it (committed by hand: no peer here writes it). */
+function vacuumProtocolCheckTable(writeDelta) {
+  return (async () => {
+    const uri = scratch('vacuum-protocol')
     await writeDelta(uri, people([1, 2, 3]))
     await writeDelta(uri, people([4]), { mode: 'append' })
     const features = ['vacuumProtocolCheck']
@@ -237,6 +234,19 @@ export function vacuumProtocolCheckReadTests({ readDelta, writeDelta }) {
       path.join(uri, '_delta_log', '00000000000000000002.json'),
       `${JSON.stringify({ commitInfo })}\n${JSON.stringify({ protocol })}\n`,
     )
+    return uri
+  })()
+}
+
+/**
+ * Tables with the reader/writer feature vacuumProtocolCheck. Its only rule is that vacuum checks the
+ * protocol first, which zoopipe's does, so reads and zoopipe's own writes (appends, overwrites,
+ * coordinator commits) work in both builds; delta-rs's own commits (DML, optimize, vacuum) still
+ * refuse it, since delta-rs 1.1 does not list the feature. Both builds run these.
+ */
+export function vacuumProtocolCheckTests({ readDelta, writeDelta, DeltaTable, DeltaWriter, DeltaCoordinator, dml }) {
+  it('reads a table whose protocol lists vacuumProtocolCheck (as Databricks sets it): whole, projected, filtered (AND and OR) and at an earlier version', async () => {
+    const uri = await vacuumProtocolCheckTable(writeDelta)
     assert.deepEqual(await readIds(readDelta, uri), [1, 2, 3, 4])
     assert.deepEqual(await readIds(readDelta, uri, { filter: [['id', '>', 2]] }), [3, 4])
     assert.deepEqual(await readIds(readDelta, uri, { filter: [[['id', '=', 1]], [['name', '=', 'n4']]] }), [1, 4])
@@ -252,6 +262,24 @@ export function vacuumProtocolCheckReadTests({ readDelta, writeDelta }) {
       ['n1', 'n2', 'n3', 'n4'],
     )
     assert.deepEqual(await readIds(readDelta, uri, { version: 0 }), [1, 2, 3])
+  })
+
+  it('writes to it: appends, a coordinator commit and an overwrite land, the protocol keeps the feature, DuckDB reads the same rows; vacuum refuses it naming the feature', async () => {
+    const uri = await vacuumProtocolCheckTable(writeDelta)
+    assert.equal((await writeDelta(uri, people([5]), { mode: 'append' })).version, 3)
+    const w = new DeltaWriter(uri)
+    await w.write(people([8]))
+    assert.equal((await new DeltaCoordinator(uri).commit(await w.finish())).version, 4)
+    assert.deepEqual(await readIds(readDelta, uri), [1, 2, 3, 4, 5, 8])
+    assertSameTable(duckRead(uri), await readDelta(uri), uri)
+    const dt = await DeltaTable.open(uri)
+    assert.deepEqual([dt.protocol().readerFeatures, dt.protocol().writerFeatures], [['vacuumProtocolCheck'], ['vacuumProtocolCheck']])
+    await rejectsWith(dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false }), 'UNSUPPORTED_FEATURE', /VacuumProtocolCheck/)
+    if (dml) await rejectsWith(dt.delete('id = 1'), 'UNSUPPORTED_FEATURE', /VacuumProtocolCheck/)
+    assert.equal((await writeDelta(uri, people([9]), { mode: 'overwrite' })).version, 5)
+    assert.deepEqual(await readIds(readDelta, uri), [9])
+    assert.deepEqual(await readIds(readDelta, uri, { version: 4 }), [1, 2, 3, 4, 5, 8])
+    assert.deepEqual(await readIds(readDelta, uri, { version: 2 }), [1, 2, 3, 4])
   })
 }
 

@@ -6,7 +6,16 @@ import v8 from 'node:v8'
 import vm from 'node:vm'
 import { describe, it } from 'node:test'
 import { RecordBatch, Table, makeVector } from 'apache-arrow'
-import { DeltaInputAdapter, DeltaTable, DeltaError, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
+import {
+  DeltaCoordinator,
+  DeltaError,
+  DeltaInputAdapter,
+  DeltaTable,
+  DeltaWriter,
+  ParquetInputAdapter,
+  readDelta,
+  writeDelta,
+} from '../index.mjs'
 import {
   assertSameTable,
   DV_TABLE,
@@ -18,7 +27,7 @@ import {
   int96Rows,
   fixture,
   fileFilterTests,
-  vacuumProtocolCheckReadTests,
+  vacuumProtocolCheckTests,
   filterValueTests,
   partitionFilterCases,
   pyRead,
@@ -260,7 +269,7 @@ describe('DeltaInputAdapter', () => {
   })
 
   fileFilterTests(readDelta)
-  vacuumProtocolCheckReadTests({ readDelta, writeDelta })
+  vacuumProtocolCheckTests({ readDelta, writeDelta, DeltaTable, DeltaWriter, DeltaCoordinator, dml: true })
   filterValueTests({ writeDelta, readDelta })
 
   it('readAll keeps an explicit batchSize and otherwise collects in large batches', async () => {

@@ -37,7 +37,7 @@ const {
   int96Rows,
   partitionFilterCases,
   fileFilterTests,
-  vacuumProtocolCheckReadTests,
+  vacuumProtocolCheckTests,
   filterValueTests,
   people,
   pyRead,
@@ -164,7 +164,7 @@ describe('slim build: reads', () => {
   })
 
   fileFilterTests(readDelta)
-  vacuumProtocolCheckReadTests({ readDelta, writeDelta })
+  vacuumProtocolCheckTests({ readDelta, writeDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   filterValueTests({ writeDelta, readDelta })
 
   it('a filter keeping many scattered rows returns exactly them (the read stops filtering early, the exact filter stays)', async () => {

@@ -7,7 +7,9 @@
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
 use std::collections::HashMap;
 
-use deltalake::kernel::{Action, Add, StructType};
+use delta_kernel::table_properties::TableProperties;
+use deltalake::kernel::{Action, Add, EagerSnapshot, Metadata, Protocol, StructType};
+use deltalake::table::state::DeltaTableState;
 use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::{DeltaTable, DeltaTableError};
@@ -82,6 +84,61 @@ pub(crate) async fn commit_adds(
     Ok(try_commit_adds(table, mode, adds, partition_by, props, custom).await?)
 }
 
+/// Table features whose only rule zoopipe keeps itself, so that delta-rs's commit check need not
+/// know them: `vacuumProtocolCheck` (Databricks sets it) asks only that vacuum check the protocol
+/// before it deletes anything, which zoopipe's vacuum does (`maintain.rs`).
+pub const KEPT_BY_ZOOPIPE: [&str; 1] = ["vacuumProtocolCheck"];
+
+/// The table as delta-rs's commit check sees it: its protocol without [`KEPT_BY_ZOOPIPE`]. delta-rs
+/// 1.1's protocol checker is a static list that lacks `vacuumProtocolCheck`, so it refused every
+/// commit to such a table; every other feature is still checked as the table lists it.
+struct CommitView<'a> {
+    state: &'a DeltaTableState,
+    protocol: Protocol,
+}
+
+impl TableReference for CommitView<'_> {
+    fn config(&self) -> &TableProperties {
+        TableReference::config(self.state)
+    }
+
+    fn protocol(&self) -> &Protocol {
+        &self.protocol
+    }
+
+    fn metadata(&self) -> &Metadata {
+        TableReference::metadata(self.state)
+    }
+
+    fn eager_snapshot(&self) -> &EagerSnapshot {
+        self.state.snapshot()
+    }
+}
+
+/// [`CommitView`] of `state`, or `None` when its protocol lists none of [`KEPT_BY_ZOOPIPE`].
+fn commit_view(state: &DeltaTableState) -> ZResult<Option<CommitView<'_>>> {
+    let mut protocol = serde_json::to_value(TableReference::protocol(state))?;
+    let mut kept = false;
+    for key in ["readerFeatures", "writerFeatures"] {
+        if let Some(features) = protocol[key].as_array_mut() {
+            let before = features.len();
+            features.retain(|f| !f.as_str().is_some_and(|f| KEPT_BY_ZOOPIPE.contains(&f)));
+            kept |= features.len() != before;
+        }
+    }
+    if !kept {
+        return Ok(None);
+    }
+    let protocol = serde_json::from_value(protocol)?;
+    Ok(Some(CommitView { state, protocol }))
+}
+
+/// Whether `table`'s protocol lists a feature of [`KEPT_BY_ZOOPIPE`]: only zoopipe's own commit
+/// paths (`commit_adds`) can write it.
+pub fn needs_commit_view(table: &DeltaTable) -> ZResult<bool> {
+    Ok(commit_view(table.snapshot()?)?.is_some())
+}
+
 /// [`commit_adds`] with delta-rs's error as it is.
 pub(crate) async fn try_commit_adds(
     table: &DeltaTable,
@@ -130,13 +187,14 @@ pub(crate) async fn try_commit_adds(
         partition_by,
         predicate: None,
     };
+    let view = commit_view(state).map_err(|e| DeltaTableError::Generic(e.message))?;
+    let reference: &dyn TableReference = match &view {
+        Some(view) => view,
+        None => state,
+    };
     let finalized = CommitBuilder::from(props.with_metadata(metadata))
         .with_actions(actions)
-        .build(
-            Some(state as &dyn TableReference),
-            table.log_store(),
-            operation,
-        )
+        .build(Some(reference), table.log_store(), operation)
         .await?;
     Ok(finalized.version())
 }

@@ -1,6 +1,8 @@
-//! The full build's scan: delta-rs's DataFusion provider with projection pushdown, partition
-//! pruning and stats-based file skipping from the filter, exact row filtering, and files read
-//! concurrently (one DataFusion partition per core).
+//! The full build's DataFusion scan, for reads whose filter only DataFusion evaluates (`read.rs`;
+//! every other read goes through `scan_kernel.rs`): delta-rs's DataFusion provider with projection
+//! pushdown, partition pruning and stats-based file skipping from the filter, exact row filtering,
+//! and files read concurrently (one DataFusion partition per core). Also turns the other DataFusion
+//! plans' streams (file sources, change data feed) into the batches JS reads.
 
 use std::sync::Arc;
 

@@ -78,6 +78,15 @@ pub fn spawn_writer(
     cancel: Arc<Cancel>,
 ) -> ZResult<WriteTask> {
     let fast = fast_path_ok(&target, o)?;
+    // A table whose protocol lists a feature only zoopipe's own commit knows is written as the slim
+    // build writes (delta-rs's WriteBuilder refuses it), where that writer can: plain appends and
+    // overwrites of tables without CHECK constraints, invariants, generated or identity columns.
+    let own_commit = target.exists
+        && crate::commit::needs_commit_view(&target.table)?
+        && o.predicate.is_none()
+        && o.schema_mode.is_none()
+        && matches!(target.mode, SaveMode::Append | SaveMode::Overwrite)
+        && crate::conform::unchecked_rules(&target.table)?.is_none();
     let o = o.clone();
     let uri = uri.to_string();
     let budget = crate::log_store::budget(o.commit().commit_timeout_ms)?;
@@ -99,7 +108,7 @@ pub fn spawn_writer(
                     rows += b.num_rows();
                     head.push(b);
                 }
-                if fast && !ended {
+                if (fast && !ended) || own_commit {
                     return append::Append::open(target, &o)?.write(head, rx).await;
                 }
                 let created = (!target.exists).then(|| target.table.clone());
