@@ -716,6 +716,31 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
   const expect = (ids, day) => ids.map((id) => ({ id: String(id), day: day(id) }))
   const weekday = (id) => ['mon', 'tue', 'wed'][id % 3]
 
+  it('dictionary columns cross buffer by buffer (keys, then the dictionary): whole, with nulls and non-ASCII, and batches sharing the dictionary or sliced (sent as IPC) write the same strings', async () => {
+    const strings = ['b', null, 'a', 'b', 'c', null, 'a', 'é']
+    const dict = tableFromArrays({ id: Int32Array.from(strings.keys()), s: strings })
+    assert.ok(DataType.isDictionary(dict.getChild('s').type))
+    // Several batches that share the column's one dictionary, and a slice (offset, not sent as buffers).
+    const parts = [dict.slice(0, 3), dict.slice(3, 8)]
+    const chunked = new Table([...parts[0].batches, ...parts[1].batches])
+    const want = strings.map((s, id) => ({ id: String(id), s }))
+    for (const [name, input] of [
+      ['whole', dict],
+      ['batches', chunked],
+      ['sliced', parts[1]],
+    ]) {
+      const uri = scratch(`dict-handover-${name}`)
+      await writeDelta(uri, input)
+      const back = await readDelta(uri)
+      assert.equal(String(back.schema.fields[1].type), 'Utf8', name)
+      assert.deepEqual(
+        rows(back).sort((a, b) => a.id - b.id),
+        name === 'sliced' ? want.slice(3) : want,
+        name,
+      )
+    }
+  })
+
   it('dictionary-encoded string columns partition a new table and append to string columns', async () => {
     assert.ok(DataType.isDictionary(days([1], weekday).getChild('day').type))
     const uri = scratch('dict-parted')

@@ -68,6 +68,14 @@ function createHandover(arrow) {
         case Type.FixedSizeList:
         case Type.Struct:
           return data.children.every(visit)
+        case Type.Dictionary: {
+          // The indices, then the dictionary's values as the one child (as arrow-rs lays it out);
+          // a dictionary of several chunks goes as IPC.
+          const dictionary = data.dictionary?.data
+          if (!dictionary || dictionary.length !== 1) return false
+          buffers.push(bytes(data.values))
+          return visit(dictionary[0])
+        }
         case Type.Bool:
         case Type.Int:
         case Type.Float:

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 
 use delta_kernel::table_properties::TableProperties;
 use deltalake::kernel::{Action, Add, EagerSnapshot, Metadata, Protocol, StructType};
-use deltalake::table::state::DeltaTableState;
 use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::table::state::DeltaTableState;
 use deltalake::{DeltaTable, DeltaTableError};
 use serde_json::Value;
 
@@ -135,6 +135,7 @@ fn commit_view(state: &DeltaTableState) -> ZResult<Option<CommitView<'_>>> {
 
 /// Whether `table`'s protocol lists a feature of [`KEPT_BY_ZOOPIPE`]: only zoopipe's own commit
 /// paths (`commit_adds`) can write it.
+#[cfg(feature = "datafusion")]
 pub fn needs_commit_view(table: &DeltaTable) -> ZResult<bool> {
     Ok(commit_view(table.snapshot()?)?.is_some())
 }

@@ -9,7 +9,8 @@
 //! bridge for Node; a batch this module does not cover (its schema differs from the stream's, a type
 //! laid out differently in JS, sliced buffers) falls back to IPC.
 //!
-//! In (writes): `lib/handover.js` sends the same layout for apache-arrow batches; each buffer is
+//! In (writes): `lib/handover.js` sends the same layout for apache-arrow batches (dictionary columns
+//! too: the keys, then the dictionary's values as a child array); each buffer is
 //! copied once into arrow-rs memory and the arrays are validated like the IPC reader validates them
 //! (instead of `tableToIPC` in JS plus an IPC decode here).
 
@@ -206,6 +207,11 @@ impl Parts<'_> {
                 .add_buffer(self.required()?)
                 .add_child_data(self.array(f.data_type())?),
             FixedSizeList(f, _) => builder.add_child_data(self.array(f.data_type())?),
+            // The keys, then the dictionary's values as the child (apache-arrow's `tableFromArrays`
+            // makes JS strings Dictionary<Int32, Utf8>; these went as a JS-encoded IPC stream).
+            Dictionary(key, values) if key.is_dictionary_key_type() => builder
+                .add_buffer(self.required()?)
+                .add_child_data(self.array(values)?),
             Struct(fields) => {
                 let children = fields
                     .iter()
