@@ -37,6 +37,7 @@ mod parquet_kernel;
 mod parquet_properties;
 mod read;
 mod rows;
+mod scan;
 #[cfg(feature = "datafusion")]
 mod scan_datafusion;
 mod scan_kernel;

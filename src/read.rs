@@ -1,7 +1,6 @@
 //! A running scan: batches re-sliced to the batch size, memory bounded by a few batches in flight
-//! (JS pulls them through `api/record_batch_stream.rs`). The scan itself is planned by
-//! `scan_kernel.rs` (delta-kernel and arrow-rs), or in the full build by `scan_datafusion.rs` when
-//! the filter needs DataFusion.
+//! (JS pulls them through `api/record_batch_stream.rs`). Which scan produces them is `scan.rs`'s
+//! choice.
 
 use std::collections::VecDeque;
 
@@ -16,35 +15,6 @@ use crate::ipc;
 
 #[cfg(target_os = "linux")]
 use crate::alloc::BoundMemory;
-#[cfg(not(feature = "datafusion"))]
-pub use crate::scan_kernel::scan;
-
-/// Plan and start the scan of `table`'s loaded snapshot; with `files`, of only those data files.
-/// The kernel scan reads it unless the filter is one only DataFusion evaluates (a fraction against
-/// an integer column, which DataFusion coerces and the kernel refuses). Why the kernel's: the same
-/// read of 10 M rows took 0.563 s there and 0.791 s through delta-rs's DataFusion provider
-/// (release builds, one `npm run bench` run at 870a98b), and the provider refuses tables with
-/// reader features delta-rs's static protocol check lacks (`vacuumProtocolCheck`), which the
-/// kernel reads.
-#[cfg(feature = "datafusion")]
-pub async fn scan(
-    table: &deltalake::DeltaTable,
-    options: &ScanOptions,
-    files: Option<&[String]>,
-) -> ZResult<Batches> {
-    let kernel = match &options.filter {
-        None => true,
-        Some(f) => {
-            let schema = table.snapshot()?.snapshot().arrow_schema();
-            crate::filter::to_predicate(&schema, f).is_ok()
-        }
-    };
-    if kernel {
-        crate::scan_kernel::scan(table, options, files).await
-    } else {
-        crate::scan_datafusion::scan(table, options, files).await
-    }
-}
 
 /// The batches of a scan, whoever produces them.
 pub type BatchStream = BoxStream<'static, ZResult<RecordBatch>>;

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::error::{ZError, ZResult};
 use crate::ipc;
-use crate::read::{Batches, ScanOptions, scan};
+use crate::read::{Batches, ScanOptions};
+use crate::scan::scan;
 use crate::storage::{self, At};
 
 /// The table's metadata action, as `DeltaTable.metadata()` returns it.
