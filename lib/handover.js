@@ -72,7 +72,7 @@ function createHandover(arrow) {
           // The indices, then the dictionary's values as the one child (as arrow-rs lays it out);
           // a dictionary of several chunks goes as IPC.
           const dictionary = data.dictionary?.data
-          if (!dictionary || dictionary.length !== 1) return false
+          if (dictionary?.length !== 1) return false
           buffers.push(bytes(data.values))
           return visit(dictionary[0])
         }
