@@ -83,9 +83,9 @@ export function pyRead(tablePath, opts = {}) {
   return tableFromIPC(py('read_table.py', tablePath, JSON.stringify(opts)))
 }
 
-/** The table as DuckDB's delta extension reads it (an apache-arrow Table). */
-export function duckRead(tablePath) {
-  return tableFromIPC(py('duck_read.py', tablePath))
+/** The table as DuckDB's delta extension reads it (an apache-arrow Table); `store` as duck_read.py takes it. */
+export function duckRead(tablePath, store) {
+  return tableFromIPC(py('duck_read.py', tablePath, ...(store ? [JSON.stringify(store)] : [])))
 }
 
 function canon(v) {
