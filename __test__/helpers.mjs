@@ -264,7 +264,7 @@ export function vacuumProtocolCheckTests({ readDelta, writeDelta, DeltaTable, De
     assert.deepEqual(await readIds(readDelta, uri, { version: 0 }), [1, 2, 3])
   })
 
-  it('writes to it: appends, a coordinator commit and an overwrite land, the protocol keeps the feature, DuckDB reads the same rows; vacuum refuses it naming the feature', async () => {
+  it('writes to it: appends, a coordinator commit and an overwrite land, the protocol keeps the feature, DuckDB reads the same rows; vacuum (which checks the protocol first) deletes what the overwrite removed', async () => {
     const uri = await vacuumProtocolCheckTable(writeDelta)
     assert.equal((await writeDelta(uri, people([5]), { mode: 'append' })).version, 3)
     const w = new DeltaWriter(uri)
@@ -274,12 +274,33 @@ export function vacuumProtocolCheckTests({ readDelta, writeDelta, DeltaTable, De
     assertSameTable(duckRead(uri), await readDelta(uri), uri)
     const dt = await DeltaTable.open(uri)
     assert.deepEqual([dt.protocol().readerFeatures, dt.protocol().writerFeatures], [['vacuumProtocolCheck'], ['vacuumProtocolCheck']])
-    await rejectsWith(dt.vacuum({ retentionHours: 0, enforceRetentionDuration: false }), 'UNSUPPORTED_FEATURE', /VacuumProtocolCheck/)
     if (dml) await rejectsWith(dt.delete('id = 1'), 'UNSUPPORTED_FEATURE', /VacuumProtocolCheck/)
     assert.equal((await writeDelta(uri, people([9]), { mode: 'overwrite' })).version, 5)
     assert.deepEqual(await readIds(readDelta, uri), [9])
     assert.deepEqual(await readIds(readDelta, uri, { version: 4 }), [1, 2, 3, 4, 5, 8])
     assert.deepEqual(await readIds(readDelta, uri, { version: 2 }), [1, 2, 3, 4])
+    const parquet = () => fs.readdirSync(uri).filter((f) => f.endsWith('.parquet')).length
+    assert.equal(parquet(), 5)
+    const latest = await DeltaTable.open(uri)
+    const vacuum = { retentionHours: 0, enforceRetentionDuration: false }
+    const dry = await latest.vacuum(vacuum)
+    assert.deepEqual([dry.dryRun, dry.filesDeleted.length, parquet(), latest.version], [true, 4, 5, 5])
+    const done = await latest.vacuum({ ...vacuum, dryRun: false })
+    assert.deepEqual([done.dryRun, [...done.filesDeleted].sort(), parquet()], [false, [...dry.filesDeleted].sort(), 1])
+    const [end, start] = await (await DeltaTable.open(uri)).history()
+    assert.deepEqual(
+      [
+        start.version,
+        start.operation,
+        start.operationMetrics.num_files_to_delete,
+        end.version,
+        end.operation,
+        end.operationMetrics.num_deleted_files,
+      ],
+      [6, 'VACUUM START', 4, 7, 'VACUUM END', 4],
+    )
+    assert.deepEqual(await readIds(readDelta, uri), [9])
+    assert.deepEqual([(await DeltaTable.open(uri)).protocol().writerFeatures], [['vacuumProtocolCheck']])
   })
 }
 

@@ -134,10 +134,45 @@ fn commit_view(state: &DeltaTableState) -> ZResult<Option<CommitView<'_>>> {
 }
 
 /// Whether `table`'s protocol lists a feature of [`KEPT_BY_ZOOPIPE`]: only zoopipe's own commit
-/// paths (`commit_adds`) can write it.
-#[cfg(feature = "datafusion")]
+/// paths (`commit_adds`, `commit_operation`) can write it.
 pub fn needs_commit_view(table: &DeltaTable) -> ZResult<bool> {
     Ok(commit_view(table.snapshot()?)?.is_some())
+}
+
+/// Delta's writer check of `table` (every feature of its protocol supported), as the commit check
+/// sees it: [`KEPT_BY_ZOOPIPE`] count as supported.
+pub fn can_write_to(table: &DeltaTable) -> Result<(), DeltaTableError> {
+    let state = table.snapshot()?;
+    let view = commit_view(state).map_err(|e| DeltaTableError::Generic(e.message))?;
+    let reference: &dyn TableReference = match &view {
+        Some(view) => view,
+        None => state,
+    };
+    deltalake::kernel::transaction::PROTOCOL.can_write_to(reference)?;
+    Ok(())
+}
+
+/// Commit `operation` with `actions` (none, for a vacuum's START and END entries) as the table's
+/// next version, through [`CommitView`]; the table at that version.
+pub(crate) async fn commit_operation(
+    table: &DeltaTable,
+    actions: Vec<Action>,
+    operation: DeltaOperation,
+    props: CommitProperties,
+) -> ZResult<DeltaTable> {
+    let state = table.snapshot()?;
+    let view = commit_view(state)?;
+    let reference: &dyn TableReference = match &view {
+        Some(view) => view,
+        None => state,
+    };
+    let finalized = CommitBuilder::from(props)
+        .with_actions(actions)
+        .build(Some(reference), table.log_store(), operation)
+        .await?;
+    let mut table = table.clone();
+    table.update_incremental(Some(finalized.version())).await?;
+    Ok(table)
 }
 
 /// [`commit_adds`] with delta-rs's error as it is.

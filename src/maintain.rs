@@ -108,19 +108,19 @@ impl Table {
     ) -> ZResult<VacuumMetrics> {
         let o = options.unwrap_or_default();
         let props = props(&op)?;
+        let custom = op.as_ref().and_then(|c| c.custom_metadata.clone());
         self.run(&op, async move |t| {
             // Delta's vacuum protocol check (and the `vacuumProtocolCheck` feature's rule): a vacuum,
             // dry run too, first checks that this writer supports every feature of the table's
             // protocol; delta-rs's vacuum alone does not, and would delete files a feature it does
             // not know still needs.
-            deltalake::kernel::transaction::PROTOCOL
-                .can_write_to(t.snapshot()?)
-                .map_err(|e| {
-                    ZError::from(deltalake::DeltaTableError::from(e)).context(
-                        "vacuum refused: this writer must support every feature of the table's protocol",
-                    )
-                })?;
-            let mut b = t.vacuum().with_commit_properties(props);
+            crate::commit::can_write_to(&t).map_err(|e| {
+                ZError::from(e).context(
+                    "vacuum refused: this writer must support every feature of the table's protocol",
+                )
+            })?;
+            let own_commit = crate::commit::needs_commit_view(&t)?;
+            let mut b = t.vacuum().with_commit_properties(props.clone());
             if let Some(h) = o.retention_hours {
                 if h.is_nan() || h < 0.0 {
                     return Err(ZError::invalid("retentionHours must be >= 0"));
@@ -140,13 +140,19 @@ impl Table {
                     .collect::<ZResult<Vec<_>>>()?;
                 b = b.with_keep_versions(&keep);
             }
+            let dry_run = o.dry_run.unwrap_or(true);
+            let enforce = o.enforce_retention_duration.unwrap_or(true);
             b = b
-                .with_dry_run(o.dry_run.unwrap_or(true))
-                .with_enforce_retention_duration(o.enforce_retention_duration.unwrap_or(true));
+                .with_dry_run(dry_run || own_commit)
+                .with_enforce_retention_duration(enforce);
             if o.full.unwrap_or(false) {
                 b = b.with_mode(deltalake::operations::vacuum::VacuumMode::Full);
             }
             let (t, m) = b.await?;
+            if own_commit && !dry_run && !m.files_deleted.is_empty() {
+                return vacuum_own_commit(t, m.files_deleted, o.retention_hours, enforce, props, custom)
+                    .await;
+            }
             Ok((
                 t,
                 VacuumMetrics {
@@ -266,4 +272,71 @@ impl Table {
         })
         .await
     }
+}
+
+/// The deleting part of delta-rs's vacuum (VACUUM START, the deletes, VACUUM END) for a table whose
+/// protocol lists a feature only zoopipe's commit check knows (`commit::KEPT_BY_ZOOPIPE`): delta-rs's
+/// own vacuum commits through a check that refuses it. `files` is its dry run's list.
+async fn vacuum_own_commit(
+    table: DeltaTable,
+    files: Vec<String>,
+    retention_hours: Option<f64>,
+    enforce: bool,
+    props: deltalake::kernel::transaction::CommitProperties,
+    custom: Option<serde_json::Value>,
+) -> ZResult<(DeltaTable, VacuumMetrics)> {
+    use deltalake::Path;
+    use deltalake::logstore::object_store::ObjectStoreExt as _;
+    use deltalake::protocol::DeltaOperation;
+    use deltalake::table::config::TablePropertiesExt as _;
+
+    use crate::commit::commit_operation;
+
+    let default_retention = table
+        .snapshot()?
+        .table_config()
+        .deleted_file_retention_duration()
+        .as_millis() as i64;
+    let start = DeltaOperation::VacuumStart {
+        retention_check_enabled: enforce,
+        specified_retention_millis: retention_hours.map(|h| (h * 3_600_000.0) as i64),
+        default_retention_millis: default_retention,
+    };
+    // The caller's custom metadata and the operation metrics delta-rs's vacuum records (less the
+    // bytes: the dry run lists no sizes).
+    let metadata = |metrics: serde_json::Value| {
+        let mut m: Vec<(String, serde_json::Value)> = custom
+            .as_ref()
+            .and_then(serde_json::Value::as_object)
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        m.push(("operationMetrics".into(), metrics));
+        m
+    };
+    let start_props = props.clone().with_metadata(metadata(
+        serde_json::json!({ "num_files_to_delete": files.len() }),
+    ));
+    let table = commit_operation(&table, Vec::new(), start, start_props).await?;
+    let store = table.log_store().object_store(None);
+    let mut deleted = Vec::with_capacity(files.len());
+    for file in files {
+        match store.delete(&Path::from(file.as_str())).await {
+            Ok(()) | Err(deltalake::ObjectStoreError::NotFound { .. }) => deleted.push(file),
+            Err(e) => return Err(ZError::from(deltalake::DeltaTableError::from(e))),
+        }
+    }
+    let end = DeltaOperation::VacuumEnd {
+        status: "COMPLETED".into(),
+    };
+    let end_props = props.with_metadata(metadata(
+        serde_json::json!({ "num_deleted_files": deleted.len(), "num_vacuumed_directories": 0 }),
+    ));
+    let table = commit_operation(&table, Vec::new(), end, end_props).await?;
+    Ok((
+        table,
+        VacuumMetrics {
+            dry_run: false,
+            files_deleted: deleted,
+        },
+    ))
 }
