@@ -94,7 +94,24 @@ pub const KEPT_BY_ZOOPIPE: [&str; 1] = ["vacuumProtocolCheck"];
 /// commit to such a table; every other feature is still checked as the table lists it.
 struct CommitView<'a> {
     state: &'a DeltaTableState,
-    protocol: Protocol,
+    /// The protocol without [`KEPT_BY_ZOOPIPE`]; `None` when it lists none of them.
+    kept: Option<Protocol>,
+}
+
+impl CommitView<'_> {
+    fn of(state: &DeltaTableState) -> ZResult<CommitView<'_>> {
+        let mut protocol = serde_json::to_value(TableReference::protocol(state))?;
+        let mut kept = false;
+        for key in ["readerFeatures", "writerFeatures"] {
+            if let Some(features) = protocol[key].as_array_mut() {
+                let before = features.len();
+                features.retain(|f| !f.as_str().is_some_and(|f| KEPT_BY_ZOOPIPE.contains(&f)));
+                kept |= features.len() != before;
+            }
+        }
+        let kept = kept.then(|| serde_json::from_value(protocol)).transpose()?;
+        Ok(CommitView { state, kept })
+    }
 }
 
 impl TableReference for CommitView<'_> {
@@ -103,7 +120,10 @@ impl TableReference for CommitView<'_> {
     }
 
     fn protocol(&self) -> &Protocol {
-        &self.protocol
+        match &self.kept {
+            Some(protocol) => protocol,
+            None => TableReference::protocol(self.state),
+        }
     }
 
     fn metadata(&self) -> &Metadata {
@@ -115,40 +135,18 @@ impl TableReference for CommitView<'_> {
     }
 }
 
-/// [`CommitView`] of `state`, or `None` when its protocol lists none of [`KEPT_BY_ZOOPIPE`].
-fn commit_view(state: &DeltaTableState) -> ZResult<Option<CommitView<'_>>> {
-    let mut protocol = serde_json::to_value(TableReference::protocol(state))?;
-    let mut kept = false;
-    for key in ["readerFeatures", "writerFeatures"] {
-        if let Some(features) = protocol[key].as_array_mut() {
-            let before = features.len();
-            features.retain(|f| !f.as_str().is_some_and(|f| KEPT_BY_ZOOPIPE.contains(&f)));
-            kept |= features.len() != before;
-        }
-    }
-    if !kept {
-        return Ok(None);
-    }
-    let protocol = serde_json::from_value(protocol)?;
-    Ok(Some(CommitView { state, protocol }))
-}
-
 /// Whether `table`'s protocol lists a feature of [`KEPT_BY_ZOOPIPE`]: only zoopipe's own commit
 /// paths (`commit_adds`, `commit_operation`) can write it.
 pub fn needs_commit_view(table: &DeltaTable) -> ZResult<bool> {
-    Ok(commit_view(table.snapshot()?)?.is_some())
+    Ok(CommitView::of(table.snapshot()?)?.kept.is_some())
 }
 
 /// Delta's writer check of `table` (every feature of its protocol supported), as the commit check
 /// sees it: [`KEPT_BY_ZOOPIPE`] count as supported.
 pub fn can_write_to(table: &DeltaTable) -> Result<(), DeltaTableError> {
-    let state = table.snapshot()?;
-    let view = commit_view(state).map_err(|e| DeltaTableError::Generic(e.message))?;
-    let reference: &dyn TableReference = match &view {
-        Some(view) => view,
-        None => state,
-    };
-    deltalake::kernel::transaction::PROTOCOL.can_write_to(reference)?;
+    let view =
+        CommitView::of(table.snapshot()?).map_err(|e| DeltaTableError::Generic(e.message))?;
+    deltalake::kernel::transaction::PROTOCOL.can_write_to(&view)?;
     Ok(())
 }
 
@@ -160,15 +158,10 @@ pub(crate) async fn commit_operation(
     operation: DeltaOperation,
     props: CommitProperties,
 ) -> ZResult<DeltaTable> {
-    let state = table.snapshot()?;
-    let view = commit_view(state)?;
-    let reference: &dyn TableReference = match &view {
-        Some(view) => view,
-        None => state,
-    };
+    let view = CommitView::of(table.snapshot()?)?;
     let finalized = CommitBuilder::from(props)
         .with_actions(actions)
-        .build(Some(reference), table.log_store(), operation)
+        .build(Some(&view), table.log_store(), operation)
         .await?;
     let mut table = table.clone();
     table.update_incremental(Some(finalized.version())).await?;
@@ -223,14 +216,10 @@ pub(crate) async fn try_commit_adds(
         partition_by,
         predicate: None,
     };
-    let view = commit_view(state).map_err(|e| DeltaTableError::Generic(e.message))?;
-    let reference: &dyn TableReference = match &view {
-        Some(view) => view,
-        None => state,
-    };
+    let view = CommitView::of(state).map_err(|e| DeltaTableError::Generic(e.message))?;
     let finalized = CommitBuilder::from(props.with_metadata(metadata))
         .with_actions(actions)
-        .build(Some(reference), table.log_store(), operation)
+        .build(Some(&view), table.log_store(), operation)
         .await?;
     Ok(finalized.version())
 }
