@@ -156,7 +156,9 @@ impl Table {
             Ok((
                 t,
                 VacuumMetrics {
-                    dry_run: m.dry_run,
+                    // What was asked: a vacuum run as a dry run above, or with nothing to delete,
+                    // still reports the dry run it was not.
+                    dry_run,
                     files_deleted: m.files_deleted,
                 },
             ))
