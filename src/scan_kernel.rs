@@ -1,5 +1,5 @@
 //! The scan of both builds (the full build's DataFusion scan takes only filters the kernel cannot
-//! express, `read.rs`): delta-kernel plans it — partition pruning and stats-based
+//! express, `scan.rs`): delta-kernel plans it — partition pruning and stats-based
 //! file skipping from the filter's predicate, deletion vectors, column mapping — and its default
 //! engine's per-file Parquet read does the rest (`parquet_kernel.rs`, which also decodes Spark's INT96
 //! timestamps correctly). Kernel's `Scan::execute` reads one file after another in
