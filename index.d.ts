@@ -449,8 +449,9 @@ export interface WriteOptions {
   targetFileSize?: number
   compression?: 'snappy' | 'zstd' | 'gzip' | 'lz4' | 'uncompressed'
   /** Encoded bytes each open data file holds in memory before they are flushed as a row group
-   *  (default 8 MiB, at least 65536). What a streamed write holds is about 2x this plus a 5 MiB
-   *  upload part per open file (one per partition value being written), plus a few input batches. */
+   *  (default 8 MiB, at least 65536). What a streamed write holds is about 2x this plus an upload
+   *  part per open file (256 KiB on local disk, 5 MiB on object stores; one file per partition value
+   *  being written), plus a few input batches. */
   maxRowGroupBytes?: number
   /** Encoded bytes all open files of the write hold together (default 64 MiB, at least 1 MiB):
    *  each open file's row groups are its share, budget / (2.5 x files), between 1 MiB and
@@ -509,7 +510,8 @@ export interface DeltaFileAction {
 export interface DeltaWriterOptions {
   storageOptions?: StorageOptions
   partitionBy?: string[]
-  /** Bytes buffered per file before it is written out (default 128 MiB). */
+  /** Size at which a file is finished and the next one started (default 128 MiB); files stream to
+   *  storage as their row groups fill. */
   targetFileSize?: number
   compression?: WriteOptions['compression']
   /** As WriteOptions.maxRowGroupBytes. */

@@ -1317,9 +1317,9 @@ describe('large native buffers are mapped and unmapped while streaming (ZOOPIPE_
     return { uri, mappings: got.mappings }
   }
 
-  it('by default only a streaming read maps its large buffers; a write and readAll keep malloc', async () => {
+  it('by default a write and a streaming read map their large buffers; readAll keeps malloc', async () => {
     const { mappings } = await inFreshProcess('low-memory-default', undefined)
-    assert.equal(mappings.write, 0)
+    assert.ok(mappings.write > 0, JSON.stringify(mappings))
     assert.equal(mappings.full, 0)
     assert.ok(mappings.streamed > 0, JSON.stringify(mappings))
   })

@@ -5,17 +5,21 @@
 // arrays made the generator alone peak at 407 MB for 5 M rows).
 import { Bool, makeData, makeVector, Table, TimestampMicrosecond, Utf8 } from 'apache-arrow'
 
+// One scratch buffer for encoding, copied out at the exact size: a batch's strings then allocate
+// only what the batch keeps.
+let scratch = new Uint8Array(0)
+const enc = new TextEncoder()
+
 /** A Utf8 vector of n strings, text(i) each, encoded once into one buffer. */
 function strings(n, maxBytes, text) {
   const offsets = new Int32Array(n + 1)
-  let bytes = new Uint8Array(n * maxBytes)
-  const enc = new TextEncoder()
+  if (scratch.length < n * maxBytes) scratch = new Uint8Array(n * maxBytes)
   let at = 0
   for (let i = 0; i < n; i++) {
-    at += enc.encodeInto(text(i), bytes.subarray(at)).written
+    at += enc.encodeInto(text(i), scratch.subarray(at)).written
     offsets[i + 1] = at
   }
-  bytes = bytes.slice(0, at)
+  const bytes = scratch.slice(0, at)
   return makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: offsets, data: bytes }))
 }
 

@@ -1,7 +1,8 @@
 //! The addon's Rust allocator on Linux: the system malloc, except that while memory is to be bounded
-//! allocations of 1 MiB and more are mapped from the kernel and unmapped when freed (but for a
-//! small cache of them), so freed buffers leave the process. When: while a streaming read runs
-//! (`BoundMemory`, held by `getBatches`/pipe streams), by default; always with
+//! large allocations (1 MiB and more during a streaming read, 128 KiB and more during a write) are
+//! mapped from the kernel and unmapped when freed (but for a small cache of them), so freed buffers
+//! leave the process. When: while a streaming read or write runs (`BoundMemory`, held by
+//! `getBatches`/pipe streams, DeltaOutputAdapter and DeltaWriter), by default; always with
 //! `ZOOPIPE_LOW_MEMORY=1` (the cache then stays, up to its 64 MiB); never with `=0`.
 //!
 //! Why: a scan allocates multi-MiB buffers all the time (a row group's column chunks, decompressed
@@ -29,8 +30,19 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
-/// Sizes from which an allocation may be its own mapping; mappings start aligned to it.
+/// Mappings start aligned to this (the bitmap's window), so a block is known to be a mapping by
+/// its address: no other block can start where a mapping does, whatever the mapping's length.
 const MAPPED: usize = 1 << 20;
+/// Sizes from which an allocation may be its own mapping while only reads are bounded: a scan's
+/// blocks of 128 KiB-1 MiB (pages) come and go so fast that mapping them made the streaming read
+/// ~50% slower (release, 10 M rows: 1.2-1.3 s -> 1.9-2.0 s for 236 -> 210 MB).
+const MAP_FROM_READING: usize = MAPPED;
+/// ... and while a write is bounded: glibc's own initial mmap threshold. glibc raises its threshold
+/// to the size of each mapped chunk freed (up to 32 MiB), after which such blocks stay in its
+/// arenas; a streamed write frees 128 KiB-1 MiB blocks (pages, compression buffers, dictionaries)
+/// all the time. Measured (dev build, 5 M rows in 100k-row batches, peak RSS, unpartitioned / 8
+/// partitions): never mapped 413 / 478 MB, mapped from 128 KiB 313 / 364 MB, for 5-8% more time.
+const MAP_FROM: usize = 128 << 10;
 /// Mappings are page aligned at least; stricter alignments than a page stay with malloc.
 const PAGE: usize = 4096;
 /// User address space covered by the bitmap (48 bits: x86-64 and aarch64 with 4-level tables).
@@ -47,8 +59,10 @@ const WHILE_BOUNDED: u8 = 1;
 const ALWAYS: u8 = 2;
 const NEVER: u8 = 3;
 static POLICY: AtomicU8 = AtomicU8::new(UNDECIDED);
-/// Streaming reads running now (`BoundMemory` guards alive).
+/// Streaming reads and writes running now (`BoundMemory` guards alive).
 static BOUNDED: AtomicUsize = AtomicUsize::new(0);
+/// Of them, writes (`BoundMemory::writing`): blocks from `MAP_FROM` are mapped while any runs.
+static WRITING: AtomicUsize = AtomicUsize::new(0);
 /// Mappings made so far (for tests: shows which reads map their buffers).
 static MAPPINGS: AtomicUsize = AtomicUsize::new(0);
 
@@ -74,18 +88,31 @@ pub fn policy() -> u8 {
     }
 }
 
-/// While alive (a streaming read), large allocations are mappings unless `ZOOPIPE_LOW_MEMORY=0`.
-pub struct BoundMemory(());
+/// While alive (a streaming read or write), large allocations are mappings unless `ZOOPIPE_LOW_MEMORY=0`.
+pub struct BoundMemory {
+    write: bool,
+}
 
 impl BoundMemory {
+    /// A streaming read: blocks from `MAP_FROM_READING`.
     pub fn start() -> Self {
         BOUNDED.fetch_add(1, Ordering::Relaxed);
-        BoundMemory(())
+        BoundMemory { write: false }
+    }
+
+    /// A write: blocks from `MAP_FROM`.
+    pub fn writing() -> Self {
+        WRITING.fetch_add(1, Ordering::Relaxed);
+        BOUNDED.fetch_add(1, Ordering::Relaxed);
+        BoundMemory { write: true }
     }
 }
 
 impl Drop for BoundMemory {
     fn drop(&mut self) {
+        if self.write {
+            WRITING.fetch_sub(1, Ordering::Relaxed);
+        }
         if BOUNDED.fetch_sub(1, Ordering::Relaxed) == 1 {
             release_cache();
         }
@@ -105,9 +132,19 @@ fn map_now() -> bool {
     }
 }
 
-/// Whether a block of this size and alignment may be a mapping.
+/// Whether a block of this size and alignment may be a mapping (one made now or earlier).
 fn large(size: usize, align: usize) -> bool {
-    size >= MAPPED && align <= PAGE
+    size >= MAP_FROM && align <= PAGE
+}
+
+/// Whether a new block of this size and alignment is to be a mapping now.
+fn map_new(size: usize, align: usize) -> bool {
+    let from = if WRITING.load(Ordering::Relaxed) > 0 {
+        MAP_FROM
+    } else {
+        MAP_FROM_READING
+    };
+    size >= from && align <= PAGE && map_now()
 }
 
 /// The bitmap word and bit of a 1 MiB boundary, or None for any other address.
@@ -332,7 +369,7 @@ unsafe fn remap(ptr: *mut u8, size: usize, new_size: usize) -> Option<*mut u8> {
 
 /// A new block as a mapping, if it is large and memory is bounded now (and the kernel obliges).
 unsafe fn new_mapping(layout: Layout, zeroed: bool) -> Option<*mut u8> {
-    if large(layout.size(), layout.align()) && map_now() {
+    if map_new(layout.size(), layout.align()) {
         unsafe { map(layout.size(), zeroed) }
     } else {
         None
@@ -343,7 +380,7 @@ unsafe fn new_mapping(layout: Layout, zeroed: bool) -> Option<*mut u8> {
 pub struct Allocator;
 
 // SAFETY: a block is freed or resized as a mapping exactly when the bitmap says `map` made it
-// (mappings are page aligned and at least `MAPPED` long, zero filled when fresh or asked for;
+// (mappings start on a `MAPPED` boundary and are at least `MAP_FROM` long, zero filled when fresh or asked for;
 // every other block is malloc's), and failures return null as GlobalAlloc requires.
 // `inline(never)`: fat LTO inlined these bodies into every allocation site of every crate (the
 // stripped addon measured 81.7 MB with them inlined, 76.9 MB out of line, 76.4 MB without this
@@ -372,7 +409,11 @@ unsafe impl GlobalAlloc for Allocator {
     #[inline(never)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let mapped = large(layout.size(), layout.align()) && is_mapping(ptr);
-        let to_mapping = large(new_size, layout.align()) && (mapped || map_now());
+        let to_mapping = if mapped {
+            large(new_size, layout.align())
+        } else {
+            map_new(new_size, layout.align())
+        };
         if mapped
             && to_mapping
             && let Some(p) = unsafe { remap(ptr, layout.size(), new_size) }

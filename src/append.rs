@@ -1,37 +1,36 @@
 //! Parallel Parquet writers and one commit: the slim build's table writer, and the full build's
-//! fast path for large plain appends.
+//! path for large plain appends and plain partitioned writes.
 //!
 //! delta-rs's `WriteBuilder` funnels an unpartitioned write into one Parquet writer, so encoding
 //! and compression run on one core (as in Python's `write_deltalake`, which is the same Rust). Here
-//! the input is cut into runs of `RUN_ROWS` rows, dealt round-robin to one `RecordBatchWriter` per
-//! core (each finalises its own files: stats, target file size), and all files are committed as one
-//! version — adding to the table (replacing its files for `overwrite`), or creating it with them as
-//! version 0. A write smaller than one run stays in one writer and one file.
+//! the input is cut into runs of `RUN_ROWS` rows, dealt round-robin to one writer per core
+//! (`data_files.rs`: each streams its files to storage with stats, rolling at the target file
+//! size; a partitioned write deals rows by partition value instead, so each value is one writer's),
+//! and all files are committed as one version — adding to the table (replacing its files for
+//! `overwrite`), or creating it with them as version 0. A write smaller than one run stays in one
+//! writer and one file.
 //!
-//! `RecordBatchWriter` does not evaluate CHECK constraints, invariants, generated or identity columns
-//! and does not cast; the full build therefore only takes this path for tables that have none of
-//! them and batches that already have the table's exact Arrow schema (`write_datafusion::fast_path_ok`).
-
-use std::collections::HashMap;
+//! These writers do not evaluate CHECK constraints, invariants, generated or identity columns and
+//! cast only as delta-rs's writer did; the full build therefore only takes this path for tables
+//! that have none of them and batches that already have the table's exact Arrow schema
+//! (`write_datafusion::fast_path_ok`).
 
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::DeltaTable;
-use deltalake::Path;
-use deltalake::arrow::array::{BooleanArray, RecordBatch};
-use deltalake::arrow::compute::filter_record_batch;
+use deltalake::arrow::array::{RecordBatch, UInt32Array};
+use deltalake::arrow::compute::take_record_batch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Add, StructType};
-use deltalake::logstore::object_store::ObjectStoreExt as _;
 use deltalake::protocol::SaveMode;
-use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
+use indexmap::IndexMap;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::commit::{NewTable, commit_adds, create_with_files};
 use crate::conform::{partition_count, partition_keys};
+use crate::data_files::{DataFiles, FileSpec, remove_files};
 use crate::error::{Code, ZError, ZResult};
-use crate::file_writer::open_writer;
 use crate::options::{
     Msg, WriteOptions, commit_properties, next_batch, row_group_bytes, target_file_size,
     writer_properties,
@@ -49,28 +48,25 @@ pub struct Target {
     pub exists: bool,
     pub schema: SchemaRef,
     pub mode: SaveMode,
-    pub storage: HashMap<String, String>,
 }
 
-/// A write about to start: the first writer is open, so bad options fail before any data moves.
+/// A write about to start: its files are specified, so bad options fail before any data moves.
 pub struct Append {
     t: Target,
     o: WriteOptions,
     props: CommitProperties,
-    first: RecordBatchWriter,
-    partition_by: Vec<String>,
+    spec: FileSpec,
 }
 
 impl Append {
     pub fn open(t: Target, o: &WriteOptions) -> ZResult<Self> {
         let props = commit_properties(o.commit())?;
-        let (first, partition_by) = open(&t, o, o.max_row_group_bytes)?;
+        let spec = file_spec(&t, o, o.max_row_group_bytes)?;
         Ok(Self {
             t,
             o: o.clone(),
             props,
-            first,
-            partition_by,
+            spec,
         })
     }
 
@@ -84,11 +80,11 @@ impl Append {
             t,
             o,
             props,
-            first,
-            partition_by,
+            mut spec,
         } = self;
-        let file_schema: StructType = first
-            .arrow_schema()
+        let partition_by = spec.partition_columns.clone();
+        let file_schema: StructType = spec
+            .schema
             .as_ref()
             .try_into_kernel()
             .map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
@@ -104,12 +100,11 @@ impl Append {
             _ => cores,
         };
         let row_group = row_group_bytes(o.max_row_group_bytes, o.max_buffered_bytes, files)?;
-        let first = first.with_writer_properties(writer_properties(
+        spec.props = writer_properties(
             o.compression.as_deref(),
             row_group,
             o.writer_properties.as_ref(),
-        )?);
-        let mut spare = Some(first);
+        )?;
         let ended = first_batch.is_none();
         let mut head = first_batch.into_iter().chain(head);
 
@@ -134,12 +129,8 @@ impl Append {
             };
             for (to, part) in parts {
                 if queues[to].is_none() {
-                    let writer = match spare.take() {
-                        Some(w) => w,
-                        None => open(&t, &o, row_group)?.0,
-                    };
                     let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-                    tasks.spawn(drain(writer, rx));
+                    tasks.spawn(drain(DataFiles::new(spec.clone())?, rx));
                     queues[to] = Some(tx);
                 }
                 let queue = queues[to].as_ref().expect("opened above");
@@ -169,8 +160,9 @@ impl Append {
                 }
             }
         }
+        let store = t.table.object_store();
         if let Some(e) = failure {
-            remove_files(&t.table, &adds).await;
+            remove_files(&store, &adds).await;
             return Err(e);
         }
         let committed = if t.exists {
@@ -192,7 +184,7 @@ impl Append {
             create_with_files(&t.table, file_schema, new, adds.clone(), props).await
         };
         if committed.is_err() {
-            remove_files(&t.table, &adds).await;
+            remove_files(&store, &adds).await;
         }
         committed
     }
@@ -217,79 +209,71 @@ impl Router {
         }))
     }
 
-    /// `batch` cut into one batch per writer it goes to (the whole batch when all its rows go
-    /// to one).
+    /// `batch` cut into one batch per partition value, each with the writer it goes to (the whole
+    /// batch when all its rows share one value). Cut once here, so a writer's files take the
+    /// pieces as they are.
     fn split(&self, batch: RecordBatch) -> ZResult<Vec<(usize, RecordBatch)>> {
         let keys = partition_keys(&batch, &self.columns)?;
-        // FNV-1a of the row's encoded partition values: the same writer for a value all write long.
-        let to: Vec<usize> = keys
-            .iter()
-            .map(|r| {
-                let h = r.as_ref().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                    (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-                });
-                (h % self.writers as u64) as usize
+        let mut groups: IndexMap<&[u8], Vec<u32>> = IndexMap::new();
+        for (i, key) in keys.iter().enumerate() {
+            groups.entry(key.data()).or_default().push(i as u32);
+        }
+        // FNV-1a of the encoded partition values: the same writer for a value all write long.
+        let writer = |key: &[u8]| {
+            let h = key.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            (h % self.writers as u64) as usize
+        };
+        if groups.len() == 1 {
+            let key = *groups.keys().next().expect("one group");
+            return Ok(vec![(writer(key), batch)]);
+        }
+        groups
+            .into_iter()
+            .map(|(key, rows)| {
+                Ok((
+                    writer(key),
+                    take_record_batch(&batch, &UInt32Array::from(rows))?,
+                ))
             })
-            .collect();
-        if to.iter().all(|w| *w == to[0]) {
-            return Ok(vec![(to[0], batch)]);
-        }
-        let mut out = Vec::new();
-        for w in 0..self.writers {
-            let mask: BooleanArray = to.iter().map(|x| Some(*x == w)).collect();
-            if mask.true_count() > 0 {
-                out.push((w, filter_record_batch(&batch, &mask)?));
-            }
-        }
-        Ok(out)
+            .collect()
     }
 }
 
-/// A `RecordBatchWriter` for the target (see `file_writer::open_writer`) with the write's file size.
-fn open(
-    t: &Target,
-    o: &WriteOptions,
-    row_group: Option<i64>,
-) -> ZResult<(RecordBatchWriter, Vec<String>)> {
-    let (w, partition_by) = open_writer(
+/// The files of a write to the target, with the write's row groups and file size.
+fn file_spec(t: &Target, o: &WriteOptions, row_group: Option<i64>) -> ZResult<FileSpec> {
+    let configuration = o
+        .configuration
+        .iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+        .collect();
+    FileSpec::for_table(
         &t.table,
         t.exists,
         t.schema.clone(),
         o.partition_by.as_ref(),
-        &t.storage,
+        configuration,
         writer_properties(
             o.compression.as_deref(),
             row_group,
             o.writer_properties.as_ref(),
         )?,
-    )?;
-    Ok(match target_file_size(o.target_file_size)? {
-        Some(s) => (w.with_target_file_size(s.get()), partition_by),
-        None => (w, partition_by),
-    })
+        target_file_size(o.target_file_size)?.map(|s| s.get()),
+    )
 }
 
-/// One writer: encode its batches, then finalise its files.
-async fn drain(
-    mut writer: RecordBatchWriter,
-    mut rx: mpsc::Receiver<RecordBatch>,
-) -> ZResult<Vec<Add>> {
+/// One writer: encode its batches into files streamed to storage; their add actions. A writer
+/// that fails leaves no file behind.
+async fn drain(mut files: DataFiles, mut rx: mpsc::Receiver<RecordBatch>) -> ZResult<Vec<Add>> {
     while let Some(batch) = rx.recv().await {
-        writer.write(batch).await?;
-    }
-    Ok(writer.flush().await?)
-}
-
-/// Best effort: files of a write that did not commit are not part of the table; delete them.
-async fn remove_files(table: &DeltaTable, adds: &[Add]) {
-    let store = table.object_store();
-    for add in adds {
-        // `add.path` is the object's own name (the log holds it URL-encoded): parsed as it is, not
-        // encoded again as `Path::from` would (a partition value "a b" is the folder `x=a%20b`).
-        if let Ok(path) = Path::parse(&add.path) {
-            let _ = store.delete(&path).await;
+        if let Err(e) = files.write(batch).await {
+            files.abort().await;
+            return Err(e);
         }
     }
+    files.finish().await
 }
 
 /// Add `adds` to an existing table in one commit (replacing its files for `overwrite`).

@@ -148,7 +148,7 @@ pub fn check_new_partitioning(schema: &Schema, partition_by: &[String]) -> ZResu
 /// `partitionBy` given for a write into an existing table must be the table's partitioning (only an
 /// overwrite with `schemaMode: 'overwrite'` may change it, which the caller allows). Checked here,
 /// before any file is written, for every writer: delta-rs's `WriteBuilder` says so only as a
-/// generic error after reading the input, and its `RecordBatchWriter` follows the table silently.
+/// generic error after reading the input, and its `RecordBatchWriter` followed the table silently.
 pub fn check_same_partitioning(
     table_columns: &[String],
     partition_by: Option<&Vec<String>>,
@@ -172,8 +172,8 @@ pub fn check_same_partitioning(
 /// parallel writers need (`write_datafusion::fast_path_ok`). An input column the table lacks is a
 /// SCHEMA_MISMATCH; a generated column the input lacks is left out, for delta-rs to compute.
 pub fn table_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
-    // Named here: delta-rs says "Field z not found in schema", and its RecordBatchWriter (the slim
-    // build) drops such columns from a partitioned table without a word.
+    // Named here: delta-rs says "Field z not found in schema", and its RecordBatchWriter dropped
+    // such columns from a partitioned table without a word.
     let extra: Vec<&str> = input
         .fields()
         .iter()
@@ -258,7 +258,7 @@ pub fn merge_order(input: SchemaRef, table: &Schema) -> ZResult<SchemaRef> {
 /// (nullable where `t` is: apache-arrow declares typed arrays non-null), refused where it is
 /// [`unconvertible`] — one rule for every writer: delta-rs's `WriteBuilder` (the full build) would
 /// cast an int column into a string one and parse strings into numbers, its `RecordBatchWriter`
-/// refuses both and lossless conversions alike.
+/// refused both and lossless conversions alike.
 fn into_column(f: &Field, t: &Field) -> ZResult<FieldRef> {
     if let Some((path, from, to)) = unconvertible_at(f.data_type(), t.data_type(), t.name()) {
         return Err(type_mismatch(&path, from, to));
@@ -596,7 +596,7 @@ const GENERATION_EXPRESSION: &str = "delta.generationExpression";
 const COMPUTED_FIELD_KEYS: [&str; 3] =
     ["delta.invariants", GENERATION_EXPRESSION, "delta.identity."];
 
-/// What `table` asks of its writers that `RecordBatchWriter` does not do (CHECK constraints;
+/// What `table` asks of its writers that zoopipe's own (`data_files.rs`) do not do (CHECK constraints;
 /// invariants, generated or identity columns), which only delta-rs's `WriteBuilder` evaluates.
 /// `None` when it asks none of it.
 pub fn unchecked_rules(table: &DeltaTable) -> ZResult<Option<&'static str>> {
@@ -638,7 +638,7 @@ pub fn has_computed_field(v: &serde_json::Value) -> bool {
 /// nulls (as [`table_order`] allows); a column `schema` lacks, or a missing non-nullable one, is
 /// SCHEMA_MISMATCH. With `cast`, columns are cast to `schema`'s types where Arrow can (as later
 /// batches of a write always were to the first one's; a value that does not convert is an error);
-/// without, they keep their own fields, for a writer that checks types itself (`RecordBatchWriter`).
+/// without, they keep their own fields, for a writer that casts itself (`data_files.rs`).
 pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<RecordBatch> {
     if batch.schema().fields() == schema.fields() {
         return Ok(batch);

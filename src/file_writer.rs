@@ -1,24 +1,21 @@
 //! The engine of `DeltaWriter` (`api/delta_writer.rs`), the worker side of a distributed write:
-//! workers write Parquet files into the table location with delta-rs's `RecordBatchWriter` and
-//! return the add actions (with stats) as plain JSON; they commit nothing. The coordinator
-//! (`coordinator.rs`) commits them.
+//! workers write Parquet files into the table location (`data_files.rs`, streamed to storage as
+//! they are encoded) and return the add actions (with stats) as plain JSON; they commit nothing.
+//! The coordinator (`coordinator.rs`) commits them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
-use deltalake::DeltaTable;
 use deltalake::arrow::array::RecordBatch;
-use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::{Add, StructType};
-use deltalake::parquet::file::properties::WriterProperties;
-use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::conform::{by_name, partition_count, to_stored, typed_nulls};
+use crate::conform::{partition_count, to_stored, typed_nulls};
 use crate::convert;
+use crate::data_files::{DataFiles, FileSpec};
 use crate::error::{Code, ZError, ZResult};
 use crate::handover::{self, JsBatch};
 use crate::options::{ParquetProperties, row_group_bytes, writer_properties};
@@ -26,8 +23,8 @@ use crate::rows;
 use crate::storage::trailing_slash;
 use crate::storage::{self, table_or_new};
 
-/// Flush a worker's buffered Parquet file once it holds this many bytes.
-const DEFAULT_FLUSH_BYTES: usize = 128 * 1024 * 1024;
+/// A worker's files roll over at this size unless `targetFileSize` says otherwise.
+const DEFAULT_FILE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// One data file as it crosses from a worker to the coordinator: the Delta add action plus what
 /// the coordinator needs to check it (and to create the table from it).
@@ -58,11 +55,13 @@ pub struct FileWriterOptions {
 }
 
 struct Open {
-    writer: RecordBatchWriter,
+    files: DataFiles,
+    /// As a streamed write's (`write.rs`): the writer's freed buffers leave the process.
+    _bound: crate::alloc::BoundMemory,
+    arrow_schema: deltalake::arrow::datatypes::SchemaRef,
     table_uri: String,
     schema: Value,
     partition_columns: Vec<String>,
-    flushed: Vec<Add>,
 }
 
 /// The engine behind a JS `DeltaWriter` (`api/delta_writer.rs`).
@@ -72,45 +71,6 @@ pub struct FileWriter {
     storage: HashMap<String, String>,
     state: Arc<Mutex<Option<Open>>>,
     finished: std::sync::atomic::AtomicBool,
-}
-
-/// A `RecordBatchWriter` for `table` and its partition columns: the table's schema and partitioning
-/// when it exists (batches that do not fit are a SCHEMA_MISMATCH), else `schema` and `partition_by`.
-pub(crate) fn open_writer(
-    table: &DeltaTable,
-    exists: bool,
-    schema: SchemaRef,
-    partition_by: Option<&Vec<String>>,
-    storage: &HashMap<String, String>,
-    props: WriterProperties,
-) -> ZResult<(RecordBatchWriter, Vec<String>)> {
-    let (writer, partition_columns) = if exists {
-        // It would write values the table forbids, unchecked (and nulls where it computes values).
-        if let Some(rules) = crate::conform::unchecked_rules(table)? {
-            return Err(ZError::new(
-                Code::UnsupportedFeature,
-                format!(
-                    "the table has {rules}, which this writer (delta-rs's RecordBatchWriter: DeltaWriter, and every write of the slim build) does not evaluate; DeltaOutputAdapter / writeDelta of the full build does"
-                ),
-            ));
-        }
-        let actual: Vec<String> = table.snapshot()?.metadata().partition_columns().to_vec();
-        crate::conform::check_same_partitioning(&actual, partition_by)?;
-        (RecordBatchWriter::for_table(table)?, actual)
-    } else {
-        let partition_by = partition_by.cloned().unwrap_or_default();
-        crate::conform::check_new_partitioning(&schema, &partition_by)?;
-        (
-            RecordBatchWriter::try_new(
-                table.table_url().as_str(),
-                schema,
-                Some(partition_by.clone()),
-                Some(storage.clone()),
-            )?,
-            partition_by,
-        )
-    };
-    Ok((writer.with_writer_properties(props), partition_columns))
 }
 
 impl FileWriter {
@@ -123,32 +83,40 @@ impl FileWriter {
             (Some(p), false) => p.clone(),
             (None, false) => Vec::new(),
         };
-        // An unknown partition column is open_writer's to report.
+        // An unknown partition column is the file spec's to report.
         let files = partition_count(first, &partition_by).unwrap_or(1);
         let row_group = row_group_bytes(o.max_row_group_bytes, o.max_buffered_bytes, files)?;
-        let (writer, partition_columns) = open_writer(
+        let target = match o.target_file_size {
+            Some(n) if n > 0 => n as u64,
+            Some(_) => return Err(ZError::invalid("targetFileSize must be positive")),
+            None => DEFAULT_FILE_BYTES,
+        };
+        let spec = FileSpec::for_table(
             &table,
             exists,
             typed_nulls(first.schema()),
             o.partition_by.as_ref(),
-            &self.storage,
+            HashMap::new(),
             writer_properties(
                 o.compression.as_deref(),
                 row_group,
                 o.writer_properties.as_ref(),
             )?,
+            Some(target),
         )?;
-        let arrow_schema = writer.arrow_schema();
+        let arrow_schema = spec.schema.clone();
         let kernel: StructType = arrow_schema
             .as_ref()
             .try_into_kernel()
             .map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
+        let partition_columns = spec.partition_columns.clone();
         Ok(Open {
-            writer,
+            files: DataFiles::new(spec)?,
+            _bound: crate::alloc::BoundMemory::writing(),
+            arrow_schema,
             table_uri,
             schema: serde_json::to_value(&kernel)?,
             partition_columns,
-            flushed: Vec::new(),
         })
     }
 
@@ -156,11 +124,6 @@ impl FileWriter {
         if self.finished.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(ZError::invalid("the writer is finished"));
         }
-        let flush_at = match self.options.target_file_size {
-            Some(n) if n > 0 => n as usize,
-            Some(_) => return Err(ZError::invalid("targetFileSize must be positive")),
-            None => DEFAULT_FLUSH_BYTES,
-        };
         let mut state = self.state.lock().await;
         for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
             let batch = to_stored(batch)?;
@@ -169,12 +132,7 @@ impl FileWriter {
             }
             let open = state.as_mut().expect("opened above");
             // The table's columns by name, its missing nullable ones as nulls; types are the writer's to check.
-            let batch = by_name(batch, &open.writer.arrow_schema(), false)?;
-            open.writer.write(batch).await?;
-            if open.writer.buffer_len() >= flush_at {
-                let adds = open.writer.flush().await?;
-                open.flushed.extend(adds);
-            }
+            open.files.write(batch).await?;
         }
         Ok(())
     }
@@ -219,7 +177,7 @@ impl FileWriter {
             return Ok(());
         }
         let existing = match &*self.state.lock().await {
-            Some(open) => Some(open.writer.arrow_schema()),
+            Some(open) => Some(open.arrow_schema.clone()),
             None => {
                 let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
                 if exists {
@@ -247,11 +205,10 @@ impl FileWriter {
         {
             return Err(ZError::invalid("finish() was already called"));
         }
-        let Some(mut open) = self.state.lock().await.take() else {
+        let Some(open) = self.state.lock().await.take() else {
             return Ok(Vec::new());
         };
-        let mut adds = std::mem::take(&mut open.flushed);
-        adds.extend(open.writer.flush().await?);
+        let adds: Vec<Add> = open.files.finish().await?;
         adds.into_iter()
             .map(|add| {
                 let action = FileAction {

@@ -2,7 +2,7 @@
 //! types and errors); the modules beside it are the engine, each importing only those below it:
 //! errors → storage (and the log store) → options and conversion → commit primitives → writers and
 //! scans → `api/`. delta-rs, DataFusion and arrow-rs do the data work. Without the `datafusion`
-//! feature this is the slim build: no DataFusion, `RecordBatchWriter` writes, and the API refuses
+//! feature this is the slim build: no DataFusion, zoopipe's own writers (`data_files.rs`), and the API refuses
 //! the rest with UNSUPPORTED_FEATURE.
 #![deny(clippy::all)]
 // The unit-test harness has no JS caller: what only the #[napi] exports use is dead there.
@@ -21,6 +21,7 @@ mod conform;
 mod convert;
 mod coordinator;
 mod create;
+mod data_files;
 #[cfg(feature = "datafusion")]
 mod dml;
 mod error;

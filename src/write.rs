@@ -3,8 +3,8 @@
 //!
 //! The first write starts a writer task fed by a bounded channel, so memory stays bounded by a few
 //! batches plus the Parquet writers' buffers, and nothing reaches the log before `close()`: delta-rs's
-//! `WriteBuilder` in the full build (`write_datafusion.rs`), `RecordBatchWriter` plus one commit in
-//! the slim build (`write_slim.rs`).
+//! `WriteBuilder` or zoopipe's own writers (`append.rs`) in the full build (`write_datafusion.rs`),
+//! the own writers plus one commit in the slim build (`write_slim.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -63,6 +63,8 @@ struct Running {
     tx: mpsc::Sender<Msg>,
     task: WriteTask,
     schema: SchemaRef,
+    /// A streamed write's buffers come and go all write long: mapped, they leave the process when freed.
+    _bound: crate::alloc::BoundMemory,
 }
 
 impl Drop for Running {
@@ -157,10 +159,14 @@ impl TableWriter {
             exists,
             schema: schema.clone(),
             mode,
-            storage: self.storage.clone(),
         };
         let task = spawn_writer(target, o, &self.uri, rx, self.cancel.clone())?;
-        Ok(State::Running(Running { tx, task, schema }))
+        Ok(State::Running(Running {
+            tx,
+            task,
+            schema,
+            _bound: crate::alloc::BoundMemory::writing(),
+        }))
     }
 
     /// Write `batches` of `schema`.

@@ -69,7 +69,7 @@ impl PartitionStream for ChannelSource {
 }
 
 /// Start the write of the batches arriving through `rx`: delta-rs's `WriteBuilder`, or for a large
-/// plain append that needs nothing of it (`fast_path_ok`), parallel writers (`append.rs`).
+/// plain append or overwrite that needs nothing of it (`fast_path_ok`), parallel writers (`append.rs`).
 pub fn spawn_writer(
     target: append::Target,
     o: &WriteOptions,
@@ -247,7 +247,7 @@ fn write_builder(
 const PLAIN_WRITER_FEATURES: [&str; 3] = ["appendOnly", "timestampNtz", "deletionVectors"];
 
 /// The full build may write `schema`'s batches with `write()` instead of delta-rs's `WriteBuilder`:
-/// a plain append (or the creation of a table without extra configuration), unpartitioned, no
+/// a plain append or overwrite (or the creation of a table without extra configuration), no
 /// replaceWhere or schema evolution, a table with no constraint, invariant, generated or identity
 /// column and no table feature beyond `PLAIN_WRITER_FEATURES`, and batches whose Arrow schema is
 /// exactly the table's (so `WriteBuilder` would neither cast nor reject them).
@@ -259,14 +259,7 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
         mode,
         ..
     } = t;
-    // Partitioned writes stay with WriteBuilder, which hash-partitions rows by partition value, so
-    // each value is one writer's: one file per value. append.rs deals them by value the same way
-    // (the slim build's path); side by side (release builds, 8 values) it was no faster: 1 M rows
-    // in memory 0.28-0.36 s either way, 5 M streamed 2.6-2.8 s at 400-413 MB peak vs 396-431 MB.
-    if o.predicate.is_some()
-        || o.schema_mode.is_some()
-        || o.partition_by.as_ref().is_some_and(|p| !p.is_empty())
-    {
+    if o.predicate.is_some() || o.schema_mode.is_some() {
         return Ok(false);
     }
     if !*exists {
@@ -283,13 +276,11 @@ pub fn fast_path_ok(t: &append::Target, o: &WriteOptions) -> ZResult<bool> {
         let Ok(back) = back else { return Ok(false) };
         return Ok(same_fields(&back, schema));
     }
-    if *mode != SaveMode::Append {
+    if !matches!(mode, SaveMode::Append | SaveMode::Overwrite) {
         return Ok(false);
     }
     let state = table.snapshot()?;
-    if !state.metadata().partition_columns().is_empty()
-        || crate::conform::unchecked_rules(table)?.is_some()
-    {
+    if crate::conform::unchecked_rules(table)?.is_some() {
         return Ok(false);
     }
     let protocol = serde_json::to_value(state.protocol())?;

@@ -1,5 +1,5 @@
-//! The slim build's table writer (no DataFusion): `append.rs`'s parallel `RecordBatchWriter`s
-//! (partitioning, stats, target file size) and one commit. replaceWhere (`predicate`) and
+//! The slim build's table writer (no DataFusion): `append.rs`'s parallel writers (`data_files.rs`:
+//! partitioning, stats, target file size) and one commit. replaceWhere (`predicate`) and
 //! `schemaMode` need the full build.
 
 use std::sync::Arc;

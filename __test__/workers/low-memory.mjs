@@ -1,5 +1,5 @@
 // Writes and reads a large table in a fresh process, whose ZOOPIPE_LOW_MEMORY decides when Rust
-// buffers of 1 MiB or more are their own mappings (src/alloc.rs): node low-memory.mjs URI ROWS
+// buffers are their own mappings (src/alloc.rs): node low-memory.mjs URI ROWS
 // Prints the id, x and name columns of the full read and of the streamed batches (in id order), and
 // how many mappings the write, the full read and the streamed read made.
 import { createRequire } from 'node:module'

@@ -1,0 +1,606 @@
+//! The data files of one writer, streamed to storage as they are encoded: every batch is split by
+//! partition value, each value's rows go into its open Parquet file, and a file is closed (its
+//! upload completed, its add action made) once it reaches the target size. It commits nothing.
+//!
+//! Why not delta-rs's `RecordBatchWriter`: its files go through object_store's `BufWriter`, which
+//! holds up to a 5 MiB upload part per open file (S3's minimum part size) on every store, as the
+//! row groups parquet hands over (each a `Vec` grown by doubling). With 8 partitions that was
+//! ~70 MB of a streamed write's peak (heaptrack, 5 M rows). Here a file holds its open row group
+//! (the share of `maxBufferedBytes` that `options::row_group_bytes` gives it) and an upload part:
+//! 256 KiB on local disk, where any part size works, 5 MiB on object stores, and at most one part per
+//! file is in flight. Stats are delta-kernel's
+//! (`FileStatsAccumulator`, written as JSON by the kernel's own `to_json`), so the files carry the
+//! statistics a kernel-based writer gives them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
+use delta_kernel::engine::arrow_expression::evaluate_expression::to_json;
+use delta_kernel::expressions::{ColumnName, Scalar};
+use delta_kernel::schema::StructType;
+use delta_kernel_engine::stats::FileStatsAccumulator;
+use deltalake::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use deltalake::arrow::compute::take_record_batch;
+use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
+use deltalake::kernel::Add;
+use deltalake::kernel::scalars::ScalarExt as _;
+use deltalake::logstore::ObjectStoreRef;
+use deltalake::logstore::object_store::{ObjectStoreExt as _, WriteMultipart};
+use deltalake::parquet::arrow::AsyncArrowWriter;
+use deltalake::parquet::arrow::async_writer::AsyncFileWriter;
+use deltalake::parquet::basic::Compression;
+use deltalake::parquet::errors::ParquetError;
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::{DeltaTable, Path};
+use futures::future::BoxFuture;
+use indexmap::IndexMap;
+
+use crate::conform::partition_keys;
+use crate::error::{Code, ZError, ZResult};
+
+/// Delta's default `delta.targetFileSize` (delta-rs's too).
+const DEFAULT_TARGET_FILE_SIZE: u64 = 100 << 20;
+/// Delta's default `delta.dataSkippingNumIndexedCols`.
+const DEFAULT_INDEXED_COLUMNS: usize = 32;
+/// Rows handed to parquet at a time, so a file's size is checked (and row groups leave) between them.
+const SLICE_ROWS: usize = 16_384;
+
+/// Upload part size for a table location: local disk takes any size (each part is one write to
+/// the file), object stores need 5 MiB (S3's and GCS's minimum for every part but the last).
+pub fn part_size(table_url: &url::Url) -> usize {
+    if table_url.scheme() == "file" {
+        256 << 10
+    } else {
+        5 << 20
+    }
+}
+
+/// How the files of a write are made.
+#[derive(Clone)]
+pub struct FileSpec {
+    pub store: ObjectStoreRef,
+    /// The table's Arrow schema, partition columns included (what `write` takes).
+    pub schema: SchemaRef,
+    pub partition_columns: Vec<String>,
+    pub props: WriterProperties,
+    pub target_file_size: u64,
+    pub part_size: usize,
+    /// The table's configuration (data-skipping columns, target file size).
+    pub configuration: HashMap<String, String>,
+}
+
+impl FileSpec {
+    /// The files of a write into `table`: its schema, partitioning and configuration when it exists
+    /// (then `partition_by`, if given, must be the table's), else `schema` partitioned by
+    /// `partition_by` with the `configuration` the table will be created with.
+    pub fn for_table(
+        table: &DeltaTable,
+        exists: bool,
+        schema: SchemaRef,
+        partition_by: Option<&Vec<String>>,
+        configuration: HashMap<String, String>,
+        props: WriterProperties,
+        target_file_size: Option<u64>,
+    ) -> ZResult<Self> {
+        let (schema, partition_columns, configuration) = if exists {
+            // It would write values the table forbids, unchecked (and nulls where it computes values).
+            if let Some(rules) = crate::conform::unchecked_rules(table)? {
+                return Err(ZError::new(
+                    Code::UnsupportedFeature,
+                    format!(
+                        "the table has {rules}, which this writer (DeltaWriter, and every write of the slim build) does not evaluate; DeltaOutputAdapter / writeDelta of the full build does"
+                    ),
+                ));
+            }
+            let state = table.snapshot()?;
+            let metadata = state.metadata();
+            let configuration = metadata.configuration().clone();
+            if configuration
+                .get("delta.columnMapping.mode")
+                .is_some_and(|m| m != "none")
+            {
+                return Err(ZError::new(
+                    Code::UnsupportedFeature,
+                    "the table uses column mapping, which this writer (DeltaWriter, and every write of the slim build) does not write; DeltaOutputAdapter / writeDelta of the full build does",
+                ));
+            }
+            let actual: Vec<String> = metadata.partition_columns().to_vec();
+            crate::conform::check_same_partitioning(&actual, partition_by)?;
+            let arrow: Schema = (&metadata.parse_schema()?).try_into_arrow()?;
+            (Arc::new(arrow), actual, configuration)
+        } else {
+            let partition_by = partition_by.cloned().unwrap_or_default();
+            crate::conform::check_new_partitioning(&schema, &partition_by)?;
+            (schema, partition_by, configuration)
+        };
+        let target_file_size = Self::target_from(&configuration, target_file_size);
+        Ok(Self {
+            store: table.object_store(),
+            schema,
+            partition_columns,
+            props,
+            target_file_size,
+            part_size: part_size(table.table_url()),
+            configuration,
+        })
+    }
+
+    /// The target size from `delta.targetFileSize` unless the write gives one.
+    pub fn target_from(configuration: &HashMap<String, String>, given: Option<u64>) -> u64 {
+        given
+            .or_else(|| {
+                configuration
+                    .get("delta.targetFileSize")
+                    .and_then(|v| v.parse().ok())
+            })
+            .filter(|s| *s > 0)
+            .unwrap_or(DEFAULT_TARGET_FILE_SIZE)
+    }
+}
+
+/// A writer's open files and the add actions of the files it closed.
+pub struct DataFiles {
+    spec: FileSpec,
+    file_schema: SchemaRef,
+    kernel_schema: StructType,
+    stats_columns: Vec<ColumnName>,
+    writer_id: uuid::Uuid,
+    files_made: usize,
+    open: IndexMap<String, OpenFile>,
+    closed: Vec<Add>,
+}
+
+impl DataFiles {
+    pub fn new(spec: FileSpec) -> ZResult<Self> {
+        let file_schema = Arc::new(Schema::new(
+            spec.schema
+                .fields()
+                .iter()
+                .filter(|f| !spec.partition_columns.contains(f.name()))
+                .cloned()
+                .collect::<Vec<_>>(),
+        ));
+        let kernel_schema: StructType = file_schema
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
+        let stats_columns = stats_columns(&file_schema, &spec.configuration)?;
+        Ok(Self {
+            spec,
+            file_schema,
+            kernel_schema,
+            stats_columns,
+            writer_id: uuid::Uuid::new_v4(),
+            files_made: 0,
+            open: IndexMap::new(),
+            closed: Vec::new(),
+        })
+    }
+
+    /// Encode `batch` (the table's columns, partition columns included) into the open files.
+    pub async fn write(&mut self, batch: RecordBatch) -> ZResult<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let batch = self.conform(batch)?;
+        for (values, rows) in self.split(&batch)? {
+            let key = hive_path(&values);
+            let data = strip(&rows, &self.file_schema)?;
+            // Handed to parquet in slices, so the size is checked (and row groups leave) between
+            // them; the stats are taken once per file's share of the rows.
+            let mut at = 0;
+            while at < data.num_rows() {
+                if !self.open.contains_key(&key) {
+                    let file = self.new_file(&key, values.clone())?;
+                    self.open.insert(key.clone(), file);
+                }
+                let file = self.open.get_mut(&key).expect("opened above");
+                let start = at;
+                let mut full = false;
+                while at < data.num_rows() && !full {
+                    let n = SLICE_ROWS.min(data.num_rows() - at);
+                    file.writer.write(&data.slice(at, n)).await?;
+                    at += n;
+                    full = file.size() as u64 >= self.spec.target_file_size;
+                }
+                file.stats.merge(&data.slice(start, at - start))?;
+                if full {
+                    let file = self.open.shift_remove(&key).expect("open");
+                    self.closed.push(file.close().await?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Close every open file: the add actions of all files written. On failure nothing of this
+    /// writer stays behind (see `abort`).
+    pub async fn finish(mut self) -> ZResult<Vec<Add>> {
+        while let Some((_, file)) = self.open.shift_remove_index(0) {
+            match file.close().await {
+                Ok(add) => self.closed.push(add),
+                Err(e) => {
+                    self.abort().await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(self.closed)
+    }
+
+    /// Give up: abort the open files' uploads and delete the files already closed (best effort).
+    pub async fn abort(mut self) {
+        for (_, f) in std::mem::take(&mut self.open) {
+            f.abort().await;
+        }
+        remove_files(&self.spec.store, &self.closed).await;
+    }
+
+    /// The batch in the writer's schema: columns by name, types cast as delta-rs's writer casts
+    /// them; a null in a non-nullable column is refused.
+    fn conform(&self, batch: RecordBatch) -> ZResult<RecordBatch> {
+        let schema = &self.spec.schema;
+        let same = batch.schema().fields().len() == schema.fields().len()
+            && batch
+                .schema()
+                .fields()
+                .iter()
+                .zip(schema.fields())
+                .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+        let batch = if same {
+            batch
+        } else {
+            let by_name = crate::conform::by_name(batch, schema, false)?;
+            deltalake::kernel::schema::cast::cast_record_batch(
+                &by_name,
+                schema.clone(),
+                false,
+                false,
+            )?
+        };
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            if !field.is_nullable() && column.null_count() > 0 {
+                return Err(ZError::new(
+                    Code::SchemaMismatch,
+                    format!(
+                        "column '{}' is not nullable but {} of the rows written are null",
+                        field.name(),
+                        column.null_count()
+                    ),
+                ));
+            }
+        }
+        Ok(RecordBatch::try_new(
+            schema.clone(),
+            batch.columns().to_vec(),
+        )?)
+    }
+
+    /// The rows of `batch` by partition value, values in order of first appearance.
+    fn split(&self, batch: &RecordBatch) -> ZResult<Vec<(IndexMap<String, Scalar>, RecordBatch)>> {
+        let columns = &self.spec.partition_columns;
+        if columns.is_empty() {
+            return Ok(vec![(IndexMap::new(), batch.clone())]);
+        }
+        let keys = partition_keys(batch, columns)?;
+        let mut groups: IndexMap<&[u8], Vec<u32>> = IndexMap::new();
+        for (i, key) in keys.iter().enumerate() {
+            groups.entry(key.data()).or_default().push(i as u32);
+        }
+        let whole = groups.len() == 1;
+        groups
+            .into_values()
+            .map(|rows| {
+                let part = if whole {
+                    batch.clone()
+                } else {
+                    take_record_batch(batch, &UInt32Array::from(rows))?
+                };
+                Ok((self.open_values(&part)?, part))
+            })
+            .collect()
+    }
+
+    /// The partition values of `rows` (all rows share them).
+    fn open_values(&self, rows: &RecordBatch) -> ZResult<IndexMap<String, Scalar>> {
+        self.spec
+            .partition_columns
+            .iter()
+            .map(|c| {
+                let col = rows.column_by_name(c).ok_or_else(|| {
+                    ZError::new(
+                        Code::SchemaMismatch,
+                        format!("partition column '{c}' is missing"),
+                    )
+                })?;
+                let value = Scalar::from_array(col.as_ref(), 0).ok_or_else(|| {
+                    ZError::new(
+                        Code::SchemaMismatch,
+                        format!(
+                            "partition column '{c}' has a type Delta cannot partition by ({})",
+                            col.data_type()
+                        ),
+                    )
+                })?;
+                Ok((c.clone(), value))
+            })
+            .collect()
+    }
+
+    fn new_file(&mut self, key: &str, values: IndexMap<String, Scalar>) -> ZResult<OpenFile> {
+        let name = format!(
+            "part-{:05}-{}-c000{}.parquet",
+            self.files_made,
+            self.writer_id,
+            extension(&self.spec.props)
+        );
+        self.files_made += 1;
+        let path = if key.is_empty() {
+            Path::parse(&name)
+        } else {
+            Path::parse(format!("{key}/{name}"))
+        }
+        .map_err(|e| ZError::new(Code::InvalidArgument, e.to_string()))?;
+        let written = Arc::new(AtomicUsize::new(0));
+        let sink = Upload {
+            store: self.spec.store.clone(),
+            path: path.clone(),
+            part: self.spec.part_size,
+            state: UploadState::Buffer(Vec::new()),
+            written: written.clone(),
+        };
+        let writer = AsyncArrowWriter::try_new(
+            sink,
+            self.file_schema.clone(),
+            Some(self.spec.props.clone()),
+        )?;
+        Ok(OpenFile {
+            path,
+            values,
+            writer,
+            written,
+            stats: FileStatsAccumulator::new(&self.stats_columns, &self.kernel_schema),
+        })
+    }
+}
+
+/// One Parquet file being written and uploaded.
+struct OpenFile {
+    path: Path,
+    values: IndexMap<String, Scalar>,
+    writer: AsyncArrowWriter<Upload>,
+    written: Arc<AtomicUsize>,
+    stats: FileStatsAccumulator,
+}
+
+impl OpenFile {
+    /// Encoded bytes so far (uploaded or not) plus the open row group.
+    fn size(&self) -> usize {
+        self.writer.bytes_written() + self.writer.in_progress_size()
+    }
+
+    /// Finish the file (footer, upload completed) and make its add action.
+    async fn close(mut self) -> ZResult<Add> {
+        if let Err(e) = self.writer.finish().await {
+            self.writer.into_inner().abort().await;
+            return Err(e.into());
+        }
+        let stats = match self.stats.finish()? {
+            Some(s) => {
+                let json = to_json(&s).map_err(|e| ZError::new(Code::Internal, e.to_string()))?;
+                let json = json.as_string::<i32>();
+                (!json.is_null(0)).then(|| json.value(0).to_string())
+            }
+            None => None,
+        };
+        let modification_time = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        Ok(Add {
+            path: self.path.to_string(),
+            size: self.written.load(Ordering::SeqCst) as i64,
+            partition_values: self
+                .values
+                .iter()
+                .map(|(k, v)| (k.clone(), (!v.is_null()).then(|| v.serialize())))
+                .collect(),
+            modification_time,
+            data_change: true,
+            stats,
+            tags: None,
+            deletion_vector: None,
+            base_row_id: None,
+            default_row_commit_version: None,
+            clustering_provider: None,
+        })
+    }
+
+    async fn abort(self) {
+        self.writer.into_inner().abort().await;
+    }
+}
+
+/// Where a file's bytes go: kept until one part is full (a small file is one PUT), then a
+/// multipart upload with one part in flight at a time.
+struct Upload {
+    store: ObjectStoreRef,
+    path: Path,
+    part: usize,
+    state: UploadState,
+    written: Arc<AtomicUsize>,
+}
+
+enum UploadState {
+    Buffer(Vec<u8>),
+    Parts(WriteMultipart),
+    Done,
+}
+
+impl Upload {
+    async fn put(&mut self, bs: Bytes) -> deltalake::logstore::object_store::Result<()> {
+        self.written.fetch_add(bs.len(), Ordering::SeqCst);
+        match &mut self.state {
+            UploadState::Buffer(buf) if buf.len() + bs.len() < self.part => {
+                buf.extend_from_slice(&bs);
+            }
+            UploadState::Buffer(buf) => {
+                let head = std::mem::take(buf);
+                let upload = self.store.put_multipart(&self.path).await?;
+                let mut w = WriteMultipart::new_with_chunk_size(upload, self.part);
+                w.put(head.into());
+                w.put(bs);
+                self.state = UploadState::Parts(w);
+                self.wait().await?;
+            }
+            UploadState::Parts(w) => {
+                w.put(bs);
+                self.wait().await?;
+            }
+            UploadState::Done => {}
+        }
+        Ok(())
+    }
+
+    /// Back-pressure: one part in flight per file.
+    async fn wait(&mut self) -> deltalake::logstore::object_store::Result<()> {
+        if let UploadState::Parts(w) = &mut self.state {
+            w.wait_for_capacity(1).await?;
+        }
+        Ok(())
+    }
+
+    async fn complete(&mut self) -> deltalake::logstore::object_store::Result<()> {
+        match std::mem::replace(&mut self.state, UploadState::Done) {
+            UploadState::Buffer(buf) => {
+                self.store.put(&self.path, Bytes::from(buf).into()).await?;
+            }
+            UploadState::Parts(w) => {
+                w.finish().await?;
+            }
+            UploadState::Done => {}
+        }
+        Ok(())
+    }
+
+    /// Best effort: an unfinished multipart upload is aborted (nothing else was stored yet).
+    async fn abort(mut self) {
+        if let UploadState::Parts(w) = std::mem::replace(&mut self.state, UploadState::Done) {
+            let _ = w.abort().await;
+        }
+    }
+}
+
+impl AsyncFileWriter for Upload {
+    fn write(&mut self, bs: Bytes) -> BoxFuture<'_, Result<(), ParquetError>> {
+        Box::pin(async move {
+            self.put(bs)
+                .await
+                .map_err(|e| ParquetError::External(Box::new(e)))
+        })
+    }
+
+    fn complete(&mut self) -> BoxFuture<'_, Result<(), ParquetError>> {
+        Box::pin(async move {
+            self.complete()
+                .await
+                .map_err(|e| ParquetError::External(Box::new(e)))
+        })
+    }
+}
+
+/// Best effort: files of a write that did not commit are not part of the table; delete them.
+pub async fn remove_files(store: &ObjectStoreRef, adds: &[Add]) {
+    for add in adds {
+        // `add.path` is the object's own name (the log holds it URL-encoded): parsed as it is, not
+        // encoded again as `Path::from` would (a partition value "a b" is the folder `x=a%20b`).
+        if let Ok(path) = Path::parse(&add.path) {
+            let _ = store.delete(&path).await;
+        }
+    }
+}
+
+/// `k=v/k2=v2` as delta-rs names partition folders.
+fn hive_path(values: &IndexMap<String, Scalar>) -> String {
+    values
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.serialize_encoded()))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `rows` without its partition columns, in the file schema.
+fn strip(rows: &RecordBatch, file_schema: &SchemaRef) -> ZResult<RecordBatch> {
+    let columns = file_schema
+        .fields()
+        .iter()
+        .map(|f| {
+            rows.column_by_name(f.name()).cloned().ok_or_else(|| {
+                ZError::new(
+                    Code::SchemaMismatch,
+                    format!("column '{}' is missing", f.name()),
+                )
+            })
+        })
+        .collect::<ZResult<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(file_schema.clone(), columns)?)
+}
+
+/// The file name's codec part, as delta-rs (and Hadoop) name them.
+fn extension(props: &WriterProperties) -> &'static str {
+    let path = deltalake::parquet::schema::types::ColumnPath::new(Vec::new());
+    match props.compression(&path) {
+        Compression::UNCOMPRESSED => "",
+        Compression::SNAPPY => ".snappy",
+        Compression::GZIP(_) => ".gz",
+        Compression::LZO => ".lzo",
+        Compression::BROTLI(_) => ".br",
+        Compression::LZ4 => ".lz4",
+        Compression::ZSTD(_) => ".zstd",
+        Compression::LZ4_RAW => ".lz4raw",
+    }
+}
+
+/// The columns that get min/max/null-count stats: `delta.dataSkippingStatsColumns` when set, else
+/// the first `delta.dataSkippingNumIndexedCols` (default 32; -1 all) leaf columns of the file.
+fn stats_columns(
+    file_schema: &Schema,
+    configuration: &HashMap<String, String>,
+) -> ZResult<Vec<ColumnName>> {
+    if let Some(list) = configuration.get("delta.dataSkippingStatsColumns") {
+        return ColumnName::parse_column_name_list(list)
+            .map_err(|e| ZError::invalid(format!("delta.dataSkippingStatsColumns: {e}")));
+    }
+    let limit = match configuration.get("delta.dataSkippingNumIndexedCols") {
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if n < 0 => usize::MAX,
+            Ok(n) => n as usize,
+            Err(_) => DEFAULT_INDEXED_COLUMNS,
+        },
+        None => DEFAULT_INDEXED_COLUMNS,
+    };
+    let mut out = Vec::new();
+    fn leaves(path: &mut Vec<String>, dt: &DataType, out: &mut Vec<ColumnName>, limit: usize) {
+        if out.len() >= limit {
+            return;
+        }
+        match dt {
+            DataType::Struct(fields) => {
+                for f in fields {
+                    path.push(f.name().clone());
+                    leaves(path, f.data_type(), out, limit);
+                    path.pop();
+                }
+            }
+            _ => out.push(ColumnName::new(path.iter().cloned())),
+        }
+    }
+    for f in file_schema.fields() {
+        let mut path = vec![f.name().clone()];
+        leaves(&mut path, f.data_type(), &mut out, limit);
+    }
+    Ok(out)
+}
