@@ -298,7 +298,7 @@ const cold = (code) => {
   return out
 }
 results.push({
-  name: "cold require('zoopipe') (addon + JS layer + apache-arrow)",
+  name: "cold require('zoopipe') (addon + JS layer; apache-arrow loads at first use)",
   rows: 0,
   zoopipe: cold("require('./');console.log(performance.now()-t)"),
   peers: {},

@@ -4,10 +4,22 @@
 // memory that stays alive as long as JS references it. Writes: the same layout, copied once in Rust.
 
 function createHandover(arrow) {
-  const { makeData, RecordBatch, Struct, Type, tableFromIPC } = arrow
+  // Resolved at first use: index.js loads apache-arrow when the API first needs it.
+  let parts
+  const arrowParts = () => {
+    parts ??= {
+      makeData: arrow.makeData,
+      RecordBatch: arrow.RecordBatch,
+      Struct: arrow.Struct,
+      Type: arrow.Type,
+      tableFromIPC: arrow.tableFromIPC,
+    }
+    return parts
+  }
 
   /** A RecordBatch of `schema` from one JsBatch of the native RecordBatchStream.nextBatch(). */
   function toRecordBatch(schema, batch) {
+    const { makeData, RecordBatch, Struct, Type, tableFromIPC } = arrowParts()
     if (batch.ipc) return tableFromIPC(batch.ipc).batches[0]
     const { nodes, buffers } = batch
     let n = 0
@@ -46,6 +58,7 @@ function createHandover(arrow) {
   /** The same layout for a RecordBatch going to Rust, or null when a part of it is laid out in a
    *  way this does not cover (sliced data, dictionaries, unions): send it as IPC instead. */
   function fromRecordBatch(batch) {
+    const { Type } = arrowParts()
     const nodes = []
     const buffers = []
     const visit = (data) => {

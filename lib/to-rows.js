@@ -7,10 +7,9 @@ const { DeltaError, invalid } = require('./errors')
 const INT64 = new Set(['number', 'string', 'bigint'])
 
 function createToRows(arrow) {
-  const { Type } = arrow
-
   /** A converter of one non-null value of `type`; `where(i)` names the row in errors. */
   function converter(type, int64, where) {
+    const { Type } = arrow
     switch (type.typeId) {
       case Type.Int:
       case Type.Time:

@@ -111,7 +111,7 @@ impl Append {
         // Writers are spawned as rows reach them; dropping the set (abort, error) stops them all.
         let mut tasks: JoinSet<ZResult<Vec<Add>>> = JoinSet::new();
         let mut queues: Vec<Option<mpsc::Sender<RecordBatch>>> = (0..cores).map(|_| None).collect();
-        let router = Router::new(&partition_by, cores)?;
+        let mut router = Router::new(&partition_by, cores)?;
         let (mut current, mut run) = (0usize, 0usize);
         'input: loop {
             let batch = match head.next() {
@@ -123,7 +123,7 @@ impl Append {
                 },
             };
             let rows = batch.num_rows();
-            let parts = match &router {
+            let parts = match &mut router {
                 Some(r) => r.split(batch)?,
                 None => vec![(current, batch)],
             };
@@ -196,6 +196,9 @@ impl Append {
 struct Router {
     columns: Vec<String>,
     writers: usize,
+    /// Each partition value's writer: the values in order of first appearance, dealt round-robin,
+    /// so the writers get as many values each (a hash of the values split 8 of them 5/3 or worse).
+    assigned: std::collections::HashMap<Vec<u8>, usize>,
 }
 
 impl Router {
@@ -206,24 +209,23 @@ impl Router {
         Ok(Some(Self {
             columns: partition_by.to_vec(),
             writers,
+            assigned: std::collections::HashMap::new(),
         }))
     }
 
     /// `batch` cut into one batch per partition value, each with the writer it goes to (the whole
     /// batch when all its rows share one value). Cut once here, so a writer's files take the
     /// pieces as they are.
-    fn split(&self, batch: RecordBatch) -> ZResult<Vec<(usize, RecordBatch)>> {
+    fn split(&mut self, batch: RecordBatch) -> ZResult<Vec<(usize, RecordBatch)>> {
         let keys = partition_keys(&batch, &self.columns)?;
         let mut groups: IndexMap<&[u8], Vec<u32>> = IndexMap::new();
         for (i, key) in keys.iter().enumerate() {
             groups.entry(key.data()).or_default().push(i as u32);
         }
-        // FNV-1a of the encoded partition values: the same writer for a value all write long.
-        let writer = |key: &[u8]| {
-            let h = key.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-            });
-            (h % self.writers as u64) as usize
+        let writers = self.writers;
+        let mut writer = |key: &[u8]| {
+            let next = self.assigned.len() % writers;
+            *self.assigned.entry(key.to_vec()).or_insert(next)
         };
         if groups.len() == 1 {
             let key = *groups.keys().next().expect("one group");

@@ -56,8 +56,9 @@ pub struct FileWriterOptions {
 
 struct Open {
     files: DataFiles,
-    /// As a streamed write's (`write.rs`): the writer's freed buffers leave the process.
-    _bound: crate::alloc::BoundMemory,
+    /// As a streamed write's (`write.rs`): from the second `write()` on, the writer's freed
+    /// buffers leave the process.
+    bound: Option<crate::alloc::BoundMemory>,
     arrow_schema: deltalake::arrow::datatypes::SchemaRef,
     table_uri: String,
     schema: Value,
@@ -112,7 +113,7 @@ impl FileWriter {
         let partition_columns = spec.partition_columns.clone();
         Ok(Open {
             files: DataFiles::new(spec)?,
-            _bound: crate::alloc::BoundMemory::writing(),
+            bound: None,
             arrow_schema,
             table_uri,
             schema: serde_json::to_value(&kernel)?,
@@ -125,6 +126,10 @@ impl FileWriter {
             return Err(ZError::invalid("the writer is finished"));
         }
         let mut state = self.state.lock().await;
+        if let Some(open) = state.as_mut() {
+            open.bound
+                .get_or_insert_with(crate::alloc::BoundMemory::writing);
+        }
         for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
             let batch = to_stored(batch)?;
             if state.is_none() {

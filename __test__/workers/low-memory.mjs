@@ -1,9 +1,10 @@
 // Writes and reads a large table in a fresh process, whose ZOOPIPE_LOW_MEMORY decides when Rust
 // buffers are their own mappings (src/alloc.rs): node low-memory.mjs URI ROWS
 // Prints the id, x and name columns of the full read and of the streamed batches (in id order), and
-// how many mappings the write, the full read and the streamed read made.
+// how many mappings the streamed write (two write() calls), a write of one whole table, the full
+// read and the streamed read made.
 import { createRequire } from 'node:module'
-import { DeltaInputAdapter, readDelta, writeDelta } from '../../index.mjs'
+import { DeltaInputAdapter, DeltaOutputAdapter, readDelta, writeDelta } from '../../index.mjs'
 import { big, idColumns } from '../helpers.mjs'
 import { Table } from 'apache-arrow'
 const native = createRequire(import.meta.url)('../../lib/native.js')
@@ -16,7 +17,14 @@ const counted = async (name, fn) => {
   return result
 }
 // 262,144-row batches: the decoded id column alone is a 2 MiB buffer.
-const written = await counted('write', () => writeDelta(uri, big(0, n)))
+const half = Math.floor(n / 2)
+const written = await counted('write', async () => {
+  const out = new DeltaOutputAdapter(uri)
+  await out.write(big(0, half))
+  await out.write(big(half, n - half))
+  return out.close()
+})
+await counted('writeOnce', () => writeDelta(`${uri}-once`, big(0, n)))
 const full = await counted('full', () => readDelta(uri, { batchSize: 262_144 }))
 const batches = await counted('streamed', async () => {
   const got = []
