@@ -7,8 +7,8 @@
 //! row groups parquet hands over (each a `Vec` grown by doubling). With 8 partitions that was
 //! ~70 MB of a streamed write's peak (heaptrack, 5 M rows). Here a file holds its open row group
 //! (the share of `maxBufferedBytes` that `options::row_group_bytes` gives it) and an upload part:
-//! 256 KiB on local disk, where any part size works, 5 MiB on object stores, and at most one part per
-//! file is in flight. Stats are delta-kernel's
+//! 256 KiB on local disk, where any part size works, 5 MiB on object stores, and about 1 MiB (at
+//! least a part) per file is in flight. Stats are delta-kernel's
 //! (`FileStatsAccumulator`, written as JSON by the kernel's own `to_json`), so the files carry the
 //! statistics a kernel-based writer gives them.
 
@@ -46,6 +46,8 @@ use crate::error::{Code, ZError, ZResult};
 const DEFAULT_TARGET_FILE_SIZE: u64 = 100 << 20;
 /// Delta's default `delta.dataSkippingNumIndexedCols`.
 const DEFAULT_INDEXED_COLUMNS: usize = 32;
+/// Upload bytes a file may have in flight (at least one part).
+const IN_FLIGHT_BYTES: usize = 1 << 20;
 /// Rows handed to parquet at a time, so a file's size is checked (and row groups leave) between them.
 const SLICE_ROWS: usize = 16_384;
 
@@ -425,7 +427,7 @@ impl OpenFile {
 }
 
 /// Where a file's bytes go: kept until one part is full (a small file is one PUT), then a
-/// multipart upload with one part in flight at a time.
+/// multipart upload with about `IN_FLIGHT_BYTES` in flight.
 struct Upload {
     store: ObjectStoreRef,
     path: Path,
@@ -465,10 +467,12 @@ impl Upload {
         Ok(())
     }
 
-    /// Back-pressure: one part in flight per file.
+    /// Back-pressure: about 1 MiB in flight per file (four local parts, one object-store part), so
+    /// the store writes while parquet encodes.
     async fn wait(&mut self) -> deltalake::logstore::object_store::Result<()> {
+        let parts = (IN_FLIGHT_BYTES / self.part).max(1);
         if let UploadState::Parts(w) = &mut self.state {
-            w.wait_for_capacity(1).await?;
+            w.wait_for_capacity(parts).await?;
         }
         Ok(())
     }
