@@ -1217,6 +1217,47 @@ describe('parallel writers for large plain appends', () => {
     assert.equal((await readDelta(uri, { filter: [['part', '=', 'p2']] })).numRows, n / 2)
   })
 
+  it('the parallel writers give every file its stats: rows, min, max and nulls of the data columns, as many columns as delta.dataSkippingNumIndexedCols says', async () => {
+    const n = 2 * RUN + 1000
+    const statsOf = (uri, version = 0) =>
+      fs
+        .readFileSync(path.join(uri, '_delta_log', logFiles(uri)[version]), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .filter((a) => a.add)
+        .map((a) => ({ part: a.add.partitionValues.part, ...JSON.parse(a.add.stats) }))
+    const withPart = (t) =>
+      new Table({
+        ...Object.fromEntries(['id', 'x', 'name'].map((c) => [c, t.getChild(c)])),
+        part: vectorFromArray(Array.from(t.getChild('id'), (id) => `p${id % 2}`)),
+      })
+    const uri = scratch('parallel-stats')
+    await writeDelta(uri, withPart(big(0, n)), { partitionBy: ['part'] })
+    const stats = statsOf(uri)
+    assert.deepEqual(stats.map((s) => s.part).sort(), ['p0', 'p1'])
+    assert.equal(
+      stats.reduce((t, s) => t + s.numRecords, 0),
+      n,
+    )
+    for (const s of stats) {
+      const first = s.part === 'p0' ? 0 : 1
+      const last = n - 1 - ((n - 1 - first) % 2)
+      assert.deepEqual([s.minValues.id, s.maxValues.id, s.minValues.x, s.maxValues.x], [first, last, first / 4, last / 4])
+      assert.deepEqual(s.nullCount, { id: 0, x: 0, name: 0 })
+      assert.equal('part' in s.minValues, false)
+    }
+    // A table made with the setting, then a large append (the parallel writers read it from the table).
+    const one = scratch('parallel-stats-one-column')
+    await writeDelta(one, big(0, 10), { configuration: { 'delta.dataSkippingNumIndexedCols': '1' } })
+    const appended = await writeDelta(one, big(10, n))
+    assert.equal(appended.numFiles, Math.min(cores, 3))
+    for (const s of statsOf(one, 1)) {
+      assert.deepEqual(Object.keys(s.minValues), ['id'])
+      assert.deepEqual(Object.keys(s.nullCount), ['id'])
+    }
+  })
+
   it('a large append of columns declared non-null (apache-arrow typed arrays) to nullable ones goes parallel too', async () => {
     const uri = scratch('parallel-nullable')
     await writeDelta(
