@@ -17,18 +17,16 @@
 
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::DeltaTable;
-use deltalake::arrow::array::{RecordBatch, UInt32Array};
-use deltalake::arrow::compute::take_record_batch;
+use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Add, StructType};
 use deltalake::protocol::SaveMode;
-use indexmap::IndexMap;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::commit::{NewTable, commit_adds, create_with_files};
-use crate::conform::{partition_count, partition_keys};
+use crate::conform::{partition_count, split_by_partition};
 use crate::data_files::{DataFiles, FileSpec, remove_files};
 use crate::error::{Code, ZError, ZResult};
 use crate::options::{
@@ -217,29 +215,14 @@ impl Router {
     /// batch when all its rows share one value). Cut once here, so a writer's files take the
     /// pieces as they are.
     fn split(&mut self, batch: RecordBatch) -> ZResult<Vec<(usize, RecordBatch)>> {
-        let keys = partition_keys(&batch, &self.columns)?;
-        let mut groups: IndexMap<&[u8], Vec<u32>> = IndexMap::new();
-        for (i, key) in keys.iter().enumerate() {
-            groups.entry(key.data()).or_default().push(i as u32);
-        }
-        let writers = self.writers;
-        let mut writer = |key: &[u8]| {
-            let next = self.assigned.len() % writers;
-            *self.assigned.entry(key.to_vec()).or_insert(next)
-        };
-        if groups.len() == 1 {
-            let key = *groups.keys().next().expect("one group");
-            return Ok(vec![(writer(key), batch)]);
-        }
-        groups
+        let parts = split_by_partition(batch, &self.columns)?;
+        Ok(parts
             .into_iter()
-            .map(|(key, rows)| {
-                Ok((
-                    writer(key),
-                    take_record_batch(&batch, &UInt32Array::from(rows))?,
-                ))
+            .map(|(key, part)| {
+                let next = self.assigned.len() % self.writers;
+                (*self.assigned.entry(key).or_insert(next), part)
             })
-            .collect()
+            .collect())
     }
 }
 

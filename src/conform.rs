@@ -47,6 +47,33 @@ pub fn partition_keys(
     Ok(deltalake::arrow::row::RowConverter::new(fields)?.convert_columns(&columns)?)
 }
 
+/// `batch`'s rows by partition value, values in order of first appearance, each with its key
+/// (`partition_keys`'s): the whole batch when all its rows share one value.
+pub fn split_by_partition(
+    batch: RecordBatch,
+    columns: &[String],
+) -> ZResult<Vec<(Vec<u8>, RecordBatch)>> {
+    let keys = partition_keys(&batch, columns)?;
+    let mut groups: indexmap::IndexMap<&[u8], Vec<u32>> = indexmap::IndexMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        groups.entry(key.data()).or_default().push(i as u32);
+    }
+    if groups.len() == 1 {
+        let key = groups.keys().next().expect("one group").to_vec();
+        return Ok(vec![(key, batch)]);
+    }
+    groups
+        .into_iter()
+        .map(|(key, rows)| {
+            let rows = deltalake::arrow::array::UInt32Array::from(rows);
+            Ok((
+                key.to_vec(),
+                deltalake::arrow::compute::take_record_batch(&batch, &rows)?,
+            ))
+        })
+        .collect()
+}
+
 /// How many files writing `batch` opens: its distinct partition values (1 unpartitioned).
 pub fn partition_count(batch: &RecordBatch, columns: &[String]) -> ZResult<usize> {
     if columns.is_empty() {

@@ -23,8 +23,7 @@ use delta_kernel::engine::arrow_expression::evaluate_expression::to_json;
 use delta_kernel::expressions::{ColumnName, Scalar};
 use delta_kernel::schema::StructType;
 use delta_kernel_engine::stats::FileStatsAccumulator;
-use deltalake::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
-use deltalake::arrow::compute::take_record_batch;
+use deltalake::arrow::array::{Array, AsArray, RecordBatch};
 use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
 use deltalake::kernel::Add;
 use deltalake::kernel::scalars::ScalarExt as _;
@@ -39,7 +38,7 @@ use deltalake::{DeltaTable, Path};
 use futures::future::BoxFuture;
 use indexmap::IndexMap;
 
-use crate::conform::partition_keys;
+use crate::conform::split_by_partition;
 use crate::error::{Code, ZError, ZResult};
 
 /// Delta's default `delta.targetFileSize` (delta-rs's too).
@@ -189,7 +188,7 @@ impl DataFiles {
             return Ok(());
         }
         let batch = self.conform(batch)?;
-        for (values, rows) in self.split(&batch)? {
+        for (values, rows) in self.split(batch)? {
             let key = hive_path(&values);
             let data = strip(&rows, &self.file_schema)?;
             // Handed to parquet in slices, so the size is checked (and row groups leave) between
@@ -283,27 +282,14 @@ impl DataFiles {
     }
 
     /// The rows of `batch` by partition value, values in order of first appearance.
-    fn split(&self, batch: &RecordBatch) -> ZResult<Vec<(IndexMap<String, Scalar>, RecordBatch)>> {
+    fn split(&self, batch: RecordBatch) -> ZResult<Vec<(IndexMap<String, Scalar>, RecordBatch)>> {
         let columns = &self.spec.partition_columns;
         if columns.is_empty() {
-            return Ok(vec![(IndexMap::new(), batch.clone())]);
+            return Ok(vec![(IndexMap::new(), batch)]);
         }
-        let keys = partition_keys(batch, columns)?;
-        let mut groups: IndexMap<&[u8], Vec<u32>> = IndexMap::new();
-        for (i, key) in keys.iter().enumerate() {
-            groups.entry(key.data()).or_default().push(i as u32);
-        }
-        let whole = groups.len() == 1;
-        groups
-            .into_values()
-            .map(|rows| {
-                let part = if whole {
-                    batch.clone()
-                } else {
-                    take_record_batch(batch, &UInt32Array::from(rows))?
-                };
-                Ok((self.open_values(&part)?, part))
-            })
+        split_by_partition(batch, columns)?
+            .into_iter()
+            .map(|(_, part)| Ok((self.open_values(&part)?, part)))
             .collect()
     }
 
