@@ -50,6 +50,7 @@ const {
 
 const { appendStormTests } = await import('./storm.mjs')
 const { bufferBudgetTests } = await import('./memory.mjs')
+const { rowColumnTests } = await import('./row-columns.mjs')
 const { tableApiTests } = await import('./table-api.mjs')
 const { abortTests } = await import('./abort-cases.mjs')
 const ids = (uri, opts) => readIds(readDelta, uri, opts)
@@ -228,6 +229,7 @@ describe('slim build: writes', () => {
   coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
   partitionByMismatchTests({ writeDelta, readDelta, DeltaOutputAdapter, DeltaWriter })
   bufferBudgetTests({ DeltaOutputAdapter, DeltaWriter, DeltaCoordinator, readDelta })
+  rowColumnTests({ readDelta, DeltaOutputAdapter, writeDelta })
   tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter, toRows })
   abortTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAdapter, DeltaInputAdapter })
 

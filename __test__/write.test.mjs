@@ -29,6 +29,7 @@ import {
 } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
 import { bufferBudgetTests } from './memory.mjs'
+import { rowColumnTests } from './row-columns.mjs'
 import { appendStormTests } from './storm.mjs'
 import {
   RUN,
@@ -914,6 +915,7 @@ describe('atomicity', () => {
 
 describe('memory of a streamed write', () => {
   bufferBudgetTests({ DeltaOutputAdapter, DeltaWriter, DeltaCoordinator, readDelta })
+  rowColumnTests({ readDelta, DeltaOutputAdapter, writeDelta })
 })
 
 describe('concurrency', () => {

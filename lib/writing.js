@@ -16,12 +16,19 @@ function signalled(w, signal) {
       throwIfAborted(signal, 'write')
       return w[method](...args)
     }
-  return { writeIpc: checked('writeIpc'), writeBatches: checked('writeBatches'), writeRows: checked('writeRows') }
+  const s = { writeIpc: checked('writeIpc'), writeBatches: checked('writeBatches'), writeRows: checked('writeRows') }
+  if (w.writeRowBatches) s.writeRowBatches = checked('writeRowBatches')
+  return s
 }
 
 function createWriting(arrow, { handover, rows }) {
   const { fromRecordBatch } = handover
   const { ROWS_PER_CALL, isArrowTable, isArrowBatch, rowsText } = rows
+  const { rowColumns } = require('./row-columns').createRowColumns(arrow)
+  // Rows per call when plain rows go as columns (row-columns.js): larger than as JSON, where the
+  // text of 10,000 rows is already a few MB.
+  const COLUMN_ROWS = 65_536
+  const schemaIpc = (table) => Buffer.from(arrow.tableToIPC(new arrow.Table(table.schema), 'stream'))
 
   /** Feed any WriteData into a native sink with writeIpc/writeRows. */
   async function feed(sink, data) {
@@ -31,11 +38,10 @@ function createWriting(arrow, { handover, rows }) {
       return call(() => sink.writeIpc(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)))
     }
     if (isArrowTable(data)) {
-      const schemaIpc = () => Buffer.from(arrow.tableToIPC(new arrow.Table(data.schema), 'stream'))
       // No rows still carries a schema: an overwrite with it empties the table, a new table gets it.
-      if (data.numRows === 0) return call(() => sink.writeIpc(schemaIpc()))
+      if (data.numRows === 0) return call(() => sink.writeIpc(schemaIpc(data)))
       const parts = data.batches.map(fromRecordBatch)
-      if (parts.every(Boolean)) return call(() => sink.writeBatches(schemaIpc(), parts))
+      if (parts.every(Boolean)) return call(() => sink.writeBatches(schemaIpc(data), parts))
       return call(() => sink.writeIpc(Buffer.from(arrow.tableToIPC(data, 'stream'))))
     }
     if (isArrowBatch(data)) return feed(sink, new arrow.Table(data))
@@ -44,14 +50,31 @@ function createWriting(arrow, { handover, rows }) {
       return
     }
     if (Array.isArray(data)) {
-      // One call in flight: the next rows turn into JSON here while Rust decodes and writes these.
+      // Rows go as columns where row-columns.js covers them and the sink takes them (a refusal
+      // holds for the rest: the table's types do not change within a write), else as JSON with one
+      // call in flight: the next rows turn into JSON here while Rust decodes and writes these.
       let inFlight = null
+      let columnsTaken = typeof sink.writeRowBatches === 'function'
       try {
-        for (let i = 0; i < data.length; i += ROWS_PER_CALL) {
-          const chunk = data.slice(i, i + ROWS_PER_CALL)
-          const [text, hints] = rowsText(chunk, i)
-          await inFlight
-          inFlight = call(() => sink.writeRows(text, i, hints))
+        for (let i = 0; i < data.length; ) {
+          const end = Math.min(data.length, i + COLUMN_ROWS)
+          const columns = columnsTaken ? rowColumns(data.slice(i, end)) : null
+          const parts = columns?.batches.map(fromRecordBatch)
+          if (parts?.every(Boolean)) {
+            await inFlight
+            inFlight = null
+            columnsTaken = await call(() => sink.writeRowBatches(schemaIpc(columns), parts))
+            if (columnsTaken) {
+              i = end
+              continue
+            }
+          }
+          for (let first = i; first < end; first += ROWS_PER_CALL) {
+            const [text, hints] = rowsText(data.slice(first, Math.min(end, first + ROWS_PER_CALL)), first)
+            await inFlight
+            inFlight = call(() => sink.writeRows(text, first, hints))
+          }
+          i = end
         }
         await inFlight
       } catch (err) {

@@ -30,14 +30,14 @@ use crate::conform::{partition_count, split_by_partition};
 use crate::data_files::{DataFiles, FileSpec, remove_files};
 use crate::error::{Code, ZError, ZResult};
 use crate::options::{
-    Msg, WriteOptions, commit_properties, next_batch, row_group_bytes, target_file_size,
-    writer_properties,
+    Msg, Queued, WriteOptions, commit_properties, input_bytes, next_queued, row_group_bytes,
+    target_file_size, writer_properties,
 };
 
 /// Rows dealt to one writer before moving to the next (~10 MB of a typical 10-column batch).
 pub const RUN_ROWS: usize = 262_144;
 
-/// Batches queued per writer.
+/// Batches queued per writer (their bytes are bounded by the write's `InputBudget`).
 const WRITER_QUEUE: usize = 2;
 
 /// Where the files go and how the commit is made.
@@ -87,14 +87,14 @@ impl Append {
             .try_into_kernel()
             .map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut head = head.into_iter();
+        let mut head = head.into_iter().map(|batch| Queued { batch, claim: None });
         let first_batch = match head.next() {
             Some(b) => Some(b),
-            None => next_batch(&mut rx).await?,
+            None => next_queued(&mut rx).await?,
         };
         // The files open at once: one per partition value in each writer, or one per writer.
         let files = match &first_batch {
-            Some(b) if !partition_by.is_empty() => partition_count(b, &partition_by)?,
+            Some(q) if !partition_by.is_empty() => partition_count(&q.batch, &partition_by)?,
             _ => cores,
         };
         let row_group = row_group_bytes(o.max_row_group_bytes, o.max_buffered_bytes, files)?;
@@ -108,19 +108,23 @@ impl Append {
 
         // Writers are spawned as rows reach them; dropping the set (abort, error) stops them all.
         let mut tasks: JoinSet<ZResult<Vec<Add>>> = JoinSet::new();
-        let mut queues: Vec<Option<mpsc::Sender<RecordBatch>>> = (0..cores).map(|_| None).collect();
+        let mut queues: Vec<Option<mpsc::Sender<Queued>>> = (0..cores).map(|_| None).collect();
         let mut router = Router::new(&partition_by, cores)?;
-        let (mut current, mut run) = (0usize, 0usize);
+        // A run ends at RUN_ROWS rows or at this many bytes: each writer's share of the streamed
+        // input budget, so the claims of one run never keep the next writer waiting.
+        let run_bytes = input_bytes(o.max_buffered_bytes) / (2 * cores);
+        let (mut current, mut run, mut run_size) = (0usize, 0usize, 0usize);
         'input: loop {
-            let batch = match head.next() {
-                Some(b) => b,
+            let Queued { batch, claim } = match head.next() {
+                Some(q) => q,
                 None if ended => break,
-                None => match next_batch(&mut rx).await? {
-                    Some(b) => b,
+                None => match next_queued(&mut rx).await? {
+                    Some(q) => q,
                     None => break,
                 },
             };
             let rows = batch.num_rows();
+            let size = batch.get_array_memory_size();
             let parts = match &mut router {
                 Some(r) => r.split(batch)?,
                 None => vec![(current, batch)],
@@ -132,14 +136,19 @@ impl Append {
                     queues[to] = Some(tx);
                 }
                 let queue = queues[to].as_ref().expect("opened above");
-                if queue.send(part).await.is_err() {
+                let piece = Queued {
+                    batch: part,
+                    claim: claim.clone(),
+                };
+                if queue.send(piece).await.is_err() {
                     // That writer stopped: its error says why.
                     break 'input;
                 }
             }
             run += rows;
-            if run >= RUN_ROWS {
-                run = 0;
+            run_size += size;
+            if run >= RUN_ROWS || run_size >= run_bytes {
+                (run, run_size) = (0, 0);
                 current = (current + 1) % cores;
             }
         }
@@ -251,8 +260,13 @@ fn file_spec(t: &Target, o: &WriteOptions, row_group: Option<i64>) -> ZResult<Fi
 
 /// One writer: encode its batches into files streamed to storage; their add actions. A writer
 /// that fails leaves no file behind.
-async fn drain(mut files: DataFiles, mut rx: mpsc::Receiver<RecordBatch>) -> ZResult<Vec<Add>> {
-    while let Some(batch) = rx.recv().await {
+async fn drain(mut files: DataFiles, mut rx: mpsc::Receiver<Queued>) -> ZResult<Vec<Add>> {
+    // The claim goes once the rows are encoded.
+    while let Some(Queued {
+        batch,
+        claim: _claim,
+    }) = rx.recv().await
+    {
         if let Err(e) = files.write(batch).await {
             files.abort().await;
             return Err(e);

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
+use std::sync::Arc;
 
 use deltalake::DeltaTable;
 use deltalake::arrow::array::RecordBatch;
@@ -11,7 +12,7 @@ use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties as DeltaCommitProperties;
 use deltalake::protocol::SaveMode;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::error::{Code, ZError, ZResult};
@@ -208,14 +209,66 @@ pub fn commit_properties(o: &CommitProperties) -> ZResult<DeltaCommitProperties>
 
 /// `None` marks the end of the input. A channel that closes without it (the adapter was dropped
 /// or aborted) fails the write, so it can never commit partial input.
-pub type Msg = Option<RecordBatch>;
+pub type Msg = Option<Queued>;
+
+/// A batch on its way to the writers with its claim on the write's input budget, which it holds
+/// until a writer has encoded it (the pieces of a partitioned batch share it).
+pub struct Queued {
+    pub batch: RecordBatch,
+    pub claim: Claim,
+}
+
+/// A share of [`InputBudget`]; `None` for input that is in memory anyway (one table given whole).
+pub type Claim = Option<Arc<OwnedSemaphorePermit>>;
 
 /// The next batch for a writer: `None` once close() marked the end; a channel closed without that
-/// mark is ABORTED.
+/// mark is ABORTED. Its claim is released here (DataFusion's writer takes batches as a stream).
+#[cfg(feature = "datafusion")]
 pub async fn next_batch(rx: &mut mpsc::Receiver<Msg>) -> ZResult<Option<RecordBatch>> {
+    Ok(next_queued(rx).await?.map(|q| q.batch))
+}
+
+/// As [`next_batch`], keeping the claim for the writer that encodes the batch.
+pub async fn next_queued(rx: &mut mpsc::Receiver<Msg>) -> ZResult<Option<Queued>> {
     rx.recv()
         .await
         .ok_or_else(|| ZError::new(Code::Aborted, "write input ended without close()"))
+}
+
+/// Bytes of streamed input between `write()` and the encoders: half of `maxBufferedBytes`, and
+/// always room for one batch however large. Counted in batches, as before, the queues held up to
+/// ten (a 4-batch channel, 2 per writer, one being encoded in each): with 8.7 MB batches that was
+/// up to ~85 MB. Bytes also bound large batches, which no count does. The claims are KiB.
+pub struct InputBudget {
+    permits: Arc<Semaphore>,
+    total: u32,
+}
+
+impl InputBudget {
+    pub fn new(max_buffered_bytes: Option<i64>) -> Self {
+        let total = (input_bytes(max_buffered_bytes) >> 10).clamp(1, u32::MAX as usize) as u32;
+        Self {
+            permits: Arc::new(Semaphore::new(total as usize)),
+            total,
+        }
+    }
+
+    /// Wait until `batch` fits in the budget (a batch larger than all of it waits for an empty
+    /// queue), then hold its share.
+    pub async fn claim(&self, batch: &RecordBatch) -> Claim {
+        let kib = (batch.get_array_memory_size() >> 10).clamp(1, self.total as usize) as u32;
+        // Never closed: acquiring fails only on a closed semaphore.
+        let permit = self.permits.clone().acquire_many_owned(kib).await.ok()?;
+        Some(Arc::new(permit))
+    }
+}
+
+/// [`InputBudget`]'s bytes for a write's `maxBufferedBytes` (checked by `row_group_bytes`).
+pub fn input_bytes(max_buffered_bytes: Option<i64>) -> usize {
+    max_buffered_bytes
+        .and_then(|b| usize::try_from(b).ok())
+        .unwrap_or(DEFAULT_BUFFERED_BYTES)
+        / 2
 }
 
 /// What the writer task ends with: the table at the version it committed.

@@ -29,8 +29,8 @@ use crate::convert;
 use crate::error::{Code, ZError, ZResult};
 use crate::handover::{self, JsBatch};
 use crate::options::{
-    Msg, WriteOptions, WriteTask, commit_properties, save_mode, schema_mode, target_file_size,
-    writer_properties,
+    InputBudget, Msg, Queued, WriteOptions, WriteTask, commit_properties, save_mode, schema_mode,
+    target_file_size, writer_properties,
 };
 use crate::rows;
 use crate::storage::{self, table_or_new};
@@ -68,6 +68,8 @@ struct Running {
     /// costs page faults, and one table given whole is in memory anyway (release, 1 M rows into 8
     /// partitions: 0.26 s malloc, 0.37 s mapped).
     bound: Option<crate::alloc::BoundMemory>,
+    /// Bounds the streamed batches queued for the writers (from the second `write()`, as `bound`).
+    input: InputBudget,
 }
 
 impl Drop for Running {
@@ -169,6 +171,7 @@ impl TableWriter {
             task,
             schema,
             bound: None,
+            input: InputBudget::new(self.options.max_buffered_bytes),
         }))
     }
 
@@ -198,7 +201,16 @@ impl TableWriter {
                 State::Running(running) => {
                     let batch =
                         by_name(batch, &running.schema, true).map_err(|e| e.context(&self.uri))?;
-                    if running.tx.send(Some(batch)).await.is_err() {
+                    let claim = match running.bound {
+                        Some(_) => running.input.claim(&batch).await,
+                        None => None,
+                    };
+                    if running
+                        .tx
+                        .send(Some(Queued { batch, claim }))
+                        .await
+                        .is_err()
+                    {
                         // The writer stopped early: its error says why.
                         let State::Running(running) =
                             std::mem::replace(&mut *state, State::Finished)
@@ -348,6 +360,31 @@ impl TableWriter {
         let (schema, _) = convert::decode_ipc(schema)?;
         let batches = handover::from_js(&schema, &batches)?;
         self.push(schema, batches).await
+    }
+
+    /// Row objects as columns `lib/row-columns.js` built (the types JSON would give a new table),
+    /// written only when that is what the JSON path would write: a new table, or columns of the
+    /// table's exact types (no cast), without `schemaMode`, into nullable columns. `false`: not
+    /// written, send them as JSON.
+    pub async fn write_row_batches(&self, schema: &[u8], batches: Vec<JsBatch>) -> ZResult<bool> {
+        if self.options.schema_mode.is_some() {
+            return Ok(false);
+        }
+        let (schema, _) = convert::decode_ipc(schema)?;
+        if let Some(table) = self.table_schema().await? {
+            let same = table.fields().iter().all(|t| t.is_nullable())
+                && schema.fields().iter().all(|f| {
+                    table
+                        .field_with_name(f.name())
+                        .is_ok_and(|t| t.data_type() == f.data_type())
+                });
+            if !same {
+                return Ok(false);
+            }
+        }
+        let batches = handover::from_js(&schema, &batches)?;
+        self.push(schema, batches).await?;
+        Ok(true)
     }
 
     /// Row objects as newline-delimited JSON (arguments: `api/delta_output_adapter.rs`).
