@@ -50,7 +50,7 @@ const {
 
 const { appendStormTests } = await import('./storm.mjs')
 const { bufferBudgetTests } = await import('./memory.mjs')
-const { rowColumnTests } = await import('./row-columns.mjs')
+const { rowColumnTests } = await import('./plain-rows.mjs')
 const { tableApiTests } = await import('./table-api.mjs')
 const { abortTests } = await import('./abort-cases.mjs')
 const ids = (uri, opts) => readIds(readDelta, uri, opts)

@@ -29,7 +29,7 @@ import {
 } from 'apache-arrow'
 import { DeltaCoordinator, DeltaError, DeltaOutputAdapter, DeltaTable, DeltaWriter, readDelta, writeDelta } from '../index.mjs'
 import { bufferBudgetTests } from './memory.mjs'
-import { rowColumnTests } from './row-columns.mjs'
+import { rowColumnTests } from './plain-rows.mjs'
 import { appendStormTests } from './storm.mjs'
 import {
   RUN,

@@ -251,6 +251,29 @@ for (const partitioned of [false, true]) {
   streamWrites.push({ partitioned, z, py })
 }
 
+// the demo's Pipe (CSV -> transform -> table partitioned by day): peak RSS in fresh processes,
+// three runs, the CSV made once beforehand (examples/dist/orders.mjs, as the demo makes it)
+log("the demo's Pipe (peak RSS)")
+const pipeRows = quick ? 300_000 : 3_000_000
+const pipeCsv = path.join(data, `orders-${pipeRows}.csv`)
+if (!fs.existsSync(pipeCsv)) {
+  // compiled from examples/orders.mts by `npm run bench` (tsc -p examples), as for the demo
+  const { writeOrdersCsv } = await import('../examples/dist/orders.mjs')
+  await writeOrdersCsv(pipeCsv, 1, pipeRows, '2024-03-01', 7, 42)
+}
+const pipeRuns = Array.from({ length: 3 }, () => {
+  const uri = path.join(data, 'pipe-out')
+  fs.rmSync(uri, { recursive: true, force: true })
+  const r = JSON.parse(
+    execFileSync(process.execPath, [path.join(here, 'pipe.mjs'), pipeCsv, uri], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop(),
+  )
+  fs.rmSync(uri, { recursive: true, force: true })
+  return r
+})
+
 // append storms: many processes appending at once to one table while other processes keep every
 // core busy (bench/storm.mjs); zoopipe and Python deltalake in the same harness
 log('append storms')
@@ -311,4 +334,4 @@ results.push({
 })
 
 // ---- report ----
-writeReport({ root, data, quick, runs, commit, python, ROWS, results, streamWrites, storms, swRows, slimAddon })
+writeReport({ root, data, quick, runs, commit, python, ROWS, results, streamWrites, storms, swRows, slimAddon, pipeRows, pipeRuns })

@@ -236,9 +236,11 @@ pub async fn next_queued(rx: &mut mpsc::Receiver<Msg>) -> ZResult<Option<Queued>
 }
 
 /// Bytes of streamed input between `write()` and the encoders: half of `maxBufferedBytes`, and
-/// always room for one batch however large. Counted in batches, as before, the queues held up to
-/// ten (a 4-batch channel, 2 per writer, one being encoded in each): with 8.7 MB batches that was
-/// up to ~85 MB. Bytes also bound large batches, which no count does. The claims are KiB.
+/// always room for one batch however large. Counted in batches, the queues could hold ten (a
+/// 4-batch channel, 2 per writer, one being encoded in each), ~85 MB of 8.7 MB batches, and no
+/// count bounds large batches. It shows where the writers fall behind the caller: 5 M rows into 8
+/// partitions peaked at 375 -> 356 MB (dev build); a release build on local disk keeps up (the same
+/// 299-309 MB), the demo's Pipe gained part of its 387-393 -> 342-351 MB. The claims are KiB.
 pub struct InputBudget {
     permits: Arc<Semaphore>,
     total: u32,

@@ -189,10 +189,17 @@ impl TableWriter {
             }
             _ => {}
         }
-        for batch in batches {
-            if batch.num_rows() == 0 {
-                continue;
-            }
+        // A batch larger than a run is sent in runs (slices, no copy), so the parallel writers share
+        // it: apache-arrow's tableFromArrays makes one batch of the whole table, which went to one
+        // writer on one core (release, 1 M / 5 M rows x 4 columns: 0.14-0.16 -> 0.07-0.09 s and
+        // 0.65-0.82 -> 0.39-0.42 s).
+        let runs = batches.into_iter().flat_map(|b| {
+            let rows = b.num_rows();
+            (0..rows)
+                .step_by(crate::append::RUN_ROWS)
+                .map(move |at| b.slice(at, crate::append::RUN_ROWS.min(rows - at)))
+        });
+        for batch in runs {
             let batch = to_stored(batch).map_err(|e| e.context(&self.uri))?;
             if matches!(*state, State::Idle(_)) {
                 *state = self.start(batch.schema()).await?;
