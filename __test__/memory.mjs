@@ -2,6 +2,7 @@
 // files share maxBufferedBytes (checked in the written Parquet footers). Shared by both builds.
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
+import os from 'node:os'
 import { it } from 'node:test'
 import { tableFromArrays } from 'apache-arrow'
 import { dataFiles, py, rejectsWith, scratch } from './helpers.mjs'
@@ -61,5 +62,21 @@ export function bufferBudgetTests({ DeltaOutputAdapter, DeltaWriter, DeltaCoordi
     assert.ok(Math.max(...groups) < 1.5 * (1 << 20), `largest row group ${Math.max(...groups)} bytes`)
     await rejectsWith(write(scratch('budget-bad'), { maxBufferedBytes: 1000 }), 'INVALID_ARGUMENT', /maxBufferedBytes/)
     assert.throws(() => new DeltaWriter(scratch('budget-bad2'), { maxBufferedBytes: 1000 }), /maxBufferedBytes/)
+  })
+
+  it('streamed batches larger than the whole input budget go one after another, and one larger than a run is shared by the writers: every row once', async () => {
+    // 1 MiB budget: half of it for queued input, less than one 50,000-row batch (~5 MB), so each
+    // write() waits until the writers have encoded the one before. The last write() is 300,000
+    // rows in one batch, more than a run (262,144): its runs go to both writers under one claim.
+    const uri = scratch('budget-input')
+    const out = new DeltaOutputAdapter(uri, { maxBufferedBytes: 1 << 20 })
+    for (let from = 0; from < 200_000; from += 50_000) await out.write(batch(from))
+    await out.write(batch(200_000, 300_000))
+    const res = await out.close()
+    assert.equal(res.numRows, 500_000)
+    const ids = (await readDelta(uri, { columns: ['id'] })).getChild('id').toArray()
+    assert.equal(ids.length, 500_000)
+    assert.equal(new Set(ids).size, 500_000)
+    if (os.availableParallelism() > 1) assert.ok(res.numFiles >= 2, `${res.numFiles} file(s): the runs went to one writer`)
   })
 }

@@ -6,6 +6,7 @@
 //! it stores first. One rule for every writer (`write.rs`, `file_writer.rs`) and both builds, with the
 //! table rules only delta-rs's `WriteBuilder` evaluates ([`unchecked_rules`]).
 
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use deltalake::arrow::array::{
@@ -19,6 +20,7 @@ use deltalake::arrow::datatypes::{
 };
 
 use deltalake::DeltaTable;
+use indexmap::IndexMap;
 
 use crate::error::{Code, ZError, ZResult};
 use crate::ipc;
@@ -54,13 +56,29 @@ pub fn split_by_partition(
     columns: &[String],
 ) -> ZResult<Vec<(Vec<u8>, RecordBatch)>> {
     let keys = partition_keys(&batch, columns)?;
-    let mut groups: indexmap::IndexMap<&[u8], Vec<u32>> = indexmap::IndexMap::new();
-    for (i, key) in keys.iter().enumerate() {
-        groups.entry(key.data()).or_default().push(i as u32);
+    let Some(first) = keys.iter().next() else {
+        return Ok(Vec::new());
+    };
+    // One value (each piece the parallel writers' router hands a writer): a comparison per row.
+    if keys.iter().all(|k| k == first) {
+        return Ok(vec![(first.data().to_vec(), batch)]);
     }
-    if groups.len() == 1 {
-        let key = groups.keys().next().expect("one group").to_vec();
-        return Ok(vec![(key, batch)]);
+    let mut groups: IndexMap<&[u8], Vec<u32>, BuildHasherDefault<KeyHasher>> = IndexMap::default();
+    // Rows of one value often come together (sorted or clustered input): their group is at hand.
+    let mut last: Option<(&[u8], usize)> = None;
+    for (i, key) in keys.iter().enumerate() {
+        let key = key.data();
+        let at = match last {
+            Some((k, at)) if k == key => at,
+            _ => {
+                let entry = groups.entry(key);
+                let at = entry.index();
+                entry.or_default();
+                at
+            }
+        };
+        groups[at].push(i as u32);
+        last = Some((key, at));
     }
     groups
         .into_iter()
@@ -72,6 +90,29 @@ pub fn split_by_partition(
             ))
         })
         .collect()
+}
+
+/// FxHash's multiply-rotate over a partition key's bytes, for grouping rows by key: std's SipHash
+/// of every row's key was the largest cost of splitting a batch by partition value (it runs on
+/// every row of a partitioned write twice: by the router, then by each writer; with this and the
+/// one-value check above, 1 M rows into 8 partitions went 0.25-0.27 -> 0.23 s, release). The keys
+/// are the writer's own partition values, not input from a party that could choose colliding ones.
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// How many files writing `batch` opens: its distinct partition values (1 unpartitioned).
@@ -728,7 +769,34 @@ pub fn by_name(batch: RecordBatch, schema: &SchemaRef, cast: bool) -> ZResult<Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deltalake::arrow::array::{Float64Array, Int64Array, UInt8Array};
+    use deltalake::arrow::array::{Float64Array, Int64Array, StringArray, UInt8Array};
+    use deltalake::arrow::datatypes::Int64Type;
+
+    #[test]
+    fn a_batch_splits_by_partition_value_in_order_of_first_appearance_keeping_row_order() {
+        let part = StringArray::from(vec!["b", "b", "a", "b", "c", "a", "a"]);
+        let id = Int64Array::from((0..7).collect::<Vec<i64>>());
+        let batch = RecordBatch::try_from_iter(vec![
+            ("id", Arc::new(id) as ArrayRef),
+            ("part", Arc::new(part) as ArrayRef),
+        ])
+        .unwrap();
+        let ids = |b: &RecordBatch| -> Vec<i64> {
+            b.column(0).as_primitive::<Int64Type>().values().to_vec()
+        };
+        let parts = split_by_partition(batch.clone(), &["part".to_string()]).unwrap();
+        let got: Vec<Vec<i64>> = parts.iter().map(|(_, b)| ids(b)).collect();
+        assert_eq!(got, vec![vec![0, 1, 3], vec![2, 5, 6], vec![4]]);
+        // One value: the batch as it is; no rows: no pieces.
+        let one = split_by_partition(batch.slice(0, 2), &["part".to_string()]).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(ids(&one[0].1), vec![0, 1]);
+        assert!(
+            split_by_partition(batch.slice(0, 0), &["part".to_string()])
+                .unwrap()
+                .is_empty()
+        );
+    }
 
     #[test]
     fn types_delta_lacks_are_stored_as_the_ones_it_reads_back() {

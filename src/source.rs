@@ -368,33 +368,31 @@ fn decode_rows(format: &str, batch_size: usize) -> usize {
     }
 }
 
-/// `stream`'s batches joined into batches of `rows` rows (the last one shorter).
+/// `stream`'s batches joined into batches of `rows` rows (the last one shorter); an error ends it.
 fn joined(stream: SendableRecordBatchStream, rows: usize) -> BatchStream {
     let coalescer = BatchCoalescer::new(stream.schema(), rows);
-    futures::stream::unfold(
-        (stream.fuse(), coalescer, false),
-        |(mut stream, mut c, mut done)| async move {
-            loop {
-                if let Some(batch) = c.next_completed_batch() {
-                    return Some((Ok(batch), (stream, c, done)));
-                }
-                if done {
-                    return None;
-                }
-                let pushed = match stream.next().await {
-                    Some(Ok(batch)) => c.push_batch(batch).map_err(ZError::from),
-                    Some(Err(e)) => Err(ZError::from(e)),
-                    None => {
-                        done = true;
-                        c.finish_buffered_batch().map_err(ZError::from)
-                    }
-                };
-                if let Err(e) = pushed {
-                    return Some((Err(e), (stream, c, true)));
-                }
+    futures::stream::unfold(Some((stream, coalescer, false)), |state| async move {
+        let (mut stream, mut c, mut ended) = state?;
+        loop {
+            if let Some(batch) = c.next_completed_batch() {
+                return Some((Ok(batch), Some((stream, c, ended))));
             }
-        },
-    )
+            if ended {
+                return None;
+            }
+            let pushed = match stream.next().await {
+                Some(Ok(batch)) => c.push_batch(batch),
+                Some(Err(e)) => return Some((Err(ZError::from(e)), None)),
+                None => {
+                    ended = true;
+                    c.finish_buffered_batch()
+                }
+            };
+            if let Err(e) = pushed {
+                return Some((Err(ZError::from(e)), None));
+            }
+        }
+    })
     .boxed()
 }
 
