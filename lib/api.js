@@ -30,7 +30,10 @@ function createApi(arrow) {
     DeltaChangesInputAdapter,
     toRows: require('./to-rows').createToRows(arrow).toRows,
   }
-  const rowsToBatch = async (r) => arrow.tableFromIPC(await rows.rowsToIpc(r)).batches[0]
+  // A transform's input rows, typed as write(rows) types a new table: plain rows as columns built in
+  // JS (row-columns.js), others through JSON.
+  const { rowColumns } = require('./row-columns').createRowColumns(arrow)
+  const rowsToBatch = async (r) => rowColumns(r)?.batches[0] ?? arrow.tableFromIPC(await rows.rowsToIpc(r)).batches[0]
   api.Pipe = require('./pipe').createPipe({ feedable: rows.isArrowTable, isArrowBatch: rows.isArrowBatch, rowsToBatch, DeltaTable })
   return api
 }
