@@ -6,9 +6,9 @@ import { describe, it } from 'node:test'
 import { TimestampMicrosecond, Utf8, makeVector, Table, vectorFromArray } from 'apache-arrow'
 import { rows as rowsOf, scratch } from './helpers.mjs'
 
-/** An adapter whose native calls are counted: which way the rows went. */
-function counted(DeltaOutputAdapter, uri, options) {
-  const out = new DeltaOutputAdapter(uri, options)
+/** An adapter (or DeltaWriter) whose native calls are counted: which way the rows went. */
+function counted(Writer, uri, options) {
+  const out = new Writer(uri, options)
   const w = out._w
   const calls = { columns: [], json: 0 }
   const columns = w.writeRowBatches.bind(w)
@@ -27,7 +27,7 @@ function counted(DeltaOutputAdapter, uri, options) {
 
 const typeNames = (table) => Object.fromEntries(table.schema.fields.map((f) => [f.name, String(f.type)]))
 
-export function rowColumnTests({ readDelta, DeltaOutputAdapter, writeDelta }) {
+export function rowColumnTests({ readDelta, DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator }) {
   describe('plain row objects as columns', () => {
     it('go to the writers as columns and store the values and types the JSON path gives a new table', async () => {
       const values = [
@@ -116,6 +116,40 @@ export function rowColumnTests({ readDelta, DeltaOutputAdapter, writeDelta }) {
           .map((r) => `${r.id}:${r.name}`)
           .sort(),
         ['1:a', '2:b'],
+      )
+    })
+
+    it('reach a DeltaWriter as columns too (JSON into a table of other types); the coordinator commits each row once', async () => {
+      const uri = scratch('row-columns-writer')
+      const n = 70_000 // two chunks of columns
+      const values = Array.from({ length: n }, (_, i) => ({ id: i, name: `n${i % 7}`, amount: i / 4 }))
+      const first = counted(DeltaWriter, uri)
+      await first.out.write(values)
+      await new DeltaCoordinator(uri).commit([await first.out.finish()])
+      assert.deepEqual(first.calls, { columns: [true, true], json: 0 })
+      const t = await readDelta(uri)
+      assert.deepEqual(typeNames(t), { id: 'Int64', name: 'Utf8', amount: 'Float64' })
+      assert.equal(t.numRows, n)
+      const ids = Float64Array.from(t.getChild('id'), Number).sort()
+      assert.deepEqual(
+        ids,
+        Float64Array.from({ length: n }, (_, i) => i),
+      )
+      assert.equal(rowsOf(t).find((r) => r.id === '4001').amount, 4001 / 4)
+
+      const typed = scratch('row-columns-writer-typed')
+      await writeDelta(typed, new Table({ qty: makeVector(Int32Array.from([1])) }))
+      const second = counted(DeltaWriter, typed)
+      await second.out.write([{ qty: 5 }])
+      await new DeltaCoordinator(typed).commit([await second.out.finish()], {})
+      assert.deepEqual(second.calls, { columns: [false], json: 1 })
+      const back = await readDelta(typed)
+      assert.equal(String(back.schema.fields[0].type), 'Int32')
+      assert.deepEqual(
+        rowsOf(back)
+          .map((r) => r.qty)
+          .sort(),
+        ['1', '5'],
       )
     })
   })

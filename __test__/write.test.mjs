@@ -915,7 +915,7 @@ describe('atomicity', () => {
 
 describe('memory of a streamed write', () => {
   bufferBudgetTests({ DeltaOutputAdapter, DeltaWriter, DeltaCoordinator, readDelta })
-  rowColumnTests({ readDelta, DeltaOutputAdapter, writeDelta })
+  rowColumnTests({ readDelta, DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator })
 })
 
 describe('concurrency', () => {

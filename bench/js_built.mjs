@@ -58,9 +58,9 @@ export async function jsBuiltScenarios({ sizes, data, scenario, saveIpc, timed, 
       `append ${n.toLocaleString()} JS row objects { id, amount, qty, customer }`,
       n,
       write(objects),
-      'append_table',
+      'append_rows',
       { src: saveIpc(same.select(['id', 'amount', 'qty', 'customer']), path.join(data, 'js-built-src.arrow')), out: peerOut },
-      'peers write the same rows and types from an Arrow table',
+      'peers write the same rows from a list of dicts (Python) / DataFrame(rows) (Polars); Python from an Arrow table beside',
     )
   }
   fs.rmSync(out, { recursive: true, force: true })

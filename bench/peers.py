@@ -86,6 +86,26 @@ def peers():
             shutil.rmtree(out, ignore_errors=True)
             df.write_delta(out, mode="append")
         return {"python-deltalake": py, "polars": polars}
+    if scenario == "append_rows":
+        # The same rows as a Python user holds them, a list of dicts (made outside the timing), each
+        # peer building its table from them as part of the write (as zoopipe does from JS objects);
+        # beside Python writing them from a ready Arrow table.
+        data = pa.ipc.open_file(extra["src"]).read_all()
+        rows = data.to_pylist()
+        out = extra["out"]
+
+        def py():
+            shutil.rmtree(out, ignore_errors=True)
+            write_deltalake(out, pa.Table.from_pylist(rows), mode="append")
+
+        def py_arrow():
+            shutil.rmtree(out, ignore_errors=True)
+            write_deltalake(out, data, mode="append")
+
+        def polars():
+            shutil.rmtree(out, ignore_errors=True)
+            pl.DataFrame(rows).write_delta(out, mode="append")
+        return {"python-deltalake": py, "python-deltalake (from an Arrow table)": py_arrow, "polars": polars}
     if scenario == "append_partitioned":
         data = pa.ipc.open_file(extra["src"]).read_all()
         out = extra["out"]

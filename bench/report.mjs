@@ -77,7 +77,7 @@ export function writeReport({
       .filter((r) => r.name.startsWith('append a JS-built table') || / JS row objects /.test(r.name))
       .flatMap((r) => [
         [
-          `${r.name.replace(/ \(.*|^append /g, '')}, ${r.rows.toLocaleString()} rows: ≥ 1.2× write_deltalake`,
+          `${r.name.replace(/ \(.*|^append /g, '')}, ${r.rows.toLocaleString()} rows: ≥ 1.2× write_deltalake${r.peers['python-deltalake (from an Arrow table)'] ? ' (Python from the same rows as dicts)' : ''}`,
           speed(r, 'python-deltalake'),
           (x) => x >= 1.2,
         ],

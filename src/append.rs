@@ -17,7 +17,8 @@
 
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::DeltaTable;
-use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::array::{RecordBatch, UInt32Array};
+use deltalake::arrow::compute::take_record_batch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Add, StructType};
@@ -26,11 +27,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::commit::{NewTable, commit_adds, create_with_files};
-use crate::conform::{partition_count, split_by_partition};
+use crate::conform::{partition_count, partition_rows};
 use crate::data_files::{DataFiles, FileSpec, remove_files};
 use crate::error::{Code, ZError, ZResult};
 use crate::options::{
-    Msg, Queued, WriteOptions, commit_properties, input_bytes, next_queued, row_group_bytes,
+    Claim, Msg, Queued, WriteOptions, commit_properties, input_bytes, next_queued, row_group_bytes,
     target_file_size, writer_properties,
 };
 
@@ -108,7 +109,7 @@ impl Append {
 
         // Writers are spawned as rows reach them; dropping the set (abort, error) stops them all.
         let mut tasks: JoinSet<ZResult<Vec<Add>>> = JoinSet::new();
-        let mut queues: Vec<Option<mpsc::Sender<Queued>>> = (0..cores).map(|_| None).collect();
+        let mut queues: Vec<Option<mpsc::Sender<Piece>>> = (0..cores).map(|_| None).collect();
         let mut router = Router::new(&partition_by, cores)?;
         // A run ends at RUN_ROWS rows or at this many bytes: each writer's share of the streamed
         // input budget, so the claims of one run never keep the next writer waiting.
@@ -126,18 +127,20 @@ impl Append {
             let rows = batch.num_rows();
             let size = batch.get_array_memory_size();
             let parts = match &mut router {
-                Some(r) => r.split(batch)?,
-                None => vec![(current, batch)],
+                Some(r) => r.split(&batch)?,
+                None => vec![(current, None)],
             };
-            for (to, part) in parts {
+            for (to, part_rows) in parts {
                 if queues[to].is_none() {
                     let (tx, rx) = mpsc::channel(WRITER_QUEUE);
                     tasks.spawn(drain(DataFiles::new(spec.clone())?, rx));
                     queues[to] = Some(tx);
                 }
                 let queue = queues[to].as_ref().expect("opened above");
-                let piece = Queued {
-                    batch: part,
+                let piece = Piece {
+                    batch: batch.clone(),
+                    rows: part_rows,
+                    one_value: router.is_some(),
                     claim: claim.clone(),
                 };
                 if queue.send(piece).await.is_err() {
@@ -220,11 +223,10 @@ impl Router {
         }))
     }
 
-    /// `batch` cut into one batch per partition value, each with the writer it goes to (the whole
-    /// batch when all its rows share one value). Cut once here, so a writer's files take the
-    /// pieces as they are.
-    fn split(&mut self, batch: RecordBatch) -> ZResult<Vec<(usize, RecordBatch)>> {
-        let parts = split_by_partition(batch, &self.columns)?;
+    /// The rows of `batch` of each partition value, with the writer they go to (`None`: all rows
+    /// hold one value). Grouped once here; each writer copies out its own rows.
+    fn split(&mut self, batch: &RecordBatch) -> ZResult<Vec<(usize, Option<UInt32Array>)>> {
+        let parts = partition_rows(batch, &self.columns)?;
         Ok(parts
             .into_iter()
             .map(|(key, part)| {
@@ -258,16 +260,35 @@ fn file_spec(t: &Target, o: &WriteOptions, row_group: Option<i64>) -> ZResult<Fi
     )
 }
 
-/// One writer: encode its batches into files streamed to storage; their add actions. A writer
+/// What the router hands a writer: `batch`'s `rows` (all of them when `None`), which hold one
+/// partition value when `one_value`.
+struct Piece {
+    batch: RecordBatch,
+    rows: Option<UInt32Array>,
+    one_value: bool,
+    claim: Claim,
+}
+
+/// One writer: encode its pieces into files streamed to storage; their add actions. A writer
 /// that fails leaves no file behind.
-async fn drain(mut files: DataFiles, mut rx: mpsc::Receiver<Queued>) -> ZResult<Vec<Add>> {
+async fn drain(mut files: DataFiles, mut rx: mpsc::Receiver<Piece>) -> ZResult<Vec<Add>> {
     // The claim goes once the rows are encoded.
-    while let Some(Queued {
+    while let Some(Piece {
         batch,
+        rows,
+        one_value,
         claim: _claim,
     }) = rx.recv().await
     {
-        if let Err(e) = files.write(batch).await {
+        let written = match (one_value, rows) {
+            (true, rows) => files.write_one_value(batch, rows.as_ref()).await,
+            (false, None) => files.write(batch).await,
+            (false, Some(rows)) => match take_record_batch(&batch, &rows) {
+                Ok(taken) => files.write(taken).await,
+                Err(e) => Err(e.into()),
+            },
+        };
+        if let Err(e) = written {
             files.abort().await;
             return Err(e);
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use deltalake::arrow::array::{
     Array as _, ArrayRef, AsArray as _, Date32Array, LargeListArray, ListArray, RecordBatch,
-    StructArray, new_null_array,
+    StructArray, UInt32Array, new_null_array,
 };
 use deltalake::arrow::compute::kernels::arity::unary;
 use deltalake::arrow::compute::{CastOptions, cast_with_options};
@@ -55,13 +55,32 @@ pub fn split_by_partition(
     batch: RecordBatch,
     columns: &[String],
 ) -> ZResult<Vec<(Vec<u8>, RecordBatch)>> {
-    let keys = partition_keys(&batch, columns)?;
+    partition_rows(&batch, columns)?
+        .into_iter()
+        .map(|(key, rows)| {
+            Ok((
+                key,
+                match rows {
+                    Some(rows) => deltalake::arrow::compute::take_record_batch(&batch, &rows)?,
+                    None => batch.clone(),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Which rows of `batch` hold each partition value, values in order of first appearance, each
+/// with its key (`partition_keys`'s); `None` when all rows hold that one value. The rows are taken
+/// by whoever encodes them: the parallel writers' router hands out these indices, so the copying
+/// runs on every writer's core instead of the router's one.
+pub fn partition_rows(batch: &RecordBatch, columns: &[String]) -> ZResult<Vec<PartitionRows>> {
+    let keys = partition_keys(batch, columns)?;
     let Some(first) = keys.iter().next() else {
         return Ok(Vec::new());
     };
-    // One value (each piece the parallel writers' router hands a writer): a comparison per row.
+    // One value (a sorted or clustered input's batches): a comparison per row.
     if keys.iter().all(|k| k == first) {
-        return Ok(vec![(first.data().to_vec(), batch)]);
+        return Ok(vec![(first.data().to_vec(), None)]);
     }
     let mut groups: IndexMap<&[u8], Vec<u32>, BuildHasherDefault<KeyHasher>> = IndexMap::default();
     // Rows of one value often come together (sorted or clustered input): their group is at hand.
@@ -80,17 +99,14 @@ pub fn split_by_partition(
         groups[at].push(i as u32);
         last = Some((key, at));
     }
-    groups
+    Ok(groups
         .into_iter()
-        .map(|(key, rows)| {
-            let rows = deltalake::arrow::array::UInt32Array::from(rows);
-            Ok((
-                key.to_vec(),
-                deltalake::arrow::compute::take_record_batch(&batch, &rows)?,
-            ))
-        })
-        .collect()
+        .map(|(key, rows)| (key.to_vec(), Some(UInt32Array::from(rows))))
+        .collect())
 }
+
+/// A partition value's key and the rows holding it (`None`: every row).
+pub type PartitionRows = (Vec<u8>, Option<UInt32Array>);
 
 /// FxHash's multiply-rotate over a partition key's bytes, for grouping rows by key: std's SipHash
 /// of every row's key was the largest cost of splitting a batch by partition value (it runs on

@@ -23,7 +23,8 @@ use delta_kernel::engine::arrow_expression::evaluate_expression::to_json;
 use delta_kernel::expressions::{ColumnName, Scalar};
 use delta_kernel::schema::StructType;
 use delta_kernel_engine::stats::FileStatsAccumulator;
-use deltalake::arrow::array::{Array, AsArray, RecordBatch};
+use deltalake::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use deltalake::arrow::compute::take_record_batch;
 use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
 use deltalake::kernel::Add;
 use deltalake::kernel::scalars::ScalarExt as _;
@@ -189,30 +190,69 @@ impl DataFiles {
         }
         let batch = self.conform(batch)?;
         for (values, rows) in self.split(batch)? {
-            let key = hive_path(&values);
             let data = strip(&rows, &self.file_schema)?;
-            // Handed to parquet in slices, so the size is checked (and row groups leave) between
-            // them; the stats are taken once per file's share of the rows.
-            let mut at = 0;
-            while at < data.num_rows() {
-                if !self.open.contains_key(&key) {
-                    let file = self.new_file(&key, values.clone())?;
-                    self.open.insert(key.clone(), file);
-                }
-                let file = self.open.get_mut(&key).expect("opened above");
-                let start = at;
-                let mut full = false;
-                while at < data.num_rows() && !full {
-                    let n = SLICE_ROWS.min(data.num_rows() - at);
-                    file.writer.write(&data.slice(at, n)).await?;
-                    at += n;
-                    full = file.size() as u64 >= self.spec.target_file_size;
-                }
-                file.stats.merge(&data.slice(start, at - start))?;
-                if full {
-                    let file = self.open.shift_remove(&key).expect("open");
-                    self.closed.push(file.close().await?);
-                }
+            self.write_value(values, data).await?;
+        }
+        Ok(())
+    }
+
+    /// As [`write`](Self::write) for `batch`'s `rows` (all of them when `None`), which all hold one
+    /// partition value (the pieces the parallel writers' router hands out): not split again, and
+    /// only the file's columns are copied out (the partition columns stay in the path).
+    pub async fn write_one_value(
+        &mut self,
+        batch: RecordBatch,
+        rows: Option<&UInt32Array>,
+    ) -> ZResult<()> {
+        let first = match rows {
+            Some(r) if r.is_empty() => return Ok(()),
+            Some(r) => r.value(0) as usize,
+            None if batch.num_rows() == 0 => return Ok(()),
+            None => 0,
+        };
+        let batch = self.conform(batch)?;
+        let values = if self.spec.partition_columns.is_empty() {
+            IndexMap::new()
+        } else {
+            self.open_values(&batch, first)?
+        };
+        let data = strip(&batch, &self.file_schema)?;
+        let data = match rows {
+            Some(rows) => take_record_batch(&data, rows)?,
+            None => data,
+        };
+        self.write_value(values, data).await
+    }
+
+    /// Encode `data` (the file's columns), whose rows all hold the partition `values`, into that
+    /// value's open file(s).
+    async fn write_value(
+        &mut self,
+        values: IndexMap<String, Scalar>,
+        data: RecordBatch,
+    ) -> ZResult<()> {
+        let key = hive_path(&values);
+        // Handed to parquet in slices, so the size is checked (and row groups leave) between
+        // them; the stats are taken once per file's share of the rows.
+        let mut at = 0;
+        while at < data.num_rows() {
+            if !self.open.contains_key(&key) {
+                let file = self.new_file(&key, values.clone())?;
+                self.open.insert(key.clone(), file);
+            }
+            let file = self.open.get_mut(&key).expect("opened above");
+            let start = at;
+            let mut full = false;
+            while at < data.num_rows() && !full {
+                let n = SLICE_ROWS.min(data.num_rows() - at);
+                file.writer.write(&data.slice(at, n)).await?;
+                at += n;
+                full = file.size() as u64 >= self.spec.target_file_size;
+            }
+            file.stats.merge(&data.slice(start, at - start))?;
+            if full {
+                let file = self.open.shift_remove(&key).expect("open");
+                self.closed.push(file.close().await?);
             }
         }
         Ok(())
@@ -289,12 +329,12 @@ impl DataFiles {
         }
         split_by_partition(batch, columns)?
             .into_iter()
-            .map(|(_, part)| Ok((self.open_values(&part)?, part)))
+            .map(|(_, part)| Ok((self.open_values(&part, 0)?, part)))
             .collect()
     }
 
-    /// The partition values of `rows` (all rows share them).
-    fn open_values(&self, rows: &RecordBatch) -> ZResult<IndexMap<String, Scalar>> {
+    /// The partition values of `rows`' row `at` (the values of every row being written with it).
+    fn open_values(&self, rows: &RecordBatch, at: usize) -> ZResult<IndexMap<String, Scalar>> {
         self.spec
             .partition_columns
             .iter()
@@ -305,7 +345,7 @@ impl DataFiles {
                         format!("partition column '{c}' is missing"),
                     )
                 })?;
-                let value = Scalar::from_array(col.as_ref(), 0).ok_or_else(|| {
+                let value = Scalar::from_array(col.as_ref(), at).ok_or_else(|| {
                     ZError::new(
                         Code::SchemaMismatch,
                         format!(

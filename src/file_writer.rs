@@ -171,6 +171,30 @@ impl FileWriter {
         self.push(handover::from_js(&schema, &batches)?).await
     }
 
+    /// Plain row objects sent as Arrow columns (`lib/row-columns.js`): written only where that is
+    /// what the JSON path would write (`rows::columns_fit`); `false`: not written, send them as JSON.
+    pub async fn write_row_batches(&self, schema: &[u8], batches: Vec<JsBatch>) -> ZResult<bool> {
+        let (schema, _) = convert::decode_ipc(schema)?;
+        if !rows::columns_fit(self.existing_schema().await?.as_deref(), &schema) {
+            return Ok(false);
+        }
+        self.push(handover::from_js(&schema, &batches)?).await?;
+        Ok(true)
+    }
+
+    /// The schema written so far, or the table's; `None` for a new table.
+    async fn existing_schema(&self) -> ZResult<Option<deltalake::arrow::datatypes::SchemaRef>> {
+        if let Some(open) = &*self.state.lock().await {
+            return Ok(Some(open.arrow_schema.clone()));
+        }
+        let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
+        Ok(if exists {
+            Some(table.snapshot()?.snapshot().arrow_schema())
+        } else {
+            None
+        })
+    }
+
     /// Row objects as newline-delimited JSON (arguments: `api/delta_writer.rs`).
     pub async fn write_rows(
         &self,
@@ -181,17 +205,7 @@ impl FileWriter {
         if rows.is_empty() {
             return Ok(());
         }
-        let existing = match &*self.state.lock().await {
-            Some(open) => Some(open.arrow_schema.clone()),
-            None => {
-                let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
-                if exists {
-                    Some(table.snapshot()?.snapshot().arrow_schema())
-                } else {
-                    None
-                }
-            }
-        };
+        let existing = self.existing_schema().await?;
         self.push(rows::rows_to_batches(
             &rows,
             first_row as usize,

@@ -183,6 +183,21 @@ fn nested(f: &Arc<Field>, paths: &[(&[String], Hint)]) -> Arc<Field> {
     )
 }
 
+/// Whether plain rows sent as Arrow columns (`lib/row-columns.js`) store what their JSON would:
+/// into a new table (`table` is `None`), or a table whose columns are all nullable, as the JSON path
+/// makes them, and hold these columns' exact types (the JSON path would cast; this one does not).
+pub fn columns_fit(table: Option<&Schema>, columns: &Schema) -> bool {
+    let Some(table) = table else {
+        return true;
+    };
+    table.fields().iter().all(|t| t.is_nullable())
+        && columns.fields().iter().all(|f| {
+            table
+                .field_with_name(f.name())
+                .is_ok_and(|t| t.data_type() == f.data_type())
+        })
+}
+
 /// Decode rows (newline-delimited JSON, one object per row, as `lib/api.js` sends them) into
 /// `table`'s columns (types win, every column nullable). Without a table, or with `allow_new`
 /// (schema evolution), the columns it lacks take the types inferred from the rows; otherwise a

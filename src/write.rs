@@ -379,16 +379,8 @@ impl TableWriter {
             return Ok(false);
         }
         let (schema, _) = convert::decode_ipc(schema)?;
-        if let Some(table) = self.table_schema().await? {
-            let same = table.fields().iter().all(|t| t.is_nullable())
-                && schema.fields().iter().all(|f| {
-                    table
-                        .field_with_name(f.name())
-                        .is_ok_and(|t| t.data_type() == f.data_type())
-                });
-            if !same {
-                return Ok(false);
-            }
+        if !rows::columns_fit(self.table_schema().await?.as_deref(), &schema) {
+            return Ok(false);
         }
         let batches = handover::from_js(&schema, &batches)?;
         self.push(schema, batches).await?;

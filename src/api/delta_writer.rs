@@ -30,6 +30,17 @@ impl DeltaWriter {
         guard(self.0.write_batches(&schema, batches)).await
     }
 
+    /// Write plain row objects sent as Arrow columns (`lib/row-columns.js`); `false` when they
+    /// must come as JSON instead (`file_writer.rs`).
+    #[napi]
+    pub async fn write_row_batches(
+        &self,
+        schema: Buffer,
+        batches: Vec<JsBatch>,
+    ) -> napi::Result<bool> {
+        guard(self.0.write_row_batches(&schema, batches)).await
+    }
+
     /// Plain row objects, sent as newline-delimited JSON (one object per line);
     /// `first_row`: their index in what `write()` was given (error messages name rows by it);
     /// `hints`: the types of new columns that JSON cannot say (timestamps, binary).
