@@ -20,6 +20,27 @@ use deltalake::parquet::errors::ParquetError;
 use deltalake::{DeltaTableError, ObjectStoreError};
 use futures::FutureExt;
 
+/// Keeps the one panic the libraries raise and catch by design off the host's stderr: delta-rs
+/// aborts a failed multipart upload with object_store's `BufWriter::abort`, which panics ("Already
+/// shut down") once the upload's completion has begun; delta-rs catches it
+/// (`datafile::writer::upload_parquet_file`) and returns the upload's error, but Rust's default hook
+/// had already printed a panic and a backtrace, as if zoopipe had crashed (CI log of a data upload
+/// reset mid-completion). Every other panic is printed as before and still reaches JS as INTERNAL.
+pub fn quiet_caught_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let caught_by_design = info.location().is_some_and(|l| {
+            l.file().contains("object_store") && l.file().ends_with("buffered.rs")
+        }) && info
+            .payload()
+            .downcast_ref::<&str>()
+            .is_some_and(|m| *m == "Already shut down");
+        if !caught_by_design {
+            default(info);
+        }
+    }));
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     TableNotFound,

@@ -63,6 +63,7 @@ static ALLOCATOR: alloc::Allocator = alloc::Allocator;
 
 #[napi_derive::module_init]
 fn init() {
+    error::quiet_caught_panics();
     #[cfg(target_os = "linux")]
     alloc::policy();
     storage::register_handlers();
