@@ -930,6 +930,28 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     assert.equal((await DeltaTable.open(uri)).version, 3)
   })
 
+  it('a partitioned append of narrower numbers, several partition values per batch, is cast once per value: every row once, in its partition, with the table types', async () => {
+    const uri = scratch('widening-partitioned')
+    await writeDelta(uri, [{ n: 0, p: 'a' }], { partitionBy: ['p'] })
+    const n = 3000
+    const rows = new Table({
+      n: makeVector(Int32Array.from({ length: n }, (_, i) => i + 1)),
+      p: vectorFromArray(
+        Array.from({ length: n }, (_, i) => 'abc'[i % 3]),
+        new Utf8(),
+      ),
+    })
+    await writeDelta(uri, rows, { mode: 'append' })
+    const t = await readDelta(uri)
+    assert.equal(String(t.schema.fields.find((f) => f.name === 'n').type), 'Int64')
+    const got = t.toArray().map((r) => [Number(r.n), r.p])
+    got.sort((x, y) => x[0] - y[0])
+    assert.deepEqual(
+      got,
+      Array.from({ length: n + 1 }, (_, i) => [i, i === 0 ? 'a' : 'abc'[(i - 1) % 3]]),
+    )
+  })
+
   it('bigints into int columns and doubles into float columns when every value is in range; others are INVALID_DATA, nothing written', async () => {
     const uri = scratch('narrowing')
     const data = (i, x) => new Table({ i: makeVector(BigInt64Array.from(i)), x: makeVector(Float64Array.from(x)) })

@@ -204,12 +204,15 @@ impl DataFiles {
         batch: RecordBatch,
         rows: Option<&UInt32Array>,
     ) -> ZResult<()> {
-        let first = match rows {
-            Some(r) if r.is_empty() => return Ok(()),
-            Some(r) => r.value(0) as usize,
-            None if batch.num_rows() == 0 => return Ok(()),
-            None => 0,
+        if rows.map_or(batch.num_rows(), |r| r.len()) == 0 {
+            return Ok(());
+        }
+        // A batch to be cast is cast once per piece: its rows first, then those alone.
+        let (batch, rows) = match rows {
+            Some(r) if !self.exact(&batch) => (take_record_batch(&batch, r)?, None),
+            _ => (batch, rows),
         };
+        let first = rows.map_or(0, |r| r.value(0) as usize);
         let batch = self.conform(batch)?;
         let values = if self.spec.partition_columns.is_empty() {
             IndexMap::new()
@@ -281,18 +284,23 @@ impl DataFiles {
         remove_files(&self.spec.store, &self.closed).await;
     }
 
-    /// The batch in the writer's schema: columns by name, types cast as delta-rs's writer casts
-    /// them; a null in a non-nullable column is refused.
-    fn conform(&self, batch: RecordBatch) -> ZResult<RecordBatch> {
+    /// Whether `batch` has the writer's columns in order with their exact types (nothing to cast).
+    fn exact(&self, batch: &RecordBatch) -> bool {
         let schema = &self.spec.schema;
-        let same = batch.schema().fields().len() == schema.fields().len()
+        batch.schema().fields().len() == schema.fields().len()
             && batch
                 .schema()
                 .fields()
                 .iter()
                 .zip(schema.fields())
-                .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-        let batch = if same {
+                .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type())
+    }
+
+    /// The batch in the writer's schema: columns by name, types cast as delta-rs's writer casts
+    /// them; a null in a non-nullable column is refused.
+    fn conform(&self, batch: RecordBatch) -> ZResult<RecordBatch> {
+        let schema = &self.spec.schema;
+        let batch = if self.exact(&batch) {
             batch
         } else {
             let by_name = crate::conform::by_name(batch, schema, false)?;
