@@ -81,6 +81,19 @@ export function rowColumnTests({ readDelta, DeltaOutputAdapter, writeDelta, Delt
       assert.equal(new Set(t.map((r) => Number(r.id))).size, n + 1)
       assert.ok(Number.isNaN(t.find((r) => Number(r.id) === 68_000).x))
       assert.equal(t.find((r) => Number(r.id) === 67_999).x, 67_999 / 2)
+      // A later row with a key more than the first: JSON, which makes it a column.
+      const extra = scratch('row-columns-extra-key')
+      await writeDelta(extra, [{ a: 1 }, { a: 2, b: 3 }, { a: null }])
+      const e = await readDelta(extra)
+      assert.deepEqual(typeNames(e), { a: 'Int64', b: 'Int64' })
+      assert.deepEqual(
+        rowsOf(e).map((r) => [r.a, r.b]),
+        [
+          ['1', null],
+          ['2', '3'],
+          [null, null],
+        ],
+      )
       // Mixed kinds in one column are what the JSON path says of them (here: refused, naming the row).
       await assert.rejects(writeDelta(scratch('row-columns-kinds'), [{ v: 1 }, { v: 'one' }]), (e) => e.code === 'INVALID_DATA')
     })
