@@ -31,8 +31,8 @@ use crate::conform::{partition_count, partition_rows};
 use crate::data_files::{DataFiles, FileSpec, remove_files};
 use crate::error::{Code, ZError, ZResult};
 use crate::options::{
-    Claim, Msg, Queued, WriteOptions, commit_properties, input_bytes, next_queued, row_group_bytes,
-    target_file_size, writer_properties,
+    Claim, Msg, ParquetProperties, Queued, WriteOptions, commit_properties, input_bytes,
+    next_queued, row_group_bytes, target_file_size, writer_properties,
 };
 
 /// Rows dealt to one writer before moving to the next (~10 MB of a typical 10-column batch).
@@ -73,108 +73,23 @@ impl Append {
     pub async fn write(
         self,
         head: Vec<RecordBatch>,
-        mut rx: mpsc::Receiver<Msg>,
+        rx: mpsc::Receiver<Msg>,
     ) -> ZResult<DeltaTable> {
-        let Self {
-            t,
-            o,
-            props,
-            mut spec,
-        } = self;
+        let Self { t, o, props, spec } = self;
         let partition_by = spec.partition_columns.clone();
         let file_schema: StructType = spec
             .schema
             .as_ref()
             .try_into_kernel()
             .map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut head = head.into_iter().map(|batch| Queued { batch, claim: None });
-        let first_batch = match head.next() {
-            Some(b) => Some(b),
-            None => next_queued(&mut rx).await?,
+        let sizing = Sizing {
+            compression: o.compression.clone(),
+            max_row_group_bytes: o.max_row_group_bytes,
+            max_buffered_bytes: o.max_buffered_bytes,
+            writer_properties: o.writer_properties.clone(),
         };
-        // The files open at once: one per partition value in each writer, or one per writer.
-        let files = match &first_batch {
-            Some(q) if !partition_by.is_empty() => partition_count(&q.batch, &partition_by)?,
-            _ => cores,
-        };
-        let row_group = row_group_bytes(o.max_row_group_bytes, o.max_buffered_bytes, files)?;
-        spec.props = writer_properties(
-            o.compression.as_deref(),
-            row_group,
-            o.writer_properties.as_ref(),
-        )?;
-        let ended = first_batch.is_none();
-        let mut head = first_batch.into_iter().chain(head);
-
-        // Writers are spawned as rows reach them; dropping the set (abort, error) stops them all.
-        let mut tasks: JoinSet<ZResult<Vec<Add>>> = JoinSet::new();
-        let mut queues: Vec<Option<mpsc::Sender<Piece>>> = (0..cores).map(|_| None).collect();
-        let mut router = Router::new(&partition_by, cores)?;
-        // A run ends at RUN_ROWS rows or at this many bytes: each writer's share of the streamed
-        // input budget, so the claims of one run never keep the next writer waiting.
-        let run_bytes = input_bytes(o.max_buffered_bytes) / (2 * cores);
-        let (mut current, mut run, mut run_size) = (0usize, 0usize, 0usize);
-        'input: loop {
-            let Queued { batch, claim } = match head.next() {
-                Some(q) => q,
-                None if ended => break,
-                None => match next_queued(&mut rx).await? {
-                    Some(q) => q,
-                    None => break,
-                },
-            };
-            let rows = batch.num_rows();
-            let size = batch.get_array_memory_size();
-            let parts = match &mut router {
-                Some(r) => r.split(&batch)?,
-                None => vec![(current, None)],
-            };
-            for (to, part_rows) in parts {
-                if queues[to].is_none() {
-                    let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-                    tasks.spawn(drain(DataFiles::new(spec.clone())?, rx));
-                    queues[to] = Some(tx);
-                }
-                let queue = queues[to].as_ref().expect("opened above");
-                let piece = Piece {
-                    batch: batch.clone(),
-                    rows: part_rows,
-                    one_value: router.is_some(),
-                    claim: claim.clone(),
-                };
-                if queue.send(piece).await.is_err() {
-                    // That writer stopped: its error says why.
-                    break 'input;
-                }
-            }
-            run += rows;
-            run_size += size;
-            if run >= RUN_ROWS || run_size >= run_bytes {
-                (run, run_size) = (0, 0);
-                current = (current + 1) % cores;
-            }
-        }
-        drop(queues);
-        let mut adds = Vec::new();
-        let mut failure = None;
-        while let Some(res) = tasks.join_next().await {
-            match res
-                .map_err(|_| ZError::new(Code::Internal, "native panic while writing"))
-                .and_then(|r| r)
-            {
-                Ok(a) => adds.extend(a),
-                Err(e) => {
-                    failure.get_or_insert(e);
-                    tasks.abort_all();
-                }
-            }
-        }
+        let adds = write_files(spec, &sizing, head, rx).await?;
         let store = t.table.object_store();
-        if let Some(e) = failure {
-            remove_files(&store, &adds).await;
-            return Err(e);
-        }
         let committed = if t.exists {
             commit(
                 &t.table,
@@ -198,6 +113,114 @@ impl Append {
         }
         committed
     }
+}
+
+/// How the files of a write are sized and encoded (`WriteOptions`' and `DeltaWriter`'s options).
+pub struct Sizing {
+    pub compression: Option<String>,
+    pub max_row_group_bytes: Option<i64>,
+    pub max_buffered_bytes: Option<i64>,
+    pub writer_properties: Option<ParquetProperties>,
+}
+
+/// Encode `head`, then everything arriving through `rx` until its end mark, into data files of
+/// `spec` with one writer per core; their add actions. Commits nothing: a table writer commits them
+/// (`Append::write`), a `DeltaWriter` hands them to its coordinator. On failure no file stays.
+pub async fn write_files(
+    mut spec: FileSpec,
+    sizing: &Sizing,
+    head: Vec<RecordBatch>,
+    mut rx: mpsc::Receiver<Msg>,
+) -> ZResult<Vec<Add>> {
+    let partition_by = spec.partition_columns.clone();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut head = head.into_iter().map(|batch| Queued { batch, claim: None });
+    let first_batch = match head.next() {
+        Some(b) => Some(b),
+        None => next_queued(&mut rx).await?,
+    };
+    // The files open at once: one per partition value in each writer, or one per writer.
+    let files = match &first_batch {
+        Some(q) if !partition_by.is_empty() => partition_count(&q.batch, &partition_by)?,
+        _ => cores,
+    };
+    let row_group = row_group_bytes(sizing.max_row_group_bytes, sizing.max_buffered_bytes, files)?;
+    spec.props = writer_properties(
+        sizing.compression.as_deref(),
+        row_group,
+        sizing.writer_properties.as_ref(),
+    )?;
+    let ended = first_batch.is_none();
+    let mut head = first_batch.into_iter().chain(head);
+
+    // Writers are spawned as rows reach them; dropping the set (abort, error) stops them all.
+    let mut tasks: JoinSet<ZResult<Vec<Add>>> = JoinSet::new();
+    let mut queues: Vec<Option<mpsc::Sender<Piece>>> = (0..cores).map(|_| None).collect();
+    let mut router = Router::new(&partition_by, cores)?;
+    // A run ends at RUN_ROWS rows or at this many bytes: each writer's share of the streamed
+    // input budget, so the claims of one run never keep the next writer waiting.
+    let run_bytes = input_bytes(sizing.max_buffered_bytes) / (2 * cores);
+    let (mut current, mut run, mut run_size) = (0usize, 0usize, 0usize);
+    'input: loop {
+        let Queued { batch, claim } = match head.next() {
+            Some(q) => q,
+            None if ended => break,
+            None => match next_queued(&mut rx).await? {
+                Some(q) => q,
+                None => break,
+            },
+        };
+        let rows = batch.num_rows();
+        let size = batch.get_array_memory_size();
+        let parts = match &mut router {
+            Some(r) => r.split(&batch)?,
+            None => vec![(current, None)],
+        };
+        for (to, part_rows) in parts {
+            if queues[to].is_none() {
+                let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+                tasks.spawn(drain(DataFiles::new(spec.clone())?, rx));
+                queues[to] = Some(tx);
+            }
+            let queue = queues[to].as_ref().expect("opened above");
+            let piece = Piece {
+                batch: batch.clone(),
+                rows: part_rows,
+                one_value: router.is_some(),
+                claim: claim.clone(),
+            };
+            if queue.send(piece).await.is_err() {
+                // That writer stopped: its error says why.
+                break 'input;
+            }
+        }
+        run += rows;
+        run_size += size;
+        if run >= RUN_ROWS || run_size >= run_bytes {
+            (run, run_size) = (0, 0);
+            current = (current + 1) % cores;
+        }
+    }
+    drop(queues);
+    let mut adds = Vec::new();
+    let mut failure = None;
+    while let Some(res) = tasks.join_next().await {
+        match res
+            .map_err(|_| ZError::new(Code::Internal, "native panic while writing"))
+            .and_then(|r| r)
+        {
+            Ok(a) => adds.extend(a),
+            Err(e) => {
+                failure.get_or_insert(e);
+                tasks.abort_all();
+            }
+        }
+    }
+    if let Some(e) = failure {
+        remove_files(&spec.store, &adds).await;
+        return Err(e);
+    }
+    Ok(adds)
 }
 
 /// Deals the rows of a partitioned write to writers by partition value, so each value is one

@@ -284,49 +284,12 @@ impl DataFiles {
         remove_files(&self.spec.store, &self.closed).await;
     }
 
-    /// Whether `batch` has the writer's columns in order with their exact types (nothing to cast).
     fn exact(&self, batch: &RecordBatch) -> bool {
-        let schema = &self.spec.schema;
-        batch.schema().fields().len() == schema.fields().len()
-            && batch
-                .schema()
-                .fields()
-                .iter()
-                .zip(schema.fields())
-                .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type())
+        exact(&self.spec.schema, batch)
     }
 
-    /// The batch in the writer's schema: columns by name, types cast as delta-rs's writer casts
-    /// them; a null in a non-nullable column is refused.
     fn conform(&self, batch: RecordBatch) -> ZResult<RecordBatch> {
-        let schema = &self.spec.schema;
-        let batch = if self.exact(&batch) {
-            batch
-        } else {
-            let by_name = crate::conform::by_name(batch, schema, false)?;
-            deltalake::kernel::schema::cast::cast_record_batch(
-                &by_name,
-                schema.clone(),
-                false,
-                false,
-            )?
-        };
-        for (field, column) in schema.fields().iter().zip(batch.columns()) {
-            if !field.is_nullable() && column.null_count() > 0 {
-                return Err(ZError::new(
-                    Code::SchemaMismatch,
-                    format!(
-                        "column '{}' is not nullable but {} of the rows written are null",
-                        field.name(),
-                        column.null_count()
-                    ),
-                ));
-            }
-        }
-        Ok(RecordBatch::try_new(
-            schema.clone(),
-            batch.columns().to_vec(),
-        )?)
+        conform(&self.spec.schema, batch)
     }
 
     /// The rows of `batch` by partition value, values in order of first appearance.
@@ -548,6 +511,46 @@ impl AsyncFileWriter for Upload {
                 .map_err(|e| ParquetError::External(Box::new(e)))
         })
     }
+}
+
+/// Whether `batch` has `schema`'s columns in order with their exact types (nothing to cast).
+fn exact(schema: &SchemaRef, batch: &RecordBatch) -> bool {
+    batch.schema().fields().len() == schema.fields().len()
+        && batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(schema.fields())
+            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type())
+}
+
+/// `batch` in the writer's `schema` (the table's columns, partition columns included): columns by
+/// name, types cast as delta-rs's writer casts them; a null in a non-nullable column is refused.
+/// The writers conform every batch; a `DeltaWriter` does it before queueing, so its `write()`
+/// reports a batch it cannot take.
+pub fn conform(schema: &SchemaRef, batch: RecordBatch) -> ZResult<RecordBatch> {
+    let batch = if exact(schema, &batch) {
+        batch
+    } else {
+        let by_name = crate::conform::by_name(batch, schema, false)?;
+        deltalake::kernel::schema::cast::cast_record_batch(&by_name, schema.clone(), false, false)?
+    };
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        if !field.is_nullable() && column.null_count() > 0 {
+            return Err(ZError::new(
+                Code::SchemaMismatch,
+                format!(
+                    "column '{}' is not nullable but {} of the rows written are null",
+                    field.name(),
+                    column.null_count()
+                ),
+            ));
+        }
+    }
+    Ok(RecordBatch::try_new(
+        schema.clone(),
+        batch.columns().to_vec(),
+    )?)
 }
 
 /// Best effort: files of a write that did not commit are not part of the table; delete them.

@@ -11,17 +11,23 @@ use deltalake::arrow::array::RecordBatch;
 use deltalake::kernel::{Add, StructType};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc};
 
+use crate::append::{RUN_ROWS, Sizing, write_files};
 use crate::conform::{partition_count, to_stored, typed_nulls};
 use crate::convert;
-use crate::data_files::{DataFiles, FileSpec};
+use crate::data_files::{FileSpec, conform};
 use crate::error::{Code, ZError, ZResult};
 use crate::handover::{self, JsBatch};
-use crate::options::{ParquetProperties, row_group_bytes, writer_properties};
+use crate::options::{
+    InputBudget, Msg, ParquetProperties, Queued, row_group_bytes, writer_properties,
+};
 use crate::rows;
 use crate::storage::trailing_slash;
 use crate::storage::{self, table_or_new};
+
+/// Batches in flight between `write()` and the writers (their bytes bounded by the `InputBudget`).
+const CHANNEL_BATCHES: usize = 4;
 
 /// A worker's files roll over at this size unless `targetFileSize` says otherwise.
 const DEFAULT_FILE_BYTES: u64 = 128 * 1024 * 1024;
@@ -54,8 +60,13 @@ pub struct FileWriterOptions {
     pub writer_properties: Option<ParquetProperties>,
 }
 
+/// A writer that has rows: its batches go through `tx` to `append::write_files` (one Parquet
+/// writer per core, files streamed to storage), which `task` runs.
 struct Open {
-    files: DataFiles,
+    tx: mpsc::Sender<Msg>,
+    task: tokio::task::JoinHandle<ZResult<Vec<Add>>>,
+    /// Bounds the batches queued for the writers, as a streamed table write's (`write.rs`).
+    input: InputBudget,
     /// As a streamed write's (`write.rs`): from the second `write()` on, the writer's freed
     /// buffers leave the process.
     bound: Option<crate::alloc::BoundMemory>,
@@ -63,6 +74,28 @@ struct Open {
     table_uri: String,
     schema: Value,
     partition_columns: Vec<String>,
+}
+
+impl Drop for Open {
+    // Dropped without finish() (the JS object collected): the writers stop.
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Open {
+    /// What stopped the writers (they end only on an error before the end mark).
+    async fn error(&mut self) -> ZError {
+        match (&mut self.task).await {
+            Ok(Err(e)) => e,
+            Ok(Ok(_)) => ZError::new(
+                Code::Internal,
+                "writers stopped before the end of the input",
+            ),
+            Err(e) if e.is_panic() => ZError::new(Code::Internal, "native panic while writing"),
+            Err(_) => ZError::new(Code::Aborted, "write aborted"),
+        }
+    }
 }
 
 /// The engine behind a JS `DeltaWriter` (`api/delta_writer.rs`).
@@ -111,8 +144,18 @@ impl FileWriter {
             .try_into_kernel()
             .map_err(|e| ZError::new(Code::SchemaMismatch, e.to_string()))?;
         let partition_columns = spec.partition_columns.clone();
+        let sizing = Sizing {
+            compression: o.compression.clone(),
+            max_row_group_bytes: o.max_row_group_bytes,
+            max_buffered_bytes: o.max_buffered_bytes,
+            writer_properties: o.writer_properties.clone(),
+        };
+        let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
+        let task = tokio::spawn(async move { write_files(spec, &sizing, Vec::new(), rx).await });
         Ok(Open {
-            files: DataFiles::new(spec)?,
+            tx,
+            task,
+            input: InputBudget::new(o.max_buffered_bytes),
             bound: None,
             arrow_schema,
             table_uri,
@@ -136,8 +179,27 @@ impl FileWriter {
                 *state = Some(self.open(&batch).await?);
             }
             let open = state.as_mut().expect("opened above");
-            // The table's columns by name, its missing nullable ones as nulls; types are the writer's to check.
-            open.files.write(batch).await?;
+            // In the writer's columns and types here, so write() reports a batch it cannot take.
+            let batch = conform(&open.arrow_schema, batch)?;
+            let claim = match open.bound {
+                Some(_) => open.input.claim(&batch).await,
+                None => None,
+            };
+            // Runs, as a table write sends them (`write.rs`), so both writers share a large batch.
+            let rows = batch.num_rows();
+            for at in (0..rows).step_by(RUN_ROWS) {
+                let run = batch.slice(at, RUN_ROWS.min(rows - at));
+                let queued = Queued {
+                    batch: run,
+                    claim: claim.clone(),
+                };
+                if open.tx.send(Some(queued)).await.is_err() {
+                    let mut open = state.take().expect("open");
+                    self.finished
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                    return Err(open.error().await);
+                }
+            }
         }
         Ok(())
     }
@@ -224,10 +286,19 @@ impl FileWriter {
         {
             return Err(ZError::invalid("finish() was already called"));
         }
-        let Some(open) = self.state.lock().await.take() else {
+        let Some(mut open) = self.state.lock().await.take() else {
             return Ok(Vec::new());
         };
-        let adds: Vec<Add> = open.files.finish().await?;
+        if open.tx.send(None).await.is_err() {
+            return Err(open.error().await);
+        }
+        let adds: Vec<Add> = match (&mut open.task).await {
+            Ok(r) => r?,
+            Err(e) if e.is_panic() => {
+                return Err(ZError::new(Code::Internal, "native panic while writing"));
+            }
+            Err(_) => return Err(ZError::new(Code::Aborted, "write aborted")),
+        };
         adds.into_iter()
             .map(|add| {
                 let action = FileAction {
