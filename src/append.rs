@@ -1,5 +1,6 @@
 //! Parallel Parquet writers and one commit: the slim build's table writer, and the full build's
-//! path for large plain appends and plain partitioned writes.
+//! path for large plain appends and plain partitioned writes; the writers alone
+//! (`write_files`) make a `DeltaWriter`'s files.
 //!
 //! delta-rs's `WriteBuilder` funnels an unpartitioned write into one Parquet writer, so encoding
 //! and compression run on one core (as in Python's `write_deltalake`, which is the same Rust). Here

@@ -1,7 +1,11 @@
 //! The engine of `DeltaWriter` (`api/delta_writer.rs`), the worker side of a distributed write:
-//! workers write Parquet files into the table location (`data_files.rs`, streamed to storage as
-//! they are encoded) and return the add actions (with stats) as plain JSON; they commit nothing.
-//! The coordinator (`coordinator.rs`) commits them.
+//! workers write Parquet files into the table location with the parallel writers of a table write
+//! (`append::write_files`: one per core, streamed to storage as they are encoded) and return the add
+//! actions (with stats) as plain JSON; they commit nothing. The coordinator (`coordinator.rs`)
+//! commits them. Measured (release, 5 M rows in 100,000-row batches, alternating): a worker that
+//! encoded inside `write()` on one core took 4.5-4.9 s unpartitioned and 5.2-5.3 s into 8
+//! partitions; with these writers 2.9-3.0 s and 3.3-3.7 s, at 278-285 MB (was 251-264) and 314-317
+//! MB (was 328-330) peak RSS: the second writer's open file costs memory when there is one file.
 
 use std::collections::HashMap;
 use std::sync::Arc;
