@@ -107,6 +107,10 @@ describe('S3 (moto) behind a fault-injecting proxy', () => {
       'STORAGE',
       /./,
     )
+    // A DeltaWriter's writers fail the same way: its finish() reports it (write() had queued the rows).
+    const writer = new DeltaWriter(uri, { storageOptions: { ...viaProxy(), max_retries: '2', retry_timeout: '5s' } })
+    await writer.write(people([4, 5]))
+    await rejectsWith(writer.finish(), 'STORAGE', /./)
     proxy.disarm()
     assert.deepEqual(await versions(uri), [0])
     assert.deepEqual(await ids(uri), [1])

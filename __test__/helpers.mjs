@@ -1,6 +1,7 @@
 // Shared test helpers: the Python `deltalake` peer, fixture paths and row comparison.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -1302,6 +1303,26 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
       w.write(new Table({ id: vectorFromArray([2n]), s: makeVector(Int32Array.from([5])) })),
       'SCHEMA_MISMATCH',
       /^[^\n]*column 's' is Int32 in the data and Utf8 in the table/,
+    )
+  })
+
+  it('DeltaWriter encodes a large batch on every core (one file per writer) and a coordinator commits each row once', async () => {
+    const uri = scratch('worker-parallel')
+    const n = 600_000 // three runs of the writers
+    const w = new DeltaWriter(uri)
+    await w.write(new Table({ id: makeVector(Int32Array.from({ length: n }, (_, i) => i)) }))
+    const files = await w.finish()
+    const cores = Math.min(os.availableParallelism(), 3)
+    assert.equal(files.length, cores, `one file per writer on ${cores} cores`)
+    assert.equal(
+      files.reduce((sum, f) => sum + JSON.parse(f.stats).numRecords, 0),
+      n,
+    )
+    await new DeltaCoordinator(uri).commit(files)
+    const ids = Int32Array.from((await readDelta(uri)).getChild('id')).sort()
+    assert.deepEqual(
+      ids,
+      Int32Array.from({ length: n }, (_, i) => i),
     )
   })
 
