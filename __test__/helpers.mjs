@@ -736,7 +736,7 @@ export function partitionByMismatchTests({ writeDelta, readDelta, DeltaOutputAda
  * (`tableFromJSON`), typed arrays declared non-null, unsigned typed arrays (Delta has no unsigned
  * types). Both builds run these.
  */
-export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator }) {
+export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator, DeltaOutputAdapter }) {
   const days = (ids, day) => tableFromArrays({ id: Int32Array.from(ids), day: ids.map(day) })
   const byId = async (uri) => rows(await readDelta(uri)).sort((a, b) => a.id - b.id)
   const expect = (ids, day) => ids.map((id) => ({ id: String(id), day: day(id) }))
@@ -1304,6 +1304,39 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
       'SCHEMA_MISMATCH',
       /^[^\n]*column 's' is Int32 in the data and Utf8 in the table/,
     )
+  })
+
+  it('a streamed write() owns what it was given: a buffer the caller refills after write() resolves does not change the rows written (writeDelta shares a table it awaits)', async () => {
+    const uri = scratch('reused-buffer')
+    const n = 300_000
+    const values = new Int32Array(n)
+    const out = new DeltaOutputAdapter(uri)
+    for (const v of [1, 2, 3]) {
+      values.fill(v)
+      await out.write(new Table({ v: makeVector(values) }))
+    }
+    values.fill(9)
+    await out.close()
+    const counts = {}
+    for (const v of (await readDelta(uri)).getChild('v')) counts[v] = (counts[v] ?? 0) + 1
+    assert.deepEqual(counts, { 1: n, 2: n, 3: n })
+    // writeDelta of one in-memory table: the same rows as given.
+    const shared = scratch('shared-table')
+    const ids = Int32Array.from({ length: n }, (_, i) => i)
+    await writeDelta(
+      shared,
+      new Table({
+        id: makeVector(ids),
+        s: vectorFromArray(
+          Array.from({ length: n }, (_, i) => `s${i % 97}`),
+          new Utf8(),
+        ),
+      }),
+    )
+    const back = await readDelta(shared)
+    const got = Int32Array.from(back.getChild('id')).sort()
+    assert.deepEqual(got, ids)
+    assert.equal(back.toArray().find((r) => r.id === 12345).s, `s${12345 % 97}`)
   })
 
   it('DeltaWriter encodes a large batch on every core (one file per writer) and a coordinator commits each row once', async () => {

@@ -220,7 +220,7 @@ describe('slim build: reads', () => {
 })
 
 describe('slim build: writes', () => {
-  arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
+  arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator, DeltaOutputAdapter })
   emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaOutputAdapter, DeltaWriter })
   createRaceTests({ writeDelta, readDelta })
   it(

@@ -779,7 +779,7 @@ describe('partitions, options and commit properties', () => {
 })
 
 describe('apache-arrow tables as its builders make them', () => {
-  arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })
+  arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator, DeltaOutputAdapter })
   emptyInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaOutputAdapter, DeltaWriter })
   createRaceTests({ writeDelta, readDelta })
   coordinatorRaceTests({ writeDelta, readDelta, DeltaTable, DeltaWriter, DeltaCoordinator })

@@ -30,8 +30,10 @@ function createWriting(arrow, { handover, rows }) {
   const COLUMN_ROWS = 65_536
   const schemaIpc = (table) => Buffer.from(arrow.tableToIPC(new arrow.Table(table.schema), 'stream'))
 
-  /** Feed any WriteData into a native sink with writeIpc/writeRows. */
-  async function feed(sink, data) {
+  /** Feed any WriteData into a native sink with writeIpc/writeRows. `hold`: apache-arrow data is
+   *  shared with the native writer instead of copied (src/handover.rs), for data the caller leaves
+   *  untouched until the commit: writeDelta's in-memory tables, never a streamed write(). */
+  async function feed(sink, data, hold = false) {
     if (data === null || data === undefined)
       throw invalid('write() needs data: an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an async iterable of those')
     if (Buffer.isBuffer(data) || data instanceof Uint8Array) {
@@ -41,12 +43,12 @@ function createWriting(arrow, { handover, rows }) {
       // No rows still carries a schema: an overwrite with it empties the table, a new table gets it.
       if (data.numRows === 0) return call(() => sink.writeIpc(schemaIpc(data)))
       const parts = data.batches.map(fromRecordBatch)
-      if (parts.every(Boolean)) return call(() => sink.writeBatches(schemaIpc(data), parts))
+      if (parts.every(Boolean)) return call(() => sink.writeBatches(schemaIpc(data), parts, hold))
       return call(() => sink.writeIpc(Buffer.from(arrow.tableToIPC(data, 'stream'))))
     }
-    if (isArrowBatch(data)) return feed(sink, new arrow.Table(data))
+    if (isArrowBatch(data)) return feed(sink, new arrow.Table(data), hold)
     if (Array.isArray(data) && data.length > 0 && (isArrowTable(data[0]) || isArrowBatch(data[0]) || data[0] instanceof Uint8Array)) {
-      for (const item of data) await feed(sink, item) // an array of batches/tables/IPC buffers
+      for (const item of data) await feed(sink, item, hold) // an array of batches/tables/IPC buffers
       return
     }
     if (Array.isArray(data)) {
@@ -161,11 +163,16 @@ function createWriting(arrow, { handover, rows }) {
 
     /** Stage data; nothing is visible in the table until close(). */
     write(data) {
+      return this._write(data, false)
+    }
+
+    /** @internal write(); `hold` as feed() takes it (writeDelta). */
+    _write(data, hold) {
       if (this._abortedBySignal) return Promise.reject(abortError(this._signal, 'write'))
       if (this._closed) return Promise.reject(invalid('the output adapter is closed'))
       if (this._appOnly) return Promise.reject(appVersionMissing())
       // Writes are applied in call order even when not awaited.
-      const p = this._queue.then(() => feed(this._sink, data))
+      const p = this._queue.then(() => feed(this._sink, data, hold))
       this._queue = p.catch(() => {})
       return p
     }
@@ -212,7 +219,9 @@ function createWriting(arrow, { handover, rows }) {
     options ??= {}
     const out = new DeltaOutputAdapter(uri, options)
     try {
-      await out.write(data)
+      // The caller awaits the commit: its tables' memory is shared with the writers, not copied
+      // (an async iterable's items are copied as they come: the iterable may reuse them).
+      await out._write(data, true)
     } catch (err) {
       await out.abort().catch(() => {})
       throw err

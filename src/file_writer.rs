@@ -234,7 +234,7 @@ impl FileWriter {
 
     pub async fn write_batches(&self, schema: &[u8], batches: Vec<JsBatch>) -> ZResult<()> {
         let (schema, _) = convert::decode_ipc(schema)?;
-        self.push(handover::from_js(&schema, &batches)?).await
+        self.push(handover::from_js(&schema, batches, false)?).await
     }
 
     /// Plain row objects sent as Arrow columns (`lib/row-columns.js`): written only where that is
@@ -244,7 +244,8 @@ impl FileWriter {
         if !rows::columns_fit(self.existing_schema().await?.as_deref(), &schema) {
             return Ok(false);
         }
-        self.push(handover::from_js(&schema, &batches)?).await?;
+        self.push(handover::from_js(&schema, batches, true)?)
+            .await?;
         Ok(true)
     }
 

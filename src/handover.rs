@@ -144,8 +144,21 @@ fn bad(msg: impl std::fmt::Display) -> ZError {
 /// Cursor over one JsBatch's nodes and buffers while arrays are rebuilt from them.
 struct Parts<'a> {
     nodes: std::slice::Iter<'a, i64>,
-    buffers: std::slice::Iter<'a, Option<Uint8Array>>,
+    buffers: std::vec::IntoIter<Option<Uint8Array>>,
+    /// Share the JS memory instead of copying it (see [`from_js`]).
+    hold: bool,
 }
+
+/// A JS buffer that arrow-rs memory points into: the reference keeps its ArrayBuffer alive until
+/// the last arrow buffer over it is dropped (napi-rs releases the reference on the JS thread when
+/// that happens on another one).
+struct Held(#[allow(dead_code)] Uint8Array);
+
+// SAFETY: the typed array is only dropped, never read through, once held; napi-rs defers the
+// release of its reference to the JS thread.
+unsafe impl Send for Held {}
+unsafe impl Sync for Held {}
+impl std::panic::RefUnwindSafe for Held {}
 
 impl Parts<'_> {
     fn node(&mut self) -> ZResult<usize> {
@@ -159,9 +172,18 @@ impl Parts<'_> {
             .buffers
             .next()
             .ok_or_else(|| bad("fewer buffers than the schema needs"))?;
-        Ok(next
-            .as_ref()
-            .map(|b| ArrowBuffer::from_slice_ref(b.as_ref())))
+        Ok(next.map(|b| {
+            let ptr = std::ptr::NonNull::new(b.as_ptr() as *mut u8).filter(|_| !b.is_empty());
+            match (self.hold, ptr) {
+                // SAFETY: `b.len()` bytes at `ptr` are the JS buffer's, kept alive by `Held` for as
+                // long as arrow holds them; the caller does not change them meanwhile (`from_js`).
+                (true, Some(ptr)) => unsafe {
+                    let len = b.len();
+                    ArrowBuffer::from_custom_allocation(ptr, len, std::sync::Arc::new(Held(b)))
+                },
+                _ => ArrowBuffer::from_slice_ref(b.as_ref()),
+            }
+        }))
     }
 
     fn required(&mut self) -> ZResult<ArrowBuffer> {
@@ -221,19 +243,26 @@ impl Parts<'_> {
             }
             other => return Err(bad(format!("type {other} cannot be sent buffer by buffer"))),
         };
-        // Full validation (offsets, UTF-8, buffer sizes), as the IPC reader does for untrusted input.
-        builder.build().map_err(bad)
+        // Full validation (offsets, UTF-8, buffer sizes), as the IPC reader does for untrusted input;
+        // a held buffer not aligned for its type is copied into aligned memory.
+        builder.align_buffers(self.hold).build().map_err(bad)
     }
 }
 
-/// Batches of `schema` rebuilt from what `lib/handover.js` sent.
-pub fn from_js(schema: &SchemaRef, batches: &[JsBatch]) -> ZResult<Vec<RecordBatch>> {
+/// Batches of `schema` rebuilt from what `lib/handover.js` sent: each buffer copied, or with
+/// `hold` shared with JS. Holding is for data the caller leaves untouched until the write has
+/// committed (`writeDelta` of an in-memory table, whose promise covers the commit); a `write()`
+/// that resolves before its rows are encoded copies them, since JS may reuse the buffers. Sharing
+/// saves the copy (1 M rows x 10 columns, release: ~15 ms of a 0.2 s write) and the second copy of
+/// the table in memory.
+pub fn from_js(schema: &SchemaRef, batches: Vec<JsBatch>, hold: bool) -> ZResult<Vec<RecordBatch>> {
     batches
-        .iter()
+        .into_iter()
         .map(|b| {
             let mut parts = Parts {
                 nodes: b.nodes.iter(),
-                buffers: b.buffers.iter(),
+                buffers: b.buffers.into_iter(),
+                hold,
             };
             let columns = schema
                 .fields()

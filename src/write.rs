@@ -363,10 +363,16 @@ impl TableWriter {
     }
 
     /// Write apache-arrow batches sent buffer by buffer (`lib/handover.js`); `schema` is an IPC
-    /// stream carrying their schema.
-    pub async fn write_batches(&self, schema: &[u8], batches: Vec<JsBatch>) -> ZResult<()> {
+    /// stream carrying their schema; `hold`: share their memory instead of copying it (the caller
+    /// leaves it untouched until the commit, `handover::from_js`).
+    pub async fn write_batches(
+        &self,
+        schema: &[u8],
+        batches: Vec<JsBatch>,
+        hold: bool,
+    ) -> ZResult<()> {
         let (schema, _) = convert::decode_ipc(schema)?;
-        let batches = handover::from_js(&schema, &batches)?;
+        let batches = handover::from_js(&schema, batches, hold)?;
         self.push(schema, batches).await
     }
 
@@ -382,7 +388,7 @@ impl TableWriter {
         if !rows::columns_fit(self.table_schema().await?.as_deref(), &schema) {
             return Ok(false);
         }
-        let batches = handover::from_js(&schema, &batches)?;
+        let batches = handover::from_js(&schema, batches, true)?;
         self.push(schema, batches).await?;
         Ok(true)
     }

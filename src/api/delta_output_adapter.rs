@@ -27,10 +27,20 @@ impl DeltaOutputAdapter {
     }
 
     /// Write apache-arrow batches sent buffer by buffer (`lib/handover.js`); `schema` is an IPC
-    /// stream carrying their schema.
+    /// stream carrying their schema; `hold`: the caller leaves their memory untouched until the
+    /// commit, so it is shared instead of copied (`writeDelta` of an in-memory table).
     #[napi]
-    pub async fn write_batches(&self, schema: Buffer, batches: Vec<JsBatch>) -> napi::Result<()> {
-        guard(self.0.write_batches(&schema, batches)).await
+    pub async fn write_batches(
+        &self,
+        schema: Buffer,
+        batches: Vec<JsBatch>,
+        hold: Option<bool>,
+    ) -> napi::Result<()> {
+        guard(
+            self.0
+                .write_batches(&schema, batches, hold.unwrap_or(false)),
+        )
+        .await
     }
 
     /// Write plain row objects sent as Arrow columns (`lib/row-columns.js`); `false` when they
