@@ -3,6 +3,7 @@
 // write whose uploads fail commits nothing; a commit that keeps losing gives up at its budget.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import crypto from 'node:crypto'
 import path from 'node:path'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -114,6 +115,27 @@ describe('S3 (moto) behind a fault-injecting proxy', () => {
     proxy.disarm()
     assert.deepEqual(await versions(uri), [0])
     assert.deepEqual(await ids(uri), [1])
+  })
+
+  it('a DeltaWriter whose writers fail mid-stream: the write() that finds it is STORAGE, and every later write() and finish() too (no file actions for part of the rows)', async () => {
+    const uri = table('writer-fails')
+    await writeDelta(uri, people([1]), { storageOptions: direct() })
+    proxy.arm('reset-mid-upload', 'PUT', DATA_FILE, Infinity)
+    const writer = new DeltaWriter(uri, {
+      storageOptions: { ...viaProxy(), max_retries: '1', retry_timeout: '2s' },
+      maxBufferedBytes: 2 << 20,
+    })
+    // Incompressible text, so the files go up in parts while rows keep coming; the writers stop at
+    // the first part that cannot be stored, and the writes queued behind it find them stopped.
+    const batch = () => Array.from({ length: 20_000 }, (_, i) => ({ id: i, name: crypto.randomBytes(24).toString('hex') }))
+    let failed = null
+    for (let i = 0; i < 200 && !failed; i++) await writer.write(batch()).catch((e) => (failed = e))
+    proxy.disarm()
+    assert.ok(failed, 'a write() found the writers stopped')
+    assert.equal(failed.code, 'STORAGE')
+    await rejectsWith(writer.write(people([7])), 'STORAGE', /earlier write of this DeltaWriter failed/)
+    await rejectsWith(writer.finish(), 'STORAGE', /earlier write of this DeltaWriter failed/)
+    assert.deepEqual(await versions(uri), [0])
   })
 
   it('a writer killed mid-upload (SIGKILL while a part of its data file hangs): the table stays at its version, no object is left, only the unfinished multipart upload, and a rerun lands', async () => {

@@ -109,6 +109,9 @@ pub struct FileWriter {
     storage: HashMap<String, String>,
     state: Arc<Mutex<Option<Open>>>,
     finished: std::sync::atomic::AtomicBool,
+    /// Why the writers stopped, once they did: every later `write()` and `finish()` fails with it
+    /// (their files are gone, so a writer that went on would hand over part of the rows).
+    failed: std::sync::Mutex<Option<(Code, String)>>,
 }
 
 impl FileWriter {
@@ -172,6 +175,7 @@ impl FileWriter {
         if self.finished.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(ZError::invalid("the writer is finished"));
         }
+        self.check_failed()?;
         let mut state = self.state.lock().await;
         if let Some(open) = state.as_mut() {
             open.bound
@@ -199,9 +203,10 @@ impl FileWriter {
                 };
                 if open.tx.send(Some(queued)).await.is_err() {
                     let mut open = state.take().expect("open");
-                    self.finished
-                        .store(true, std::sync::atomic::Ordering::SeqCst);
-                    return Err(open.error().await);
+                    let e = open.error().await;
+                    *self.failed.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some((e.code, e.message.clone()));
+                    return Err(e);
                 }
             }
         }
@@ -225,7 +230,19 @@ impl FileWriter {
             storage,
             state: Arc::new(Mutex::new(None)),
             finished: false.into(),
+            failed: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The error that stopped the writers, if they stopped.
+    fn check_failed(&self) -> ZResult<()> {
+        match &*self.failed.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some((code, message)) => Err(ZError::new(
+                *code,
+                format!("an earlier write of this DeltaWriter failed: {message}"),
+            )),
+            None => Ok(()),
+        }
     }
 
     pub async fn write_ipc(&self, data: &[u8]) -> ZResult<()> {
@@ -291,6 +308,7 @@ impl FileWriter {
         {
             return Err(ZError::invalid("finish() was already called"));
         }
+        self.check_failed()?;
         let Some(mut open) = self.state.lock().await.take() else {
             return Ok(Vec::new());
         };
