@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio::sync::{Mutex, mpsc};
 
 use crate::append::{RUN_ROWS, Sizing, write_files};
-use crate::conform::{partition_count, to_stored, typed_nulls};
+use crate::conform::{to_stored, typed_nulls};
 use crate::convert;
 use crate::data_files::{FileSpec, conform};
 use crate::error::{Code, ZError, ZResult};
@@ -119,14 +119,6 @@ impl FileWriter {
         let (table, exists) = table_or_new(&self.uri, &self.storage).await?;
         let table_uri = trailing_slash(table.table_url().as_str());
         let o = &self.options;
-        let partition_by = match (&o.partition_by, exists) {
-            (_, true) => table.snapshot()?.metadata().partition_columns().to_vec(),
-            (Some(p), false) => p.clone(),
-            (None, false) => Vec::new(),
-        };
-        // An unknown partition column is the file spec's to report.
-        let files = partition_count(first, &partition_by).unwrap_or(1);
-        let row_group = row_group_bytes(o.max_row_group_bytes, o.max_buffered_bytes, files)?;
         let target = match o.target_file_size {
             Some(n) if n > 0 => n as u64,
             Some(_) => return Err(ZError::invalid("targetFileSize must be positive")),
@@ -138,9 +130,10 @@ impl FileWriter {
             typed_nulls(first.schema()),
             o.partition_by.as_ref(),
             HashMap::new(),
+            // Row groups are sized by `write_files` from the files its first batch opens.
             writer_properties(
                 o.compression.as_deref(),
-                row_group,
+                o.max_row_group_bytes,
                 o.writer_properties.as_ref(),
             )?,
             Some(target),
