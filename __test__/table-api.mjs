@@ -270,6 +270,48 @@ export function tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAd
     assert.equal((await DeltaTable.open(uri)).version, 0, 'nothing written')
   })
 
+  it('a column whose values are nearly all different is written without a Parquet dictionary, repeated values keep theirs, and writerProperties still decide when they say', async () => {
+    const n = 20_000
+    const data = arrow.tableFromArrays({
+      id: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
+      code: Int32Array.from({ length: n }, (_, i) => (i * 7919) % 500),
+      note: Array.from({ length: n }, (_, i) => `note-${i}`),
+    })
+    const dictionary = (uri, c) => {
+      const chunks = parquetMeta(uri).filter((m) => m.column === c)
+      assert.ok(chunks.length > 0, `column ${c} has chunks`)
+      return chunks.every((m) => m.dictionaryPageOffset !== null)
+    }
+    const chosen = scratch('dictionary-choice')
+    await writeDelta(chosen, data)
+    assert.deepEqual(
+      ['id', 'code', 'note'].map((c) => dictionary(chosen, c)),
+      [false, true, false],
+    )
+    const read = await readDelta(chosen)
+    const ids = Array.from(read.getChild('id').toArray(), Number).sort((a, b) => a - b)
+    assert.deepEqual(
+      ids,
+      Array.from({ length: n }, (_, i) => i),
+    )
+    assert.deepEqual(
+      toRows(read)
+        .filter((r) => Number(r.id) % 4999 === 0)
+        .map((r) => [Number(r.id), r.code, r.note])
+        .sort((a, b) => a[0] - b[0]),
+      [0, 4999, 9998, 14997, 19996].map((i) => [i, (i * 7919) % 500, `note-${i}`]),
+    )
+
+    const asked = scratch('dictionary-asked')
+    await writeDelta(asked, data, {
+      writerProperties: { columnProperties: { id: { dictionaryEnabled: true }, code: { dictionaryEnabled: false } } },
+    })
+    assert.deepEqual(
+      ['id', 'code', 'note'].map((c) => dictionary(asked, c)),
+      [true, false, false],
+    )
+  })
+
   it('toRows gives plain JSON-safe rows: int64 as numbers (unsafe ones refused), strings or bigints; decimals exact; dates, binary, nested and dictionary values', async () => {
     const v = (type, data, extra = {}) => arrow.makeVector({ type, data, ...extra })
     const struct = new arrow.Struct([new arrow.Field('x', new arrow.Int64()), new arrow.Field('tag', new arrow.Utf8())])

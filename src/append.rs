@@ -30,6 +30,7 @@ use tokio::task::JoinSet;
 use crate::commit::{NewTable, commit_adds, create_with_files};
 use crate::conform::{partition_count, partition_rows};
 use crate::data_files::{DataFiles, FileSpec, remove_files};
+use crate::encoding::plain_where_unique;
 use crate::error::{Code, ZError, ZResult};
 use crate::options::{
     Claim, Msg, ParquetProperties, Queued, WriteOptions, commit_properties, input_bytes,
@@ -151,6 +152,14 @@ pub async fn write_files(
         row_group,
         sizing.writer_properties.as_ref(),
     )?;
+    if let Some(q) = &first_batch {
+        spec.props = plain_where_unique(
+            spec.props,
+            &spec.schema,
+            &q.batch,
+            sizing.writer_properties.as_ref(),
+        );
+    }
     let ended = first_batch.is_none();
     let mut head = first_batch.into_iter().chain(head);
 

@@ -24,6 +24,7 @@ mod create;
 mod data_files;
 #[cfg(feature = "datafusion")]
 mod dml;
+mod encoding;
 mod error;
 mod file_filter;
 mod file_writer;

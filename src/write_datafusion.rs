@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use crate::append;
 use crate::cancel::Cancel;
 use crate::conform::partition_count;
+use crate::encoding::plain_where_unique;
 use crate::error::ZResult;
 use crate::options::{
     Msg, WriteOptions, WriteTask, commit_properties, next_batch, row_group_bytes, schema_mode,
@@ -183,6 +184,15 @@ fn write_builder(
         _ => 1,
     };
     let row_group = row_group_bytes(o.max_row_group_bytes, o.max_buffered_bytes, files)?;
+    let mut writer_props = writer_properties(
+        o.compression.as_deref(),
+        row_group,
+        o.writer_properties.as_ref(),
+    )?;
+    if let Some(first) = head.first() {
+        writer_props =
+            plain_where_unique(writer_props, &t.schema, first, o.writer_properties.as_ref());
+    }
     let source = ChannelSource {
         schema: t.schema.clone(),
         input: StdMutex::new(Some((head, rx))),
@@ -226,11 +236,7 @@ fn write_builder(
     if let Some(size) = target_file_size(o.target_file_size)? {
         builder = builder.with_target_file_size(Some(size));
     }
-    builder = builder.with_writer_properties(writer_properties(
-        o.compression.as_deref(),
-        row_group,
-        o.writer_properties.as_ref(),
-    )?);
+    builder = builder.with_writer_properties(writer_props);
     if let Some(name) = &o.name {
         builder = builder.with_table_name(name);
     }
