@@ -271,7 +271,7 @@ export function tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAd
   })
 
   it('a column whose values are nearly all different is written without a Parquet dictionary, repeated values keep theirs, and writerProperties still decide when they say', async () => {
-    const n = 20_000
+    const n = 40_000
     const data = arrow.tableFromArrays({
       id: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
       code: Int32Array.from({ length: n }, (_, i) => (i * 7919) % 500),
@@ -299,7 +299,7 @@ export function tableApiTests({ DeltaTable, writeDelta, readDelta, DeltaOutputAd
         .filter((r) => Number(r.id) % 4999 === 0)
         .map((r) => [Number(r.id), r.code, r.note])
         .sort((a, b) => a[0] - b[0]),
-      [0, 4999, 9998, 14997, 19996].map((i) => [i, (i * 7919) % 500, `note-${i}`]),
+      [0, 4999, 9998, 14997, 19996, 24995, 29994, 34993, 39992].map((i) => [i, (i * 7919) % 500, `note-${i}`]),
     )
 
     const asked = scratch('dictionary-asked')

@@ -12,28 +12,34 @@
 //! unpartitioned 0.165 -> 0.137 s and 27.5 -> 25.1 MB (id, ts and name plain; user_id, amount and
 //! score, 12,000 distinct values each, kept their dictionaries).
 
-use deltalake::arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array};
-use deltalake::arrow::compute::take_record_batch;
+use std::hash::Hasher;
+
+use deltalake::arrow::array::{Array, AsArray, RecordBatch};
 use deltalake::arrow::datatypes::{DataType, SchemaRef};
-use deltalake::arrow::row::{RowConverter, SortField};
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::parquet::schema::types::ColumnPath;
 
+use crate::conform::KeyHasher;
 use crate::parquet_properties::ParquetProperties;
 
-/// Rows sampled over the first batch.
-const SAMPLE_ROWS: usize = 4096;
-/// Fewer non-null values than this say too little: the column keeps its dictionary.
-const MIN_VALUES: usize = 1024;
-/// A column goes plain when at least this share of its sampled values occur once in the sample.
-/// A column of D distinct values, evenly spread, has about e^(-n/D) of n sampled values once:
-/// 90% means D > ~10 n (40,000 here), more than a few-MB row group's dictionary would pay for.
-/// The benchmark's columns of 12,000 values have ~71% singletons and keep their dictionaries,
-/// which halve their size.
-const UNIQUE_SHARE: f64 = 0.9;
+/// Rows sampled; a batch is sampled at most one row in `SAMPLE_EVERY`, so a first batch of fewer
+/// than 32,768 rows leaves the dictionaries on. The sampling then costs little beside encoding the
+/// batch: 0.66-0.84 ms for the benchmark's 10 columns (release), beside a 140 ms write of 1 M rows.
+/// A first version sampled 4,096 rows of any batch with a sort of arrow's row format: 220 ms for
+/// 200 columns of 100,000 rows in the dev build, against 72 ms for this one.
+const SAMPLE_ROWS: usize = 1024;
+const SAMPLE_EVERY: usize = 32;
+/// Fewer non-null sampled values than this say too little: the column keeps its dictionary.
+const MIN_VALUES: usize = 256;
+/// Distinct values from which a dictionary is not worth it in the row groups zoopipe writes (a few
+/// MB, some 100,000 rows): a column whose values are spread evenly over D distinct ones has about
+/// e^(-n/D) of n sampled values occurring once, so it goes plain when at least e^(-n/40,000) of
+/// its sampled values occur once (97.5% of 1,024). The benchmark's columns of 12,000 values (~92%
+/// once) keep their dictionaries, which halve their size.
+const DISTINCT: f64 = 40_000.0;
 
-/// `props` with the dictionary turned off for the columns of `batch` (the write's first, in the
-/// table's `schema`) that look unique. A column whose dictionary the user set
+/// `props` with the dictionary turned off for the columns of `batch` (the write's first) that look
+/// unique, by the names of the table's `schema`. A column whose dictionary the user set
 /// (`writerProperties`) keeps the user's choice; so does every column when the user set the
 /// default.
 pub fn plain_where_unique(
@@ -45,31 +51,26 @@ pub fn plain_where_unique(
     let user_default = user
         .and_then(|p| p.default_column_properties.as_ref())
         .is_some_and(|c| c.dictionary_enabled.is_some());
-    let rows = batch.num_rows();
-    if user_default || rows < MIN_VALUES {
+    let rows = sample_rows(batch.num_rows());
+    if user_default || rows.is_empty() {
         return props;
     }
-    let indices = sample_rows(rows);
-    // The sample in the table's columns and types (names as the files have them); a batch the
-    // writer will refuse is left for it to report.
-    let Ok(sample) = take_record_batch(batch, &indices)
-        .map_err(crate::error::ZError::from)
-        .and_then(|s| crate::data_files::conform(schema, s))
-    else {
-        return props;
-    };
     let user_set = |name: &str| {
         user.and_then(|p| p.column_properties.as_ref())
             .and_then(|c| c.get(name))
             .is_some_and(|c| c.dictionary_enabled.is_some())
     };
-    let plain: Vec<String> = sample
-        .schema()
+    let plain: Vec<&String> = schema
         .fields()
         .iter()
-        .zip(sample.columns())
-        .filter(|(f, c)| !user_set(f.name()) && flat(f.data_type()) && mostly_unique(c))
-        .map(|(f, _)| f.name().clone())
+        .map(|f| f.name())
+        .filter(|name| !user_set(name))
+        .filter(|name| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| sampled(c.as_ref(), &rows))
+                .is_some_and(mostly_unique)
+        })
         .collect();
     if plain.is_empty() {
         return props;
@@ -77,65 +78,115 @@ pub fn plain_where_unique(
     plain
         .into_iter()
         .fold(props.into_builder(), |b, name| {
-            b.set_column_dictionary_enabled(ColumnPath::new(vec![name]), false)
+            b.set_column_dictionary_enabled(ColumnPath::new(vec![name.clone()]), false)
         })
         .build()
 }
 
-/// Up to `SAMPLE_ROWS` of `rows` row positions: one at random in each of as many equal stretches.
-/// Evenly spaced positions would alias with periodic columns (`i % 12000` sampled every 24 rows
-/// showed every value once).
-fn sample_rows(rows: usize) -> UInt32Array {
-    let n = rows.min(SAMPLE_ROWS);
+/// `SAMPLE_ROWS` row positions of `rows`, or none when that is more than one in `SAMPLE_EVERY`: one at random in
+/// each of as many equal stretches. Evenly spaced positions would alias with periodic columns
+/// (`i % 12000` sampled every 24 rows showed every value once).
+fn sample_rows(rows: usize) -> Vec<usize> {
+    if rows < SAMPLE_ROWS * SAMPLE_EVERY {
+        return Vec::new();
+    }
+    let n = SAMPLE_ROWS;
     // xorshift64, fixed seed: the same batch gets the same decision.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    UInt32Array::from_iter_values((0..n).map(|k| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let (lo, hi) = (k * rows / n, (k + 1) * rows / n);
-        (lo + (x % (hi - lo) as u64) as usize) as u32
-    }))
+    (0..n)
+        .map(|k| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (lo, hi) = (k * rows / n, (k + 1) * rows / n);
+            lo + (x % (hi - lo) as u64) as usize
+        })
+        .collect()
 }
 
-/// A top-level column Parquet stores as one leaf that can be dictionary-encoded.
-fn flat(data_type: &DataType) -> bool {
-    match data_type {
-        DataType::Boolean | DataType::Null => false,
-        DataType::Utf8
-        | DataType::LargeUtf8
-        | DataType::Utf8View
-        | DataType::Binary
-        | DataType::LargeBinary
-        | DataType::BinaryView
-        | DataType::FixedSizeBinary(_) => true,
-        DataType::Dictionary(_, values) => flat(values),
-        other => other.is_primitive(),
-    }
+/// The non-null values of `column` at `rows`, each as a 64-bit key (the value itself for numbers of
+/// up to 8 bytes, else a hash), or `None` for a column Parquet cannot dictionary-encode as one leaf.
+/// A dictionary column's keys stand for its values.
+fn sampled(column: &dyn Array, rows: &[usize]) -> Option<Vec<u64>> {
+    let valid = rows.iter().copied().filter(|i| column.is_valid(*i));
+    // FxHash-style (conform.rs): a collision only makes two values look equal, never slower.
+    let hash = |bytes: &[u8]| {
+        let mut h = KeyHasher::default();
+        h.write(bytes);
+        h.finish()
+    };
+    Some(match column.data_type() {
+        DataType::Boolean | DataType::Null => return None,
+        DataType::Dictionary(_, values) if matches!(values.as_ref(), DataType::Boolean) => {
+            return None;
+        }
+        DataType::Dictionary(_, _) => {
+            return sampled(column.as_any_dictionary().keys(), rows);
+        }
+        DataType::Utf8 => {
+            let a = column.as_string::<i32>();
+            valid.map(|i| hash(a.value(i).as_bytes())).collect()
+        }
+        DataType::LargeUtf8 => {
+            let a = column.as_string::<i64>();
+            valid.map(|i| hash(a.value(i).as_bytes())).collect()
+        }
+        DataType::Utf8View => {
+            let a = column.as_string_view();
+            valid.map(|i| hash(a.value(i).as_bytes())).collect()
+        }
+        DataType::Binary => {
+            let a = column.as_binary::<i32>();
+            valid.map(|i| hash(a.value(i))).collect()
+        }
+        DataType::LargeBinary => {
+            let a = column.as_binary::<i64>();
+            valid.map(|i| hash(a.value(i))).collect()
+        }
+        DataType::BinaryView => {
+            let a = column.as_binary_view();
+            valid.map(|i| hash(a.value(i))).collect()
+        }
+        DataType::FixedSizeBinary(_) => {
+            let a = column.as_fixed_size_binary();
+            valid.map(|i| hash(a.value(i))).collect()
+        }
+        t if t.is_primitive() => {
+            let width = t.primitive_width()?;
+            let data = column.to_data();
+            let bytes = data.buffers().first()?.as_slice();
+            let offset = data.offset();
+            valid
+                .map(|i| {
+                    let value = &bytes[(offset + i) * width..(offset + i + 1) * width];
+                    match width {
+                        1 | 2 | 4 | 8 => {
+                            let mut word = [0u8; 8];
+                            word[..width].copy_from_slice(value);
+                            u64::from_le_bytes(word)
+                        }
+                        _ => hash(value),
+                    }
+                })
+                .collect()
+        }
+        _ => return None,
+    })
 }
 
-/// Whether at least `UNIQUE_SHARE` of the column's non-null values occur once in it.
-fn mostly_unique(column: &ArrayRef) -> bool {
-    let Ok(converter) = RowConverter::new(vec![SortField::new(column.data_type().clone())]) else {
-        return false;
-    };
-    let Ok(rows) = converter.convert_columns(std::slice::from_ref(column)) else {
-        return false;
-    };
-    // Sorted row bytes: equal values are neighbours (no hashing of values the user chose).
-    let mut values: Vec<&[u8]> = (0..column.len())
-        .filter(|i| column.is_valid(*i))
-        .map(|i| rows.row(i).data())
-        .collect();
+/// Whether enough of the sampled `values` occur once to call the column unique (`DISTINCT`).
+fn mostly_unique(mut values: Vec<u64>) -> bool {
     if values.len() < MIN_VALUES {
         return false;
     }
+    // Sorted, equal values are neighbours; a hash collision only makes two values look equal.
     values.sort_unstable();
     let once = values
         .chunk_by(|a, b| a == b)
-        .filter(|run| run.len() == 1)
+        .filter(|r| r.len() == 1)
         .count();
-    once as f64 >= UNIQUE_SHARE * values.len() as f64
+    let n = values.len() as f64;
+    once as f64 >= n * (-n / DISTINCT).exp()
 }
 
 #[cfg(test)]
@@ -183,7 +234,7 @@ mod tests {
 
     #[test]
     fn small_batches_and_the_users_choice_are_left_alone() {
-        let small = batch(500);
+        let small = batch(20_000);
         let p = plain_where_unique(WriterProperties::new(), &small.schema(), &small, None);
         assert!(dictionary(&p, "id"));
 
