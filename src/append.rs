@@ -30,7 +30,7 @@ use tokio::task::JoinSet;
 use crate::commit::{NewTable, commit_adds, create_with_files};
 use crate::conform::{partition_count, partition_rows};
 use crate::data_files::{DataFiles, FileSpec, remove_files};
-use crate::encoding::plain_where_unique;
+use crate::encoding::write_properties;
 use crate::error::{Code, ZError, ZResult};
 use crate::options::{
     Claim, Msg, ParquetProperties, Queued, WriteOptions, commit_properties, input_bytes,
@@ -147,19 +147,13 @@ pub async fn write_files(
         _ => cores,
     };
     let row_group = row_group_bytes(sizing.max_row_group_bytes, sizing.max_buffered_bytes, files)?;
-    spec.props = writer_properties(
+    spec.props = write_properties(
         sizing.compression.as_deref(),
         row_group,
         sizing.writer_properties.as_ref(),
+        &spec.schema,
+        first_batch.as_ref().map(|q| &q.batch),
     )?;
-    if let Some(q) = &first_batch {
-        spec.props = plain_where_unique(
-            spec.props,
-            &spec.schema,
-            &q.batch,
-            sizing.writer_properties.as_ref(),
-        );
-    }
     let ended = first_batch.is_none();
     let mut head = first_batch.into_iter().chain(head);
 

@@ -20,7 +20,8 @@ use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::parquet::schema::types::ColumnPath;
 
 use crate::conform::KeyHasher;
-use crate::parquet_properties::ParquetProperties;
+use crate::error::ZResult;
+use crate::parquet_properties::{ParquetProperties, writer_properties};
 
 /// Rows sampled; a batch is sampled at most one row in `SAMPLE_EVERY`, so a first batch of fewer
 /// than 32,768 rows leaves the dictionaries on. The sampling then costs little beside encoding the
@@ -38,11 +39,27 @@ const MIN_VALUES: usize = 256;
 /// once) keep their dictionaries, which halve their size.
 const DISTINCT: f64 = 40_000.0;
 
+/// A write's Parquet properties (`parquet_properties::writer_properties`), with the dictionary off
+/// for the columns that look unique in its `first` batch (when it has one yet).
+pub fn write_properties(
+    compression: Option<&str>,
+    row_group_bytes: Option<i64>,
+    user: Option<&ParquetProperties>,
+    schema: &SchemaRef,
+    first: Option<&RecordBatch>,
+) -> ZResult<WriterProperties> {
+    let props = writer_properties(compression, row_group_bytes, user)?;
+    Ok(match first {
+        Some(batch) => plain_where_unique(props, schema, batch, user),
+        None => props,
+    })
+}
+
 /// `props` with the dictionary turned off for the columns of `batch` (the write's first) that look
 /// unique, by the names of the table's `schema`. A column whose dictionary the user set
 /// (`writerProperties`) keeps the user's choice; so does every column when the user set the
 /// default.
-pub fn plain_where_unique(
+fn plain_where_unique(
     props: WriterProperties,
     schema: &SchemaRef,
     batch: &RecordBatch,

@@ -88,16 +88,25 @@ impl Drop for Open {
 }
 
 impl Open {
+    /// How the writers' task ended: their add actions, or what stopped them.
+    async fn join(&mut self) -> ZResult<Vec<Add>> {
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => {
+                Err(ZError::new(Code::Internal, "native panic while writing"))
+            }
+            Err(_) => Err(ZError::new(Code::Aborted, "write aborted")),
+        }
+    }
+
     /// What stopped the writers (they end only on an error before the end mark).
     async fn error(&mut self) -> ZError {
-        match (&mut self.task).await {
-            Ok(Err(e)) => e,
-            Ok(Ok(_)) => ZError::new(
+        match self.join().await {
+            Err(e) => e,
+            Ok(_) => ZError::new(
                 Code::Internal,
                 "writers stopped before the end of the input",
             ),
-            Err(e) if e.is_panic() => ZError::new(Code::Internal, "native panic while writing"),
-            Err(_) => ZError::new(Code::Aborted, "write aborted"),
         }
     }
 }
@@ -308,13 +317,7 @@ impl FileWriter {
         if open.tx.send(None).await.is_err() {
             return Err(open.error().await);
         }
-        let adds: Vec<Add> = match (&mut open.task).await {
-            Ok(r) => r?,
-            Err(e) if e.is_panic() => {
-                return Err(ZError::new(Code::Internal, "native panic while writing"));
-            }
-            Err(_) => return Err(ZError::new(Code::Aborted, "write aborted")),
-        };
+        let adds = open.join().await?;
         adds.into_iter()
             .map(|add| {
                 let action = FileAction {

@@ -23,11 +23,11 @@ use tokio::sync::mpsc;
 use crate::append;
 use crate::cancel::Cancel;
 use crate::conform::partition_count;
-use crate::encoding::plain_where_unique;
+use crate::encoding::write_properties;
 use crate::error::ZResult;
 use crate::options::{
     Msg, WriteOptions, WriteTask, commit_properties, next_batch, row_group_bytes, schema_mode,
-    target_file_size, writer_properties,
+    target_file_size,
 };
 
 /// Batches already taken from the channel, then the channel (none once it ended).
@@ -184,15 +184,13 @@ fn write_builder(
         _ => 1,
     };
     let row_group = row_group_bytes(o.max_row_group_bytes, o.max_buffered_bytes, files)?;
-    let mut writer_props = writer_properties(
+    let writer_props = write_properties(
         o.compression.as_deref(),
         row_group,
         o.writer_properties.as_ref(),
+        &t.schema,
+        head.first(),
     )?;
-    if let Some(first) = head.first() {
-        writer_props =
-            plain_where_unique(writer_props, &t.schema, first, o.writer_properties.as_ref());
-    }
     let source = ChannelSource {
         schema: t.schema.clone(),
         input: StdMutex::new(Some((head, rx))),
