@@ -809,6 +809,80 @@ export function arrowInputWriteTests({ writeDelta, readDelta, DeltaTable, DeltaW
     assert.deepEqual(await byId(plain), [{ id: '0', day: 'sun' }, ...expect([1, 2, 3], weekday)])
   })
 
+  it('dictionary strings are written as they are, with the files, stats and rows of the same strings as plain Utf8: parallel writers, partitioned by one of them or not, and a DeltaWriter', async () => {
+    const n = 2 * RUN + 1000
+    const id = Int32Array.from({ length: n }, (_, i) => i)
+    const names = Array.from(id, (i) => (i % 97 === 0 ? null : `name-${(i * 7919) % 5000}`))
+    const city = ['oslo', 'lima', null, 'Ōslo', `ž${'x'.repeat(40)}`]
+    const cities = Array.from(id, (i) => city[i % city.length])
+    const dict = tableFromArrays({ id, name: names, city: cities })
+    assert.ok(DataType.isDictionary(dict.getChild('name').type))
+    const plain = new Table({
+      id: dict.getChild('id'),
+      name: vectorFromArray(names, new Utf8()),
+      city: vectorFromArray(cities, new Utf8()),
+    })
+    const adds = (uri) =>
+      fs
+        .readdirSync(path.join(uri, '_delta_log'))
+        .filter((f) => f.endsWith('.json'))
+        .flatMap((f) =>
+          fs
+            .readFileSync(path.join(uri, '_delta_log', f), 'utf8')
+            .split('\n')
+            .filter(Boolean),
+        )
+        .map((l) => JSON.parse(l).add)
+        .filter(Boolean)
+        .map((a) => JSON.stringify([a.partitionValues, JSON.parse(a.stats)]))
+        .sort()
+    const columns = async (uri) => {
+      const t = await readDelta(uri)
+      assert.deepEqual(Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)])), {
+        id: 'Int32',
+        name: 'Utf8',
+        city: 'Utf8',
+      })
+      const order = [...t.getChild('id')].map((v, i) => [v, i]).sort((a, b) => a[0] - b[0])
+      return ['id', 'name', 'city'].map((c) => order.map(([, i]) => t.getChild(c).get(i)))
+    }
+    const want = [Array.from(id), names, cities]
+    for (const partitionBy of [undefined, ['city']]) {
+      const [a, b] = [scratch('dict-as-is'), scratch('dict-as-is-plain')]
+      await writeDelta(a, dict, { partitionBy })
+      await writeDelta(b, plain, { partitionBy })
+      const files = adds(a)
+      assert.ok(files.length >= (partitionBy ? city.length : 2), `${files.length} files`)
+      assert.deepEqual(files, adds(b), 'the same files with the same stats')
+      assert.deepEqual(await columns(a), want)
+      if (!partitionBy) {
+        const stats = files.map((f) => JSON.parse(f)[1])
+        assert.equal(
+          stats.reduce((t, s) => t + s.nullCount.name, 0),
+          names.filter((v) => v === null).length,
+        )
+        assert.deepEqual(
+          stats.map((s) => [s.minValues.city, s.maxValues.city]),
+          stats.map(() => ['lima', `ž${'x'.repeat(31)}\x7F`]),
+          'a long bound truncated as Delta says',
+        )
+        const duck = duckRead(a)
+        assert.equal(duck.numRows, n)
+        assert.deepEqual([...duck.getChild('name')].filter((v) => v === null).length, names.filter((v) => v === null).length)
+      }
+    }
+    const viaWriter = scratch('dict-as-is-writer')
+    const w = new DeltaWriter(viaWriter, { partitionBy: ['city'] })
+    await w.write(dict)
+    await new DeltaCoordinator(viaWriter).commit(await w.finish())
+    const viaPlain = scratch('dict-as-is-writer-plain')
+    const p = new DeltaWriter(viaPlain, { partitionBy: ['city'] })
+    await p.write(plain)
+    await new DeltaCoordinator(viaPlain).commit(await p.finish())
+    assert.deepEqual(adds(viaWriter), adds(viaPlain))
+    assert.deepEqual(await columns(viaWriter), want)
+  })
+
   it("data without some of the table's nullable columns writes nulls there; columns land by name; a missing non-null column is SCHEMA_MISMATCH", async () => {
     const uri = scratch('missing-columns')
     await writeDelta(uri, tableFromJSON([{ a: 1, s: 'x', b: true }]))

@@ -5,12 +5,11 @@
 use std::collections::HashMap;
 
 use delta_kernel::engine::arrow_conversion::TryIntoKernel as _;
-use deltalake::arrow::array::RecordBatch;
 use deltalake::kernel::StructType;
 use deltalake::protocol::SaveMode;
 
 use crate::commit::{NewTable, create_builder, create_with_files, creation_error};
-use crate::conform::{check_new_partitioning, to_stored};
+use crate::conform::{check_new_partitioning, stored_schema};
 use crate::convert;
 use crate::error::{Code, ZError, ZResult};
 use crate::options::{CommitProperties, check_table_properties, props};
@@ -45,7 +44,7 @@ pub async fn create(uri: String, schema: &[u8], o: CreateOptions) -> ZResult<Tab
     };
     let (arrow_schema, _) = convert::decode_ipc(schema)?;
     // Stored as a write would store it: dictionaries and views as their plain types, unsigned as signed.
-    let arrow_schema = to_stored(RecordBatch::new_empty(arrow_schema))?.schema();
+    let arrow_schema = stored_schema(&arrow_schema);
     if arrow_schema.fields().is_empty() {
         return Err(ZError::invalid("create: the schema has no columns"));
     }

@@ -10,7 +10,7 @@
 //! 256 KiB on local disk, where any part size works, 5 MiB on object stores, and about 1 MiB (at
 //! least a part) per file is in flight. Stats are delta-kernel's
 //! (`FileStatsAccumulator`, written as JSON by the kernel's own `to_json`), so the files carry the
-//! statistics a kernel-based writer gives them.
+//! statistics a kernel-based writer gives them (`file_stats.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,11 +19,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
-use delta_kernel::engine::arrow_expression::evaluate_expression::to_json;
 use delta_kernel::expressions::{ColumnName, Scalar};
 use delta_kernel::schema::StructType;
-use delta_kernel_engine::stats::FileStatsAccumulator;
-use deltalake::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use deltalake::arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use deltalake::arrow::compute::take_record_batch;
 use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
 use deltalake::kernel::Add;
@@ -39,8 +37,9 @@ use deltalake::{DeltaTable, Path};
 use futures::future::BoxFuture;
 use indexmap::IndexMap;
 
-use crate::conform::split_by_partition;
+use crate::conform::{kept_dictionary, split_by_partition, with_type};
 use crate::error::{Code, ZError, ZResult};
+use crate::file_stats::FileStats;
 
 /// Delta's default `delta.targetFileSize` (delta-rs's too).
 const DEFAULT_TARGET_FILE_SIZE: u64 = 100 << 20;
@@ -289,7 +288,7 @@ impl DataFiles {
     }
 
     fn conform(&self, batch: RecordBatch) -> ZResult<RecordBatch> {
-        conform(&self.spec.schema, batch)
+        conform(&self.spec.schema, batch, &self.spec.partition_columns)
     }
 
     /// The rows of `batch` by partition value, values in order of first appearance.
@@ -362,7 +361,7 @@ impl DataFiles {
             values,
             writer,
             written,
-            stats: FileStatsAccumulator::new(&self.stats_columns, &self.kernel_schema),
+            stats: FileStats::new(&self.stats_columns, &self.kernel_schema),
         })
     }
 }
@@ -373,7 +372,7 @@ struct OpenFile {
     values: IndexMap<String, Scalar>,
     writer: AsyncArrowWriter<Upload>,
     written: Arc<AtomicUsize>,
-    stats: FileStatsAccumulator,
+    stats: FileStats,
 }
 
 impl OpenFile {
@@ -388,14 +387,7 @@ impl OpenFile {
             self.writer.into_inner().abort().await;
             return Err(e.into());
         }
-        let stats = match self.stats.finish()? {
-            Some(s) => {
-                let json = to_json(&s).map_err(|e| ZError::new(Code::Internal, e.to_string()))?;
-                let json = json.as_string::<i32>();
-                (!json.is_null(0)).then(|| json.value(0).to_string())
-            }
-            None => None,
-        };
+        let stats = self.stats.finish()?;
         let modification_time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
@@ -525,32 +517,64 @@ fn exact(schema: &SchemaRef, batch: &RecordBatch) -> bool {
 }
 
 /// `batch` in the writer's `schema` (the table's columns, partition columns included): columns by
-/// name, types cast as delta-rs's writer casts them; a null in a non-nullable column is refused.
-/// The writers conform every batch; a `DeltaWriter` does it before queueing, so its `write()`
-/// reports a batch it cannot take.
-pub fn conform(schema: &SchemaRef, batch: RecordBatch) -> ZResult<RecordBatch> {
+/// name, types cast as delta-rs's writer casts them, except dictionary strings, which the writers
+/// take as they are (`conform::kept_dictionary`) unless they are among `cast_dictionaries`; a null
+/// in a non-nullable column is refused. The writers conform every batch; a `DeltaWriter` does it
+/// before queueing, so its `write()` reports a batch it cannot take.
+pub fn conform(
+    schema: &SchemaRef,
+    batch: RecordBatch,
+    cast_dictionaries: &[String],
+) -> ZResult<RecordBatch> {
     let batch = if exact(schema, &batch) {
         batch
     } else {
         let by_name = crate::conform::by_name(batch, schema, false)?;
-        deltalake::kernel::schema::cast::cast_record_batch(&by_name, schema.clone(), false, false)?
+        let target = in_kept_types(schema, by_name.columns(), cast_dictionaries);
+        deltalake::kernel::schema::cast::cast_record_batch(&by_name, target, false, false)?
     };
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
-        if !field.is_nullable() && column.null_count() > 0 {
+        let nulls = match column.data_type() {
+            DataType::Dictionary(_, _) => column.logical_null_count(),
+            _ => column.null_count(),
+        };
+        if !field.is_nullable() && nulls > 0 {
             return Err(ZError::new(
                 Code::SchemaMismatch,
                 format!(
-                    "column '{}' is not nullable but {} of the rows written are null",
+                    "column '{}' is not nullable but {nulls} of the rows written are null",
                     field.name(),
-                    column.null_count()
                 ),
             ));
         }
     }
     Ok(RecordBatch::try_new(
-        schema.clone(),
+        in_kept_types(schema, batch.columns(), cast_dictionaries),
         batch.columns().to_vec(),
     )?)
+}
+
+/// `schema` with the types of its kept dictionary `columns` (the same schema when it has none).
+fn in_kept_types(schema: &SchemaRef, columns: &[ArrayRef], cast: &[String]) -> SchemaRef {
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .zip(columns)
+        .map(
+            |(f, c)| match kept_dictionary(c.data_type(), f.data_type()) {
+                true if !cast.contains(f.name()) => with_type(f, c.data_type()),
+                _ => f.clone(),
+            },
+        )
+        .collect();
+    if fields
+        .iter()
+        .zip(schema.fields())
+        .all(|(a, b)| Arc::ptr_eq(a, b))
+    {
+        return schema.clone();
+    }
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 /// Best effort: files of a write that did not commit are not part of the table; delete them.
@@ -573,7 +597,7 @@ fn hive_path(values: &IndexMap<String, Scalar>) -> String {
         .join("/")
 }
 
-/// `rows` without its partition columns, in the file schema.
+/// `rows` without its partition columns, in the file schema (kept dictionaries as they are).
 fn strip(rows: &RecordBatch, file_schema: &SchemaRef) -> ZResult<RecordBatch> {
     let columns = file_schema
         .fields()
@@ -587,7 +611,10 @@ fn strip(rows: &RecordBatch, file_schema: &SchemaRef) -> ZResult<RecordBatch> {
             })
         })
         .collect::<ZResult<Vec<_>>>()?;
-    Ok(RecordBatch::try_new(file_schema.clone(), columns)?)
+    Ok(RecordBatch::try_new(
+        in_kept_types(file_schema, &columns, &[]),
+        columns,
+    )?)
 }
 
 /// The file name's codec part, as delta-rs (and Hadoop) name them.

@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio::sync::{Mutex, mpsc};
 
 use crate::append::{RUN_ROWS, Sizing, write_files};
-use crate::conform::{to_stored, typed_nulls};
+use crate::conform::{stored_schema, to_stored, typed_nulls};
 use crate::convert;
 use crate::data_files::{FileSpec, conform};
 use crate::error::{Code, ZError, ZResult};
@@ -136,7 +136,7 @@ impl FileWriter {
         let spec = FileSpec::for_table(
             &table,
             exists,
-            typed_nulls(first.schema()),
+            typed_nulls(stored_schema(&first.schema())),
             o.partition_by.as_ref(),
             HashMap::new(),
             // Row groups are sized by `write_files` from the files its first batch opens.
@@ -184,13 +184,13 @@ impl FileWriter {
                 .get_or_insert_with(crate::alloc::BoundMemory::writing);
         }
         for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
-            let batch = to_stored(batch)?;
+            let batch = to_stored(batch, true)?;
             if state.is_none() {
                 *state = Some(self.open(&batch).await?);
             }
             let open = state.as_mut().expect("opened above");
             // In the writer's columns and types here, so write() reports a batch it cannot take.
-            let batch = conform(&open.arrow_schema, batch)?;
+            let batch = conform(&open.arrow_schema, batch, &[])?;
             let claim = match open.bound {
                 Some(_) => open.input.claim(&batch).await,
                 None => None,

@@ -27,6 +27,7 @@ mod dml;
 mod encoding;
 mod error;
 mod file_filter;
+mod file_stats;
 mod file_writer;
 mod filter;
 mod handover;

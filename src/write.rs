@@ -22,8 +22,8 @@ use crate::write_datafusion::spawn_writer;
 use crate::write_slim::spawn_writer;
 
 use crate::conform::{
-    by_name, check_new_partitioning, check_same_partitioning, merge_order, table_order, to_stored,
-    typed_nulls,
+    by_name, check_new_partitioning, check_same_partitioning, merge_order, stored_schema,
+    table_order, to_stored, typed_nulls,
 };
 use crate::convert;
 use crate::error::{Code, ZError, ZResult};
@@ -203,9 +203,9 @@ impl TableWriter {
             };
             for at in (0..rows).step_by(crate::append::RUN_ROWS) {
                 let batch = whole.slice(at, crate::append::RUN_ROWS.min(rows - at));
-                let batch = to_stored(batch).map_err(|e| e.context(&self.uri))?;
+                let batch = to_stored(batch, true).map_err(|e| e.context(&self.uri))?;
                 if matches!(*state, State::Idle(_)) {
-                    *state = self.start(batch.schema()).await?;
+                    *state = self.start(stored_schema(&batch.schema())).await?;
                 }
                 match &mut *state {
                     State::Running(running) => {
@@ -244,7 +244,7 @@ impl TableWriter {
         let (table, exists) = self.load().await?;
         let overwrite = save_mode(self.options.mode.as_deref())? == SaveMode::Overwrite;
         let schema = match seen {
-            Some(s) if overwrite || !exists => to_stored(RecordBatch::new_empty(s))?.schema(),
+            Some(s) if overwrite || !exists => stored_schema(&s),
             None if overwrite && exists => table.snapshot()?.snapshot().arrow_schema(),
             _ => {
                 return Ok(State::Ignoring(

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 
 use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
 use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::compute::cast;
 use deltalake::arrow::datatypes::{Schema, SchemaRef};
 use deltalake::datafusion::catalog::streaming::StreamingTable;
 use deltalake::datafusion::datasource::provider_as_source;
@@ -22,7 +23,7 @@ use tokio::sync::mpsc;
 
 use crate::append;
 use crate::cancel::Cancel;
-use crate::conform::partition_count;
+use crate::conform::{kept_dictionary, partition_count};
 use crate::encoding::write_properties;
 use crate::error::ZResult;
 use crate::options::{
@@ -47,6 +48,11 @@ impl PartitionStream for ChannelSource {
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let input = self.input.lock().unwrap_or_else(|e| e.into_inner()).take();
+        // WriteBuilder takes the table's exact types: dictionary strings the writers keep are cast.
+        let schema = self.schema.clone();
+        let exact = move |b: RecordBatch| {
+            without_dictionaries(b, &schema).map_err(|e| DataFusionError::Execution(e.message))
+        };
         let stream = match input {
             Some((head, rx)) => futures::stream::iter(head.into_iter().map(Ok))
                 .chain(futures::stream::unfold(rx, |rx| async move {
@@ -57,6 +63,7 @@ impl PartitionStream for ChannelSource {
                         Err(e) => Some((Err(DataFusionError::Execution(e.message)), None)),
                     }
                 }))
+                .map(move |b| b.and_then(&exact))
                 .boxed(),
             None => futures::stream::once(async {
                 Err(DataFusionError::Execution(
@@ -309,4 +316,24 @@ fn same_fields(a: &Schema, b: &Schema) -> bool {
                 && x.data_type() == y.data_type()
                 && x.is_nullable() == y.is_nullable()
         })
+}
+
+/// `batch` with its [`kept_dictionary`] columns cast to `schema`'s types, for a writer that needs
+/// the table's exact types (delta-rs's `WriteBuilder`).
+fn without_dictionaries(batch: RecordBatch, schema: &SchemaRef) -> ZResult<RecordBatch> {
+    if batch.schema().fields() == schema.fields() {
+        return Ok(batch);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(
+            |(c, f)| match kept_dictionary(c.data_type(), f.data_type()) {
+                true => Ok(cast(c, f.data_type())?),
+                false => Ok(c.clone()),
+            },
+        )
+        .collect::<ZResult<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
