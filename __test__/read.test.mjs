@@ -513,3 +513,50 @@ describe('module formats', () => {
     assert.equal(cjs.DeltaError, DeltaError)
   })
 })
+
+describe('readDelta without a table handle', () => {
+  it('reads what a DeltaTable handle reads: latest, by version and by timestamp, with columns, filter and limit; a version past the end names the latest', async () => {
+    const uri = scratch('read-once')
+    await writeDelta(
+      uri,
+      [
+        { id: 1, part: 'a' },
+        { id: 2, part: 'b' },
+      ],
+      { partitionBy: ['part'] },
+    )
+    const afterFirst = Date.now()
+    await new Promise((r) => setTimeout(r, 20))
+    await writeDelta(uri, [{ id: 3, part: 'a' }])
+    await writeDelta(uri, [{ id: 4, part: 'c' }])
+    const cases = [
+      {},
+      { version: 1 },
+      { timestamp: new Date(afterFirst) },
+      { columns: ['id'] },
+      { filter: [['part', '=', 'a']] },
+      { filter: [['id', '>', 1.5]] },
+      { version: 1, filter: [['id', '>=', 2]], columns: ['id'] },
+    ]
+    const ids = (t) => [...t.getChild('id')].map(Number).sort((a, b) => a - b)
+    const want = [
+      [1, 2, 3, 4],
+      [1, 2, 3],
+      [1, 2],
+      [1, 2, 3, 4],
+      [1, 3],
+      [2, 3, 4],
+      [2, 3],
+    ]
+    for (const [i, { version, timestamp, ...scan }] of cases.entries()) {
+      const once = await readDelta(uri, { version, timestamp, ...scan })
+      const handle = await (await DeltaTable.open(uri, { version, timestamp })).toTable(scan)
+      assert.deepEqual(ids(once), want[i], JSON.stringify(cases[i]))
+      assert.deepEqual(rows(once), rows(handle), JSON.stringify(cases[i]))
+      assert.deepEqual(columnNames(once), columnNames(handle))
+    }
+    assert.equal((await readDelta(uri, { limit: 2 })).numRows, 2)
+    await rejectsWith(readDelta(uri, { version: 9 }), 'VERSION_NOT_FOUND', /latest version is 2/)
+    await rejectsWith(readDelta(path.join(uri, 'nope')), 'TABLE_NOT_FOUND')
+  })
+})

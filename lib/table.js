@@ -330,9 +330,12 @@ function createTable(arrow, { reading, rows }) {
     }
   }
 
+  // One snapshot read once: no DeltaTable handle, so no load of every file's add action first
+  // (src/table.rs, Table::scan_once).
   async function readDelta(uri, options) {
     options ??= {}
-    return new DeltaInputAdapter(uri, options).readAll()
+    const a = new DeltaInputAdapter(uri, options)
+    return collect(() => call(() => native.scanTable(a.uri, a._open, forCollect(a._scan))), a._limit, a._signal)
   }
 
   return { DeltaTable, MergeBuilder, DeltaInputAdapter, readDelta }

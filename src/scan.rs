@@ -2,6 +2,7 @@
 //! in the full build `scan_datafusion.rs` when the filter is one only DataFusion evaluates.
 
 use deltalake::DeltaTable;
+use deltalake::arrow::datatypes::Schema;
 
 use crate::error::ZResult;
 use crate::read::{Batches, ScanOptions};
@@ -19,18 +20,26 @@ pub async fn scan(
     options: &ScanOptions,
     files: Option<&[String]>,
 ) -> ZResult<Batches> {
-    let kernel = match &options.filter {
-        None => true,
-        Some(f) => {
-            let schema = table.snapshot()?.snapshot().arrow_schema();
-            crate::filter::to_predicate(&schema, f).is_ok()
-        }
-    };
-    if kernel {
+    if kernel_reads(&table.snapshot()?.snapshot().arrow_schema(), options) {
         crate::scan_kernel::scan(table, options, files).await
     } else {
         crate::scan_datafusion::scan(table, options, files).await
     }
+}
+
+/// Whether the kernel scan reads a table of `schema` with `options` (see [`scan`]).
+#[cfg(feature = "datafusion")]
+pub fn kernel_reads(schema: &Schema, options: &ScanOptions) -> bool {
+    match &options.filter {
+        None => true,
+        Some(f) => crate::filter::to_predicate(schema, f).is_ok(),
+    }
+}
+
+/// Whether the kernel scan reads a table of `schema` with `options`: always, in the slim build.
+#[cfg(not(feature = "datafusion"))]
+pub fn kernel_reads(_schema: &Schema, _options: &ScanOptions) -> bool {
+    true
 }
 
 /// Plan and start the scan of `table`'s loaded snapshot; with `files`, of only those data files.

@@ -21,6 +21,8 @@ use deltalake::DeltaTable;
 use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use deltalake::arrow::compute::{BatchCoalescer, and, prep_null_mask_filter};
 use deltalake::arrow::datatypes::Schema as ArrowSchema;
+use deltalake::kernel::Snapshot;
+use deltalake::logstore::LogStoreRef;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
@@ -40,10 +42,25 @@ pub async fn scan(
     options: &ScanOptions,
     files: Option<&[String]>,
 ) -> ZResult<Batches> {
+    let version = table
+        .version()
+        .ok_or_else(|| ZError::new(Code::TableNotFound, "no table loaded"))?;
+    // delta-rs keeps the loaded kernel snapshot private (EagerSnapshot), so the kernel builds its own
+    // at the same version: a log listing and a protocol/metadata read, not a file replay.
+    let snapshot = Snapshot::try_new(table.log_store().as_ref(), Some(version)).await?;
+    scan_snapshot(&snapshot, table.log_store(), options, files)
+}
+
+/// Plan and start the scan of `snapshot` of the table in `log_store`; `files` as for [`scan`].
+pub fn scan_snapshot(
+    snapshot: &Snapshot,
+    log_store: LogStoreRef,
+    options: &ScanOptions,
+    files: Option<&[String]>,
+) -> ZResult<Batches> {
     let batch_size = batch_size(options)?;
-    let state = table.snapshot()?;
-    let arrow_schema = state.snapshot().arrow_schema();
-    let kernel_schema = state.snapshot().schema();
+    let arrow_schema = snapshot.arrow_schema();
+    let kernel_schema = snapshot.schema();
     let filter = match &options.filter {
         Some(f) => filter::to_predicate(&arrow_schema, f)?,
         None => None,
@@ -71,21 +88,14 @@ pub async fn scan(
     let out_schema = Arc::new(ArrowSchema::try_from_kernel(
         kernel_schema.project(&wanted)?.as_ref(),
     )?);
-    let version = table
-        .version()
-        .ok_or_else(|| ZError::new(Code::TableNotFound, "no table loaded"))?;
-    // delta-rs keeps the loaded kernel snapshot private (EagerSnapshot), so the kernel builds its own
-    // at the same version: a log listing and a protocol/metadata read, not a file replay.
-    let snapshot =
-        deltalake::kernel::Snapshot::try_new(table.log_store().as_ref(), Some(version)).await?;
     let kernel_snapshot = snapshot.scan_builder().build()?.snapshot().clone();
-    let engine = table.log_store().engine(None);
+    let engine = log_store.engine(None);
     // The engine reads Parquet in 1,000-row batches that would all be copied again to coalesce them;
     // this reader makes batches of the scan's size, which pass through whole (local files through
     // `local.rs`, which reads them without zero-filling the buffers first).
-    let store = match table.log_store().root_url().scheme() {
+    let store = match log_store.root_url().scheme() {
         "file" => crate::local::store(),
-        _ => table.log_store().root_object_store(None),
+        _ => log_store.root_object_store(None),
     };
     let parquet = ParquetReader::new(store, tokio::runtime::Handle::current(), batch_size);
     let (predicate, skipping) = match filter {

@@ -243,6 +243,15 @@ pub async fn open_table(
     Ok(table)
 }
 
+/// The log store of the table at `uri`, nothing read yet.
+pub fn log_store(
+    uri: &str,
+    options: &HashMap<String, String>,
+) -> ZResult<deltalake::logstore::LogStoreRef> {
+    let url = existing_table_url(uri)?;
+    Ok(builder(url, options)?.build()?.log_store())
+}
+
 /// Load `table` (already opened or not) at `at`, with errors that say what exists.
 pub async fn load_at(table: &mut DeltaTable, at: At) -> ZResult<()> {
     let result = match at {

@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use deltalake::DeltaTable;
+use deltalake::kernel::Snapshot;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
-use crate::error::{ZError, ZResult};
+use crate::error::{Code, ZError, ZResult};
 use crate::ipc;
 use crate::read::{Batches, ScanOptions};
-use crate::scan::scan;
+use crate::scan::{kernel_reads, scan};
+use crate::scan_kernel::scan_snapshot;
 use crate::storage::{self, At};
 
 /// The table's metadata action, as `DeltaTable.metadata()` returns it.
@@ -277,6 +279,48 @@ impl Table {
 
     pub async fn load_timestamp(&self, timestamp_ms: f64) -> ZResult<i64> {
         self.reload(At::from_options(None, Some(timestamp_ms))?)
+            .await
+    }
+
+    /// Read one snapshot with no handle kept (`readDelta`): from the kernel's snapshot alone. A
+    /// `DeltaTable` load first replays every file's add action into memory, which the scan then
+    /// does again itself. Time travel by timestamp, a filter only DataFusion evaluates, and a
+    /// snapshot that fails to load but for storage errors (a table or version that is not there:
+    /// for the load's errors, which say what exists) go through [`Table::open`].
+    pub async fn scan_once(
+        uri: String,
+        open: Option<OpenOptions>,
+        options: Option<ScanOptions>,
+    ) -> ZResult<Batches> {
+        let open = open.unwrap_or_default();
+        let options = options.unwrap_or_default();
+        let version = match At::from_options(open.version, open.timestamp)? {
+            At::Latest => Some(None),
+            At::Version(v) => Some(Some(v as u64)),
+            At::Timestamp(_) => None,
+        };
+        let storage = storage::storage_options(&uri, open.storage_options.clone());
+        if let Some(version) = version
+            && let Ok(log_store) = storage::log_store(&uri, &storage)
+        {
+            match Snapshot::try_new(log_store.as_ref(), version).await {
+                Ok(s) if kernel_reads(&s.arrow_schema(), &options) => {
+                    return scan_snapshot(&s, log_store, &options, None)
+                        .map_err(|e| e.context(&uri));
+                }
+                Ok(_) => {}
+                // Storage failing is not retried through the load (its errors are the same).
+                Err(e) => {
+                    let e = ZError::from(e);
+                    if e.code == Code::Storage {
+                        return Err(e.context(&uri));
+                    }
+                }
+            }
+        }
+        Self::open(uri, Some(open))
+            .await?
+            .scan(Some(options), None)
             .await
     }
 

@@ -26,6 +26,16 @@ pub async fn open_table(uri: String, options: Option<OpenOptions>) -> napi::Resu
     guard(async move { Ok(DeltaTable(Table::open(uri, options).await?)) }).await
 }
 
+/// Read one snapshot with no handle kept (the JS `readDelta`).
+#[napi]
+pub async fn scan_table(
+    uri: String,
+    options: Option<OpenOptions>,
+    scan: Option<ScanOptions>,
+) -> napi::Result<RecordBatchStream> {
+    guard(async move { RecordBatchStream::new(Table::scan_once(uri, options, scan).await?) }).await
+}
+
 /// Create a table with a schema (an Arrow IPC stream) and no data (the JS `DeltaTable.create`).
 #[napi]
 pub async fn create_table(
