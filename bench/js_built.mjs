@@ -1,7 +1,8 @@
 // Writes of the tables JS users build (issue: writes from JS-built tables): apache-arrow's
 // `tableFromArrays`, which makes JS strings a Dictionary<Int32, Utf8> column, and plain row objects,
 // beside Python `write_deltalake` and Polars writing the same rows (saved as Arrow IPC, plain strings),
-// and zoopipe writing the same rows with the strings as plain Utf8 (what the dictionary costs).
+// and zoopipe writing the same rows with the strings as plain Utf8, alternating with the dictionary
+// table (what the dictionary costs).
 import fs from 'node:fs'
 import path from 'node:path'
 import { makeVector, Table, tableFromArrays, Utf8, vectorFromArray } from 'apache-arrow'
@@ -23,7 +24,7 @@ function columns(n) {
 }
 
 /** Runs the scenarios for each row count through run.mjs's `scenario` (zoopipe runs split around the peers'). */
-export async function jsBuiltScenarios({ sizes, data, scenario, saveIpc, timed, results }) {
+export async function jsBuiltScenarios({ runs, sizes, data, scenario, saveIpc, timed, results }) {
   const out = path.join(data, 'js-built-out')
   const write = (t) => async () => {
     fs.rmSync(out, { recursive: true, force: true })
@@ -47,7 +48,15 @@ export async function jsBuiltScenarios({ sizes, data, scenario, saveIpc, timed, 
       { src: saveIpc(plain, path.join(data, 'js-built-src.arrow')), out: peerOut },
       'peers write the same rows with plain strings',
     )
-    results.at(-1).peers['zoopipe, the same rows with plain Utf8 strings'] = await timed(write(plain))
+    // What the dictionary costs: dictionary and plain runs alternating, so both see the same
+    // conditions (the scenario's own runs are split around the peers' processes).
+    const alternating = { dict: [], plain: [] }
+    for (let i = 0; i < runs; i++) {
+      alternating.dict.push(...(await timed(write(dict), 1, i === 0)))
+      alternating.plain.push(...(await timed(write(plain), 1, i === 0)))
+    }
+    results.at(-1).peers['zoopipe, the same rows with plain Utf8 strings'] = alternating.plain
+    results.at(-1).peers['zoopipe, dictionary strings, alternating with plain Utf8'] = alternating.dict
     // Row objects as a user has them: numbers, not bigints (zoopipe stores whole numbers as long).
     const objects = Array.from({ length: n }, (_, i) => ({ id: i, amount: c.amount[i], qty: c.qty[i], customer: c.customer[i] }))
     const same = new Table({

@@ -155,7 +155,7 @@ await scenario(
   {},
   'peers have no row-object input',
 )
-await jsBuiltScenarios({ sizes: quick ? [ROWS / 10] : [1_000_000, 5_000_000], data, scenario, saveIpc, timed, results })
+await jsBuiltScenarios({ runs, sizes: quick ? [ROWS / 10] : [1_000_000, 5_000_000], data, scenario, saveIpc, timed, results })
 
 // the slim build, where it was built (npm run bench builds it), in its own process
 const slimAddon =
