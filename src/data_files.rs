@@ -6,8 +6,8 @@
 //! holds up to a 5 MiB upload part per open file (S3's minimum part size) on every store, as the
 //! row groups parquet hands over (each a `Vec` grown by doubling). With 8 partitions that was
 //! ~70 MB of a streamed write's peak (heaptrack, 5 M rows). Here a file holds its open row group
-//! (the share of `maxBufferedBytes` that `options::row_group_bytes` gives it) and an upload part:
-//! 256 KiB on local disk, where any part size works, 5 MiB on object stores, and about 1 MiB (at
+//! (the share of `maxBufferedBytes` that `options::row_group_bytes` gives it) and an upload part
+//! (`upload.rs`): 256 KiB on local disk, where any part size works, 5 MiB on object stores, and about 1 MiB (at
 //! least a part) per file is in flight. Stats are delta-kernel's
 //! (`FileStatsAccumulator`, written as JSON by the kernel's own `to_json`), so the files carry the
 //! statistics a kernel-based writer gives them (`file_stats.rs`).
@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
 use delta_kernel::expressions::{ColumnName, Scalar};
 use delta_kernel::schema::StructType;
@@ -27,38 +26,22 @@ use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
 use deltalake::kernel::Add;
 use deltalake::kernel::scalars::ScalarExt as _;
 use deltalake::logstore::ObjectStoreRef;
-use deltalake::logstore::object_store::{ObjectStoreExt as _, WriteMultipart};
+use deltalake::logstore::object_store::ObjectStoreExt as _;
 use deltalake::parquet::arrow::AsyncArrowWriter;
-use deltalake::parquet::arrow::async_writer::AsyncFileWriter;
 use deltalake::parquet::basic::Compression;
-use deltalake::parquet::errors::ParquetError;
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::{DeltaTable, Path};
-use futures::future::BoxFuture;
 use indexmap::IndexMap;
 
 use crate::conform::{kept_dictionary, split_by_partition, with_type};
 use crate::error::{Code, ZError, ZResult};
-use crate::file_stats::FileStats;
+use crate::file_stats::{FileStats, stats_columns};
+use crate::upload::{Upload, part_size};
 
 /// Delta's default `delta.targetFileSize` (delta-rs's too).
 const DEFAULT_TARGET_FILE_SIZE: u64 = 100 << 20;
-/// Delta's default `delta.dataSkippingNumIndexedCols`.
-const DEFAULT_INDEXED_COLUMNS: usize = 32;
-/// Upload bytes a file may have in flight (at least one part).
-const IN_FLIGHT_BYTES: usize = 1 << 20;
 /// Rows handed to parquet at a time, so a file's size is checked (and row groups leave) between them.
 const SLICE_ROWS: usize = 16_384;
-
-/// Upload part size for a table location: local disk takes any size (each part is one write to
-/// the file), object stores need 5 MiB (S3's and GCS's minimum for every part but the last).
-pub fn part_size(table_url: &url::Url) -> usize {
-    if table_url.scheme() == "file" {
-        256 << 10
-    } else {
-        5 << 20
-    }
-}
 
 /// How the files of a write are made.
 #[derive(Clone)]
@@ -344,13 +327,12 @@ impl DataFiles {
         }
         .map_err(|e| ZError::new(Code::InvalidArgument, e.to_string()))?;
         let written = Arc::new(AtomicUsize::new(0));
-        let sink = Upload {
-            store: self.spec.store.clone(),
-            path: path.clone(),
-            part: self.spec.part_size,
-            state: UploadState::Buffer(Vec::new()),
-            written: written.clone(),
-        };
+        let sink = Upload::new(
+            self.spec.store.clone(),
+            path.clone(),
+            self.spec.part_size,
+            written.clone(),
+        );
         let writer = AsyncArrowWriter::try_new(
             sink,
             self.file_schema.clone(),
@@ -412,96 +394,6 @@ impl OpenFile {
 
     async fn abort(self) {
         self.writer.into_inner().abort().await;
-    }
-}
-
-/// Where a file's bytes go: kept until one part is full (a small file is one PUT), then a
-/// multipart upload with about `IN_FLIGHT_BYTES` in flight.
-struct Upload {
-    store: ObjectStoreRef,
-    path: Path,
-    part: usize,
-    state: UploadState,
-    written: Arc<AtomicUsize>,
-}
-
-enum UploadState {
-    Buffer(Vec<u8>),
-    Parts(WriteMultipart),
-    Done,
-}
-
-impl Upload {
-    async fn put(&mut self, bs: Bytes) -> deltalake::logstore::object_store::Result<()> {
-        self.written.fetch_add(bs.len(), Ordering::SeqCst);
-        match &mut self.state {
-            UploadState::Buffer(buf) if buf.len() + bs.len() < self.part => {
-                buf.extend_from_slice(&bs);
-            }
-            UploadState::Buffer(buf) => {
-                let head = std::mem::take(buf);
-                let upload = self.store.put_multipart(&self.path).await?;
-                let mut w = WriteMultipart::new_with_chunk_size(upload, self.part);
-                w.put(head.into());
-                w.put(bs);
-                self.state = UploadState::Parts(w);
-                self.wait().await?;
-            }
-            UploadState::Parts(w) => {
-                w.put(bs);
-                self.wait().await?;
-            }
-            UploadState::Done => {}
-        }
-        Ok(())
-    }
-
-    /// Back-pressure: about 1 MiB in flight per file (four local parts, one object-store part), so
-    /// the store writes while parquet encodes.
-    async fn wait(&mut self) -> deltalake::logstore::object_store::Result<()> {
-        let parts = (IN_FLIGHT_BYTES / self.part).max(1);
-        if let UploadState::Parts(w) = &mut self.state {
-            w.wait_for_capacity(parts).await?;
-        }
-        Ok(())
-    }
-
-    async fn complete(&mut self) -> deltalake::logstore::object_store::Result<()> {
-        match std::mem::replace(&mut self.state, UploadState::Done) {
-            UploadState::Buffer(buf) => {
-                self.store.put(&self.path, Bytes::from(buf).into()).await?;
-            }
-            UploadState::Parts(w) => {
-                w.finish().await?;
-            }
-            UploadState::Done => {}
-        }
-        Ok(())
-    }
-
-    /// Best effort: an unfinished multipart upload is aborted (nothing else was stored yet).
-    async fn abort(mut self) {
-        if let UploadState::Parts(w) = std::mem::replace(&mut self.state, UploadState::Done) {
-            let _ = w.abort().await;
-        }
-    }
-}
-
-impl AsyncFileWriter for Upload {
-    fn write(&mut self, bs: Bytes) -> BoxFuture<'_, Result<(), ParquetError>> {
-        Box::pin(async move {
-            self.put(bs)
-                .await
-                .map_err(|e| ParquetError::External(Box::new(e)))
-        })
-    }
-
-    fn complete(&mut self) -> BoxFuture<'_, Result<(), ParquetError>> {
-        Box::pin(async move {
-            self.complete()
-                .await
-                .map_err(|e| ParquetError::External(Box::new(e)))
-        })
     }
 }
 
@@ -630,45 +522,4 @@ fn extension(props: &WriterProperties) -> &'static str {
         Compression::ZSTD(_) => ".zstd",
         Compression::LZ4_RAW => ".lz4raw",
     }
-}
-
-/// The columns that get min/max/null-count stats: `delta.dataSkippingStatsColumns` when set, else
-/// the first `delta.dataSkippingNumIndexedCols` (default 32; -1 all) leaf columns of the file.
-fn stats_columns(
-    file_schema: &Schema,
-    configuration: &HashMap<String, String>,
-) -> ZResult<Vec<ColumnName>> {
-    if let Some(list) = configuration.get("delta.dataSkippingStatsColumns") {
-        return ColumnName::parse_column_name_list(list)
-            .map_err(|e| ZError::invalid(format!("delta.dataSkippingStatsColumns: {e}")));
-    }
-    let limit = match configuration.get("delta.dataSkippingNumIndexedCols") {
-        Some(v) => match v.trim().parse::<i64>() {
-            Ok(n) if n < 0 => usize::MAX,
-            Ok(n) => n as usize,
-            Err(_) => DEFAULT_INDEXED_COLUMNS,
-        },
-        None => DEFAULT_INDEXED_COLUMNS,
-    };
-    let mut out = Vec::new();
-    fn leaves(path: &mut Vec<String>, dt: &DataType, out: &mut Vec<ColumnName>, limit: usize) {
-        if out.len() >= limit {
-            return;
-        }
-        match dt {
-            DataType::Struct(fields) => {
-                for f in fields {
-                    path.push(f.name().clone());
-                    leaves(path, f.data_type(), out, limit);
-                    path.pop();
-                }
-            }
-            _ => out.push(ColumnName::new(path.iter().cloned())),
-        }
-    }
-    for f in file_schema.fields() {
-        let mut path = vec![f.name().clone()];
-        leaves(&mut path, f.data_type(), &mut out, limit);
-    }
-    Ok(out)
 }

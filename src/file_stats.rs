@@ -2,8 +2,10 @@
 //! a kernel-based writer takes them, for every column but the dictionary-encoded strings the
 //! writers keep (`conform::kept_dictionary`). The kernel's statistics have no dictionary types, so
 //! those columns' null counts and bounds are taken here, over the dictionary values the rows use,
-//! and truncated by Delta's rules as the kernel truncates its own.
+//! and truncated by Delta's rules as the kernel truncates its own. Which columns get statistics at
+//! all is the table's setting (`stats_columns`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use delta_kernel::engine::arrow_expression::evaluate_expression::to_json;
@@ -278,6 +280,50 @@ fn truncate_max(s: &str) -> Option<String> {
         return Some(format!("{}{tie}", &s[..at]));
     }
     None
+}
+
+/// Delta's default `delta.dataSkippingNumIndexedCols`.
+const DEFAULT_INDEXED_COLUMNS: usize = 32;
+
+/// The columns that get min/max/null-count stats: `delta.dataSkippingStatsColumns` when set, else
+/// the first `delta.dataSkippingNumIndexedCols` (default 32; -1 all) leaf columns of the file.
+pub fn stats_columns(
+    file_schema: &Schema,
+    configuration: &HashMap<String, String>,
+) -> ZResult<Vec<ColumnName>> {
+    if let Some(list) = configuration.get("delta.dataSkippingStatsColumns") {
+        return ColumnName::parse_column_name_list(list)
+            .map_err(|e| ZError::invalid(format!("delta.dataSkippingStatsColumns: {e}")));
+    }
+    let limit = match configuration.get("delta.dataSkippingNumIndexedCols") {
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if n < 0 => usize::MAX,
+            Ok(n) => n as usize,
+            Err(_) => DEFAULT_INDEXED_COLUMNS,
+        },
+        None => DEFAULT_INDEXED_COLUMNS,
+    };
+    let mut out = Vec::new();
+    fn leaves(path: &mut Vec<String>, dt: &DataType, out: &mut Vec<ColumnName>, limit: usize) {
+        if out.len() >= limit {
+            return;
+        }
+        match dt {
+            DataType::Struct(fields) => {
+                for f in fields {
+                    path.push(f.name().clone());
+                    leaves(path, f.data_type(), out, limit);
+                    path.pop();
+                }
+            }
+            _ => out.push(ColumnName::new(path.iter().cloned())),
+        }
+    }
+    for f in file_schema.fields() {
+        let mut path = vec![f.name().clone()];
+        leaves(&mut path, f.data_type(), &mut out, limit);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

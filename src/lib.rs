@@ -52,6 +52,7 @@ mod source;
 mod sql;
 mod storage;
 mod table;
+mod upload;
 mod write;
 #[cfg(feature = "datafusion")]
 mod write_datafusion;
