@@ -187,24 +187,24 @@ pub fn to_stored(batch: RecordBatch, keep_dictionaries: bool) -> ZResult<RecordB
     if Arc::ptr_eq(&target, &batch.schema()) {
         return Ok(batch);
     }
-    let (fields, columns): (Vec<FieldRef>, Vec<ArrayRef>) = batch
+    let columns = batch
         .columns()
         .iter()
         .zip(target.fields())
         .map(|(c, f)| {
-            if c.data_type() == f.data_type() {
-                Ok((f.clone(), c.clone()))
-            } else if keep_dictionaries && kept_dictionary(c.data_type(), f.data_type()) {
-                Ok((with_type(f, c.data_type()), c.clone()))
+            if c.data_type() == f.data_type()
+                || (keep_dictionaries && kept_dictionary(c.data_type(), f.data_type()))
+            {
+                Ok(c.clone())
             } else {
-                Ok((f.clone(), exact_cast(c, f.data_type(), f.name())?))
+                exact_cast(c, f.data_type(), f.name())
             }
         })
-        .collect::<ZResult<Vec<_>>>()?
-        .into_iter()
-        .unzip();
-    let schema = Schema::new_with_metadata(fields, target.metadata().clone());
-    Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
+        .collect::<ZResult<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(
+        with_kept_dictionaries(&target, &columns, &[]),
+        columns,
+    )?)
 }
 
 /// Whether a column of type `from` goes into a column of type `to` as it is: a top-level
@@ -219,8 +219,36 @@ pub fn kept_dictionary(from: &DataType, to: &DataType) -> bool {
         && *to == DataType::Utf8
 }
 
+/// `schema` with the types of its [`kept_dictionary`] `columns` but for those named in `cast`
+/// (the same schema when none is kept).
+pub fn with_kept_dictionaries(
+    schema: &SchemaRef,
+    columns: &[ArrayRef],
+    cast: &[String],
+) -> SchemaRef {
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .zip(columns)
+        .map(
+            |(f, c)| match kept_dictionary(c.data_type(), f.data_type()) {
+                true if !cast.contains(f.name()) => with_type(f, c.data_type()),
+                _ => f.clone(),
+            },
+        )
+        .collect();
+    if fields
+        .iter()
+        .zip(schema.fields())
+        .all(|(a, b)| Arc::ptr_eq(a, b))
+    {
+        return schema.clone();
+    }
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
 /// `f` holding values of type `dt` (a [`kept_dictionary`] column's field).
-pub fn with_type(f: &FieldRef, dt: &DataType) -> FieldRef {
+fn with_type(f: &FieldRef, dt: &DataType) -> FieldRef {
     Arc::new(f.as_ref().clone().with_data_type(dt.clone()))
 }
 

@@ -20,7 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use delta_kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
 use delta_kernel::expressions::{ColumnName, Scalar};
 use delta_kernel::schema::StructType;
-use deltalake::arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array};
+use deltalake::arrow::array::{Array, RecordBatch, UInt32Array};
 use deltalake::arrow::compute::take_record_batch;
 use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
 use deltalake::kernel::Add;
@@ -33,7 +33,7 @@ use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::{DeltaTable, Path};
 use indexmap::IndexMap;
 
-use crate::conform::{kept_dictionary, split_by_partition, with_type};
+use crate::conform::{split_by_partition, with_kept_dictionaries};
 use crate::error::{Code, ZError, ZResult};
 use crate::file_stats::{FileStats, stats_columns};
 use crate::upload::{Upload, part_size};
@@ -422,7 +422,7 @@ pub fn conform(
         batch
     } else {
         let by_name = crate::conform::by_name(batch, schema, false)?;
-        let target = in_kept_types(schema, by_name.columns(), cast_dictionaries);
+        let target = with_kept_dictionaries(schema, by_name.columns(), cast_dictionaries);
         deltalake::kernel::schema::cast::cast_record_batch(&by_name, target, false, false)?
     };
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
@@ -441,32 +441,9 @@ pub fn conform(
         }
     }
     Ok(RecordBatch::try_new(
-        in_kept_types(schema, batch.columns(), cast_dictionaries),
+        with_kept_dictionaries(schema, batch.columns(), cast_dictionaries),
         batch.columns().to_vec(),
     )?)
-}
-
-/// `schema` with the types of its kept dictionary `columns` (the same schema when it has none).
-fn in_kept_types(schema: &SchemaRef, columns: &[ArrayRef], cast: &[String]) -> SchemaRef {
-    let fields: Vec<_> = schema
-        .fields()
-        .iter()
-        .zip(columns)
-        .map(
-            |(f, c)| match kept_dictionary(c.data_type(), f.data_type()) {
-                true if !cast.contains(f.name()) => with_type(f, c.data_type()),
-                _ => f.clone(),
-            },
-        )
-        .collect();
-    if fields
-        .iter()
-        .zip(schema.fields())
-        .all(|(a, b)| Arc::ptr_eq(a, b))
-    {
-        return schema.clone();
-    }
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 /// Best effort: files of a write that did not commit are not part of the table; delete them.
@@ -504,7 +481,7 @@ fn strip(rows: &RecordBatch, file_schema: &SchemaRef) -> ZResult<RecordBatch> {
         })
         .collect::<ZResult<Vec<_>>>()?;
     Ok(RecordBatch::try_new(
-        in_kept_types(file_schema, &columns, &[]),
+        with_kept_dictionaries(file_schema, &columns, &[]),
         columns,
     )?)
 }
