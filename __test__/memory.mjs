@@ -1,11 +1,17 @@
 // What a streamed write holds: one open file per partition value, and row groups sized so all open
 // files share maxBufferedBytes (checked in the written Parquet footers). Shared by both builds.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import crypto from 'node:crypto'
 import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { it } from 'node:test'
 import { tableFromArrays } from 'apache-arrow'
 import { dataFiles, py, rejectsWith, scratch } from './helpers.mjs'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
 
 /** Per data file (sorted by path): its partition folder and its row groups' byte sizes. */
 const rowGroups = (uri) => JSON.parse(py('row_groups.py', uri))
@@ -78,5 +84,31 @@ export function bufferBudgetTests({ DeltaOutputAdapter, DeltaWriter, DeltaCoordi
     assert.equal(ids.length, 500_000)
     assert.equal(new Set(ids).size, 500_000)
     if (os.availableParallelism() > 1) assert.ok(res.numFiles >= 2, `${res.numFiles} file(s): the runs went to one writer`)
+  })
+
+  // A fresh process each (workers/copied-batches.mjs; it inherits the build to load): 48 batches
+  // of 4 MB made and written one after another.
+  const copiedBatches = async (name, lowMemory, ...args) => {
+    const env = { ...process.env }
+    if (lowMemory === undefined) delete env.ZOOPIPE_LOW_MEMORY
+    else env.ZOOPIPE_LOW_MEMORY = lowMemory
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [path.join(here, 'workers', 'copied-batches.mjs'), scratch(name), '48', ...args],
+      { env },
+    )
+    const got = JSON.parse(stdout)
+    assert.equal(got.rows, 48 * 524_288)
+    return got.mostArrayBufferMb
+  }
+
+  it('batches a streamed write has copied are collected by V8 within a few batches, not left to pile up to its own 64 MiB limit', async () => {
+    const adapter = await copiedBatches('collect-adapter')
+    const worker = await copiedBatches('collect-worker', undefined, 'writer')
+    // Asked after each 16 MiB copied: that, the batch being written and one more being made.
+    assert.ok(adapter < 40 && worker < 40, `most ArrayBuffer memory: adapter ${adapter} MB, DeltaWriter ${worker} MB`)
+    // Not asked (ZOOPIPE_LOW_MEMORY=0): V8 lets the consumed batches reach its limit first.
+    const left = await copiedBatches('collect-off', '0')
+    assert.ok(left > 56, `most ArrayBuffer memory without the requests: ${left} MB`)
   })
 }

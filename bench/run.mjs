@@ -224,10 +224,10 @@ log('streamed writes (peak RSS)')
 const swRows = ROWS / 2
 const streamWrites = []
 for (const partitioned of [false, true]) {
-  const one = (cmd, script) => {
+  const one = (cmd, script, ...flags) => {
     const uri = path.join(data, 'stream-write-out')
     fs.rmSync(uri, { recursive: true, force: true })
-    const args = [path.join(here, script), uri, String(swRows), '100000', ...(partitioned ? ['partitioned'] : [])]
+    const args = [path.join(here, script), uri, String(swRows), '100000', ...(partitioned ? ['partitioned'] : []), ...flags]
     const r = JSON.parse(
       execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 })
         .trim()
@@ -237,14 +237,16 @@ for (const partitioned of [false, true]) {
     fs.rmSync(uri, { recursive: true, force: true })
     return r
   }
-  // alternating zoopipe and Python, three processes each
+  // alternating zoopipe (DeltaOutputAdapter, then a DeltaWriter worker) and Python, three processes each
   const z = [],
+    worker = [],
     py = []
   for (let i = 0; i < 3; i++) {
     z.push(one(process.execPath, 'stream_write.mjs'))
+    worker.push(one(process.execPath, 'stream_write.mjs', 'writer'))
     py.push(one(python, 'stream_write.py'))
   }
-  streamWrites.push({ partitioned, z, py })
+  streamWrites.push({ partitioned, z, worker, py })
 }
 
 // the demo's Pipe (CSV -> transform -> table partitioned by day): peak RSS in fresh processes,

@@ -5,6 +5,7 @@ const native = require('./native')
 const { DeltaError, call, invalid, toDeltaError } = require('./errors')
 const { checkUri, storageOptions, opOptions, writerPropertiesOption } = require('./options')
 const { abortError, signalOption, throwIfAborted, withSignal } = require('./abort')
+const { batchBytes, copiedOut } = require('./collection')
 
 /** The adapter's native writer, checking `signal` before each call: an abort stops the write at
  *  the next batch. */
@@ -37,14 +38,23 @@ function createWriting(arrow, { handover, rows }) {
     if (data === null || data === undefined)
       throw invalid('write() needs data: an apache-arrow Table or RecordBatch, Arrow IPC bytes, row objects, or an async iterable of those')
     if (Buffer.isBuffer(data) || data instanceof Uint8Array) {
-      return call(() => sink.writeIpc(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)))
+      await call(() => sink.writeIpc(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)))
+      if (!hold) copiedOut(data.byteLength)
+      return
     }
     if (isArrowTable(data)) {
       // No rows still carries a schema: an overwrite with it empties the table, a new table gets it.
       if (data.numRows === 0) return call(() => sink.writeIpc(schemaIpc(data)))
       const parts = data.batches.map(fromRecordBatch)
-      if (parts.every(Boolean)) return call(() => sink.writeBatches(schemaIpc(data), parts, hold))
-      return call(() => sink.writeIpc(Buffer.from(arrow.tableToIPC(data, 'stream'))))
+      if (parts.every(Boolean)) {
+        await call(() => sink.writeBatches(schemaIpc(data), parts, hold))
+        if (!hold) copiedOut(parts.reduce((n, p) => n + batchBytes(p), 0))
+        return
+      }
+      const ipc = Buffer.from(arrow.tableToIPC(data, 'stream'))
+      await call(() => sink.writeIpc(ipc))
+      if (!hold) copiedOut(ipc.byteLength)
+      return
     }
     if (isArrowBatch(data)) return feed(sink, new arrow.Table(data), hold)
     if (Array.isArray(data) && data.length > 0 && (isArrowTable(data[0]) || isArrowBatch(data[0]) || data[0] instanceof Uint8Array)) {

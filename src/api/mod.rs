@@ -42,3 +42,18 @@ pub fn new_cancel_token() -> u32 {
 pub fn cancel_operation(token: u32) {
     crate::cancel::cancel(token)
 }
+
+/// Has V8 collect garbage now, as it does when external memory grows past its hard limit: streamed
+/// writes call it (`lib/collection.js`) once they have copied enough of the caller's batches.
+#[napi]
+pub fn request_collection(env: napi::Env) -> napi::Result<()> {
+    // Past V8's hard limit (half the heap's maximum: 2 GiB by default; 4 TiB is past any), where it
+    // collects at once and gives memory back, then undone. Only past the soft limit (64 MiB above
+    // what the last collection left) it started incremental marking, which ended too late: 5 M
+    // rows into 8 partitions peaked at 245-250 MB that way, 204-207 MB this way. When the change
+    // is undone V8 lowers both limits to the real amount again (ExternalMemoryAccounting::Update).
+    const PULSE: i64 = 1 << 42;
+    env.adjust_external_memory(PULSE)?;
+    env.adjust_external_memory(-PULSE)?;
+    Ok(())
+}
