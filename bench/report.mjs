@@ -106,7 +106,7 @@ export function writeReport({
     ...storms
       .filter((s) => s.engine === 'zoopipe')
       .map((s) => [
-        `append storm ${s.procs} × ${s.count}: every append lands (landed of ${s.attempted})`,
+        `append storm ${s.procs} × ${s.count}${s.store === 's3' ? ' on S3 (moto)' : ''}: every append lands (landed of ${s.attempted})`,
         s.landed,
         (x) => x === s.attempted && s.rowsOnce,
       ]),
@@ -156,17 +156,20 @@ export function writeReport({
     '',
     '## Append storms',
     '',
-    'Each process appends one-row commits to one local table, all starting at the same moment, while as many busy-loop processes as cores keep the machine loaded (`bench/storm.mjs`); zoopipe with `writeDelta`, Python with `write_deltalake(mode="append")`. Latency is per append, from the call to its return.',
+    'Each process appends one-row commits to one table, on local disk or on the S3 emulator (moto on 127.0.0.1, started for the storms), all starting at the same moment, while as many busy-loop processes as cores keep the machine loaded (`bench/storm.mjs`); zoopipe with `writeDelta`, Python with `write_deltalake(mode="append")`. Latency is per append, from the call to its return.',
     '',
-    '| storm | engine | landed / attempted | processes with errors | rows exactly once | commits/s | p50 | p99 |',
-    '|---|---|---:|---:|---|---:|---:|---:|',
+    '| storm | store | engine | landed / attempted | processes with errors | rows exactly once | commits/s | p50 | p99 |',
+    '|---|---|---|---:|---:|---|---:|---:|---:|',
     ...storms.map(
       (s) =>
-        `| ${s.procs} processes × ${s.count} appends | ${s.engine === 'python' ? 'python-deltalake' : 'zoopipe'} | ${s.landed} / ${s.attempted} | ${s.processesWithErrors} | ${s.rowsOnce ? 'yes' : 'no'} | ${s.commitsPerSecond.toFixed(1)} | ${Math.round(s.p50)} ms | ${Math.round(s.p99)} ms |`,
+        `| ${s.procs} processes × ${s.count} appends | ${s.store === 's3' ? 'S3 (moto)' : 'local disk'} | ${s.engine === 'python' ? 'python-deltalake' : 'zoopipe'} | ${s.landed} / ${s.attempted} | ${s.processesWithErrors} | ${s.rowsOnce ? 'yes' : 'no'} | ${s.commitsPerSecond.toFixed(1)} | ${Math.round(s.p50)} ms | ${Math.round(s.p99)} ms |`,
     ),
     ...storms
       .filter((s) => s.firstError)
-      .map((s) => `\n- ${s.engine} ${s.procs} × ${s.count}, first error: ${s.firstError.replace(/\s+/g, ' ').slice(0, 200)}`),
+      .map(
+        (s) =>
+          `\n- ${s.engine} ${s.procs} × ${s.count}${s.store === 's3' ? ' on S3' : ''}, first error: ${s.firstError.replace(/\s+/g, ' ').slice(0, 200)}`,
+      ),
   )
   // quick runs are for checking the harness: their report stays next to the data, out of the repo
   const reportPath = quick ? path.join(data, 'BENCHMARKS.quick.md') : path.join(root, 'BENCHMARKS.md')

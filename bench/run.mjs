@@ -10,7 +10,7 @@ import { tableToIPC } from 'apache-arrow'
 import { jsBuiltScenarios } from './js_built.mjs'
 import { rawDecode } from './raw_decode.mjs'
 import { mbs, median, writeReport } from './report.mjs'
-import { storm } from './storm.mjs'
+import { startMoto, storm } from './storm.mjs'
 import { DeltaCoordinator, DeltaWriter, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -284,6 +284,15 @@ const stormSizes = quick
     ]
 for (const [procs, count] of stormSizes) {
   for (const engine of ['zoopipe', 'python']) storms.push(await storm(engine, { procs, count, python }))
+}
+// ... and on the S3 emulator (moto on 127.0.0.1), every request going through its HTTP server
+const moto = await startMoto(python)
+try {
+  for (const [procs, count] of stormSizes) {
+    for (const engine of ['zoopipe', 'python']) storms.push(await storm(engine, { procs, count, python, store: moto }))
+  }
+} finally {
+  moto.stop()
 }
 
 // coordinator commit of 1,000 worker file actions
