@@ -8,6 +8,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob'
 import { python, tmpDir } from './helpers.mjs'
+import { motoStorageOptions } from './moto.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..')
@@ -77,13 +78,7 @@ export async function startS3() {
     name: 's3',
     root: `s3://${bucket}`,
     endpoint,
-    storageOptions: {
-      AWS_ENDPOINT_URL: endpoint,
-      AWS_ALLOW_HTTP: 'true',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'testing-key-id',
-      AWS_SECRET_ACCESS_KEY: 'testing-secret-key-0123456789',
-    },
+    storageOptions: motoStorageOptions(endpoint),
     env: {},
     stop: p.stop,
   }

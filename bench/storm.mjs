@@ -12,6 +12,7 @@ import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { busyMachine } from '../__test__/storm.mjs'
 import { DeltaTable, readDelta, writeDelta } from '../index.mjs'
+import { motoStorageOptions } from '../__test__/moto.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -38,13 +39,7 @@ export async function startMoto(python) {
   }
   return {
     root: 's3://storms',
-    storageOptions: {
-      AWS_ENDPOINT_URL: endpoint,
-      AWS_ALLOW_HTTP: 'true',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'testing-key-id',
-      AWS_SECRET_ACCESS_KEY: 'testing-secret-key-0123456789',
-    },
+    storageOptions: motoStorageOptions(endpoint),
     stop: () => child.kill('SIGTERM'),
   }
 }
