@@ -4,7 +4,7 @@
 // prompts that only 64 MiB after the last collection. That garbage was a quarter of a streamed
 // write's peak RSS, so after every 16 MiB copied V8 is made to collect (native.requestCollection).
 // Measured (release, bench/stream_write.mjs, 5 M rows): 8 partitions 281-292 -> 204-207 MB,
-// unpartitioned 252-262 -> 168-175 MB, for 0-5% more time; the demo's Pipe (bench/pipe.mjs)
+// unpartitioned 252-262 -> 168-175 MB, for up to 10% more time; the demo's Pipe (bench/pipe.mjs)
 // 288-304 -> 235-245 MB for ~12%. ZOOPIPE_LOW_MEMORY=0 turns it off (as it keeps the addon's
 // large buffers in malloc: src/alloc.rs).
 
