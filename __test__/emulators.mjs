@@ -8,21 +8,12 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob'
 import { python, tmpDir } from './helpers.mjs'
-import { motoStorageOptions } from './moto.mjs'
+import { freePort, motoStorageOptions } from './servers.mjs'
+
+export { freePort }
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..')
-
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 async function waitForPort(port, child, name, timeoutMs = 30000) {
   const deadline = Date.now() + timeoutMs

@@ -5,14 +5,13 @@
 //   node bench/storm.mjs PROCS COUNT [PYTHON] [--s3]   prints one JSON line per engine
 import { execFile, spawn } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { busyMachine } from '../__test__/storm.mjs'
 import { DeltaTable, readDelta, writeDelta } from '../index.mjs'
-import { motoStorageOptions } from '../__test__/moto.mjs'
+import { freePort, motoStorageOptions } from '../__test__/servers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -21,14 +20,7 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 10
 
 /** The S3 emulator for storms: moto from the peers' venv on a free port, a bucket, its options. */
 export async function startMoto(python) {
-  const port = await new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
+  const port = await freePort()
   const child = spawn(path.join(path.dirname(python), 'moto_server'), ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
   const endpoint = `http://127.0.0.1:${port}`
   for (let i = 0; ; i++) {
