@@ -47,7 +47,7 @@ export interface ScanOptions {
   /** Projection: only these columns are read, in this order. */
   columns?: string[]
   filter?: Filter
-  /** Max rows per batch (default 65536). */
+  /** Max rows per batch (default 65536 for streams; 524288 for readDelta / readAll, which collect one table). */
   batchSize?: number
   /** At most this many rows: the scan stops once they came (no full read, then a slice). */
   limit?: number
