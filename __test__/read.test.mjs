@@ -559,4 +559,22 @@ describe('readDelta without a table handle', () => {
     await rejectsWith(readDelta(uri, { version: 9 }), 'VERSION_NOT_FOUND', /latest version is 2/)
     await rejectsWith(readDelta(path.join(uri, 'nope')), 'TABLE_NOT_FOUND')
   })
+
+  it('stringViews holds for the reads DataFusion filters too (a fraction against an integer column): views from the files, partition values plain', async () => {
+    const uri = scratch('views-datafusion')
+    await writeDelta(
+      uri,
+      [
+        { id: 1, name: 'one', part: 'a' },
+        { id: 2, name: 'a name longer than twelve bytes', part: 'b' },
+      ],
+      { partitionBy: ['part'] },
+    )
+    for (const filter of [[['id', '>', 1.5]], [['id', '>', 1]]]) {
+      const t = await readDelta(uri, { filter, stringViews: true })
+      const types = Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)]))
+      assert.deepEqual(types, { id: 'Int64', name: 'Utf8View', part: 'Utf8' }, JSON.stringify(filter))
+      assert.deepEqual(rows(t), [{ id: '2', name: 'a name longer than twelve bytes', part: 'b' }])
+    }
+  })
 })

@@ -21,9 +21,10 @@ function createHandover(arrow) {
   function toRecordBatch(schema, batch) {
     const { makeData, RecordBatch, Struct, Type, tableFromIPC } = arrowParts()
     if (batch.ipc) return tableFromIPC(batch.ipc).batches[0]
-    const { nodes, buffers } = batch
+    const { nodes, buffers, variadic } = batch
     let n = 0
     let b = 0
+    let v = 0
     const load = (type) => {
       const length = nodes[n++]
       const nullCount = nodes[n++]
@@ -36,6 +37,13 @@ function createHandover(arrow) {
         case Type.LargeUtf8:
         case Type.LargeBinary:
           return makeData({ ...base, valueOffsets: buffers[b++], data: buffers[b++] })
+        case Type.Utf8View:
+        case Type.BinaryView: {
+          const views = buffers[b++]
+          const count = variadic[v++]
+          b += count
+          return makeData({ ...base, views, variadicBuffers: buffers.slice(b - count, b) })
+        }
         case Type.List:
         case Type.Map: {
           const valueOffsets = buffers[b++]

@@ -89,7 +89,9 @@ function filterOption(filter) {
   return dnf ? filter.map((g) => g.map(triple)) : filter.map(triple)
 }
 
-function scanOptions(opts = {}) {
+/** A read's scan options, checked. With `arrow` (the apache-arrow module tables are built with),
+ *  `stringViews` is dropped where that apache-arrow has no view types (before 21.1): plain Utf8. */
+function scanOptions(opts = {}, arrow = undefined) {
   const out = {}
   if (opts.columns !== undefined && opts.columns !== null) {
     if (!Array.isArray(opts.columns) || !opts.columns.every((c) => typeof c === 'string')) {
@@ -104,6 +106,10 @@ function scanOptions(opts = {}) {
       throw invalid(`batchSize must be a positive integer, got ${opts.batchSize}`)
     }
     out.batchSize = opts.batchSize
+  }
+  if (opts.stringViews !== undefined && opts.stringViews !== null) {
+    if (typeof opts.stringViews !== 'boolean') throw invalid(`stringViews must be a boolean, got ${String(opts.stringViews)}`)
+    if (opts.stringViews && arrow?.Type.Utf8View !== undefined) out.stringViews = true
   }
   return out
 }

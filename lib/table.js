@@ -281,13 +281,13 @@ function createTable(arrow, { reading, rows }) {
     getBatches(options) {
       options ??= {}
       const { format, limit, signal, ...rest } = options
-      return streamBatches(() => this._t.scan(scanOptions(rest)), format, limitOption(limit), signal)
+      return streamBatches(() => this._t.scan(scanOptions(rest, arrow)), format, limitOption(limit), signal)
     }
 
     async toTable(options) {
       options ??= {}
       const { limit, signal, ...rest } = options
-      return collect(() => this._t.scan(forCollect(scanOptions(rest))), limitOption(limit), signal)
+      return collect(() => this._t.scan(forCollect(scanOptions(rest, arrow))), limitOption(limit), signal)
     }
   }
 
@@ -302,7 +302,7 @@ function createTable(arrow, { reading, rows }) {
       checkUri(uri)
       this.uri = uri
       this._open = openOptions(options) // validated now, opened lazily
-      this._scan = scanOptions(options)
+      this._scan = scanOptions(options, arrow)
       this._limit = limitOption(options.limit)
       this._signal = signalOption(options.signal)
       this._table = null

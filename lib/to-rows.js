@@ -26,6 +26,7 @@ function createToRows(arrow) {
         return (v) => new Date(Number(v)).toISOString().slice(0, 10)
       case Type.Binary:
       case Type.LargeBinary:
+      case Type.BinaryView:
       case Type.FixedSizeBinary:
         return (v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')
       case Type.Dictionary:

@@ -34,6 +34,9 @@ pub struct JsBatch {
     pub buffers: Vec<Option<Uint8Array>>,
     /// Set instead of nodes/buffers when the batch is sent as an IPC stream.
     pub ipc: Option<Buffer>,
+    /// How many data buffers follow the views buffer of each view array (`Utf8View`,
+    /// `BinaryView`), in node order.
+    pub variadic: Option<Vec<i64>>,
 }
 
 fn external(buffer: &ArrowBuffer) -> Uint8Array {
@@ -48,7 +51,12 @@ fn external(buffer: &ArrowBuffer) -> Uint8Array {
 }
 
 /// Appends `data`'s nodes and buffers; `false` when it cannot be handed over as is.
-fn export(data: &ArrayData, nodes: &mut Vec<i64>, buffers: &mut Vec<Option<Uint8Array>>) -> bool {
+fn export(
+    data: &ArrayData,
+    nodes: &mut Vec<i64>,
+    buffers: &mut Vec<Option<Uint8Array>>,
+    variadic: &mut Vec<i64>,
+) -> bool {
     if data.offset() != 0 {
         return false;
     }
@@ -98,14 +106,20 @@ fn export(data: &ArrayData, nodes: &mut Vec<i64>, buffers: &mut Vec<Option<Uint8
             buffers.push(Some(external(&data.buffers()[1])));
             true
         }
+        Utf8View | BinaryView => {
+            // The views, then the buffers they point into (a read's decoded pages, shared).
+            buffers.extend(data.buffers().iter().map(|b| Some(external(b))));
+            variadic.push(data.buffers().len() as i64 - 1);
+            true
+        }
         List(_) | Map(_, _) => {
             buffers.push(Some(external(&data.buffers()[0])));
-            export(&data.child_data()[0], nodes, buffers)
+            export(&data.child_data()[0], nodes, buffers, variadic)
         }
         FixedSizeList(_, _) | Struct(_) => data
             .child_data()
             .iter()
-            .all(|child| export(child, nodes, buffers)),
+            .all(|child| export(child, nodes, buffers, variadic)),
         _ => false,
     }
 }
@@ -114,17 +128,18 @@ fn export(data: &ArrayData, nodes: &mut Vec<i64>, buffers: &mut Vec<Option<Uint8
 pub fn to_js(batch: RecordBatch, schema: &SchemaRef) -> Result<JsBatch, ArrowError> {
     let length = batch.num_rows() as i64;
     if batch.schema().as_ref() == schema.as_ref() {
-        let (mut nodes, mut buffers) = (Vec::new(), Vec::new());
+        let (mut nodes, mut buffers, mut variadic) = (Vec::new(), Vec::new(), Vec::new());
         if batch
             .columns()
             .iter()
-            .all(|c| export(&c.to_data(), &mut nodes, &mut buffers))
+            .all(|c| export(&c.to_data(), &mut nodes, &mut buffers, &mut variadic))
         {
             return Ok(JsBatch {
                 length,
                 nodes,
                 buffers,
                 ipc: None,
+                variadic: (!variadic.is_empty()).then_some(variadic),
             });
         }
     }
@@ -134,6 +149,7 @@ pub fn to_js(batch: RecordBatch, schema: &SchemaRef) -> Result<JsBatch, ArrowErr
         nodes: Vec::new(),
         buffers: Vec::new(),
         ipc: Some(ipc.into()),
+        variadic: None,
     })
 }
 

@@ -65,9 +65,38 @@ pub fn plain_view(dt: &DataType) -> Option<DataType> {
     }
 }
 
+/// `schema` with its strings and binaries as views (reads with `stringViews`), except in the
+/// columns named in `plain`, which are plain.
+pub fn with_views(schema: &SchemaRef, plain: &[String]) -> SchemaRef {
+    let to_view = |dt: &DataType| match dt {
+        DataType::Utf8 | DataType::LargeUtf8 => Some(DataType::Utf8View),
+        DataType::Binary | DataType::LargeBinary => Some(DataType::BinaryView),
+        _ => None,
+    };
+    let fields: Vec<FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if plain.contains(f.name()) {
+                map_field(f, &plain_view)
+            } else {
+                map_field(f, &to_view)
+            }
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
 /// The schema JS will see for batches of `schema`.
 pub fn js_schema(schema: &SchemaRef) -> SchemaRef {
     map_schema(schema, &plain_view)
+}
+
+/// [`js_schema`], except that view types stay views.
+pub fn js_schema_keeping_views(schema: &SchemaRef) -> SchemaRef {
+    map_schema(schema, &|dt| {
+        matches!(dt, DataType::Utf8View | DataType::BinaryView).then(|| dt.clone())
+    })
 }
 
 /// Cast `batch` to `target` (from [`js_schema`]) where the types differ.

@@ -1,7 +1,8 @@
 //! The kernel scan's Parquet file reader: what delta-kernel's default engine does per file (its
 //! `DefaultParquetHandler` opener: footer, `parquet_read_plan`, arrow-rs's async reader,
-//! `fixup_parquet_read`), except that INT96 columns decode as microseconds, and that the scan's
-//! filter skips row groups and rows inside the read (`file_filter.rs`).
+//! `fixup_parquet_read`), except that INT96 columns decode as microseconds, that strings and binaries
+//! decode as views when the read asks (`stringViews`), and that the scan's filter skips row groups and
+//! rows inside the read (`file_filter.rs`).
 //!
 //! Spark and Databricks write `timestamp` columns as Parquet INT96. arrow-rs decodes INT96 as
 //! nanoseconds unless the reader is given a schema saying otherwise, and the kernel's reader options
@@ -42,14 +43,22 @@ pub struct ParquetReader {
     store: Arc<DynObjectStore>,
     runtime: Handle,
     batch_size: usize,
+    /// Strings and binaries as views into the decoded pages (`Utf8View`/`BinaryView`).
+    views: bool,
 }
 
 impl ParquetReader {
-    pub fn new(store: Arc<DynObjectStore>, runtime: Handle, batch_size: usize) -> Self {
+    pub fn new(
+        store: Arc<DynObjectStore>,
+        runtime: Handle,
+        batch_size: usize,
+        views: bool,
+    ) -> Self {
         Self {
             store,
             runtime,
             batch_size,
+            views,
         }
     }
 
@@ -77,7 +86,7 @@ impl ParquetReader {
         let metadata = self
             .runtime
             .block_on(ArrowReaderMetadata::load_async(&mut reader, options()))?;
-        let metadata = match int96_as_micros(&metadata) {
+        let metadata = match read_types(&metadata, self.views) {
             Some(hint) => ArrowReaderMetadata::try_new(
                 metadata.metadata().clone(),
                 options().with_schema(hint),
@@ -132,32 +141,35 @@ fn options(filtered: bool) -> ArrowReaderOptions {
     }
 }
 
-/// The file's Arrow schema with its INT96 columns as `Timestamp(µs, UTC)`, or `None` when it has none.
+/// The file's Arrow schema with its INT96 columns as `Timestamp(µs, UTC)` and, with `views`, its
+/// strings and binaries as views; `None` when nothing changes.
 /// Nested ones too: the Arrow schema's leaves (struct fields, list items, map keys and values, in
 /// depth-first order) are the Parquet schema's leaf columns in order, so leaf `i` is INT96 exactly
 /// when Parquet column `i` is (Parquet paths would not do: lists and maps add group names that the
 /// Arrow fields lack).
-fn int96_as_micros(metadata: &ArrowReaderMetadata) -> Option<ArrowSchemaRef> {
+fn read_types(metadata: &ArrowReaderMetadata, views: bool) -> Option<ArrowSchemaRef> {
     let int96: Vec<bool> = metadata
         .parquet_schema()
         .columns()
         .iter()
         .map(|c| c.physical_type() == PhysicalType::INT96)
         .collect();
-    if !int96.contains(&true) {
+    if !int96.contains(&true) && !views {
         return None;
     }
-    fn walk(field: &FieldRef, leaf: &mut usize, int96: &[bool]) -> FieldRef {
+    fn walk(field: &FieldRef, leaf: &mut usize, int96: &[bool], views: bool) -> FieldRef {
         let data_type = match field.data_type() {
             DataType::Struct(children) => DataType::Struct(
                 children
                     .iter()
-                    .map(|c| walk(c, leaf, int96))
+                    .map(|c| walk(c, leaf, int96, views))
                     .collect::<Fields>(),
             ),
-            DataType::List(item) => DataType::List(walk(item, leaf, int96)),
-            DataType::LargeList(item) => DataType::LargeList(walk(item, leaf, int96)),
-            DataType::Map(entries, sorted) => DataType::Map(walk(entries, leaf, int96), *sorted),
+            DataType::List(item) => DataType::List(walk(item, leaf, int96, views)),
+            DataType::LargeList(item) => DataType::LargeList(walk(item, leaf, int96, views)),
+            DataType::Map(entries, sorted) => {
+                DataType::Map(walk(entries, leaf, int96, views), *sorted)
+            }
             other => {
                 let is_int96 = int96.get(*leaf).copied().unwrap_or(false);
                 *leaf += 1;
@@ -168,6 +180,8 @@ fn int96_as_micros(metadata: &ArrowReaderMetadata) -> Option<ArrowSchemaRef> {
                     DataType::Timestamp(TimeUnit::Nanosecond, None) if is_int96 => {
                         DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
                     }
+                    DataType::Utf8 | DataType::LargeUtf8 if views => DataType::Utf8View,
+                    DataType::Binary | DataType::LargeBinary if views => DataType::BinaryView,
                     _ => return field.clone(),
                 }
             }
@@ -179,7 +193,7 @@ fn int96_as_micros(metadata: &ArrowReaderMetadata) -> Option<ArrowSchemaRef> {
     let fields: Fields = schema
         .fields()
         .iter()
-        .map(|f| walk(f, &mut leaf, &int96))
+        .map(|f| walk(f, &mut leaf, &int96, views))
         .collect();
     Some(Arc::new(Schema::new_with_metadata(
         fields,

@@ -38,6 +38,9 @@ pub struct ScanOptions {
     pub filter: Option<serde_json::Value>,
     /// Max rows per batch.
     pub batch_size: Option<u32>,
+    /// Strings and binaries read from the data files as `Utf8View` / `BinaryView`: views into the
+    /// decoded pages instead of copies (partition values stay `Utf8`).
+    pub string_views: Option<bool>,
 }
 
 /// Turns one batch of the stream into the batches handed to JS (e.g. typed rows plus rejected rows).
@@ -80,6 +83,16 @@ impl Batches {
     pub fn with_rework(mut self, schema: SchemaRef, rework: Rework) -> Self {
         self.schema = ipc::js_schema(&schema);
         self.rework = Some(rework);
+        self
+    }
+
+    /// With `views`, the view types of `schema` (the one given to [`Batches::new`]) go to JS as
+    /// they are (apache-arrow 21.1 and later reads them).
+    pub fn with_views(mut self, schema: &SchemaRef, views: bool) -> Self {
+        if views {
+            self.stream_schema = ipc::js_schema_keeping_views(schema);
+            self.schema = self.stream_schema.clone();
+        }
         self
     }
 

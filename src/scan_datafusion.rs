@@ -62,11 +62,12 @@ pub async fn scan(
 
     let ctx = crate::session::context(Some(batch_size))?;
     table.update_datafusion_session(&ctx.state())?;
-    // Plain Utf8/Binary and un-wrapped partition values: the types JS reads, so batches cross
-    // without a cast (view types and dictionary-wrapped partition columns each cost a copy).
+    // Plain Utf8/Binary (unless asked for views) and un-wrapped partition values: the types JS
+    // reads, so batches cross without a cast (dictionary-wrapped partition columns cost a copy).
+    let views = options.string_views.unwrap_or(false);
     let config = DeltaScanConfig {
         wrap_partition_values: false,
-        schema_force_view_types: false,
+        schema_force_view_types: views,
         ..DeltaScanConfig::new()
     };
     let mut provider = DeltaScanNext::new(snapshot.snapshot().clone(), config)?;
@@ -82,7 +83,10 @@ pub async fn scan(
     }
     let task = Arc::new(df.task_ctx());
     let plan = inexact_file_stats(df.create_physical_plan().await?)?;
-    Ok(batches(execute_stream(plan, task)?, batch_size))
+    let stream = execute_stream(plan, task)?;
+    let schema = stream.schema();
+    let out = crate::ipc::with_views(&schema, snapshot.metadata().partition_columns());
+    Ok(batches(stream, batch_size).with_views(&out, views))
 }
 
 /// DataFusion 55's Parquet opener takes a column whose file statistics say min == max, exactly, for
