@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { tableToIPC } from 'apache-arrow'
 import { jsBuiltScenarios } from './js_built.mjs'
 import { rawDecode } from './raw_decode.mjs'
-import { mbs, median, writeReport } from './report.mjs'
+import { VIEWS, mbs, median, writeReport } from './report.mjs'
 import { startMoto, storm } from './storm.mjs'
 import { DeltaCoordinator, DeltaWriter, ParquetInputAdapter, readDelta, writeDelta } from '../index.mjs'
 
@@ -88,6 +88,7 @@ const lo = Math.floor(ROWS * 0.3),
   hi = lo + Math.floor(ROWS / 100)
 await scenario('full read into an apache-arrow Table', ROWS, () => readDelta(table), 'read_full')
 results.at(-1).peers['arrow-rs parquet (raw files, every column; bench/raw_decode.rs)'] = rawDecode(root, table, runs)
+results.at(-1).peers[VIEWS] = await timed(() => readDelta(table, { stringViews: true }))
 results.at(-1).peers['zoopipe ParquetInputAdapter (raw files, DataFusion Parquet scan)'] = await timed(() =>
   new ParquetInputAdapter(table, { fileExtension: '.parquet' }).readAll(),
 )
@@ -107,6 +108,7 @@ await scenario(
   { lo, hi, part: 'p3' },
 )
 await scenario('time travel: read version 0 (half the rows)', ROWS / 2, () => readDelta(table, { version: 0 }), 'time_travel')
+results.at(-1).peers[VIEWS] = await timed(() => readDelta(table, { version: 0, stringViews: true }))
 const appendRows = ROWS / 10
 const src = await readDelta(table, { version: 0 }).then((t) => t.slice(0, appendRows))
 const out = path.join(data, 'append-out')

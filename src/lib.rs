@@ -39,6 +39,7 @@ mod options;
 mod parquet_kernel;
 mod parquet_properties;
 mod read;
+mod reader_threads;
 mod rows;
 mod scan;
 #[cfg(feature = "datafusion")]

@@ -4,7 +4,7 @@
 //! engine's per-file Parquet read does the rest (`parquet_kernel.rs`, which also decodes Spark's INT96
 //! timestamps correctly). Kernel's `Scan::execute` reads one file after another in
 //! 1,000-row batches; this is the same per-file work (read, `transform_to_logical`, deletion
-//! vector) spread over one blocking thread per core, with rows filtered exactly by the kernel's own
+//! vector) spread over one reading thread per core (kept between scans: `reader_threads.rs`), with rows filtered exactly by the kernel's own
 //! Arrow predicate evaluator (after the read has left out the row groups and rows it could:
 //! `file_filter.rs`). Files are read in batches of the scan's size; what comes out smaller
 //! (file tails, filtered batches) is coalesced to the batch size by arrow's `BatchCoalescer`.
@@ -152,52 +152,40 @@ pub fn scan_snapshot(
                 ));
             }
         }
-        let job = FileJob {
-            scan: &scan,
-            engine: engine.as_ref(),
-            parquet: &parquet,
-            evaluator: evaluator.as_deref(),
-            file_filter: file_filter.as_ref(),
-            keep: &keep,
-            batch_size,
-            tx: &tx,
-        };
-        let next = AtomicUsize::new(0);
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(files.len())
             .max(1);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    s.spawn(|| -> ZResult<()> {
-                        let mut out = None;
-                        while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                            if !job.read(file, &mut out)? {
-                                next.store(files.len(), Ordering::Relaxed); // the reader is gone: stop everyone
-                                return Ok(());
-                            }
-                        }
-                        if let Some(mut out) = out {
-                            out.finish_buffered_batch()?;
-                            job.send_completed(&mut out);
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            let mut result = Ok(());
-            for h in handles {
-                let r = h.join().unwrap_or_else(|_| {
-                    Err(ZError::new(Code::Internal, "native panic while reading"))
-                });
-                if r.is_err() {
-                    next.store(files.len(), Ordering::Relaxed);
-                    result = result.and(r);
+        let job = Arc::new(FileJob {
+            scan,
+            engine,
+            parquet,
+            evaluator,
+            file_filter,
+            keep,
+            batch_size,
+            tx,
+            files,
+            next: AtomicUsize::new(0),
+        });
+        // One job per core on the kept reading threads (`reader_threads.rs` says why not new ones).
+        let (done_tx, done) = std::sync::mpsc::channel::<ZResult<()>>();
+        for _ in 0..workers {
+            let (job, done_tx) = (job.clone(), done_tx.clone());
+            crate::reader_threads::spawn(move || {
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| job.run()))
+                    .unwrap_or_else(|_| {
+                        Err(ZError::new(Code::Internal, "native panic while reading"))
+                    });
+                if result.is_err() {
+                    job.stop();
                 }
-            }
-            result
-        })
+                let _ = done_tx.send(result);
+            })
+            .map_err(|e| ZError::new(Code::Internal, format!("starting a reading thread: {e}")))?;
+        }
+        drop(done_tx);
+        done.iter().fold(Ok(()), ZResult::and)
     };
     let failed = move |e: ZError| {
         let _ = tx_failed.blocking_send(Err(e));
@@ -217,28 +205,54 @@ pub fn scan_snapshot(
     Ok(Batches::new(&out_schema, stream, batch_size).with_views(&out_schema, views))
 }
 
-/// What every reading thread shares.
-struct FileJob<'a> {
-    scan: &'a delta_kernel::scan::Scan,
-    engine: &'a dyn delta_kernel::Engine,
-    parquet: &'a ParquetReader,
-    evaluator: Option<&'a dyn delta_kernel::PredicateEvaluator>,
+/// What every reading thread shares: the scan's files, taken one at a time.
+struct FileJob {
+    scan: delta_kernel::scan::Scan,
+    engine: Arc<dyn delta_kernel::Engine>,
+    parquet: ParquetReader,
+    evaluator: Option<Arc<dyn delta_kernel::PredicateEvaluator>>,
     /// The predicate inside each file's read (row groups, early rows); the evaluator above stays exact.
-    file_filter: Option<&'a FileFilter>,
-    keep: &'a [usize],
+    file_filter: Option<FileFilter>,
+    keep: Vec<usize>,
     batch_size: usize,
-    tx: &'a mpsc::Sender<ZResult<RecordBatch>>,
+    tx: mpsc::Sender<ZResult<RecordBatch>>,
+    files: Vec<ScanFile>,
+    /// The next file to read.
+    next: AtomicUsize,
 }
 
-impl FileJob<'_> {
+impl FileJob {
+    /// Read files until none is left, the consumer is gone or another thread stopped the scan.
+    fn run(&self) -> ZResult<()> {
+        let mut out = None;
+        while let Some(file) = self.files.get(self.next.fetch_add(1, Ordering::Relaxed)) {
+            if !self.read(file, &mut out)? {
+                self.stop(); // the reader is gone: stop everyone
+                return Ok(());
+            }
+        }
+        if let Some(mut out) = out {
+            out.finish_buffered_batch()?;
+            self.send_completed(&mut out);
+        }
+        Ok(())
+    }
+
+    /// No file is started after this.
+    fn stop(&self) {
+        self.next.store(self.files.len(), Ordering::Relaxed);
+    }
+
     /// Read one file into `out` (what `Scan::execute` does per file), sending full batches on.
     /// `false` once the consumer is gone.
     fn read(&self, file: &ScanFile, out: &mut Option<BatchCoalescer>) -> ZResult<bool> {
         let root = self.scan.table_root();
-        let mut deleted = file.dv_info.get_selection_vector(self.engine, root)?;
+        let mut deleted = file
+            .dv_info
+            .get_selection_vector(self.engine.as_ref(), root)?;
         // Row groups and rows are filtered in the read only where no deletion vector has to line
         // up with the file's rows.
-        let file_filter = self.file_filter.filter(|_| deleted.is_none());
+        let file_filter = self.file_filter.as_ref().filter(|_| deleted.is_none());
         let meta = FileMeta {
             last_modified: 0,
             size: file.size.try_into().unwrap_or(0),
@@ -252,7 +266,7 @@ impl FileJob<'_> {
         let physical = self.scan.physical_schema();
         for data in self.parquet.read(&meta, physical, file_filter)? {
             let logical = transform_to_logical(
-                self.engine,
+                self.engine.as_ref(),
                 data?,
                 physical,
                 self.scan.logical_schema(),
@@ -261,6 +275,7 @@ impl FileJob<'_> {
             let rows = logical.len();
             let mask = self
                 .evaluator
+                .as_ref()
                 .map(|e| e.evaluate(logical.as_ref()))
                 .transpose()?;
             let batch: RecordBatch = (*ArrowEngineData::try_from_engine_data(logical)?).into();
@@ -287,7 +302,7 @@ impl FileJob<'_> {
                     None => selected,
                 });
             }
-            let batch = batch.project(self.keep)?;
+            let batch = batch.project(&self.keep)?;
             // Whole batches of the reader go on as they are; file tails and filtered batches are
             // coalesced (row order across the reading threads is not kept anyway). Smaller ones
             // too (row groups of fewer rows than half a batch): passing those on uncopied made the
