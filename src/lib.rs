@@ -32,6 +32,7 @@ mod file_writer;
 mod filter;
 mod handover;
 mod ipc;
+#[cfg(feature = "datafusion")]
 mod local;
 mod log_store;
 mod maintain;

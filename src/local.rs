@@ -1,5 +1,7 @@
-//! Tables on local disk: object_store's `LocalFileSystem`, except for ranged reads (how the Parquet
-//! reader fetches column chunks), which go into uninitialised buffers.
+//! DataFusion's reads of local files (`ParquetInputAdapter`, the scans of filters only DataFusion
+//! evaluates, DML): object_store's `LocalFileSystem`, except for ranged reads (how the Parquet reader
+//! fetches column chunks), which go into uninitialised buffers. (The kernel scan reads local files
+//! with arrow-rs's synchronous reader, `parquet_kernel.rs`.)
 //!
 //! Hand-written because `LocalFileSystem::get_ranges` zero-fills every buffer before `pread` writes
 //! over it (object_store 0.13 `local::read_range`): `perf` put that zero-fill at 6% of a full read's
@@ -136,14 +138,13 @@ impl ObjectStore for LocalStore {
 }
 
 /// The store for `file://` URLs, rooted at `/` like object_store's own.
-pub fn store() -> Arc<dyn ObjectStore> {
+fn store() -> Arc<dyn ObjectStore> {
     Arc::new(LocalStore::default())
 }
 
 /// Read local files in `ctx` through [`LocalStore`]. DataFusion sessions come with their own
 /// `LocalFileSystem` for `file://`, and delta-rs registers a table's store only for URLs a session
 /// does not know yet, so this replaces the session's.
-#[cfg(feature = "datafusion")]
 pub fn use_in(ctx: &deltalake::datafusion::prelude::SessionContext) {
     let file = url::Url::parse("file://").expect("a valid URL");
     ctx.register_object_store(&file, store());

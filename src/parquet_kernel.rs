@@ -1,6 +1,7 @@
 //! The kernel scan's Parquet file reader: what delta-kernel's default engine does per file (its
 //! `DefaultParquetHandler` opener: footer, `parquet_read_plan`, arrow-rs's async reader,
-//! `fixup_parquet_read`), except that INT96 columns decode as microseconds, that strings and binaries
+//! `fixup_parquet_read`; local files through arrow-rs's synchronous reader, whose batches run across
+//! row groups), except that INT96 columns decode as microseconds, that strings and binaries
 //! decode as views when the read asks (`stringViews`), and that the scan's filter skips row groups and
 //! rows inside the read (`file_filter.rs`).
 //!
@@ -18,7 +19,11 @@ use delta_kernel::engine::arrow_utils::{
 };
 use delta_kernel::object_store::DynObjectStore;
 use delta_kernel::object_store::path::Path;
-use delta_kernel::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use delta_kernel::parquet::arrow::ProjectionMask;
+use delta_kernel::parquet::arrow::arrow_reader::{
+    ArrowReaderBuilder, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::{
     DataType, FieldRef, Fields, Schema, SchemaRef as ArrowSchemaRef, TimeUnit,
 };
@@ -72,44 +77,79 @@ impl ParquetReader {
         schema: &'a SchemaRef,
         filter: Option<&FileFilter>,
     ) -> ZResult<impl Iterator<Item = ZResult<Box<dyn EngineData>>> + 'a> {
-        let path = Path::from_url_path(file.location.path()).map_err(|e| {
-            ZError::new(
-                Code::Protocol,
-                format!("data file path '{}': {e}", file.location),
-            )
-        })?;
-        let mut reader = ParquetObjectReader::new(self.store.clone(), path);
-        if file.size != 0 {
-            reader = reader.with_file_size(file.size); // saves the footer's suffix request
-        }
         let options = || options(filter.is_some());
-        let metadata = self
-            .runtime
-            .block_on(ArrowReaderMetadata::load_async(&mut reader, options()))?;
-        let metadata = match read_types(&metadata, self.views) {
-            Some(hint) => ArrowReaderMetadata::try_new(
-                metadata.metadata().clone(),
-                options().with_schema(hint),
-            )?,
-            None => metadata,
+        let typed = |metadata: ArrowReaderMetadata| -> ZResult<ArrowReaderMetadata> {
+            Ok(match read_types(&metadata, self.views) {
+                Some(hint) => ArrowReaderMetadata::try_new(
+                    metadata.metadata().clone(),
+                    options().with_schema(hint),
+                )?,
+                None => metadata,
+            })
         };
-        let (ordering, mask) = parquet_read_plan(schema, &metadata)?;
-        let mut row_indexes = ordering_needs_row_indexes(&ordering)
-            .then(|| RowIndexBuilder::new(metadata.metadata().row_groups()));
-        let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata)
-            .with_batch_size(self.batch_size);
-        if let Some(mask) = mask {
-            builder = builder.with_projection(mask);
-        }
-        if let Some(filter) = filter {
-            builder = filter.apply(builder, row_indexes.as_mut());
-        }
+        let mut row_indexes = None;
+        let plan = |metadata: &ArrowReaderMetadata, row_indexes: &mut Option<RowIndexBuilder>| {
+            let (ordering, mask) = parquet_read_plan(schema, metadata)?;
+            *row_indexes = ordering_needs_row_indexes(&ordering)
+                .then(|| RowIndexBuilder::new(metadata.metadata().row_groups()));
+            ZResult::Ok((ordering, mask))
+        };
+        // Local files go through arrow-rs's synchronous reader, whose batches run across row groups
+        // (the async reader's end at each one, and the scan copies short batches together): a 10 M-row
+        // full read of files with 104k-row row groups took 0.53 -> 0.46 s and 13% less CPU (release,
+        // 10 reads each). It reads a page at a time, into buffers it does not zero first.
+        let (ordering, batches): (_, Box<dyn Iterator<Item = ZResult<RecordBatch>> + 'a>) =
+            match file.location.to_file_path() {
+                Ok(local) if file.location.scheme() == "file" => {
+                    let f = std::fs::File::open(&local).map_err(|e| {
+                        // As object_store says it, which the missing-file hint recognises.
+                        let what = match e.kind() {
+                            std::io::ErrorKind::NotFound => "not found".to_string(),
+                            _ => e.to_string(),
+                        };
+                        ZError::new(
+                            Code::Storage,
+                            format!("data file '{}': {what}", file.location),
+                        )
+                    })?;
+                    let metadata = typed(ArrowReaderMetadata::load(&f, options())?)?;
+                    let (ordering, mask) = plan(&metadata, &mut row_indexes)?;
+                    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata);
+                    let builder = self.configure(builder, mask, filter, row_indexes.as_mut());
+                    let reader = builder.build()?;
+                    (ordering, Box::new(reader.map(|b| b.map_err(ZError::from))))
+                }
+                _ => {
+                    let path = Path::from_url_path(file.location.path()).map_err(|e| {
+                        ZError::new(
+                            Code::Protocol,
+                            format!("data file path '{}': {e}", file.location),
+                        )
+                    })?;
+                    let mut reader = ParquetObjectReader::new(self.store.clone(), path);
+                    if file.size != 0 {
+                        reader = reader.with_file_size(file.size); // saves the footer's suffix request
+                    }
+                    let metadata = typed(
+                        self.runtime
+                            .block_on(ArrowReaderMetadata::load_async(&mut reader, options()))?,
+                    )?;
+                    let (ordering, mask) = plan(&metadata, &mut row_indexes)?;
+                    let builder =
+                        ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata);
+                    let builder = self.configure(builder, mask, filter, row_indexes.as_mut());
+                    let mut stream = builder.build()?;
+                    let batches = std::iter::from_fn(move || {
+                        let batch = self.runtime.block_on(stream.next())?;
+                        Some(batch.map_err(ZError::from))
+                    });
+                    (ordering, Box::new(batches))
+                }
+            };
         let mut row_indexes = row_indexes.map(RowIndexBuilder::build).transpose()?;
-        let mut stream = builder.build()?;
         let location = file.location.to_string();
-        Ok(std::iter::from_fn(move || {
-            let batch = self.runtime.block_on(stream.next())?;
-            Some(batch.map_err(ZError::from).and_then(|b| {
+        Ok(batches.map(move |batch| {
+            batch.and_then(|b| {
                 if schema.fields().len() == 0 {
                     // No column of the file is read (only partition columns, or none, to count rows):
                     // the reader gives row counts, which `fixup_parquet_read` cannot take (it panicked
@@ -124,8 +164,26 @@ impl ParquetReader {
                     Some(schema),
                 )?;
                 Ok(Box::new(data) as Box<dyn EngineData>)
-            }))
+            })
         }))
+    }
+
+    /// `builder` with the batch size, the projection `mask` and `filter`'s row groups and rows.
+    fn configure<T>(
+        &self,
+        builder: ArrowReaderBuilder<T>,
+        mask: Option<ProjectionMask>,
+        filter: Option<&FileFilter>,
+        row_indexes: Option<&mut RowIndexBuilder>,
+    ) -> ArrowReaderBuilder<T> {
+        let mut builder = builder.with_batch_size(self.batch_size);
+        if let Some(mask) = mask {
+            builder = builder.with_projection(mask);
+        }
+        match filter {
+            Some(filter) => filter.apply(builder, row_indexes),
+            None => builder,
+        }
     }
 }
 

@@ -98,12 +98,8 @@ pub fn scan_snapshot(
     let kernel_snapshot = snapshot.scan_builder().build()?.snapshot().clone();
     let engine = log_store.engine(None);
     // The engine reads Parquet in 1,000-row batches that would all be copied again to coalesce them;
-    // this reader makes batches of the scan's size, which pass through whole (local files through
-    // `local.rs`, which reads them without zero-filling the buffers first).
-    let store = match log_store.root_url().scheme() {
-        "file" => crate::local::store(),
-        _ => log_store.root_object_store(None),
-    };
+    // this reader makes batches of the scan's size, which pass through whole.
+    let store = log_store.root_object_store(None);
     let parquet = ParquetReader::new(store, tokio::runtime::Handle::current(), batch_size, views);
     let (predicate, skipping) = match filter {
         Some(f) => (Some(Arc::new(f.exact)), f.skipping.map(Arc::new)),
