@@ -914,7 +914,7 @@ describe('atomicity', () => {
 })
 
 describe('memory of a streamed write', () => {
-  bufferBudgetTests({ DeltaOutputAdapter, DeltaWriter, DeltaCoordinator, readDelta })
+  bufferBudgetTests({ DeltaOutputAdapter, DeltaWriter, DeltaCoordinator, readDelta, writeDelta })
   rowColumnTests({ readDelta, DeltaOutputAdapter, writeDelta, DeltaWriter, DeltaCoordinator })
 })
 

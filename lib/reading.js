@@ -7,6 +7,7 @@ const { scanOptions, storageOptions } = require('./options')
 const { abortRace, signalOption, throwIfAborted } = require('./abort')
 const { toArrowSchema } = require('./schema')
 const { isByteInput, readBytes } = require('./byte-input')
+const { announcedRead, batchBytes } = require('./collection')
 
 function createReading(arrow, handover) {
   const { toRecordBatch } = handover
@@ -71,11 +72,13 @@ function createReading(arrow, handover) {
   async function collect(open, limit, signal) {
     const { stream, pull, done } = await opened(open, signal)
     let left = limit ?? Infinity
+    const announced = announcedRead()
     try {
       const schemaIpc = stream.schema()
       const schema = decodeSchema(schemaIpc)
       const batches = []
       for (let batch; left > 0 && (batch = await pull(() => stream.nextBatch())) != null; ) {
+        announced.next(batchBytes(batch))
         let b = toRecordBatch(schema, batch)
         if (b.numRows > left) b = b.slice(0, left)
         left -= b.numRows
@@ -83,6 +86,7 @@ function createReading(arrow, handover) {
       }
       return batches.length ? new arrow.Table(batches) : arrow.tableFromIPC(schemaIpc)
     } finally {
+      announced.done()
       done()
     }
   }
