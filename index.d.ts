@@ -53,7 +53,7 @@ export interface ScanOptions {
   limit?: number
   /** Strings and binaries read from the data files as Utf8View / BinaryView (views into the
    *  decoded Parquet pages instead of copies: faster reads, see BENCHMARKS.md); partition columns
-   *  stay Utf8. Default false. Needs apache-arrow 21.1 or later; with an older one, plain Utf8. */
+   *  stay Utf8. Default false. With an apache-arrow that has no view types (21.2 has them), plain Utf8. */
   stringViews?: boolean
   /** Aborting stops the read: the pending batch rejects with ABORTED and the native scan stops. */
   signal?: AbortSignal

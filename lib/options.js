@@ -90,7 +90,7 @@ function filterOption(filter) {
 }
 
 /** A read's scan options, checked. With `arrow` (the apache-arrow module tables are built with),
- *  `stringViews` is dropped where that apache-arrow has no view types (before 21.1): plain Utf8. */
+ *  `stringViews` is dropped where that apache-arrow has no view types: plain Utf8. */
 function scanOptions(opts = {}, arrow = undefined) {
   const out = {}
   if (opts.columns !== undefined && opts.columns !== null) {

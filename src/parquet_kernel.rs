@@ -87,18 +87,19 @@ impl ParquetReader {
                 None => metadata,
             })
         };
-        let mut row_indexes = None;
-        let plan = |metadata: &ArrowReaderMetadata, row_indexes: &mut Option<RowIndexBuilder>| {
+        // The file's columns in the scan's order, the projection, and the row indexes if it needs them.
+        let plan = |metadata: &ArrowReaderMetadata| {
             let (ordering, mask) = parquet_read_plan(schema, metadata)?;
-            *row_indexes = ordering_needs_row_indexes(&ordering)
+            let row_indexes = ordering_needs_row_indexes(&ordering)
                 .then(|| RowIndexBuilder::new(metadata.metadata().row_groups()));
-            ZResult::Ok((ordering, mask))
+            ZResult::Ok((ordering, mask, row_indexes))
         };
         // Local files go through arrow-rs's synchronous reader, whose batches run across row groups
         // (the async reader's end at each one, and the scan copies short batches together): a 10 M-row
         // full read of files with 104k-row row groups took 0.53 -> 0.46 s and 13% less CPU (release,
         // 10 reads each). It reads a page at a time, into buffers it does not zero first.
-        let (ordering, batches): (_, Box<dyn Iterator<Item = ZResult<RecordBatch>> + 'a>) =
+        type Batches<'b> = Box<dyn Iterator<Item = ZResult<RecordBatch>> + 'b>;
+        let (ordering, row_indexes, batches): (_, _, Batches<'a>) =
             match file.location.to_file_path() {
                 Ok(local) if file.location.scheme() == "file" => {
                     let f = std::fs::File::open(&local).map_err(|e| {
@@ -113,11 +114,12 @@ impl ParquetReader {
                         )
                     })?;
                     let metadata = typed(ArrowReaderMetadata::load(&f, options())?)?;
-                    let (ordering, mask) = plan(&metadata, &mut row_indexes)?;
+                    let (ordering, mask, mut row_indexes) = plan(&metadata)?;
                     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata);
                     let builder = self.configure(builder, mask, filter, row_indexes.as_mut());
                     let reader = builder.build()?;
-                    (ordering, Box::new(reader.map(|b| b.map_err(ZError::from))))
+                    let batches = reader.map(|b| b.map_err(ZError::from));
+                    (ordering, row_indexes, Box::new(batches))
                 }
                 _ => {
                     let path = Path::from_url_path(file.location.path()).map_err(|e| {
@@ -134,7 +136,7 @@ impl ParquetReader {
                         self.runtime
                             .block_on(ArrowReaderMetadata::load_async(&mut reader, options()))?,
                     )?;
-                    let (ordering, mask) = plan(&metadata, &mut row_indexes)?;
+                    let (ordering, mask, mut row_indexes) = plan(&metadata)?;
                     let builder =
                         ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata);
                     let builder = self.configure(builder, mask, filter, row_indexes.as_mut());
@@ -143,7 +145,7 @@ impl ParquetReader {
                         let batch = self.runtime.block_on(stream.next())?;
                         Some(batch.map_err(ZError::from))
                     });
-                    (ordering, Box::new(batches))
+                    (ordering, row_indexes, Box::new(batches))
                 }
             };
         let mut row_indexes = row_indexes.map(RowIndexBuilder::build).transpose()?;

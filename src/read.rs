@@ -86,13 +86,11 @@ impl Batches {
         self
     }
 
-    /// With `views`, the view types of `schema` (the one given to [`Batches::new`]) go to JS as
-    /// they are (apache-arrow 21.1 and later reads them).
-    pub fn with_views(mut self, schema: &SchemaRef, views: bool) -> Self {
-        if views {
-            self.stream_schema = ipc::js_schema_keeping_views(schema);
-            self.schema = self.stream_schema.clone();
-        }
+    /// Batches of `schema` (from [`ipc::with_views`]) whose view types go to JS as they are (a read
+    /// with `stringViews`: JS asked for them).
+    pub fn with_views(mut self, schema: &SchemaRef) -> Self {
+        self.stream_schema = ipc::js_schema_keeping_views(schema);
+        self.schema = self.stream_schema.clone();
         self
     }
 

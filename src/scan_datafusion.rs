@@ -85,8 +85,15 @@ pub async fn scan(
     let plan = inexact_file_stats(df.create_physical_plan().await?)?;
     let stream = execute_stream(plan, task)?;
     let schema = stream.schema();
-    let out = crate::ipc::with_views(&schema, snapshot.metadata().partition_columns());
-    Ok(batches(stream, batch_size).with_views(&out, views))
+    let batches = batches(stream, batch_size);
+    Ok(if views {
+        batches.with_views(&crate::ipc::with_views(
+            &schema,
+            snapshot.metadata().partition_columns(),
+        ))
+    } else {
+        batches
+    })
 }
 
 /// DataFusion 55's Parquet opener takes a column whose file statistics say min == max, exactly, for

@@ -198,7 +198,12 @@ pub fn scan_snapshot(
         rx.recv().await.map(|item| (item, rx))
     })
     .boxed();
-    Ok(Batches::new(&out_schema, stream, batch_size).with_views(&out_schema, views))
+    let batches = Batches::new(&out_schema, stream, batch_size);
+    Ok(if views {
+        batches.with_views(&out_schema)
+    } else {
+        batches
+    })
 }
 
 /// What every reading thread shares: the scan's files, taken one at a time.
