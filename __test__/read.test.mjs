@@ -206,6 +206,24 @@ describe('DeltaTable', () => {
 })
 
 describe('DeltaInputAdapter', () => {
+  it('streams whose consumers stop pulling hold their own reading threads: reads started meanwhile still finish', async () => {
+    // Each paused stream's reading threads are blocked handing over a batch nobody takes; the
+    // scans share kept threads (src/reader_threads.rs), so this would hang if they queued behind them.
+    const paused = []
+    for (let i = 0; i < 3; i++) {
+      const it = new DeltaInputAdapter(fixture('many_files'), { batchSize: 100 }).getBatches()
+      assert.equal((await it.next()).value.numRows, 100)
+      paused.push(it)
+    }
+    const all = await readDelta(fixture('many_files'))
+    assert.equal(all.numRows, 200_000)
+    assert.equal(new Set(all.getChild('id').toArray()).size, 200_000)
+    let rows = 100
+    for await (const b of { [Symbol.asyncIterator]: () => paused[0] }) rows += b.numRows
+    assert.equal(rows, 200_000, 'a paused stream resumes where it stopped')
+    for (const it of paused.slice(1)) await it.return()
+  })
+
   it("time travel by version and timestamp returns that version's rows", async () => {
     const byVersion = await new DeltaInputAdapter(fixture('simple'), { version: 1 }).readAll()
     assertSameTable(byVersion, pyRead(fixture('simple'), { version: 1 }))
