@@ -6,8 +6,9 @@
 //! 1,000-row batches; this is the same per-file work (read, `transform_to_logical`, deletion
 //! vector) spread over one reading thread per core (kept between scans: `reader_threads.rs`), with
 //! rows filtered exactly by the kernel's own Arrow predicate evaluator (after the read has left out
-//! the row groups and rows it could: `file_filter.rs`). Files are read in batches of the scan's size; what comes out smaller
-//! (file tails, filtered batches) is coalesced to the batch size by arrow's `BatchCoalescer`.
+//! the row groups and rows it could: `file_filter.rs`). Files are read in batches of the scan's
+//! size; what comes out smaller (file tails, filtered batches) is coalesced to the batch size by
+//! arrow's `BatchCoalescer`.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
