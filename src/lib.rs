@@ -39,6 +39,7 @@ mod maintain;
 mod options;
 mod parquet_kernel;
 mod parquet_properties;
+mod partition_values;
 mod read;
 mod reader_threads;
 mod rows;
