@@ -7,7 +7,7 @@ const { scanOptions, storageOptions } = require('./options')
 const { abortRace, signalOption, throwIfAborted } = require('./abort')
 const { toArrowSchema } = require('./schema')
 const { isByteInput, readBytes } = require('./byte-input')
-const { announcedRead, batchBytes } = require('./collection')
+const { readAccounting, batchBytes } = require('./collection')
 
 function createReading(arrow, handover) {
   const { toRecordBatch } = handover
@@ -72,13 +72,13 @@ function createReading(arrow, handover) {
   async function collect(open, limit, signal) {
     const { stream, pull, done } = await opened(open, signal)
     let left = limit ?? Infinity
-    const announced = announcedRead()
+    const accounting = readAccounting()
     try {
       const schemaIpc = stream.schema()
       const schema = decodeSchema(schemaIpc)
       const batches = []
       for (let batch; left > 0 && (batch = await pull(() => stream.nextBatch())) != null; ) {
-        announced.next(batchBytes(batch))
+        accounting.next(batchBytes(batch))
         let b = toRecordBatch(schema, batch)
         if (b.numRows > left) b = b.slice(0, left)
         left -= b.numRows
@@ -86,7 +86,7 @@ function createReading(arrow, handover) {
       }
       return batches.length ? new arrow.Table(batches) : arrow.tableFromIPC(schemaIpc)
     } finally {
-      announced.done()
+      accounting.done()
       done()
     }
   }

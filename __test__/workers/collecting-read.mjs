@@ -1,6 +1,6 @@
-// Reads the table at URI into one Table in a fresh process: node announced-read.mjs URI
+// Reads the table at URI into one Table in a fresh process: node collecting-read.mjs URI
 // Prints the rows, the bytes of its buffers, the major collections V8 made during the read, and how
-// V8's count of external memory moved over it (the announcements must all be given back).
+// V8's count of external memory moved over it (once the read is over, by the table's bytes).
 import { PerformanceObserver, constants } from 'node:perf_hooks'
 import { createRequire } from 'node:module'
 import { readDelta } from '../../index.mjs'
