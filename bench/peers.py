@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 scenario, table, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 extra = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+table = extra.get("table", table)  # another table of the same rows (written by another writer)
 
 
 def timed(fn):
@@ -65,6 +66,11 @@ def peers():
             "python-deltalake": lambda: DeltaTable(table).to_pyarrow_table(filters=[("part", "=", part), ("id", ">=", lo), ("id", "<", hi)]),
             "polars": lambda: pl.scan_delta(table).filter((pl.col("part") == part) & (pl.col("id") >= lo) & (pl.col("id") < hi)).collect(),
             "duckdb": lambda: con.execute(f"SELECT * FROM delta_scan('{table}') WHERE part = '{part}' AND id >= {lo} AND id < {hi}").fetch_arrow_table(),
+        }
+    if scenario == "read_full_python_written":
+        return {
+            "python-deltalake": lambda: DeltaTable(table).to_pyarrow_table(),
+            "polars": lambda: pl.read_delta(table),
         }
     if scenario == "time_travel":
         return {
@@ -128,6 +134,16 @@ def peers():
         return {"python-deltalake (dataset batches)": stream}
     return {}
 
+
+if scenario == "copy_with_python":
+    # Set-up, not timed: the rows of TABLE as Python deltalake writes them (its own row groups, page
+    # sizes and encodings), partitioned the same way, into extra["to"].
+    from deltalake import DeltaTable, write_deltalake
+    ds = DeltaTable(sys.argv[2]).to_pyarrow_dataset()
+    write_deltalake(extra["to"], pa.RecordBatchReader.from_batches(ds.schema, ds.to_batches()), partition_by=["part"])
+    print("{}")
+    sys.stdout.flush()
+    os._exit(0)
 
 result = {}
 for name, fn in peers().items():

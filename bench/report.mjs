@@ -72,6 +72,14 @@ export function writeReport({
       (x) => x >= 0.9,
     ],
     ['full read ≥ 1.0× Polars', speed(get('full read'), 'polars'), (x) => x >= 1.0],
+    ...[
+      ['python-deltalake', 'Python deltalake', 1.2],
+      ['polars', 'Polars', 1.0],
+    ].map(([peer, label, min]) => [
+      `full read of Python-written files ≥ ${min.toFixed(1)}× ${label}`,
+      speed(get('full read of the same rows written by Python'), peer),
+      (x) => x >= min,
+    ]),
     ['projected read ≥ 1.0× Polars', speed(get('projected read'), 'polars'), (x) => x >= 1.0],
     ['time-travel read ≥ 1.0× Polars', speed(get('time travel'), 'polars'), (x) => x >= 1.0],
     ...['full read', 'time travel'].map((name) => [

@@ -92,6 +92,19 @@ results.at(-1).peers[VIEWS] = await timed(() => readDelta(table, { stringViews: 
 results.at(-1).peers['zoopipe ParquetInputAdapter (raw files, DataFusion Parquet scan)'] = await timed(() =>
   new ParquetInputAdapter(table, { fileExtension: '.parquet' }).readAll(),
 )
+// The same rows as Python deltalake writes them (its row groups, page sizes and encodings differ from
+// zoopipe's), made once beside the table: what holds for zoopipe's files must hold for other writers'.
+const pyTable = path.join(data, `orders-${ROWS}-python-written`)
+if (!fs.existsSync(path.join(pyTable, '.complete'))) {
+  log('copying the table with Python deltalake')
+  fs.rmSync(pyTable, { recursive: true, force: true })
+  execFileSync(python, [path.join(here, 'peers.py'), 'copy_with_python', table, '0', JSON.stringify({ to: pyTable })], { stdio: 'inherit' })
+  fs.writeFileSync(path.join(pyTable, '.complete'), '')
+}
+await scenario('full read of the same rows written by Python deltalake', ROWS, () => readDelta(pyTable), 'read_full_python_written', {
+  table: pyTable,
+})
+results.at(-1).peers[VIEWS] = await timed(() => readDelta(pyTable, { stringViews: true }))
 await scenario('projected read (2 of 10 columns)', ROWS, () => readDelta(table, { columns: ['id', 'amount'] }), 'read_projected')
 await scenario(
   "filtered read (part = 'p3' and a 1% id range)",
