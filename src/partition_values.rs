@@ -28,7 +28,8 @@ pub struct PartitionValues {
     transform: Option<ExpressionRef>,
     /// The physical schema with the added columns (the evaluator's input schema).
     physical: SchemaRef,
-    values: Vec<String>,
+    /// Each added column's name and value.
+    values: Vec<(String, String)>,
 }
 
 impl PartitionValues {
@@ -51,7 +52,7 @@ impl PartitionValues {
         let mut to_column = |e: &mut ExpressionRef| {
             if let Expression::Literal(Scalar::String(value)) = e.as_ref() {
                 let name = format!("{PREFIX}{}", values.len());
-                values.push(value.clone());
+                values.push((name.clone(), value.clone()));
                 *e = Arc::new(Expression::column([name]));
             }
         };
@@ -65,19 +66,18 @@ impl PartitionValues {
         if values.is_empty() {
             return Ok(unchanged());
         }
-        let added = (0..values.len()).map(|i| format!("{PREFIX}{i}"));
-        for name in added.clone() {
+        for (name, _) in &values {
             let drop = ExpressionFieldPatch {
                 keep_input: false,
                 insertions: Vec::new(),
                 optional: false,
             };
-            patch.field_patches.insert(name, drop);
+            patch.field_patches.insert(name.clone(), drop);
         }
-        let fields = physical
-            .fields()
-            .cloned()
-            .chain(added.map(|name| StructField::nullable(name, DataType::STRING)));
+        let added = values
+            .iter()
+            .map(|(name, _)| StructField::nullable(name, DataType::STRING));
+        let fields = physical.fields().cloned().chain(added);
         Ok(PartitionValues {
             transform: Some(Arc::new(Expression::StructPatch(patch))),
             physical: Arc::new(StructType::try_new(fields)?),
@@ -110,8 +110,8 @@ impl PartitionValues {
             .map(|f| f.as_ref().clone())
             .collect();
         let mut columns = batch.columns().to_vec();
-        for (i, value) in self.values.iter().enumerate() {
-            fields.push(Field::new(format!("{PREFIX}{i}"), ArrowType::Utf8, true));
+        for (name, value) in &self.values {
+            fields.push(Field::new(name, ArrowType::Utf8, true));
             columns.push(repeated(value, rows)?);
         }
         let options = RecordBatchOptions::new().with_row_count(Some(rows));
@@ -207,10 +207,8 @@ mod tests {
                 .clone()
         };
         let values = PartitionValues::new(Some(&transform), &physical).unwrap();
-        assert_eq!(
-            values.values,
-            vec!["p1".to_string(), "2024-01-02".to_string()]
-        );
+        let added: Vec<_> = values.values.iter().map(|(_, v)| v.as_str()).collect();
+        assert_eq!(added, ["p1", "2024-01-02"]);
         assert_eq!(values.physical().fields().count(), 3);
         let ours = evaluate(
             values.physical().clone(),
