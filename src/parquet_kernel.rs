@@ -99,55 +99,54 @@ impl ParquetReader {
         // full read of files with 104k-row row groups took 0.53 -> 0.46 s and 13% less CPU (release,
         // 10 reads each). It reads a page at a time, into buffers it does not zero first.
         type Batches<'b> = Box<dyn Iterator<Item = ZResult<RecordBatch>> + 'b>;
-        let (ordering, row_indexes, batches): (_, _, Batches<'a>) =
-            match file.location.to_file_path() {
-                Ok(local) if file.location.scheme() == "file" => {
-                    let f = std::fs::File::open(&local).map_err(|e| {
-                        // As object_store says it, which the missing-file hint recognises.
-                        let what = match e.kind() {
-                            std::io::ErrorKind::NotFound => "not found".to_string(),
-                            _ => e.to_string(),
-                        };
-                        ZError::new(
-                            Code::Storage,
-                            format!("data file '{}': {what}", file.location),
-                        )
-                    })?;
-                    let metadata = typed(ArrowReaderMetadata::load(&f, options())?)?;
-                    let (ordering, mask, mut row_indexes) = plan(&metadata)?;
-                    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata);
-                    let builder = self.configure(builder, mask, filter, row_indexes.as_mut());
-                    let reader = builder.build()?;
-                    let batches = reader.map(|b| b.map_err(ZError::from));
-                    (ordering, row_indexes, Box::new(batches))
+        let (ordering, row_indexes, batches): (_, _, Batches<'a>) = match local_path(&file.location)
+        {
+            Some(local) => {
+                let f = std::fs::File::open(&local).map_err(|e| {
+                    // As object_store says it, which the missing-file hint recognises.
+                    let what = match e.kind() {
+                        std::io::ErrorKind::NotFound => "not found".to_string(),
+                        _ => e.to_string(),
+                    };
+                    ZError::new(
+                        Code::Storage,
+                        format!("data file '{}': {what}", file.location),
+                    )
+                })?;
+                let metadata = typed(ArrowReaderMetadata::load(&f, options())?)?;
+                let (ordering, mask, mut row_indexes) = plan(&metadata)?;
+                let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata);
+                let builder = self.configure(builder, mask, filter, row_indexes.as_mut());
+                let reader = builder.build()?;
+                let batches = reader.map(|b| b.map_err(ZError::from));
+                (ordering, row_indexes, Box::new(batches))
+            }
+            _ => {
+                let path = Path::from_url_path(file.location.path()).map_err(|e| {
+                    ZError::new(
+                        Code::Protocol,
+                        format!("data file path '{}': {e}", file.location),
+                    )
+                })?;
+                let mut reader = ParquetObjectReader::new(self.store.clone(), path);
+                if file.size != 0 {
+                    reader = reader.with_file_size(file.size); // saves the footer's suffix request
                 }
-                _ => {
-                    let path = Path::from_url_path(file.location.path()).map_err(|e| {
-                        ZError::new(
-                            Code::Protocol,
-                            format!("data file path '{}': {e}", file.location),
-                        )
-                    })?;
-                    let mut reader = ParquetObjectReader::new(self.store.clone(), path);
-                    if file.size != 0 {
-                        reader = reader.with_file_size(file.size); // saves the footer's suffix request
-                    }
-                    let metadata = typed(
-                        self.runtime
-                            .block_on(ArrowReaderMetadata::load_async(&mut reader, options()))?,
-                    )?;
-                    let (ordering, mask, mut row_indexes) = plan(&metadata)?;
-                    let builder =
-                        ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata);
-                    let builder = self.configure(builder, mask, filter, row_indexes.as_mut());
-                    let mut stream = builder.build()?;
-                    let batches = std::iter::from_fn(move || {
-                        let batch = self.runtime.block_on(stream.next())?;
-                        Some(batch.map_err(ZError::from))
-                    });
-                    (ordering, row_indexes, Box::new(batches))
-                }
-            };
+                let metadata = typed(
+                    self.runtime
+                        .block_on(ArrowReaderMetadata::load_async(&mut reader, options()))?,
+                )?;
+                let (ordering, mask, mut row_indexes) = plan(&metadata)?;
+                let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata);
+                let builder = self.configure(builder, mask, filter, row_indexes.as_mut());
+                let mut stream = builder.build()?;
+                let batches = std::iter::from_fn(move || {
+                    let batch = self.runtime.block_on(stream.next())?;
+                    Some(batch.map_err(ZError::from))
+                });
+                (ordering, row_indexes, Box::new(batches))
+            }
+        };
         let mut row_indexes = row_indexes.map(RowIndexBuilder::build).transpose()?;
         let location = file.location.to_string();
         Ok(batches.map(move |batch| {
@@ -192,6 +191,14 @@ impl ParquetReader {
 /// The kernel's reader options: the files' embedded Arrow schemas are ignored (types come from the
 /// Parquet schema and the table's). A filtered read also loads the offset index where a file has one
 /// (the page locations that let it fetch only the pages of the rows that pass).
+/// The path of a data file [`ParquetReader::read`] reads with the synchronous reader, whose batches
+/// run across row groups (so only a file's last batch comes short); `None` for the async reader's.
+pub fn local_path(location: &url::Url) -> Option<std::path::PathBuf> {
+    (location.scheme() == "file")
+        .then(|| location.to_file_path().ok())
+        .flatten()
+}
+
 fn options(filtered: bool) -> ArrowReaderOptions {
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
     if filtered {

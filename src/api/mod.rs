@@ -59,7 +59,8 @@ pub fn request_collection(env: napi::Env) -> napi::Result<()> {
 }
 
 /// Moves V8's count of external memory by `bytes` (either way) and returns the new count: a read
-/// collecting a table tells V8 ahead what it is about to hand over (`lib/collection.js`).
+/// collecting a table holds what it receives past 64 MiB out of the count until it ends
+/// (`lib/collection.js`).
 #[napi]
 pub fn adjust_external_memory(env: napi::Env, bytes: i64) -> napi::Result<i64> {
     env.adjust_external_memory(bytes)
