@@ -139,11 +139,20 @@ pub fn partition_count(batch: &RecordBatch, columns: &[String]) -> ZResult<usize
         return Ok(1);
     }
     let keys = partition_keys(batch, columns)?;
-    Ok(keys
-        .iter()
-        .map(|r| r.as_ref().to_vec())
-        .collect::<std::collections::HashSet<_>>()
-        .len())
+    // Borrowed keys and the cheap hash, each run of one value hashed once (as `partition_rows`):
+    // a copy and a SipHash per row made this pass, which runs before any writer starts, ~4% of a
+    // 1 M-row write into 8 partitions.
+    let mut seen: std::collections::HashSet<&[u8], BuildHasherDefault<KeyHasher>> =
+        Default::default();
+    let mut last = None;
+    for key in keys.iter() {
+        let key = key.data();
+        if last != Some(key) {
+            seen.insert(key);
+            last = Some(key);
+        }
+    }
+    Ok(seen.len())
 }
 
 /// The type a column is stored as: view and dictionary-encoded types as their plain ones, the
@@ -882,6 +891,17 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_batch_opens_a_file_per_distinct_partition_value() {
+        let part = StringArray::from(vec![Some("b"), Some("b"), Some("a"), None, Some("b"), None]);
+        let batch = RecordBatch::try_from_iter(vec![("part", Arc::new(part) as ArrayRef)]).unwrap();
+        let by = ["part".to_string()];
+        assert_eq!(partition_count(&batch, &by).unwrap(), 3);
+        assert_eq!(partition_count(&batch.slice(0, 2), &by).unwrap(), 1);
+        assert_eq!(partition_count(&batch.slice(0, 0), &by).unwrap(), 0);
+        assert_eq!(partition_count(&batch, &[]).unwrap(), 1);
     }
 
     #[test]
