@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::commit::{NewTable, commit_adds, create_with_files};
-use crate::conform::{partition_count, partition_rows};
+use crate::conform::{PartitionRows, partition_rows};
 use crate::data_files::{DataFiles, FileSpec, remove_files};
 use crate::encoding::write_properties;
 use crate::error::{Code, ZError, ZResult};
@@ -141,11 +141,13 @@ pub async fn write_files(
         Some(b) => Some(b),
         None => next_queued(&mut rx).await?,
     };
-    // The files open at once: one per partition value in each writer, or one per writer.
-    let files = match &first_batch {
-        Some(q) if !partition_by.is_empty() => partition_count(&q.batch, &partition_by)?,
-        _ => cores,
+    // The first batch's rows by partition value, grouped once: for the router, and the files open
+    // at once (one per partition value in each writer, or one per writer).
+    let mut first_parts = match &first_batch {
+        Some(q) if !partition_by.is_empty() => Some(partition_rows(&q.batch, &partition_by)?),
+        _ => None,
     };
+    let files = first_parts.as_ref().map_or(cores, Vec::len);
     let row_group = row_group_bytes(sizing.max_row_group_bytes, sizing.max_buffered_bytes, files)?;
     spec.props = write_properties(
         sizing.compression.as_deref(),
@@ -176,9 +178,10 @@ pub async fn write_files(
         };
         let rows = batch.num_rows();
         let size = batch.get_array_memory_size();
-        let parts = match &mut router {
-            Some(r) => r.split(&batch)?,
-            None => vec![(current, None)],
+        let parts = match (&mut router, first_parts.take()) {
+            (Some(r), Some(parts)) => r.assign(parts),
+            (Some(r), None) => r.assign(partition_rows(&batch, &r.columns)?),
+            (None, _) => vec![(current, None)],
         };
         for (to, part_rows) in parts {
             if queues[to].is_none() {
@@ -250,17 +253,16 @@ impl Router {
         }))
     }
 
-    /// The rows of `batch` of each partition value, with the writer they go to (`None`: all rows
-    /// hold one value). Grouped once here; each writer copies out its own rows.
-    fn split(&mut self, batch: &RecordBatch) -> ZResult<Vec<(usize, Option<UInt32Array>)>> {
-        let parts = partition_rows(batch, &self.columns)?;
-        Ok(parts
+    /// A batch's rows of each partition value (`partition_rows`), with the writer they go to
+    /// (`None`: all rows hold one value). Grouped once here; each writer copies out its own rows.
+    fn assign(&mut self, parts: Vec<PartitionRows>) -> Vec<(usize, Option<UInt32Array>)> {
+        parts
             .into_iter()
             .map(|(key, part)| {
                 let next = self.assigned.len() % self.writers;
                 (*self.assigned.entry(key).or_insert(next), part)
             })
-            .collect())
+            .collect()
     }
 }
 
