@@ -1340,7 +1340,7 @@ describe('parallel writers for large plain appends', () => {
   })
 })
 
-describe('large native buffers are mapped and unmapped while streaming (ZOOPIPE_LOW_MEMORY)', () => {
+describe('large native buffers are mapped while reading and streaming (ZOOPIPE_LOW_MEMORY)', () => {
   const n = 2 * RUN + 1000
   const id = Array.from({ length: n }, (_, i) => i)
   const expected = [id, id.map((v) => v / 4), id.map((v) => `n${v}`)]
@@ -1360,11 +1360,11 @@ describe('large native buffers are mapped and unmapped while streaming (ZOOPIPE_
     return { uri, mappings: got.mappings }
   }
 
-  it('by default a streamed write and a streaming read map their large buffers; a write of one table and readAll keep malloc', async () => {
+  it('by default a streamed write, a streaming read and a read into one table map their large buffers; a write of one table keeps malloc', async () => {
     const { mappings } = await inFreshProcess('low-memory-default', undefined)
     assert.ok(mappings.write > 0, JSON.stringify(mappings))
     assert.equal(mappings.writeOnce, 0)
-    assert.equal(mappings.full, 0)
+    assert.ok(mappings.full > 0, JSON.stringify(mappings))
     assert.ok(mappings.streamed > 0, JSON.stringify(mappings))
   })
 

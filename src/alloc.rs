@@ -1,9 +1,12 @@
-//! The addon's Rust allocator on Linux: the system malloc, except that while memory is to be bounded
-//! large allocations (1 MiB and more during a streaming read, 128 KiB and more during a write) are
-//! mapped from the kernel and unmapped when freed (but for a small cache of them), so freed buffers
-//! leave the process. When: while a streaming read or write runs (`BoundMemory`, held by
-//! `getBatches`/pipe streams, DeltaOutputAdapter and DeltaWriter), by default; always with
-//! `ZOOPIPE_LOW_MEMORY=1` (the cache then stays, up to its 64 MiB); never with `=0`.
+//! The addon's Rust allocator on Linux: the system malloc, except that large allocations are
+//! mapped from the kernel while a read or write runs (by default; always with
+//! `ZOOPIPE_LOW_MEMORY=1`; never with `=0`), and freed mappings are kept for reuse
+//! (`mapping_pool.rs`) or unmapped:
+//! - while a streaming read or write runs (`BoundMemory`, held by `getBatches`/pipe streams,
+//!   DeltaOutputAdapter and DeltaWriter), blocks from 1 MiB (streaming reads) or 128 KiB (writes)
+//!   are mapped, and up to 64 MiB of freed ones kept; the rest leaves the process;
+//! - while a read into one table runs (`ReuseMemory`), blocks from 128 KiB are mapped, and freed
+//!   ones are kept for the next reads (up to `keep_bytes()`) until `KEEP_FOR` after the last ended.
 //!
 //! Why: a scan allocates multi-MiB buffers all the time (a row group's column chunks, decompressed
 //! pages, decoded columns) on several threads. glibc raises its mmap threshold after the first such
@@ -11,10 +14,23 @@
 //! freed stays resident as holes between the batches JS still holds. Measured on the 10M-row
 //! streaming read (BENCHMARKS.md): peak RSS ~305 MB with malloc, ~260 MB mapped. Fresh mappings
 //! fault and zero every page, so a few freed mappings (up to 64 MiB) are kept for reuse until the
-//! last stream ends, which makes the bounded stream as fast as malloc's. A collected table is freed
-//! only when JS collects it, too late for reuse within the read: repeated full reads in one process
-//! were ~40% slower mapped (before the cache), which is why collecting reads (`readAll`) keep
-//! malloc unless `ZOOPIPE_LOW_MEMORY=1`.
+//! last stream ends, which makes the bounded stream as fast as malloc's.
+//!
+//! A read into one table is the other case: its buffers are freed when JS collects the table, often
+//! while the next read runs. glibc gives a reading thread's memory back to its arena, in 64 MiB
+//! heaps that are trimmed and unmapped as they empty, and a later read's blocks of other sizes on
+//! other threads do not fit the holes left: a process faulted in 240k, 237k, 116k, 115k, 47k pages
+//! (4 KiB) in its first five 10 M-row full reads, ~1 GB each at first, most of their system time.
+//! Kept mappings of the same classes serve the next read's blocks of the same sizes whole.
+//! Measured (release, 10 M rows, alternating): faults in reads 2-4 of a process 116-122k, 40-68k,
+//! 22-37k -> 36-61k, 31-46k, 6-16k; a first read, three, a pause, two more (medians): projected
+//! 0.072-0.083 -> 0.059-0.060 s, time travel 0.162-0.171 -> 0.152-0.155 s, full 0.286-0.303 ->
+//! 0.288-0.300 s. Many reads later glibc's arenas fit too, and then it is ahead on a growing buffer
+//! (a string column's values): glibc extends it in place at its arena's top, a mapping grows by a
+//! copy into a kept one of the next class (or by faulting fresh pages in): steady-state full read
+//! 0.283-0.294 -> 0.298-0.299 s, time travel 0.150 -> 0.155-0.158 s, projected 0.065-0.069 ->
+//! 0.062-0.063 s. Peak RSS of repeated full reads unchanged (2371 -> 2272 MB back to back, 1213 ->
+//! 1227 MB read, drop, wait).
 //!
 //! Which blocks are mappings is recorded, not derived from the current mode (which changes while
 //! blocks are alive): mappings start on a 1 MiB boundary, and a bitmap with one bit per 1 MiB of
@@ -28,7 +44,9 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+
+use crate::mapping_pool::{Detached, MAX_MAPPED, PAGE, Pool, class_len};
 
 /// Mappings start aligned to this (the bitmap's window), so a block is known to be a mapping by
 /// its address: no other block can start where a mapping does, whatever the mapping's length.
@@ -43,8 +61,6 @@ const MAP_FROM_READING: usize = MAPPED;
 /// all the time. Measured (dev build, 5 M rows in 100k-row batches, peak RSS, unpartitioned / 8
 /// partitions): never mapped 413 / 478 MB, mapped from 128 KiB 313 / 364 MB, for 5-8% more time.
 const MAP_FROM: usize = 128 << 10;
-/// Mappings are page aligned at least; stricter alignments than a page stay with malloc.
-const PAGE: usize = 4096;
 /// User address space covered by the bitmap (48 bits: x86-64 and aarch64 with 4-level tables).
 /// A mapping the kernel places above it is given back and the block comes from malloc.
 const ADDRESS_BITS: u32 = 48;
@@ -65,6 +81,23 @@ static BOUNDED: AtomicUsize = AtomicUsize::new(0);
 static WRITING: AtomicUsize = AtomicUsize::new(0);
 /// Mappings made so far (for tests: shows which reads map their buffers).
 static MAPPINGS: AtomicUsize = AtomicUsize::new(0);
+/// Reads into one table running now (`ReuseMemory` guards alive): blocks from `MAP_FROM` are
+/// mapped while any runs.
+static COLLECTING: AtomicUsize = AtomicUsize::new(0);
+/// Freed mappings are kept for later reads into a table: set as one starts, cleared `KEEP_FOR` after
+/// the last one ended.
+static KEEPING: AtomicBool = AtomicBool::new(false);
+/// Bumped as each read into a table starts and ends: the release waits for a quiet `KEEP_FOR`.
+static WINDOW: AtomicU64 = AtomicU64::new(0);
+/// A thread is waiting to release the kept mappings.
+static RELEASER: AtomicBool = AtomicBool::new(false);
+/// How long freed mappings are kept after the last read into a table ended: a minute, as the
+/// reading threads are (`reader_threads.rs`), so that reads a pipeline repeats within one find their
+/// pages.
+#[cfg(not(test))]
+const KEEP_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+#[cfg(test)]
+const KEEP_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Reads `ZOOPIPE_LOW_MEMORY` once, at the addon's first allocation (`lib.rs` also asks at module
 /// init). Changing the mode later is safe: blocks are freed by what the bitmap says, not the mode.
@@ -113,9 +146,77 @@ impl Drop for BoundMemory {
         if self.write {
             WRITING.fetch_sub(1, Ordering::Relaxed);
         }
-        if BOUNDED.fetch_sub(1, Ordering::Relaxed) == 1 {
-            release_cache();
+        if BOUNDED.fetch_sub(1, Ordering::Relaxed) == 1 && !KEEPING.load(Ordering::Relaxed) {
+            release_pool();
         }
+    }
+}
+
+/// While alive (a read into one table), large allocations are mappings unless
+/// `ZOOPIPE_LOW_MEMORY=0`, and freed ones are kept for the next reads until `KEEP_FOR` after the
+/// last one ends.
+pub struct ReuseMemory(());
+
+impl ReuseMemory {
+    pub fn start() -> Self {
+        COLLECTING.fetch_add(1, Ordering::Relaxed);
+        WINDOW.fetch_add(1, Ordering::Relaxed);
+        KEEPING.store(true, Ordering::Relaxed);
+        ReuseMemory(())
+    }
+}
+
+impl Drop for ReuseMemory {
+    fn drop(&mut self) {
+        WINDOW.fetch_add(1, Ordering::Relaxed);
+        if COLLECTING.fetch_sub(1, Ordering::Relaxed) == 1 && !RELEASER.swap(true, Ordering::AcqRel)
+        {
+            let started = std::thread::Builder::new()
+                .name("zoopipe-release".into())
+                .spawn(release_later);
+            if started.is_err() {
+                RELEASER.store(false, Ordering::Release);
+                KEEPING.store(false, Ordering::Relaxed);
+                release_pool();
+            }
+        }
+    }
+}
+
+/// The releasing thread: once no read into a table has started or ended for `KEEP_FOR`, stop
+/// keeping freed mappings and unmap the kept ones.
+fn release_later() {
+    loop {
+        let window = WINDOW.load(Ordering::Relaxed);
+        std::thread::sleep(KEEP_FOR);
+        if COLLECTING.load(Ordering::Relaxed) > 0 || WINDOW.load(Ordering::Relaxed) != window {
+            continue;
+        }
+        KEEPING.store(false, Ordering::Relaxed);
+        release_pool();
+        RELEASER.store(false, Ordering::Release);
+        // A read that started and ended just now found this thread still here: stay for it.
+        let again = KEEPING.load(Ordering::Relaxed) && COLLECTING.load(Ordering::Relaxed) == 0;
+        if !again || RELEASER.swap(true, Ordering::AcqRel) {
+            return;
+        }
+    }
+}
+
+/// The most freed mappings kept for reads into a table: a quarter of the machine's memory, at most
+/// 2 GiB (a 10 M-row, 10-column table is ~1 GB).
+fn keep_bytes() -> usize {
+    static BYTES: AtomicUsize = AtomicUsize::new(0);
+    match BYTES.load(Ordering::Relaxed) {
+        0 => {
+            // SAFETY: sysconf reads a system value; it does not allocate.
+            let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
+            let bytes =
+                (usize::try_from(pages).unwrap_or(0) * PAGE / 4).clamp(CACHE_BYTES, 2 << 30);
+            BYTES.store(bytes, Ordering::Relaxed);
+            bytes
+        }
+        bytes => bytes,
     }
 }
 
@@ -128,23 +229,34 @@ fn map_now() -> bool {
     match policy() {
         ALWAYS => true,
         NEVER => false,
-        _ => BOUNDED.load(Ordering::Relaxed) > 0,
+        _ => BOUNDED.load(Ordering::Relaxed) > 0 || COLLECTING.load(Ordering::Relaxed) > 0,
+    }
+}
+
+/// How many bytes of freed mappings may be kept now.
+fn keep_now() -> usize {
+    if policy() == WHILE_BOUNDED && KEEPING.load(Ordering::Relaxed) {
+        keep_bytes()
+    } else if map_now() {
+        CACHE_BYTES
+    } else {
+        0
     }
 }
 
 /// Whether a block of this size and alignment may be a mapping (one made now or earlier).
 fn large(size: usize, align: usize) -> bool {
-    size >= MAP_FROM && align <= PAGE
+    (MAP_FROM..=MAX_MAPPED).contains(&size) && align <= PAGE
 }
 
 /// Whether a new block of this size and alignment is to be a mapping now.
 fn map_new(size: usize, align: usize) -> bool {
-    let from = if WRITING.load(Ordering::Relaxed) > 0 {
+    let from = if WRITING.load(Ordering::Relaxed) > 0 || KEEPING.load(Ordering::Relaxed) {
         MAP_FROM
     } else {
         MAP_FROM_READING
     };
-    size >= from && align <= PAGE && map_now()
+    (from..=MAX_MAPPED).contains(&size) && align <= PAGE && map_now()
 }
 
 /// The bitmap word and bit of a 1 MiB boundary, or None for any other address.
@@ -170,117 +282,42 @@ fn is_mapping(ptr: *mut u8) -> bool {
     start_bit(ptr as usize).is_some_and(|(word, bit)| word.load(Ordering::Acquire) & bit != 0)
 }
 
-/// Bytes of freed mappings kept, still faulted in, for the next large allocations. A scan frees and
-/// allocates buffers of the same few sizes all the time; every fresh mapping faults and zeroes each
-/// page again, which made the bounded stream ~15% slower than malloc. Measured on the 10M-row
-/// streaming read (BENCHMARKS.md), side by side: no cache 0.83 s, 32 MiB 0.72 s, 64 MiB 0.68 s
-/// (malloc 0.72 s), peak RSS ~265 MB in each (malloc ~310 MB). Emptied when the last stream ends.
+/// Bytes of freed mappings kept while streams run, still faulted in, for the next large
+/// allocations. A scan frees and allocates buffers of the same few sizes all the time; every fresh
+/// mapping faults and zeroes each page again, which made the bounded stream ~15% slower than
+/// malloc. Measured on the 10M-row streaming read (BENCHMARKS.md), side by side: none kept 0.83 s,
+/// 32 MiB 0.72 s, 64 MiB 0.68 s (malloc 0.72 s), peak RSS ~265 MB in each (malloc ~310 MB).
 const CACHE_BYTES: usize = 64 << 20;
-const CACHE_SLOTS: usize = 16;
-
-/// Freed mappings `(address, length)` kept for reuse, oldest first; pure bookkeeping (the callers
-/// map and unmap), so it can be tested without the kernel.
-struct Cache {
-    slots: [(usize, usize); CACHE_SLOTS],
-    len: usize,
-    bytes: usize,
-}
-
-/// Mappings the cache gave up, to be unmapped by the caller outside the lock (a fixed array: the
-/// allocator must not allocate).
-type Evicted = ([(usize, usize); CACHE_SLOTS], usize);
-
-fn just(addr: usize, len: usize) -> Evicted {
-    let mut one = ([(0, 0); CACHE_SLOTS], 1);
-    one.0[0] = (addr, len);
-    one
-}
-
-impl Cache {
-    const fn new() -> Self {
-        Cache {
-            slots: [(0, 0); CACHE_SLOTS],
-            len: 0,
-            bytes: 0,
-        }
-    }
-
-    fn remove(&mut self, i: usize) -> (usize, usize) {
-        let taken = self.slots[i];
-        self.slots.copy_within(i + 1..self.len, i);
-        self.len -= 1;
-        self.bytes -= taken.1;
-        taken
-    }
-
-    /// The smallest kept mapping of at least `len` bytes, taken out of the cache.
-    fn take(&mut self, len: usize) -> Option<(usize, usize)> {
-        let best = (0..self.len)
-            .filter(|&i| self.slots[i].1 >= len)
-            .min_by_key(|&i| self.slots[i].1)?;
-        Some(self.remove(best))
-    }
-
-    /// Keeps a mapping, giving up the oldest ones to stay within `CACHE_BYTES` and the slots; a
-    /// mapping larger than the whole cache is given back at once.
-    fn put(&mut self, addr: usize, len: usize) -> Evicted {
-        if len > CACHE_BYTES {
-            return just(addr, len);
-        }
-        let mut evicted = ([(0, 0); CACHE_SLOTS], 0);
-        while self.len == CACHE_SLOTS || self.bytes + len > CACHE_BYTES {
-            evicted.0[evicted.1] = self.remove(0);
-            evicted.1 += 1;
-        }
-        self.slots[self.len] = (addr, len);
-        self.len += 1;
-        self.bytes += len;
-        evicted
-    }
-
-    /// Everything kept, taken out of the cache.
-    fn clear(&mut self) -> Evicted {
-        let all = (self.slots, self.len);
-        *self = Cache::new();
-        all
-    }
-}
 
 /// std's Mutex: a futex, it never allocates (no re-entry into the allocator).
-static CACHE: Mutex<Cache> = Mutex::new(Cache::new());
+static POOL: Mutex<Pool> = Mutex::new(Pool::new());
 
-fn with_cache<T>(f: impl FnOnce(&mut Cache) -> T) -> T {
-    f(&mut CACHE.lock().unwrap_or_else(|e| e.into_inner()))
+fn with_pool<T>(f: impl FnOnce(&mut Pool) -> T) -> T {
+    f(&mut POOL.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
-fn unmap_all((slots, n): Evicted) {
-    for &(addr, len) in &slots[..n] {
-        // SAFETY: mappings of ours that neither a block nor the cache refers to any more.
-        unsafe { libc::munmap(addr as *mut libc::c_void, len) };
-    }
+/// Unmaps every kept mapping (the last stream ended, or reads into a table stopped).
+fn release_pool() {
+    let kept: Detached = with_pool(Pool::detach);
+    // SAFETY: mappings of ours that neither a block nor the pool refers to any more.
+    unsafe {
+        kept.each(|addr, len| {
+            libc::munmap(addr as *mut libc::c_void, len);
+        })
+    };
 }
 
-/// Unmaps every cached mapping (the last streaming read ended).
-fn release_cache() {
-    unmap_all(with_cache(Cache::clear));
-}
-
-/// A mapping of `size` bytes starting on a 1 MiB boundary, recorded in the bitmap: a cached one
-/// (zeroed if asked) or a fresh one; None when the kernel refuses or places it where the bitmap
+/// A mapping of `size` bytes (its class length) starting on a 1 MiB boundary, recorded in the
+/// bitmap: a kept one (zeroed if asked) or a fresh one; None when the kernel refuses or places it where the bitmap
 /// does not reach.
 unsafe fn map(size: usize, zeroed: bool) -> Option<*mut u8> {
-    let len = size.next_multiple_of(PAGE);
-    let Some((addr, have)) = with_cache(|c| c.take(len)) else {
+    // SAFETY: the pool's mappings are ours and mapped.
+    let Some(addr) = with_pool(|p| unsafe { p.take(class_len(size)) }) else {
         return unsafe { map_fresh(size) };
     };
-    // SAFETY: `addr..addr+have` is a mapping of ours that only we hold now; its tail is returned.
-    unsafe {
-        if have > len {
-            libc::munmap((addr + len) as *mut libc::c_void, have - len);
-        }
-        if zeroed {
-            std::ptr::write_bytes(addr as *mut u8, 0, size);
-        }
+    if zeroed {
+        // SAFETY: `addr..addr+class_len(size)` is a mapping of ours that only we hold now.
+        unsafe { std::ptr::write_bytes(addr as *mut u8, 0, size) };
     }
     mark(addr, true);
     Some(addr as *mut u8)
@@ -288,7 +325,8 @@ unsafe fn map(size: usize, zeroed: bool) -> Option<*mut u8> {
 
 /// A fresh zero-filled mapping of `size` bytes starting on a 1 MiB boundary, recorded in the bitmap.
 unsafe fn map_fresh(size: usize) -> Option<*mut u8> {
-    let len = size.checked_add(MAPPED)?;
+    let length = class_len(size);
+    let len = length + MAPPED;
     // SAFETY: an anonymous private mapping touches no existing memory; the trimmed head and tail
     // are parts of it no one else has seen.
     unsafe {
@@ -305,7 +343,7 @@ unsafe fn map_fresh(size: usize) -> Option<*mut u8> {
         }
         let start = p as usize;
         let aligned = start.next_multiple_of(MAPPED);
-        let end = aligned + size.next_multiple_of(PAGE);
+        let end = aligned + length;
         if aligned > start {
             libc::munmap(p, aligned - start);
         }
@@ -313,7 +351,7 @@ unsafe fn map_fresh(size: usize) -> Option<*mut u8> {
             libc::munmap(end as *mut libc::c_void, start + len - end);
         }
         if start_bit(aligned).is_none() {
-            libc::munmap(aligned as *mut libc::c_void, size);
+            libc::munmap(aligned as *mut libc::c_void, length);
             return None;
         }
         mark(aligned, true);
@@ -322,39 +360,50 @@ unsafe fn map_fresh(size: usize) -> Option<*mut u8> {
     }
 }
 
-/// Gives a mapping back, to the cache or the kernel. The bit goes first: until then the range is
+/// Gives a mapping back, to the pool or the kernel. The bit goes first: until then the range is
 /// still ours, so no other block can appear at this address while the bit still claims it.
 unsafe fn unmap(ptr: *mut u8, size: usize) {
     mark(ptr as usize, false);
-    let (addr, len) = (ptr as usize, size.next_multiple_of(PAGE));
-    // Kept only while mappings are being made: a block freed after the last stream ended (JS
-    // collecting its batches late) leaves. Decided under the lock, so it cannot slip in after
-    // `release_cache` emptied the cache.
-    unmap_all(with_cache(|c| {
-        if map_now() {
-            c.put(addr, len)
-        } else {
-            just(addr, len)
-        }
-    }));
+    let (addr, len) = (ptr as usize, class_len(size));
+    // Kept only while mappings are being made or reads into a table keep them: a block freed after
+    // that (JS collecting a stream's batches late) leaves. Decided under the lock, so it cannot slip
+    // in after `release_pool` emptied the pool.
+    // SAFETY: the range is ours, and no block refers to it any more.
+    if !with_pool(|p| unsafe { p.put(addr, len, keep_now()) }) {
+        unsafe { libc::munmap(addr as *mut libc::c_void, len) };
+    }
 }
 
-/// Moves a mapping's pages to a bigger mapping (page tables move, not bytes), in place if the
-/// kernel can extend it; None (the block untouched) if no new mapping could be made.
+/// Resizes a mapping: in place within its class length; when growing, into a kept mapping of the
+/// new length if there is one (a copy of the bytes into pages already faulted in: mremap would move
+/// the old pages but fault in every new one); else the kernel moves its pages to a bigger mapping
+/// (in place if it can extend it). None (the block untouched) if no new mapping could be made.
 unsafe fn remap(ptr: *mut u8, size: usize, new_size: usize) -> Option<*mut u8> {
-    // SAFETY: `ptr..ptr+size` is a live mapping of ours; the target is a fresh mapping of ours,
-    // which MREMAP_FIXED replaces.
+    let (len, new_len) = (class_len(size), class_len(new_size));
+    if new_len == len {
+        return Some(ptr);
+    }
+    // SAFETY: `ptr..ptr+len` is a live mapping of ours; the kept mapping is ours alone; the target
+    // is a fresh mapping of ours, which MREMAP_FIXED replaces.
     unsafe {
-        if libc::mremap(ptr.cast(), size, new_size, 0) != libc::MAP_FAILED {
+        if new_len > len
+            && let Some(kept) = with_pool(|p| p.take(new_len))
+        {
+            mark(kept, true);
+            std::ptr::copy_nonoverlapping(ptr, kept as *mut u8, size);
+            unmap(ptr, size);
+            return Some(kept as *mut u8);
+        }
+        if libc::mremap(ptr.cast(), len, new_len, 0) != libc::MAP_FAILED {
             return Some(ptr); // shrunk, or grown in place: same start, same bit
         }
-        // Fresh, not from the cache: MREMAP_FIXED discards the target's pages.
+        // Fresh, not kept: MREMAP_FIXED discards the target's pages.
         let target = map_fresh(new_size)?;
         mark(ptr as usize, false);
         let moved = libc::mremap(
             ptr.cast(),
-            size,
-            new_size,
+            len,
+            new_len,
             libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
             target,
         );
@@ -448,8 +497,8 @@ mod tests {
     use std::alloc::{GlobalAlloc, Layout, System};
 
     use super::{
-        Allocator, BoundMemory, CACHE_BYTES, CACHE_SLOTS, Cache, MAPPED, NEVER, WHILE_BOUNDED,
-        is_mapping, policy,
+        Allocator, BoundMemory, COLLECTING, KEEPING, MAPPED, NEVER, ReuseMemory, WHILE_BOUNDED,
+        is_mapping, policy, with_pool,
     };
 
     fn fill(p: *mut u8, len: usize) {
@@ -600,82 +649,80 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_hands_out_the_smallest_fitting_mapping_and_gives_up_the_oldest_beyond_its_size() {
-        let mut c = Cache::new();
-        let mb = MAPPED;
-        assert_eq!(c.put(0x1000 * mb, 4 * mb).1, 0);
-        assert_eq!(c.put(0x2000 * mb, 2 * mb).1, 0);
-        assert_eq!(c.put(0x3000 * mb, 8 * mb).1, 0);
-        assert_eq!(
-            c.take(3 * mb),
-            Some((0x1000 * mb, 4 * mb)),
-            "smallest of at least 3 MiB"
-        );
-        assert_eq!(c.take(9 * mb), None);
-        assert_eq!((c.len, c.bytes), (2, 10 * mb));
-        // Filling past CACHE_BYTES gives up the oldest first, then keeps the new one.
-        let big = CACHE_BYTES - 8 * mb;
-        let (evicted, n) = c.put(0x4000 * mb, big);
-        assert_eq!(&evicted[..n], &[(0x2000 * mb, 2 * mb)]);
-        assert_eq!((c.len, c.bytes), (2, CACHE_BYTES));
-        // Larger than the whole cache: given back at once, the cache untouched.
-        let (evicted, n) = c.put(0x5000 * mb, CACHE_BYTES + mb);
-        assert_eq!(&evicted[..n], &[(0x5000 * mb, CACHE_BYTES + mb)]);
-        assert_eq!(c.len, 2);
-        // More mappings than slots: the oldest go.
-        let mut c = Cache::new();
-        let mut given_up = vec![];
-        for i in 0..CACHE_SLOTS + 3 {
-            let (evicted, n) = c.put((0x100 + i) * mb, mb);
-            given_up.extend_from_slice(&evicted[..n]);
-        }
-        assert_eq!(
-            given_up,
-            (0..3).map(|i| ((0x100 + i) * mb, mb)).collect::<Vec<_>>()
-        );
-        let (all, n) = c.clear();
-        assert_eq!(n, CACHE_SLOTS);
-        assert_eq!(all[0], (0x103 * mb, mb));
-        assert_eq!((c.len, c.bytes), (0, 0));
-    }
-
-    #[test]
-    fn a_reused_mapping_is_zeroed_for_alloc_zeroed_and_the_cache_empties_when_the_last_stream_ends()
+    fn a_reused_mapping_is_zeroed_for_alloc_zeroed_and_the_pool_empties_when_the_last_stream_ends()
     {
         let _serial = serial();
         let a = Allocator;
-        let cached = || super::with_cache(|c| c.len);
+        let kept = || with_pool(|p| p.bytes());
         let big = layout(3 * MAPPED);
         unsafe {
             let guard = BoundMemory::start();
             let p = a.alloc(big);
             std::ptr::write_bytes(p, 0xab, 3 * MAPPED);
-            let kept = a.alloc(big);
+            let other = a.alloc(big);
             a.dealloc(p, big);
             if policy() == WHILE_BOUNDED {
                 assert!(
-                    is_mapping(kept) && cached() == 1,
+                    is_mapping(other) && kept() == 3 * MAPPED,
                     "a freed mapping is kept while a stream runs"
                 );
             }
-            // The same pages again (from the cache): they must come back zeroed.
-            let q = a.alloc_zeroed(layout(2 * MAPPED + 5));
-            assert!(!q.is_null() && (0..2 * MAPPED + 5).all(|i| *q.add(i) == 0));
+            // The same pages again (a size of the same class): they must come back zeroed.
+            let q = a.alloc_zeroed(layout(3 * MAPPED - 5));
+            assert!(!q.is_null() && (0..3 * MAPPED - 5).all(|i| *q.add(i) == 0));
             if policy() == WHILE_BOUNDED {
-                assert_eq!((q, cached()), (p, 0), "reused, trimmed to the new size");
+                assert_eq!((q, kept()), (p, 0), "reused whole");
             }
-            a.dealloc(q, layout(2 * MAPPED + 5));
+            a.dealloc(q, layout(3 * MAPPED - 5));
             drop(guard);
-            let after_the_stream = cached();
-            a.dealloc(kept, big);
+            let after_the_stream = kept();
+            a.dealloc(other, big);
             if policy() == WHILE_BOUNDED {
                 assert_eq!(after_the_stream, 0, "emptied when the last stream ended");
                 assert_eq!(
-                    cached(),
+                    kept(),
                     0,
                     "freed after the stream ended: unmapped, not kept"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn reads_into_a_table_map_and_keep_freed_mappings_for_the_next_read_until_a_quiet_while_after_the_last()
+     {
+        let _serial = serial();
+        if policy() != WHILE_BOUNDED {
+            return;
+        }
+        let a = Allocator;
+        let kept = || with_pool(|p| p.bytes());
+        let big = layout(5 * MAPPED + 3);
+        unsafe {
+            let read = ReuseMemory::start();
+            let p = a.alloc(big);
+            assert!(is_mapping(p), "mapped while a read into a table runs");
+            drop(read);
+            // Freed after the read ended (JS collected its table): kept for the next read.
+            a.dealloc(p, big);
+            assert_eq!(kept(), super::class_len(5 * MAPPED + 3));
+            let next = ReuseMemory::start();
+            // Growing into a kept mapping of the new class: copied, bytes intact.
+            let q = a.alloc(layout(4 * MAPPED));
+            fill(q, 4 * MAPPED);
+            let r = a.realloc(q, layout(4 * MAPPED), 5 * MAPPED + 3);
+            assert_eq!((r, kept()), (p, super::class_len(4 * MAPPED)));
+            assert!(intact(r, 4 * MAPPED));
+            // Within its class: in place.
+            assert_eq!(a.realloc(r, big, 5 * MAPPED + 100), r);
+            a.dealloc(r, layout(5 * MAPPED + 100));
+            drop(next);
+            assert!(kept() > 0 && KEEPING.load(std::sync::atomic::Ordering::Relaxed));
+            // Released once no read has started or ended for KEEP_FOR.
+            std::thread::sleep(super::KEEP_FOR * 2 + std::time::Duration::from_millis(500));
+            assert_eq!(COLLECTING.load(std::sync::atomic::Ordering::Relaxed), 0);
+            assert_eq!(kept(), 0, "unmapped after the quiet while");
+            assert!(!KEEPING.load(std::sync::atomic::Ordering::Relaxed));
         }
     }
 }

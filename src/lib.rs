@@ -36,6 +36,8 @@ mod ipc;
 mod local;
 mod log_store;
 mod maintain;
+#[cfg(target_os = "linux")]
+mod mapping_pool;
 mod options;
 mod parquet_kernel;
 mod parquet_properties;

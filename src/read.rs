@@ -14,7 +14,7 @@ use crate::error::{ZError, ZResult};
 use crate::ipc;
 
 #[cfg(target_os = "linux")]
-use crate::alloc::BoundMemory;
+use crate::alloc::{BoundMemory, ReuseMemory};
 
 /// The batches of a scan, whoever produces them.
 pub type BatchStream = BoxStream<'static, ZResult<RecordBatch>>;
@@ -61,6 +61,10 @@ pub struct Batches {
     /// Held while JS streams the batches: large buffers go back to the OS when freed (`alloc.rs`).
     #[cfg(target_os = "linux")]
     bound: Option<BoundMemory>,
+    /// Held otherwise (JS collects the batches into a table): freed large buffers are kept for the
+    /// next reads (`alloc.rs`).
+    #[cfg(target_os = "linux")]
+    reuse: Option<ReuseMemory>,
 }
 
 impl Batches {
@@ -76,6 +80,8 @@ impl Batches {
             pending: VecDeque::new(),
             #[cfg(target_os = "linux")]
             bound: None,
+            #[cfg(target_os = "linux")]
+            reuse: Some(ReuseMemory::start()),
         }
     }
 
@@ -146,6 +152,9 @@ impl Batches {
     /// malloc for reuse, so memory stays bounded (`alloc.rs`; Linux, unless `ZOOPIPE_LOW_MEMORY=0`).
     pub fn bound_memory(&mut self) {
         #[cfg(target_os = "linux")]
-        self.bound.get_or_insert_with(BoundMemory::start);
+        {
+            self.bound.get_or_insert_with(BoundMemory::start);
+            self.reuse = None;
+        }
     }
 }
