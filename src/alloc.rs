@@ -23,14 +23,15 @@
 //! (4 KiB) in its first five 10 M-row full reads, ~1 GB each at first, most of their system time.
 //! Kept mappings of the same classes serve the next read's blocks of the same sizes whole.
 //! Measured (release, 10 M rows, alternating): faults in reads 2-4 of a process 116-122k, 40-68k,
-//! 22-37k -> 36-61k, 31-46k, 6-16k; a first read, three, a pause, two more (medians): projected
-//! 0.072-0.083 -> 0.059-0.060 s, time travel 0.162-0.171 -> 0.152-0.155 s, full 0.286-0.303 ->
-//! 0.288-0.300 s. Many reads later glibc's arenas fit too, and then it is ahead on a growing buffer
-//! (a string column's values): glibc extends it in place at its arena's top, a mapping grows by a
-//! copy into a kept one of the next class (or by faulting fresh pages in): steady-state full read
-//! 0.283-0.294 -> 0.298-0.299 s, time travel 0.150 -> 0.155-0.158 s, projected 0.065-0.069 ->
-//! 0.062-0.063 s. Peak RSS of repeated full reads unchanged (2371 -> 2272 MB back to back, 1213 ->
-//! 1227 MB read, drop, wait).
+//! 22-37k -> 36-64k, 27-46k, 8-16k; a first read, three, a 15 s pause, two more (medians of the
+//! five): projected 0.082-0.086 -> 0.064-0.067 s, time travel 0.176-0.188 -> 0.146-0.161 s, full
+//! 0.305-0.324 -> 0.315-0.318 s. Many reads later glibc's arenas fit too, and then it is ahead on
+//! a growing buffer (a string column's values): glibc extends it in place at its arena's top, a
+//! mapping grows by a copy into a kept one of the next class (or by faulting fresh pages in):
+//! steady-state full read 0.283-0.294 -> 0.298-0.299 s, time travel 0.150 -> 0.155-0.158 s,
+//! projected 0.065-0.069 -> 0.062-0.063 s. Peak RSS of repeated full reads unchanged (2371 -> 2272
+//! MB back to back, 1213 -> 1227 MB read, drop, wait), and of the streaming read (213-234 ->
+//! 219-237 MB).
 //!
 //! Which blocks are mappings is recorded, not derived from the current mode (which changes while
 //! blocks are alive): mappings start on a 1 MiB boundary, and a bitmap with one bit per 1 MiB of
@@ -311,16 +312,27 @@ fn release_pool() {
 /// bitmap: a kept one (zeroed if asked) or a fresh one; None when the kernel refuses or places it where the bitmap
 /// does not reach.
 unsafe fn map(size: usize, zeroed: bool) -> Option<*mut u8> {
+    let len = class_len(size);
     // SAFETY: the pool's mappings are ours and mapped.
-    let Some(addr) = with_pool(|p| unsafe { p.take(class_len(size)) }) else {
+    let Some(addr) = (unsafe { take_kept(len) }) else {
         return unsafe { map_fresh(size) };
     };
     if zeroed {
-        // SAFETY: `addr..addr+class_len(size)` is a mapping of ours that only we hold now.
+        // SAFETY: `addr..addr+len` is a mapping of ours that only we hold now.
         unsafe { std::ptr::write_bytes(addr as *mut u8, 0, size) };
     }
     mark(addr, true);
     Some(addr as *mut u8)
+}
+
+/// A kept mapping of `len` bytes (a class length), cut to that length if it was longer.
+unsafe fn take_kept(len: usize) -> Option<usize> {
+    // SAFETY: the pool's mappings are ours and mapped; the cut tail is ours alone.
+    let (addr, have) = with_pool(|p| unsafe { p.take(len) })?;
+    if have > len {
+        unsafe { libc::munmap((addr + len) as *mut libc::c_void, have - len) };
+    }
+    Some(addr)
 }
 
 /// A fresh zero-filled mapping of `size` bytes starting on a 1 MiB boundary, recorded in the bitmap.
@@ -387,7 +399,7 @@ unsafe fn remap(ptr: *mut u8, size: usize, new_size: usize) -> Option<*mut u8> {
     // is a fresh mapping of ours, which MREMAP_FIXED replaces.
     unsafe {
         if new_len > len
-            && let Some(kept) = with_pool(|p| p.take(new_len))
+            && let Some(kept) = take_kept(new_len)
         {
             mark(kept, true);
             std::ptr::copy_nonoverlapping(ptr, kept as *mut u8, size);
@@ -701,6 +713,7 @@ mod tests {
         unsafe {
             let read = ReuseMemory::start();
             let p = a.alloc(big);
+            let q = a.alloc(layout(4 * MAPPED));
             assert!(is_mapping(p), "mapped while a read into a table runs");
             drop(read);
             // Freed after the read ended (JS collected its table): kept for the next read.
@@ -708,11 +721,14 @@ mod tests {
             assert_eq!(kept(), super::class_len(5 * MAPPED + 3));
             let next = ReuseMemory::start();
             // Growing into a kept mapping of the new class: copied, bytes intact.
-            let q = a.alloc(layout(4 * MAPPED));
             fill(q, 4 * MAPPED);
             let r = a.realloc(q, layout(4 * MAPPED), 5 * MAPPED + 3);
-            assert_eq!((r, kept()), (p, super::class_len(4 * MAPPED)));
+            assert_eq!((r, kept()), (p, 4 * MAPPED));
             assert!(intact(r, 4 * MAPPED));
+            // A shorter block takes the longer kept mapping, cut to its length.
+            let s = a.alloc(layout(2 * MAPPED));
+            assert_eq!((s, kept()), (q, 0));
+            a.dealloc(s, layout(2 * MAPPED));
             // Within its class: in place.
             assert_eq!(a.realloc(r, big, 5 * MAPPED + 100), r);
             a.dealloc(r, layout(5 * MAPPED + 100));

@@ -4,7 +4,7 @@
 //! already. A mapping's length is its block's size rounded up to one of eight classes per doubling
 //! (at most 1/8 more address space; pages never touched cost no memory), so the allocator knows a
 //! mapping's length from the size its block is freed or resized with, and a freed mapping serves
-//! any later block of the same class whole (no tail cut off, so kept mappings never shrink).
+//! any later block of the same class whole (or of a shorter class, cut to its length).
 //! The free lists are intrusive (each kept mapping holds the address of the next in its first
 //! word): the allocator must not allocate.
 
@@ -66,20 +66,21 @@ impl Pool {
         self.bytes
     }
 
-    /// A kept mapping of exactly `len` bytes (a class length), taken out of the pool.
+    /// A kept mapping for a block of class length `len`, taken out of the pool: one of exactly
+    /// `len` bytes, else the shortest longer one (whose tail past `len` the caller unmaps: a stream's
+    /// buffers vary in size, and the kept mapping's head is still faulted in). As `(address, its
+    /// length)`.
     ///
     /// # Safety
     /// Every mapping in the pool is still mapped and only the pool refers to it.
-    pub unsafe fn take(&mut self, len: usize) -> Option<usize> {
-        let i = index(len)?;
+    pub unsafe fn take(&mut self, len: usize) -> Option<(usize, usize)> {
+        let i = (index(len)?..CLASSES).find(|&i| self.heads[i] != 0)?;
         let addr = self.heads[i];
-        if addr == 0 {
-            return None;
-        }
         // SAFETY: a kept mapping's first word is the link `put` wrote.
         self.heads[i] = unsafe { *(addr as *const usize) };
-        self.bytes -= len;
-        Some(addr)
+        let have = length_of(i);
+        self.bytes -= have;
+        Some((addr, have))
     }
 
     /// Keeps the mapping `addr..addr+len` unless it is not of a kept class or would take the pool
@@ -171,8 +172,14 @@ mod tests {
                 "not a class length"
             );
             assert_eq!(pool.bytes(), 2 * len);
-            assert_eq!(pool.take(class_len(5 << 20)), None);
-            assert_eq!(pool.take(len), Some(addr(1)));
+            assert_eq!(pool.take(class_len(5 << 20)), None, "none as long");
+            assert_eq!(pool.take(len), Some((addr(1), len)));
+            assert_eq!(
+                pool.take(class_len(1 << 20)),
+                Some((addr(0), len)),
+                "a longer one"
+            );
+            assert!(pool.put(addr(0), len, 4 * len));
             assert!(pool.put(addr(2), len, 4 * len));
             let mut left = vec![];
             pool.detach().each(|a, l| left.push((a, l)));

@@ -61,8 +61,9 @@ pub struct Batches {
     /// Held while JS streams the batches: large buffers go back to the OS when freed (`alloc.rs`).
     #[cfg(target_os = "linux")]
     bound: Option<BoundMemory>,
-    /// Held otherwise (JS collects the batches into a table): freed large buffers are kept for the
-    /// next reads (`alloc.rs`).
+    /// Held otherwise (JS collects the batches into a table), from the first batch asked for (a
+    /// stream bounds its memory before that): freed large buffers are kept for the next reads
+    /// (`alloc.rs`).
     #[cfg(target_os = "linux")]
     reuse: Option<ReuseMemory>,
 }
@@ -81,7 +82,7 @@ impl Batches {
             #[cfg(target_os = "linux")]
             bound: None,
             #[cfg(target_os = "linux")]
-            reuse: Some(ReuseMemory::start()),
+            reuse: None,
         }
     }
 
@@ -105,6 +106,10 @@ impl Batches {
     }
 
     pub async fn next_batch(&mut self) -> ZResult<Option<RecordBatch>> {
+        #[cfg(target_os = "linux")]
+        if self.bound.is_none() {
+            self.reuse.get_or_insert_with(ReuseMemory::start);
+        }
         loop {
             if let Some(batch) = self.pending.pop_front() {
                 return Ok(Some(batch));
