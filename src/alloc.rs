@@ -47,7 +47,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
-use crate::mapping_pool::{Detached, MAX_MAPPED, PAGE, Pool, class_len};
+use crate::mapping_pool::{Cap, Detached, MAX_MAPPED, PAGE, Pool, class_len};
 
 /// Mappings start aligned to this (the bitmap's window), so a block is known to be a mapping by
 /// its address: no other block can start where a mapping does, whatever the mapping's length.
@@ -234,14 +234,20 @@ fn map_now() -> bool {
     }
 }
 
-/// How many bytes of freed mappings may be kept now.
-fn keep_now() -> usize {
+/// How much of the freed mappings may be kept now.
+fn keep_now() -> Cap {
     if policy() == WHILE_BOUNDED && KEEPING.load(Ordering::Relaxed) {
-        keep_bytes()
+        Cap {
+            bytes: keep_bytes(),
+            count: usize::MAX,
+        }
     } else if map_now() {
-        CACHE_BYTES
+        Cap {
+            bytes: CACHE_BYTES,
+            count: CACHE_COUNT,
+        }
     } else {
-        0
+        Cap { bytes: 0, count: 0 }
     }
 }
 
@@ -289,6 +295,9 @@ fn is_mapping(ptr: *mut u8) -> bool {
 /// malloc. Measured on the 10M-row streaming read (BENCHMARKS.md), side by side: none kept 0.83 s,
 /// 32 MiB 0.72 s, 64 MiB 0.68 s (malloc 0.72 s), peak RSS ~265 MB in each (malloc ~310 MB).
 const CACHE_BYTES: usize = 64 << 20;
+/// ... and at most this many: a write maps blocks from 128 KiB, and up to 64 MiB of those kept
+/// raised a streamed write's peak RSS by 50-60 MB (5 M rows, BENCHMARKS.md: 174 -> 234 MB).
+const CACHE_COUNT: usize = 16;
 
 /// std's Mutex: a futex, it never allocates (no re-entry into the allocator).
 static POOL: Mutex<Pool> = Mutex::new(Pool::new());

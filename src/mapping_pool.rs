@@ -50,6 +50,14 @@ fn length_of(i: usize) -> usize {
 pub struct Pool {
     heads: [usize; CLASSES],
     bytes: usize,
+    count: usize,
+}
+
+/// How much a pool may keep: bytes and mappings.
+#[derive(Clone, Copy)]
+pub struct Cap {
+    pub bytes: usize,
+    pub count: usize,
 }
 
 impl Pool {
@@ -57,6 +65,7 @@ impl Pool {
         Pool {
             heads: [0; CLASSES],
             bytes: 0,
+            count: 0,
         }
     }
 
@@ -80,23 +89,25 @@ impl Pool {
         self.heads[i] = unsafe { *(addr as *const usize) };
         let have = length_of(i);
         self.bytes -= have;
+        self.count -= 1;
         Some((addr, have))
     }
 
     /// Keeps the mapping `addr..addr+len` unless it is not of a kept class or would take the pool
-    /// past `cap` bytes; false: the caller unmaps it.
+    /// past `cap`; false: the caller unmaps it.
     ///
     /// # Safety
     /// `addr..addr+len` is a writable mapping no one else refers to any more.
-    pub unsafe fn put(&mut self, addr: usize, len: usize, cap: usize) -> bool {
+    pub unsafe fn put(&mut self, addr: usize, len: usize, cap: Cap) -> bool {
         let Some(i) = index(len) else { return false };
-        if self.bytes + len > cap {
+        if self.bytes + len > cap.bytes || self.count >= cap.count {
             return false;
         }
         // SAFETY: the mapping is ours and at least a page long.
         unsafe { *(addr as *mut usize) = self.heads[i] };
         self.heads[i] = addr;
         self.bytes += len;
+        self.count += 1;
         true
     }
 
@@ -131,7 +142,7 @@ impl Detached {
 
 #[cfg(test)]
 mod tests {
-    use super::{CLASSES, MAX_MAPPED, PAGE, Pool, class_len, index, length_of};
+    use super::{CLASSES, Cap, MAX_MAPPED, PAGE, Pool, class_len, index, length_of};
 
     #[test]
     fn class_lengths_are_pages_at_most_an_eighth_over_the_size_and_each_has_its_own_list() {
@@ -163,14 +174,15 @@ mod tests {
         let blocks: Vec<Vec<u64>> = (0..3).map(|_| vec![7u64; len / 8]).collect();
         let addr = |i: usize| blocks[i].as_ptr() as usize;
         let mut pool = Pool::new();
+        let cap = |bytes, count| Cap { bytes, count };
+        let roomy = cap(4 * len, 4);
         unsafe {
-            assert!(pool.put(addr(0), len, 4 * len));
-            assert!(pool.put(addr(1), len, 4 * len));
-            assert!(!pool.put(addr(2), len, 2 * len), "past the cap");
-            assert!(
-                !pool.put(addr(2), len + PAGE, usize::MAX),
-                "not a class length"
-            );
+            assert!(pool.put(addr(0), len, roomy));
+            assert!(pool.put(addr(1), len, roomy));
+            assert!(!pool.put(addr(2), len, cap(2 * len, 4)), "past the bytes");
+            assert!(!pool.put(addr(2), len, cap(4 * len, 2)), "past the count");
+            let any = cap(usize::MAX, usize::MAX);
+            assert!(!pool.put(addr(2), len + PAGE, any), "not a class length");
             assert_eq!(pool.bytes(), 2 * len);
             assert_eq!(pool.take(class_len(5 << 20)), None, "none as long");
             assert_eq!(pool.take(len), Some((addr(1), len)));
@@ -179,8 +191,8 @@ mod tests {
                 Some((addr(0), len)),
                 "a longer one"
             );
-            assert!(pool.put(addr(0), len, 4 * len));
-            assert!(pool.put(addr(2), len, 4 * len));
+            assert!(pool.put(addr(0), len, roomy));
+            assert!(pool.put(addr(2), len, roomy));
             let mut left = vec![];
             pool.detach().each(|a, l| left.push((a, l)));
             assert_eq!(left, [(addr(2), len), (addr(0), len)]);
