@@ -12,9 +12,10 @@ pub const PAGE: usize = 4096;
 /// Kept lengths are classes above 2^16 bytes (the allocator maps blocks from 128 KiB) ...
 const MIN_EXP: u32 = 16;
 /// ... up to 2^46 (blocks larger than that are never mappings).
-pub const MAX_MAPPED: usize = 1 << 46;
+const MAX_EXP: u32 = 46;
+pub const MAX_MAPPED: usize = 1 << MAX_EXP;
 const STEPS: usize = 8;
-const CLASSES: usize = (46 - MIN_EXP as usize) * STEPS;
+const CLASSES: usize = (MAX_EXP - MIN_EXP) as usize * STEPS;
 
 /// The length of the mapping for a block of `size` bytes (0 < size <= MAX_MAPPED): pages, rounded
 /// up to an eighth of the power of two below.
