@@ -52,7 +52,7 @@ use crate::mapping_pool::{Cap, Detached, MAX_MAPPED, PAGE, Pool, class_len};
 /// Mappings start aligned to this (the bitmap's window), so a block is known to be a mapping by
 /// its address: no other block can start where a mapping does, whatever the mapping's length.
 const MAPPED: usize = 1 << 20;
-/// Sizes from which an allocation may be its own mapping while only reads are bounded: a scan's
+/// Sizes from which an allocation may be its own mapping while only streaming reads run: a scan's
 /// blocks of 128 KiB-1 MiB (pages) come and go so fast that mapping them made the streaming read
 /// ~50% slower (release, 10 M rows: 1.2-1.3 s -> 1.9-2.0 s for 236 -> 210 MB).
 const MAP_FROM_READING: usize = MAPPED;
@@ -234,9 +234,12 @@ fn map_now() -> bool {
     }
 }
 
-/// How much of the freed mappings may be kept now.
+/// How much of the freed mappings may be kept now: a stream's small cache while streams run and no
+/// read into a table does (in the minute after such a read too: a stream bounds its memory).
 fn keep_now() -> Cap {
-    if policy() == WHILE_BOUNDED && KEEPING.load(Ordering::Relaxed) {
+    let reads = KEEPING.load(Ordering::Relaxed)
+        && (COLLECTING.load(Ordering::Relaxed) > 0 || BOUNDED.load(Ordering::Relaxed) == 0);
+    if policy() == WHILE_BOUNDED && reads {
         Cap {
             bytes: keep_bytes(),
             count: usize::MAX,
@@ -258,7 +261,7 @@ fn large(size: usize, align: usize) -> bool {
 
 /// Whether a new block of this size and alignment is to be a mapping now.
 fn map_new(size: usize, align: usize) -> bool {
-    let from = if WRITING.load(Ordering::Relaxed) > 0 || KEEPING.load(Ordering::Relaxed) {
+    let from = if WRITING.load(Ordering::Relaxed) > 0 || COLLECTING.load(Ordering::Relaxed) > 0 {
         MAP_FROM
     } else {
         MAP_FROM_READING
@@ -706,6 +709,31 @@ mod tests {
                     "freed after the stream ended: unmapped, not kept"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_stream_in_the_minute_after_a_read_into_a_table_keeps_only_its_own_small_cache() {
+        let _serial = serial();
+        if policy() != WHILE_BOUNDED {
+            return;
+        }
+        let a = Allocator;
+        let kept = || with_pool(|p| p.bytes());
+        let block = layout(2 * MAPPED);
+        unsafe {
+            drop(ReuseMemory::start());
+            assert!(KEEPING.load(std::sync::atomic::Ordering::Relaxed));
+            let stream = BoundMemory::start();
+            let blocks: Vec<*mut u8> = (0..24).map(|_| a.alloc(block)).collect();
+            assert!(blocks.iter().all(|&p| is_mapping(p)));
+            for p in blocks {
+                a.dealloc(p, block);
+            }
+            assert_eq!(kept(), super::CACHE_COUNT * 2 * MAPPED, "16 kept, not 24");
+            drop(stream);
+            std::thread::sleep(super::KEEP_FOR * 2 + std::time::Duration::from_millis(500));
+            assert_eq!(kept(), 0, "unmapped after the quiet while");
         }
     }
 

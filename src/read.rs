@@ -153,8 +153,9 @@ pub async fn pull(slot: &Mutex<Option<Batches>>) -> ZResult<Option<RecordBatch>>
 }
 
 impl Batches {
-    /// Until the scan ends, its large buffers go back to the OS when freed instead of staying with
-    /// malloc for reuse, so memory stays bounded (`alloc.rs`; Linux, unless `ZOOPIPE_LOW_MEMORY=0`).
+    /// Until the scan ends, its large buffers go back to the OS when freed (but for a small cache)
+    /// instead of being kept for later reads, so memory stays bounded (`alloc.rs`; Linux, unless
+    /// `ZOOPIPE_LOW_MEMORY=0`).
     pub fn bound_memory(&mut self) {
         #[cfg(target_os = "linux")]
         {
