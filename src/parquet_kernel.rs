@@ -210,15 +210,15 @@ fn options(filtered: bool) -> ArrowReaderOptions {
 
 /// The file's Arrow schema with its INT96 columns as `Timestamp(µs, UTC)` and, with `views`, its
 /// strings and binaries as views; `None` when nothing changes.
-/// Without `views` strings decode straight to `Utf8`: decoding them as views and copying the values
-/// out on the reading thread, into buffers of the exact size, measured no faster (release, 10 M-row
-/// full read 0.289-0.302 -> 0.280-0.287 s, time travel unchanged, a process's first read 0.42-0.46
-/// -> 0.50-0.53 s): the copy took 8% of the cycles, reading each batch's values again once they had
-/// left the cache, where arrow-rs copies each value as its page is decoded.
 /// Nested ones too: the Arrow schema's leaves (struct fields, list items, map keys and values, in
 /// depth-first order) are the Parquet schema's leaf columns in order, so leaf `i` is INT96 exactly
 /// when Parquet column `i` is (Parquet paths would not do: lists and maps add group names that the
 /// Arrow fields lack).
+/// Without `views` strings decode straight to `Utf8`. Decoding them as views and copying the values
+/// out on the reading thread into exact-size buffers was tried (release, 10 M rows): full read
+/// 0.289-0.302 -> 0.280-0.287 s, within this machine's noise, time travel unchanged, a process's
+/// first read 0.42-0.46 -> 0.50-0.53 s. The copy took 8% of the cycles: it reads each batch's values
+/// again after they have left the cache, where arrow-rs copies each value while its page is decoded.
 fn read_types(metadata: &ArrowReaderMetadata, views: bool) -> Option<ArrowSchemaRef> {
     let int96: Vec<bool> = metadata
         .parquet_schema()
